@@ -1,0 +1,30 @@
+"""BSN rules: the 11-proef and the codes that mean "unknown".
+
+The one place that knows what a valid BSN is; the TTP step (pseudonymise) and the sample
+generator both use it.
+"""
+
+from __future__ import annotations
+
+UNKNOWN_BSNS = frozenset({"999999999", "000000000"})
+"""BSNs that mean "unknown": kept as unknown (no pseudonym), counted, never linked."""
+
+
+def normalise_bsn(raw: str | None) -> str | None:
+    """Strip spaces and restore leading zeros lost by spreadsheets; ``None`` if not 1-9 digits."""
+    if raw is None:
+        return None
+    text = raw.strip()
+    if text.endswith(".0"):  # Excel turned the number into a float
+        text = text[:-2]
+    if not text.isascii() or not text.isdigit() or not 1 <= len(text) <= 9:
+        return None
+    return text.zfill(9)
+
+
+def passes_elfproef(bsn: str) -> bool:
+    """The BSN 11-proef: 9·d1 + 8·d2 + … + 2·d8 − 1·d9 is a positive multiple of 11."""
+    if len(bsn) != 9 or not bsn.isdigit():
+        return False
+    total = sum(int(d) * w for d, w in zip(bsn, (9, 8, 7, 6, 5, 4, 3, 2, -1)))
+    return total > 0 and total % 11 == 0
