@@ -39,3 +39,31 @@ def parameter(name: str) -> float:
         if row["name"] == name:
             return float(row["value"])
     raise KeyError(f"no parameter {name!r} in the codebook")
+
+
+_TYPED_COLUMNS = {
+    "reden_beeindiging": {"counts_as_end": "boolean", "is_uitval": "boolean"},
+    "vragenlijsten": {"min_age": "integer", "max_age": "integer"},
+    "cem_items": {
+        "min_value": "integer",
+        "max_value": "integer",
+        "not_applicable_value": "integer",
+        "positive_min": "integer",
+    },
+}
+
+
+def load_into(con) -> dict[str, int]:
+    """(Re)create every ``ref.<table>`` in the warehouse from the CSVs; returns rows per table."""
+    counts = {}
+    for name in TABLES:
+        casts = _TYPED_COLUMNS.get(name, {})
+        replace = ", ".join(f"try_cast(nullif({col}, '') as {typ}) as {col}" for col, typ in casts.items())
+        select = f"select * replace ({replace})" if replace else "select *"
+        con.execute(
+            f"create or replace table ref.{name} as {select} "
+            "from read_csv(?, delim=';', header=true, all_varchar=true, quote='\"')",
+            [str(path(name))],
+        )
+        counts[name] = con.execute(f"select count(*) from ref.{name}").fetchone()[0]
+    return counts

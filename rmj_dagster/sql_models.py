@@ -1,0 +1,133 @@
+"""The SQL models of ``dbt_like_sql/``: discovery, dependencies (read from the SQL) and running.
+
+Each ``<layer>/<name>.sql`` holds one SELECT and becomes table ``<layer>.<name>`` and asset ``<name>``.
+Upstream tables are read from the SQL with sqlglot, so a dependency is never written down twice.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+from importlib.resources import files
+from pathlib import Path
+
+import duckdb
+import sqlglot
+from sqlglot import exp
+
+LAYERS = ("staging", "intermediate", "marts")
+_PARTITION_LINE = re.compile(r"^--\s*partition:\s*(\w+)\s*$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class SqlModel:
+    name: str
+    layer: str
+    sql: str
+    path: Path
+
+    @property
+    def table(self) -> str:
+        return f"{self.layer}.{self.name}"
+
+    @property
+    def partition(self) -> str | None:
+        """``half_year``, ``year`` or ``None`` (unpartitioned), from a ``-- partition:`` header line."""
+        match = _PARTITION_LINE.search(self.sql)
+        return match.group(1) if match else None
+
+    @property
+    def description(self) -> str:
+        """The leading ``--`` comment block (without the partition line)."""
+        lines = []
+        for line in self.sql.splitlines():
+            if not line.startswith("--"):
+                break
+            text = line[2:].strip()
+            if not _PARTITION_LINE.match(line):
+                lines.append(text)
+        return "\n".join(lines).strip()
+
+    @property
+    def upstream_tables(self) -> tuple[str, ...]:
+        """Schema-qualified tables this model reads (CTE names and its own table excluded)."""
+        tree = sqlglot.parse_one(self.sql.replace("$", ":"), read="duckdb")
+        ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
+        tables = {
+            f"{t.db}.{t.name}"
+            for t in tree.find_all(exp.Table)
+            if t.db and t.name not in ctes
+        }
+        tables.discard(self.table)
+        return tuple(sorted(tables))
+
+
+@cache
+def discover() -> tuple[SqlModel, ...]:
+    """Every model file, in layer order."""
+    root = files("dbt_like_sql")
+    models = []
+    for layer in LAYERS:
+        folder = root.joinpath(layer)
+        for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+            if entry.name.endswith(".sql"):
+                models.append(
+                    SqlModel(
+                        name=entry.name[:-4],
+                        layer=layer,
+                        sql=entry.read_text(encoding="utf-8"),
+                        path=Path(str(entry)),
+                    )
+                )
+    return tuple(models)
+
+
+def model(name: str) -> SqlModel:
+    for candidate in discover():
+        if candidate.name == name:
+            return candidate
+    raise KeyError(f"no SQL model named {name!r}")
+
+
+def _select(sql: str) -> str:
+    return sql.strip().rstrip(";")
+
+
+def run_model(
+    con: duckdb.DuckDBPyConnection,
+    sql_model: SqlModel,
+    *,
+    period: str | None = None,
+    period_start: date | None = None,
+    period_end: date | None = None,
+) -> int:
+    """Build the model's table (or one period of it) in one transaction; returns its row count.
+
+    Unpartitioned: ``create or replace table``. Partitioned: delete the period's rows, insert the new ones.
+    """
+    select = _select(sql_model.sql)
+    con.execute("begin transaction")
+    try:
+        if sql_model.partition is None:
+            con.execute(f"create or replace table {sql_model.table} as {select}")
+            count = con.execute(f"select count(*) from {sql_model.table}").fetchone()[0]
+        else:
+            if period is None or period_start is None or period_end is None:
+                raise ValueError(f"{sql_model.name} is partitioned by {sql_model.partition}: give a period")
+            params = {"period": period, "period_start": period_start, "period_end": period_end}
+            used = {k: v for k, v in params.items() if f"${k}" in select}
+            con.execute(
+                f"create table if not exists {sql_model.table} as select * from ({select}) limit 0", used
+            )
+            con.execute(f"delete from {sql_model.table} where period = $period", {"period": period})
+            con.execute(f"insert into {sql_model.table} by name {select}", used)
+            count = con.execute(
+                f"select count(*) from {sql_model.table} where period = $period", {"period": period}
+            ).fetchone()[0]
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    return int(count)
