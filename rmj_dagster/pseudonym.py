@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
 
 PSEUDONYM_PATTERN = re.compile(r"^[0-9a-f]{64}$")
 
@@ -21,3 +25,70 @@ def pseudonym(bsn9: str, key: bytes) -> str:
 def is_pseudonym(text: str | None) -> bool:
     """True for a well-formed pseudonym (64 lowercase hex characters)."""
     return text is not None and PSEUDONYM_PATTERN.match(text) is not None
+
+
+MIN_KEY_BYTES = 32
+DEMO_KEY = b"rmj-DEMO-ONLY-key-never-use-for-real-data-0000"
+"""The key ``rmj demo`` uses. Refused unless demo mode is on: demo pseudonyms protect nobody."""
+
+
+class KeyRefused(RuntimeError):
+    """The pseudonym key is missing or unfit; the pipeline refuses to read any delivery."""
+
+
+@dataclass(frozen=True)
+class PseudonymKey:
+    """A secret key and its public label. The key is never printed: ``repr`` shows the label only."""
+
+    secret: bytes = field(repr=False)
+    label: str
+
+    def pseudonym(self, bsn9: str) -> str:
+        return pseudonym(bsn9, self.secret)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> PseudonymKey:
+        """Read the key from ``RMJ_PSEUDONYM_KEY`` or the file ``RMJ_PSEUDONYM_KEY_FILE`` names.
+
+        Refuses (``KeyRefused``) a missing key, a key under 32 bytes, or the demo key outside demo
+        mode. The label is ``RMJ_PSEUDONYM_KEY_LABEL`` or a keyed fingerprint: it changes when the key
+        changes, so rows pseudonymised under different keys are told apart and never joined.
+        """
+        from rmj_dagster import settings
+
+        env = os.environ if environ is None else environ
+        secret = _read_secret(env, settings)
+        if len(secret) < MIN_KEY_BYTES:
+            raise KeyRefused(
+                f"the pseudonym key is {len(secret)} bytes; at least {MIN_KEY_BYTES} are required "
+                f"(generate one with: python -c 'import secrets; print(secrets.token_hex(32))')"
+            )
+        demo_mode = (env.get(settings.ENV_DEMO_MODE) or "").strip().lower() in {"1", "true", "yes"}
+        if secret == DEMO_KEY and not demo_mode:
+            raise KeyRefused(
+                "the demo pseudonym key is only accepted in demo mode (RMJ_DEMO_MODE=1); "
+                "real deliveries need a real secret key"
+            )
+        label = (env.get(settings.ENV_PSEUDONYM_KEY_LABEL) or "").strip() or fingerprint(secret)
+        return cls(secret=secret, label=label)
+
+
+def fingerprint(secret: bytes) -> str:
+    """A short public label derived from the key (HMAC of a fixed text): reveals nothing of the key."""
+    return "fp-" + hmac.new(secret, b"rmj key label", hashlib.sha256).hexdigest()[:12]
+
+
+def _read_secret(env: Mapping[str, str], settings) -> bytes:
+    direct = env.get(settings.ENV_PSEUDONYM_KEY)
+    if direct:
+        return direct.strip().encode("utf-8")
+    key_file = env.get(settings.ENV_PSEUDONYM_KEY_FILE)
+    if key_file:
+        try:
+            return Path(key_file).read_bytes().strip()
+        except OSError as error:
+            raise KeyRefused(f"cannot read the pseudonym key file named by {settings.ENV_PSEUDONYM_KEY_FILE}: {error.strerror}") from None
+    raise KeyRefused(
+        f"no pseudonym key: set {settings.ENV_PSEUDONYM_KEY} (at least {MIN_KEY_BYTES} bytes) or "
+        f"{settings.ENV_PSEUDONYM_KEY_FILE}; the pipeline never falls back to an unkeyed hash"
+    )

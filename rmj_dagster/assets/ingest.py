@@ -1,0 +1,221 @@
+"""Receiving deliveries and the TTP step, one dynamic partition per delivery.
+
+``raw_provider_drops`` claims each delivery's file from ``incoming/``, recognises it from its content
+and quarantines what cannot be read; ``pseudonymised_*`` is the TTP step (see ``rmj_dagster.ttp``),
+after which the original is destroyed. Both run many deliveries in one run (single-run backfills).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import dagster as dg
+import duckdb
+
+from rmj_dagster import ddl, ttp
+from rmj_dagster.assets.metadata import OWNERS, markdown_table, table_metadata
+from rmj_dagster.ingest.detect import Inspection, Quarantine, inspect_file
+from rmj_dagster.ingest.kinds import KINDS
+from rmj_dagster.landing import FileState, LandingZone, delivery_id_of, sha256_of
+from rmj_dagster.partitions import deliveries
+from rmj_dagster.resources import LandingZoneResource, PseudonymKeyResource, Warehouse
+
+_PSEUDO_ASSETS = {
+    "cem": "pseudonymised_cem",
+    "stopzorg": "pseudonymised_stop_zorg",
+    "doelen": "pseudonymised_doelrealisatie",
+}
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def _files_by_delivery(zone: LandingZone, wanted: set[str]) -> dict[str, list[tuple[FileState, str]]]:
+    found: dict[str, list[tuple[FileState, str]]] = {}
+    for state in zone.scan():
+        try:
+            sha = sha256_of(zone.incoming / state.name)
+        except OSError:
+            continue  # removed meanwhile; the sensor will see it again if it comes back
+        key = delivery_id_of(sha)
+        if key in wanted:
+            found.setdefault(key, []).append((state, sha))
+    return found
+
+
+def _record_receipt(con, state: FileState, sha: str, key: str, outcome: str, kept: str | None = None) -> None:
+    con.execute(
+        "insert or replace into audit.file_receipts values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [sha, key, state.name, state.size, state.received_at, outcome, _now(),
+         None if kept else (_now() if outcome in ("duplicate", "processed") else None), kept],
+    )
+
+
+def receive(con: duckdb.DuckDBPyConnection, zone: LandingZone, key: str, files: list[tuple[FileState, str]],
+            retain: bool, log) -> str:
+    """Claim, inspect and register one delivery; returns what happened (for the run's log and metadata)."""
+    known = con.execute("select status from audit.deliveries where delivery_id = ?", [key]).fetchone()
+    if not files:
+        return f"already {known[0]}" if known else "no file in incoming"
+    first, *copies = files if known is None else (None, *files)
+    for state, sha in copies:  # the same bytes again under another name: one delivery, counted once
+        kept = zone.dispose(zone.incoming / state.name, retain=retain)
+        _record_receipt(con, state, sha, key, "duplicate", str(kept) if kept else None)
+        log.info(f"delivery {key}: {state.name} repeats known bytes; recorded as duplicate, not processed again")
+    if first is None:
+        return f"duplicate of {known[0]} delivery"
+    state, sha = first
+    path = zone.claim(state.name, key)
+    row = dict(delivery_id=key, sha256=sha, file_name=state.name, size_bytes=state.size,
+               received_at=state.received_at, status="received", processed_at=_now())
+    try:
+        inspection = inspect_file(path)
+        row |= dict(kind=inspection.kind.name, source_format=inspection.source_format,
+                    encoding=inspection.encoding, delimiter=inspection.delimiter,
+                    extra_columns=",".join(inspection.extra_columns) or None)
+        outcome = "received"
+    except Quarantine as problem:
+        zone.quarantine(path, delivery_id=key, sha256=sha, code=problem.code, message=problem.message)
+        row |= dict(status="quarantined", reason_code=problem.code, reason_message=problem.message)
+        outcome = "quarantined"
+        log.warning(f"delivery {key} ({state.name}) quarantined: {problem.code}: {problem.message}")
+    columns = ", ".join(row)
+    con.execute(f"insert or replace into audit.deliveries ({columns}) values ({', '.join('?' * len(row))})",
+                list(row.values()))
+    _record_receipt(con, state, sha, key, outcome)
+    return outcome
+
+
+def _delivery_summary(con, keys: list[str]) -> list[tuple]:
+    return con.execute(
+        "select delivery_id, file_name, kind, status, reason_code, rows_read from audit.deliveries "
+        "where list_contains(?, delivery_id) order by received_at, delivery_id",
+        [keys],
+    ).fetchall()
+
+
+@dg.asset(
+    partitions_def=deliveries,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    pool="duckdb",
+    group_name="ingest",
+    kinds={"file", "duckdb"},
+    owners=OWNERS,
+    description=(
+        "Provider deliveries received from the landing zone, one partition per distinct file content "
+        "(partition key = first 16 hex digits of the sha256). Each file is claimed from incoming/, its "
+        "kind recognised from its content and its format checked; unreadable files are quarantined "
+        "with a reason. Writes the audit trail (audit.deliveries, audit.file_receipts), never row content."
+    ),
+)
+def raw_provider_drops(
+    context: dg.AssetExecutionContext,
+    warehouse: Warehouse,
+    landing: LandingZoneResource,
+    pseudonym_key: PseudonymKeyResource,
+) -> dg.MaterializeResult:
+    pseudonym_key.load()  # refuse before any file is read when there is no fit key
+    zone = landing.zone()
+    keys = list(context.partition_keys)
+    files = _files_by_delivery(zone, set(keys))
+    outcomes: dict[str, str] = {}
+    with warehouse.connect() as con:
+        ddl.ensure_tables(con)
+        for key in keys:
+            con.execute("begin transaction")
+            try:
+                outcomes[key] = receive(con, zone, key, files.get(key, []), landing.retain_originals, context.log)
+                con.execute("commit")
+            except Exception:
+                con.execute("rollback")
+                raise
+        summary = _delivery_summary(con, keys)
+        metadata = table_metadata(con, "audit.deliveries")
+    for key in keys:
+        context.log_event(dg.AssetObservation(asset_key=context.asset_key, partition=key,
+                                              metadata={"outcome": outcomes[key]}))
+    counts = {o: sum(1 for v in outcomes.values() if v == o) for o in sorted(set(outcomes.values()))}
+    return dg.MaterializeResult(
+        metadata=metadata
+        | {f"deliveries_{o.replace(' ', '_')}": n for o, n in counts.items()}
+        | {"deliveries": markdown_table(["delivery", "file", "kind", "status", "reason", "rows"], summary[:50])}
+    )
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            _PSEUDO_ASSETS[kind.name],
+            deps=[raw_provider_drops],
+            description=(
+                f"{kind.name} rows of each delivery after the TTP step ({kind.table}): BSN replaced by the "
+                "keyed pseudonym (HMAC-SHA256), birth date reduced to year-month and age, names and "
+                "free text dropped. Every delivery partition is materialised (0 rows for other kinds)."
+            ),
+            group_name="pseudonymise",
+            kinds={"duckdb"},
+            owners=OWNERS,
+            metadata={"dagster/table_name": kind.table},
+        )
+        for kind in KINDS.values()
+    ],
+    partitions_def=deliveries,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    pool="duckdb",
+)
+def pseudonymised_deliveries(
+    context: dg.AssetExecutionContext,
+    warehouse: Warehouse,
+    landing: LandingZoneResource,
+    pseudonym_key: PseudonymKeyResource,
+):
+    key = pseudonym_key.load()
+    zone = landing.zone()
+    keys = list(context.partition_keys)
+    with warehouse.connect() as con:
+        ddl.ensure_tables(con)
+        for delivery_id in keys:
+            _pseudonymise_one(con, zone, delivery_id, key, landing.retain_originals, context.log)
+        for kind in KINDS.values():
+            yield dg.MaterializeResult(asset_key=_PSEUDO_ASSETS[kind.name], metadata=table_metadata(con, kind.table))
+
+
+def _pseudonymise_one(con, zone: LandingZone, delivery_id: str, key, retain: bool, log) -> None:
+    row = con.execute(
+        "select status, kind, source_format, encoding, delimiter, file_name from audit.deliveries where delivery_id = ?",
+        [delivery_id],
+    ).fetchone()
+    path = zone.claimed(delivery_id)
+    if row is None or row[0] == "quarantined" or path is None:
+        return  # nothing received, quarantined, or processed earlier (original already destroyed)
+    status, kind_name, source_format, encoding, delimiter, _ = row
+    try:
+        inspection = inspect_file(path)  # cheap; gives the header the reader needs
+        rows = ttp.load_delivery(con, path, inspection, delivery_id, key)
+    except Quarantine as problem:
+        zone.quarantine(path, delivery_id=delivery_id, sha256="", code=problem.code, message=problem.message)
+        con.execute(
+            "update audit.deliveries set status = 'quarantined', reason_code = ?, reason_message = ?, "
+            "processed_at = ? where delivery_id = ?",
+            [problem.code, problem.message, _now(), delivery_id],
+        )
+        con.execute("update audit.file_receipts set outcome = 'quarantined' where delivery_id = ? and outcome = 'received'", [delivery_id])
+        log.warning(f"delivery {delivery_id} quarantined while loading: {problem.code}: {problem.message}")
+        return
+    con.execute(
+        "update audit.deliveries set status = 'loaded', rows_read = ?, key_label = ?, processed_at = ? "
+        "where delivery_id = ?",
+        [rows, key.label, _now(), delivery_id],
+    )
+    kept = zone.dispose(path, retain=retain)  # only after the rows are committed
+    con.execute(
+        "update audit.deliveries set destroyed_at = ? where delivery_id = ?",
+        [None if kept else _now(), delivery_id],
+    )
+    con.execute(
+        "update audit.file_receipts set outcome = 'processed', destroyed_at = ?, kept_at = ? "
+        "where delivery_id = ? and outcome = 'received'",
+        [None if kept else _now(), str(kept) if kept else None, delivery_id],
+    )
+    log.info(f"delivery {delivery_id}: {rows} {inspection.kind.name} rows pseudonymised; original {'kept (development retention)' if kept else 'destroyed'}")

@@ -1,0 +1,83 @@
+"""What leaves the warehouse: the CBS extract files and the yearly CEO table and report."""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+import dagster as dg
+
+from rmj_dagster.assets.metadata import OWNERS
+from rmj_dagster.partitions import half_year_label, half_years, years
+from rmj_dagster.publish.cbs_files import write_cbs_extract
+from rmj_dagster.publish.ceo_files import write_ceo_outputs
+from rmj_dagster.resources import ExportArea, Warehouse
+
+
+def pipeline_version() -> str:
+    try:
+        return version("rmj_dagster")
+    except PackageNotFoundError:  # running from a source tree that was not installed
+        return "0+source"
+
+
+@dg.asset(
+    name="cbs_extract_files",
+    deps=["cbs_outcome_extract", "cbs_unlisted_trajectories"],
+    partitions_def=half_years,
+    group_name="cbs",
+    kinds={"csv", "file"},
+    owners=OWNERS,
+    pool="duckdb",
+    description=(
+        "The CBS half-yearly outcome extract as files: exports/cbs/<YYYY>-H<n>/<agb>.csv per provider plus "
+        "manifest.json (rows and sha256 per file). Written atomically, owner-only; a re-run replaces the "
+        "whole period (CBS §7.6). The one record-level output: no BSN, pseudonym or birth date."
+    ),
+)
+def cbs_extract_files(context: dg.AssetExecutionContext, warehouse: Warehouse, exports: ExportArea) -> dg.MaterializeResult:
+    period = half_year_label(context.partition_key)
+    with warehouse.connect() as con:
+        export = write_cbs_extract(con, period, exports.path(), pipeline_version())
+        unlisted = con.execute(
+            "select reason, count(*) from marts.cbs_unlisted_trajectories where period = ? group by reason order by reason",
+            [period],
+        ).fetchall()
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": export.total_rows,
+            "period": period,
+            "files": len(export.files),
+            "manifest": dg.MetadataValue.path(str(export.manifest_path)),
+            "unlisted_long_term_trajectories": sum(n for _, n in unlisted),
+            **{f"unlisted_{reason}": n for reason, n in unlisted},
+        }
+    )
+
+
+@dg.asset(
+    name="ceo_publication",
+    deps=["ceo_indicators"],
+    partitions_def=years,
+    group_name="indicators",
+    kinds={"csv", "plotly"},
+    owners=OWNERS,
+    pool="duckdb",
+    description=(
+        "The yearly CEO indicators as published: exports/ceo/<YYYY>/indicators.csv (suppressed, counts "
+        "rounded to 5, percentages to one decimal) and the self-contained plotly report.html, both built "
+        "from the suppressed figures only."
+    ),
+)
+def ceo_publication(context: dg.AssetExecutionContext, warehouse: Warehouse, exports: ExportArea) -> dg.MaterializeResult:
+    year = int(context.partition_key)
+    with warehouse.connect() as con:
+        export = write_ceo_outputs(con, year, exports.path())
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": export.rows,
+            "suppressed_figures": export.suppressed,
+            "indicators_csv": dg.MetadataValue.path(str(export.csv_path)),
+            "report": dg.MetadataValue.path(str(export.report_path)),
+            "region_summary": dg.MetadataValue.md(export.summary_markdown),
+        }
+    )

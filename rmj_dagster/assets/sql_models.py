@@ -1,0 +1,80 @@
+"""One asset per SQL model file in ``dbt_like_sql/``; upstream assets are read from the SQL itself."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+import dagster as dg
+
+from rmj_dagster import sql_models
+from rmj_dagster.assets.metadata import OWNERS, table_metadata
+from rmj_dagster.partitions import half_year_bounds, half_year_label, half_years, year_bounds, years
+from rmj_dagster.resources import Warehouse
+
+_GROUP_LINE = re.compile(r"^--\s*group:\s*(\w+)\s*$", re.MULTILINE)
+_DEFAULT_GROUP = {"staging": "clean", "intermediate": "clean", "marts": "indicators"}
+_PARTITIONS = {"half_year": half_years, "year": years}
+
+# Tables written from Python rather than by a model: which asset owns them.
+_PYTHON_OWNED = {
+    "audit.deliveries": "raw_provider_drops",
+    "audit.file_receipts": "raw_provider_drops",
+    "pseudo.cem_responses": "pseudonymised_cem",
+    "pseudo.stop_zorg": "pseudonymised_stop_zorg",
+    "pseudo.doelrealisatie": "pseudonymised_doelrealisatie",
+}
+
+
+def asset_key_of_table(table: str) -> dg.AssetKey:
+    """The asset that writes ``schema.table``: the codebook, an ingest asset, or the model of that name."""
+    schema, name = table.split(".")
+    if schema == "ref":
+        return dg.AssetKey("codebook")
+    if table in _PYTHON_OWNED:
+        return dg.AssetKey(_PYTHON_OWNED[table])
+    return dg.AssetKey(name)
+
+
+def group_of(model: sql_models.SqlModel) -> str:
+    match = _GROUP_LINE.search(model.sql)
+    return match.group(1) if match else _DEFAULT_GROUP[model.layer]
+
+
+def period_of(model: sql_models.SqlModel, partition_key: str) -> dict:
+    if model.partition == "half_year":
+        start, end = half_year_bounds(partition_key)
+        return {"period": half_year_label(partition_key), "period_start": start, "period_end": end}
+    start, end = year_bounds(partition_key)
+    return {"period": partition_key, "period_start": start, "period_end": end}
+
+
+def build_sql_asset(model: sql_models.SqlModel) -> dg.AssetsDefinition:
+    partitions_def = _PARTITIONS.get(model.partition) if model.partition else None
+
+    @dg.asset(
+        name=model.name,
+        deps=[asset_key_of_table(t) for t in model.upstream_tables],
+        partitions_def=partitions_def,
+        group_name=group_of(model),
+        description=model.description or None,
+        kinds={"duckdb", "sql"},
+        owners=OWNERS,
+        pool="duckdb",
+        code_version=hashlib.sha256(model.sql.encode()).hexdigest()[:12],
+        metadata={"dagster/table_name": model.table, "sql_file": f"dbt_like_sql/{model.layer}/{model.name}.sql"},
+    )
+    def _sql_asset(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+        period = period_of(model, context.partition_key) if partitions_def else {}
+        with warehouse.connect() as con:
+            rows = sql_models.run_model(con, model, **period)
+            metadata = table_metadata(con, model.table)
+        if period:
+            metadata |= {"dagster/row_count": rows, "period": period["period"], "table_rows_all_periods": metadata["dagster/row_count"]}
+        return dg.MaterializeResult(metadata=metadata)
+
+    return _sql_asset
+
+
+def build_sql_assets() -> list[dg.AssetsDefinition]:
+    return [build_sql_asset(m) for m in sql_models.discover()]

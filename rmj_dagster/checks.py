@@ -1,0 +1,129 @@
+"""Asset checks. Those that protect people (no identifier leaves, suppression holds, the extract
+conforms) and the reconciliation of every delivery are blocking: a failure stops what comes after."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import dagster as dg
+
+from rmj_dagster import privacy
+from rmj_dagster.partitions import half_year_label
+from rmj_dagster.resources import ExportArea, Warehouse
+
+_PSEUDO_TABLES = {
+    "pseudonymised_cem": "pseudo.cem_responses",
+    "pseudonymised_stop_zorg": "pseudo.stop_zorg",
+    "pseudonymised_doelrealisatie": "pseudo.doelrealisatie",
+}
+
+
+@dg.asset_check(
+    asset="delivery_reconciliation",
+    blocking=True,
+    description="Per delivery: rows read = rows accepted + rows rejected. Every row ends up in exactly one place.",
+)
+def every_row_accounted_for(warehouse: Warehouse) -> dg.AssetCheckResult:
+    with warehouse.connect(read_only=True) as con:
+        bad = con.execute(
+            "select delivery_id, rows_read, rows_accepted, rows_rejected from intermediate.delivery_reconciliation "
+            "where not reconciled order by delivery_id"
+        ).fetchall()
+        totals = con.execute(
+            "select count(*), coalesce(sum(rows_read), 0), coalesce(sum(rows_accepted), 0), coalesce(sum(rows_rejected), 0) "
+            "from intermediate.delivery_reconciliation"
+        ).fetchone()
+    return dg.AssetCheckResult(
+        passed=not bad,
+        metadata={
+            "deliveries": totals[0],
+            "rows_read": totals[1],
+            "rows_accepted": totals[2],
+            "rows_rejected": totals[3],
+            "deliveries_not_reconciled": len(bad),
+            "examples": dg.MetadataValue.json([{"delivery": d, "read": r, "accepted": a, "rejected": j} for d, r, a, j in bad[:5]]),
+        },
+    )
+
+
+def _no_identifier_check(asset_name: str, table: str) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=asset_name,
+        name="no_identifiers",
+        blocking=True,
+        description=f"{table} holds no BSN, name or birth-date column and no 9-digit value passing the 11-proef.",
+    )
+    def _check(warehouse: Warehouse) -> dg.AssetCheckResult:
+        with warehouse.connect(read_only=True) as con:
+            columns = privacy.forbidden_columns(con, ("pseudo", "staging", "intermediate", "marts", "audit"))
+            values = privacy.bsn_candidates_in_table(con, table)
+        return dg.AssetCheckResult(
+            passed=not columns and not values,
+            metadata={"forbidden_columns": dg.MetadataValue.json(columns), "bsn_candidates_per_column": dg.MetadataValue.json(values)},
+        )
+
+    return _check
+
+
+@dg.asset_check(
+    asset="cbs_extract_files",
+    name="extract_conforms_and_holds_no_identifiers",
+    blocking=True,
+    description=(
+        "The period's CBS files match their manifest (rows, sha256), carry exactly the columns of the "
+        "specification, and contain no BSN candidate."
+    ),
+)
+def cbs_extract_conforms(context: dg.AssetCheckExecutionContext, warehouse: Warehouse, exports: ExportArea) -> dg.AssetCheckResult:
+    from rmj_dagster.publish.cbs_files import CBS_COLUMNS, period_dir
+    from rmj_dagster.landing import sha256_of
+
+    folder = period_dir(exports.path(), half_year_label(context.partition_key)) if context.has_partition_key else None
+    problems: list[str] = []
+    if folder is None or not (folder / "manifest.json").exists():
+        return dg.AssetCheckResult(passed=False, metadata={"problems": dg.MetadataValue.json(["no manifest for the period"])})
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    with warehouse.connect(read_only=True) as con:
+        for entry in manifest["files"]:
+            path = folder / entry["file"]
+            if sha256_of(path) != entry["sha256"]:
+                problems.append(f"{entry['file']}: sha256 differs from the manifest")
+            header = path.read_text(encoding="utf-8").splitlines()[0].split(";")
+            if header != list(CBS_COLUMNS):
+                problems.append(f"{entry['file']}: columns differ from the specification")
+            if privacy.bsn_candidates_in_csv(con, path):
+                problems.append(f"{entry['file']}: holds a BSN candidate")
+    return dg.AssetCheckResult(
+        passed=not problems,
+        metadata={"files": len(manifest["files"]), "problems": dg.MetadataValue.json(problems)},
+    )
+
+
+@dg.asset_check(
+    asset="ceo_publication",
+    name="suppression_holds_in_published_file",
+    blocking=True,
+    description=(
+        "Recomputed from the published indicators.csv alone: no shown figure has n below the threshold and "
+        "no breakdown has exactly one suppressed cell (so none can be recovered by subtraction)."
+    ),
+)
+def suppression_holds(context: dg.AssetCheckExecutionContext, exports: ExportArea) -> dg.AssetCheckResult:
+    from rmj_dagster.publish.ceo_files import indicators_path, verify_suppression
+
+    path = indicators_path(exports.path(), int(context.partition_key))
+    violations = verify_suppression(path) if path.exists() else [f"{path.name} is missing"]
+    return dg.AssetCheckResult(
+        passed=not violations,
+        metadata={"violations": len(violations), "examples": dg.MetadataValue.json(violations[:10])},
+    )
+
+
+def all_checks() -> list[dg.AssetChecksDefinition]:
+    return [
+        every_row_accounted_for,
+        *(_no_identifier_check(asset, table) for asset, table in _PSEUDO_TABLES.items()),
+        cbs_extract_conforms,
+        suppression_holds,
+    ]

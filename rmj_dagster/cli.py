@@ -1,0 +1,92 @@
+"""The ``rmj`` command: generate sample deliveries, process the landing zone, or both as a demo."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from rmj_dagster import settings as rmj_settings
+
+DEMO_BANNER = (
+    "DEMO MODE: deliveries are generated sample data and pseudonymised with the public demo key.\n"
+    "Never use demo mode or the demo key for real deliveries."
+)
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from rmj_dagster.generate import generate_deliveries
+
+    out = Path(args.out or rmj_settings.Settings.from_env().landing_dir)
+    summary = generate_deliveries(
+        out,
+        seed=args.seed,
+        years=args.years,
+        scale=args.scale,
+        defect_rate=args.defect_rate,
+        jw307_max_files=args.jw307_max_files,
+    )
+    print(summary)
+    return 0
+
+
+def _process(_: argparse.Namespace) -> int:
+    from rmj_dagster.pseudonym import KeyRefused
+    from rmj_dagster.runner import PipelineFailed, process
+
+    try:
+        summary = process()
+    except KeyRefused as refusal:
+        print(f"rmj: refused: {refusal}", file=sys.stderr)
+        return 2
+    except PipelineFailed as failure:
+        print(f"rmj: the pipeline failed: {failure}", file=sys.stderr)
+        return 1
+    print(summary)
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from rmj_dagster.pseudonym import DEMO_KEY
+
+    os.environ[rmj_settings.ENV_DEMO_MODE] = "1"
+    if not os.environ.get(rmj_settings.ENV_PSEUDONYM_KEY) and not os.environ.get(rmj_settings.ENV_PSEUDONYM_KEY_FILE):
+        os.environ[rmj_settings.ENV_PSEUDONYM_KEY] = DEMO_KEY.decode()
+    print(DEMO_BANNER, end="\n\n")
+    args.out = None
+    _generate(args)
+    print()
+    return _process(args)
+
+
+def _add_generate_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--seed", type=int, default=42, help="random seed (same seed, same files)")
+    parser.add_argument("--years", type=int, nargs="+", default=[2024, 2025], help="calendar years to generate")
+    parser.add_argument("--scale", type=float, default=1.0, help="1.0 ≈ the region (~2,000 ended trajectories a year); ~225 ≈ national")
+    parser.add_argument("--defect-rate", type=float, default=0.0, help="share of rows with one planted defect (and a few bad files)")
+    parser.add_argument("--jw307-max-files", type=int, default=40, help="at most this many JW307 XML messages")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rmj", description="Regionale Monitor Jeugd data platform")
+    commands = parser.add_subparsers(dest="command", required=True)
+    generate = commands.add_parser("generate", help="write realistic sample deliveries into a landing zone")
+    generate.add_argument("--out", help=f"landing zone (default: ${rmj_settings.ENV_LANDING_DIR} or {rmj_settings.DEFAULT_LANDING_DIR})")
+    _add_generate_options(generate)
+    generate.set_defaults(run=_generate)
+    process = commands.add_parser("process", help="process everything in the landing zone end to end")
+    process.set_defaults(run=_process)
+    demo = commands.add_parser("demo", help="generate sample deliveries and process them with the demo key")
+    _add_generate_options(demo)
+    demo.set_defaults(run=_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

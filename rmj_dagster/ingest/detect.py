@@ -1,0 +1,164 @@
+"""Looking at a file before loading it: encoding, delimiter, kind, header problems, JW307 validity.
+
+Everything wrong here is a reason to quarantine the whole file (codes in the codebook's
+``quarantine_reasons.csv``). Nothing here reads a row's content into a log or an error message.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from importlib.resources import files
+from pathlib import Path
+
+from lxml import etree
+
+from rmj_dagster.ingest.jw307 import NS_JW307
+from rmj_dagster.ingest.kinds import IDENTITY_COLUMNS, STOPZORG, Kind, kind_of_header
+
+_CHUNK = 1 << 20
+_DELIMITERS = (";", ",", "\t")
+
+
+class Quarantine(Exception):
+    """The file cannot be loaded; ``code`` is a quarantine reason code, ``message`` is for people."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """What a readable delivery is and how to read it."""
+
+    kind: Kind
+    source_format: str  # csv or jw307
+    encoding: str | None = None  # utf-8, utf-8-sig or cp1252 (CSV only)
+    delimiter: str | None = None
+    header: tuple[str, ...] = ()  # normalised column names, in file order
+    identity_column: str | None = None  # bsn or pseudoniem
+    extra_columns: tuple[str, ...] = field(default=())
+
+
+def normalise_column(name: str) -> str:
+    return name.replace("\ufeff", "").strip().strip('"').strip().lower()
+
+
+def sniff_encoding(path: Path) -> str:
+    """utf-8-sig / utf-8 when the whole file decodes as UTF-8, else cp1252 if that decodes; streamed."""
+    with path.open("rb") as handle:
+        head = handle.read(4)
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_LE)):
+        raise Quarantine("unreadable_encoding", "the file is UTF-16/UTF-32; deliver UTF-8 or Windows-1252 text")
+    for encoding in ("utf-8", "cp1252"):
+        decoder = codecs.getincrementaldecoder(encoding)()
+        try:
+            with path.open("rb") as handle:
+                while chunk := handle.read(_CHUNK):
+                    if b"\x00" in chunk:
+                        raise Quarantine("unreadable_encoding", "the file contains NUL bytes: it is not a text file")
+                    decoder.decode(chunk)
+                decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            continue
+        if encoding == "utf-8" and head.startswith(codecs.BOM_UTF8):
+            return "utf-8-sig"
+        return encoding
+    raise Quarantine("unreadable_encoding", "the bytes are neither UTF-8 nor Windows-1252 text")
+
+
+def _first_line(path: Path, encoding: str) -> str:
+    with path.open("r", encoding=encoding, newline="") as handle:
+        for line in handle:
+            if line.strip():
+                return line.rstrip("\r\n")
+    return ""
+
+
+def inspect_file(path: Path) -> Inspection:
+    """Decide what the file is, or raise ``Quarantine`` with the reason."""
+    with path.open("rb") as handle:
+        head = handle.read(_CHUNK)
+    if not head.strip():
+        raise Quarantine("empty_file", "the file is empty")
+    stripped = head.lstrip(codecs.BOM_UTF8).lstrip()
+    if stripped.startswith(b"<"):
+        return _inspect_xml(path)
+    return _inspect_csv(path)
+
+
+def _inspect_csv(path: Path) -> Inspection:
+    encoding = sniff_encoding(path)
+    header_line = _first_line(path, encoding)
+    delimiter = max(_DELIMITERS, key=header_line.count)
+    columns = [normalise_column(c) for c in header_line.split(delimiter)]
+    kind = kind_of_header(columns)
+    if kind is None:
+        raise Quarantine(
+            "unknown_kind",
+            "the header matches no delivery kind (expected a CEM+, stop-zorg or doelrealisatie header)",
+        )
+    if len(set(columns)) != len(columns):
+        raise Quarantine("unreadable_csv", "the header names a column more than once")
+    missing = [c for c in kind.required if c not in columns]
+    if missing:
+        raise Quarantine("missing_required_column", f"{kind.name} file lacks required column(s): {', '.join(missing)}")
+    identity = [c for c in IDENTITY_COLUMNS if c in columns]
+    if len(identity) != 1:
+        what = "both bsn and pseudoniem" if identity else "neither bsn nor pseudoniem"
+        raise Quarantine("mixed_identity", f"the file carries {what}; exactly one of the two is required")
+    known = set(kind.columns) | set(IDENTITY_COLUMNS)
+    extra = tuple(c for c in columns if c not in known)
+    return Inspection(
+        kind=kind,
+        source_format="csv",
+        encoding=encoding,
+        delimiter=delimiter,
+        header=tuple(columns),
+        identity_column=identity[0],
+        extra_columns=extra,
+    )
+
+
+@cache
+def jw307_schema() -> etree.XMLSchema:
+    """The iJw 3.2 JW307 schema shipped with the package (imports the basisschema beside it)."""
+    xsd = Path(str(files("rmj_dagster").joinpath("schemas/ijw-3.2/JW307.xsd")))
+    return etree.XMLSchema(etree.parse(str(xsd)))
+
+
+def parse_jw307(path: Path) -> etree._ElementTree:
+    """Parse and validate a JW307 message (no network, no entities); raise ``Quarantine`` otherwise."""
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+    try:
+        tree = etree.parse(str(path), parser)
+    except etree.XMLSyntaxError as error:
+        raise Quarantine("xml_not_well_formed", f"the XML cannot be parsed (line {error.lineno})") from None
+    root = tree.getroot()
+    if etree.QName(root).namespace != NS_JW307:
+        raise Quarantine("unknown_kind", "the XML is not a JW307 (iJw 3.2) message")
+    schema = jw307_schema()
+    if not schema.validate(tree):
+        first = schema.error_log.filter_from_errors()[0] if schema.error_log else None
+        where = f" (line {first.line}: {_schema_error_text(first.message)})" if first else ""
+        raise Quarantine("xml_not_valid_jw307", f"the message does not validate against the JW307 schema{where}")
+    return tree
+
+
+def _schema_error_text(message: str) -> str:
+    """Keep the schema's complaint about structure, but no quoted value (it may be a BSN or a name)."""
+
+    def keep_element_names(match: re.Match) -> str:
+        text = match.group(1)
+        return f"'{text.split('}')[-1]}'" if text.startswith("{") else "'…'"
+
+    return re.sub(r"'([^']*)'", keep_element_names, message).replace("\n", " ")[:200]
+
+
+def _inspect_xml(path: Path) -> Inspection:
+    parse_jw307(path)
+    return Inspection(kind=STOPZORG, source_format="jw307", identity_column="bsn")

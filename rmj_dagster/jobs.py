@@ -1,0 +1,46 @@
+"""Jobs: what one delivery run, one CBS half-year and one CEO year materialise.
+
+Selections follow the partitioning, so a new SQL model joins the right job by its header line alone.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from rmj_dagster.partitions import half_years, years
+from rmj_dagster.sensors.delivery_sensor import DELIVERY_JOB_NAME
+
+CBS_JOB_NAME = "cbs_extract_job"
+CEO_JOB_NAME = "ceo_indicators_job"
+
+
+def _keys_partitioned_by(assets: list[dg.AssetsDefinition], partitions_def) -> list[dg.AssetKey]:
+    return [key for a in assets if a.partitions_def is partitions_def for key in a.keys]
+
+
+def build_jobs(assets: list[dg.AssetsDefinition]) -> list[dg.UnresolvedAssetJobDefinition]:
+    cbs_keys = _keys_partitioned_by(assets, half_years)
+    ceo_keys = _keys_partitioned_by(assets, years)
+    return [
+        # A delivery run receives and pseudonymises its deliveries, then rebuilds every unpartitioned
+        # model downstream (staging, cleaning, outcomes), so the warehouse is consistent after each run.
+        dg.define_asset_job(
+            name=DELIVERY_JOB_NAME,
+            selection=(
+                dg.AssetSelection.assets("raw_provider_drops").downstream()
+                | dg.AssetSelection.assets("codebook").downstream()
+            )
+            - dg.AssetSelection.assets(*cbs_keys, *ceo_keys),
+            description="Receive and pseudonymise deliveries, then rebuild staging, cleaning and outcome tables.",
+        ),
+        dg.define_asset_job(
+            name=CBS_JOB_NAME,
+            selection=dg.AssetSelection.assets(*cbs_keys),
+            description="The CBS half-yearly outcome extract of one half-year: table, files and manifest.",
+        ),
+        dg.define_asset_job(
+            name=CEO_JOB_NAME,
+            selection=dg.AssetSelection.assets(*ceo_keys),
+            description="The yearly CEO indicators of one year: suppressed long table, CSV and plotly report.",
+        ),
+    ]

@@ -1,0 +1,50 @@
+"""Partitions: one per delivery (dynamic), per half-year (CBS) and per year (CEO)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import dagster as dg
+
+TIMEZONE = "Europe/Amsterdam"
+FIRST_YEAR = "2018"  # the region's monitoring started on 1 January 2018
+
+deliveries = dg.DynamicPartitionsDefinition(name="deliveries")
+
+# No built-in half-year class: a time window on a cron that fires on 1 January and 1 July.
+half_years = dg.TimeWindowPartitionsDefinition(
+    cron_schedule="0 0 1 1,7 *", start=f"{FIRST_YEAR}-01-01", fmt="%Y-%m-%d", timezone=TIMEZONE
+)
+years = dg.TimeWindowPartitionsDefinition(
+    cron_schedule="0 0 1 1 *", start=FIRST_YEAR, fmt="%Y", timezone=TIMEZONE
+)
+
+# Tags Dagster reads to run a range of partitions in one run (as a single-run backfill does).
+PARTITION_RANGE_START_TAG = "dagster/asset_partition_range_start"
+PARTITION_RANGE_END_TAG = "dagster/asset_partition_range_end"
+
+
+def half_year_label(partition_key: str) -> str:
+    """``2025-07-01`` → ``2025-H2`` (how CBS names the period and how the extract folder is named)."""
+    start = date.fromisoformat(partition_key)
+    return f"{start.year}-H{1 if start.month == 1 else 2}"
+
+
+def half_year_bounds(partition_key: str) -> tuple[date, date]:
+    start = date.fromisoformat(partition_key)
+    end = date(start.year, 6, 30) if start.month == 1 else date(start.year, 12, 31)
+    return start, end
+
+
+def half_year_key(day: date) -> str:
+    return f"{day.year}-{'01' if day.month <= 6 else '07'}-01"
+
+
+def year_bounds(partition_key: str) -> tuple[date, date]:
+    year = int(partition_key)
+    return date(year, 1, 1), date(year, 12, 31)
+
+
+def range_tags(keys: list[str]) -> dict[str, str]:
+    """Tags for one run over the partitions from the first to the last of ``keys`` (in definition order)."""
+    return {PARTITION_RANGE_START_TAG: keys[0], PARTITION_RANGE_END_TAG: keys[-1]}

@@ -1,0 +1,160 @@
+"""``rmj process``: run everything in the landing zone through the real Dagster jobs, in-process.
+
+The same planning as the sensor (landing zone scan, content hash as partition key), the same jobs and
+assets as a Dagster run: one run over all new deliveries, then one CBS run per completed half-year and
+one CEO run per completed year found in the data.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dagster as dg
+
+from rmj_dagster import warehouse
+from rmj_dagster.landing import LandingZone, delivery_id_of, sha256_of
+from rmj_dagster.partitions import deliveries, half_year_label, half_years, range_tags, years
+from rmj_dagster.pseudonym import PseudonymKey
+from rmj_dagster.settings import Settings
+
+
+class PipelineFailed(RuntimeError):
+    """A Dagster run of the chain failed (bad input never causes this: it is quarantined or rejected)."""
+
+
+@dataclass
+class ProcessSummary:
+    deliveries: dict[str, int] = field(default_factory=dict)  # status → count
+    rows: dict[str, int] = field(default_factory=dict)
+    rejected_by_reason: list[tuple[str, int]] = field(default_factory=list)
+    cbs_periods: list[tuple[str, int, int]] = field(default_factory=list)  # period, files, rows
+    ceo_years: list[tuple[str, str]] = field(default_factory=list)  # year, folder
+    headline: list[tuple[str, str, str]] = field(default_factory=list)  # year, indicator, value
+    export_dir: Path | None = None
+    warehouse: Path | None = None
+
+    def __str__(self) -> str:
+        lines = [
+            f"warehouse: {self.warehouse}",
+            "deliveries: " + (", ".join(f"{n} {s}" for s, n in sorted(self.deliveries.items())) or "none"),
+            "rows: " + ", ".join(f"{k} {v}" for k, v in self.rows.items()),
+        ]
+        if self.rejected_by_reason:
+            lines.append("rejected rows by reason: " + ", ".join(f"{r} {n}" for r, n in self.rejected_by_reason))
+        for period, files, rows in self.cbs_periods:
+            lines.append(f"CBS extract {period}: {files} provider file(s), {rows} record(s) -> {self.export_dir}/cbs/{period}/")
+        for year, folder in self.ceo_years:
+            lines.append(f"CEO indicators {year}: {folder}/indicators.csv and {folder}/report.html")
+        for year, indicator, value in self.headline:
+            lines.append(f"  {year} region {indicator}: {value}")
+        return "\n".join(lines)
+
+
+def _instance() -> dg.DagsterInstance:
+    """The local instance when DAGSTER_HOME is set (runs then show in the UI), else an in-memory one."""
+    return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+
+
+def _execute(job: dg.JobDefinition, instance: dg.DagsterInstance, **kwargs) -> None:
+    result = job.execute_in_process(instance=instance, raise_on_error=False, **kwargs)
+    if not result.success:
+        failed = [e.step_key for e in result.all_events if e.is_step_failure]
+        raise PipelineFailed(f"{job.name} failed in step(s): {', '.join(failed) or 'unknown'}")
+
+
+def process(settings: Settings | None = None, instance: dg.DagsterInstance | None = None) -> ProcessSummary:
+    """Process every file in ``incoming/`` end to end; returns what happened."""
+    from rmj_dagster.definitions import defs  # reads the RMJ_* environment
+    from rmj_dagster.jobs import CBS_JOB_NAME, CEO_JOB_NAME
+    from rmj_dagster.sensors.delivery_sensor import DELIVERY_JOB_NAME
+
+    settings = settings or Settings.from_env()
+    PseudonymKey.from_env()  # refuse before anything is read
+    instance = instance or _instance()
+    zone = LandingZone(settings.landing_dir).ensure()
+
+    keys: list[str] = []
+    for state in zone.scan():
+        key = delivery_id_of(sha256_of(zone.incoming / state.name))
+        if key not in keys:
+            keys.append(key)
+    known = set(instance.get_dynamic_partitions(deliveries.name))
+    new_keys = [k for k in keys if k not in known]
+    if new_keys:
+        instance.add_dynamic_partitions(deliveries.name, new_keys)
+
+    delivery_job = defs.resolve_job_def(DELIVERY_JOB_NAME)
+    if new_keys:
+        _execute(delivery_job, instance, tags=range_tags(new_keys))
+    for key in (k for k in keys if k in known):  # the same bytes dropped again
+        _execute(delivery_job, instance, partition_key=key)
+    if not keys:  # nothing new: still (re)build the unpartitioned chain, e.g. after a codebook change
+        unpartitioned = [k for a in defs.assets if a.partitions_def is None for k in a.keys if k in delivery_job.asset_layer.executable_asset_keys]
+        _execute(delivery_job, instance, asset_selection=unpartitioned)
+
+    with warehouse.connect(settings.warehouse, read_only=True) as con:
+        periods = _periods_with_data(con)
+    cbs_job, ceo_job = defs.resolve_job_def(CBS_JOB_NAME), defs.resolve_job_def(CEO_JOB_NAME)
+    for key in periods["half_years"]:
+        _execute(cbs_job, instance, partition_key=key)
+    for key in periods["years"]:
+        _execute(ceo_job, instance, partition_key=key)
+    return _summarise(settings, periods)
+
+
+def _periods_with_data(con) -> dict[str, list[str]]:
+    """Completed half-years and years that have cleaned data (the current period is not complete yet)."""
+    dates = con.execute(
+        "select distinct d from ("
+        " select einddatum as d from intermediate.cleaned_stop_zorg union all"
+        " select invuldatum from intermediate.cleaned_responses union all"
+        " select meetdatum from intermediate.cleaned_goals) where d is not null"
+    ).fetchall()
+    half_year_keys = set(half_years.get_partition_keys())
+    year_keys = set(years.get_partition_keys())
+    found_half = {f"{d.year}-{'01' if d.month <= 6 else '07'}-01" for (d,) in dates}
+    found_year = {str(d.year) for (d,) in dates}
+    return {
+        "half_years": sorted(found_half & half_year_keys),
+        "years": sorted(found_year & year_keys),
+    }
+
+
+def _summarise(settings: Settings, periods: dict[str, list[str]]) -> ProcessSummary:
+    summary = ProcessSummary(export_dir=settings.export_dir, warehouse=settings.warehouse)
+    with warehouse.connect(settings.warehouse, read_only=True) as con:
+        summary.deliveries = dict(con.execute("select status, count(*) from audit.deliveries group by status").fetchall())
+        duplicates = con.execute("select count(*) from audit.file_receipts where outcome = 'duplicate'").fetchone()[0]
+        if duplicates:
+            summary.deliveries["duplicate files"] = duplicates
+        summary.rows = dict(
+            zip(
+                ("read", "accepted", "rejected"),
+                con.execute(
+                    "select coalesce(sum(rows_read),0), coalesce(sum(rows_accepted),0), coalesce(sum(rows_rejected),0) "
+                    "from intermediate.delivery_reconciliation"
+                ).fetchone(),
+            )
+        )
+        summary.rejected_by_reason = con.execute(
+            "select reason_code, count(*) from intermediate.rejected_rows group by 1 order by 2 desc, 1"
+        ).fetchall()
+        for key in periods["half_years"]:
+            period = half_year_label(key)
+            files, rows = con.execute(
+                "select count(distinct aanbieder_agb), count(*) from marts.cbs_outcome_extract where period = ?", [period]
+            ).fetchone()
+            summary.cbs_periods.append((period, files, rows))
+        for year in periods["years"]:
+            summary.ceo_years.append((year, str(settings.export_dir / "ceo" / year)))
+            for indicator, value, suppressed in con.execute(
+                "select indicator, value, suppressed from marts.ceo_indicators where period = ? and area_type = 'regio' "
+                "and respondent_group = 'ALL' and care_type = 'ALL' and indicator in ('n_responses', 'pct_uitval', 'mean_q09', 'pct_doelrealisatie') "
+                "order by indicator",
+                [year],
+            ).fetchall():
+                shown = "suppressed" if suppressed else (f"{value:.1f}" if value is not None else "n/a")
+                summary.headline.append((year, indicator, shown))
+    return summary

@@ -1,0 +1,220 @@
+"""The TTP step: the only code that sees a BSN or a birth date.
+
+A delivery is read inside DuckDB into a temporary table (in memory, never in the warehouse file),
+each distinct identity is hashed once with the keyed pseudonym, the birth date is reduced to year
+and month plus the age at the event, and the rows land in the delivery's ``pseudo.*`` table in one
+transaction (delete-then-insert of that delivery: re-runs never duplicate).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+from lxml import etree
+
+from rmj_dagster.ddl import PSEUDO_TABLES
+from rmj_dagster.identity import UNKNOWN_BSNS, normalise_bsn, passes_elfproef
+from rmj_dagster.ingest.detect import Inspection, Quarantine, parse_jw307
+from rmj_dagster.ingest.jw307 import NS_BASIS, NS_JW307
+from rmj_dagster.pseudonym import PseudonymKey, is_pseudonym
+
+_RAW = "rmj_delivery_rows"  # temporary table holding one delivery's rows while it is pseudonymised
+_IDS = "rmj_delivery_ids"
+
+
+def identity_status(raw: str | None, column: str, key: PseudonymKey) -> tuple[str | None, str]:
+    """(pseudoniem, id_status) for one delivered identity value; ``id_status`` codes as in the data model."""
+    if raw is None or not raw.strip():
+        return None, "identity_missing"
+    if column == "pseudoniem":
+        text = raw.strip()
+        return (text, "ok") if is_pseudonym(text) else (None, "pseudoniem_invalid")
+    bsn = normalise_bsn(raw)
+    if bsn is None:
+        return None, "bsn_invalid_format"
+    if bsn in UNKNOWN_BSNS:
+        return None, "unknown"
+    if not passes_elfproef(bsn):
+        return None, "bsn_elfproef"
+    return key.pseudonym(bsn), "ok"
+
+
+def load_delivery(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    inspection: Inspection,
+    delivery_id: str,
+    key: PseudonymKey,
+) -> int:
+    """Pseudonymise one delivery into its ``pseudo`` table; returns the number of rows read.
+
+    Raises ``Quarantine`` when the content turns out unreadable while loading (e.g. ragged CSV rows).
+    """
+    kind = inspection.kind
+    try:
+        with _private_copy_if_needed(path, inspection) as readable:
+            if inspection.source_format == "jw307":
+                con.register(f"{_RAW}_arrow", _jw307_rows(path))
+                con.execute(f"create or replace temp table {_RAW} as select * from {_RAW}_arrow")
+                con.unregister(f"{_RAW}_arrow")
+            else:
+                _read_csv(con, readable, inspection)
+        identity_column = inspection.identity_column
+        distinct = con.execute(f"select distinct {identity_column} from {_RAW}").fetchall()
+        mapped = [(value, *identity_status(value, identity_column, key)) for (value,) in distinct]
+        ids = pa.table(
+            {
+                "raw": pa.array([m[0] for m in mapped], pa.string()),
+                "pseudoniem": pa.array([m[1] for m in mapped], pa.string()),
+                "id_status": pa.array([m[2] for m in mapped], pa.string()),
+            }
+        )
+        con.register(_IDS, ids)
+        con.execute("begin transaction")
+        try:
+            con.execute(f"delete from {kind.table} where delivery_id = ?", [delivery_id])
+            con.execute(_insert_sql(inspection), [delivery_id, key.label])
+            rows = con.execute(f"select count(*) from {_RAW}").fetchone()[0]
+            con.execute("commit")
+        except Exception:
+            con.execute("rollback")
+            raise
+        return int(rows)
+    finally:
+        for cleanup in (f"drop table if exists {_RAW}",):
+            con.execute(cleanup)
+        if _IDS in {r[0] for r in con.execute("select view_name from duckdb_views() where temporary").fetchall()}:
+            con.unregister(_IDS)
+
+
+def _target_columns(table: str) -> list[str]:
+    return [line.strip().split()[0] for line in PSEUDO_TABLES[table].replace(",", "\n").splitlines() if line.strip()]
+
+
+def _insert_sql(inspection: Inspection) -> str:
+    """INSERT … SELECT from the temporary rows: identity and birth date replaced, the rest as text."""
+    kind = inspection.kind
+    present = set(inspection.header) if inspection.source_format == "csv" else set(kind.columns)
+    computed = {
+        "delivery_id": "$1",
+        "source_row": "r.source_row",
+        "pseudoniem": "i.pseudoniem",
+        "key_label": "$2",
+        "id_status": "i.id_status",
+    }
+    if kind.birth_date:
+        birth = "rmj_birth_date(r.geboortedatum)"
+        event = f"rmj_date(r.{kind.event_date})"
+        computed |= {
+            "geboortejaarmaand": f"strftime({birth}, '%Y-%m')",
+            "leeftijd": (
+                f"date_diff('year', {birth}, {event}) - "
+                f"case when strftime({event}, '%m%d') < strftime({birth}, '%m%d') then 1 else 0 end"
+            ),
+            "voor_geboorte": f"{event} < {birth}",
+        }
+    if kind.name == "stopzorg":
+        computed["source_format"] = f"'{inspection.source_format}'"
+    columns = _target_columns(kind.table)
+    select = []
+    for column in columns:
+        if column in computed:
+            select.append(f"{computed[column]} as {column}")
+        elif column in present:
+            select.append(f"nullif(trim(r.{column}), '') as {column}")
+        else:
+            select.append(f"null as {column}")
+    return (
+        f"insert into {kind.table} ({', '.join(columns)}) "
+        f"select {', '.join(select)} from {_RAW} r "
+        f"left join {_IDS} i on r.{inspection.identity_column} is not distinct from i.raw"
+    )
+
+
+def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, inspection: Inspection) -> None:
+    """Read the CSV with DuckDB's reader, every column as text, renamed to normalised header names."""
+    wanted = set(inspection.kind.columns) | {inspection.identity_column}
+    try:
+        con.execute(
+            f"create or replace temp table {_RAW}_text as select * from read_csv(?, delim=?, header=true, "
+            "all_varchar=true, quote='\"', escape='\"', strict_mode=true, "
+            "null_padding=false, auto_detect=false, columns=?)",
+            [str(path), inspection.delimiter, {f"c{i}": "VARCHAR" for i in range(len(inspection.header))}],
+        )
+    except (duckdb.InvalidInputException, duckdb.ConversionException) as error:
+        raise Quarantine("unreadable_csv", f"the CSV cannot be read as {len(inspection.header)} columns per row: {_first_line_of(error)}") from None
+    select = ", ".join(
+        f"c{i} as {name}" for i, name in enumerate(inspection.header) if name in wanted
+    )
+    con.execute(f"create or replace temp table {_RAW} as select rowid + 1 as source_row, {select} from {_RAW}_text")
+    con.execute(f"drop table {_RAW}_text")
+
+
+def _first_line_of(error: Exception) -> str:
+    """DuckDB's CSV errors quote the offending line, which may hold a BSN: keep only the first line."""
+    return str(error).splitlines()[0][:160]
+
+
+@contextmanager
+def _private_copy_if_needed(path: Path, inspection: Inspection) -> Iterator[Path]:
+    """Windows-1252 files are transcoded to a UTF-8 copy in an owner-only temp dir, removed afterwards."""
+    if inspection.encoding != "cp1252":
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="rmj-ttp-") as folder:
+        os.chmod(folder, 0o700)
+        target = Path(folder) / "delivery.csv"
+        with path.open("r", encoding="cp1252", newline="") as source, target.open("w", encoding="utf-8", newline="") as sink:
+            while chunk := source.read(1 << 20):
+                sink.write(chunk)
+        yield target
+
+
+def _jw307_rows(path: Path) -> pa.Table:
+    """One row per StopProduct, with the stop-zorg CSV's column names; Client/Naam is never read."""
+    tree = parse_jw307(path)
+    root = tree.getroot()
+
+    def text(element: etree._Element | None, *steps: tuple[str, str]) -> str | None:
+        for ns, name in steps:
+            if element is None:
+                return None
+            element = element.find(f"{{{ns}}}{name}")
+        return element.text.strip() if element is not None and element.text else None
+
+    j, b = NS_JW307, NS_BASIS
+    header = root.find(f"{{{j}}}Header")
+    client = root.find(f"{{{j}}}Client")
+    base = {
+        "aanbieder_agb": text(header, (j, "Afzender")),
+        "gemeentecode": text(header, (j, "Ontvanger")),
+        "bsn": text(client, (j, "Bsn")),
+        "geboortedatum": text(client, (j, "Geboortedatum"), (b, "Datum")),
+    }
+    rows = []
+    products = client.find(f"{{{j}}}StopProducten") if client is not None else None
+    for number, product in enumerate(products if products is not None else [], start=1):
+        rows.append(
+            base
+            | {
+                "source_row": number,
+                "toewijzingnummer": text(product, (j, "ToewijzingNummer")),
+                "productcategorie": text(product, (j, "Product"), (b, "Categorie")),
+                "productcode": text(product, (j, "Product"), (b, "Code")),
+                "begindatum": text(product, (j, "Begindatum")),
+                "einddatum": text(product, (j, "Einddatum")),
+                "reden_beeindiging": text(product, (j, "RedenBeeindiging")),
+                "status_aanlevering": text(product, (j, "StatusAanlevering")),
+            }
+        )
+    columns = ["source_row", *base, "toewijzingnummer", "productcategorie", "productcode", "begindatum",
+               "einddatum", "reden_beeindiging", "status_aanlevering"]
+    return pa.table(
+        {c: pa.array([r[c] for r in rows], pa.int64() if c == "source_row" else pa.string()) for c in columns}
+    )
