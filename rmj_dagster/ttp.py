@@ -60,22 +60,21 @@ def load_delivery(
     try:
         with _private_copy_if_needed(path, inspection) as readable:
             if inspection.source_format == "jw307":
-                con.register(f"{_RAW}_arrow", _jw307_rows(path))
-                con.execute(f"create or replace temp table {_RAW} as select * from {_RAW}_arrow")
-                con.unregister(f"{_RAW}_arrow")
+                jw307_rows = _jw307_rows(path)  # read by DuckDB's replacement scan of this local
+                con.execute(f"create or replace temp table {_RAW} as select * from jw307_rows")
             else:
                 _read_csv(con, readable, inspection)
         identity_column = inspection.identity_column
         distinct = con.execute(f"select distinct {identity_column} from {_RAW}").fetchall()
         mapped = [(value, *identity_status(value, identity_column, key)) for (value,) in distinct]
-        ids = pa.table(
+        identities = pa.table(  # read by DuckDB's replacement scan of this local
             {
                 "raw": pa.array([m[0] for m in mapped], pa.string()),
                 "pseudoniem": pa.array([m[1] for m in mapped], pa.string()),
                 "id_status": pa.array([m[2] for m in mapped], pa.string()),
             }
         )
-        con.register(_IDS, ids)
+        con.execute(f"create or replace temp table {_IDS} as select * from identities")
         con.execute("begin transaction")
         try:
             con.execute(f"delete from {kind.table} where delivery_id = ?", [delivery_id])
@@ -87,10 +86,8 @@ def load_delivery(
             raise
         return int(rows)
     finally:
-        for cleanup in (f"drop table if exists {_RAW}",):
-            con.execute(cleanup)
-        if _IDS in {r[0] for r in con.execute("select view_name from duckdb_views() where temporary").fetchall()}:
-            con.unregister(_IDS)
+        con.execute(f"drop table if exists {_RAW}")
+        con.execute(f"drop table if exists {_IDS}")
 
 
 def _target_columns(table: str) -> list[str]:

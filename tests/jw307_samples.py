@@ -1,0 +1,42 @@
+"""Small hand-written JW307 messages (iJw 3.2) for tests; prefixes differ on purpose."""
+
+VALID_JW307 = """<?xml version="1.0" encoding="UTF-8"?>
+<jw:Bericht xmlns:jw="http://www.istandaarden.nl/ijw/3_2/jw307/schema" xmlns:b="http://www.istandaarden.nl/ijw/3_2/basisschema/schema">
+  <jw:Header>
+    <jw:BerichtCode>440</jw:BerichtCode>
+    <jw:BerichtVersie>3</jw:BerichtVersie>
+    <jw:BerichtSubversie>2</jw:BerichtSubversie>
+    <jw:Afzender>{agb}</jw:Afzender>
+    <jw:Ontvanger>0363</jw:Ontvanger>
+    <jw:BerichtIdentificatie><b:Identificatie>MSG-1</b:Identificatie><b:Dagtekening>2025-03-01</b:Dagtekening></jw:BerichtIdentificatie>
+    <jw:XsdVersie><b:BasisschemaXsdVersie>1.0.0</b:BasisschemaXsdVersie><b:BerichtXsdVersie>1.0.0</b:BerichtXsdVersie></jw:XsdVersie>
+  </jw:Header>
+  <jw:Client>
+    <jw:Bsn>{bsn}</jw:Bsn>
+    <jw:Geboortedatum><b:Datum>2011-04-17</b:Datum></jw:Geboortedatum>
+    <jw:Geslacht>1</jw:Geslacht>
+    <jw:Naam><b:Geslachtsnaam><b:Achternaam>Zwaneveld</b:Achternaam></b:Geslachtsnaam><b:Voorletters>JP</b:Voorletters></jw:Naam>
+    <jw:StopProducten>
+      <jw:StopProduct>
+        <jw:ToewijzingNummer>700123</jw:ToewijzingNummer>
+        <jw:Product><b:Categorie>45</b:Categorie><b:Code>45A01</b:Code></jw:Product>
+        <jw:Begindatum>2024-09-01</jw:Begindatum>
+        <jw:RedenBeeindiging>32</jw:RedenBeeindiging>
+        <jw:Einddatum>2025-02-28</jw:Einddatum>
+        <jw:StatusAanlevering>1</jw:StatusAanlevering>
+      </jw:StopProduct>
+      <jw:StopProduct>
+        <jw:ToewijzingNummer>700124</jw:ToewijzingNummer>
+        <jw:Begindatum>2024-10-01</jw:Begindatum>
+        <jw:RedenBeeindiging>31</jw:RedenBeeindiging>
+        <jw:Einddatum>2025-02-20</jw:Einddatum>
+        <jw:StatusAanlevering>1</jw:StatusAanlevering>
+      </jw:StopProduct>
+    </jw:StopProducten>
+  </jw:Client>
+</jw:Bericht>
+"""
+
+
+def jw307(agb: str = "12345678", bsn: str = "111222333") -> str:
+    return VALID_JW307.format(agb=agb, bsn=bsn)

@@ -1,0 +1,185 @@
+"""Reading deliveries as they arrive: encodings, delimiters, dates, JW307, and what gets quarantined."""
+
+from __future__ import annotations
+
+import codecs
+from pathlib import Path
+
+import duckdb
+import pytest
+from lxml import etree
+
+from rmj_dagster import codebook, ddl, ttp, warehouse
+from rmj_dagster.ingest.detect import Quarantine, inspect_file
+from rmj_dagster.pseudonym import PseudonymKey, pseudonym
+from tests.conftest import SHARED, TEST_KEY
+from tests.jw307_samples import jw307
+
+KEY = PseudonymKey(secret=TEST_KEY.encode(), label="test")
+BSN = "111222333"  # passes the 11-proef
+CEM_COLUMNS = ["aanbieder_agb", "bsn", "geboortedatum", "gemeentecode", "toewijzingnummer", "vragenlijst", "invuldatum", "q01", "q09", "q10"]
+
+
+def write(path: Path, text: str, encoding: str = "utf-8", newline: str = "\n") -> Path:
+    path.write_bytes(text.replace("\n", newline).encode(encoding))
+    return path
+
+
+def cem_csv(delimiter: str = ";", rows: list[list[str]] | None = None, columns: list[str] = CEM_COLUMNS) -> str:
+    rows = rows or [["12345678", BSN, "2010-03-15", "0363", "42", "OUDERS_EINDE", "2025-03-01", "4", "8", "03"]]
+    return "\n".join(delimiter.join(r) for r in [columns, *rows]) + "\n"
+
+
+@pytest.fixture
+def con(tmp_path: Path):
+    with warehouse.connect(tmp_path / "w.duckdb") as connection:
+        ddl.ensure_tables(connection)
+        codebook.load_into(connection)
+        yield connection
+
+
+def load(con: duckdb.DuckDBPyConnection, path: Path, delivery_id: str = "d" * 16) -> int:
+    return ttp.load_delivery(con, path, inspect_file(path), delivery_id, KEY)
+
+
+@pytest.mark.parametrize(
+    ("encoding", "delimiter", "newline", "expected_encoding"),
+    [
+        ("utf-8", ";", "\n", "utf-8"),
+        ("utf-8-sig", ",", "\r\n", "utf-8-sig"),
+        ("cp1252", ";", "\r\n", "cp1252"),
+        ("utf-8", "\t", "\n", "utf-8"),
+    ],
+)
+def test_encodings_delimiters_and_line_ends_read_the_same(con, tmp_path, encoding, delimiter, newline, expected_encoding):
+    text = cem_csv(delimiter, columns=[*CEM_COLUMNS, "opmerking"], rows=[["12345678", BSN, "2010-03-15", "GM363", "42", "OUDERS_EINDE", "01-03-2025", "4", "8", "03", "Jöhn Dœ café"]])
+    path = write(tmp_path / "export.csv", text + "\n\n", encoding=encoding, newline=newline)
+    inspection = inspect_file(path)
+    assert (inspection.kind.name, inspection.encoding, inspection.delimiter) == ("cem", expected_encoding, delimiter)
+    assert inspection.extra_columns == ("opmerking",)
+    assert load(con, path) == 1  # trailing blank lines are not rows
+    row = con.execute("select pseudoniem, gemeentecode, invuldatum, q01, geboortejaarmaand, leeftijd from pseudo.cem_responses").fetchone()
+    assert row == (pseudonym(BSN, KEY.secret), "GM363", "01-03-2025", "4", "2010-03", 14)
+
+
+def test_headers_are_case_and_space_insensitive(con, tmp_path):
+    text = cem_csv().replace("aanbieder_agb;bsn", " Aanbieder_AGB ; BSN ")
+    assert load(con, write(tmp_path / "a.csv", text)) == 1
+
+
+@pytest.mark.parametrize("birth", ["2010-03-15", "20100315", "15-03-2010", "20100300"])
+def test_birth_date_formats_reduce_to_year_and_month(con, tmp_path, birth):
+    path = write(tmp_path / "a.csv", cem_csv(rows=[["12345678", BSN, birth, "0363", "42", "OUDERS_EINDE", "2025-02-20", "4", "8", "03"]]))
+    load(con, path)  # 14 on 2025-02-20 whether born on 1 or 15 March 2010
+    assert con.execute("select geboortejaarmaand, leeftijd from pseudo.cem_responses").fetchone() == ("2010-03", 14)
+
+
+def test_age_is_completed_years_at_the_event(con, tmp_path):
+    rows = [
+        ["12345678", BSN, "2010-03-15", "0363", "1", "OUDERS_EINDE", "2022-03-14", "", "", ""],  # day before 12th birthday
+        ["12345678", BSN, "2010-03-15", "0363", "2", "OUDERS_EINDE", "2022-03-15", "", "", ""],  # 12th birthday
+        ["12345678", BSN, "2010-03-15", "0363", "3", "OUDERS_EINDE", "2009-01-01", "", "", ""],  # before birth
+    ]
+    load(con, write(tmp_path / "a.csv", cem_csv(rows=rows)))
+    got = con.execute("select toewijzingnummer, leeftijd, voor_geboorte from pseudo.cem_responses order by source_row").fetchall()
+    assert got[0][1:] == (11, False)
+    assert got[1][1:] == (12, False)
+    assert got[2][2] is True
+
+
+def test_identity_statuses_without_keeping_any_bsn(con, tmp_path):
+    rows = [
+        ["12345678", BSN, "2010-03-15", "0363", "1", "OUDERS_EINDE", "2025-03-01", "", "", ""],
+        ["12345678", "12345672", "2010-03-15", "0363", "2", "OUDERS_EINDE", "2025-03-01", "", "", ""],  # leading zero lost: 012345672
+        ["12345678", "999999999", "2010-03-15", "0363", "3", "OUDERS_EINDE", "2025-03-01", "", "", ""],
+        ["12345678", "123456789", "2010-03-15", "0363", "4", "OUDERS_EINDE", "2025-03-01", "", "", ""],  # fails the 11-proef
+        ["12345678", "12AB", "2010-03-15", "0363", "5", "OUDERS_EINDE", "2025-03-01", "", "", ""],
+        ["12345678", "", "2010-03-15", "0363", "6", "OUDERS_EINDE", "2025-03-01", "", "", ""],
+    ]
+    load(con, write(tmp_path / "a.csv", cem_csv(rows=rows)))
+    statuses = [r[0] for r in con.execute("select id_status from pseudo.cem_responses order by source_row").fetchall()]
+    assert statuses == ["ok", "ok", "unknown", "bsn_elfproef", "bsn_invalid_format", "identity_missing"]
+    assert con.execute("select pseudoniem from pseudo.cem_responses where source_row = 2").fetchone()[0] == pseudonym("012345672", KEY.secret)
+    dump = "\n".join(str(r) for r in con.execute("select * from pseudo.cem_responses").fetchall())
+    for raw in (BSN, "123456789", "999999999", "2010-03-15"):
+        assert raw not in dump
+
+
+def test_pseudonyms_from_the_ttp_and_from_bsn_are_identical(con, tmp_path):
+    load(con, write(tmp_path / "bsn.csv", cem_csv()), "a" * 16)
+    ttp_text = cem_csv(columns=[c if c != "bsn" else "pseudoniem" for c in CEM_COLUMNS],
+                       rows=[["12345678", pseudonym(BSN, KEY.secret), "2010-03-15", "0363", "42", "OUDERS_EINDE", "2025-03-01", "4", "8", "03"]])
+    load(con, write(tmp_path / "ttp.csv", ttp_text), "b" * 16)
+    pseudonyms = con.execute("select distinct pseudoniem, id_status from pseudo.cem_responses").fetchall()
+    assert pseudonyms == [(pseudonym(BSN, KEY.secret), "ok")]
+
+
+def test_reloading_a_delivery_replaces_its_rows(con, tmp_path):
+    path = write(tmp_path / "a.csv", cem_csv())
+    load(con, path)
+    load(con, path)
+    assert con.execute("select count(*) from pseudo.cem_responses").fetchone()[0] == 1
+
+
+@pytest.mark.parametrize(
+    ("content", "code"),
+    [
+        (b"", "empty_file"),
+        (b"   \r\n\r\n", "empty_file"),
+        (b"naam;leeftijd\nJan;12\n", "unknown_kind"),
+        ("aanbieder_agb;bsn;gemeentecode;toewijzingnummer;vragenlijst\n1;2;3;4;5\n".encode(), "missing_required_column"),
+        ("aanbieder_agb;bsn;pseudoniem;geboortedatum;gemeentecode;toewijzingnummer;vragenlijst;invuldatum\n".encode(), "mixed_identity"),
+        ("aanbieder_agb;geboortedatum;gemeentecode;toewijzingnummer;vragenlijst;invuldatum\n".encode(), "mixed_identity"),
+        (codecs.BOM_UTF16_LE + "aanbieder_agb;bsn\n".encode("utf-16-le"), "unreadable_encoding"),
+        (b"\x81\x8d\x8f\x90\x9d binary \x00\x01", "unreadable_encoding"),
+        (b"<?xml version='1.0'?><jw:Bericht xmlns:jw='http://www.istandaarden.nl/ijw/3_2/jw307/schema'><jw:Header>", "xml_not_well_formed"),
+        (b"<?xml version='1.0'?><Other xmlns='urn:x'/>", "unknown_kind"),
+    ],
+)
+def test_unreadable_files_are_quarantined_with_a_reason(tmp_path, content, code):
+    path = tmp_path / "delivery.bin"
+    path.write_bytes(content)
+    with pytest.raises(Quarantine) as caught:
+        inspect_file(path)
+    assert caught.value.code == code
+    assert caught.value.code in {r["reason_code"] for r in codebook.rows("quarantine_reasons")}
+
+
+def test_ragged_csv_rows_quarantine_the_file_without_quoting_the_row(con, tmp_path):
+    path = write(tmp_path / "a.csv", cem_csv() + f"12345678;{BSN};2010;0363\n")
+    with pytest.raises(Quarantine) as caught:
+        load(con, path)
+    assert caught.value.code == "unreadable_csv"
+    assert BSN not in caught.value.message
+    assert con.execute("select count(*) from pseudo.cem_responses").fetchone()[0] == 0
+
+
+def test_generated_style_jw307_is_valid_against_the_shared_schema(tmp_path):
+    schema = etree.XMLSchema(etree.parse(str(SHARED / "reference" / "ijw-3.2" / "JW307.xsd")))
+    assert schema.validate(etree.fromstring(jw307().encode()))
+
+
+def test_jw307_is_read_without_name_or_bsn(con, tmp_path):
+    path = write(tmp_path / "JW307_1.xml", jw307())
+    assert load(con, path) == 2
+    rows = con.execute(
+        "select aanbieder_agb, gemeentecode, toewijzingnummer, productcategorie, begindatum, einddatum, reden_beeindiging, "
+        "status_aanlevering, source_format, geboortejaarmaand, pseudoniem from pseudo.stop_zorg order by source_row"
+    ).fetchall()
+    assert rows[0] == ("12345678", "0363", "700123", "45", "2024-09-01", "2025-02-28", "32", "1", "jw307", "2011-04", pseudonym(BSN, KEY.secret))
+    assert rows[1][3] is None
+    dump = str(con.execute("select * from pseudo.stop_zorg").fetchall())
+    assert "Zwaneveld" not in dump and BSN not in dump
+
+
+def test_jw307_that_breaks_the_schema_is_quarantined_without_echoing_values(tmp_path):
+    path = write(tmp_path / "bad.xml", jw307(bsn="12AB56789"))
+    with pytest.raises(Quarantine) as caught:
+        inspect_file(path)
+    assert caught.value.code == "xml_not_valid_jw307"
+    assert "12AB56789" not in caught.value.message and "Bsn" in caught.value.message
+
+
+def test_jw307_prefix_free_default_namespace_is_read_too(con, tmp_path):
+    text = jw307().replace("jw:", "").replace("xmlns:jw=", "xmlns=")
+    assert load(con, write(tmp_path / "JW307_2.xml", text)) == 2
