@@ -1,0 +1,76 @@
+"""The code location loads as `dagster dev -w workspace.yaml` would load it, with the whole lineage."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from rmj_dagster.definitions import defs
+
+
+def _graph():
+    return defs.resolve_asset_graph()
+
+
+def test_definitions_load_and_validate():
+    dg.Definitions.validate_loadable(defs)
+
+
+def test_every_asset_has_group_description_owner_and_kind():
+    for spec in (n.to_asset_spec() for n in _graph().asset_nodes):
+        assert spec.group_name and spec.group_name != "default", spec.key
+        assert spec.description, spec.key
+        assert spec.owners, spec.key
+        assert spec.kinds, spec.key
+
+
+def test_lineage_runs_from_drops_to_both_outputs():
+    graph = _graph()
+    upstream_of = lambda key: graph.get(dg.AssetKey(key)).parent_keys  # noqa: E731
+    assert dg.AssetKey("raw_provider_drops") in upstream_of("pseudonymised_cem")
+    assert dg.AssetKey("pseudonymised_cem") in upstream_of("stg_cem_responses")
+    assert dg.AssetKey("stg_cem_responses") in upstream_of("cleaned_responses")
+    assert dg.AssetKey("cbs_outcome_extract") in upstream_of("cbs_extract_files")
+    assert dg.AssetKey("ceo_indicators") in upstream_of("ceo_publication")
+    everything_after_drops = graph.get(dg.AssetKey("raw_provider_drops")).child_keys
+    assert everything_after_drops
+    downstream = dg.AssetSelection.assets("raw_provider_drops").downstream().resolve(graph)
+    assert {dg.AssetKey("cbs_extract_files"), dg.AssetKey("ceo_publication")} <= downstream
+
+
+def test_groups_follow_the_stages():
+    groups = {n.key.to_user_string(): n.group_name for n in _graph().asset_nodes}
+    assert groups["raw_provider_drops"] == "ingest"
+    assert groups["pseudonymised_stop_zorg"] == "pseudonymise"
+    assert groups["stg_stop_zorg"] == "clean"
+    assert groups["cbs_extract_files"] == "cbs"
+    assert groups["ceo_publication"] == "indicators"
+
+
+def test_partitioning_of_deliveries_half_years_and_years():
+    graph = _graph()
+    assert graph.get(dg.AssetKey("raw_provider_drops")).partitions_def.name == "deliveries"
+    assert "2025-07-01" in graph.get(dg.AssetKey("cbs_outcome_extract")).partitions_def.get_partition_keys()
+    assert "2025" in graph.get(dg.AssetKey("ceo_indicators")).partitions_def.get_partition_keys()
+
+
+def test_sensor_schedule_and_jobs_are_listed():
+    assert defs.resolve_sensor_def("delivery_sensor").job_name == "deliveries_job"
+    schedule = defs.resolve_schedule_def("cbs_half_yearly_schedule")
+    assert schedule.execution_timezone == "Europe/Amsterdam"
+    for name in ("deliveries_job", "cbs_extract_job", "ceo_indicators_job"):
+        assert defs.resolve_job_def(name)
+
+
+def test_blocking_checks_guard_people_and_reconciliation():
+    checks = {key.name: spec for key, spec in ((s.key, s) for s in defs.resolve_all_asset_check_specs())}
+    for name in ("every_row_accounted_for", "no_identifiers", "extract_conforms_and_holds_no_identifiers", "suppression_holds_in_published_file"):
+        assert name in checks and checks[name].blocking, name
+
+
+def test_the_schedule_asks_for_the_half_year_that_just_ended():
+    from datetime import date
+
+    from rmj_dagster.schedules import previous_half_year
+
+    assert previous_half_year(date(2026, 1, 15)) == "2025-07-01"
+    assert previous_half_year(date(2026, 7, 15)) == "2026-01-01"
