@@ -8,7 +8,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from rmj_dagster import privacy
+from rmj_dagster import privacy, validation
+from rmj_dagster.validation import CBS_COLUMNS
 from rmj_dagster.partitions import half_year_label
 from rmj_dagster.resources import ExportArea, Warehouse
 
@@ -76,8 +77,8 @@ def _no_identifier_check(asset_name: str, table: str) -> dg.AssetChecksDefinitio
     ),
 )
 def cbs_extract_conforms(context: dg.AssetCheckExecutionContext, warehouse: Warehouse, exports: ExportArea) -> dg.AssetCheckResult:
-    from rmj_dagster.publish.cbs_files import CBS_COLUMNS, period_dir
     from rmj_dagster.landing import sha256_of
+    from rmj_dagster.publish.cbs_files import period_dir
 
     folder = period_dir(exports.path(), half_year_label(context.partition_key)) if context.has_partition_key else None
     problems: list[str] = []
@@ -120,9 +121,50 @@ def suppression_holds(context: dg.AssetCheckExecutionContext, exports: ExportAre
     )
 
 
+def _gx_result(outcome: validation.Outcome, rows: int) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        passed=outcome.success,
+        metadata={
+            "rows_validated": rows,
+            "expectations": outcome.evaluated,
+            "failed_expectations": dg.MetadataValue.json(outcome.failures),
+        },
+    )
+
+
+@dg.asset_check(
+    asset="cleaned_responses",
+    name="conforms_to_codebook",
+    blocking=True,
+    description="Great Expectations: every cleaned answer, questionnaire and municipality is one the codebook allows.",
+)
+def cleaned_responses_conform(warehouse: Warehouse) -> dg.AssetCheckResult:
+    columns = ", ".join(["aanbieder_agb", "pseudoniem", "gemeentecode", "vragenlijst", "invuldatum", "respondent_group", "care_type", *(f"q{i:02d}" for i in range(1, 11))])
+    with warehouse.connect(read_only=True) as con:
+        frame = con.execute(f"select {columns} from intermediate.cleaned_responses").df()
+    return _gx_result(validation.validate(frame, "cleaned_responses", validation.cleaned_responses_expectations), len(frame))
+
+
+@dg.asset_check(
+    asset="cbs_outcome_extract",
+    name="conforms_to_cbs_spec",
+    blocking=True,
+    description="Great Expectations: the period's extract rows have the specified columns, codes, date formats and unique trajectories.",
+)
+def cbs_rows_conform(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
+    period = half_year_label(context.partition_key)
+    with warehouse.connect(read_only=True) as con:
+        frame = con.execute(
+            f"select {', '.join(CBS_COLUMNS)} from marts.cbs_outcome_extract where period = ?", [period]
+        ).df()
+    return _gx_result(validation.validate(frame, "cbs_outcome_extract", validation.cbs_extract_expectations), len(frame))
+
+
 def all_checks() -> list[dg.AssetChecksDefinition]:
     return [
         every_row_accounted_for,
+        cleaned_responses_conform,
+        cbs_rows_conform,
         *(_no_identifier_check(asset, table) for asset, table in _PSEUDO_TABLES.items()),
         cbs_extract_conforms,
         suppression_holds,

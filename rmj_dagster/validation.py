@@ -1,0 +1,109 @@
+"""Great Expectations (GX 1.x) suites for the cleaned responses and the CBS extract.
+
+Value sets come from the codebook, so the suites cannot drift from the rules they check. GX is
+imported inside the functions: it takes seconds to import, and only the checks need it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import pandas as pd
+
+from rmj_dagster import codebook
+
+CBS_COLUMNS = (
+    "aanbieder_agb",
+    "toewijzingnummer",
+    "datum_aanvang",
+    "datum_einde",
+    "reden_beeindiging",
+    "tevredenheid_jeugdige",
+    "zonder_hulp_verder_jeugdige",
+    "tevredenheid_ouder",
+    "zonder_hulp_verder_ouder",
+)
+"""The CBS extract's columns, in file order (outputs.md)."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    success: bool
+    evaluated: int
+    failures: list[dict]  # expectation type, column, unexpected count: never a value
+
+
+def _item(name: str) -> dict[str, str]:
+    return next(r for r in codebook.rows("cem_items") if r["item"] == name)
+
+
+def _answer_set(name: str) -> list[int]:
+    item = _item(name)
+    values = list(range(int(item["min_value"]), int(item["max_value"]) + 1))
+    if item["not_applicable_value"]:
+        values.append(int(item["not_applicable_value"]))
+    return values
+
+
+def cleaned_responses_expectations(gx) -> list:
+    e = gx.expectations
+    expectations = [
+        e.ExpectColumnValuesToNotBeNull(column=c) for c in ("aanbieder_agb", "gemeentecode", "vragenlijst", "invuldatum", "respondent_group", "care_type")
+    ]
+    expectations += [e.ExpectColumnValuesToBeInSet(column=f"q{i:02d}", value_set=_answer_set(f"q{i:02d}")) for i in range(1, 11)]
+    expectations += [
+        e.ExpectColumnValuesToBeInSet(column="vragenlijst", value_set=[r["vragenlijst"] for r in codebook.rows("vragenlijsten")]),
+        e.ExpectColumnValuesToBeInSet(column="gemeentecode", value_set=sorted({r["reported_as"] for r in codebook.rows("region")})),
+        e.ExpectColumnValuesToMatchRegex(column="pseudoniem", regex=r"^[0-9a-f]{64}$"),
+        e.ExpectColumnValuesToMatchRegex(column="aanbieder_agb", regex=r"^[0-9]{8}$"),
+    ]
+    return expectations
+
+
+def cbs_extract_expectations(gx) -> list:
+    e = gx.expectations
+    categories = sorted({r["cbs_categorie"] for r in codebook.rows("reden_beeindiging") if r["cbs_categorie"]})
+    ratings = [str(v) for v in _answer_set("q09")]
+    zonder = [f"{v:02d}" for v in _answer_set("q10")]
+    return [
+        e.ExpectTableColumnsToMatchOrderedList(column_list=list(CBS_COLUMNS)),
+        e.ExpectColumnValuesToMatchRegex(column="aanbieder_agb", regex=r"^[0-9]{8}$"),
+        e.ExpectColumnValuesToNotBeNull(column="datum_aanvang"),
+        e.ExpectColumnValuesToMatchRegex(column="datum_aanvang", regex=r"^[0-9]{8}$"),
+        e.ExpectColumnValuesToMatchRegex(column="datum_einde", regex=r"^[0-9]{8}$"),
+        e.ExpectColumnValuesToBeInSet(column="reden_beeindiging", value_set=categories),
+        e.ExpectColumnValuesToBeInSet(column="tevredenheid_jeugdige", value_set=ratings),
+        e.ExpectColumnValuesToBeInSet(column="tevredenheid_ouder", value_set=ratings),
+        e.ExpectColumnValuesToBeInSet(column="zonder_hulp_verder_jeugdige", value_set=zonder),
+        e.ExpectColumnValuesToBeInSet(column="zonder_hulp_verder_ouder", value_set=zonder),
+        e.ExpectCompoundColumnsToBeUnique(column_list=["aanbieder_agb", "toewijzingnummer", "datum_aanvang"]),
+    ]
+
+
+def validate(frame: pd.DataFrame, name: str, expectations_for) -> Outcome:
+    """Run a suite over a frame in an ephemeral GX context; report failures without values."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    import great_expectations as gx
+
+    context = gx.get_context(mode="ephemeral")
+    batch = (
+        context.data_sources.add_pandas(name)
+        .add_dataframe_asset(name)
+        .add_batch_definition_whole_dataframe("all")
+        .get_batch(batch_parameters={"dataframe": frame})
+    )
+    suite = gx.ExpectationSuite(name=name)
+    for expectation in expectations_for(gx):
+        suite.add_expectation(expectation)
+    result = batch.validate(suite, result_format="BASIC")
+    failures = [
+        {
+            "expectation": r.expectation_config.type,
+            "column": r.expectation_config.kwargs.get("column") or r.expectation_config.kwargs.get("column_list"),
+            "unexpected_count": r.result.get("unexpected_count"),
+        }
+        for r in result.results
+        if not r.success
+    ]
+    return Outcome(success=result.success, evaluated=len(result.results), failures=failures)
