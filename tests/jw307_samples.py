@@ -38,5 +38,20 @@ VALID_JW307 = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
-def jw307(agb: str = "12345678", bsn: str = "111222333") -> str:
-    return VALID_JW307.format(agb=agb, bsn=bsn)
+def jw307(agb: str = "12345678", bsn: str = "111222333", products: list[dict] | None = None, gemeente: str = "0363") -> str:
+    """The sample message; with ``products``, its StopProducten replaced by those (dicts of the XML fields)."""
+    text = VALID_JW307.format(agb=agb, bsn=bsn).replace("<jw:Ontvanger>0363<", f"<jw:Ontvanger>{gemeente}<")
+    if products is None:
+        return text
+    start, end = text.index("<jw:StopProducten>"), text.index("</jw:StopProducten>")
+    body = "".join(
+        "<jw:StopProduct>"
+        f"<jw:ToewijzingNummer>{p['toewijzingnummer']}</jw:ToewijzingNummer>"
+        f"<jw:Begindatum>{p['begindatum']}</jw:Begindatum>"
+        f"<jw:RedenBeeindiging>{p['reden']}</jw:RedenBeeindiging>"
+        f"<jw:Einddatum>{p['einddatum']}</jw:Einddatum>"
+        f"<jw:StatusAanlevering>{p.get('status', '1')}</jw:StatusAanlevering>"
+        "</jw:StopProduct>"
+        for p in products
+    )
+    return text[: start + len("<jw:StopProducten>")] + body + text[end:]
