@@ -1,8 +1,6 @@
 """Asset checks. Those that protect people (no identifier leaves, suppression holds, the extract
 conforms) and the reconciliation of every delivery are blocking: a failure stops what comes after."""
 
-from __future__ import annotations
-
 import json
 from pathlib import Path
 

@@ -1,7 +1,5 @@
 """The half-yearly CBS schedule (Europe/Amsterdam)."""
 
-from __future__ import annotations
-
 from datetime import date
 
 import dagster as dg

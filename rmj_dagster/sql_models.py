@@ -7,6 +7,7 @@ Upstream tables are read from the SQL with sqlglot, so a dependency is never wri
 from __future__ import annotations
 
 import re
+from graphlib import TopologicalSorter
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
@@ -19,6 +20,8 @@ from sqlglot import exp
 
 LAYERS = ("staging", "intermediate", "marts")
 _PARTITION_LINE = re.compile(r"^--\s*partition:\s*(\w+)\s*$", re.MULTILINE)
+_PARAMETER = re.compile(r"\$\w+")
+_HEADER_LINE = re.compile(r"^--\s*(partition|group):\s*\w+\s*$")
 
 
 @dataclass(frozen=True)
@@ -40,20 +43,20 @@ class SqlModel:
 
     @property
     def description(self) -> str:
-        """The leading ``--`` comment block (without the partition line)."""
+        """The leading ``--`` comment block (without the ``partition:`` and ``group:`` header lines)."""
         lines = []
         for line in self.sql.splitlines():
             if not line.startswith("--"):
                 break
             text = line[2:].strip()
-            if not _PARTITION_LINE.match(line):
+            if not _HEADER_LINE.match(line):
                 lines.append(text)
         return "\n".join(lines).strip()
 
     @property
     def upstream_tables(self) -> tuple[str, ...]:
         """Schema-qualified tables this model reads (CTE names and its own table excluded)."""
-        tree = sqlglot.parse_one(self.sql.replace("$", ":"), read="duckdb")
+        tree = sqlglot.parse_one(_PARAMETER.sub("null", self.sql), read="duckdb")  # parameters do not matter here
         ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
         tables = {
             f"{t.db}.{t.name}"
@@ -66,7 +69,7 @@ class SqlModel:
 
 @cache
 def discover() -> tuple[SqlModel, ...]:
-    """Every model file, in layer order."""
+    """Every model file, in dependency order (a model after every model it reads)."""
     root = files("dbt_like_sql")
     models = []
     for layer in LAYERS:
@@ -81,7 +84,9 @@ def discover() -> tuple[SqlModel, ...]:
                         path=Path(str(entry)),
                     )
                 )
-    return tuple(models)
+    by_table = {m.table: m for m in models}
+    graph = {m.table: [t for t in m.upstream_tables if t in by_table] for m in models}
+    return tuple(by_table[t] for t in TopologicalSorter(graph).static_order())
 
 
 def model(name: str) -> SqlModel:

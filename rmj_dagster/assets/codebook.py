@@ -1,7 +1,5 @@
 """The codebook loaded into the warehouse as ``ref.*`` tables, so SQL joins code lists instead of repeating them."""
 
-from __future__ import annotations
-
 import hashlib
 
 import dagster as dg

@@ -5,8 +5,6 @@ and quarantines what cannot be read; ``pseudonymised_*`` is the TTP step (see ``
 after which the original is destroyed. Both run many deliveries in one run (single-run backfills).
 """
 
-from __future__ import annotations
-
 from datetime import datetime, timezone
 
 import dagster as dg

@@ -1,7 +1,5 @@
 """What leaves the warehouse: the CBS extract files and the yearly CEO table and report."""
 
-from __future__ import annotations
-
 from importlib.metadata import PackageNotFoundError, version
 
 import dagster as dg

@@ -1,7 +1,5 @@
 """One asset per SQL model file in ``dbt_like_sql/``; upstream assets are read from the SQL itself."""
 
-from __future__ import annotations
-
 import hashlib
 import re
 

@@ -6,8 +6,6 @@ state (name → size, mtime), never the wall clock. Same bytes = same delivery: 
 content hash. The sensor never opens the warehouse and never lets one bad file stop the others.
 """
 
-from __future__ import annotations
-
 import hashlib
 import json
 import os
