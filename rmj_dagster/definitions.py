@@ -33,14 +33,18 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
     }
 
 
-assets = all_assets()
+def build_defs() -> dg.Definitions:
+    """The whole code location, with resources read from the environment as it is now."""
+    assets = all_assets()
+    return dg.Definitions(
+        assets=assets,
+        asset_checks=all_checks(),
+        jobs=build_jobs(assets),
+        sensors=[delivery_sensor],
+        schedules=[cbs_half_yearly_schedule],
+        resources=build_resources(),
+        executor=dg.in_process_executor,
+    )
 
-defs = dg.Definitions(
-    assets=assets,
-    asset_checks=all_checks(),
-    jobs=build_jobs(assets),
-    sensors=[delivery_sensor],
-    schedules=[cbs_half_yearly_schedule],
-    resources=build_resources(),
-    executor=dg.in_process_executor,
-)
+
+defs = build_defs()

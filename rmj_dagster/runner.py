@@ -66,12 +66,13 @@ def _execute(job: dg.JobDefinition, instance: dg.DagsterInstance, **kwargs) -> N
 
 def process(settings: Settings | None = None, instance: dg.DagsterInstance | None = None) -> ProcessSummary:
     """Process every file in ``incoming/`` end to end; returns what happened."""
-    from rmj_dagster.definitions import defs  # reads the RMJ_* environment
+    from rmj_dagster.definitions import build_defs
     from rmj_dagster.jobs import CBS_JOB_NAME, CEO_JOB_NAME
     from rmj_dagster.sensors.delivery_sensor import DELIVERY_JOB_NAME
 
     settings = settings or Settings.from_env()
     PseudonymKey.from_env()  # refuse before anything is read
+    defs = build_defs()  # resources from the RMJ_* environment as it is now
     instance = instance or _instance()
     zone = LandingZone(settings.landing_dir).ensure()
 

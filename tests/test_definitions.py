@@ -62,7 +62,8 @@ def test_sensor_schedule_and_jobs_are_listed():
 
 
 def test_blocking_checks_guard_people_and_reconciliation():
-    checks = {key.name: spec for key, spec in ((s.key, s) for s in defs.resolve_all_asset_check_specs())}
+    graph = _graph()
+    checks = {key.name: graph.get_check_spec(key) for key in graph.asset_check_keys}
     for name in ("every_row_accounted_for", "no_identifiers", "extract_conforms_and_holds_no_identifiers", "suppression_holds_in_published_file"):
         assert name in checks and checks[name].blocking, name
 
