@@ -32,6 +32,8 @@ class ProcessSummary:
     cbs_periods: list[tuple[str, int, int]] = field(default_factory=list)  # period, files, rows
     ceo_years: list[tuple[str, str]] = field(default_factory=list)  # year, folder
     headline: list[tuple[str, str, str]] = field(default_factory=list)  # year, indicator, value
+    checks: dict[str, int] = field(default_factory=lambda: {"passed": 0, "failed": 0})
+    failed_checks: list[str] = field(default_factory=list)
     export_dir: Path | None = None
     warehouse: Path | None = None
 
@@ -49,6 +51,8 @@ class ProcessSummary:
             lines.append(f"CEO indicators {year}: {folder}/indicators.csv and {folder}/report.html")
         for year, indicator, value in self.headline:
             lines.append(f"  {year} region {indicator}: {value}")
+        lines.append(f"asset checks: {self.checks['passed']} passed, {self.checks['failed']} failed"
+                     + (f" ({', '.join(self.failed_checks)})" if self.failed_checks else ""))
         return "\n".join(lines)
 
 
@@ -57,8 +61,13 @@ def _instance() -> dg.DagsterInstance:
     return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
 
 
-def _execute(job: dg.JobDefinition, instance: dg.DagsterInstance, **kwargs) -> None:
+def _execute(job: dg.JobDefinition, instance: dg.DagsterInstance, checks: dict | None = None, **kwargs) -> None:
     result = job.execute_in_process(instance=instance, raise_on_error=False, **kwargs)
+    if checks is not None:
+        for evaluation in result.get_asset_check_evaluations():
+            checks["passed" if evaluation.passed else "failed"] += 1
+            if not evaluation.passed:
+                checks.setdefault("names", []).append(evaluation.asset_check_key.to_user_string())
     if not result.success:
         failed = [e.step_key for e in result.all_events if e.is_step_failure]
         raise PipelineFailed(f"{job.name} failed in step(s): {', '.join(failed) or 'unknown'}")
@@ -86,23 +95,27 @@ def process(settings: Settings | None = None, instance: dg.DagsterInstance | Non
     if new_keys:
         instance.add_dynamic_partitions(deliveries.name, new_keys)
 
+    checks: dict = {"passed": 0, "failed": 0}
     delivery_job = defs.resolve_job_def(DELIVERY_JOB_NAME)
     if new_keys:
-        _execute(delivery_job, instance, tags=range_tags(new_keys))
+        _execute(delivery_job, instance, checks, tags=range_tags(new_keys))
     for key in (k for k in keys if k in known):  # the same bytes dropped again
-        _execute(delivery_job, instance, partition_key=key)
+        _execute(delivery_job, instance, checks, partition_key=key)
     if not keys:  # nothing new: still (re)build the unpartitioned chain, e.g. after a codebook change
         unpartitioned = [k for a in defs.assets if a.partitions_def is None for k in a.keys if k in delivery_job.asset_layer.executable_asset_keys]
-        _execute(delivery_job, instance, asset_selection=unpartitioned)
+        _execute(delivery_job, instance, checks, asset_selection=unpartitioned)
 
     with warehouse.connect(settings.warehouse, read_only=True) as con:
         periods = _periods_with_data(con)
     cbs_job, ceo_job = defs.resolve_job_def(CBS_JOB_NAME), defs.resolve_job_def(CEO_JOB_NAME)
     for key in periods["half_years"]:
-        _execute(cbs_job, instance, partition_key=key)
+        _execute(cbs_job, instance, checks, partition_key=key)
     for key in periods["years"]:
-        _execute(ceo_job, instance, partition_key=key)
-    return _summarise(settings, periods)
+        _execute(ceo_job, instance, checks, partition_key=key)
+    summary = _summarise(settings, periods)
+    summary.checks = {"passed": checks["passed"], "failed": checks["failed"]}
+    summary.failed_checks = sorted(set(checks.get("names", [])))
+    return summary
 
 
 def _periods_with_data(con) -> dict[str, list[str]]:
@@ -156,6 +169,9 @@ def _summarise(settings: Settings, periods: dict[str, list[str]]) -> ProcessSumm
                 "order by indicator",
                 [year],
             ).fetchall():
-                shown = "suppressed" if suppressed else (f"{value:.1f}" if value is not None else "n/a")
+                if suppressed or value is None:
+                    shown = "suppressed" if suppressed else "n/a"
+                else:
+                    shown = f"{value:.0f}" if indicator == "n_responses" else f"{value:.1f}"
                 summary.headline.append((year, indicator, shown))
     return summary

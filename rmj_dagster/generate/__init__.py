@@ -192,6 +192,7 @@ def _provider_year(writer, rng, agb, index, year, trajectories: list[Trajectory]
                 measurement_rows.append(row)
             goal_rows.append(measurement_rows)
 
+    corrections = _corrections(stop_rows) if index == 0 and len(stop_rows) >= 10 else []  # from clean rows
     planted = {kind: Counter() for kind in ("cem", "stopzorg", "doelen")}
     if defect_rate > 0:
         stop_rows = _plant_rows(stop_rows, "stopzorg", rng, style, defect_rate, planted["stopzorg"], today, identity)
@@ -217,14 +218,15 @@ def _provider_year(writer, rng, agb, index, year, trajectories: list[Trajectory]
             prefix_style=number,
         )
         writer.xml(f"JW307_{agb}_{year}_{number:04d}.xml", content, 1, min(t.einddatum + timedelta(days=5), today))
-    if index == 0 and len(stop_rows) >= 10:
-        _corrections(writer, rng, agb, year, style, identity, stop_rows, delivered)
+    if corrections:  # a month after the year's delivery
+        writer.csv(f"stopzorg-{agb}-{year}-correctie.csv", "stopzorg", style, id_columns(STOP_COLUMNS), corrections,
+                   Counter(), delivered + timedelta(days=30))
     return jw307_budget
 
 
-def _corrections(writer, rng, agb, year, style, identity, stop_rows, delivered) -> None:
-    """A later delivery that changes three records (status 2) and withdraws two (status 3)."""
-    clean = [r for r in stop_rows if r.get("status_aanlevering") == "1" and r["reden_beeindiging"] == "31"][:5]
+def _corrections(stop_rows: list[dict]) -> list[dict]:
+    """Records of a later delivery: three changed (status 2, now reden 34), two withdrawn (status 3)."""
+    clean = [r for r in stop_rows if r["reden_beeindiging"] == "31"][:5]
     corrections = []
     for number, row in enumerate(clean):
         changed = dict(row)
@@ -233,8 +235,7 @@ def _corrections(writer, rng, agb, year, style, identity, stop_rows, delivered) 
         else:
             changed.update(status_aanlevering="3")
         corrections.append(changed)
-    columns = [identity if c == "bsn" else c for c in STOP_COLUMNS]
-    writer.csv(f"stopzorg-{agb}-{year}-correctie.csv", "stopzorg", style, columns, corrections, Counter(), delivered + timedelta(days=30))
+    return corrections
 
 
 def _plant_rows(rows, kind, rng, style, rate, planted: Counter, today, identity) -> list[dict]:

@@ -69,7 +69,7 @@ def bad_files(rng: random.Random, agb: str) -> list[tuple[str, bytes, str]]:
     return [
         (f"cem_{agb}_leeg.csv", b"", "empty_file"),
         ("export_onbekend.csv", b"klantnummer;naam;bedrag\n1;x;10\n", "unknown_kind"),
-        (f"doelen_{agb}_kapot.csv", b"aanbieder_agb;bsn;gemeentecode;toewijzingnummer;meetdatum\n", "missing_required_column"),
+        (f"doelen_{agb}_kapot.csv", b"aanbieder_agb;bsn;gemeentecode;toewijzingnummer;gas_score\n1;2;3;4;5\n", "missing_required_column"),
         (f"cem_{agb}_dubbel_id.csv", cem_header.replace("bsn", "bsn;pseudoniem").encode(), "mixed_identity"),
         (f"JW307_{agb}_afgebroken.xml", b"<?xml version='1.0'?><Bericht xmlns='http://www.istandaarden.nl/ijw/3_2/jw307/schema'><Header><BerichtCode>440", "xml_not_well_formed"),
         (f"JW307_{agb}_ongeldig.xml", b"<?xml version='1.0'?><Bericht xmlns='http://www.istandaarden.nl/ijw/3_2/jw307/schema'><Header/></Bericht>", "xml_not_valid_jw307"),
