@@ -95,6 +95,12 @@ class LandingZone:
         self._drop_marker(name)
         return target
 
+    def pending_claims(self) -> list[str]:
+        """Deliveries claimed by a run that did not finish them (their original still waits in ``received/``)."""
+        if not self.received.is_dir():
+            return []
+        return sorted(folder.name for folder in self.received.iterdir() if folder.is_dir() and any(folder.iterdir()))
+
     def claimed(self, delivery_id: str) -> Path | None:
         folder = self.received / delivery_id
         if not folder.is_dir():

@@ -85,7 +85,8 @@ def process(settings: Settings | None = None, instance: dg.DagsterInstance | Non
     instance = instance or _instance()
     zone = LandingZone(settings.landing_dir).ensure()
 
-    keys: list[str] = []
+    # Deliveries claimed by an earlier run that failed before the TTP step finished come first.
+    keys: list[str] = zone.pending_claims()
     for state in zone.scan():
         key = delivery_id_of(sha256_of(zone.incoming / state.name))
         if key not in keys:
@@ -99,7 +100,7 @@ def process(settings: Settings | None = None, instance: dg.DagsterInstance | Non
     delivery_job = defs.resolve_job_def(DELIVERY_JOB_NAME)
     if new_keys:
         _execute(delivery_job, instance, checks, tags=range_tags(new_keys))
-    for key in (k for k in keys if k in known):  # the same bytes dropped again
+    for key in (k for k in keys if k in known):  # the same bytes dropped again, or a claim left by a failed run
         _execute(delivery_job, instance, checks, partition_key=key)
     if not keys:  # nothing new: still (re)build the unpartitioned chain, e.g. after a codebook change
         unpartitioned = [k for a in defs.assets if a.partitions_def is None for k in a.keys if k in delivery_job.asset_layer.executable_asset_keys]

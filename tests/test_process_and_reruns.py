@@ -1,0 +1,85 @@
+"""`rmj process` as a user runs it: refusal without a key, re-runs that never duplicate, crashes that lose nothing."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from rmj_dagster import cli, ttp
+from rmj_dagster.generate import generate_deliveries
+from rmj_dagster.pseudonym import DEMO_KEY
+from rmj_dagster.runner import PipelineFailed, process
+
+TODAY = date(2026, 11, 22)
+
+
+def counts(db: Path) -> dict[str, int]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return {
+            table: con.execute(f"select count(*) from {table}").fetchone()[0]
+            for table in ("pseudo.cem_responses", "pseudo.stop_zorg", "pseudo.doelrealisatie", "intermediate.cleaned_stop_zorg", "marts.ceo_indicators")
+        }
+
+
+@pytest.mark.parametrize(
+    ("key", "demo", "message"),
+    [(None, False, "no pseudonym key"), ("short", False, "at least 32"), (DEMO_KEY.decode(), False, "demo mode")],
+)
+def test_process_refuses_without_a_fit_key_before_reading_anything(rmj_env, monkeypatch, capsys, key, demo, message):
+    incoming = rmj_env["landing"] / "incoming"
+    (incoming / "cem.csv").write_text("aanbieder_agb;bsn\n", encoding="utf-8")
+    if key is None:
+        monkeypatch.delenv("RMJ_PSEUDONYM_KEY")
+    else:
+        monkeypatch.setenv("RMJ_PSEUDONYM_KEY", key)
+    assert cli.main(["process"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and (key is None or key not in err)
+    assert (incoming / "cem.csv").exists()  # untouched
+    assert not rmj_env["warehouse"].exists()
+
+
+def test_the_same_deliveries_twice_change_nothing(rmj_env, tmp_path):
+    source = tmp_path / "source"
+    generate_deliveries(source, seed=21, scale=0.15, years=[2025], today=TODAY)
+    incoming = rmj_env["landing"] / "incoming"
+    for path in (source / "incoming").iterdir():
+        shutil.copy2(path, incoming / path.name)
+    process()
+    first = counts(rmj_env["warehouse"])
+    for path in (source / "incoming").iterdir():  # every file delivered again, some under another name
+        shutil.copy2(path, incoming / f"opnieuw_{path.name}")
+    summary = process()
+    assert counts(rmj_env["warehouse"]) == first
+    assert summary.deliveries["duplicate files"] == len(list((source / "incoming").iterdir()))
+    assert not any(incoming.iterdir())
+
+
+def test_a_crash_in_the_ttp_step_keeps_the_original_and_the_rerun_completes(rmj_env, tmp_path, monkeypatch):
+    generate_deliveries(rmj_env["landing"], seed=22, scale=0.1, years=[2025], today=TODAY)
+    files = len(list((rmj_env["landing"] / "incoming").iterdir()))
+    real = ttp.load_delivery
+    calls = {"n": 0}
+
+    def crash_on_third(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise OSError("disk full (simulated)")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ttp, "load_delivery", crash_on_third)
+    with pytest.raises(PipelineFailed):
+        process()
+    kept = list((rmj_env["landing"] / "received").rglob("*.*"))
+    assert kept, "the original of the failed delivery must survive the crash"
+    monkeypatch.setattr(ttp, "load_delivery", real)
+    summary = process()
+    assert summary.deliveries == {"loaded": files}
+    assert not list((rmj_env["landing"] / "received").rglob("*.*"))
+    with duckdb.connect(str(rmj_env["warehouse"]), read_only=True) as con:
+        assert con.execute("select count(*) from audit.deliveries where destroyed_at is null").fetchone()[0] == 0
+        assert con.execute("select count(*) from intermediate.delivery_reconciliation where not reconciled").fetchone()[0] == 0
