@@ -35,3 +35,63 @@ create or replace temp macro rmj_wilson_high(x, n) as
          + rmj_param('wilson_z') * sqrt((x / n) * (1 - x / n) / n + rmj_param('wilson_z') ^ 2 / (4 * n * n)))
         / (1 + rmj_param('wilson_z') ^ 2 / n)
     end;
+
+-- ---------------------------------------------------------------------------------------------------
+-- Field rules of the delivery contract shared by the three staging models (one place for each rule).
+
+-- A whole number as delivered: optional sign, digits only ('+1', '-2', '007'); NULL otherwise ('1.0', 'x').
+create or replace temp macro rmj_whole_number(s) as
+    case when regexp_full_match(trim(s), '[+-]?[0-9]{1,18}') then try_cast(trim(s) as bigint) end;
+
+-- A decimal number with a decimal point or comma ('1.5', '1,5', '2'); NULL otherwise.
+create or replace temp macro rmj_decimal(s) as
+    case
+        when regexp_full_match(trim(s), '[+-]?[0-9]{1,15}([.,][0-9]{1,15})?')
+            then try_cast(replace(trim(s), ',', '.') as double)
+    end;
+
+-- A yes/no field: 1/0, ja/nee, j/n, true/false, yes/no (any case); NULL when empty or anything else.
+create or replace temp macro rmj_boolean(s) as
+    case
+        when lower(trim(s)) in ('1', 'ja', 'j', 'true', 'yes') then true
+        when lower(trim(s)) in ('0', 'nee', 'n', 'false', 'no') then false
+    end;
+
+-- Provider AGB code: exactly 8 digits, else NULL.
+create or replace temp macro rmj_agb(s) as
+    case when regexp_full_match(trim(s), '[0-9]{8}') then trim(s) end;
+
+-- toewijzingnummer (iJw LDT_Nummer): a whole number 0-999999999, else NULL.
+create or replace temp macro rmj_toewijzingnummer(s) as
+    case when regexp_full_match(trim(s), '[0-9]{1,18}') and try_cast(trim(s) as bigint) <= 999999999
+        then try_cast(trim(s) as bigint) end;
+
+-- Whether a code-list entry with optional valid_from / valid_until (text dates, NULL = open) holds on day d.
+-- An unknown day (NULL) is not held against the entry: the date check reports that row instead.
+create or replace temp macro rmj_valid_on(d, valid_from, valid_until) as
+    d is null
+    or ((valid_from is null or d >= try_cast(valid_from as date))
+        and (valid_until is null or d <= try_cast(valid_until as date)));
+
+-- reject_detail naming a column and, when it cannot be an identifier, the value: 'q03=7', 'vragenlijst=OUDER'.
+-- The value is shown only when short (at most 8 characters, no run of 5 digits) or an upper-case code
+-- ('OUDERS_TUSSEN'); otherwise only the column is named, so no BSN or name reaches rejected_rows.
+create or replace temp macro rmj_reject_detail(column_name, s) as
+    column_name || coalesce(
+        '=' || case
+            when length(trim(s)) between 1 and 8 and not regexp_matches(trim(s), '[0-9]{5}') then trim(s)
+            when regexp_full_match(trim(s), '[A-Z][A-Z_]{0,39}') then trim(s)
+        end,
+        ''
+    );
+
+-- Age in completed years on a day (negative when the day lies before birth).
+create or replace temp macro rmj_age(birth, day) as
+    date_diff('year', birth, day) - case when strftime(day, '%m%d') < strftime(birth, '%m%d') then 1 else 0 end;
+
+-- The latest possible birth date: for CBS-style YYYYMM00 (day unknown) the last day of the month.
+create or replace temp macro rmj_birth_date_latest(s) as
+    case
+        when regexp_full_match(trim(s), '[0-9]{6}00') then last_day(rmj_birth_date(s))
+        else rmj_birth_date(s)
+    end;

@@ -18,6 +18,7 @@ _COMMON_PSEUDO = """
 _PERSON = """
     geboortejaarmaand varchar,
     leeftijd integer,
+    leeftijd_min integer,
     voor_geboorte boolean,
 """
 

@@ -110,10 +110,9 @@ def _insert_sql(inspection: Inspection) -> str:
         event = f"rmj_date(r.{kind.event_date})"
         computed |= {
             "geboortejaarmaand": f"strftime({birth}, '%Y-%m')",
-            "leeftijd": (
-                f"date_diff('year', {birth}, {event}) - "
-                f"case when strftime({event}, '%m%d') < strftime({birth}, '%m%d') then 1 else 0 end"
-            ),
+            "leeftijd": f"rmj_age({birth}, {event})",
+            # with the day of birth unknown (YYYYMM00) the age may be one year less in the birth month
+            "leeftijd_min": f"rmj_age(rmj_birth_date_latest(r.geboortedatum), {event})",
             "voor_geboorte": f"{event} < {birth}",
         }
     if kind.name == "stopzorg":

@@ -9,13 +9,14 @@ the ingest and TTP steps had run).
 
 A row dict holds pseudo-table columns as delivered (text). Missing columns get the defaults of
 ``DEFAULTS[kind]``, which make an accepted row (provider 12345678, Amsterdam 0363, pseudonym 'a'*64).
-A row may carry ``geboortedatum`` (``YYYY-MM-DD``): it is reduced the way the TTP step does it
-(``geboortejaarmaand``, ``leeftijd`` and ``voor_geboorte`` at the kind's event date) and not stored.
+A row may carry ``geboortedatum`` (as delivered, also ``YYYYMM00``): it is reduced the way the TTP step does
+it (``geboortejaarmaand``, ``leeftijd``, ``leeftijd_min`` and ``voor_geboorte`` at the kind's event date) and
+is not stored.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -81,11 +82,17 @@ def make_warehouse(tmp_path: Path, name: str = "w.duckdb") -> Path:
     return path
 
 
-def _as_date(text: str | None) -> date | None:
-    try:
-        return date.fromisoformat(text) if text else None
-    except ValueError:
-        return None
+def _as_date(text: str | None, *, birth: bool = False) -> date | None:
+    """A delivered date as rmj_date / rmj_birth_date read it (YYYY-MM-DD, YYYYMMDD, DD-MM-YYYY, YYYYMM00)."""
+    text = (text or "").strip()
+    if birth and len(text) == 8 and text.isdigit() and text.endswith("00"):
+        text = text[:6] + "01"
+    for pattern in ("%Y-%m-%d", "%Y%m%d", "%d-%m-%Y"):
+        try:
+            return datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+    return None
 
 
 def _reduce_birth_date(row: dict, kind: str) -> dict:
@@ -93,17 +100,31 @@ def _reduce_birth_date(row: dict, kind: str) -> dict:
     if kind not in EVENT_DATE:
         row.pop("geboortedatum", None)
         return row
-    birth = _as_date(row.pop("geboortedatum", None))
+    given_birth = row.pop("geboortedatum", None)
+    birth = _as_date(given_birth, birth=True)
     event = _as_date(row.get(EVENT_DATE[kind]))
     row.setdefault("geboortejaarmaand", birth.strftime("%Y-%m") if birth else None)
     if birth and event:
-        age = event.year - birth.year - ((event.month, event.day) < (birth.month, birth.day))
-        row.setdefault("leeftijd", age)
+        row.setdefault("leeftijd", _age(birth, event))
+        # day of birth unknown (YYYYMM00): the youngest possible age, with the last day of the month
+        cbs_style = len(str(given_birth).strip()) == 8 and str(given_birth).strip().endswith("00")
+        latest = _last_day_of_month(birth) if cbs_style else birth
+        row.setdefault("leeftijd_min", _age(latest, event))
         row.setdefault("voor_geboorte", event < birth)
     else:
         row.setdefault("leeftijd", None)
+        row.setdefault("leeftijd_min", None)
         row.setdefault("voor_geboorte", None)
     return row
+
+
+def _age(birth: date, day: date) -> int:
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+def _last_day_of_month(day: date) -> date:
+    following = date(day.year + day.month // 12, day.month % 12 + 1, 1)
+    return following - timedelta(days=1)
 
 
 def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
@@ -149,6 +170,8 @@ def insert_delivery(
         row = (DEFAULTS[kind] if defaults else {}) | given
         row = _reduce_birth_date(dict(row), kind)
         row |= {"delivery_id": delivery_id, "source_row": given.get("source_row", number)}
+        if "leeftijd_min" not in columns and "leeftijd_min" not in given:
+            row.pop("leeftijd_min", None)  # a pseudo table without the column
         unknown = set(row) - set(columns)
         if unknown:
             raise KeyError(f"{table} has no column(s) {sorted(unknown)}")

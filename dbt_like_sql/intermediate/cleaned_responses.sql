@@ -1,26 +1,44 @@
 -- Accepted CEM+ responses, one per response; a later delivery of the same response wins.
 -- group: clean
--- A response is (provider, pseudonym, toewijzingnummer, questionnaire, date). Rows without a pseudonym
--- (BSN unknown) are never merged with one another: each stays its own response.
-with accepted as (
+-- A response is (provider, pseudonym, toewijzingnummer, questionnaire, invuldatum). Of several accepted
+-- rows with that key the latest in delivery order wins: received_at, then delivery_id, then source_row
+-- within one delivery. Rows of an unknown BSN (no pseudonym) are accepted but never linked: each stays its
+-- own response (its delivery and source row stand in for the pseudonym in the key).
+with accepted_responses as (
     select *
     from staging.stg_cem_responses
     where reject_reason is null
 ),
 
-ranked as (
+responses_latest_first as (
     select
         *,
         row_number() over (
-            partition by aanbieder_agb, coalesce(pseudoniem, delivery_id || ':' || source_row), toewijzingnummer, vragenlijst, invuldatum
-            order by received_at desc, delivery_id desc, source_row desc
+            partition by
+                aanbieder_agb,
+                coalesce(pseudoniem, 'row ' || source_row || ' of ' || delivery_id),
+                toewijzingnummer,
+                vragenlijst,
+                invuldatum
+            order by received_at desc nulls last, delivery_id desc, source_row desc
         ) as recency
-    from accepted
+    from accepted_responses
 )
 
 select
-    delivery_id, aanbieder_agb, pseudoniem, key_label, gemeentecode, subregio, toewijzingnummer,
-    vragenlijst, respondent_group, care_type, invuldatum, leeftijd,
-    q01, q02, q03, q04, q05, q06, q07, q08, q09, q10, geen_inzage_hulpverlener
-from ranked
+    delivery_id,
+    aanbieder_agb,
+    pseudoniem,
+    key_label,
+    gemeentecode,
+    subregio,
+    toewijzingnummer,
+    vragenlijst,
+    respondent_group,
+    care_type,
+    invuldatum,
+    leeftijd,
+    q01, q02, q03, q04, q05, q06, q07, q08, q09, q10,
+    geen_inzage_hulpverlener
+from responses_latest_first
 where recency = 1

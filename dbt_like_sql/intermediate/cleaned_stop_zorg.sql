@@ -1,26 +1,47 @@
--- One record per trajectory (provider, toewijzingnummer, begindatum) after corrections.
+-- One record per trajectory (provider, toewijzingnummer, begindatum) after applying corrections and deletes.
 -- group: clean
--- Records are applied in delivery order (received_at, then delivery, then row): the latest decides.
--- status_aanlevering 2 replaces the earlier record; 3 deletes the trajectory.
-with accepted as (
+-- Accepted stop records are applied in delivery order (received_at, then delivery_id, then source_row
+-- within one delivery): the latest record of a key decides. status_aanlevering 1 or 2 gives the record
+-- (2 replaces the earlier one); when the latest is a 3 (delete) the trajectory is gone. A later 1 or 2 after
+-- a delete brings the trajectory back. The reason of ending is classified by ref.reden_beeindiging:
+-- CBS category, whether it counts as an end of care, whether it is uitval.
+with accepted_records as (
     select *
     from staging.stg_stop_zorg
     where reject_reason is null
 ),
 
-latest as (
+records_latest_first as (
     select
         *,
         row_number() over (
             partition by aanbieder_agb, toewijzingnummer, begindatum
-            order by received_at desc, delivery_id desc, source_row desc
+            order by received_at desc nulls last, delivery_id desc, source_row desc
         ) as recency
-    from accepted
+    from accepted_records
+),
+
+current_records as (
+    select *
+    from records_latest_first
+    where recency = 1 and status_aanlevering <> 3
 )
 
 select
-    delivery_id, aanbieder_agb, pseudoniem, key_label, gemeentecode, subregio, toewijzingnummer,
-    productcategorie, productcode, begindatum, einddatum, reden_beeindiging, cbs_categorie,
-    counts_as_end, is_uitval
-from latest
-where recency = 1 and status_aanlevering <> 3
+    r.delivery_id,
+    r.aanbieder_agb,
+    r.pseudoniem,
+    r.key_label,
+    r.gemeentecode,
+    r.subregio,
+    r.toewijzingnummer,
+    r.productcategorie,
+    r.productcode,
+    r.begindatum,
+    r.einddatum,
+    r.reden_beeindiging,
+    rb.cbs_categorie,
+    coalesce(rb.counts_as_end, false) as counts_as_end,
+    coalesce(rb.is_uitval, false) as is_uitval
+from current_records as r
+left join ref.reden_beeindiging as rb on rb.reden_beeindiging = r.reden_beeindiging

@@ -1,98 +1,133 @@
--- CEM+ responses, typed: every delivered row once, with the first reason it is rejected for.
+-- CEM+ responses, typed: every delivered row once, with the first reason it is rejected for (NULL = accepted).
 -- group: clean
--- Reasons come from ref.reject_reasons and are tested in the order of that file; answer ranges come
--- from ref.cem_items (unpivoted, so no range is written here). 0370 Beemster is reported as 0439.
--- An exact copy of an earlier row of the same delivery is rejected as exact_duplicate (counted once).
-with source as (
-    select r.*, d.received_at
-    from pseudo.cem_responses as r
-    inner join audit.deliveries as d on d.delivery_id = r.delivery_id
+-- One reason per row: the checks run in the order of ref.reject_reasons (reject_reasons.csv) and the
+-- first that fails is the reason; reject_detail names the column or item (e.g. q03=7). Answer ranges
+-- come from ref.cem_items, versions and ages from ref.vragenlijsten, municipalities from ref.gemeenten
+-- and ref.region (0370 Beemster counts until its valid_until and is reported as 0439). Empty means not
+-- answered; geen_inzage_hulpverlener empty means false. The identity was judged by the TTP step
+-- (id_status): rows of an unknown BSN are accepted without a pseudonym.
+-- exact_duplicate is the last check, as in the codebook: a copy of a row that fails another check carries
+-- that reason (both rows are rejected and reported); only copies of otherwise good rows are reported as
+-- exact_duplicate, the first of them (lowest source_row) is kept.
+with delivered_rows as (
+    -- copies: rows equal in every column but source_row (so within one delivery), numbered in file order
+    select
+        *,
+        row_number() over same_content as copy_number,
+        first_value(source_row) over same_content as original_row
+    from pseudo.cem_responses
+    window same_content as (
+        partition by struct_pack(*columns(* exclude (source_row)))
+        order by source_row
+    )
 ),
 
 typed as (
     select
-        *,
-        rmj_gemeentecode(gemeentecode) as gemeentecode4,
-        rmj_date(invuldatum) as invuldatum_date,
-        upper(vragenlijst) as vragenlijst_code,
-        row_number() over (
-            partition by delivery_id, aanbieder_agb, pseudoniem, id_status, gemeentecode, toewijzingnummer,
-                geboortejaarmaand, vragenlijst, invuldatum, q01, q02, q03, q04, q05, q06, q07, q08, q09, q10,
-                geen_inzage_hulpverlener
-            order by source_row
-        ) as copy_number
-    from source
+        r.*,
+        d.received_at,
+        rmj_agb(r.aanbieder_agb) as agb_code,
+        rmj_gemeentecode(r.gemeentecode) as gemeente_code,
+        rmj_toewijzingnummer(r.toewijzingnummer) as toewijzing_number,
+        rmj_date(r.invuldatum) as invuldatum_date,
+        upper(trim(r.vragenlijst)) as vragenlijst_code,
+        case
+            when nullif(trim(r.geen_inzage_hulpverlener), '') is not null
+                and rmj_boolean(r.geen_inzage_hulpverlener) is null
+                then rmj_reject_detail('geen_inzage_hulpverlener', r.geen_inzage_hulpverlener)
+        end as bad_inzage_detail
+    from delivered_rows as r
+    left join audit.deliveries as d on d.delivery_id = r.delivery_id
 ),
 
-answers as (
-    unpivot (select delivery_id, source_row, q01, q02, q03, q04, q05, q06, q07, q08, q09, q10 from source)
+municipality_lookup as (
+    select
+        t.*,
+        g.gemeentecode is not null as in_cbs_list,
+        reg.gemeentecode is not null
+            and rmj_valid_on(t.invuldatum_date, reg.valid_from, reg.valid_until) as region_entry_valid,
+        reg.reported_as,
+        reg.subregio
+    from typed as t
+    left join ref.gemeenten as g on g.gemeentecode = t.gemeente_code
+    left join ref.region as reg on reg.gemeentecode = t.gemeente_code
+),
+
+answer_values as (
+    unpivot (
+        select delivery_id, source_row, q01, q02, q03, q04, q05, q06, q07, q08, q09, q10
+        from pseudo.cem_responses
+    )
     on q01, q02, q03, q04, q05, q06, q07, q08, q09, q10
     into name item value answer
 ),
 
-first_bad_answer as (
-    select a.delivery_id, a.source_row, arg_min(a.item || '=' || a.answer, a.item) as detail
-    from answers as a
-    inner join ref.cem_items as i on i.item = a.item
-    where trim(a.answer) <> ''
-        and coalesce(
-            try_cast(trim(a.answer) as integer) between i.min_value and i.max_value
-            or try_cast(trim(a.answer) as integer) = i.not_applicable_value,
-            false
-        ) = false
+valid_answer_numbers as (
+    select item, unnest(generate_series(min_value, max_value)) as answer_number
+    from ref.cem_items
+    union
+    select item, not_applicable_value
+    from ref.cem_items
+    where not_applicable_value is not null
+),
+
+-- an answer is valid as the plain number or with a leading zero: '4' or '04' (q10 is delivered as 01-04)
+valid_answers as (
+    select item, answer_number::varchar as answer from valid_answer_numbers
+    union
+    select item, lpad(answer_number::varchar, 2, '0') from valid_answer_numbers
+),
+
+answers_out_of_range as (
+    select
+        a.delivery_id,
+        a.source_row,
+        string_agg(rmj_reject_detail(a.item, a.answer), ', ' order by a.item) as detail
+    from answer_values as a
+    anti join valid_answers as v on v.item = a.item and v.answer = trim(a.answer)
+    where nullif(trim(a.answer), '') is not null
     group by a.delivery_id, a.source_row
 ),
 
-municipality as (
+checked as (
     select
-        t.delivery_id,
-        t.source_row,
-        g.gemeentecode is not null or r.gemeentecode is not null as known,
-        r.gemeentecode is not null as in_region,
-        r.reported_as,
-        r.subregio
-    from typed as t
-    left join ref.gemeenten as g on g.gemeentecode = t.gemeentecode4
-    left join ref.region as r
-        on r.gemeentecode = t.gemeentecode4
-        and (r.valid_until is null or t.invuldatum_date <= try_cast(r.valid_until as date))
-),
-
-flagged as (
-    select
-        t.*,
-        m.reported_as,
-        m.subregio,
+        m.*,
         v.respondent_group,
         v.care_type,
         case
-            when t.id_status not in ('ok', 'unknown') then t.id_status
-            when not coalesce(regexp_full_match(t.aanbieder_agb, '[0-9]{8}'), false) then 'agb_invalid'
-            when not m.known then 'gemeentecode_unknown'
-            when not m.in_region then 'gemeentecode_out_of_region'
-            when not coalesce(regexp_full_match(t.toewijzingnummer, '[0-9]{1,9}'), false) then 'toewijzingnummer_invalid'
-            when t.geboortejaarmaand is null then 'birthdate_invalid'
-            when t.invuldatum_date is null then 'date_invalid'
-            when t.invuldatum_date > current_date then 'date_in_future'
-            when t.voor_geboorte then 'date_before_birth'
-            when v.vragenlijst is null then 'vragenlijst_unknown'
-            when t.leeftijd < v.min_age or t.leeftijd > v.max_age then 'version_age_mismatch'
-            when b.detail is not null then 'answer_out_of_range'
-            when lower(coalesce(t.geen_inzage_hulpverlener, '0')) not in ('0', '1', 'ja', 'nee', 'j', 'n', 'true', 'false', 'yes', 'no') then 'answer_out_of_range'
-            when t.copy_number > 1 then 'exact_duplicate'
-        end as reject_reason,
-        case
-            when t.invuldatum_date is null or t.invuldatum_date > current_date then 'invuldatum'
-            when b.detail is not null then b.detail
-            when lower(coalesce(t.geen_inzage_hulpverlener, '0')) not in ('0', '1', 'ja', 'nee', 'j', 'n', 'true', 'false', 'yes', 'no')
-                then 'geen_inzage_hulpverlener'
-            when v.vragenlijst is not null and (t.leeftijd < v.min_age or t.leeftijd > v.max_age)
-                then t.vragenlijst_code || ' at age ' || t.leeftijd
-        end as candidate_detail
-    from typed as t
-    inner join municipality as m on m.delivery_id = t.delivery_id and m.source_row = t.source_row
-    left join ref.vragenlijsten as v on v.vragenlijst = t.vragenlijst_code
-    left join first_bad_answer as b on b.delivery_id = t.delivery_id and b.source_row = t.source_row
+            -- identity_missing, bsn_invalid_format, bsn_elfproef, pseudoniem_invalid: judged by the TTP step
+            when m.id_status not in ('ok', 'unknown')
+                then {'reason': m.id_status, 'detail': null::varchar}
+            when m.agb_code is null
+                then {'reason': 'agb_invalid', 'detail': rmj_reject_detail('aanbieder_agb', m.aanbieder_agb)}
+            when not (m.in_cbs_list or m.region_entry_valid)
+                then {'reason': 'gemeentecode_unknown', 'detail': rmj_reject_detail('gemeentecode', m.gemeentecode)}
+            when not m.region_entry_valid
+                then {'reason': 'gemeentecode_out_of_region', 'detail': rmj_reject_detail('gemeentecode', m.gemeentecode)}
+            when m.toewijzing_number is null
+                then {'reason': 'toewijzingnummer_invalid', 'detail': rmj_reject_detail('toewijzingnummer', m.toewijzingnummer)}
+            when m.geboortejaarmaand is null or (m.leeftijd is null and m.invuldatum_date is not null)
+                then {'reason': 'birthdate_invalid', 'detail': 'geboortedatum'}
+            when m.invuldatum_date is null
+                then {'reason': 'date_invalid', 'detail': 'invuldatum'}
+            when m.invuldatum_date > current_date
+                then {'reason': 'date_in_future', 'detail': 'invuldatum'}
+            when m.voor_geboorte
+                then {'reason': 'date_before_birth', 'detail': 'invuldatum'}
+            when v.vragenlijst is null
+                then {'reason': 'vragenlijst_unknown', 'detail': rmj_reject_detail('vragenlijst', m.vragenlijst)}
+            -- with the day of birth unknown (YYYYMM00) the age lies between leeftijd_min and leeftijd: only an age
+            -- that certainly does not fit is a mismatch
+            when m.leeftijd < v.min_age or coalesce(m.leeftijd_min, m.leeftijd) > v.max_age
+                then {'reason': 'version_age_mismatch', 'detail': 'vragenlijst=' || v.vragenlijst || ', leeftijd=' || m.leeftijd}
+            when b.detail is not null or m.bad_inzage_detail is not null
+                then {'reason': 'answer_out_of_range', 'detail': concat_ws(', ', b.detail, m.bad_inzage_detail)}
+            when m.copy_number > 1
+                then {'reason': 'exact_duplicate', 'detail': 'copy of row ' || m.original_row}
+        end as rejection
+    from municipality_lookup as m
+    left join ref.vragenlijsten as v on v.vragenlijst = m.vragenlijst_code
+    left join answers_out_of_range as b on b.delivery_id = m.delivery_id and b.source_row = m.source_row
 )
 
 select
@@ -102,29 +137,27 @@ select
     key_label,
     id_status,
     pseudoniem,
-    aanbieder_agb,
-    reported_as as gemeentecode,
-    subregio,
-    try_cast(toewijzingnummer as bigint) as toewijzingnummer,
+    coalesce(agb_code, aanbieder_agb) as aanbieder_agb,
+    case when region_entry_valid then reported_as else gemeente_code end as gemeentecode,
+    case when region_entry_valid then subregio end as subregio,
+    toewijzing_number as toewijzingnummer,
+    geboortejaarmaand,
+    leeftijd,
     vragenlijst_code as vragenlijst,
     respondent_group,
     care_type,
     invuldatum_date as invuldatum,
-    leeftijd,
-    try_cast(nullif(trim(q01), '') as integer) as q01,
-    try_cast(nullif(trim(q02), '') as integer) as q02,
-    try_cast(nullif(trim(q03), '') as integer) as q03,
-    try_cast(nullif(trim(q04), '') as integer) as q04,
-    try_cast(nullif(trim(q05), '') as integer) as q05,
-    try_cast(nullif(trim(q06), '') as integer) as q06,
-    try_cast(nullif(trim(q07), '') as integer) as q07,
-    try_cast(nullif(trim(q08), '') as integer) as q08,
-    try_cast(nullif(trim(q09), '') as integer) as q09,
-    try_cast(nullif(trim(q10), '') as integer) as q10,
-    lower(coalesce(geen_inzage_hulpverlener, '0')) in ('1', 'ja', 'j', 'true', 'yes') as geen_inzage_hulpverlener,
-    reject_reason,
-    case
-        when reject_reason in ('date_invalid', 'date_in_future', 'answer_out_of_range', 'version_age_mismatch')
-            then candidate_detail
-    end as reject_detail
-from flagged
+    try_cast(rmj_whole_number(q01) as integer) as q01,
+    try_cast(rmj_whole_number(q02) as integer) as q02,
+    try_cast(rmj_whole_number(q03) as integer) as q03,
+    try_cast(rmj_whole_number(q04) as integer) as q04,
+    try_cast(rmj_whole_number(q05) as integer) as q05,
+    try_cast(rmj_whole_number(q06) as integer) as q06,
+    try_cast(rmj_whole_number(q07) as integer) as q07,
+    try_cast(rmj_whole_number(q08) as integer) as q08,
+    try_cast(rmj_whole_number(q09) as integer) as q09,
+    try_cast(rmj_whole_number(q10) as integer) as q10,
+    coalesce(rmj_boolean(geen_inzage_hulpverlener), false) as geen_inzage_hulpverlener,
+    rejection.reason as reject_reason,
+    rejection.detail as reject_detail
+from checked

@@ -1,111 +1,141 @@
--- Goal-attainment rows (GAS), typed: one row per goal per measurement, with the first reject reason.
+-- Goal-attainment rows (GAS), typed: one row per goal per measurement, with the first reason it is rejected for.
 -- group: clean
--- A measurement is (delivery, provider, pseudonym, toewijzingnummer, meetdatum). Its rows must agree on
--- probleemafname: when rows that pass every other check disagree, all of them are rejected.
--- gewicht may use a decimal comma; empty means 1. gas_score may carry a plus sign.
-with source as (
-    select r.*, d.received_at
-    from pseudo.doelrealisatie as r
-    inner join audit.deliveries as d on d.delivery_id = r.delivery_id
+-- One reason per row, the first failing check in the order of ref.reject_reasons (reject_reasons.csv);
+-- reject_detail names the column and, where harmless, the value (gas_score=3). Value rules of delivery
+-- contract v1: trajecttype PERSPECTIEF, INTENSIEF or DUURZAAM; doel_nr a positive whole number; gas_score a
+-- whole number -2..+2 (a plus sign is fine); gewicht a positive number, decimal comma allowed, empty = 1;
+-- probleemafname 1..3 or empty. Municipalities are judged on meetdatum (0370 Beemster until its valid_until,
+-- reported as 0439).
+-- A measurement is (delivery, provider, pseudonym, toewijzingnummer, meetdatum); rows of an unknown BSN
+-- (no pseudonym) of one delivery with the same provider, toewijzingnummer and meetdatum form one
+-- measurement. When the rows of a measurement that pass every row check carry different probleemafname
+-- scores, all of those rows are rejected as probleemafname_inconsistent.
+-- exact_duplicate is the last check, as in the codebook: a copy of a row that fails another check carries
+-- that reason; only copies of otherwise good rows are reported as exact_duplicate (the first is kept).
+with delivered_rows as (
+    -- copies: rows equal in every column but source_row (so within one delivery), numbered in file order
+    select
+        *,
+        row_number() over same_content as copy_number,
+        first_value(source_row) over same_content as original_row
+    from pseudo.doelrealisatie
+    window same_content as (
+        partition by struct_pack(*columns(* exclude (source_row)))
+        order by source_row
+    )
 ),
 
 typed as (
     select
-        *,
-        rmj_gemeentecode(gemeentecode) as gemeentecode4,
-        rmj_date(meetdatum) as meetdatum_date,
-        upper(trim(trajecttype)) as trajecttype_code,
-        try_cast(trim(doel_nr) as integer) as doel_nr_int,
-        try_cast(ltrim(trim(gas_score), '+') as integer) as gas_score_int,
-        coalesce(try_cast(replace(nullif(trim(gewicht), ''), ',', '.') as double), case when nullif(trim(gewicht), '') is null then 1.0 end) as gewicht_num,
-        try_cast(nullif(trim(probleemafname), '') as integer) as probleemafname_int,
-        row_number() over (
-            partition by delivery_id, aanbieder_agb, pseudoniem, id_status, gemeentecode, toewijzingnummer,
-                trajecttype, meetdatum, doel_nr, gas_score, gewicht, probleemafname
-            order by source_row
-        ) as copy_number
-    from source
+        r.*,
+        d.received_at,
+        rmj_agb(r.aanbieder_agb) as agb_code,
+        rmj_gemeentecode(r.gemeentecode) as gemeente_code,
+        rmj_toewijzingnummer(r.toewijzingnummer) as toewijzing_number,
+        rmj_date(r.meetdatum) as meetdatum_date,
+        upper(trim(r.trajecttype)) as trajecttype_code,
+        rmj_whole_number(r.doel_nr) as doel_number,
+        rmj_whole_number(r.gas_score) as gas_score_number,
+        case
+            when nullif(trim(r.gewicht), '') is null then 1.0
+            else rmj_decimal(r.gewicht)
+        end as gewicht_number,
+        rmj_whole_number(r.probleemafname) as probleemafname_number
+    from delivered_rows as r
+    left join audit.deliveries as d on d.delivery_id = r.delivery_id
 ),
 
-municipality as (
+municipality_lookup as (
     select
-        t.delivery_id,
-        t.source_row,
-        g.gemeentecode is not null or r.gemeentecode is not null as known,
-        r.gemeentecode is not null as in_region,
-        r.reported_as,
-        r.subregio
+        t.*,
+        g.gemeentecode is not null as in_cbs_list,
+        reg.gemeentecode is not null
+            and rmj_valid_on(t.meetdatum_date, reg.valid_from, reg.valid_until) as region_entry_valid,
+        reg.reported_as,
+        reg.subregio
     from typed as t
-    left join ref.gemeenten as g on g.gemeentecode = t.gemeentecode4
-    left join ref.region as r
-        on r.gemeentecode = t.gemeentecode4
-        and (r.valid_until is null or t.meetdatum_date <= try_cast(r.valid_until as date))
+    left join ref.gemeenten as g on g.gemeentecode = t.gemeente_code
+    left join ref.region as reg on reg.gemeentecode = t.gemeente_code
 ),
 
 row_checks as (
     select
-        t.*,
-        m.reported_as,
-        m.subregio,
+        m.*,
         case
-            when t.id_status not in ('ok', 'unknown') then t.id_status
-            when not coalesce(regexp_full_match(t.aanbieder_agb, '[0-9]{8}'), false) then 'agb_invalid'
-            when not m.known then 'gemeentecode_unknown'
-            when not m.in_region then 'gemeentecode_out_of_region'
-            when not coalesce(regexp_full_match(t.toewijzingnummer, '[0-9]{1,9}'), false) then 'toewijzingnummer_invalid'
-            when t.meetdatum_date is null then 'date_invalid'
-            when t.meetdatum_date > current_date then 'date_in_future'
-            when t.trajecttype_code not in ('PERSPECTIEF', 'INTENSIEF', 'DUURZAAM') or t.trajecttype_code is null then 'trajecttype_unknown'
-            when t.doel_nr_int is null or t.doel_nr_int < 1 then 'doel_nr_invalid'
-            when t.gas_score_int is null or t.gas_score_int not between -2 and 2 then 'gas_score_out_of_range'
-            when t.gewicht_num is null or t.gewicht_num <= 0 then 'gewicht_invalid'
-            when nullif(trim(t.probleemafname), '') is not null and coalesce(t.probleemafname_int not between 1 and 3, true)
-                then 'probleemafname_out_of_range'
-        end as row_reason
-    from typed as t
-    inner join municipality as m on m.delivery_id = t.delivery_id and m.source_row = t.source_row
+            -- identity_missing, bsn_invalid_format, bsn_elfproef, pseudoniem_invalid: judged by the TTP step
+            when m.id_status not in ('ok', 'unknown')
+                then {'reason': m.id_status, 'detail': null::varchar}
+            when m.agb_code is null
+                then {'reason': 'agb_invalid', 'detail': rmj_reject_detail('aanbieder_agb', m.aanbieder_agb)}
+            when not (m.in_cbs_list or m.region_entry_valid)
+                then {'reason': 'gemeentecode_unknown', 'detail': rmj_reject_detail('gemeentecode', m.gemeentecode)}
+            when not m.region_entry_valid
+                then {'reason': 'gemeentecode_out_of_region', 'detail': rmj_reject_detail('gemeentecode', m.gemeentecode)}
+            when m.toewijzing_number is null
+                then {'reason': 'toewijzingnummer_invalid', 'detail': rmj_reject_detail('toewijzingnummer', m.toewijzingnummer)}
+            when m.meetdatum_date is null
+                then {'reason': 'date_invalid', 'detail': 'meetdatum'}
+            when m.meetdatum_date > current_date
+                then {'reason': 'date_in_future', 'detail': 'meetdatum'}
+            when m.trajecttype_code is null or m.trajecttype_code not in ('PERSPECTIEF', 'INTENSIEF', 'DUURZAAM')
+                then {'reason': 'trajecttype_unknown', 'detail': rmj_reject_detail('trajecttype', m.trajecttype)}
+            when m.doel_number is null or m.doel_number < 1 or m.doel_number > 2147483647
+                then {'reason': 'doel_nr_invalid', 'detail': rmj_reject_detail('doel_nr', m.doel_nr)}
+            when m.gas_score_number is null or m.gas_score_number not between -2 and 2
+                then {'reason': 'gas_score_out_of_range', 'detail': rmj_reject_detail('gas_score', m.gas_score)}
+            when m.gewicht_number is null or m.gewicht_number <= 0
+                then {'reason': 'gewicht_invalid', 'detail': rmj_reject_detail('gewicht', m.gewicht)}
+            when nullif(trim(m.probleemafname), '') is not null
+                and coalesce(m.probleemafname_number not between 1 and 3, true)
+                then {'reason': 'probleemafname_out_of_range', 'detail': rmj_reject_detail('probleemafname', m.probleemafname)}
+        end as row_rejection
+    from municipality_lookup as m
 ),
 
-measurement_agreement as (
+measurement_scores as (
     select
-        delivery_id, aanbieder_agb, pseudoniem, toewijzingnummer, meetdatum_date,
-        count(distinct probleemafname_int) > 1 as disagrees
+        *,
+        min(case when row_rejection is null then probleemafname_number end) over measurement as lowest_score,
+        max(case when row_rejection is null then probleemafname_number end) over measurement as highest_score
     from row_checks
-    where row_reason is null
-    group by all
+    window measurement as (partition by delivery_id, agb_code, pseudoniem, toewijzing_number, meetdatum_date)
+),
+
+checked as (
+    select
+        *,
+        coalesce(
+            row_rejection,
+            case
+                when lowest_score <> highest_score
+                    then {'reason': 'probleemafname_inconsistent',
+                          'detail': 'probleemafname from ' || lowest_score || ' to ' || highest_score}
+            end,
+            case
+                when copy_number > 1
+                    then {'reason': 'exact_duplicate', 'detail': 'copy of row ' || original_row}
+            end
+        ) as rejection
+    from measurement_scores
 )
 
 select
-    r.delivery_id,
-    r.source_row,
-    r.received_at,
-    r.key_label,
-    r.id_status,
-    r.pseudoniem,
-    r.aanbieder_agb,
-    r.reported_as as gemeentecode,
-    r.subregio,
-    try_cast(r.toewijzingnummer as bigint) as toewijzingnummer,
-    r.trajecttype_code as trajecttype,
-    r.meetdatum_date as meetdatum,
-    r.doel_nr_int as doel_nr,
-    r.gas_score_int as gas_score,
-    r.gewicht_num as gewicht,
-    r.probleemafname_int as probleemafname,
-    coalesce(
-        r.row_reason,
-        case when a.disagrees then 'probleemafname_inconsistent' end,
-        case when r.copy_number > 1 then 'exact_duplicate' end
-    ) as reject_reason,
-    case
-        when r.row_reason in ('date_invalid', 'date_in_future') then 'meetdatum'
-        when r.row_reason = 'gas_score_out_of_range' then 'gas_score=' || coalesce(r.gas_score, '')
-    end as reject_detail
-from row_checks as r
-left join measurement_agreement as a
-    on r.row_reason is null
-    and a.delivery_id = r.delivery_id
-    and a.aanbieder_agb = r.aanbieder_agb
-    and a.pseudoniem is not distinct from r.pseudoniem
-    and a.toewijzingnummer = r.toewijzingnummer
-    and a.meetdatum_date = r.meetdatum_date
+    delivery_id,
+    source_row,
+    received_at,
+    key_label,
+    id_status,
+    pseudoniem,
+    coalesce(agb_code, aanbieder_agb) as aanbieder_agb,
+    case when region_entry_valid then reported_as else gemeente_code end as gemeentecode,
+    case when region_entry_valid then subregio end as subregio,
+    toewijzing_number as toewijzingnummer,
+    trajecttype_code as trajecttype,
+    meetdatum_date as meetdatum,
+    try_cast(doel_number as integer) as doel_nr,
+    try_cast(gas_score_number as integer) as gas_score,
+    gewicht_number as gewicht,
+    try_cast(probleemafname_number as integer) as probleemafname,
+    rejection.reason as reject_reason,
+    rejection.detail as reject_detail
+from checked

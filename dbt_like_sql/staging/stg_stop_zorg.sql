@@ -1,72 +1,104 @@
--- Stop-zorg records (JW307 messages and CSV), typed: every delivered row once, with the first reject reason.
+-- Stop-zorg records (JW307 messages and CSV), typed: every delivered row once, with the first reason it is rejected for.
 -- group: clean
--- reden_beeindiging is checked against ref.reden_beeindiging (iJw JZ588). A delete (status 3) needs only
--- its key (provider, toewijzingnummer, begindatum): its end date and reason are not checked.
-with source as (
-    select r.*, d.received_at
-    from pseudo.stop_zorg as r
-    inner join audit.deliveries as d on d.delivery_id = r.delivery_id
+-- One reason per row, the first failing check in the order of ref.reject_reasons (reject_reasons.csv);
+-- reject_detail names the column. reden_beeindiging must be a JZ588 code of ref.reden_beeindiging (a single
+-- digit gets its leading zero back: 2 -> 02); status_aanlevering is 1, 2 or 3 (empty = 1). Municipalities
+-- come from ref.gemeenten and ref.region, judged on einddatum (begindatum when there is none): 0370
+-- Beemster counts until its valid_until and is reported as 0439.
+-- A delete (status 3) only needs the key of the record it removes (provider, toewijzingnummer, begindatum):
+-- its einddatum and reden_beeindiging may be empty and are not checked (no date_invalid, date_in_future,
+-- end_before_begin or reden_beeindiging_unknown for them); identity, municipality and birth date are
+-- checked as for any row.
+-- exact_duplicate is the last check, as in the codebook: a copy of a row that fails another check carries
+-- that reason; only copies of otherwise good rows are reported as exact_duplicate (the first is kept).
+with delivered_rows as (
+    -- copies: rows equal in every column but source_row (so within one delivery), numbered in file order
+    select
+        *,
+        row_number() over same_content as copy_number,
+        first_value(source_row) over same_content as original_row
+    from pseudo.stop_zorg
+    window same_content as (
+        partition by struct_pack(*columns(* exclude (source_row)))
+        order by source_row
+    )
 ),
 
 typed as (
     select
-        *,
-        rmj_gemeentecode(gemeentecode) as gemeentecode4,
-        rmj_date(begindatum) as begindatum_date,
-        rmj_date(einddatum) as einddatum_date,
-        coalesce(nullif(trim(status_aanlevering), ''), '1') as status_code,
-        lpad(trim(reden_beeindiging), 2, '0') as reden_code,
-        row_number() over (
-            partition by delivery_id, aanbieder_agb, pseudoniem, id_status, gemeentecode, toewijzingnummer,
-                geboortejaarmaand, productcategorie, productcode, begindatum, einddatum, reden_beeindiging,
-                status_aanlevering
-            order by source_row
-        ) as copy_number
-    from source
+        r.*,
+        d.received_at,
+        rmj_agb(r.aanbieder_agb) as agb_code,
+        rmj_gemeentecode(r.gemeentecode) as gemeente_code,
+        rmj_toewijzingnummer(r.toewijzingnummer) as toewijzing_number,
+        rmj_date(r.begindatum) as begindatum_date,
+        rmj_date(r.einddatum) as einddatum_date,
+        case
+            when regexp_full_match(trim(r.reden_beeindiging), '[0-9]') then '0' || trim(r.reden_beeindiging)
+            else nullif(trim(r.reden_beeindiging), '')
+        end as reden_code,
+        case
+            when nullif(trim(r.status_aanlevering), '') is null then 1
+            else rmj_whole_number(r.status_aanlevering)
+        end as status_number
+    from delivered_rows as r
+    left join audit.deliveries as d on d.delivery_id = r.delivery_id
 ),
 
-municipality as (
-    select
-        t.delivery_id,
-        t.source_row,
-        g.gemeentecode is not null or r.gemeentecode is not null as known,
-        r.gemeentecode is not null as in_region,
-        r.reported_as,
-        r.subregio
-    from typed as t
-    left join ref.gemeenten as g on g.gemeentecode = t.gemeentecode4
-    left join ref.region as r
-        on r.gemeentecode = t.gemeentecode4
-        and (r.valid_until is null or coalesce(t.einddatum_date, t.begindatum_date) <= try_cast(r.valid_until as date))
-),
-
-flagged as (
+municipality_lookup as (
     select
         t.*,
-        m.reported_as,
-        m.subregio,
-        rb.cbs_categorie,
-        rb.counts_as_end,
-        rb.is_uitval,
-        case
-            when t.id_status not in ('ok', 'unknown') then t.id_status
-            when not coalesce(regexp_full_match(t.aanbieder_agb, '[0-9]{8}'), false) then 'agb_invalid'
-            when not m.known then 'gemeentecode_unknown'
-            when not m.in_region then 'gemeentecode_out_of_region'
-            when not coalesce(regexp_full_match(t.toewijzingnummer, '[0-9]{1,9}'), false) then 'toewijzingnummer_invalid'
-            when t.geboortejaarmaand is null and t.status_code <> '3' then 'birthdate_invalid'
-            when t.begindatum_date is null then 'date_invalid'
-            when t.einddatum_date is null and t.status_code <> '3' then 'date_invalid'
-            when t.begindatum_date > current_date or t.einddatum_date > current_date then 'date_in_future'
-            when t.voor_geboorte and t.status_code <> '3' then 'date_before_birth'
-            when t.einddatum_date < t.begindatum_date and t.status_code <> '3' then 'end_before_begin'
-            when rb.reden_beeindiging is null and t.status_code <> '3' then 'reden_beeindiging_unknown'
-            when t.status_code not in ('1', '2', '3') then 'status_aanlevering_invalid'
-            when t.copy_number > 1 then 'exact_duplicate'
-        end as reject_reason
+        coalesce(t.status_number = 3, false) as is_delete,
+        g.gemeentecode is not null as in_cbs_list,
+        reg.gemeentecode is not null
+            and rmj_valid_on(coalesce(t.einddatum_date, t.begindatum_date), reg.valid_from, reg.valid_until)
+            as region_entry_valid,
+        reg.reported_as,
+        reg.subregio,
+        rb.reden_beeindiging is not null as reden_known
     from typed as t
-    inner join municipality as m on m.delivery_id = t.delivery_id and m.source_row = t.source_row
+    left join ref.gemeenten as g on g.gemeentecode = t.gemeente_code
+    left join ref.region as reg on reg.gemeentecode = t.gemeente_code
     left join ref.reden_beeindiging as rb on rb.reden_beeindiging = t.reden_code
+),
+
+checked as (
+    select
+        m.*,
+        case
+            -- identity_missing, bsn_invalid_format, bsn_elfproef, pseudoniem_invalid: judged by the TTP step
+            when m.id_status not in ('ok', 'unknown')
+                then {'reason': m.id_status, 'detail': null::varchar}
+            when m.agb_code is null
+                then {'reason': 'agb_invalid', 'detail': rmj_reject_detail('aanbieder_agb', m.aanbieder_agb)}
+            when not (m.in_cbs_list or m.region_entry_valid)
+                then {'reason': 'gemeentecode_unknown', 'detail': rmj_reject_detail('gemeentecode', m.gemeentecode)}
+            when not m.region_entry_valid
+                then {'reason': 'gemeentecode_out_of_region', 'detail': rmj_reject_detail('gemeentecode', m.gemeentecode)}
+            when m.toewijzing_number is null
+                then {'reason': 'toewijzingnummer_invalid', 'detail': rmj_reject_detail('toewijzingnummer', m.toewijzingnummer)}
+            when m.geboortejaarmaand is null
+                then {'reason': 'birthdate_invalid', 'detail': 'geboortedatum'}
+            when m.begindatum_date is null
+                then {'reason': 'date_invalid', 'detail': 'begindatum'}
+            when m.einddatum_date is null and not m.is_delete
+                then {'reason': 'date_invalid', 'detail': 'einddatum'}
+            when m.begindatum_date > current_date
+                then {'reason': 'date_in_future', 'detail': 'begindatum'}
+            when m.einddatum_date > current_date and not m.is_delete
+                then {'reason': 'date_in_future', 'detail': 'einddatum'}
+            when m.voor_geboorte
+                then {'reason': 'date_before_birth', 'detail': 'begindatum'}
+            when m.einddatum_date < m.begindatum_date and not m.is_delete
+                then {'reason': 'end_before_begin', 'detail': 'einddatum'}
+            when not m.reden_known and not m.is_delete
+                then {'reason': 'reden_beeindiging_unknown', 'detail': rmj_reject_detail('reden_beeindiging', m.reden_beeindiging)}
+            when m.status_number is null or m.status_number not in (1, 2, 3)
+                then {'reason': 'status_aanlevering_invalid', 'detail': rmj_reject_detail('status_aanlevering', m.status_aanlevering)}
+            when m.copy_number > 1
+                then {'reason': 'exact_duplicate', 'detail': 'copy of row ' || m.original_row}
+        end as rejection
+    from municipality_lookup as m
 )
 
 select
@@ -77,26 +109,18 @@ select
     key_label,
     id_status,
     pseudoniem,
-    aanbieder_agb,
-    reported_as as gemeentecode,
-    subregio,
-    try_cast(toewijzingnummer as bigint) as toewijzingnummer,
-    productcategorie,
-    productcode,
+    coalesce(agb_code, aanbieder_agb) as aanbieder_agb,
+    case when region_entry_valid then reported_as else gemeente_code end as gemeentecode,
+    case when region_entry_valid then subregio end as subregio,
+    toewijzing_number as toewijzingnummer,
+    geboortejaarmaand,
+    leeftijd,
+    nullif(trim(productcategorie), '') as productcategorie,
+    nullif(trim(productcode), '') as productcode,
     begindatum_date as begindatum,
     einddatum_date as einddatum,
     reden_code as reden_beeindiging,
-    cbs_categorie,
-    counts_as_end,
-    is_uitval,
-    try_cast(status_code as integer) as status_aanlevering,
-    reject_reason,
-    case
-        when reject_reason in ('date_invalid', 'date_in_future')
-            then case
-                when begindatum_date is null or begindatum_date > current_date then 'begindatum'
-                else 'einddatum'
-            end
-        when reject_reason = 'reden_beeindiging_unknown' then 'reden_beeindiging=' || coalesce(reden_code, '')
-    end as reject_detail
-from flagged
+    try_cast(status_number as integer) as status_aanlevering,
+    rejection.reason as reject_reason,
+    rejection.detail as reject_detail
+from checked
