@@ -137,6 +137,21 @@ def _periods_with_data(con) -> dict[str, list[str]]:
     }
 
 
+_HEADLINE = ("n_responses", "pct_uitval", "mean_q09", "pct_doelrealisatie")
+
+
+def _headline(export_dir: Path, year: int) -> list[tuple[str, str, str]]:
+    """Region figures as published (suppressed and rounded): console output leaves the warehouse too."""
+    from rmj_dagster.publish.ceo_files import indicators_path, read_published
+
+    rows = read_published(indicators_path(export_dir, year))
+    return [
+        (str(year), r["indicator"], "suppressed" if r["suppressed"] == "true" else r["value"])
+        for r in rows
+        if r["area_type"] == "regio" and r["respondent_group"] == "ALL" and r["care_type"] == "ALL" and r["indicator"] in _HEADLINE
+    ]
+
+
 def _summarise(settings: Settings, periods: dict[str, list[str]]) -> ProcessSummary:
     summary = ProcessSummary(export_dir=settings.export_dir, warehouse=settings.warehouse)
     with warehouse.connect(settings.warehouse, read_only=True) as con:
@@ -164,15 +179,5 @@ def _summarise(settings: Settings, periods: dict[str, list[str]]) -> ProcessSumm
             summary.cbs_periods.append((period, files, rows))
         for year in periods["years"]:
             summary.ceo_years.append((year, str(settings.export_dir / "ceo" / year)))
-            for indicator, value, suppressed in con.execute(
-                "select indicator, value, suppressed from marts.ceo_indicators where period = ? and area_type = 'regio' "
-                "and respondent_group = 'ALL' and care_type = 'ALL' and indicator in ('n_responses', 'pct_uitval', 'mean_q09', 'pct_doelrealisatie') "
-                "order by indicator",
-                [year],
-            ).fetchall():
-                if suppressed or value is None:
-                    shown = "suppressed" if suppressed else "n/a"
-                else:
-                    shown = f"{value:.0f}" if indicator == "n_responses" else f"{value:.1f}"
-                summary.headline.append((year, indicator, shown))
+            summary.headline += _headline(settings.export_dir, int(year))
     return summary

@@ -38,10 +38,13 @@ def publish(con, rows, tmp_path: Path, year: int = 2025) -> dict[str, dict]:
 
 
 def test_nine_is_suppressed_ten_is_shown(con, tmp_path):
-    rows, _ = publish(con, [cell(2025, "regio", "RMJ", None, 9), cell(2025, "aanbieder", "11111111", "AANBIEDERS", 10),
-                            cell(2025, "aanbieder", "22222222", "AANBIEDERS", 10)], tmp_path)
-    assert rows[("regio", "RMJ")]["suppressed"] == "true" and rows[("regio", "RMJ")]["value"] == "" and rows[("regio", "RMJ")]["n"] == ""
-    assert rows[("aanbieder", "11111111")]["suppressed"] == "false" and rows[("aanbieder", "11111111")]["value"] == "50.0"
+    rows, _ = publish(con, [cell(2025, "regio", "RMJ", None, 19), cell(2025, "aanbieder", "11111111", "AANBIEDERS", 10),
+                            cell(2025, "aanbieder", "22222222", "AANBIEDERS", 9)], tmp_path)
+    small, shown = rows[("aanbieder", "22222222")], rows[("regio", "RMJ")]
+    assert small["suppressed"] == "true" and small["value"] == "" and small["n"] == ""
+    assert shown["suppressed"] == "false" and shown["value"] == "50.0"
+    # the only other provider (n = 10) is hidden too: the region minus it would give the small one away
+    assert rows[("aanbieder", "11111111")]["suppressed"] == "true"
 
 
 def test_one_municipality_cannot_be_recovered_by_subtraction(con, tmp_path):

@@ -1,22 +1,34 @@
 -- The CBS half-yearly outcome extract (Beleidsinformatie Jeugd, informatieprotocol v7 section 4).
 -- partition: half_year
 -- group: cbs
--- One row per trajectory (provider, toewijzingnummer, begindatum) that ended in the period with a
--- counting reason, or that is long-term (a DUURZAAM questionnaire in the period) with a known begin date,
--- and that has a CEM+ response in the period. Outcome items come from the latest response of each
--- informant (youth, parent) in the period: at most two measurements per record (section 4.5).
--- No BSN, pseudonym or birth date.
-with responses as (
+-- One row per trajectory (provider, toewijzingnummer, begindatum) that
+--   a. ended in the period (einddatum in the half-year) with a reason that counts (cbs_categorie 01-05), or
+--   b. is long-term - a DUURZAAM questionnaire for it in the period - and still running at the end of the
+--      period with a known begin date (a stop record with begindatum <= period end < einddatum);
+-- and that has at least one CEM+ response linked to it: same aanbieder_agb + toewijzingnummer, invuldatum
+-- in the period. The outcome items come from the latest response of each informant in the period (youth:
+-- JONGEREN, parent: OUDERS), so at most two measurements per record, one per informant (section 4.5):
+-- q09 -> tevredenheid (section 4.3, '1'-'10'), q10 -> zonder_hulp_verder (section 4.4, '01'-'04').
+-- Dates are YYYYMMDD text; datum_einde and reden_beeindiging are empty (NULL) for a running trajectory.
+-- Long-term trajectories that cannot be listed are counted in cbs_unlisted_trajectories.
+-- No BSN, pseudonym or birth date: only the columns below leave this model.
+with period_responses as (
     select
-        aanbieder_agb, toewijzingnummer, respondent_group, care_type, invuldatum, q09, q10,
+        aanbieder_agb,
+        toewijzingnummer,
+        respondent_group,
+        care_type,
+        q09,
+        q10,
         row_number() over (
             partition by aanbieder_agb, toewijzingnummer, respondent_group
-            order by invuldatum desc, delivery_id desc
+            order by invuldatum desc, delivery_id desc, vragenlijst, pseudoniem
         ) as recency
     from intermediate.cleaned_responses
     where invuldatum between $period_start and $period_end
 ),
 
+-- per trajectory with a response in the period: the latest youth and parent answers
 informants as (
     select
         aanbieder_agb,
@@ -25,41 +37,44 @@ informants as (
         max(q10) filter (where respondent_group = 'JONGEREN' and recency = 1) as q10_jeugdige,
         max(q09) filter (where respondent_group = 'OUDERS' and recency = 1) as q09_ouder,
         max(q10) filter (where respondent_group = 'OUDERS' and recency = 1) as q10_ouder,
-        bool_or(care_type = 'DUURZAAM') as long_term_response
-    from responses
+        bool_or(care_type = 'DUURZAAM') as long_term
+    from period_responses
     group by aanbieder_agb, toewijzingnummer
 ),
 
-ended as (
+ended_in_period as (
     select aanbieder_agb, toewijzingnummer, begindatum, einddatum, cbs_categorie
     from intermediate.cleaned_stop_zorg
     where einddatum between $period_start and $period_end and cbs_categorie is not null
 ),
 
-running_long_term as (
-    select s.aanbieder_agb, s.toewijzingnummer, s.begindatum, null::date as einddatum, null::varchar as cbs_categorie
-    from intermediate.cleaned_stop_zorg as s
-    inner join informants as i
-        on i.aanbieder_agb = s.aanbieder_agb and i.toewijzingnummer = s.toewijzingnummer and i.long_term_response
-    where s.begindatum <= $period_end and s.einddatum > $period_end
+running_at_period_end as (
+    select aanbieder_agb, toewijzingnummer, begindatum, null::date as einddatum, null::varchar as cbs_categorie
+    from intermediate.cleaned_stop_zorg
+    where begindatum <= $period_end and (einddatum is null or einddatum > $period_end)
 ),
 
 records as (
-    select * from ended
-    union
-    select * from running_long_term
+    select e.*, i.q09_jeugdige, i.q10_jeugdige, i.q09_ouder, i.q10_ouder
+    from ended_in_period as e
+    inner join informants as i
+        on i.aanbieder_agb = e.aanbieder_agb and i.toewijzingnummer = e.toewijzingnummer
+    union all
+    select r.*, i.q09_jeugdige, i.q10_jeugdige, i.q09_ouder, i.q10_ouder
+    from running_at_period_end as r
+    inner join informants as i
+        on i.aanbieder_agb = r.aanbieder_agb and i.toewijzingnummer = r.toewijzingnummer and i.long_term
 )
 
 select
     $period as period,
-    r.aanbieder_agb,
-    r.toewijzingnummer,
-    strftime(r.begindatum, '%Y%m%d') as datum_aanvang,
-    strftime(r.einddatum, '%Y%m%d') as datum_einde,
-    r.cbs_categorie as reden_beeindiging,
-    i.q09_jeugdige::varchar as tevredenheid_jeugdige,
-    lpad(i.q10_jeugdige::varchar, 2, '0') as zonder_hulp_verder_jeugdige,
-    i.q09_ouder::varchar as tevredenheid_ouder,
-    lpad(i.q10_ouder::varchar, 2, '0') as zonder_hulp_verder_ouder
-from records as r
-inner join informants as i on i.aanbieder_agb = r.aanbieder_agb and i.toewijzingnummer = r.toewijzingnummer
+    aanbieder_agb,
+    toewijzingnummer::varchar as toewijzingnummer,
+    strftime(begindatum, '%Y%m%d') as datum_aanvang,
+    strftime(einddatum, '%Y%m%d') as datum_einde,
+    cbs_categorie as reden_beeindiging,
+    q09_jeugdige::varchar as tevredenheid_jeugdige,
+    lpad(q10_jeugdige::varchar, 2, '0') as zonder_hulp_verder_jeugdige,
+    q09_ouder::varchar as tevredenheid_ouder,
+    lpad(q10_ouder::varchar, 2, '0') as zonder_hulp_verder_ouder
+from records

@@ -1,182 +1,199 @@
 -- Every CEO figure of every year before suppression: year x area x respondent group x care type.
 -- group: indicators
--- Areas: each municipality, each sub-region (AA, ZW), the region (RMJ) and each provider (AGB).
--- Percentages (0-100) carry a Wilson 95% interval; means (mean_q09, mean_gas_t) a normal-approximation
--- interval mean +/- z*sd/sqrt(n) (a working choice). Item ranges and "positive" thresholds come from
--- ref.cem_items. parent_code names the breakdown a cell belongs to, for complementary suppression.
-with responses as (
+-- Not published as such: ceo_indicators suppresses and compares it; nothing reads it for a file.
+-- Years: a response counts in the year of invuldatum, a stop record in the year of einddatum, a goal
+-- measurement in the year of meetdatum (outputs.md, "Reporting periods").
+-- Areas (area_type / area_code / area_name / parent_code):
+--   gemeente  / 4-digit CBS code / name from ref.region (ref.gemeenten) / its sub-region (AA, ZW)
+--   subregio  / AA, ZW           / ref.region.subregio_naam            / RMJ
+--   regio     / RMJ              / Regionale Monitor Jeugd             / NULL
+--   aanbieder / AGB code         / the AGB code                        / AANBIEDERS
+-- parent_code names the breakdown a cell belongs to for complementary suppression (its siblings add up to
+-- the parent's total: the municipalities of a sub-region, the sub-regions of the region, the providers).
+-- Questionnaire figures come per respondent group (OUDERS, JONGEREN, ALL) x care type (EINDE, DUURZAAM,
+-- ALL); pct_uitval, pct_doelrealisatie, pct_probleemafname and mean_gas_t only as ALL/ALL (the area is the
+-- gemeentecode on the stop record or goal measurement); response_rate only as ALL/EINDE.
+-- Figures:
+--   n_responses             count of cleaned responses (value = n, no interval)
+--   pct_positive_q01..q08   answers >= positive_min (4, 5) / answers min..max (1-5): 9 and empty excluded
+--   pct_q09_7plus           q09 >= 7 / q09 1-10;  mean_q09: mean of q09 1-10
+--   pct_zonder_hulp_verder  q10 >= 3 (03, 04) / q10 1-4
+--   pct_uitval              ended trajectories that count (counts_as_end: CBS 01-05) with is_uitval (CBS 03)
+--                           / ended trajectories that count (JZ588 20, 36, 37, 38 are not in the denominator)
+--   response_rate           counting ended trajectories with has_end_response (an EINDE questionnaire within
+--                           response_window_days of einddatum, see trajectory_outcomes) / counting ended ones
+--   pct_doelrealisatie      measurements with goal_attained (GAS T >= gas_t_success) / measurements
+--   pct_probleemafname      measurements with problem_decreased / measurements with a probleemafname score
+--   mean_gas_t              mean GAS T-score of the measurements
+-- Item ranges and thresholds come from ref.cem_items, the rest from ref.parameters via the intermediate
+-- tables. Percentages are 0-100 with the Wilson score 95% interval (rmj_wilson_low/high x 100). Means carry
+-- a normal-approximation 95% interval, mean +/- z * sd / sqrt(n) with the sample standard deviation and
+-- z = wilson_z (a working choice: simple and adequate for n >= 10, the only n that is ever published;
+-- NULL when n = 1). Values are unrounded; rounding happens only when a file is written.
+with region_municipalities as (
     select
-        year(invuldatum) as year, gemeentecode, subregio, aanbieder_agb, respondent_group, care_type,
+        r.gemeentecode,
+        coalesce(g.gemeentenaam, r.gemeentenaam) as gemeentenaam,
+        r.subregio,
+        r.subregio_naam
+    from ref.region as r
+    left join ref.gemeenten as g on g.gemeentecode = r.gemeentecode
+    where r.gemeentecode = r.reported_as  -- current codes only: 0370 Beemster is reported as 0439 Purmerend
+),
+
+responses as (
+    select
+        year(invuldatum)::integer as year,
+        gemeentecode, subregio, aanbieder_agb, respondent_group, care_type,
         q01, q02, q03, q04, q05, q06, q07, q08, q09, q10
     from intermediate.cleaned_responses
+    where invuldatum is not null
 ),
 
-response_cells as (
+-- One row per answer in an item's denominator (min_value..max_value): 9 (not applicable) and empty drop out.
+item_answers as (
     select
-        r.*,
-        unnest([
-            {'area_type': 'gemeente', 'area_code': r.gemeentecode, 'parent_code': r.subregio},
-            {'area_type': 'subregio', 'area_code': r.subregio, 'parent_code': 'RMJ'},
-            {'area_type': 'regio', 'area_code': 'RMJ', 'parent_code': null},
-            {'area_type': 'aanbieder', 'area_code': r.aanbieder_agb, 'parent_code': 'AANBIEDERS'}
-        ]) as area
-    from responses as r
+        a.year, a.gemeentecode, a.subregio, a.aanbieder_agb, a.respondent_group, a.care_type,
+        a.item, i.indicator, a.answer >= i.positive_min as positive, a.answer
+    from (
+        unpivot responses
+        on q01, q02, q03, q04, q05, q06, q07, q08, q09, q10
+        into name item value answer
+    ) as a
+    inner join ref.cem_items as i
+        on i.item = a.item and a.answer between i.min_value and i.max_value
 ),
 
--- one unnest per level: unnests in the same select are zipped, not multiplied
-response_cells_by_group as (
-    select *, unnest([respondent_group, 'ALL']) as cell_group
-    from response_cells
-),
+-- Every observation behind a figure, in one shape: `hit` counts in a proportion's numerator, `x` is the
+-- value averaged by a mean. by_respondent: the figure is broken down by respondent group and care type.
+observations as (
+    select year, gemeentecode, subregio, aanbieder_agb, respondent_group, care_type,
+        'n_responses' as indicator, 'count' as statistic, true as by_respondent, null::boolean as hit, null::double as x
+    from responses
 
-response_cells_by_care as (
-    select *, unnest([care_type, 'ALL']) as cell_care
-    from response_cells_by_group
-),
-
-answers as (
-    unpivot (
-        select year, area, cell_group, cell_care, q01, q02, q03, q04, q05, q06, q07, q08, q09, q10
-        from response_cells_by_care
-    )
-    on q01, q02, q03, q04, q05, q06, q07, q08, q09, q10
-    into name item value answer
-),
-
-item_figures as (
-    select
-        a.year, a.area, a.cell_group, a.cell_care, i.indicator,
-        count(*) filter (where a.answer >= i.positive_min and a.answer <= i.max_value) as numerator,
-        count(*) filter (where a.answer between i.min_value and i.max_value) as n
-    from answers as a
-    inner join ref.cem_items as i on i.item = a.item
-    group by all
-),
-
-q09_means as (
-    select
-        year, area, cell_group, cell_care, 'mean_q09' as indicator,
-        null::bigint as numerator,
-        count(q09) as n,
-        avg(q09) as mean,
-        stddev_samp(q09) as sd
-    from response_cells_by_care
-    where q09 between 1 and 10
-    group by all
-),
-
-response_counts as (
-    select year, area, cell_group, cell_care, 'n_responses' as indicator, count(*) as n
-    from response_cells_by_care
-    group by all
-),
-
-trajectory_cells as (
-    select
-        year(t.einddatum) as year, t.*,
-        unnest([
-            {'area_type': 'gemeente', 'area_code': t.gemeentecode, 'parent_code': t.subregio},
-            {'area_type': 'subregio', 'area_code': t.subregio, 'parent_code': 'RMJ'},
-            {'area_type': 'regio', 'area_code': 'RMJ', 'parent_code': null},
-            {'area_type': 'aanbieder', 'area_code': t.aanbieder_agb, 'parent_code': 'AANBIEDERS'}
-        ]) as area
-    from intermediate.trajectory_outcomes as t
-    where t.counts_as_end
-),
-
-trajectory_figures as (
-    select year, area, 'ALL' as cell_group, 'ALL' as cell_care, 'pct_uitval' as indicator,
-        count(*) filter (where is_uitval) as numerator, count(*) as n
-    from trajectory_cells group by all
     union all
-    select year, area, 'ALL', 'EINDE', 'response_rate',
-        count(*) filter (where has_end_response), count(*)
-    from trajectory_cells group by all
-),
+    select year, gemeentecode, subregio, aanbieder_agb, respondent_group, care_type,
+        indicator, 'proportion', true, positive, null
+    from item_answers
 
-measurement_cells as (
-    select
-        year(g.meetdatum) as year, g.*,
-        unnest([
-            {'area_type': 'gemeente', 'area_code': g.gemeentecode, 'parent_code': g.subregio},
-            {'area_type': 'subregio', 'area_code': g.subregio, 'parent_code': 'RMJ'},
-            {'area_type': 'regio', 'area_code': 'RMJ', 'parent_code': null},
-            {'area_type': 'aanbieder', 'area_code': g.aanbieder_agb, 'parent_code': 'AANBIEDERS'}
-        ]) as area
-    from intermediate.gas_scores as g
-),
-
-measurement_figures as (
-    select year, area, 'ALL' as cell_group, 'ALL' as cell_care, 'pct_doelrealisatie' as indicator,
-        count(*) filter (where goal_attained) as numerator, count(*) as n
-    from measurement_cells group by all
     union all
-    select year, area, 'ALL', 'ALL', 'pct_probleemafname',
-        count(*) filter (where problem_decreased), count(probleemafname)
-    from measurement_cells group by all
+    select year, gemeentecode, subregio, aanbieder_agb, respondent_group, care_type,
+        'mean_q09', 'mean', true, null, answer
+    from item_answers
+    where item = 'q09'
+
+    union all
+    select year(einddatum)::integer, gemeentecode, subregio, aanbieder_agb, 'ALL', 'ALL',
+        'pct_uitval', 'proportion', false, is_uitval, null
+    from intermediate.trajectory_outcomes
+    where counts_as_end and einddatum is not null
+
+    union all
+    select year(einddatum)::integer, gemeentecode, subregio, aanbieder_agb, 'ALL', 'EINDE',
+        'response_rate', 'proportion', false, has_end_response, null
+    from intermediate.trajectory_outcomes
+    where counts_as_end and einddatum is not null
+
+    union all
+    select year(meetdatum)::integer, gemeentecode, subregio, aanbieder_agb, 'ALL', 'ALL',
+        'pct_doelrealisatie', 'proportion', false, goal_attained, null
+    from intermediate.gas_scores
+    where meetdatum is not null and goal_attained is not null
+
+    union all
+    select year(meetdatum)::integer, gemeentecode, subregio, aanbieder_agb, 'ALL', 'ALL',
+        'pct_probleemafname', 'proportion', false, coalesce(problem_decreased, false), null
+    from intermediate.gas_scores
+    where meetdatum is not null and probleemafname is not null
+
+    union all
+    select year(meetdatum)::integer, gemeentecode, subregio, aanbieder_agb, 'ALL', 'ALL',
+        'mean_gas_t', 'mean', false, null, gas_t
+    from intermediate.gas_scores
+    where meetdatum is not null and gas_t is not null
 ),
 
-gas_means as (
-    select year, area, 'ALL' as cell_group, 'ALL' as cell_care, 'mean_gas_t' as indicator,
-        null::bigint as numerator, count(*) as n, avg(gas_t) as mean, stddev_samp(gas_t) as sd
-    from measurement_cells group by all
-),
-
-proportions as (
-    select * from item_figures
-    union all select * from trajectory_figures
-    union all select * from measurement_figures
+-- One aggregation for every area x group x care cell. The area grouping sets are municipality (with its
+-- sub-region as parent), sub-region, provider and the whole region; crossed with the cube of respondent
+-- group x care type, where a rolled-up column means ALL. grouping(gemeentecode, subregio, aanbieder_agb)
+-- tells the area sets apart: 1 = municipality, 5 = sub-region, 6 = provider, 7 = region.
+cells as (
+    select
+        year,
+        case grouping(gemeentecode, subregio, aanbieder_agb)
+            when 1 then 'gemeente' when 5 then 'subregio' when 6 then 'aanbieder' when 7 then 'regio'
+        end as area_type,
+        case grouping(gemeentecode, subregio, aanbieder_agb)
+            when 1 then gemeentecode when 5 then subregio when 6 then aanbieder_agb when 7 then 'RMJ'
+        end as area_code,
+        case grouping(gemeentecode, subregio, aanbieder_agb)
+            when 1 then subregio when 5 then 'RMJ' when 6 then 'AANBIEDERS'
+        end as parent_code,
+        case when grouping(respondent_group) = 1 then 'ALL' else respondent_group end as respondent_group,
+        case when grouping(care_type) = 1 then 'ALL' else care_type end as care_type,
+        indicator,
+        statistic,
+        count(*) filter (where hit) as numerator,
+        count(*) as n,
+        avg(x) as mean,
+        stddev_samp(x) as sd
+    from observations
+    group by
+        year, indicator, statistic, by_respondent,
+        grouping sets ((gemeentecode, subregio), (subregio), (aanbieder_agb), ()),
+        cube (respondent_group, care_type)
+    -- figures without a respondent breakdown carry their own fixed group/care: only their detail rows
+    having by_respondent or grouping(respondent_group, care_type) = 0
 ),
 
 figures as (
     select
-        year, area, cell_group, cell_care, indicator, numerator, n,
-        100.0 * numerator / nullif(n, 0) as value,
-        100.0 * rmj_wilson_low(numerator, n) as ci_low,
-        100.0 * rmj_wilson_high(numerator, n) as ci_high
-    from proportions
-    union all
-    select
-        year, area, cell_group, cell_care, indicator, numerator, n, mean,
-        mean - rmj_param('wilson_z') * sd / sqrt(n),
-        mean + rmj_param('wilson_z') * sd / sqrt(n)
-    from q09_means
-    union all
-    select
-        year, area, cell_group, cell_care, indicator, numerator, n, mean,
-        mean - rmj_param('wilson_z') * sd / sqrt(n),
-        mean + rmj_param('wilson_z') * sd / sqrt(n)
-    from gas_means
-    union all
-    select year, area, cell_group, cell_care, indicator, null, n, n, null, null
-    from response_counts
+        year, area_type, area_code, parent_code, respondent_group, care_type, indicator,
+        case when statistic = 'proportion' then numerator end as numerator,
+        n,
+        case statistic
+            when 'proportion' then 100.0 * numerator / n
+            when 'mean' then mean
+            when 'count' then n
+        end as value,
+        case statistic
+            when 'proportion' then 100.0 * rmj_wilson_low(numerator, n)
+            when 'mean' then mean - rmj_param('wilson_z') * sd / sqrt(n)
+        end as ci_low,
+        case statistic
+            when 'proportion' then 100.0 * rmj_wilson_high(numerator, n)
+            when 'mean' then mean + rmj_param('wilson_z') * sd / sqrt(n)
+        end as ci_high
+    from cells
+    where area_code is not null and n > 0
 ),
 
 area_names as (
-    select gemeentecode as code, gemeentenaam as name from ref.gemeenten
+    select 'gemeente' as area_type, gemeentecode as area_code, gemeentenaam as area_name
+    from region_municipalities
     union all
-    select distinct subregio, subregio_naam from ref.region
+    select distinct 'subregio', subregio, subregio_naam
+    from region_municipalities
 )
 
 select
     f.year,
-    f.area.area_type as area_type,
-    f.area.area_code as area_code,
-    case
-        when f.area.area_type = 'regio' then 'Regionale Monitor Jeugd'
-        when f.area.area_type = 'aanbieder' then f.area.area_code
-        else coalesce(n.name, f.area.area_code)
+    f.area_type,
+    f.area_code,
+    case f.area_type
+        when 'regio' then 'Regionale Monitor Jeugd'
+        when 'aanbieder' then f.area_code
+        else coalesce(a.area_name, f.area_code)
     end as area_name,
-    f.area.parent_code as parent_code,
-    f.cell_group as respondent_group,
-    f.cell_care as care_type,
+    f.parent_code,
+    f.respondent_group,
+    f.care_type,
     f.indicator,
     f.numerator,
     f.n,
-    f.value,
-    f.ci_low,
-    f.ci_high
+    f.value::double as value,
+    f.ci_low::double as ci_low,
+    f.ci_high::double as ci_high
 from figures as f
-left join area_names as n
-    on n.code = f.area.area_code and f.area.area_type in ('gemeente', 'subregio')
-where f.n > 0
+left join area_names as a on a.area_type = f.area_type and a.area_code = f.area_code
+where f.area_type <> 'gemeente' or f.area_code in (select gemeentecode from region_municipalities)

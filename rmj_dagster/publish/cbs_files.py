@@ -1,9 +1,17 @@
-"""The CBS extract files: one CSV per provider plus a manifest, per half-year, owner-only."""
+"""The CBS extract files: one CSV per provider plus a manifest, per half-year, readable by the owner only.
+
+``<export_dir>/cbs/<YYYY>-H<n>/<agb>.csv`` (``;``-separated, UTF-8, header, the columns of ``outputs.md``
+without ``period``), written by DuckDB's COPY straight from ``marts.cbs_outcome_extract``, and
+``manifest.json`` (period, rows and sha256 per file, produced_at, pipeline_version). The period folder is
+built next to its final place and swapped in whole, so a re-run (a CBS correction, §7.6) replaces the
+entire period. Folders 0700, files 0600.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -11,53 +19,66 @@ from pathlib import Path
 import duckdb
 
 from rmj_dagster.landing import sha256_of
-from rmj_dagster.publish.files import replace_directory
+from rmj_dagster.publish import replace_directory, sql_path
 from rmj_dagster.validation import CBS_COLUMNS
+
+_PERIOD = re.compile(r"[0-9]{4}-H[12]")
+_AGB = re.compile(r"[0-9]{8}")
+SPECIFICATION = "CBS informatieprotocol Beleidsinformatie Jeugd v7, section 4 (outcome criteria)"
 
 
 @dataclass(frozen=True)
 class CbsExport:
     period: str
     folder: Path
-    files: dict[str, int]  # file name → rows
     manifest_path: Path
-
-    @property
-    def total_rows(self) -> int:
-        return sum(self.files.values())
+    paths: tuple[Path, ...]  # the provider files, by AGB code
+    files: dict[str, int]  # file name -> data rows
+    total_rows: int
 
 
 def period_dir(export_dir: Path, period: str) -> Path:
-    return export_dir / "cbs" / period
+    """``<export_dir>/cbs/<YYYY>-H<n>``."""
+    return Path(export_dir) / "cbs" / period
 
 
-def write_cbs_extract(con: duckdb.DuckDBPyConnection, period: str, export_dir: Path, pipeline_version: str) -> CbsExport:
-    """Write the period's files from ``marts.cbs_outcome_extract`` (DuckDB's COPY); replace the period whole."""
+def write_cbs_extract(
+    con: duckdb.DuckDBPyConnection, period: str, export_dir: Path, pipeline_version: str
+) -> CbsExport:
+    """Write the period's files from ``marts.cbs_outcome_extract`` and swap the period folder in whole.
+
+    A period without rows gets a folder with only its manifest (an explicit empty delivery).
+    """
+    if not _PERIOD.fullmatch(period):
+        raise ValueError(f"period must look like 2025-H1, not {period!r}")
     providers = [
         agb
         for (agb,) in con.execute(
             "select distinct aanbieder_agb from marts.cbs_outcome_extract where period = ? order by 1", [period]
         ).fetchall()
     ]
-    files: dict[str, int] = {}
+    bad = [agb for agb in providers if agb is None or not _AGB.fullmatch(agb)]
+    if bad:  # a file name is made of it: never let anything but 8 digits through
+        raise ValueError(f"{len(bad)} provider code(s) in the {period} extract are not 8 digits")
+
     target = period_dir(export_dir, period)
-    os.makedirs(target.parent, mode=0o700, exist_ok=True)
+    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     os.chmod(target.parent, 0o700)
+    columns = ", ".join(CBS_COLUMNS)
+    files: dict[str, int] = {}
 
     def build(folder: Path) -> None:
         entries = []
         for agb in providers:
             path = folder / f"{agb}.csv"
-            con.execute(
-                f"copy (select {', '.join(CBS_COLUMNS)} from marts.cbs_outcome_extract "
-                "where period = $period and aanbieder_agb = $agb order by toewijzingnummer, datum_aanvang) "
-                f"to '{path.as_posix()}' (header, delimiter ';', quote '\"')",
+            (rows,) = con.execute(
+                f"copy (select {columns} from marts.cbs_outcome_extract "
+                "where period = $period and aanbieder_agb = $agb "
+                "order by try_cast(toewijzingnummer as bigint), toewijzingnummer, datum_aanvang) "
+                f"to {sql_path(path)} (format csv, header true, delimiter ';', quote '\"')",
                 {"period": period, "agb": agb},
-            )
+            ).fetchone()
             os.chmod(path, 0o600)
-            rows = con.execute(
-                "select count(*) from marts.cbs_outcome_extract where period = ? and aanbieder_agb = ?", [period, agb]
-            ).fetchone()[0]
             files[path.name] = int(rows)
             entries.append({"file": path.name, "aanbieder_agb": agb, "rows": int(rows), "sha256": sha256_of(path)})
         manifest = {
@@ -66,10 +87,21 @@ def write_cbs_extract(con: duckdb.DuckDBPyConnection, period: str, export_dir: P
             "total_rows": sum(e["rows"] for e in entries),
             "produced_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "pipeline_version": pipeline_version,
-            "specification": "CBS informatieprotocol Beleidsinformatie Jeugd v7, section 4 (outcome criteria)",
+            "specification": SPECIFICATION,
         }
-        (folder / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-        os.chmod(folder / "manifest.json", 0o600)
+        manifest_path = folder / "manifest.json"
+        fd = os.open(manifest_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(manifest, handle, indent=2)
+            handle.write("\n")
+        os.chmod(manifest_path, 0o600)
 
-    replace_directory(target, build)
-    return CbsExport(period=period, folder=target, files=files, manifest_path=target / "manifest.json")
+    replace_directory(target, build, mode=0o700)
+    return CbsExport(
+        period=period,
+        folder=target,
+        manifest_path=target / "manifest.json",
+        paths=tuple(target / name for name in files),
+        files=dict(files),
+        total_rows=sum(files.values()),
+    )
