@@ -2,7 +2,6 @@
 conforms) and the reconciliation of every delivery are blocking: a failure stops what comes after."""
 
 import json
-from pathlib import Path
 
 import dagster as dg
 

@@ -25,6 +25,8 @@ from rmj_dagster.ingest.jw307 import NS_BASIS, NS_JW307
 from rmj_dagster.pseudonym import PseudonymKey, is_pseudonym
 
 _RAW = "rmj_delivery_rows"  # temporary table holding one delivery's rows while it is pseudonymised
+# Arrow tables reach DuckDB through its replacement scan of a local variable, not ``con.register``:
+# DuckDB 2.0 refuses ``register`` while an earlier result on the connection is not fully fetched.
 _IDS = "rmj_delivery_ids"
 
 
@@ -60,14 +62,14 @@ def load_delivery(
     try:
         with _private_copy_if_needed(path, inspection) as readable:
             if inspection.source_format == "jw307":
-                jw307_rows = _jw307_rows(path)  # read by DuckDB's replacement scan of this local
+                jw307_rows = _jw307_rows(path)  # noqa: F841 -- read by DuckDB's replacement scan of this local
                 con.execute(f"create or replace temp table {_RAW} as select * from jw307_rows")
             else:
                 _read_csv(con, readable, inspection)
         identity_column = inspection.identity_column
         distinct = con.execute(f"select distinct {identity_column} from {_RAW}").fetchall()
         mapped = [(value, *identity_status(value, identity_column, key)) for (value,) in distinct]
-        identities = pa.table(  # read by DuckDB's replacement scan of this local
+        identities = pa.table(  # noqa: F841 -- read by DuckDB's replacement scan of this local
             {
                 "raw": pa.array([m[0] for m in mapped], pa.string()),
                 "pseudoniem": pa.array([m[1] for m in mapped], pa.string()),

@@ -9,13 +9,13 @@ from __future__ import annotations
 import csv
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pytest
 
 from rmj_dagster import codebook, privacy, sql_models, warehouse
-from tests.sql_fixtures import AGB, OTHER_PSEUDONYM, PSEUDONYM, insert_delivery, make_warehouse, run_models
+from tests.sql_fixtures import OTHER_PSEUDONYM, insert_delivery, make_warehouse, run_models
 
 TOMORROW = (date.today() + timedelta(days=1)).isoformat()
 KINDS = ("cem", "stopzorg", "doelen")

@@ -12,7 +12,7 @@ import duckdb
 
 from rmj_dagster import ddl, ttp
 from rmj_dagster.assets.metadata import OWNERS, markdown_table, table_metadata
-from rmj_dagster.ingest.detect import Inspection, Quarantine, inspect_file
+from rmj_dagster.ingest.detect import Quarantine, inspect_file
 from rmj_dagster.ingest.kinds import KINDS
 from rmj_dagster.landing import FileState, LandingZone, delivery_id_of, sha256_of
 from rmj_dagster.partitions import deliveries
