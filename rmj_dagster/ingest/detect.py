@@ -138,6 +138,8 @@ def parse_jw307(path: Path) -> etree._ElementTree:
         tree = etree.parse(str(path), parser)
     except etree.XMLSyntaxError as error:
         raise Quarantine("xml_not_well_formed", f"the XML cannot be parsed (line {error.lineno})") from None
+    except OSError:  # lxml reports bytes invalid for the declared encoding as a read error
+        raise Quarantine("xml_not_well_formed", "the XML holds bytes that are invalid in its declared encoding") from None
     root = tree.getroot()
     if etree.QName(root).namespace != NS_JW307:
         raise Quarantine("unknown_kind", "the XML is not a JW307 (iJw 3.2) message")
