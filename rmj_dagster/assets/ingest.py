@@ -7,6 +7,8 @@ after which the original is destroyed. Both run many deliveries in one run (sing
 
 from datetime import datetime, timezone
 
+import warnings
+
 import dagster as dg
 import duckdb
 
@@ -17,6 +19,9 @@ from rmj_dagster.ingest.kinds import KINDS
 from rmj_dagster.landing import FileState, LandingZone, delivery_id_of, sha256_of
 from rmj_dagster.partitions import deliveries
 from rmj_dagster.resources import LandingZoneResource, PseudonymKeyResource, Warehouse
+
+# BackfillPolicy is beta in Dagster 1.13; we rely on it on purpose (one run for many deliveries).
+warnings.filterwarnings("ignore", message=r"Parameter `backfill_policy`", category=dg.BetaWarning)
 
 _PSEUDO_ASSETS = {
     "cem": "pseudonymised_cem",
