@@ -86,7 +86,10 @@ def validate(frame: pd.DataFrame, name: str, expectations_for) -> Outcome:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     import great_expectations as gx
 
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
     context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     batch = (
         context.data_sources.add_pandas(name)
         .add_dataframe_asset(name)
