@@ -1,144 +1,284 @@
-"""Random but plausible youths, trajectories, questionnaires and goal measurements for one provider-year."""
+"""Youths and their care trajectories at one provider, simulated one calendar year at a time.
+
+Only one provider's long-term (DUURZAAM) trajectories are carried from year to year, so memory stays
+bounded at national scale. Shares and durations are sample-data choices; every rule (region, JZ588 codes,
+the 11-proef) comes from the codebook and ``rmj_dagster.identity``.
+"""
 
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from rmj_dagster import codebook
-from rmj_dagster.identity import UNKNOWN_BSNS
+from rmj_dagster.generate.sampling import Picker, add_years, random_day, seasonal_day
+from rmj_dagster.identity import UNKNOWN_BSNS, passes_elfproef
 
-# Shares are sample-data choices, not rules: the rules live in the codebook.
-REDEN_WEIGHTS = {"31": 58, "32": 12, "34": 9, "33": 4, "35": 4, "39": 5, "20": 2, "36": 2, "37": 1, "38": 2, "02": 1}
-TRAJECT_WEIGHTS = {"PERSPECTIEF": 55, "INTENSIEF": 30, "DUURZAAM": 15}
-LIKERT_WEIGHTS = {"5": 30, "4": 40, "3": 12, "2": 6, "1": 3, "9": 5, "": 4}
-Q09_WEIGHTS = {"1": 1, "2": 1, "3": 2, "4": 3, "5": 5, "6": 10, "7": 25, "8": 30, "9": 13, "10": 8, "": 2}
-Q10_WEIGHTS = {"1": 20, "2": 30, "3": 25, "4": 22, "": 3}
-GAS_WEIGHTS = {-2: 5, -1: 12, 0: 35, 1: 33, 2: 15}
-PRODUCT_CATEGORIES = ("41", "42", "43", "44", "45", "46", "47", "48")
-MUNICIPALITY_WEIGHTS = {  # roughly by number of youths in care
-    "0363": 55, "0479": 10, "0362": 6, "0439": 6, "0358": 2, "0384": 2, "0437": 1, "0451": 2,
-    "0385": 2, "0415": 1, "0431": 1, "0852": 1, "0880": 1,
+# --- sample-data shares (not rules) -------------------------------------------------------------------
+REDEN_SHARES = {"31": 60, "32": 12.5, "34": 8, "33": 4, "35": 3.5, "39": 5, "20": 2, "36": 1.5, "37": 1, "38": 2.2, "02": 0.3}
+"""Share of each JZ588 code among ended trajectories; codebook codes missing here get a small share."""
+ADULTHOOD_REDEN = {"31": 55, "39": 45}
+"""Long-term care that must end at 18: as planned, or outflow to Wlz/Wmo/Zvw."""
+POPULATION_THOUSANDS = {
+    "0363": 930, "0479": 160, "0362": 96, "0439": 93, "0370": 10, "0385": 37, "0358": 33, "0384": 32,
+    "0451": 31, "0852": 18, "0880": 17, "0437": 14, "0415": 12, "0431": 10,
 }
-SURNAMES = ("de Vries", "Jansen", "Bakker", "Visser", "Smit", "Meijer", "El Amrani", "Yılmaz", "Öztürk", "Mulder",
-            "de Boer", "Bouzid", "Peters", "Hendriks", "van Dijk", "Kramer", "Çelik", "Dekker", "Brouwer", "Vermeulen")
+"""Rough inhabitants per municipality; Purmerend includes Beemster (merged 2022)."""
+SHORT_TYPES = {"PERSPECTIEF": 62, "INTENSIEF": 38}
+AGE_SHARES = {0: 1, 1: 1, 2: 2, 3: 2, 4: 3, 5: 4, 6: 5, 7: 5, 8: 6, 9: 6, 10: 6, 11: 6, 12: 7, 13: 7, 14: 8, 15: 8, 16: 7, 17: 6}
+END_MONTH_SHARES = {1: 7, 2: 8, 3: 9, 4: 8, 5: 8, 6: 10, 7: 10, 8: 7, 9: 8, 10: 9, 11: 9, 12: 11}
+DURATION_DAYS = {"PERSPECTIEF": (45, 180, 540), "INTENSIEF": (30, 90, 270), "DUURZAAM": (365, 900, 2500)}
+"""(shortest, most common, longest) length of care, triangular."""
+PRODUCT_CATEGORIES = {"45": 30, "43": 25, "44": 12, "41": 10, "42": 8, "46": 6, "47": 5, "48": 4}
+LONG_TERM_SHARE = 0.2  # running long-term trajectories per ended trajectory a year (times a provider's tilt)
+LONG_TERM_END_CHANCE = 0.2  # a long-term trajectory ends in a given year
+SECOND_PRODUCT_CHANCE = 0.06  # a youth gets a second toewijzing at the same provider, ending the same day
+
+FIRST_NAMES = ("Sem", "Noah", "Liam", "Daan", "Luuk", "Mohammed", "Adam", "Finn", "Bram", "Mees", "Yusuf",
+               "Ayoub", "Thijs", "Jayden", "Sven", "Emma", "Julia", "Mila", "Tess", "Sophie", "Zoë", "Noor",
+               "Yara", "Saar", "Fenna", "Anaïs", "Ilse", "Sara", "Fatima", "Lina", "Dewi", "Chloë", "Eliza")
+SURNAMES = (("de", "Vries"), ("", "Jansen"), ("van", "Dijk"), ("", "Bakker"), ("", "Visser"), ("", "Smit"),
+            ("", "Meijer"), ("de", "Boer"), ("", "Mulder"), ("de", "Groot"), ("", "Bos"), ("", "Vos"),
+            ("", "Peters"), ("", "Hendriks"), ("van", "Leeuwen"), ("", "Dekker"), ("", "Brouwer"), ("de", "Wit"),
+            ("", "Dijkstra"), ("van der", "Meer"), ("", "El Amrani"), ("", "Bouzid"), ("", "Öztürk"),
+            ("", "Çelik"), ("", "Yilmaz"), ("", "Kaya"), ("", "Sedney"), ("", "Pinas"), ("", "Nguyen"),
+            ("", "Kramer"), ("van 't", "Hof"), ("", "Schouten"), ("", "Koç"))
+"""Fake names; every character is in Windows-1252, which some providers export in."""
+
+_YEAR = 365
+_PICK_AGE = Picker(AGE_SHARES)
+_PICK_SHORT_TYPE = Picker(SHORT_TYPES)
+_PICK_MONTH = Picker(END_MONTH_SHARES)
+_PICK_CATEGORY = Picker(PRODUCT_CATEGORIES)
+_PICK_ADULT_REDEN = Picker(ADULTHOOD_REDEN)
 
 
-def pick(rng: random.Random, weights: dict) -> object:
-    return rng.choices(list(weights), weights=list(weights.values()))[0]
+def reden_picker() -> Picker[str]:
+    """JZ588 codes from the codebook, weighted by the sample shares."""
+    return Picker({row["reden_beeindiging"]: REDEN_SHARES.get(row["reden_beeindiging"], 0.5) for row in codebook.rows("reden_beeindiging")})
 
 
-def make_bsn(rng: random.Random) -> str:
-    """A random 9-digit number that passes the 11-proef (and is not a code for "unknown")."""
-    while True:
-        digits = [rng.randint(0, 9) for _ in range(8)]
-        check = sum(d * w for d, w in zip(digits, (9, 8, 7, 6, 5, 4, 3, 2))) % 11
-        bsn = "".join(map(str, digits)) + str(check)
-        if check < 10 and bsn not in UNKNOWN_BSNS and int(bsn) > 0:
-            return bsn
+@dataclass(frozen=True)
+class Municipalities:
+    """The region's current municipalities by population, and retired codes still valid on early dates."""
+
+    pick: Picker[str]
+    former: dict[str, tuple[str, date, float]]  # current code -> (retired code, valid until, share of youths)
+
+    @classmethod
+    def from_codebook(cls, tilt: dict[str, float] | None = None) -> Municipalities:
+        current, former = {}, {}
+        rows = codebook.rows("region")
+        for row in rows:
+            weight = POPULATION_THOUSANDS.get(row["gemeentecode"], 10) * (tilt or {}).get(row["subregio"], 1.0)
+            if not row["valid_until"]:
+                current[row["gemeentecode"]] = weight
+        for row in rows:
+            if row["valid_until"] and row["reported_as"] in current:
+                share = POPULATION_THOUSANDS.get(row["gemeentecode"], 10) / POPULATION_THOUSANDS.get(row["reported_as"], 100)
+                former[row["reported_as"]] = (row["gemeentecode"], date.fromisoformat(row["valid_until"]), min(share, 0.5))
+        return cls(Picker(current), former)
 
 
-def age_on(birth: date, day: date) -> int:
-    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
-
-
-@dataclass
+@dataclass(slots=True)
 class Youth:
     bsn: str
-    geboortedatum: date
-    naam: str
-    voorletters: str
+    birth: date
+    first_name: str
+    prefix: str
+    surname: str
+    gender: str  # iJw LDT_Geslacht: 0 unknown, 1 male, 2 female
+    gemeentecode: str
+    former_code: str | None = None
+    former_until: date | None = None
+    pseudonym: str | None = None  # filled once when a TTP key is used
+
+    def gemeente_on(self, day: date) -> str:
+        """The code a provider writes for a record judged on ``day`` (e.g. Beemster before its merger)."""
+        if self.former_code and self.former_until and day <= self.former_until:
+            return self.former_code
+        return self.gemeentecode
+
+    @property
+    def eighteenth(self) -> date:
+        return add_years(self.birth, 18)
+
+    @property
+    def initials(self) -> str:
+        return self.first_name[0]
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(part for part in (self.first_name, self.prefix, self.surname) if part)
 
 
-@dataclass
+@dataclass(slots=True)
+class Response:
+    """One CEM+ questionnaire; ``answers`` holds q01..q10 as canonical text ('' = not answered)."""
+
+    vragenlijst: str
+    invuldatum: date
+    answers: dict[str, str]
+    geen_inzage: bool
+
+
+@dataclass(slots=True)
+class Measurement:
+    """One GAS measurement: scores and weights per goal, one probleemafname ('' = not scored)."""
+
+    meetdatum: date
+    scores: list[int]
+    weights: list[str]
+    probleemafname: str
+
+
+@dataclass(slots=True)
 class Trajectory:
     toewijzingnummer: int
     youth: Youth
-    gemeentecode: str
     trajecttype: str
     begindatum: date
-    einddatum: date | None  # None: long-term care still running at the end of the year
-    reden: str | None
     productcategorie: str
     productcode: str
-    responses: list[dict] = field(default_factory=list)
-    measurement: dict | None = None
+    einddatum: date | None = None  # None: long-term care still running at the end of the year
+    reden: str | None = None
+    responses: list[Response] = field(default_factory=list)
+    measurements: list[Measurement] = field(default_factory=list)
+    anniversary: date | None = None  # this year's yearly moment of a long-term trajectory
 
 
-def versions_for(age: int, care_type: str, rng: random.Random) -> list[str]:
-    """Who fills in which CEM+ version at this age (codebook vragenlijsten.csv)."""
-    allowed = [
-        r["vragenlijst"]
-        for r in codebook.rows("vragenlijsten")
-        if r["care_type"] == care_type and int(r["min_age"]) <= age and (not r["max_age"] or age <= int(r["max_age"]))
-    ]
-    if len(allowed) == 2:  # 12 up to 16: parents and/or youth, at least one
-        return allowed if rng.random() < 0.25 else [rng.choice(allowed)]
-    return allowed
+class YouthFactory:
+    """Unique valid BSNs (a bijection of a serial number, so no two youths share one) and fake people."""
+
+    SERIALS_PER_PROVIDER = 2_000_000
+
+    def __init__(self, seed: int, provider_index: int, municipalities: Municipalities):
+        shared = random.Random(f"{seed}:bsn")  # one bijection for all providers: no BSN is dealt twice
+        self._multiplier = shared.randrange(1, 10**7) * 10 + shared.choice((1, 3, 7, 9))  # coprime to 10**8
+        self._offset = shared.randrange(10**8)
+        self._serial = provider_index * self.SERIALS_PER_PROVIDER
+        self._last_serial = self._serial + self.SERIALS_PER_PROVIDER
+        self._municipalities = municipalities
+
+    def _next_bsn(self) -> str:
+        while True:
+            self._serial += 1
+            if self._serial >= self._last_serial:
+                raise RuntimeError("a provider ran out of BSN serials; generate fewer years or a smaller scale")
+            base = f"{(self._serial * self._multiplier + self._offset) % 10**8:08d}"
+            check = sum(int(d) * w for d, w in zip(base, (9, 8, 7, 6, 5, 4, 3, 2), strict=True)) % 11
+            bsn = base + str(check)
+            if check < 10 and bsn not in UNKNOWN_BSNS and passes_elfproef(bsn):
+                return bsn
+
+    def make(self, rng: random.Random, birth: date) -> Youth:
+        prefix, surname = rng.choice(SURNAMES)
+        code = self._municipalities.pick(rng)
+        youth = Youth(self._next_bsn(), birth, rng.choice(FIRST_NAMES), prefix, surname,
+                      rng.choice("1212121210"), code)
+        retired = self._municipalities.former.get(code)
+        if retired and birth <= retired[1] and rng.random() < retired[2]:
+            youth.former_code, youth.former_until = retired[0], retired[1]
+        return youth
 
 
-def answers(rng: random.Random) -> dict[str, str]:
-    values = {f"q{i:02d}": pick(rng, LIKERT_WEIGHTS) for i in range(1, 9)}
-    values["q09"] = pick(rng, Q09_WEIGHTS)
-    values["q10"] = pick(rng, Q10_WEIGHTS)
-    values["geen_inzage_hulpverlener"] = rng.random() < 0.1
-    return values
+@dataclass
+class ProviderProfile:
+    """What makes one provider differ from another: size, care mix, where its clients live, habits."""
+
+    index: int
+    agb: str
+    ended_per_year: float
+    long_term_tilt: float
+    response_propensity: float
+    measurement_propensity: float
+    municipalities: Municipalities
 
 
-def trajectories_for(rng: random.Random, provider_index: int, year: int, count: int, today: date) -> list[Trajectory]:
-    """``count`` trajectories ending in ``year`` plus about 12% long-term ones still running at its end."""
-    last_day = min(date(year, 12, 31), today - timedelta(days=7))
-    first_day = date(year, 1, 1)
-    if last_day < first_day:
-        return []
-    span = (last_day - first_day).days
-    result = []
-    running = max(0, round(count * 0.12))
-    for number in range(count + running):
-        youth_birth = date(year - rng.randint(2, 18), rng.randint(1, 12), rng.randint(1, 28))
-        youth = Youth(make_bsn(rng), youth_birth, rng.choice(SURNAMES), "".join(rng.choice("ABCDEFGHJKLMNPRSTW") for _ in range(rng.randint(1, 2))))
-        ended = number < count
-        kind = pick(rng, TRAJECT_WEIGHTS) if ended else "DUURZAAM"
-        if ended:
-            einde = first_day + timedelta(days=rng.randint(0, span))
-            begin = einde - timedelta(days=rng.randint(30, 540 if kind == "DUURZAAM" else 400))
-        else:
-            einde, begin = None, first_day - timedelta(days=rng.randint(60, 900))
-        begin = max(begin, youth_birth + timedelta(days=30))
-        category = rng.choice(PRODUCT_CATEGORIES)
-        result.append(
-            Trajectory(
-                toewijzingnummer=(provider_index + 1) * 10_000_000 + (year % 100) * 100_000 + number,
-                youth=youth,
-                gemeentecode=str(pick(rng, MUNICIPALITY_WEIGHTS)),
-                trajecttype=kind,
-                begindatum=begin,
-                einddatum=einde,
-                reden=str(pick(rng, REDEN_WEIGHTS)) if ended else None,
-                productcategorie=category,
-                productcode=f"{category}A{rng.randint(1, 99):02d}",
-            )
-        )
-    for trajectory in result:
-        _add_questionnaires_and_goals(rng, trajectory, year, last_day)
-    return result
+class ProviderSimulation:
+    """One provider's trajectories, year after year; holds only the running long-term ones in between."""
 
+    def __init__(self, profile: ProviderProfile, seed: int):
+        self.profile = profile
+        setup = random.Random(f"{seed}:{profile.agb}:setup")
+        self.youths = YouthFactory(seed, profile.index, profile.municipalities)
+        self._next_number = setup.randint(100_000, 40_000_000)
+        self._running: list[Trajectory] | None = None
+        self._reden = reden_picker()
 
-def _add_questionnaires_and_goals(rng: random.Random, t: Trajectory, year: int, last_day: date) -> None:
-    if t.einddatum is not None:
-        moment, care_type, respond = t.einddatum - timedelta(days=rng.randint(0, 21)), "EINDE", 0.35
-    else:
-        moment, care_type, respond = date(year, rng.randint(1, 12), rng.randint(1, 28)), "DUURZAAM", 0.5
-    moment = min(max(moment, t.begindatum), last_day)
-    if rng.random() < respond:
-        for version in versions_for(age_on(t.youth.geboortedatum, moment), care_type, rng):
-            t.responses.append({"vragenlijst": version, "invuldatum": moment, **answers(rng)})
-    if rng.random() < 0.8:
-        goals = rng.randint(1, 4)
-        t.measurement = {
-            "meetdatum": t.einddatum or moment,
-            "scores": [pick(rng, GAS_WEIGHTS) for _ in range(goals)],
-            "gewichten": [rng.choice(["", "", "", "1", "2"]) for _ in range(goals)],
-            "probleemafname": str(rng.choices([1, 2, 3], weights=[20, 40, 40])[0]),
-        }
+    def _number(self, rng: random.Random) -> int:
+        self._next_number += rng.randint(1, 3)  # gaps: numbers of other providers' toewijzingen
+        return self._next_number
+
+    def year(self, rng: random.Random, year: int, last_day: date) -> Iterator[Trajectory]:
+        """Every trajectory with something to report in ``year`` (ended, or long-term with a yearly moment)."""
+        first_day = date(year, 1, 1)
+        fraction = ((last_day - first_day).days + 1) / ((date(year, 12, 31) - first_day).days + 1)
+        target_ended = round(self.profile.ended_per_year * fraction)
+        target_running = round(self.profile.ended_per_year * LONG_TERM_SHARE * self.profile.long_term_tilt)
+        if self._running is None:
+            self._running = [self._long_term(rng, first_day, started_before=True) for _ in range(target_running)]
+        still_running, ended = [], 0
+        for t in self._running:
+            if t.youth.eighteenth <= first_day:
+                continue  # turned 18 in a year that was not generated
+            t.responses, t.measurements = [], []
+            self._long_term_year(rng, t, year, last_day)
+            if t.einddatum is None:
+                still_running.append(t)
+            else:
+                ended += 1
+            yield t
+        for _ in range(max(0, target_ended - ended)):
+            yield from self._short(rng, year, last_day)
+        for _ in range(max(0, target_running - len(still_running))):
+            t = self._long_term(rng, random_day(rng, first_day, last_day), started_before=False)
+            still_running.append(t)
+        self._running = still_running
+
+    def _short(self, rng: random.Random, year: int, last_day: date) -> Iterator[Trajectory]:
+        einde = seasonal_day(rng, year, last_day, _PICK_MONTH)
+        age = _PICK_AGE(rng)
+        birth = einde - timedelta(days=age * _YEAR + rng.randint(60, 360))  # age at einde: ``age`` (0-17)
+        youth = self.youths.make(rng, birth)
+        kind = _PICK_SHORT_TYPE(rng)
+        reden = self._reden(rng)
+        yield self._ended(rng, youth, kind, einde, reden)
+        if rng.random() < SECOND_PRODUCT_CHANCE:
+            yield self._ended(rng, youth, kind, einde, reden)
+
+    def _ended(self, rng: random.Random, youth: Youth, kind: str, einde: date, reden: str) -> Trajectory:
+        shortest, mode, longest = DURATION_DAYS[kind]
+        begin = max(einde - timedelta(days=round(rng.triangular(shortest, longest, mode))), youth.birth + timedelta(days=14))
+        category = _PICK_CATEGORY(rng)
+        return Trajectory(self._number(rng), youth, kind, begin, category, f"{category}A{rng.randint(1, 99):02d}",
+                          einddatum=einde, reden=reden)
+
+    def _long_term(self, rng: random.Random, start: date, *, started_before: bool) -> Trajectory:
+        """A long-term trajectory running on ``start`` (begun years earlier when ``started_before``)."""
+        age = rng.randint(1, 17) if started_before else rng.randint(0, 15)
+        birth = start - timedelta(days=age * _YEAR + rng.randint(30, 360))
+        youth = self.youths.make(rng, birth)
+        begin = start - timedelta(days=rng.randint(30, 4 * _YEAR)) if started_before else start
+        begin = max(begin, birth + timedelta(days=30))
+        category = _PICK_CATEGORY(rng)
+        return Trajectory(self._number(rng), youth, "DUURZAAM", begin, category, f"{category}A{rng.randint(1, 99):02d}")
+
+    def _long_term_year(self, rng: random.Random, t: Trajectory, year: int, last_day: date) -> None:
+        """Decide whether a long-term trajectory ends this year (always before 18) and its yearly moment."""
+        first_day = date(year, 1, 1)
+        eighteenth = t.youth.eighteenth
+        anniversary = add_years(t.begindatum, year - t.begindatum.year)
+        t.anniversary = anniversary if t.begindatum < anniversary <= last_day and anniversary < eighteenth else None
+        earliest_end = max(first_day, t.begindatum + timedelta(days=30))
+        if eighteenth <= date(year, 12, 31) and eighteenth - timedelta(days=1) <= last_day:
+            day_before = eighteenth - timedelta(days=1)
+            t.einddatum = min(random_day(rng, max(earliest_end, eighteenth - timedelta(days=90)), day_before), day_before)
+            t.reden = _PICK_ADULT_REDEN(rng)
+        elif rng.random() < LONG_TERM_END_CHANCE and earliest_end <= last_day:
+            t.einddatum = random_day(rng, earliest_end, last_day)
+            t.reden = self._reden(rng)
+        if t.einddatum is not None and t.anniversary is not None and t.anniversary >= t.einddatum:
+            t.anniversary = None

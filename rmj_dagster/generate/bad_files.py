@@ -1,0 +1,121 @@
+"""Whole deliveries the pipeline must quarantine, one (or two) per quarantine reason of the codebook.
+
+Each is a mistake real senders make: an empty upload, an invoice export dropped in the wrong folder, a
+column forgotten, both identity columns, a message cut off in transfer, a BSN that lost its leading zero in
+a JW307 message, a UTF-16 export, a spreadsheet uploaded as-is, a row that lost its last fields.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+from rmj_dagster import codebook
+from rmj_dagster.generate.csv_writers import IDENTITY, LAYOUTS
+from rmj_dagster.generate.jw307_writer import SENDER_HABITS, StopProduct, jw307_message
+from rmj_dagster.generate.population import Youth
+from rmj_dagster.pseudonym import pseudonym
+
+
+@dataclass(frozen=True)
+class BadFile:
+    name: str
+    content: bytes
+    reason: str
+    kind: str | None  # the kind its header or namespace claims, if any
+    rows: int
+
+
+@dataclass(frozen=True)
+class Sample:
+    """Material for the bad files: a provider, a youth and a day."""
+
+    agb: str
+    youth: Youth
+    day: date
+
+    def stop_values(self) -> list[str]:
+        d = self.day.isoformat()
+        return [self.agb, self.youth.bsn, self.youth.birth.isoformat(), self.youth.gemeentecode, "4100231", "45",
+                "45A53", "2024-02-01", d, "31", "1"]
+
+    def message(self, bsn: str | None = None) -> bytes:
+        product = StopProduct(4100231, "45", "45A53", date(2024, 2, 1), self.day, "31")
+        return jw307_message(agb=self.agb, gemeente=self.youth.gemeentecode, youth=self.youth, message_id="EXP000000001",
+                             dagtekening=self.day, products=[product], habit=SENDER_HABITS[-1], bsn=bsn)
+
+
+def _empty(s: Sample) -> BadFile:
+    return BadFile(f"cem_{s.agb}_{s.day:%Y%m%d}.csv", b"", "empty_file", None, 0)
+
+
+def _unknown_kind(s: Sample) -> BadFile:
+    text = "factuurnummer;clientnummer;periode;bedrag\n2025-0113;10023;2025-01;1.250,00\n2025-0114;10024;2025-01;980,50\n"
+    return BadFile(f"facturen_{s.agb}.csv", text.encode("utf-8"), "unknown_kind", None, 2)
+
+
+def _missing_column(s: Sample) -> BadFile:
+    columns = [c for c in LAYOUTS["doelen"] if c != "meetdatum"]
+    values = [s.agb, s.youth.bsn, s.youth.gemeentecode, "4100231", "PERSPECTIEF", "1", "1", "", "3"]
+    text = ";".join(columns) + "\n" + ";".join(values) + "\n"
+    return BadFile(f"doelen_{s.agb}_{s.day.year}_v2.csv", text.encode("utf-8"), "missing_required_column", "doelen", 1)
+
+
+def _mixed_identity(s: Sample) -> BadFile:
+    columns = list(LAYOUTS["stopzorg"])
+    columns.insert(columns.index(IDENTITY) + 1, "pseudoniem")
+    values = s.stop_values()
+    values.insert(2, pseudonym(s.youth.bsn, b"a TTP key the region never sees, 32+ bytes"))
+    text = ",".join(columns) + "\r\n" + ",".join(values) + "\r\n"
+    return BadFile(f"stopzorg-{s.agb}-{s.day.year}-ttp.csv", text.encode("utf-8"), "mixed_identity", "stopzorg", 1)
+
+
+def _truncated_xml(s: Sample) -> BadFile:
+    content = s.message()
+    return BadFile(f"JW307_{s.agb}_99001.xml", content[: len(content) * 3 // 5], "xml_not_well_formed", "stopzorg", 0)
+
+
+def _invalid_jw307(s: Sample) -> BadFile:
+    content = s.message(bsn=s.youth.bsn.lstrip("0") if s.youth.bsn.startswith("0") else s.youth.bsn[1:])
+    return BadFile(f"JW307_{s.agb}_99002.xml", content, "xml_not_valid_jw307", "stopzorg", 0)
+
+
+def _utf16(s: Sample) -> BadFile:
+    text = ";".join(LAYOUTS["stopzorg"]) + "\r\n" + ";".join(s.stop_values()) + "\r\n"
+    return BadFile(f"stopzorg_{s.agb}_unicode.csv", text.encode("utf-16-le"), "unreadable_encoding", None, 1)
+
+
+def _spreadsheet(s: Sample) -> BadFile:
+    rng = random.Random(f"{s.agb}:xlsx")
+    body = bytes(rng.randrange(256) for _ in range(1500))
+    return BadFile("Doelrealisatie totaal.xlsx", b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00" + body, "unreadable_encoding", None, 0)
+
+
+def _ragged(s: Sample) -> BadFile:
+    columns = LAYOUTS["stopzorg"]
+    full = ";".join(s.stop_values())
+    cut = ";".join(s.stop_values()[:7])  # the export stopped mid-row
+    text = ";".join(columns) + "\n" + full + "\n" + cut + "\n"
+    return BadFile(f"Stop zorg {s.agb} handmatig.csv", text.encode("utf-8"), "unreadable_csv", "stopzorg", 2)
+
+
+MAKERS: dict[str, list[Callable[[Sample], BadFile]]] = {
+    "empty_file": [_empty],
+    "unknown_kind": [_unknown_kind],
+    "unreadable_encoding": [_utf16, _spreadsheet],
+    "missing_required_column": [_missing_column],
+    "mixed_identity": [_mixed_identity],
+    "xml_not_well_formed": [_truncated_xml],
+    "xml_not_valid_jw307": [_invalid_jw307],
+    "unreadable_csv": [_ragged],
+}
+
+
+XML_BAD_FILES = 2  # truncated and schema-invalid: they count against the generator's cap on XML files
+
+
+def bad_files(sample: Sample) -> list[BadFile]:
+    """One or more bad files for every quarantine reason in the codebook that the generator knows to make."""
+    return [make(sample) for row in codebook.rows("quarantine_reasons") for make in MAKERS.get(row["reason_code"], [])]

@@ -1,0 +1,189 @@
+"""One provider's deliveries for one year: stop-zorg (CSV and/or JW307), CEM+, doelrealisatie, corrections.
+
+Written as soon as the year is simulated, so only one provider-year is ever in memory. Corrections
+(status_aanlevering 2 and 3) arrive in later files than the records they change, and those records are kept
+free of planted defects so that every correction has something to correct.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from rmj_dagster.generate.csv_writers import CsvFile, Exporter, Row
+from rmj_dagster.generate.defects import DefectPlanter, Setting
+from rmj_dagster.generate.jw307_writer import SenderHabit, StopProduct, jw307_message
+from rmj_dagster.generate.population import ProviderProfile, Trajectory
+from rmj_dagster.generate.styles import Style
+from rmj_dagster.generate.truth import DeliveryLedger
+from rmj_dagster.pseudonym import pseudonym
+
+CORRECTION_SHARE = 0.015  # of a correcting provider's stop records, changed or withdrawn a month later
+MIN_CORRECTIONS = 3
+JW307_CORRECTION_SLOTS = 2  # a changed and a withdrawn record, as two later messages
+CORRECTED_REDEN = {"31": "34", "34": "31", "32": "34", "33": "32", "35": "31", "39": "31"}
+"""A plausible change of the reason of ending on a status-2 record; other codes become 31."""
+
+
+@dataclass(frozen=True)
+class ProviderPlan:
+    """A provider and its delivery habits."""
+
+    profile: ProviderProfile
+    style: Style
+    identity: str  # bsn, or pseudoniem when it delivers through the TTP
+    jw307: SenderHabit | None  # delivers stop records as JW307 messages (as far as the budget allows)
+    corrections: bool  # sends status 2/3 corrections in a later CSV
+    naming: int
+
+    @property
+    def agb(self) -> str:
+        return self.profile.agb
+
+
+@dataclass
+class YearContext:
+    year: int
+    last_day: date  # the last day care events may fall on (capped before today)
+    today: date
+    defect_rate: float
+    jw307_slots: int
+    ttp_key: bytes | None
+    seed: int
+
+
+def write_provider_year(plan: ProviderPlan, ctx: YearContext, trajectories: list[Trajectory], ledger: DeliveryLedger) -> int:
+    """Write the year's files; returns the JW307 messages written."""
+    agb, year = plan.agb, ctx.year
+    rngs = {purpose: random.Random(f"{ctx.seed}:{agb}:{year}:{purpose}") for purpose in ("render", "split", "defects")}
+    if plan.identity == "pseudoniem":
+        for t in trajectories:
+            if t.youth.pseudonym is None:
+                t.youth.pseudonym = pseudonym(t.youth.bsn, ctx.ttp_key)
+    exporter = Exporter(agb, plan.style, plan.identity, rngs["render"])
+    planter = DefectPlanter(ctx.defect_rate, Setting(plan.style, plan.identity, ctx.today), rngs["defects"])
+    received = min(date(year + 1, 1, 8 + plan.profile.index % 20), ctx.today - timedelta(days=2))
+
+    ended = sorted((t for t in trajectories if t.einddatum is not None), key=lambda t: (t.einddatum, t.toewijzingnummer))
+    messages, in_csv = _jw307_messages(plan, ctx, ended, ledger, rngs["split"])
+    corrections = _choose_corrections(in_csv, rngs["split"]) if plan.corrections else []
+    corrected = {id(t) for t, _, _ in corrections}
+
+    def stop_rows() -> Iterator[Row]:
+        for t in in_csv:
+            row = exporter.stop_row(t)
+            row.protected = id(t) in corrected
+            yield row
+
+    _write_csv(ledger, _name(plan, ledger, "stopzorg", year, received), "stopzorg", exporter, planter, planter.rows(stop_rows()), received)
+    responses = sorted(((t, r) for t in trajectories for r in t.responses), key=lambda p: (p[1].invuldatum, p[0].toewijzingnummer))
+    cem = (exporter.cem_row(t, r) for t, r in responses)
+    _write_csv(ledger, _name(plan, ledger, "cem", year, received), "cem", exporter, planter, planter.rows(cem), received)
+    measurements = sorted(((t, m) for t in trajectories for m in t.measurements), key=lambda p: (p[1].meetdatum, p[0].toewijzingnummer))
+    goals = (exporter.goal_rows(t, m) for t, m in measurements)
+    _write_csv(ledger, _name(plan, ledger, "doelen", year, received), "doelen", exporter, planter, planter.measurements(goals), received)
+    if corrections:
+        later = min(received + timedelta(days=rngs["split"].randint(25, 45)), ctx.today - timedelta(days=1))
+        rows = (exporter.stop_row(t, status=status, einddatum=einde, reden=reden) for t, status, (einde, reden) in corrections)
+        _write_csv(ledger, _name(plan, ledger, "correctie", year, later), "stopzorg", exporter, None, rows, later)
+    return messages
+
+
+def _write_csv(ledger: DeliveryLedger, name: str, kind: str, exporter: Exporter, planter: DefectPlanter | None,
+               rows: Iterator[Row], received: date) -> None:
+    before = Counter(planter.planted) if planter else Counter()
+    file = CsvFile(ledger.path(name), exporter.columns(kind), exporter.style)
+    written = file.write(rows)
+    if written == 0:
+        file.path.unlink()  # nothing to report: no delivery
+        if planter:
+            planter.planted = before
+        return
+    planted = Counter(planter.planted) - before if planter else Counter()
+    ledger.processed(name, kind, "csv", written, planted, received)
+
+
+def _name(plan: ProviderPlan, ledger: DeliveryLedger, what: str, year: int, received: date) -> str:
+    agb, habit = plan.agb, plan.naming % 3
+    if what == "cem" and habit == 1:
+        return ledger.export_name()
+    names = {
+        "stopzorg": (f"stopzorg-{agb}-{year}.csv", f"Stop zorg {agb} {year}.CSV", f"JW307-export_{agb}_{year}.csv"),
+        "cem": (f"cem_{agb}_{received:%Y%m%d}.csv", "", f"CEM+ {year} {agb}.csv"),
+        "doelen": (f"doelen_{agb}_{year}.csv", f"Doelrealisatie {year} - {agb}.csv", f"GAS_{agb}_{year}12.csv"),
+        "correctie": (f"stopzorg-{agb}-{year}-correctie.csv", f"Stop zorg {agb} {year} (correctie).CSV",
+                      f"JW307-export_{agb}_{year}_herzien.csv"),
+    }
+    return names[what][habit]
+
+
+def _choose_corrections(ended: list[Trajectory], rng: random.Random) -> list[tuple[Trajectory, str, tuple[date, str]]]:
+    """Status 2 (changed einddatum and/or reden) for some records, status 3 for some without outcomes."""
+    if len(ended) < 4 * MIN_CORRECTIONS:
+        return []
+    count = max(MIN_CORRECTIONS, round(len(ended) * CORRECTION_SHARE))
+    chosen = sorted(rng.sample(range(len(ended)), count))
+    result = []
+    for number, index in enumerate(chosen):
+        t = ended[index]
+        if number % 3 == 2 and not t.responses and not t.measurements:
+            result.append((t, "3", (t.einddatum, t.reden)))
+        else:
+            result.append((t, "2", _changed(t, rng)))
+    return result
+
+
+def _changed(t: Trajectory, rng: random.Random) -> tuple[date, str]:
+    """A later, corrected end: another reason, or the same reason with an earlier end date."""
+    if rng.random() < 0.5:
+        return t.einddatum, CORRECTED_REDEN.get(t.reden, "31")
+    earlier = max(t.einddatum - timedelta(days=rng.randint(3, 40)), t.begindatum + timedelta(days=1), date(t.einddatum.year, 1, 1))
+    return earlier, t.reden
+
+
+def _jw307_messages(plan: ProviderPlan, ctx: YearContext, ended: list[Trajectory], ledger: DeliveryLedger,
+                    rng: random.Random) -> tuple[int, list[Trajectory]]:
+    """Send the first clients of the year as JW307 messages (one client each); the rest goes into the CSV."""
+    if plan.jw307 is None or ctx.jw307_slots <= 0 or plan.identity != "bsn":
+        return 0, ended
+    by_youth: dict[str, list[Trajectory]] = {}
+    for t in ended:
+        by_youth.setdefault(t.youth.bsn, []).append(t)
+    reserve = JW307_CORRECTION_SLOTS if ctx.jw307_slots >= 3 * JW307_CORRECTION_SLOTS and len(by_youth) > 2 else 0
+    clients = list(by_youth.values())[: ctx.jw307_slots - reserve]
+    sent: list[tuple[list[Trajectory], date]] = []
+    number = 0
+    for group in clients:
+        number += 1
+        day = min(max(t.einddatum for t in group) + timedelta(days=rng.randint(1, 10)), ctx.today - timedelta(days=2))
+        _write_message(plan, ctx, ledger, number, group, [_product(t) for t in group], day)
+        sent.append((group, day))
+    if reserve and len(sent) >= 2:
+        for status, (group, day) in zip(("2", "3"), sent[:2], strict=True):
+            number += 1
+            t = group[0]
+            einde, reden = _changed(t, rng) if status == "2" else (t.einddatum, t.reden)
+            later = min(day + timedelta(days=rng.randint(20, 60)), ctx.today - timedelta(days=1))
+            _write_message(plan, ctx, ledger, number, [t], [_product(t, status, einde, reden)], later)
+    in_messages = {id(t) for group in clients for t in group}
+    return number, [t for t in ended if id(t) not in in_messages]
+
+
+def _product(t: Trajectory, status: str = "1", einddatum: date | None = None, reden: str | None = None) -> StopProduct:
+    return StopProduct(t.toewijzingnummer, t.productcategorie, t.productcode, t.begindatum,
+                       einddatum or t.einddatum, reden or t.reden, status)
+
+
+def _write_message(plan: ProviderPlan, ctx: YearContext, ledger: DeliveryLedger, number: int,
+                   group: list[Trajectory], products: list[StopProduct], day: date) -> None:
+    youth = group[0].youth
+    gemeente = youth.gemeente_on(max(p.einddatum for p in products))
+    message_id = f"{plan.agb[-4:]}{ctx.year % 100:02d}{number:06d}"
+    content = jw307_message(agb=plan.agb, gemeente=gemeente, youth=youth, message_id=message_id, dagtekening=day,
+                            products=products, habit=plan.jw307)
+    name = f"JW307_{plan.agb}_{ctx.year}_{number:04d}.xml"
+    ledger.path(name).write_bytes(content)
+    ledger.processed(name, "stopzorg", "jw307", len(products), Counter(), day)

@@ -1,0 +1,117 @@
+"""The generator's ledger: every file it wrote, what the pipeline should make of it, and the summary.
+
+The truth file (``generator_truth.json``, next to ``incoming/``, never inside it) lets tests hold the pipeline
+to exact figures: per file its kind, expected outcome, quarantine reason, rows and planted row defects. It
+holds no identifier.
+"""
+
+from __future__ import annotations
+
+import calendar
+import json
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from pathlib import Path
+
+TRUTH_FILE = "generator_truth.json"
+DELIVERY_HOUR = time(9, 0)
+
+
+@dataclass
+class GenerationSummary:
+    """What ``generate_deliveries`` wrote: files and rows per kind, trajectories, planted defects."""
+
+    out_dir: Path
+    truth_path: Path
+    providers: int = 0
+    years: tuple[int, ...] = ()
+    trajectories: int = 0  # trajectory-years: ended ones plus long-term ones with a yearly moment
+    ended_trajectories: int = 0
+    files: Counter = field(default_factory=Counter)  # cem, stopzorg, stopzorg_jw307, doelen, quarantine
+    rows: Counter = field(default_factory=Counter)  # rows per kind in files that should be processed
+    defects: Counter = field(default_factory=Counter)  # planted bad rows per reject reason code
+    quarantined: Counter = field(default_factory=Counter)  # planted bad files per quarantine reason code
+
+    def __str__(self) -> str:
+        f, r = self.files, self.rows
+        lines = [
+            (f"generated {sum(f.values())} files into {self.out_dir / 'incoming'}: {self.providers} providers, "
+             f"years {', '.join(map(str, self.years))}, {self.ended_trajectories:,} ended trajectories "
+             f"({self.trajectories:,} trajectory-years)"),
+            f"  cem:      {f['cem']} files, {r['cem']:,} rows",
+            f"  stopzorg: {f['stopzorg']} CSV files + {f['stopzorg_jw307']} JW307 messages, {r['stopzorg']:,} records",
+            f"  doelen:   {f['doelen']} files, {r['doelen']:,} rows",
+        ]
+        if self.defects or self.quarantined:
+            planted = ", ".join(f"{reason} {n}" for reason, n in sorted(self.defects.items()))
+            lines.append(f"  planted:  {sum(self.defects.values()):,} bad rows ({planted or 'none'})")
+            lines.append(f"            {sum(self.quarantined.values())} bad files ({', '.join(sorted(self.quarantined))})")
+        lines.append(f"  truth:    {self.truth_path}")
+        return "\n".join(lines)
+
+
+class DeliveryLedger:
+    """Registers each written delivery, dates it (mtime = day received: later deliveries sort later)."""
+
+    def __init__(self, incoming: Path, summary: GenerationSummary, settings: dict):
+        self.incoming = incoming
+        self.summary = summary
+        self.settings = settings
+        self.files: dict[str, dict] = {}
+        self.providers: list[dict] = []
+        self._export_numbers = 0
+
+    def path(self, name: str) -> Path:
+        if name in self.files:
+            raise ValueError(f"the generator named two deliveries {name!r}")
+        return self.incoming / name
+
+    def export_name(self) -> str:
+        """The name a browser gives a downloaded export: ``Export (3).CSV``."""
+        self._export_numbers += 1
+        return f"Export ({self._export_numbers}).CSV"
+
+    def processed(self, name: str, kind: str, source_format: str, rows: int, defects: Counter, received: date) -> None:
+        self._stamp(name, received)
+        self.files[name] = {"kind": kind, "format": source_format, "outcome": "processed", "reason_code": None,
+                            "rows": rows, "defects": dict(sorted(defects.items())), "received": received.isoformat()}
+        self.summary.files[kind if source_format == "csv" else f"{kind}_{source_format}"] += 1
+        self.summary.rows[kind] += rows
+        self.summary.defects.update(defects)
+
+    def quarantined(self, name: str, kind: str | None, reason: str, rows: int, received: date) -> None:
+        self._stamp(name, received)
+        self.files[name] = {"kind": kind, "format": None, "outcome": "quarantined", "reason_code": reason,
+                            "rows": rows, "defects": {}, "received": received.isoformat()}
+        self.summary.files["quarantine"] += 1
+        self.summary.quarantined[reason] += 1
+
+    def _stamp(self, name: str, received: date) -> None:
+        moment = calendar.timegm(datetime.combine(received, DELIVERY_HOUR).timetuple())
+        os.utime(self.incoming / name, (moment, moment))
+
+    def write_truth(self) -> Path:
+        s = self.summary
+        by_kind: dict[str, Counter] = {}
+        for entry in self.files.values():
+            if entry["outcome"] == "processed":
+                by_kind.setdefault(entry["kind"], Counter()).update(entry["defects"])
+        truth = {
+            "generator": self.settings,
+            "providers": self.providers,
+            "files": dict(sorted(self.files.items())),
+            "totals": {
+                "files": dict(Counter(e["outcome"] for e in self.files.values())),
+                "rows": dict(sorted(s.rows.items())),
+                "rejected_rows": {kind: sum(c.values()) for kind, c in sorted(by_kind.items())},
+                "defects": dict(sorted(s.defects.items())),
+                "defects_by_kind": {kind: dict(sorted(c.items())) for kind, c in sorted(by_kind.items())},
+                "quarantined_files": dict(sorted(s.quarantined.items())),
+                "trajectories": s.trajectories,
+                "ended_trajectories": s.ended_trajectories,
+            },
+        }
+        s.truth_path.write_text(json.dumps(truth, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        return s.truth_path
