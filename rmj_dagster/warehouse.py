@@ -10,7 +10,7 @@ from pathlib import Path
 
 import duckdb
 
-from rmj_dagster import codebook
+from rmj_dagster import codebook, disclosure
 
 SCHEMAS = ("ref", "audit", "pseudo", "staging", "intermediate", "marts")
 
@@ -48,6 +48,7 @@ def connect(path: str | Path, *, read_only: bool = False) -> Iterator[duckdb.Duc
                 con.execute(f"create schema if not exists {schema}")
         con.execute(_param_macro_sql())
         con.execute(macros_sql())
+        disclosure.register(con)
         yield con
     finally:
         con.close()

@@ -1,69 +1,133 @@
 -- The yearly CEO indicators as they may be published: small cells suppressed, compared with last year.
 -- partition: year
 -- group: indicators
--- Suppression (outputs.md, "Small-cell suppression"), per year x indicator x respondent group x care type:
+-- Suppression (outputs.md, "Small-cell suppression"), per year x indicator:
 -- 1. a figure whose n (denominator) is below suppression_min_n is suppressed;
--- 2. complementary: within one breakdown (same area_type and parent_code: the municipalities of a
---    sub-region, the sub-regions of the region, the providers) where exactly one cell is suppressed, the
---    next smallest cell is suppressed too (smallest n among the shown cells, ties by area_code), so the
---    hidden one cannot be recovered by subtracting the others from the parent's total;
--- 3. the same purpose one level down: a municipality breakdown whose sub-region total was suppressed by
---    rule 2 while all its municipalities are shown loses its two smallest municipalities (or its only
---    one), or the total would be their sum. (Rule 1 never needs this: a total below the threshold has
---    every cell below it too.)
+-- 2. complementary: every published total is the sum of its breakdown, which makes an equation
+--      total = cell_1 + ... + cell_k
+--    along three dimensions: area (the municipalities of a sub-region, the sub-regions of the region, the
+--    providers of the region), respondent group (OUDERS + JONGEREN = ALL) and care type (EINDE + DUURZAAM
+--    = ALL). An equation with exactly one hidden figure gives that figure away by subtraction (or, for a
+--    hidden total, by addition). So while some equation has exactly one hidden figure, its smallest shown
+--    cell (by n, ties by area code; the total only when every cell is hidden) is suppressed too. Hiding
+--    only ever grows, so this ends; it runs inside DuckDB as a recursive CTE whose state is keyed by cell.
+--    Crossing the dimensions matters: without the respondent-group equation a hidden JONGEREN figure is
+--    ALL minus OUDERS.
+-- 3. what no single equation gives away, several together still can (the providers and the
+--    municipalities are two breakdowns of the same region): all equations of a table are solved at
+--    once and more is hidden until no hidden figure can be worked out (the closure CTE below).
 -- A suppressed row keeps no n, value or interval; the numerator never leaves this model. Values stay
 -- unrounded here; rounding happens where a file is written. Last year's figure (prev_*) comes through the
 -- same suppression and is NULL when it was suppressed or missing; ci_overlap_prev tells whether both
 -- years' intervals overlap (NULL when either is not shown or has no interval).
-with compared_years as (
-    select *, n < rmj_param('suppression_min_n') as below_threshold
+with recursive compared_years as (
+    select
+        *,
+        row_number() over (
+            order by year, indicator, area_type, area_code, respondent_group, care_type
+        ) as cell_id
     from marts.indicator_base
     where year in (cast($period as integer), cast($period as integer) - 1)
 ),
 
-ranked as (
-    select
-        *,
-        count(*) filter (where below_threshold) over breakdown as below_in_breakdown,
-        row_number() over (
-            partition by year, indicator, respondent_group, care_type, area_type, parent_code, below_threshold
-            order by n, area_code
-        ) as size_rank,
-        -- the cell whose total the breakdown adds up to
-        case area_type when 'gemeente' then 'subregio' when 'subregio' then 'regio' when 'aanbieder' then 'regio' end
-            as total_area_type,
-        case area_type when 'gemeente' then parent_code when 'subregio' then 'RMJ' when 'aanbieder' then 'RMJ' end
-            as total_area_code
+-- Each cell as member of the equations it belongs to, one row per (equation, cell); the total of an
+-- equation is the cell whose key it names. The sub-regions and the providers both add up to the region,
+-- in two separate equations: the dimension names the member's area type.
+memberships as (
+    select cell_id, 'area:' || area_type as dimension, year, indicator,
+        case area_type when 'gemeente' then 'subregio' else 'regio' end as total_area_type,
+        case area_type when 'gemeente' then parent_code else 'RMJ' end as total_area_code,
+        respondent_group as total_group, care_type as total_care
     from compared_years
-    window breakdown as (partition by year, indicator, respondent_group, care_type, area_type, parent_code)
+    where area_type in ('gemeente', 'subregio', 'aanbieder')
+
+    union all
+    select cell_id, 'respondent_group', year, indicator, area_type, area_code, 'ALL', care_type
+    from compared_years
+    where respondent_group <> 'ALL'
+
+    union all
+    select cell_id, 'care_type', year, indicator, area_type, area_code, respondent_group, 'ALL'
+    from compared_years
+    where care_type <> 'ALL'
 ),
 
--- rules 1 and 2
-within_breakdown as (
+-- One row per equation and figure in it: its cells and, where it is published, its total. A breakdown
+-- whose total is not published still counts as an equation (the total may be known from elsewhere), so
+-- one hidden cell among two or more shown ones is never left alone.
+equations as (
     select
-        *,
-        below_threshold
-        or (parent_code is not null and below_in_breakdown = 1 and not below_threshold and size_rank = 1)
-            as hidden_within_breakdown
-    from ranked
+        dense_rank() over (
+            order by m.dimension, m.year, m.indicator, m.total_area_type, m.total_area_code, m.total_group,
+                m.total_care
+        ) as equation_id,
+        m.cell_id,
+        t.cell_id as total_cell_id
+    from memberships as m
+    left join compared_years as t
+        on t.year = m.year
+        and t.indicator = m.indicator
+        and t.area_type = m.total_area_type
+        and t.area_code = m.total_area_code
+        and t.respondent_group = m.total_group
+        and t.care_type = m.total_care
 ),
 
--- rule 3, given the final status of each breakdown's total (regio and subregio cells get no rule 3
--- themselves: a region total is hidden only below the threshold, and then so is every sub-region)
-suppression as (
-    select
-        c.*,
-        c.hidden_within_breakdown
-        or (c.below_in_breakdown = 0 and coalesce(t.hidden_within_breakdown, false) and c.size_rank <= 2)
-            as is_suppressed
-    from within_breakdown as c
-    left join within_breakdown as t
-        on t.year = c.year
-        and t.indicator = c.indicator
-        and t.respondent_group = c.respondent_group
-        and t.care_type = c.care_type
-        and t.area_type = c.total_area_type
-        and t.area_code = c.total_area_code
+-- a single cell without a published total adds up to nothing (response_rate has only EINDE)
+usable_equations as (
+    select * from equations
+    qualify total_cell_id is not null or count(*) over (partition by equation_id) > 1
+),
+
+equation_figures as (
+    select equation_id, cell_id, false as is_total from usable_equations
+    union all
+    select distinct equation_id, total_cell_id, true from usable_equations where total_cell_id is not null
+),
+
+suppression using key (cell_id) as (
+    select cell_id, n, area_code, n < rmj_param('suppression_min_n') as is_suppressed
+    from compared_years
+
+    union
+
+    (
+        select distinct state.cell_id, state.n, state.area_code, true
+        from (
+            select
+                f.equation_id,
+                s.cell_id,
+                s.n,
+                s.area_code,
+                s.is_suppressed,
+                count(*) filter (where s.is_suppressed) over eq as hidden_in_equation,
+                row_number() over (eq order by s.is_suppressed, f.is_total, s.n, s.area_code) as pick
+            from equation_figures as f
+            inner join recurring.suppression as s on s.cell_id = f.cell_id
+            window eq as (partition by f.equation_id)
+        ) as state
+        where state.hidden_in_equation = 1 and not state.is_suppressed and state.pick = 1
+    )
+),
+
+-- 3. crossing breakdowns: equations with two unknowns each can still pin a figure down together (the
+--    providers and the municipalities both add up to the region). rmj_close_disclosure (Python, numpy:
+--    rmj_dagster/disclosure.py) solves each table's equations at once and hides the smallest shown figure
+--    around every figure that can still be worked out, until none can. One call per year x indicator.
+closure as (
+    select unnest(rmj_close_disclosure(list({
+        'equation_id': f.equation_id, 'cell_id': f.cell_id, 'is_total': f.is_total,
+        'hidden': s.is_suppressed, 'n': c.n, 'area_code': c.area_code
+    }))) as cell_id
+    from equation_figures as f
+    inner join suppression as s on s.cell_id = f.cell_id
+    inner join compared_years as c on c.cell_id = f.cell_id
+    group by c.year, c.indicator
+),
+
+final_suppression as (
+    select cell_id, is_suppressed or cell_id in (select cell_id from closure) as is_suppressed
+    from suppression
 ),
 
 published as (
@@ -74,7 +138,8 @@ published as (
         case when not is_suppressed then ci_low end as ci_low,
         case when not is_suppressed then ci_high end as ci_high,
         is_suppressed as suppressed
-    from suppression
+    from compared_years
+    inner join final_suppression using (cell_id)
 )
 
 select

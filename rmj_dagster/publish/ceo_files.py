@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 
-from rmj_dagster import codebook
+from rmj_dagster import codebook, disclosure
 from rmj_dagster.publish import sql_path, write_file_atomic
 from rmj_dagster.publish.report import write_report
 
@@ -154,17 +154,46 @@ def _number(text: str) -> float | None:
         return None
 
 
+_KEY_COLUMNS = ("year", "indicator", "area_type", "area_code", "respondent_group", "care_type")
+
+
+def _figure_key(row: dict[str, str]) -> tuple[str, ...]:
+    return tuple(row[c] for c in _KEY_COLUMNS)
+
+
+def _equations(row: dict[str, str], subregio_of: dict[str, str]) -> list[tuple[tuple, tuple]]:
+    """The equations ``total = sum of cells`` a published figure is a cell of: (equation key, total key).
+
+    Keys are ``(year, indicator, area_type, area_code, respondent_group, care_type)``; the equation key adds
+    the dimension (for areas the member's area type: sub-regions and providers both add up to the region).
+    """
+    year, indicator = row["year"], row["indicator"]
+    area_type, code, group, care = row["area_type"], row["area_code"], row["respondent_group"], row["care_type"]
+    totals = []
+    if area_type == "gemeente":
+        totals.append((f"area:{area_type}", ("subregio", subregio_of[code], group, care)))
+    elif area_type in ("subregio", "aanbieder"):
+        totals.append((f"area:{area_type}", ("regio", "RMJ", group, care)))
+    if group != "ALL":
+        totals.append(("respondent_group", (area_type, code, "ALL", care)))
+    if care != "ALL":
+        totals.append(("care_type", (area_type, code, group, "ALL")))
+    return [((dimension, year, indicator, *total), (year, indicator, *total)) for dimension, total in totals]
+
+
 def verify_suppression(published_csv: Path) -> list[str]:
     """Recompute the suppression rules from a published ``indicators.csv`` alone; [] when they hold.
 
-    Needs the columns of ``outputs.md`` (the comparison columns are optional). Only the file and the codebook (threshold, rounding base, municipality -> sub-region) are read:
+    Needs the columns of ``outputs.md`` (the comparison columns are optional). Only the file and the
+    codebook (threshold, rounding base, municipality -> sub-region) are read:
     - a shown figure has an n of at least ``suppression_min_n``, rounded to ``count_rounding_base``;
     - a suppressed figure shows no n, value, interval or overlap flag;
-    - no breakdown (the municipalities of a sub-region, the sub-regions of the region, the providers; per
-      year x indicator x respondent group x care type) has exactly one suppressed cell, unless it is the
-      only cell and its total is suppressed as well: it could be recovered by subtraction;
-    - no breakdown whose total is suppressed shows all its cells: the total would be their sum.
-    The messages name cells by area code and indicator, never a hidden value.
+    - no equation ``total = cell_1 + ... + cell_k`` has exactly one hidden figure, or it could be recovered
+      from the others. Equations run along the areas (the municipalities of a sub-region, the sub-regions
+      of the region, the providers of the region), the respondent groups (OUDERS + JONGEREN = ALL) and the
+      care types (EINDE + DUURZAAM = ALL), per year x indicator; a total that is not in the file leaves
+      its cells' equation in force (it may be known elsewhere).
+    The messages name figures by their key, never a hidden value.
     """
     threshold = codebook.parameter("suppression_min_n")
     base = codebook.parameter("count_rounding_base")
@@ -176,16 +205,17 @@ def verify_suppression(published_csv: Path) -> list[str]:
             return [f"{Path(published_csv).name}: missing column(s) {', '.join(missing)}"]
 
     violations: list[str] = []
-    status: dict[tuple, bool] = {}  # (year, indicator, group, care, area_type, area_code) -> suppressed
-    breakdowns: dict[tuple, list[dict[str, str]]] = defaultdict(list)
+    hidden_by_key: dict[tuple, bool] = {}
+    cells: dict[tuple, list[dict[str, str]]] = defaultdict(list)
+    total_of: dict[tuple, tuple] = {}
     for row in rows:
-        figure = (row["year"], row["indicator"], row["respondent_group"], row["care_type"])
+        key = _figure_key(row)
         where = f"{row['year']} {row['area_type']} {row['area_code']} {row['indicator']} {row['respondent_group']}/{row['care_type']}"
         if row["suppressed"] not in ("true", "false"):
             violations.append(f"{where}: suppressed is neither 'true' nor 'false'")
             continue
         hidden = row["suppressed"] == "true"
-        status[(*figure, row["area_type"], row["area_code"])] = hidden
+        hidden_by_key[key] = hidden
         if hidden:
             shown = [c for c in ("n", "value", "ci_low", "ci_high", "ci_overlap_prev") if row.get(c) not in ("", None)]
             if shown:
@@ -198,24 +228,52 @@ def verify_suppression(published_csv: Path) -> list[str]:
                 violations.append(f"{where}: shown with n below {threshold:g}")
             elif n % base:
                 violations.append(f"{where}: n is not rounded to a multiple of {base:g}")
-        if row["area_type"] == "gemeente":
-            subregio = subregio_of.get(row["area_code"])
-            if subregio is None:
-                violations.append(f"{where}: not a municipality of the region, its breakdown is unknown")
-                continue
-            total = ("subregio", subregio)
-        elif row["area_type"] in ("subregio", "aanbieder"):
-            total = ("regio", "RMJ")
-        else:
+        if row["area_type"] == "gemeente" and row["area_code"] not in subregio_of:
+            violations.append(f"{where}: not a municipality of the region, its breakdown is unknown")
             continue
-        breakdowns[(*figure, row["area_type"], *total)].append(row)
+        for equation, total in _equations(row, subregio_of):
+            cells[equation].append(row)
+            total_of[equation] = total
 
-    for (*figure, area_type, total_type, total_code), members in breakdowns.items():
-        hidden = [m["area_code"] for m in members if m["suppressed"] == "true"]
-        total_hidden = status.get((*figure, total_type, total_code))  # None: the total is not published
-        label = f"{figure[0]} {area_type} breakdown of {total_code} ({figure[1]} {figure[2]}/{figure[3]})"
-        if len(hidden) == 1 and (len(members) > 1 or total_hidden is False):
-            violations.append(f"{label}: only {hidden[0]} is suppressed, so it can be recovered by subtraction")
-        if not hidden and total_hidden:
+    for equation, members in cells.items():
+        dimension, year, indicator, total_type, total_code, total_group, total_care = equation
+        total_hidden = hidden_by_key.get(total_of[equation])  # None: the total is not in the file
+        hidden = [m for m in members if m["suppressed"] == "true"]
+        if len(hidden) + bool(total_hidden) != 1 or len(members) + (total_hidden is not None) < 2:
+            continue
+        by = dimension.removeprefix("area:")
+        label = (f"{year} {by} breakdown of {total_type} {total_code} "
+                 f"({indicator} {total_group}/{total_care})")
+        if hidden:
+            name = {"respondent_group": "respondent_group", "care_type": "care_type"}.get(by, "area_code")
+            violations.append(f"{label}: only {hidden[0][name]} is suppressed, so it can be recovered by subtraction")
+        else:
             violations.append(f"{label}: the total is suppressed but is the sum of its cells, which are all shown")
+    if not violations:
+        violations += _worked_out_from_all_equations(cells, total_of, hidden_by_key)
     return violations
+
+
+def _worked_out_from_all_equations(cells: dict, total_of: dict, hidden_by_key: dict) -> list[str]:
+    """Hidden figures that follow from the shown ones when all equations of a table are solved together.
+
+    A breakdown whose total is not in the file counts with its total as known (it may be known
+    elsewhere), unless it has a single cell: that adds up to nothing. See ``rmj_dagster.disclosure``.
+    """
+    tables: dict[tuple, list] = defaultdict(list)
+    for equation, members in cells.items():
+        total = total_of[equation]
+        published_total = total in hidden_by_key
+        if not published_total and len(members) < 2:
+            continue
+        figures = [(total, 1.0)] if published_total else []
+        figures += [(_figure_key(m), -1.0) for m in members]
+        tables[equation[1:3]].append(figures)
+    hidden = {key for key, is_hidden in hidden_by_key.items() if is_hidden}
+    found = []
+    for equations in tables.values():
+        for figure in sorted(disclosure.determined(equations, hidden)):
+            year, indicator, area_type, area_code, group, care = figure
+            found.append(f"{year} {area_type} {area_code} {indicator} {group}/{care}: suppressed, "
+                         "but it can be worked out by combining the published breakdowns")
+    return found
