@@ -5,16 +5,20 @@ import json
 
 import dagster as dg
 
-from rmj_dagster import privacy, validation
+from rmj_dagster import privacy, sql_models, validation
+from rmj_dagster.assets.sql_models import PYTHON_OWNED
 from rmj_dagster.validation import CBS_COLUMNS
 from rmj_dagster.partitions import half_year_label
 from rmj_dagster.resources import ExportArea, Warehouse
 
-_PSEUDO_TABLES = {
-    "pseudonymised_cem": "pseudo.cem_responses",
-    "pseudonymised_stop_zorg": "pseudo.stop_zorg",
-    "pseudonymised_doelrealisatie": "pseudo.doelrealisatie",
-}
+def _tables_by_asset() -> dict[str, list[str]]:
+    """Every asset that writes warehouse tables, with its tables (``ref.*`` = every codebook table)."""
+    owned: dict[str, list[str]] = {"codebook": ["ref.*"]}
+    for table, asset in PYTHON_OWNED.items():
+        owned.setdefault(asset, []).append(table)
+    for model in sql_models.discover():
+        owned[model.name] = [model.table]
+    return owned
 
 
 @dg.asset_check(
@@ -45,23 +49,37 @@ def every_row_accounted_for(warehouse: Warehouse) -> dg.AssetCheckResult:
     )
 
 
-def _no_identifier_check(asset_name: str, table: str) -> dg.AssetChecksDefinition:
+def _no_identifier_check(asset_name: str, tables: list[str]) -> dg.AssetChecksDefinition:
     @dg.asset_check(
         asset=asset_name,
         name="no_identifiers",
         blocking=True,
-        description=f"{table} holds no BSN, name or birth-date column and no 9-digit value passing the 11-proef.",
+        description=(
+            f"{', '.join(tables)}: no column named like a BSN, name or birth date, no 9-digit value passing "
+            "the 11-proef, and no full date outside the event-date columns (see rmj_dagster/privacy.py)."
+        ),
     )
     def _check(warehouse: Warehouse) -> dg.AssetCheckResult:
         with warehouse.connect(read_only=True) as con:
-            columns = privacy.forbidden_columns(con, ("pseudo", "staging", "intermediate", "marts", "audit"))
-            values = privacy.bsn_candidates_in_table(con, table)
+            present = privacy.warehouse_tables(con)
+            scanned = [t for t in present if t in tables or (t.startswith("ref.") and "ref.*" in tables)]
+            scans = {table: privacy.scan_table(con, table) for table in scanned}
+        found = {table: scan for table, scan in scans.items() if privacy.findings(scan)}
         return dg.AssetCheckResult(
-            passed=not columns and not values,
-            metadata={"forbidden_columns": dg.MetadataValue.json(columns), "bsn_candidates_per_column": dg.MetadataValue.json(values)},
+            passed=not found,
+            metadata={"tables_scanned": len(scans), "findings": dg.MetadataValue.json(found)},
         )
 
     return _check
+
+
+def _export_findings(con, files) -> dict[str, dict]:
+    found = {}
+    for path in files:
+        scan = privacy.scan_export_file(con, path)
+        if privacy.export_findings(scan):
+            found[path.name] = scan
+    return found
 
 
 @dg.asset_check(
@@ -70,7 +88,8 @@ def _no_identifier_check(asset_name: str, table: str) -> dg.AssetChecksDefinitio
     blocking=True,
     description=(
         "The period's CBS files match their manifest (rows, sha256), carry exactly the columns of the "
-        "specification, and contain no BSN candidate."
+        "specification, and no file of the period holds an identifier (BSN candidate, full date outside "
+        "the date columns of the specification)."
     ),
 )
 def cbs_extract_conforms(context: dg.AssetCheckExecutionContext, warehouse: Warehouse, exports: ExportArea) -> dg.AssetCheckResult:
@@ -90,8 +109,8 @@ def cbs_extract_conforms(context: dg.AssetCheckExecutionContext, warehouse: Ware
             header = path.read_text(encoding="utf-8").splitlines()[0].split(";")
             if header != list(CBS_COLUMNS):
                 problems.append(f"{entry['file']}: columns differ from the specification")
-            if privacy.bsn_candidates_in_csv(con, path):
-                problems.append(f"{entry['file']}: holds a BSN candidate")
+        for name, scan in _export_findings(con, sorted(folder.iterdir())).items():
+            problems.append(f"{name}: holds an identifier ({json.dumps(scan)})")
     return dg.AssetCheckResult(
         passed=not problems,
         metadata={"files": len(manifest["files"]), "problems": dg.MetadataValue.json(problems)},
@@ -103,8 +122,9 @@ def cbs_extract_conforms(context: dg.AssetCheckExecutionContext, warehouse: Ware
     name="suppression_holds_in_published_file",
     blocking=True,
     description=(
-        "Recomputed from the published indicators.csv alone: no shown figure has n below the threshold and "
-        "no breakdown has exactly one suppressed cell (so none can be recovered by subtraction)."
+        "Recomputed from the published indicators.csv alone: no shown figure has n below the threshold, no "
+        "breakdown (areas, respondent groups, care types) has exactly one hidden figure, and no hidden "
+        "figure can be worked out by solving all breakdowns together."
     ),
 )
 def suppression_holds(context: dg.AssetCheckExecutionContext, exports: ExportArea) -> dg.AssetCheckResult:
@@ -115,6 +135,25 @@ def suppression_holds(context: dg.AssetCheckExecutionContext, exports: ExportAre
     return dg.AssetCheckResult(
         passed=not violations,
         metadata={"violations": len(violations), "examples": dg.MetadataValue.json(violations[:10])},
+    )
+
+
+@dg.asset_check(
+    asset="ceo_publication",
+    name="published_files_hold_no_identifiers",
+    blocking=True,
+    description="The year's indicators.csv and report.html hold no BSN candidate and no full date.",
+)
+def ceo_files_hold_no_identifiers(context: dg.AssetCheckExecutionContext, warehouse: Warehouse, exports: ExportArea) -> dg.AssetCheckResult:
+    from rmj_dagster.publish.ceo_files import year_dir
+
+    folder = year_dir(exports.path(), int(context.partition_key))
+    files = sorted(p for p in folder.iterdir() if p.is_file()) if folder.exists() else []
+    with warehouse.connect(read_only=True) as con:
+        found = _export_findings(con, files)
+    return dg.AssetCheckResult(
+        passed=bool(files) and not found,
+        metadata={"files_scanned": len(files), "findings": dg.MetadataValue.json(found)},
     )
 
 
@@ -162,7 +201,8 @@ def all_checks() -> list[dg.AssetChecksDefinition]:
         every_row_accounted_for,
         cleaned_responses_conform,
         cbs_rows_conform,
-        *(_no_identifier_check(asset, table) for asset, table in _PSEUDO_TABLES.items()),
+        *(_no_identifier_check(asset, tables) for asset, tables in _tables_by_asset().items()),
         cbs_extract_conforms,
         suppression_holds,
+        ceo_files_hold_no_identifiers,
     ]

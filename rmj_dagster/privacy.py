@@ -1,20 +1,52 @@
-"""Scanning for direct identifiers where none may be: the warehouse and every export file.
+"""Scanning for direct identifiers where none may be: every warehouse table and every export file.
 
-A BSN candidate is a 9-digit value that passes the 11-proef. Columns that legitimately hold 9-digit
-numbers (the municipality's ``toewijzingnummer``) are not scanned for values; what is reported is
-where and how many, never the value.
+Three things identify a youth directly (domain.md, "Privacy rules"):
+- a **BSN**: any 9-digit value passing the 11-proef (the municipality's ``toewijzingnummer`` excepted,
+  it is a 9-digit number about a care assignment, not a person);
+- a **birth date**: the warehouse keeps only ``geboortejaarmaand`` (YYYY-MM) and ages, so a column holding
+  full dates is allowed only when it is an event date (``EVENT_DATE_COLUMNS``); any other column with a
+  full date in it is a finding;
+- a **name**: columns named like one are findings. Names as values can only be recognised against the
+  input itself: ``ttp.load_delivery`` checks each delivery's rows against the names, BSNs and birth dates
+  of that delivery before it commits (the only moment both are at hand).
+Findings say where and how many, never the value.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import duckdb
 
 from rmj_dagster.identity import passes_elfproef
 
-FORBIDDEN_COLUMNS = frozenset({"bsn", "burgerservicenummer", "geboortedatum", "naam", "clientnaam", "achternaam", "voornamen", "voorletters", "geslachtsnaam"})
+FORBIDDEN_COLUMNS = frozenset({
+    "bsn", "burgerservicenummer", "geboortedatum", "naam", "clientnaam", "achternaam", "voornamen",
+    "voornaam", "voorletters", "geslachtsnaam", "tussenvoegsel", "adres", "postcode", "telefoon", "email",
+})
 NUMBER_COLUMNS = frozenset({"toewijzingnummer"})  # 9-digit numbers that are not about a person
+# Columns that hold full dates because they are events, not persons: contract dates, the audit trail.
+EVENT_DATE_COLUMNS = frozenset({
+    "invuldatum", "begindatum", "einddatum", "meetdatum", "datum_aanvang", "datum_einde",
+    "received_at", "processed_at", "destroyed_at", "recorded_at", "produced_at",
+    "valid_from", "valid_until",  # the codebook's validity of a municipality code
+})
+_TEXT_TYPES = ("VARCHAR", "BIGINT", "INTEGER", "HUGEINT", "UBIGINT")
+_DATE_TYPES = ("DATE", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE")
+# a full date written out: 2011-06-01, 01-06-2011, 2011/06/01, 20110601 (8 digits are dates only with a
+# plausible year, month and day: an AGB code such as 12345678 is not)
+FULL_DATE_SQL = (
+    r"regexp_full_match(v, '(19|20)\d\d[-/.](0[1-9]|1[0-2])[-/.](0[1-9]|[12]\d|3[01])') "
+    r"or regexp_full_match(v, '(0[1-9]|[12]\d|3[01])[-/.](0[1-9]|1[0-2])[-/.](19|20)\d\d') "
+    r"or regexp_full_match(v, '(19|20)\d\d(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])')"
+)
+_NINE_DIGITS = re.compile(r"(?<!\d)\d{9}(?!\d)")
+_FULL_DATE = re.compile(
+    r"(?<!\d)(?:(?:19|20)\d\d[-/.](?:0[1-9]|1[0-2])[-/.](?:0[1-9]|[12]\d|3[01])"
+    r"|(?:0[1-9]|[12]\d|3[01])[-/.](?:0[1-9]|1[0-2])[-/.](?:19|20)\d\d)(?!\d)"
+)
 
 
 def forbidden_columns(con: duckdb.DuckDBPyConnection, schemas: tuple[str, ...]) -> list[str]:
@@ -45,20 +77,106 @@ def bsn_candidates_in_relation(con: duckdb.DuckDBPyConnection, relation: str, co
     return found
 
 
-def bsn_candidates_in_table(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, int]:
+def full_dates_in_relation(con: duckdb.DuckDBPyConnection, relation: str, columns: list[str]) -> dict[str, int]:
+    """Per column outside ``EVENT_DATE_COLUMNS``: how many distinct values are full dates."""
+    found = {}
+    for column in columns:
+        if column.lower() in EVENT_DATE_COLUMNS:
+            continue
+        count = con.execute(
+            f'select count(distinct v) from (select trim("{column}"::varchar) as v from {relation}) '
+            f"where {FULL_DATE_SQL}"
+        ).fetchone()[0]
+        if count:
+            found[column] = int(count)
+    return found
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str, types: tuple[str, ...]) -> list[str]:
     schema, name = table.split(".")
-    columns = [
-        c
-        for (c,) in con.execute(
+    return [
+        c for (c,) in con.execute(
             "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
-            "and data_type in ('VARCHAR', 'BIGINT', 'INTEGER', 'HUGEINT', 'UBIGINT')",
-            [schema, name],
+            "and list_contains(?, data_type)",
+            [schema, name, list(types)],
         ).fetchall()
     ]
-    return bsn_candidates_in_relation(con, table, columns)
+
+
+def bsn_candidates_in_table(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, int]:
+    return bsn_candidates_in_relation(con, table, _columns(con, table, _TEXT_TYPES))
+
+
+def scan_table(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, object]:
+    """Every finding in one table: identifying column names, BSN candidates, full dates of persons."""
+    schema, name = table.split(".")
+    named = [c for c in _columns(con, table, _TEXT_TYPES + _DATE_TYPES + ("BOOLEAN", "DOUBLE"))
+             if c.lower() in FORBIDDEN_COLUMNS]
+    typed_dates = [c for c in _columns(con, table, _DATE_TYPES) if c.lower() not in EVENT_DATE_COLUMNS]
+    return {
+        "identifying_columns": named,
+        "bsn_candidates": bsn_candidates_in_table(con, table),
+        "full_dates": full_dates_in_relation(con, table, _columns(con, table, ("VARCHAR",)))
+        | {c: -1 for c in typed_dates},  # -1: the column's type is a date
+    }
+
+
+def findings(scan: dict[str, object]) -> int:
+    return sum(len(v) for v in scan.values())
+
+
+def warehouse_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Every table of the warehouse (the codebook's ``ref`` schema included: it is scanned like the rest)."""
+    return [
+        f"{s}.{t}"
+        for s, t in con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_catalog = current_database() and table_schema not in ('information_schema', 'pg_catalog') "
+            "and table_type = 'BASE TABLE' order by 1, 2"
+        ).fetchall()
+    ]
 
 
 def bsn_candidates_in_csv(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, int]:
     relation = f"read_csv('{path.as_posix()}', delim=';', header=true, all_varchar=true)"
     columns = [r[0] for r in con.execute(f"describe select * from {relation}").fetchall()]
     return bsn_candidates_in_relation(con, relation, columns)
+
+
+def scan_csv(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, object]:
+    """An export CSV (``;``-separated, with header): the same findings as a warehouse table."""
+    relation = f"read_csv('{path.as_posix()}', delim=';', header=true, all_varchar=true)"
+    columns = [r[0] for r in con.execute(f"describe select * from {relation}").fetchall()]
+    return {
+        "identifying_columns": [c for c in columns if c.lower() in FORBIDDEN_COLUMNS],
+        "bsn_candidates": bsn_candidates_in_relation(con, relation, columns),
+        "full_dates": full_dates_in_relation(con, relation, columns),
+    }
+
+
+# The plotly.js library embedded in a self-contained report: code, not data (its licence years and
+# numeric constants would read as dates and 9-digit numbers).
+_PLOTLY_LIBRARY = re.compile(r"<script[^>]*>\s*/\*\*\s*\*\s*plotly\.js v.*?</script>", re.S)
+
+
+def scan_text(text: str) -> dict[str, object]:
+    """Any other export file: BSN candidates and full dates in its text (an embedded plotly.js skipped)."""
+    text = _PLOTLY_LIBRARY.sub("", text)
+    return {
+        "bsn_candidates": sum(1 for m in set(_NINE_DIGITS.findall(text)) if passes_elfproef(m)),
+        "full_dates": len(set(_FULL_DATE.findall(text))),
+    }
+
+
+def scan_export_file(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, object]:
+    if path.suffix.lower() == ".csv":
+        return scan_csv(con, path)
+    if path.suffix.lower() == ".json":  # a manifest: its event-date fields are allowed, the rest scanned
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        kept = {k: v for k, v in manifest.items() if k not in EVENT_DATE_COLUMNS} if isinstance(manifest, dict) else manifest
+        return scan_text(json.dumps(kept))
+    return scan_text(path.read_text(encoding="utf-8", errors="replace"))
+
+
+def export_findings(scan: dict[str, object]) -> int:
+    return sum(v if isinstance(v, int) else len(v) for v in scan.values())

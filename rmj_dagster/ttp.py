@@ -18,6 +18,7 @@ import duckdb
 import pyarrow as pa
 from lxml import etree
 
+from rmj_dagster import privacy
 from rmj_dagster.ddl import PSEUDO_TABLES
 from rmj_dagster.identity import UNKNOWN_BSNS, normalise_bsn, passes_elfproef
 from rmj_dagster.ingest.detect import Inspection, Quarantine, parse_jw307
@@ -28,6 +29,7 @@ _RAW = "rmj_delivery_rows"  # temporary table holding one delivery's rows while 
 # Arrow tables reach DuckDB through its replacement scan of a local variable, not ``con.register``:
 # DuckDB 2.0 refuses ``register`` while an earlier result on the connection is not fully fetched.
 _IDS = "rmj_delivery_ids"
+_TRIPWIRE = "rmj_delivery_identifiers"  # the delivery's own BSNs, birth dates and names, while it loads
 
 
 def identity_status(raw: str | None, column: str, key: PseudonymKey) -> tuple[str | None, str]:
@@ -62,10 +64,10 @@ def load_delivery(
     try:
         with _private_copy_if_needed(path, inspection) as readable:
             if inspection.source_format == "jw307":
-                jw307_rows = _jw307_rows(path)  # noqa: F841 -- read by DuckDB's replacement scan of this local
+                jw307_rows, names = _jw307_rows(path)  # noqa: F841 -- rows read by DuckDB's replacement scan
                 con.execute(f"create or replace temp table {_RAW} as select * from jw307_rows")
             else:
-                _read_csv(con, readable, inspection)
+                names = _read_csv(con, readable, inspection)
         identity_column = inspection.identity_column
         distinct = con.execute(f"select distinct {identity_column} from {_RAW}").fetchall()
         mapped = [(value, *identity_status(value, identity_column, key)) for (value,) in distinct]
@@ -81,6 +83,7 @@ def load_delivery(
         try:
             con.execute(f"delete from {kind.table} where delivery_id = ?", [delivery_id])
             con.execute(_insert_sql(inspection), [delivery_id, key.label])
+            _refuse_identifiers_from_input(con, inspection, delivery_id, names)
             rows = con.execute(f"select count(*) from {_RAW}").fetchone()[0]
             con.execute("commit")
         except Exception:
@@ -90,6 +93,50 @@ def load_delivery(
     finally:
         con.execute(f"drop table if exists {_RAW}")
         con.execute(f"drop table if exists {_IDS}")
+        con.execute(f"drop table if exists {_TRIPWIRE}")
+
+
+def _refuse_identifiers_from_input(
+    con: duckdb.DuckDBPyConnection, inspection: Inspection, delivery_id: str, names: set[str]
+) -> None:
+    """Before the commit: no BSN, birth date or name *of this delivery* in any stored column of its rows.
+
+    The tripwire holds the delivery's own values (lowercased, in memory, dropped with the temporary
+    tables); event dates and ``toewijzingnummer`` are skipped (an event may fall on someone's birthday).
+    Raises ``Quarantine('identifier_in_field')`` naming columns and counts, never a value; the caller
+    rolls back, so nothing of the file is stored and the file is kept for the provider to correct.
+    """
+    kind = inspection.kind
+    sources = []
+    if inspection.identity_column == "bsn":
+        sources.append("select lower(trim(bsn)) as v from " + _RAW)
+    if kind.birth_date:
+        sources.append(f"select lower(trim(geboortedatum)) as v from {_RAW}")
+        sources.append(f"select strftime(rmj_birth_date(geboortedatum), '%Y-%m-%d') as v from {_RAW}")
+    name_values = pa.table({"v": pa.array(sorted(names), pa.string())})  # noqa: F841 -- replacement scan
+    sources.append("select v from name_values")
+    con.execute(
+        f"create or replace temp table {_TRIPWIRE} as select distinct v from ({' union all '.join(sources)}) "
+        "where v is not null and length(v) >= 2"
+    )
+    skipped = privacy.EVENT_DATE_COLUMNS | privacy.NUMBER_COLUMNS | {"delivery_id", "key_label", "pseudoniem", "id_status"}
+    found = {}
+    for column in _target_columns(kind.table):
+        if column in skipped:
+            continue
+        hits = con.execute(
+            f"select count(*) from {kind.table} where delivery_id = ? "
+            f"and lower(trim({column}::varchar)) in (select v from {_TRIPWIRE})",
+            [delivery_id],
+        ).fetchone()[0]
+        if hits:
+            found[column] = hits
+    if found:
+        where = ", ".join(f"{c} ({n} row(s))" for c, n in sorted(found.items()))
+        raise Quarantine(
+            "identifier_in_field",
+            f"a BSN, birth date or name of this delivery stands in a stored field: {where}",
+        )
 
 
 def _target_columns(table: str) -> list[str]:
@@ -135,8 +182,13 @@ def _insert_sql(inspection: Inspection) -> str:
     )
 
 
-def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, inspection: Inspection) -> None:
-    """Read the CSV with DuckDB's reader, every column as text, renamed to normalised header names."""
+def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, inspection: Inspection) -> set[str]:
+    """Read the CSV with DuckDB's reader, every column as text, renamed to normalised header names.
+
+    Returns the distinct values of columns named like a name (``naam``, ``achternaam``, …), lowercased:
+    they are never stored, only held against the rows by the identifier tripwire.
+    """
+    name_columns = [c for c in inspection.header if c in privacy.FORBIDDEN_COLUMNS and c not in ("bsn", "geboortedatum")]
     wanted = set(inspection.kind.columns) | {inspection.identity_column}
     try:
         con.execute(
@@ -150,8 +202,14 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, inspection: Inspection
     select = ", ".join(
         f"c{i} as {name}" for i, name in enumerate(inspection.header) if name in wanted
     )
+    names: set[str] = set()
+    for column in name_columns:
+        index = inspection.header.index(column)
+        names |= {v for (v,) in con.execute(
+            f"select distinct lower(trim(c{index})) from {_RAW}_text where c{index} is not null").fetchall()}
     con.execute(f"create or replace temp table {_RAW} as select rowid + 1 as source_row, {select} from {_RAW}_text")
     con.execute(f"drop table {_RAW}_text")
+    return names
 
 
 def _first_line_of(error: Exception) -> str:
@@ -174,8 +232,12 @@ def _private_copy_if_needed(path: Path, inspection: Inspection) -> Iterator[Path
         yield target
 
 
-def _jw307_rows(path: Path) -> pa.Table:
-    """One row per StopProduct, with the stop-zorg CSV's column names; Client/Naam is never read."""
+def _jw307_rows(path: Path) -> tuple[pa.Table, set[str]]:
+    """One row per StopProduct, with the stop-zorg CSV's column names, and the client's name parts.
+
+    ``Client/Naam`` never becomes a row value: its parts (lowercased) are returned only for the
+    identifier tripwire, which drops them with the delivery's temporary tables.
+    """
     tree = parse_jw307(path)
     root = tree.getroot()
 
@@ -211,8 +273,10 @@ def _jw307_rows(path: Path) -> pa.Table:
                 "status_aanlevering": text(product, (j, "StatusAanlevering")),
             }
         )
+    naam = client.find(f"{{{j}}}Naam") if client is not None else None
+    names = {e.text.strip().lower() for e in (naam.iter() if naam is not None else []) if e.text and e.text.strip()}
     columns = ["source_row", *base, "toewijzingnummer", "productcategorie", "productcode", "begindatum",
                "einddatum", "reden_beeindiging", "status_aanlevering"]
     return pa.table(
         {c: pa.array([r[c] for r in rows], pa.int64() if c == "source_row" else pa.string()) for c in columns}
-    )
+    ), names

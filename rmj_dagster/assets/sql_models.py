@@ -15,7 +15,7 @@ _DEFAULT_GROUP = {"staging": "clean", "intermediate": "clean", "marts": "indicat
 _PARTITIONS = {"half_year": half_years, "year": years}
 
 # Tables written from Python rather than by a model: which asset owns them.
-_PYTHON_OWNED = {
+PYTHON_OWNED = {
     "audit.deliveries": "raw_provider_drops",
     "audit.file_receipts": "raw_provider_drops",
     "pseudo.cem_responses": "pseudonymised_cem",
@@ -29,8 +29,8 @@ def asset_key_of_table(table: str) -> dg.AssetKey:
     schema, name = table.split(".")
     if schema == "ref":
         return dg.AssetKey("codebook")
-    if table in _PYTHON_OWNED:
-        return dg.AssetKey(_PYTHON_OWNED[table])
+    if table in PYTHON_OWNED:
+        return dg.AssetKey(PYTHON_OWNED[table])
     return dg.AssetKey(name)
 
 

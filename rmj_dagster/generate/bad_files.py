@@ -2,7 +2,7 @@
 
 Each is a mistake real senders make: an empty upload, an invoice export dropped in the wrong folder, a
 column forgotten, both identity columns, a message cut off in transfer, a BSN that lost its leading zero in
-a JW307 message, a UTF-16 export, a spreadsheet uploaded as-is, a row that lost its last fields.
+a JW307 message, a UTF-16 export, a spreadsheet uploaded as-is, a row that lost its last fields, a BSN pasted into another column.
 """
 
 from __future__ import annotations
@@ -101,6 +101,15 @@ def _ragged(s: Sample) -> BadFile:
     return BadFile(f"Stop zorg {s.agb} handmatig.csv", text.encode("utf-8"), "unreadable_csv", "stopzorg", 2)
 
 
+def _bsn_in_wrong_column(s: Sample) -> BadFile:
+    """A hand-edited export where the BSN was pasted into the product code as well."""
+    columns = LAYOUTS["stopzorg"]
+    values = s.stop_values()
+    values[columns.index("productcode")] = s.youth.bsn
+    text = ";".join(columns) + "\n" + ";".join(values) + "\n"
+    return BadFile(f"stopzorg_{s.agb}_correctie_hand.csv", text.encode("utf-8"), "identifier_in_field", "stopzorg", 1)
+
+
 MAKERS: dict[str, list[Callable[[Sample], BadFile]]] = {
     "empty_file": [_empty],
     "unknown_kind": [_unknown_kind],
@@ -110,6 +119,7 @@ MAKERS: dict[str, list[Callable[[Sample], BadFile]]] = {
     "xml_not_well_formed": [_truncated_xml],
     "xml_not_valid_jw307": [_invalid_jw307],
     "unreadable_csv": [_ragged],
+    "identifier_in_field": [_bsn_in_wrong_column],
 }
 
 
