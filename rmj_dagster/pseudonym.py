@@ -46,6 +46,20 @@ class PseudonymKey:
     def pseudonym(self, bsn9: str) -> str:
         return pseudonym(bsn9, self.secret)
 
+    def refuse_to_mix(self, labels_present: set[str]) -> None:
+        """Refuse when the warehouse holds pseudonyms made with another key (``labels_present``).
+
+        Pseudonyms are one-way: rows of two keys never link, so every join on them (corrections, the
+        latest delivery per youth, goals per measurement) would silently treat one youth as two.
+        """
+        others = sorted(set(labels_present) - {self.label})
+        if others:
+            raise KeyRefused(
+                f"the warehouse holds pseudonyms made with key label(s) {', '.join(others)}, this key's label is "
+                f"{self.label}: pseudonyms of different keys never link, and mixing them in one warehouse is refused. "
+                "Use the same key, or start a new warehouse after a rotation (docs/privacy.md, 'Rotating the key')."
+            )
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> PseudonymKey:
         """Read the key from ``RMJ_PSEUDONYM_KEY`` or the file ``RMJ_PSEUDONYM_KEY_FILE`` names.

@@ -14,6 +14,7 @@ from pathlib import Path
 import dagster as dg
 
 from rmj_dagster import warehouse
+from rmj_dagster.ingest.kinds import KINDS
 from rmj_dagster.landing import LandingZone, delivery_id_of, sha256_of
 from rmj_dagster.partitions import deliveries, half_year_label, half_years, range_tags, years
 from rmj_dagster.pseudonym import PseudonymKey
@@ -84,7 +85,13 @@ def process(settings: Settings | None = None, instance: dg.DagsterInstance | Non
     from rmj_dagster.sensors.delivery_sensor import DELIVERY_JOB_NAME
 
     settings = settings or Settings.from_env()
-    PseudonymKey.from_env()  # refuse before anything is read
+    key = PseudonymKey.from_env()  # refuse before anything is read
+    if settings.warehouse.exists():  # a key whose pseudonyms would not link with the stored ones, too
+        from rmj_dagster.assets.ingest import key_labels_in_warehouse
+
+        with warehouse.connect(settings.warehouse, read_only=True) as con:
+            if all(warehouse.table_exists(con, k.table) for k in KINDS.values()):
+                key.refuse_to_mix(key_labels_in_warehouse(con))
     defs = build_defs()  # resources from the RMJ_* environment as it is now
     instance = instance or _instance()
     zone = LandingZone(settings.landing_dir).ensure()

@@ -83,3 +83,19 @@ def test_a_crash_in_the_ttp_step_keeps_the_original_and_the_rerun_completes(rmj_
     with duckdb.connect(str(rmj_env["warehouse"]), read_only=True) as con:
         assert con.execute("select count(*) from audit.deliveries where destroyed_at is null").fetchone()[0] == 0
         assert con.execute("select count(*) from intermediate.delivery_reconciliation where not reconciled").fetchone()[0] == 0
+
+
+def test_a_second_key_is_refused_before_anything_is_read(rmj_env, tmp_path, monkeypatch, capsys):
+    source = tmp_path / "source"
+    generate_deliveries(source, seed=5, scale=0.05, years=[2025], today=TODAY)
+    files = sorted((source / "incoming").iterdir())
+    incoming = rmj_env["landing"] / "incoming"
+    shutil.copy2(files[0], incoming / files[0].name)
+    assert cli.main(["process"]) == 0
+    before = counts(rmj_env["warehouse"])
+    shutil.copy2(files[1], incoming / files[1].name)
+    monkeypatch.setenv("RMJ_PSEUDONYM_KEY", "another-key-after-a-rotation-0123456789-abcdef")
+    assert cli.main(["process"]) == 2
+    err = capsys.readouterr().err
+    assert "never link" in err and "another-key" not in err
+    assert (incoming / files[1].name).exists() and counts(rmj_env["warehouse"]) == before

@@ -90,6 +90,12 @@ def receive(con: duckdb.DuckDBPyConnection, zone: LandingZone, key: str, files: 
     return outcome
 
 
+def key_labels_in_warehouse(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The key labels of every pseudonymised row already stored."""
+    selects = " union ".join(f"select distinct key_label from {kind.table}" for kind in KINDS.values())
+    return {label for (label,) in con.execute(selects).fetchall()}
+
+
 def _delivery_summary(con, keys: list[str]) -> list[tuple]:
     return con.execute(
         "select delivery_id, file_name, kind, status, reason_code, rows_read from audit.deliveries "
@@ -118,13 +124,14 @@ def raw_provider_drops(
     landing: LandingZoneResource,
     pseudonym_key: PseudonymKeyResource,
 ) -> dg.MaterializeResult:
-    pseudonym_key.load()  # refuse before any file is read when there is no fit key
+    key = pseudonym_key.load()  # refuse before any file is read when there is no fit key ...
     zone = landing.zone()
     keys = list(context.partition_keys)
-    files = _files_by_delivery(zone, set(keys))
     outcomes: dict[str, str] = {}
     with warehouse.connect() as con:
         ddl.ensure_tables(con)
+        key.refuse_to_mix(key_labels_in_warehouse(con))  # ... or one that would not link with what is stored
+        files = _files_by_delivery(zone, set(keys))
         for key in keys:
             con.execute("begin transaction")
             try:
@@ -178,6 +185,7 @@ def pseudonymised_deliveries(
     keys = list(context.partition_keys)
     with warehouse.connect() as con:
         ddl.ensure_tables(con)
+        key.refuse_to_mix(key_labels_in_warehouse(con))
         for delivery_id in keys:
             _pseudonymise_one(con, zone, delivery_id, key, landing.retain_originals, context.log)
         for kind in KINDS.values():
