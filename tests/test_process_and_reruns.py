@@ -99,3 +99,33 @@ def test_a_second_key_is_refused_before_anything_is_read(rmj_env, tmp_path, monk
     err = capsys.readouterr().err
     assert "never link" in err and "another-key" not in err
     assert (incoming / files[1].name).exists() and counts(rmj_env["warehouse"]) == before
+
+
+def test_each_delivery_partition_shows_its_figures_in_dagster(rmj_env, tmp_path):
+    import dagster as dg
+
+    source = tmp_path / "source"
+    generate_deliveries(source, seed=8, scale=0.05, years=[2025], today=TODAY, defect_rate=0.05)
+    incoming = rmj_env["landing"] / "incoming"
+    for path in (source / "incoming").iterdir():
+        shutil.copy2(path, incoming / path.name)
+    instance = dg.DagsterInstance.ephemeral()
+    process(instance=instance)
+    with duckdb.connect(str(rmj_env["warehouse"]), read_only=True) as con:
+        expected = {d: (s, r, a, j) for d, s, r, a, j in con.execute(
+            "select delivery_id, status, rows_read, rows_accepted, rows_rejected from intermediate.delivery_reconciliation").fetchall()}
+    records = instance.fetch_observations(dg.AssetKey("raw_provider_drops"), limit=10_000).records
+    shown = {}
+    for record in records:
+        event = record.asset_observation
+        if "rows_read" in event.metadata:
+            meta = {k: v.value for k, v in event.metadata.items()}
+            shown[event.partition] = meta
+    assert set(shown) == set(expected)
+    for delivery, (status, read, accepted, rejected) in expected.items():
+        meta = shown[delivery]
+        assert (meta["status"], meta["rows_read"], meta["rows_accepted"], meta["rows_rejected"]) == (status, read, accepted, rejected)
+        assert sum(meta["rejected_by_reason"].values()) == rejected
+        if status == "quarantined":
+            assert meta["quarantine_reason"]
+    assert any(m["rows_rejected"] for m in shown.values()) and any(m["status"] == "quarantined" for m in shown.values())

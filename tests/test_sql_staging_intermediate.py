@@ -276,7 +276,7 @@ MODEL_UPSTREAM = {
     "cleaned_goals": {"staging.stg_doelrealisatie"},
     "gas_scores": {"intermediate.cleaned_goals"},
     "rejected_rows": {"staging.stg_cem_responses", "staging.stg_stop_zorg", "staging.stg_doelrealisatie"},
-    "delivery_reconciliation": {"audit.deliveries", "staging.stg_cem_responses", "staging.stg_stop_zorg", "staging.stg_doelrealisatie"},
+    "delivery_reconciliation": {"audit.deliveries", "audit.file_receipts", "staging.stg_cem_responses", "staging.stg_stop_zorg", "staging.stg_doelrealisatie"},
     "trajectory_outcomes": {"intermediate.cleaned_stop_zorg", "intermediate.cleaned_responses"},
 }
 
@@ -567,15 +567,18 @@ def test_rejected_rows_hold_every_rejection_and_no_identifier(con):
     ).fetchall() == [("answer_out_of_range", "q03=7")]
 
 
-def test_every_loaded_delivery_reconciles(con):
+def test_every_delivery_reconciles_and_shows_where_its_rows_went(con):
     recon = {r[0]: r[1:] for r in con.execute("select delivery_id, kind, rows_read, rows_accepted, rows_rejected, reconciled from intermediate.delivery_reconciliation").fetchall()}
-    assert "quarantined" not in recon
+    assert recon["quarantined"][1:] == (0, 0, 0, True)  # nothing read; the file is kept whole in quarantine
     assert recon["cem-exact_duplicate"] == ("cem", 3, 2, 1, True)
     assert recon["cem-a"] == ("cem", 8, 6, 2, True)
     assert recon["miscounted"] == ("cem", 2, 1, 0, False)
     assert all(r[-1] for d, r in recon.items() if d != "miscounted")
-    loaded = con.execute("select count(*) from audit.deliveries where status = 'loaded'").fetchone()[0]
-    assert len(recon) == loaded
+    assert len(recon) == con.execute("select count(*) from audit.deliveries").fetchone()[0]
+    by_reason = dict(con.execute(
+        "select delivery_id, rejected_by_reason from intermediate.delivery_reconciliation").fetchall())
+    assert by_reason["cem-exact_duplicate"] == "exact_duplicate=1"
+    assert by_reason["cem-b"] is None
 
 
 def test_codebook_csv_order_is_what_the_tests_assume():

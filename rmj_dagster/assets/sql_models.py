@@ -6,6 +6,7 @@ import re
 import dagster as dg
 
 from rmj_dagster import sql_models
+from rmj_dagster.assets.delivery_observations import observe_deliveries
 from rmj_dagster.assets.metadata import OWNERS, table_metadata
 from rmj_dagster.partitions import half_year_bounds, half_year_label, half_years, year_bounds, years
 from rmj_dagster.resources import Warehouse
@@ -13,6 +14,8 @@ from rmj_dagster.resources import Warehouse
 _GROUP_LINE = re.compile(r"^--\s*group:\s*(\w+)\s*$", re.MULTILINE)
 _DEFAULT_GROUP = {"staging": "clean", "intermediate": "clean", "marts": "indicators"}
 _PARTITIONS = {"half_year": half_years, "year": years}
+# Work a model's asset does after the model is built (one place per model that needs any).
+_AFTER_BUILD = {"delivery_reconciliation": observe_deliveries}
 
 # Tables written from Python rather than by a model: which asset owns them.
 PYTHON_OWNED = {
@@ -67,6 +70,8 @@ def build_sql_asset(model: sql_models.SqlModel) -> dg.AssetsDefinition:
         with warehouse.connect() as con:
             rows = sql_models.run_model(con, model, **period)
             metadata = table_metadata(con, model.table)
+            if model.name in _AFTER_BUILD:
+                metadata |= _AFTER_BUILD[model.name](context, con)
         if period:
             metadata |= {"dagster/row_count": rows, "period": period["period"], "table_rows_all_periods": metadata["dagster/row_count"]}
         return dg.MaterializeResult(metadata=metadata)

@@ -1,0 +1,77 @@
+"""Per-delivery figures on the delivery partitions in the Dagster UI.
+
+After ``delivery_reconciliation`` is built, each delivery partition of the run gets an observation on
+``raw_provider_drops``: provider, file, received at, kind, status or quarantine reason, and rows read /
+accepted / rejected by reason. So a data engineer finds them on the partition page of the delivery
+(the same figures are the table ``intermediate.delivery_reconciliation``). Counts and codes only: no row
+content, no identifier.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+import duckdb
+
+from rmj_dagster.partitions import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG, deliveries
+
+DELIVERY_ASSET = dg.AssetKey("raw_provider_drops")
+_COLUMNS = (
+    "delivery_id", "aanbieder_agb", "file_name", "received_at", "kind", "source_format", "status",
+    "quarantine_reason", "quarantine_message", "rows_read", "rows_accepted", "rows_rejected",
+    "rejected_by_reason", "duplicate_files", "reconciled",
+)
+
+
+def deliveries_of_run(context: dg.AssetExecutionContext) -> list[str]:
+    """The delivery partitions the run was launched for (one partition or a range), [] for other runs."""
+    tags = context.run.tags
+    if tags.get("dagster/partition") and tags["dagster/partition"] in context.instance.get_dynamic_partitions(deliveries.name):
+        return [tags["dagster/partition"]]
+    start, end = tags.get(PARTITION_RANGE_START_TAG), tags.get(PARTITION_RANGE_END_TAG)
+    if not (start and end):
+        return []
+    keys = context.instance.get_dynamic_partitions(deliveries.name)
+    if start not in keys or end not in keys:
+        return []
+    return keys[keys.index(start): keys.index(end) + 1]
+
+
+def delivery_metadata(con: duckdb.DuckDBPyConnection, keys: list[str]) -> dict[str, dict[str, object]]:
+    """Metadata per delivery id, from ``intermediate.delivery_reconciliation``."""
+    rows = con.execute(
+        f"select {', '.join(_COLUMNS)} from intermediate.delivery_reconciliation where list_contains(?, delivery_id)",
+        [keys],
+    ).fetchall()
+    found = {}
+    for row in rows:
+        record = dict(zip(_COLUMNS, row))
+        rejected = {
+            reason: int(count)
+            for reason, count in (part.split("=") for part in (record["rejected_by_reason"] or "").split(", ") if part)
+        }
+        found[record["delivery_id"]] = {
+            "provider_agb": record["aanbieder_agb"] or "",
+            "file_name": record["file_name"],
+            "received_at": str(record["received_at"]),
+            "kind": record["kind"] or "",
+            "source_format": record["source_format"] or "",
+            "status": record["status"],
+            "quarantine_reason": record["quarantine_reason"] or "",
+            "quarantine_message": record["quarantine_message"] or "",
+            "rows_read": record["rows_read"],
+            "rows_accepted": record["rows_accepted"],
+            "rows_rejected": record["rows_rejected"],
+            "rejected_by_reason": dg.MetadataValue.json(rejected),
+            "duplicate_files": record["duplicate_files"],
+            "reconciled": bool(record["reconciled"]),
+        }
+    return found
+
+
+def observe_deliveries(context: dg.AssetExecutionContext, con: duckdb.DuckDBPyConnection) -> dict[str, object]:
+    """Log one observation per delivery of the run; returns a summary for the model's own metadata."""
+    keys = deliveries_of_run(context)
+    metadata = delivery_metadata(con, keys) if keys else {}
+    for key, values in metadata.items():
+        context.log_event(dg.AssetObservation(asset_key=DELIVERY_ASSET, partition=key, metadata=values))
+    return {"deliveries_observed": len(metadata)}
