@@ -129,3 +129,8 @@ def test_each_delivery_partition_shows_its_figures_in_dagster(rmj_env, tmp_path)
         if status == "quarantined":
             assert meta["quarantine_reason"]
     assert any(m["rows_rejected"] for m in shown.values()) and any(m["status"] == "quarantined" for m in shown.values())
+    # the client's choice not to let the provider see the answers is carried through and counted
+    with duckdb.connect(str(rmj_env["warehouse"]), read_only=True) as con:
+        chosen = con.execute("select count(*) from intermediate.cleaned_responses where geen_inzage_hulpverlener").fetchone()[0]
+    event = instance.get_latest_materialization_event(dg.AssetKey("cleaned_responses"))
+    assert event.asset_materialization.metadata["responses_geen_inzage_hulpverlener"].value == chosen > 0

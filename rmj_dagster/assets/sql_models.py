@@ -14,8 +14,19 @@ from rmj_dagster.resources import Warehouse
 _GROUP_LINE = re.compile(r"^--\s*group:\s*(\w+)\s*$", re.MULTILINE)
 _DEFAULT_GROUP = {"staging": "clean", "intermediate": "clean", "marts": "indicators"}
 _PARTITIONS = {"half_year": half_years, "year": years}
+
+
+def _count_client_choice(context: dg.AssetExecutionContext, con) -> dict[str, object]:
+    """How many responses carry the client's ``geen_inzage_hulpverlener`` choice (no provider may see
+    them; no client-level view is ever produced, so the count is what the choice shows up as)."""
+    chosen = con.execute(
+        "select count(*) filter (where geen_inzage_hulpverlener) from intermediate.cleaned_responses"
+    ).fetchone()[0]
+    return {"responses_geen_inzage_hulpverlener": int(chosen or 0)}
+
+
 # Work a model's asset does after the model is built (one place per model that needs any).
-_AFTER_BUILD = {"delivery_reconciliation": observe_deliveries}
+_AFTER_BUILD = {"delivery_reconciliation": observe_deliveries, "cleaned_responses": _count_client_choice}
 
 # Tables written from Python rather than by a model: which asset owns them.
 PYTHON_OWNED = {
