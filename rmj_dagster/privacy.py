@@ -61,35 +61,32 @@ def forbidden_columns(con: duckdb.DuckDBPyConnection, schemas: tuple[str, ...]) 
     ]
 
 
-def bsn_candidates_in_relation(con: duckdb.DuckDBPyConnection, relation: str, columns: list[str]) -> dict[str, int]:
-    """Per column: how many distinct 9-digit values pass the 11-proef (0 columns omitted)."""
+def _distinct_per_column(
+    con: duckdb.DuckDBPyConnection, relation: str, columns: list[str], skip: frozenset[str], where: str,
+    keep=lambda value: True,
+) -> dict[str, int]:
+    """Per column not in ``skip``: how many distinct trimmed values ``v`` match ``where`` and ``keep``."""
     found = {}
     for column in columns:
-        if column.lower() in NUMBER_COLUMNS:
+        if column.lower() in skip:
             continue
         values = con.execute(
-            f'select distinct trim("{column}"::varchar) from {relation} '
-            f"where regexp_full_match(trim(\"{column}\"::varchar), '[0-9]{{9}}')"
+            f'select distinct v from (select trim("{column}"::varchar) as v from {relation}) where {where}'
         ).fetchall()
-        hits = sum(1 for (v,) in values if passes_elfproef(v))
+        hits = sum(1 for (v,) in values if keep(v))
         if hits:
             found[column] = hits
     return found
 
 
+def bsn_candidates_in_relation(con: duckdb.DuckDBPyConnection, relation: str, columns: list[str]) -> dict[str, int]:
+    """Per column: how many distinct 9-digit values pass the 11-proef (0 columns omitted)."""
+    return _distinct_per_column(con, relation, columns, NUMBER_COLUMNS, "regexp_full_match(v, '[0-9]{9}')", passes_elfproef)
+
+
 def full_dates_in_relation(con: duckdb.DuckDBPyConnection, relation: str, columns: list[str]) -> dict[str, int]:
     """Per column outside ``EVENT_DATE_COLUMNS``: how many distinct values are full dates."""
-    found = {}
-    for column in columns:
-        if column.lower() in EVENT_DATE_COLUMNS:
-            continue
-        count = con.execute(
-            f'select count(distinct v) from (select trim("{column}"::varchar) as v from {relation}) '
-            f"where {FULL_DATE_SQL}"
-        ).fetchone()[0]
-        if count:
-            found[column] = int(count)
-    return found
+    return _distinct_per_column(con, relation, columns, EVENT_DATE_COLUMNS, f"({FULL_DATE_SQL})")
 
 
 def _columns(con: duckdb.DuckDBPyConnection, table: str, types: tuple[str, ...]) -> list[str]:
