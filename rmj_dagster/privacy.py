@@ -42,10 +42,11 @@ FULL_DATE_SQL = (
     r"or regexp_full_match(v, '(0[1-9]|[12]\d|3[01])[-/.](0[1-9]|1[0-2])[-/.](19|20)\d\d') "
     r"or regexp_full_match(v, '(19|20)\d\d(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])')"
 )
-_NINE_DIGITS = re.compile(r"(?<!\d)\d{9}(?!\d)")
+# a token on its own: not part of a longer number or of a hex digest such as a manifest's sha256
+_NINE_DIGITS = re.compile(r"(?<![0-9A-Za-z])\d{9}(?![0-9A-Za-z])")
 _FULL_DATE = re.compile(
-    r"(?<!\d)(?:(?:19|20)\d\d[-/.](?:0[1-9]|1[0-2])[-/.](?:0[1-9]|[12]\d|3[01])"
-    r"|(?:0[1-9]|[12]\d|3[01])[-/.](?:0[1-9]|1[0-2])[-/.](?:19|20)\d\d)(?!\d)"
+    r"(?<![0-9A-Za-z])(?:(?:19|20)\d\d[-/.](?:0[1-9]|1[0-2])[-/.](?:0[1-9]|[12]\d|3[01])"
+    r"|(?:0[1-9]|[12]\d|3[01])[-/.](?:0[1-9]|1[0-2])[-/.](?:19|20)\d\d)(?![0-9A-Za-z])"
 )
 
 

@@ -124,3 +124,14 @@ def test_every_asset_that_writes_a_table_has_a_blocking_identifier_scan(rmj_env)
     }
     assert writers and writers <= scanned
     assert dg.AssetKey("ceo_publication") in {k.asset_key for k in graph.asset_check_keys if k.name == "published_files_hold_no_identifiers"}
+
+
+def test_digits_inside_a_digest_are_not_a_bsn(tmp_path, planted_warehouse):
+    con, _ = planted_warehouse
+    manifest = tmp_path / "manifest.json"
+    digest = "ab" + "111222333" + "c" * 53  # 64 hex characters with an 11-proef run inside
+    manifest.write_text(f'{{"period": "2025-H1", "files": [{{"file": "x.csv", "sha256": "{digest}"}}], '
+                        f'"produced_at": "2026-01-15T06:00:00"}}', encoding="utf-8")
+    assert privacy.export_findings(privacy.scan_export_file(con, manifest)) == 0
+    manifest.write_text('{"note": "client 111222333"}', encoding="utf-8")
+    assert privacy.scan_export_file(con, manifest)["bsn_candidates"] == 1
