@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import date
 from pathlib import Path
@@ -134,3 +135,22 @@ def test_each_delivery_partition_shows_its_figures_in_dagster(rmj_env, tmp_path)
         chosen = con.execute("select count(*) from intermediate.cleaned_responses where geen_inzage_hulpverlener").fetchone()[0]
     event = instance.get_latest_materialization_event(dg.AssetKey("cleaned_responses"))
     assert event.asset_materialization.metadata["responses_geen_inzage_hulpverlener"].value == chosen > 0
+
+
+def test_a_quarantined_file_can_be_corrected_and_dropped_again(rmj_env):
+    incoming = rmj_env["landing"] / "incoming"
+    header = "aanbieder_agb;bsn;geboortedatum;gemeentecode;toewijzingnummer;vragenlijst;invuldatum;q09\n"
+    row = "12345678;111222333;2010-03-15;0363;42;OUDERS_EINDE;2025-03-01;8\n"
+    (incoming / "cem_maart.csv").write_text(header.replace("invuldatum;", "") + row.replace("2025-03-01;", ""), encoding="utf-8")
+    first = process()
+    assert first.deliveries.get("quarantined") == 1
+    quarantine = rmj_env["landing"] / "quarantine"
+    reasons = [json.loads(p.read_text()) for p in quarantine.rglob("*.reason.json")]
+    assert [r["reason_code"] for r in reasons] == ["missing_required_column"] and "invuldatum" in reasons[0]["message"]
+    (incoming / "cem_maart.csv").write_text(header + row, encoding="utf-8")  # the provider's corrected file
+    second = process()
+    assert second.deliveries.get("loaded") == 1
+    with duckdb.connect(str(rmj_env["warehouse"]), read_only=True) as con:
+        assert con.execute("select count(*) from intermediate.cleaned_responses").fetchone()[0] == 1
+        assert sorted(con.execute("select status from audit.deliveries").fetchall()) == [("loaded",), ("quarantined",)]
+    assert not any(incoming.iterdir())
