@@ -135,21 +135,24 @@ def warehouse_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
     ]
 
 
-def bsn_candidates_in_csv(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, int]:
-    relation = f"read_csv('{path.as_posix()}', delim=';', header=true, all_varchar=true)"
-    columns = [r[0] for r in con.execute(f"describe select * from {relation}").fetchall()]
-    return bsn_candidates_in_relation(con, relation, columns)
-
-
 def scan_csv(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, object]:
-    """An export CSV (``;``-separated, with header): the same findings as a warehouse table."""
-    relation = f"read_csv('{path.as_posix()}', delim=';', header=true, all_varchar=true)"
-    columns = [r[0] for r in con.execute(f"describe select * from {relation}").fetchall()]
-    return {
-        "identifying_columns": [c for c in columns if c.lower() in FORBIDDEN_COLUMNS],
-        "bsn_candidates": bsn_candidates_in_relation(con, relation, columns),
-        "full_dates": full_dates_in_relation(con, relation, columns),
-    }
+    """An export CSV (``;``-separated, with header): the same findings as a warehouse table.
+
+    The file is read once into a temporary table (the per-column scans would otherwise parse it again
+    for every column)."""
+    con.execute(
+        f"create or replace temp table rmj_scanned_csv as select * from "
+        f"read_csv('{path.as_posix()}', delim=';', header=true, all_varchar=true)"
+    )
+    try:
+        columns = [r[0] for r in con.execute("describe rmj_scanned_csv").fetchall()]
+        return {
+            "identifying_columns": [c for c in columns if c.lower() in FORBIDDEN_COLUMNS],
+            "bsn_candidates": bsn_candidates_in_relation(con, "rmj_scanned_csv", columns),
+            "full_dates": full_dates_in_relation(con, "rmj_scanned_csv", columns),
+        }
+    finally:
+        con.execute("drop table if exists rmj_scanned_csv")
 
 
 # The plotly.js library embedded in a self-contained report: code, not data (its licence years and
