@@ -154,3 +154,50 @@ def test_a_quarantined_file_can_be_corrected_and_dropped_again(rmj_env):
         assert con.execute("select count(*) from intermediate.cleaned_responses").fetchone()[0] == 1
         assert sorted(con.execute("select status from audit.deliveries").fetchall()) == [("loaded",), ("quarantined",)]
     assert not any(incoming.iterdir())
+
+
+def test_a_run_killed_in_the_middle_of_the_ttp_step_loses_nothing_and_the_rerun_completes(rmj_env):
+    """SIGKILL, not an exception: no cleanup code runs, DuckDB is left with its write-ahead log."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    generate_deliveries(rmj_env["landing"], seed=23, scale=0.5, years=[2025], today=TODAY)
+    files = len(list((rmj_env["landing"] / "incoming").iterdir()))
+    received = rmj_env["landing"] / "received"
+    runner = subprocess.Popen(
+        [sys.executable, "-c", "from rmj_dagster.cli import main; raise SystemExit(main(['process']))"],
+        env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline, most = time.monotonic() + 120, 0
+    try:
+        while time.monotonic() < deadline and runner.poll() is None:
+            claimed = len(list(received.glob("*/*"))) if received.is_dir() else 0
+            most = max(most, claimed)
+            if 0 < claimed < most:  # originals are being destroyed: the TTP step is under way
+                runner.send_signal(signal.SIGKILL)
+                break
+            time.sleep(0.01)
+    finally:
+        runner.wait(timeout=60)
+    assert runner.returncode == -signal.SIGKILL, "the run ended before the TTP step could be interrupted"
+    waiting = list(received.glob("*/*"))
+    assert waiting, "deliveries not yet pseudonymised keep their original"
+
+    summary = process()  # the rerun picks up what the killed run claimed
+    assert summary.deliveries.get("loaded", 0) + summary.deliveries.get("quarantined", 0) >= len(waiting)
+    assert not list(received.glob("*/*"))
+    assert not any((rmj_env["landing"] / "incoming").iterdir())
+    with duckdb.connect(str(rmj_env["warehouse"]), read_only=True) as con:
+        deliveries = con.execute("select count(*) from audit.deliveries").fetchone()[0]
+        stored = con.execute(
+            "select sum(n) from (select count(*) as n from pseudo.cem_responses union all "
+            "select count(*) from pseudo.stop_zorg union all select count(*) from pseudo.doelrealisatie)"
+        ).fetchone()[0]
+        read = con.execute("select sum(rows_read) from audit.deliveries where status = 'loaded'").fetchone()[0]
+        assert deliveries == files  # every file is a delivery, none twice
+        assert stored == read  # no row twice, none missing
+        assert con.execute("select count(*) from intermediate.delivery_reconciliation where not reconciled").fetchone()[0] == 0
+        assert con.execute("select count(*) from audit.deliveries where status = 'loaded' and destroyed_at is null").fetchone()[0] == 0

@@ -59,6 +59,10 @@ def receive(con: duckdb.DuckDBPyConnection, zone: LandingZone, key: str, files: 
             retain: bool, log) -> str:
     """Claim, inspect and register one delivery; returns what happened (for the run's log and metadata)."""
     known = con.execute("select status from audit.deliveries where delivery_id = ?", [key]).fetchone()
+    claimed = zone.claimed(key) if known is None else None
+    if claimed is not None:  # claimed by a run that was killed before it registered the file
+        stat = claimed.stat()
+        files = [(FileState(claimed.name, stat.st_size, stat.st_mtime_ns), sha256_of(claimed)), *files]
     if not files:
         return f"already {known[0]}" if known else "no file in incoming"
     first, *copies = files if known is None else (None, *files)
@@ -69,7 +73,7 @@ def receive(con: duckdb.DuckDBPyConnection, zone: LandingZone, key: str, files: 
     if first is None:
         return f"duplicate of {known[0]} delivery"
     state, sha = first
-    path = zone.claim(state.name, key)
+    path = claimed or zone.claim(state.name, key)
     row = dict(delivery_id=key, sha256=sha, file_name=state.name, size_bytes=state.size,
                received_at=state.received_at, status="received", processed_at=_now())
     try:
@@ -192,15 +196,30 @@ def pseudonymised_deliveries(
             yield dg.MaterializeResult(asset_key=_PSEUDO_ASSETS[kind.name], metadata=table_metadata(con, kind.table))
 
 
+def _record_destruction(con, delivery_id: str, kept) -> None:
+    """Audit that the original is gone (or, in development, where it was kept)."""
+    con.execute(
+        "update audit.deliveries set destroyed_at = ? where delivery_id = ?",
+        [None if kept else _now(), delivery_id],
+    )
+    con.execute(
+        "update audit.file_receipts set outcome = 'processed', destroyed_at = ?, kept_at = ? "
+        "where delivery_id = ? and outcome = 'received'",
+        [None if kept else _now(), str(kept) if kept else None, delivery_id],
+    )
+
+
 def _pseudonymise_one(con, zone: LandingZone, delivery_id: str, key, retain: bool, log) -> None:
     row = con.execute(
-        "select status, kind, source_format, encoding, delimiter, file_name from audit.deliveries where delivery_id = ?",
-        [delivery_id],
+        "select status, destroyed_at from audit.deliveries where delivery_id = ?", [delivery_id]
     ).fetchone()
     path = zone.claimed(delivery_id)
+    if row is not None and row[0] == "loaded" and path is None and row[1] is None and not retain:
+        # a run was killed after destroying the original and before recording it: record it now
+        _record_destruction(con, delivery_id, None)
+        return
     if row is None or row[0] == "quarantined" or path is None:
         return  # nothing received, quarantined, or processed earlier (original already destroyed)
-    status, kind_name, source_format, encoding, delimiter, _ = row
     try:
         inspection = inspect_file(path)  # cheap; gives the header the reader needs
         rows = ttp.load_delivery(con, path, inspection, delivery_id, key)
@@ -220,13 +239,5 @@ def _pseudonymise_one(con, zone: LandingZone, delivery_id: str, key, retain: boo
         [rows, key.label, _now(), delivery_id],
     )
     kept = zone.dispose(path, retain=retain)  # only after the rows are committed
-    con.execute(
-        "update audit.deliveries set destroyed_at = ? where delivery_id = ?",
-        [None if kept else _now(), delivery_id],
-    )
-    con.execute(
-        "update audit.file_receipts set outcome = 'processed', destroyed_at = ?, kept_at = ? "
-        "where delivery_id = ? and outcome = 'received'",
-        [None if kept else _now(), str(kept) if kept else None, delivery_id],
-    )
+    _record_destruction(con, delivery_id, kept)
     log.info(f"delivery {delivery_id}: {rows} {inspection.kind.name} rows pseudonymised; original {'kept (development retention)' if kept else 'destroyed'}")
