@@ -270,7 +270,7 @@ def staged(con, kind: str, delivery: str) -> dict[int, tuple[str | None, str | N
 MODEL_UPSTREAM = {
     "stg_cem_responses": {"audit.deliveries", "pseudo.cem_responses", "ref.cem_items", "ref.gemeenten", "ref.region", "ref.vragenlijsten"},
     "stg_stop_zorg": {"audit.deliveries", "pseudo.stop_zorg", "ref.gemeenten", "ref.region", "ref.reden_beeindiging"},
-    "stg_doelrealisatie": {"audit.deliveries", "pseudo.doelrealisatie", "ref.gemeenten", "ref.region"},
+    "stg_doelrealisatie": {"audit.deliveries", "pseudo.doelrealisatie", "ref.gemeenten", "ref.region", "ref.trajecttypen"},
     "cleaned_responses": {"staging.stg_cem_responses"},
     "cleaned_stop_zorg": {"staging.stg_stop_zorg", "ref.reden_beeindiging"},
     "cleaned_goals": {"staging.stg_doelrealisatie"},

@@ -2,9 +2,9 @@
 -- group: clean
 -- One reason per row, the first failing check in the order of ref.reject_reasons (reject_reasons.csv);
 -- reject_detail names the column and, where harmless, the value (gas_score=3). Value rules of delivery
--- contract v1: trajecttype PERSPECTIEF, INTENSIEF or DUURZAAM; doel_nr a positive whole number; gas_score a
--- whole number -2..+2 (a plus sign is fine); gewicht a positive number, decimal comma allowed, empty = 1;
--- probleemafname 1..3 or empty. Municipalities are judged on meetdatum (0370 Beemster until its valid_until,
+-- contract v1: trajecttype one of ref.trajecttypen; doel_nr a positive whole number; gas_score a
+-- whole number gas_score_min..gas_score_max (a plus sign is fine); gewicht a positive number, decimal comma allowed, empty = 1;
+-- probleemafname probleemafname_min..max or empty (ref.parameters). Municipalities are judged on meetdatum (0370 Beemster until its valid_until,
 -- reported as 0439).
 -- A measurement is (delivery, provider, pseudonym, toewijzingnummer, meetdatum); rows of an unknown BSN
 -- (no pseudonym) of one delivery with the same provider, toewijzingnummer and meetdatum form one
@@ -77,16 +77,18 @@ row_checks as (
                 then {'reason': 'date_invalid', 'detail': 'meetdatum'}
             when m.meetdatum_date > current_date
                 then {'reason': 'date_in_future', 'detail': 'meetdatum'}
-            when m.trajecttype_code is null or m.trajecttype_code not in ('PERSPECTIEF', 'INTENSIEF', 'DUURZAAM')
+            when m.trajecttype_code is null or m.trajecttype_code not in (select trajecttype from ref.trajecttypen)
                 then {'reason': 'trajecttype_unknown', 'detail': rmj_reject_detail('trajecttype', m.trajecttype)}
             when m.doel_number is null or m.doel_number < 1 or m.doel_number > 2147483647
                 then {'reason': 'doel_nr_invalid', 'detail': rmj_reject_detail('doel_nr', m.doel_nr)}
-            when m.gas_score_number is null or m.gas_score_number not between -2 and 2
+            when m.gas_score_number is null
+                or m.gas_score_number not between rmj_param('gas_score_min') and rmj_param('gas_score_max')
                 then {'reason': 'gas_score_out_of_range', 'detail': rmj_reject_detail('gas_score', m.gas_score)}
             when m.gewicht_number is null or m.gewicht_number <= 0
                 then {'reason': 'gewicht_invalid', 'detail': rmj_reject_detail('gewicht', m.gewicht)}
             when nullif(trim(m.probleemafname), '') is not null
-                and coalesce(m.probleemafname_number not between 1 and 3, true)
+                and coalesce(m.probleemafname_number
+                    not between rmj_param('probleemafname_min') and rmj_param('probleemafname_max'), true)
                 then {'reason': 'probleemafname_out_of_range', 'detail': rmj_reject_detail('probleemafname', m.probleemafname)}
         end as row_rejection
     from municipality_lookup as m

@@ -16,6 +16,7 @@ TABLES = (
     "parameters",
     "reject_reasons",
     "quarantine_reasons",
+    "trajecttypen",
 )
 
 

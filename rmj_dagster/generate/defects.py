@@ -207,7 +207,10 @@ def _status_aanlevering_invalid(row: Row, s: Setting, rng: random.Random) -> boo
 
 
 def _trajecttype_unknown(row: Row, s: Setting, rng: random.Random) -> bool:
-    row.values["trajecttype"] = rng.choice(("LANGDUREND", "KORTDUREND", "AMBULANT"))
+    value = rng.choice(("LANGDUREND", "KORTDUREND", "AMBULANT"))
+    if value in {r["trajecttype"] for r in codebook.rows("trajecttypen")}:
+        return False
+    row.values["trajecttype"] = value
     return True
 
 
@@ -217,7 +220,8 @@ def _doel_nr_invalid(row: Row, s: Setting, rng: random.Random) -> bool:
 
 
 def _gas_score_out_of_range(row: Row, s: Setting, rng: random.Random) -> bool:
-    row.values["gas_score"] = rng.choice(("3", "-3", "+5", "1.5"))
+    low, high = int(codebook.parameter("gas_score_min")), int(codebook.parameter("gas_score_max"))
+    row.values["gas_score"] = rng.choice((str(high + 1), str(low - 1), f"+{high + 3}", "1.5"))
     return True
 
 
@@ -227,7 +231,8 @@ def _gewicht_invalid(row: Row, s: Setting, rng: random.Random) -> bool:
 
 
 def _probleemafname_out_of_range(row: Row, s: Setting, rng: random.Random) -> bool:
-    row.values["probleemafname"] = rng.choice(("0", "4", "5"))
+    low, high = int(codebook.parameter("probleemafname_min")), int(codebook.parameter("probleemafname_max"))
+    row.values["probleemafname"] = rng.choice((str(low - 1), str(high + 1), str(high + 2)))
     return True
 
 
