@@ -1,4 +1,5 @@
-"""Property-based: whatever bytes arrive, reading ends in rows or a quarantine reason, never a crash."""
+"""Property-based: whatever bytes arrive, reading ends in rows or a quarantine reason, never a crash;
+and the rows of a delivery that loads are each accepted or rejected once (the delivery reconciles)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rmj_dagster import codebook, ddl, ttp, warehouse
+from rmj_dagster import codebook, ddl, sql_models, ttp, warehouse
 from rmj_dagster.ingest.detect import Quarantine, inspect_file
 from rmj_dagster.pseudonym import PseudonymKey
 from tests.jw307_samples import jw307
@@ -22,6 +23,7 @@ VALID_CSV = (
     "12345678;111222333;2010-03-15;0363;42;OUDERS_EINDE;2025-03-01;4;8;03\n"
     "12345678;123456782;20100300;GM0362;43;JONGEREN_EINDE;01-03-2025;9;;1\n"
 ).encode()
+RECONCILING_MODELS = ("stg_cem_responses", "stg_stop_zorg", "stg_doelrealisatie", "delivery_reconciliation")
 SEEDS = [VALID_CSV, jw307().encode(), VALID_CSV.replace(b";", b",")]
 
 
@@ -57,6 +59,8 @@ def mutate(data: bytes, rng: random.Random, edits: int) -> bytes:
 
 def read_or_quarantine(con: duckdb.DuckDBPyConnection, path: Path) -> str:
     """What the pipeline does with one file: 'loaded' or a quarantine code. Anything else is a bug."""
+    for table in ddl.PSEUDO_TABLES:  # the examples share one warehouse and one delivery id
+        con.execute(f"delete from {table}")
     try:
         inspection = inspect_file(path)
         rows = ttp.load_delivery(con, path, inspection, "p" * 16, KEY)
@@ -65,7 +69,17 @@ def read_or_quarantine(con: duckdb.DuckDBPyConnection, path: Path) -> str:
         assert "111222333" not in problem.message  # never echo row content
         return problem.code
     stored = con.execute(f"select count(*) from {inspection.kind.table} where delivery_id = ?", ["p" * 16]).fetchone()[0]
-    assert stored == rows  # every row read is stored once: staging then accepts or rejects it
+    assert stored == rows  # every row read is stored once ...
+    con.execute("delete from audit.deliveries")
+    con.execute(
+        "insert into audit.deliveries (delivery_id, sha256, file_name, size_bytes, received_at, kind, status, rows_read) "
+        "values (?, ?, 'delivery', 0, timestamp '2025-06-01 09:00', ?, 'loaded', ?)",
+        ["p" * 16, "p" * 64, inspection.kind.name, rows],
+    )
+    for name in RECONCILING_MODELS:  # ... and staging accepts or rejects each of them exactly once
+        sql_models.run_model(con, sql_models.model(name))
+    reconciled = con.execute("select rows_read, rows_accepted + rows_rejected, reconciled from intermediate.delivery_reconciliation").fetchall()
+    assert reconciled == [(rows, rows, True)]
     return "loaded"
 
 
