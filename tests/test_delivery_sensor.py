@@ -180,3 +180,100 @@ def test_a_file_that_vanishes_while_hashed_does_not_stop_the_others(incoming, ti
 def test_no_landing_zone_yet_is_a_skip_not_a_crash(tmp_path, monkeypatch, ticker):
     monkeypatch.setenv("RMJ_LANDING_DIR", str(tmp_path / "does-not-exist"))
     assert isinstance(ticker.tick(), dg.SkipReason)
+
+
+# --- what a failed run leaves behind, corrections and bad files --------------------------------------
+
+def record_run(instance: dg.DagsterInstance, run_key: str | None, status: dg.DagsterRunStatus, partition: str | None = None) -> None:
+    """A deliveries_job run in the instance, as the daemon would have launched it."""
+    from dagster._core.storage.dagster_run import DagsterRun
+    from dagster._core.utils import make_new_run_id
+
+    tags = {"dagster/run_key": run_key} if run_key else {}
+    if partition:
+        tags["dagster/partition"] = partition
+    instance.add_run(DagsterRun(job_name=delivery_sensor_module().DELIVERY_JOB_NAME, run_id=make_new_run_id(), tags=tags, status=status))
+
+
+def delivery_sensor_module():
+    return importlib.import_module("rmj_dagster.sensors.delivery_sensor")
+
+
+def test_a_file_its_failed_run_left_in_incoming_is_requested_again_after_the_run_ended(incoming, ticker):
+    path = drop(incoming, "a.csv", CEM_HEADER)
+    ticker.tick()
+    first = ticker.tick().run_requests[0]
+    record_run(ticker.instance, first.run_key, dg.DagsterRunStatus.STARTED)
+    assert isinstance(ticker.tick(), dg.SkipReason)  # its run is under way: hands off
+    ticker.instance.delete_run(ticker.instance.get_run_records(limit=1)[0].dagster_run.run_id)
+    record_run(ticker.instance, first.run_key, dg.DagsterRunStatus.FAILURE)  # ended without claiming it
+    retry = ticker.tick()
+    assert isinstance(retry, dg.SensorResult)
+    assert [r.partition_key for r in retry.run_requests] == [delivery_id_of(sha256_of(path))]
+    assert retry.run_requests[0].run_key != first.run_key
+    assert isinstance(ticker.tick(), dg.SkipReason)  # not again before the retry has run
+
+
+def test_retries_stop_after_the_last_attempt(incoming, ticker):
+    drop(incoming, "a.csv", CEM_HEADER)
+    ticker.tick()
+    run_key = ticker.tick().run_requests[0].run_key
+    keys = [run_key]
+    for _ in range(delivery_sensor_module().MAX_ATTEMPTS + 2):
+        record_run(ticker.instance, keys[-1], dg.DagsterRunStatus.FAILURE)
+        result = ticker.tick()
+        if isinstance(result, dg.SensorResult):
+            keys.append(result.run_requests[0].run_key)
+    assert len(keys) == delivery_sensor_module().MAX_ATTEMPTS and len(set(keys)) == len(keys)
+
+
+def test_a_delivery_left_in_received_is_requested_again_when_no_run_is_under_way(incoming, ticker, rmj_env):
+    body = CEM_HEADER + "12345678;111222333;2010-01-01;0363;1;OUDERS_EINDE;2025-01-31\n"
+    drop(incoming, "a.csv", body)
+    ticker.tick()
+    key = ticker.tick().run_requests[0].partition_key
+    claim = rmj_env["landing"] / "received" / key
+    claim.mkdir(parents=True)
+    (incoming / "a.csv").rename(claim / "a.csv")  # the run claimed it, then failed in the TTP step
+    record_run(ticker.instance, None, dg.DagsterRunStatus.STARTED)
+    assert isinstance(ticker.tick(), dg.SkipReason)  # a deliveries run is under way: it may be the one
+    run_id = ticker.instance.get_run_records(limit=1)[0].dagster_run.run_id
+    ticker.instance.delete_run(run_id)
+    record_run(ticker.instance, None, dg.DagsterRunStatus.FAILURE)
+    retry = ticker.tick()
+    assert isinstance(retry, dg.SensorResult)
+    assert [(r.partition_key, r.run_key) for r in retry.run_requests] == [(key, f"claim:{key}:attempt1")]
+    for _ in range(5):
+        ticker.tick()
+    assert json.loads(ticker.cursor)["claims"][key] == delivery_sensor_module().MAX_ATTEMPTS
+    skip = ticker.tick()
+    assert isinstance(skip, dg.SkipReason) and "see received/" in skip.skip_message
+
+
+def test_a_correction_is_a_new_delivery(incoming, ticker):
+    header = "aanbieder_agb;bsn;geboortedatum;gemeentecode;toewijzingnummer;begindatum;einddatum;reden_beeindiging;status_aanlevering\n"
+    drop(incoming, "stop_jan.csv", header + "12345678;111222333;2010-01-01;0363;7;2024-01-01;2025-01-31;31;1\n")
+    ticker.tick()
+    ticker.tick()
+    drop(incoming, "stop_jan_correctie.csv", header + "12345678;111222333;2010-01-01;0363;7;2024-01-01;2025-01-20;33;2\n", mtime=1_700_000_300)
+    ticker.tick()
+    result = ticker.tick()
+    assert len(ticker.instance.get_dynamic_partitions(deliveries.name)) == 2
+    assert result.dynamic_partitions_requests  # a partition of its own, processed after the first
+
+
+def test_a_file_that_will_be_quarantined_is_requested_like_any_other(incoming, ticker):
+    drop(incoming, "Doelrealisatie totaal.xlsx", "PK\x03\x04 not a delivery")
+    drop(incoming, "good.csv", CEM_HEADER)
+    ticker.tick()
+    result = ticker.tick()  # the run quarantines it with a reason; the sensor does not judge content
+    assert len(ticker.instance.get_dynamic_partitions(deliveries.name)) == 2 and len(result.run_requests) == 1
+
+
+def test_a_file_completing_across_a_restart_is_requested_once(incoming, ticker):
+    drop(incoming, "slow.csv", CEM_HEADER)
+    ticker.tick()  # seen once, size noted
+    restarted = Ticker(ticker.instance)
+    restarted.cursor = ticker.cursor
+    assert isinstance(restarted.tick(), dg.SensorResult)  # unchanged since the saved look: complete
+    assert isinstance(restarted.tick(), dg.SkipReason)
