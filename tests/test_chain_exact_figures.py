@@ -236,3 +236,14 @@ def test_no_bsn_birth_date_or_name_anywhere(chain):
         if path.is_file():
             text = path.read_text(encoding="utf-8", errors="replace")
             assert not any(s in text for s in secrets), path
+
+
+def test_what_holds_person_level_data_is_readable_by_its_owner_only(chain):
+    root = chain["root"]
+    mode = lambda path: oct(path.stat().st_mode & 0o777)  # noqa: E731
+    assert mode(root / "warehouse" / "rmj.duckdb") == "0o600"
+    for owned in ("received", "quarantine", "retained"):
+        assert mode(root / "landing" / owned) == "0o700", owned
+    assert mode(root / "exports" / "cbs") == "0o700"  # the record-level extract
+    ceo = root / "exports" / "ceo" / "2025"
+    assert mode(ceo / "indicators.csv") == "0o644"  # aggregated and suppressed: a separate folder, publishable
