@@ -164,12 +164,17 @@ def _date_before_birth(row: Row, s: Setting, rng: random.Random) -> bool:
     return True
 
 
-def _vragenlijst_unknown(row: Row, s: Setting, rng: random.Random) -> bool:
-    value = rng.choice(("OUDERS_TUSSENTIJDS", "JONGEREN_START", "OUDER_EINDE", "CEM"))
-    if value in _versions():
+def _plant_unknown(row: Row, rng: random.Random, column: str, candidates: tuple[str, ...], known) -> bool:
+    """Put a plausible value the codebook does not know into ``column`` (False if it happens to know it)."""
+    value = rng.choice(candidates)
+    if value in known:
         return False
-    row.values["vragenlijst"] = value
+    row.values[column] = value
     return True
+
+
+def _vragenlijst_unknown(row: Row, s: Setting, rng: random.Random) -> bool:
+    return _plant_unknown(row, rng, "vragenlijst", ("OUDERS_TUSSENTIJDS", "JONGEREN_START", "OUDER_EINDE", "CEM"), _versions())
 
 
 def _version_age_mismatch(row: Row, s: Setting, rng: random.Random) -> bool:
@@ -194,11 +199,7 @@ def _end_before_begin(row: Row, s: Setting, rng: random.Random) -> bool:
 
 
 def _reden_beeindiging_unknown(row: Row, s: Setting, rng: random.Random) -> bool:
-    value = rng.choice(("99", "30", "40", "21"))
-    if value in _reden_codes():
-        return False
-    row.values["reden_beeindiging"] = value
-    return True
+    return _plant_unknown(row, rng, "reden_beeindiging", ("99", "30", "40", "21"), _reden_codes())
 
 
 def _status_aanlevering_invalid(row: Row, s: Setting, rng: random.Random) -> bool:
@@ -207,11 +208,8 @@ def _status_aanlevering_invalid(row: Row, s: Setting, rng: random.Random) -> boo
 
 
 def _trajecttype_unknown(row: Row, s: Setting, rng: random.Random) -> bool:
-    value = rng.choice(("LANGDUREND", "KORTDUREND", "AMBULANT"))
-    if value in {r["trajecttype"] for r in codebook.rows("trajecttypen")}:
-        return False
-    row.values["trajecttype"] = value
-    return True
+    known = {r["trajecttype"] for r in codebook.rows("trajecttypen")}
+    return _plant_unknown(row, rng, "trajecttype", ("LANGDUREND", "KORTDUREND", "AMBULANT"), known)
 
 
 def _doel_nr_invalid(row: Row, s: Setting, rng: random.Random) -> bool:
