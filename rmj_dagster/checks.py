@@ -5,9 +5,11 @@ import json
 
 import dagster as dg
 
-from rmj_dagster import privacy, sql_models, validation
-from rmj_dagster.assets.sql_models import PYTHON_OWNED
-from rmj_dagster.validation import CBS_COLUMNS
+from rmj_dagster.privacy import identifiers
+from rmj_dagster.warehouse import sql_models
+from rmj_dagster.quality import expectations
+from rmj_dagster.assets.model_assets import PYTHON_OWNED
+from rmj_dagster.quality.expectations import CBS_COLUMNS
 from rmj_dagster.partitions import half_year_label
 from rmj_dagster.resources import ExportArea, Warehouse
 
@@ -56,15 +58,15 @@ def _no_identifier_check(asset_name: str, tables: list[str]) -> dg.AssetChecksDe
         blocking=True,
         description=(
             f"{', '.join(tables)}: no column named like a BSN, name or birth date, no 9-digit value passing "
-            "the 11-proef, and no full date outside the event-date columns (see rmj_dagster/privacy.py)."
+            "the 11-proef, and no full date outside the event-date columns (see rmj_dagster/privacy/identifiers.py)."
         ),
     )
     def _check(warehouse: Warehouse) -> dg.AssetCheckResult:
         with warehouse.connect(read_only=True) as con:
-            present = privacy.warehouse_tables(con)
+            present = identifiers.warehouse_tables(con)
             scanned = [t for t in present if t in tables or (t.startswith("ref.") and "ref.*" in tables)]
-            scans = {table: privacy.scan_table(con, table) for table in scanned}
-        found = {table: scan for table, scan in scans.items() if privacy.findings(scan)}
+            scans = {table: identifiers.scan_table(con, table) for table in scanned}
+        found = {table: scan for table, scan in scans.items() if identifiers.findings(scan)}
         return dg.AssetCheckResult(
             passed=not found,
             metadata={"tables_scanned": len(scans), "findings": dg.MetadataValue.json(found)},
@@ -76,8 +78,8 @@ def _no_identifier_check(asset_name: str, tables: list[str]) -> dg.AssetChecksDe
 def _export_findings(con, files) -> dict[str, dict]:
     found = {}
     for path in files:
-        scan = privacy.scan_export_file(con, path)
-        if privacy.export_findings(scan):
+        scan = identifiers.scan_export_file(con, path)
+        if identifiers.export_findings(scan):
             found[path.name] = scan
     return found
 
@@ -93,7 +95,7 @@ def _export_findings(con, files) -> dict[str, dict]:
     ),
 )
 def cbs_extract_conforms(context: dg.AssetCheckExecutionContext, warehouse: Warehouse, exports: ExportArea) -> dg.AssetCheckResult:
-    from rmj_dagster.landing import sha256_of
+    from rmj_dagster.intake.landing_zone import sha256_of
     from rmj_dagster.publish.cbs_files import period_dir
 
     folder = period_dir(exports.path(), half_year_label(context.partition_key)) if context.has_partition_key else None
@@ -157,7 +159,7 @@ def ceo_files_hold_no_identifiers(context: dg.AssetCheckExecutionContext, wareho
     )
 
 
-def _gx_result(outcome: validation.Outcome, rows: int) -> dg.AssetCheckResult:
+def _gx_result(outcome: expectations.Outcome, rows: int) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(
         passed=outcome.success,
         metadata={
@@ -178,7 +180,7 @@ def cleaned_responses_conform(warehouse: Warehouse) -> dg.AssetCheckResult:
     columns = ", ".join(["aanbieder_agb", "pseudoniem", "gemeentecode", "vragenlijst", "invuldatum", "respondent_group", "care_type", *(f"q{i:02d}" for i in range(1, 11))])
     with warehouse.connect(read_only=True) as con:
         frame = con.execute(f"select {columns} from intermediate.cleaned_responses").df()
-    return _gx_result(validation.validate(frame, "cleaned_responses", validation.cleaned_responses_expectations), len(frame))
+    return _gx_result(expectations.validate(frame, "cleaned_responses", expectations.cleaned_responses_expectations), len(frame))
 
 
 @dg.asset_check(
@@ -193,7 +195,7 @@ def cbs_rows_conform(context: dg.AssetCheckExecutionContext, warehouse: Warehous
         frame = con.execute(
             f"select {', '.join(CBS_COLUMNS)} from marts.cbs_outcome_extract where period = ?", [period]
         ).df()
-    return _gx_result(validation.validate(frame, "cbs_outcome_extract", validation.cbs_extract_expectations), len(frame))
+    return _gx_result(expectations.validate(frame, "cbs_outcome_extract", expectations.cbs_extract_expectations), len(frame))
 
 
 def all_checks() -> list[dg.AssetChecksDefinition]:

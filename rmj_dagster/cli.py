@@ -32,7 +32,7 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _process(_: argparse.Namespace) -> int:
-    from rmj_dagster.pseudonym import KeyRefused
+    from rmj_dagster.ttp.pseudonym import KeyRefused
     from rmj_dagster.runner import PipelineFailed, process
 
     try:
@@ -48,7 +48,7 @@ def _process(_: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from rmj_dagster.pseudonym import DEMO_KEY
+    from rmj_dagster.ttp.pseudonym import DEMO_KEY
 
     os.environ[rmj_settings.ENV_DEMO_MODE] = "1"
     if not os.environ.get(rmj_settings.ENV_PSEUDONYM_KEY) and not os.environ.get(rmj_settings.ENV_PSEUDONYM_KEY_FILE):

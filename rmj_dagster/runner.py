@@ -14,10 +14,10 @@ from pathlib import Path
 import dagster as dg
 
 from rmj_dagster import warehouse
-from rmj_dagster.ingest.kinds import KINDS
-from rmj_dagster.landing import LandingZone, delivery_id_of, sha256_of
+from rmj_dagster.intake.kinds import KINDS
+from rmj_dagster.intake.landing_zone import LandingZone, delivery_id_of, sha256_of
 from rmj_dagster.partitions import deliveries, half_year_label, half_years, range_tags, years
-from rmj_dagster.pseudonym import PseudonymKey
+from rmj_dagster.ttp.pseudonym import PseudonymKey
 from rmj_dagster.settings import Settings
 
 
@@ -87,7 +87,7 @@ def process(settings: Settings | None = None, instance: dg.DagsterInstance | Non
     settings = settings or Settings.from_env()
     key = PseudonymKey.from_env()  # refuse before anything is read
     if settings.warehouse.exists():  # a key whose pseudonyms would not link with the stored ones, too
-        from rmj_dagster.assets.ingest import key_labels_in_warehouse
+        from rmj_dagster.assets.delivery_assets import key_labels_in_warehouse
 
         with warehouse.connect(settings.warehouse, read_only=True) as con:
             if all(warehouse.table_exists(con, k.table) for k in KINDS.values()):

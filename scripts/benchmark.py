@@ -28,12 +28,15 @@ def peak_rss_mb() -> float:
 
 def bare_run(landing: Path, db: Path) -> dict[str, float]:
     """The same reading, TTP and SQL, without Dagster: one connection, files in order."""
-    from rmj_dagster import codebook, ddl, sql_models, ttp, warehouse
-    from rmj_dagster.assets.sql_models import period_of
-    from rmj_dagster.ingest.detect import Quarantine, inspect_file
-    from rmj_dagster.landing import delivery_id_of, sha256_of
+    from rmj_dagster import codebook, warehouse
+    from rmj_dagster.warehouse import ddl
+    from rmj_dagster.warehouse import sql_models
+    from rmj_dagster.ttp import pseudonymise
+    from rmj_dagster.assets.model_assets import period_of
+    from rmj_dagster.intake.detect import Quarantine, inspect_file
+    from rmj_dagster.intake.landing_zone import delivery_id_of, sha256_of
     from rmj_dagster.partitions import half_years, years
-    from rmj_dagster.pseudonym import PseudonymKey
+    from rmj_dagster.ttp.pseudonym import PseudonymKey
 
     key = PseudonymKey.from_env()
     times = {}
@@ -45,7 +48,7 @@ def bare_run(landing: Path, db: Path) -> dict[str, float]:
             sha = sha256_of(path)
             try:
                 inspection = inspect_file(path)
-                rows = ttp.load_delivery(con, path, inspection, delivery_id_of(sha), key)
+                rows = pseudonymise.load_delivery(con, path, inspection, delivery_id_of(sha), key)
             except Quarantine:
                 continue
             con.execute(

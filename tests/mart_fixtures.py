@@ -20,7 +20,8 @@ from pathlib import Path
 
 import duckdb
 
-from rmj_dagster import codebook, sql_models, warehouse
+from rmj_dagster import codebook, warehouse
+from rmj_dagster.warehouse import sql_models
 
 AGB_A = "12345678"
 AGB_B = "87654321"

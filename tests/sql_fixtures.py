@@ -21,7 +21,9 @@ from pathlib import Path
 
 import duckdb
 
-from rmj_dagster import codebook, ddl, sql_models, warehouse
+from rmj_dagster import codebook, warehouse
+from rmj_dagster.warehouse import ddl
+from rmj_dagster.warehouse import sql_models
 
 PSEUDONYM = "a" * 64
 OTHER_PSEUDONYM = "b" * 64

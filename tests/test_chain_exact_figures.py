@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from rmj_dagster import warehouse
-from rmj_dagster.identity import passes_elfproef
+from rmj_dagster.ttp.bsn import passes_elfproef
 from rmj_dagster.runner import process
 from tests.jw307_samples import jw307
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from rmj_dagster.landing import delivery_id_of, sha256_of
+from rmj_dagster.intake.landing_zone import delivery_id_of, sha256_of
 from rmj_dagster.partitions import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG, deliveries
 from rmj_dagster.sensors import delivery_sensor
 

@@ -17,7 +17,7 @@ import dagster as dg
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rmj_dagster.landing import delivery_id_of, sha256_of
+from rmj_dagster.intake.landing_zone import delivery_id_of, sha256_of
 from rmj_dagster.sensors import delivery_sensor
 
 NAMES = st.sampled_from(["a.csv", "Export (3).CSV", "stop zorg jan.csv", "doelen_ü.csv", "x.xml", "y.csv.part", ".hidden", "z"])

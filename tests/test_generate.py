@@ -24,9 +24,9 @@ from lxml import etree
 
 from rmj_dagster import codebook
 from rmj_dagster.generate import GenerationSummary, generate_deliveries
-from rmj_dagster.identity import normalise_bsn, passes_elfproef
-from rmj_dagster.ingest.jw307 import NS_BASIS, NS_JW307
-from rmj_dagster.pseudonym import is_pseudonym, pseudonym
+from rmj_dagster.ttp.bsn import normalise_bsn, passes_elfproef
+from rmj_dagster.intake.ijw import NS_BASIS, NS_JW307
+from rmj_dagster.ttp.pseudonym import is_pseudonym, pseudonym
 from tests.conftest import SHARED
 
 TODAY = date(2026, 11, 22)

@@ -8,9 +8,11 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from rmj_dagster import checks, privacy, ttp, warehouse
+from rmj_dagster import checks, warehouse
+from rmj_dagster.privacy import identifiers
+from rmj_dagster.ttp import pseudonymise
 from rmj_dagster.definitions import build_defs
-from rmj_dagster.ingest.detect import Quarantine
+from rmj_dagster.intake.detect import Quarantine
 from rmj_dagster.resources import Warehouse
 from tests.jw307_samples import jw307
 from tests.test_ingest import BSN, CEM_COLUMNS, cem_csv, con, load, write  # noqa: F401 -- con is a fixture
@@ -38,7 +40,7 @@ def test_an_identifier_of_the_delivery_in_a_stored_field_quarantines_it(con, tmp
     path = write(tmp_path / "cem.csv", cem_csv(rows=[list(row.values())]))
     if where is None:  # ... then caught by the warehouse scan as a full date in a non-date column
         load(con, path)
-        assert privacy.scan_table(con, "pseudo.cem_responses")["full_dates"] == {"q10": 1}
+        assert identifiers.scan_table(con, "pseudo.cem_responses")["full_dates"] == {"q10": 1}
         return
     problem = _quarantined(con, path)
     assert problem.code == "identifier_in_field" and where in problem.message
@@ -62,7 +64,7 @@ def test_the_name_column_itself_is_never_stored(con, tmp_path):
 def test_jw307_names_are_held_against_the_rows_but_never_become_a_row(tmp_path):
     path = tmp_path / "JW307.xml"
     path.write_text(jw307(), encoding="utf-8")
-    rows, names = ttp._jw307_rows(path)
+    rows, names = pseudonymise._jw307_rows(path)
     assert "zwaneveld" in names
     assert "Zwaneveld" not in str(rows.to_pylist())
 
@@ -81,8 +83,8 @@ def planted_warehouse(tmp_path: Path):
 
 def test_the_warehouse_scan_finds_each_planted_identifier(planted_warehouse):
     con, _ = planted_warehouse
-    scans = {t: privacy.scan_table(con, t) for t in privacy.warehouse_tables(con)}
-    assert privacy.findings(scans["marts.clean"]) == 0  # event date, toewijzingnummer and AGB are allowed
+    scans = {t: identifiers.scan_table(con, t) for t in identifiers.warehouse_tables(con)}
+    assert identifiers.findings(scans["marts.clean"]) == 0  # event date, toewijzingnummer and AGB are allowed
     assert scans["marts.with_bsn"]["bsn_candidates"] == {"code": 1}
     assert scans["marts.with_name_column"]["identifying_columns"] == ["achternaam"]
     assert scans["marts.with_birth_date"]["full_dates"] == {"geboren": -1}
@@ -106,12 +108,12 @@ def test_export_files_are_scanned(tmp_path, planted_warehouse):
     con, _ = planted_warehouse
     leaky = tmp_path / "leaky.csv"
     leaky.write_text("aanbieder_agb;toewijzingnummer;code\n12345678;111222333;111222333\n", encoding="utf-8")
-    assert privacy.scan_export_file(con, leaky)["bsn_candidates"] == {"code": 1}
+    assert identifiers.scan_export_file(con, leaky)["bsn_candidates"] == {"code": 1}
     report = tmp_path / "report.html"
     report.write_text('<script>/** * plotly.js v4.1.1 * 2012-2026 123456782 */</script><p>born 2010-03-15</p>')
-    assert privacy.scan_export_file(con, report) == {"bsn_candidates": 0, "full_dates": 1}
+    assert identifiers.scan_export_file(con, report) == {"bsn_candidates": 0, "full_dates": 1}
     report.write_text('<script>/** * plotly.js v4.1.1 * 2012-2026 123456782 */</script><p>69.2</p>')
-    assert privacy.export_findings(privacy.scan_export_file(con, report)) == 0
+    assert identifiers.export_findings(identifiers.scan_export_file(con, report)) == 0
 
 
 def test_every_asset_that_writes_a_table_has_a_blocking_identifier_scan(rmj_env):
@@ -132,6 +134,6 @@ def test_digits_inside_a_digest_are_not_a_bsn(tmp_path, planted_warehouse):
     digest = "ab" + "111222333" + "c" * 53  # 64 hex characters with an 11-proef run inside
     manifest.write_text(f'{{"period": "2025-H1", "files": [{{"file": "x.csv", "sha256": "{digest}"}}], '
                         f'"produced_at": "2026-01-15T06:00:00"}}', encoding="utf-8")
-    assert privacy.export_findings(privacy.scan_export_file(con, manifest)) == 0
+    assert identifiers.export_findings(identifiers.scan_export_file(con, manifest)) == 0
     manifest.write_text('{"note": "client 111222333"}', encoding="utf-8")
-    assert privacy.scan_export_file(con, manifest)["bsn_candidates"] == 1
+    assert identifiers.scan_export_file(con, manifest)["bsn_candidates"] == 1

@@ -9,9 +9,11 @@ import duckdb
 import pytest
 from lxml import etree
 
-from rmj_dagster import codebook, ddl, ttp, warehouse
-from rmj_dagster.ingest.detect import Quarantine, inspect_file
-from rmj_dagster.pseudonym import PseudonymKey, pseudonym
+from rmj_dagster import codebook, warehouse
+from rmj_dagster.warehouse import ddl
+from rmj_dagster.ttp import pseudonymise
+from rmj_dagster.intake.detect import Quarantine, inspect_file
+from rmj_dagster.ttp.pseudonym import PseudonymKey, pseudonym
 from tests.conftest import SHARED, TEST_KEY
 from tests.jw307_samples import jw307
 
@@ -39,7 +41,7 @@ def con(tmp_path: Path):
 
 
 def load(con: duckdb.DuckDBPyConnection, path: Path, delivery_id: str = "d" * 16) -> int:
-    return ttp.load_delivery(con, path, inspect_file(path), delivery_id, KEY)
+    return pseudonymise.load_delivery(con, path, inspect_file(path), delivery_id, KEY)
 
 
 @pytest.mark.parametrize(
@@ -109,7 +111,7 @@ def test_pseudonyms_from_the_ttp_and_from_bsn_are_identical(con, tmp_path):
     load(con, write(tmp_path / "bsn.csv", cem_csv()), "a" * 16)
     ttp_text = cem_csv(columns=[c if c != "bsn" else "pseudoniem" for c in CEM_COLUMNS],
                        rows=[["12345678", pseudonym(BSN, KEY.secret), "2010-03-15", "0363", "42", "OUDERS_EINDE", "2025-03-01", "4", "8", "03"]])
-    load(con, write(tmp_path / "ttp.csv", ttp_text), "b" * 16)
+    load(con, write(tmp_path / "pseudonymise.csv", ttp_text), "b" * 16)
     pseudonyms = con.execute("select distinct pseudoniem, id_status from pseudo.cem_responses").fetchall()
     assert pseudonyms == [(pseudonym(BSN, KEY.secret), "ok")]
 

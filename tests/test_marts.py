@@ -26,7 +26,7 @@ from rmj_dagster.publish.ceo_files import (
     verify_suppression,
     write_ceo_outputs,
 )
-from rmj_dagster.validation import CBS_COLUMNS
+from rmj_dagster.quality.expectations import CBS_COLUMNS
 from tests.mart_fixtures import (
     AGB_A,
     AGB_B,

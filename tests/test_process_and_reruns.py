@@ -10,9 +10,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from rmj_dagster import cli, ttp
+from rmj_dagster import cli
+from rmj_dagster.ttp import pseudonymise
 from rmj_dagster.generate import generate_deliveries
-from rmj_dagster.pseudonym import DEMO_KEY
+from rmj_dagster.ttp.pseudonym import DEMO_KEY
 from rmj_dagster.runner import PipelineFailed, process
 
 TODAY = date(2026, 11, 22)
@@ -63,7 +64,7 @@ def test_the_same_deliveries_twice_change_nothing(rmj_env, tmp_path):
 def test_a_crash_in_the_ttp_step_keeps_the_original_and_the_rerun_completes(rmj_env, tmp_path, monkeypatch):
     generate_deliveries(rmj_env["landing"], seed=22, scale=0.1, years=[2025], today=TODAY)
     files = len(list((rmj_env["landing"] / "incoming").iterdir()))
-    real = ttp.load_delivery
+    real = pseudonymise.load_delivery
     calls = {"n": 0}
 
     def crash_on_third(*args, **kwargs):

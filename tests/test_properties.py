@@ -11,9 +11,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rmj_dagster import codebook, ddl, sql_models, ttp, warehouse
-from rmj_dagster.ingest.detect import Quarantine, inspect_file
-from rmj_dagster.pseudonym import PseudonymKey
+from rmj_dagster import codebook, warehouse
+from rmj_dagster.warehouse import ddl
+from rmj_dagster.warehouse import sql_models
+from rmj_dagster.ttp import pseudonymise
+from rmj_dagster.intake.detect import Quarantine, inspect_file
+from rmj_dagster.ttp.pseudonym import PseudonymKey
 from tests.jw307_samples import jw307
 
 KEY = PseudonymKey(secret=b"property-test-key-0123456789abcdef", label="prop")
@@ -63,7 +66,7 @@ def read_or_quarantine(con: duckdb.DuckDBPyConnection, path: Path) -> str:
         con.execute(f"delete from {table}")
     try:
         inspection = inspect_file(path)
-        rows = ttp.load_delivery(con, path, inspection, "p" * 16, KEY)
+        rows = pseudonymise.load_delivery(con, path, inspection, "p" * 16, KEY)
     except Quarantine as problem:
         assert problem.code in QUARANTINE_CODES
         assert "111222333" not in problem.message  # never echo row content

@@ -14,7 +14,9 @@ from datetime import date, timedelta
 
 import pytest
 
-from rmj_dagster import codebook, privacy, sql_models, warehouse
+from rmj_dagster import codebook, warehouse
+from rmj_dagster.privacy import identifiers
+from rmj_dagster.warehouse import sql_models
 from tests.sql_fixtures import OTHER_PSEUDONYM, insert_delivery, make_warehouse, run_models
 
 TOMORROW = (date.today() + timedelta(days=1)).isoformat()
@@ -373,7 +375,7 @@ def test_answer_detail_names_every_bad_item_but_never_an_identifier(con):
     assert rows[1] == ("answer_out_of_range", "q01=0, q05=x, q09=11, q10=5, geen_inzage_hulpverlener")
     assert rows[2] == ("answer_out_of_range", "q02")
     assert rows[3] == ("answer_out_of_range", "q10=9")
-    assert privacy.bsn_candidates_in_table(con, "intermediate.rejected_rows") == {}
+    assert identifiers.bsn_candidates_in_table(con, "intermediate.rejected_rows") == {}
     assert con.execute("select count(*) from intermediate.rejected_rows where reason_detail like ?", [f"%{BSN_LIKE}%"]).fetchone()[0] == 0
 
 

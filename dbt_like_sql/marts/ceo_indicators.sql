@@ -112,7 +112,7 @@ suppression using key (cell_id) as (
 
 -- 3. crossing breakdowns: equations with two unknowns each can still pin a figure down together (the
 --    providers and the municipalities both add up to the region). rmj_close_disclosure (Python, numpy:
---    rmj_dagster/disclosure.py) solves each table's equations at once and hides the smallest shown figure
+--    rmj_dagster/privacy/disclosure.py) solves each table's equations at once and hides the smallest shown figure
 --    around every figure that can still be worked out, until none can. One call per year x indicator.
 closure as (
     select unnest(rmj_close_disclosure(list({

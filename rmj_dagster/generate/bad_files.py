@@ -16,7 +16,7 @@ from rmj_dagster import codebook
 from rmj_dagster.generate.csv_writers import IDENTITY, LAYOUTS
 from rmj_dagster.generate.jw307_writer import SENDER_HABITS, StopProduct, jw307_message
 from rmj_dagster.generate.population import Youth
-from rmj_dagster.pseudonym import pseudonym
+from rmj_dagster.ttp.pseudonym import pseudonym
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from functools import cache
 from rmj_dagster import codebook
 from rmj_dagster.generate.csv_writers import EVENT_COLUMN, Row
 from rmj_dagster.generate.styles import Style
-from rmj_dagster.identity import UNKNOWN_BSNS, normalise_bsn, passes_elfproef
+from rmj_dagster.ttp.bsn import UNKNOWN_BSNS, normalise_bsn, passes_elfproef
 
 EXACT_DUPLICATE = "exact_duplicate"
 INCONSISTENT = "probleemafname_inconsistent"

@@ -19,7 +19,7 @@ from rmj_dagster.generate.jw307_writer import SenderHabit, StopProduct, jw307_me
 from rmj_dagster.generate.population import ProviderProfile, Trajectory
 from rmj_dagster.generate.styles import Style
 from rmj_dagster.generate.truth import DeliveryLedger
-from rmj_dagster.pseudonym import pseudonym
+from rmj_dagster.ttp.pseudonym import pseudonym
 
 CORRECTION_SHARE = 0.015  # of a correcting provider's stop records, changed or withdrawn a month later
 MIN_CORRECTIONS = 3

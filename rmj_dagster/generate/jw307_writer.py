@@ -13,7 +13,7 @@ from datetime import date
 from lxml import etree
 
 from rmj_dagster.generate.population import Youth
-from rmj_dagster.ingest.jw307 import NS_BASIS, NS_JW307
+from rmj_dagster.intake.ijw import NS_BASIS, NS_JW307
 
 
 @dataclass(frozen=True)

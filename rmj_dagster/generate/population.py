@@ -2,7 +2,7 @@
 
 Only one provider's long-term (DUURZAAM) trajectories are carried from year to year, so memory stays
 bounded at national scale. Shares and durations are sample-data choices; every rule (region, JZ588 codes,
-the 11-proef) comes from the codebook and ``rmj_dagster.identity``.
+the 11-proef) comes from the codebook and ``rmj_dagster.ttp.bsn``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from datetime import date, timedelta
 
 from rmj_dagster import codebook
 from rmj_dagster.generate.sampling import Picker, add_years, random_day, seasonal_day
-from rmj_dagster.identity import UNKNOWN_BSNS, passes_elfproef
+from rmj_dagster.ttp.bsn import UNKNOWN_BSNS, passes_elfproef
 
 # --- sample-data shares (not rules) -------------------------------------------------------------------
 REDEN_SHARES = {"31": 60, "32": 12.5, "34": 8, "33": 4, "35": 3.5, "39": 5, "20": 2, "36": 1.5, "37": 1, "38": 2.2, "02": 0.3}

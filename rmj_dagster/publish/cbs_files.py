@@ -18,9 +18,9 @@ from pathlib import Path
 
 import duckdb
 
-from rmj_dagster.landing import sha256_of
+from rmj_dagster.intake.landing_zone import sha256_of
 from rmj_dagster.publish import replace_directory, sql_path
-from rmj_dagster.validation import CBS_COLUMNS
+from rmj_dagster.quality.expectations import CBS_COLUMNS
 
 _PERIOD = re.compile(r"[0-9]{4}-H[12]")
 _AGB = re.compile(r"[0-9]{8}")

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import duckdb
 
-from rmj_dagster import codebook, disclosure
+from rmj_dagster import codebook
+from rmj_dagster.privacy import disclosure
 from rmj_dagster.publish import sql_path, write_file_atomic
 from rmj_dagster.publish.report import write_report
 
@@ -258,7 +259,7 @@ def _worked_out_from_all_equations(cells: dict, total_of: dict, hidden_by_key: d
     """Hidden figures that follow from the shown ones when all equations of a table are solved together.
 
     A breakdown whose total is not in the file counts with its total as known (it may be known
-    elsewhere), unless it has a single cell: that adds up to nothing. See ``rmj_dagster.disclosure``.
+    elsewhere), unless it has a single cell: that adds up to nothing. See ``rmj_dagster.privacy.disclosure``.
     """
     tables: dict[tuple, list] = defaultdict(list)
     for equation, members in cells.items():

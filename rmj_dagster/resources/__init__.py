@@ -1,8 +1,8 @@
 """Resources: the warehouse, the landing zone, the export area and the pseudonym key."""
 
-from rmj_dagster.resources.exports import ExportArea
-from rmj_dagster.resources.landing import LandingZoneResource
-from rmj_dagster.resources.pseudonym_key import PseudonymKeyResource
-from rmj_dagster.resources.warehouse import Warehouse
+from rmj_dagster.resources.export_area import ExportArea
+from rmj_dagster.resources.landing_resource import LandingZoneResource
+from rmj_dagster.resources.key_resource import PseudonymKeyResource
+from rmj_dagster.resources.warehouse_resource import Warehouse
 
 __all__ = ["ExportArea", "LandingZoneResource", "PseudonymKeyResource", "Warehouse"]

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
-from rmj_dagster.landing import FileState, LandingZone, delivery_id_of, sha256_of
+from rmj_dagster.intake.landing_zone import FileState, LandingZone, delivery_id_of, sha256_of
 from rmj_dagster.partitions import deliveries, range_tags
 from rmj_dagster.settings import DEFAULT_LANDING_DIR, ENV_LANDING_DIR
 

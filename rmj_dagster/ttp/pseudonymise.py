@@ -18,12 +18,12 @@ import duckdb
 import pyarrow as pa
 from lxml import etree
 
-from rmj_dagster import privacy
-from rmj_dagster.ddl import PSEUDO_TABLES
-from rmj_dagster.identity import UNKNOWN_BSNS, normalise_bsn, passes_elfproef
-from rmj_dagster.ingest.detect import Inspection, Quarantine, parse_jw307
-from rmj_dagster.ingest.jw307 import NS_BASIS, NS_JW307
-from rmj_dagster.pseudonym import PseudonymKey, is_pseudonym
+from rmj_dagster.privacy import identifiers
+from rmj_dagster.warehouse.ddl import PSEUDO_TABLES
+from rmj_dagster.ttp.bsn import UNKNOWN_BSNS, normalise_bsn, passes_elfproef
+from rmj_dagster.intake.detect import Inspection, Quarantine, parse_jw307
+from rmj_dagster.intake.ijw import NS_BASIS, NS_JW307
+from rmj_dagster.ttp.pseudonym import PseudonymKey, is_pseudonym
 
 _RAW = "rmj_delivery_rows"  # temporary table holding one delivery's rows while it is pseudonymised
 # Arrow tables reach DuckDB through its replacement scan of a local variable, not ``con.register``:
@@ -119,7 +119,7 @@ def _refuse_identifiers_from_input(
         f"create or replace temp table {_TRIPWIRE} as select distinct v from ({' union all '.join(sources)}) "
         "where v is not null and length(v) >= 2"
     )
-    skipped = privacy.EVENT_DATE_COLUMNS | privacy.NUMBER_COLUMNS | {"delivery_id", "key_label", "pseudoniem", "id_status"}
+    skipped = identifiers.EVENT_DATE_COLUMNS | identifiers.NUMBER_COLUMNS | {"delivery_id", "key_label", "pseudoniem", "id_status"}
     found = {}
     for column in _target_columns(kind.table):
         if column in skipped:
@@ -188,7 +188,7 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, inspection: Inspection
     Returns the distinct values of columns named like a name (``naam``, ``achternaam``, …), lowercased:
     they are never stored, only held against the rows by the identifier tripwire.
     """
-    name_columns = [c for c in inspection.header if c in privacy.FORBIDDEN_COLUMNS and c not in ("bsn", "geboortedatum")]
+    name_columns = [c for c in inspection.header if c in identifiers.FORBIDDEN_COLUMNS and c not in ("bsn", "geboortedatum")]
     wanted = set(inspection.kind.columns) | {inspection.identity_column}
     try:
         con.execute(

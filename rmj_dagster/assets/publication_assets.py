@@ -4,7 +4,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 import dagster as dg
 
-from rmj_dagster.assets.metadata import OWNERS
+from rmj_dagster.assets.table_metadata import OWNERS
 from rmj_dagster.partitions import half_year_label, half_years, years
 from rmj_dagster.publish.cbs_files import write_cbs_extract
 from rmj_dagster.publish.ceo_files import write_ceo_outputs

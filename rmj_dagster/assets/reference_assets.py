@@ -5,7 +5,7 @@ import hashlib
 import dagster as dg
 
 from rmj_dagster import codebook
-from rmj_dagster.assets.metadata import OWNERS, markdown_table
+from rmj_dagster.assets.table_metadata import OWNERS, markdown_table
 from rmj_dagster.resources import Warehouse
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import duckdb
 
-from rmj_dagster.identity import passes_elfproef
+from rmj_dagster.ttp.bsn import passes_elfproef
 
 FORBIDDEN_COLUMNS = frozenset({
     "bsn", "burgerservicenummer", "geboortedatum", "naam", "clientnaam", "achternaam", "voornamen",

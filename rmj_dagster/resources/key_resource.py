@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from rmj_dagster.pseudonym import PseudonymKey
+from rmj_dagster.ttp.pseudonym import PseudonymKey
 
 
 class PseudonymKeyResource(dg.ConfigurableResource):

@@ -5,9 +5,9 @@ import re
 
 import dagster as dg
 
-from rmj_dagster import sql_models
+from rmj_dagster.warehouse import sql_models
 from rmj_dagster.assets.delivery_observations import observe_deliveries
-from rmj_dagster.assets.metadata import OWNERS, table_metadata
+from rmj_dagster.assets.table_metadata import OWNERS, table_metadata
 from rmj_dagster.partitions import half_year_bounds, half_year_label, half_years, year_bounds, years
 from rmj_dagster.resources import Warehouse
 

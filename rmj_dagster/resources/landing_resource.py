@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from rmj_dagster.landing import LandingZone
+from rmj_dagster.intake.landing_zone import LandingZone
 
 
 class LandingZoneResource(dg.ConfigurableResource):

@@ -1,7 +1,7 @@
 """Receiving deliveries and the TTP step, one dynamic partition per delivery.
 
 ``raw_provider_drops`` claims each delivery's file from ``incoming/``, recognises it from its content
-and quarantines what cannot be read; ``pseudonymised_*`` is the TTP step (see ``rmj_dagster.ttp``),
+and quarantines what cannot be read; ``pseudonymised_*`` is the TTP step (see ``rmj_dagster.ttp.pseudonymise``),
 after which the original is destroyed. Both run many deliveries in one run (single-run backfills).
 """
 
@@ -12,11 +12,12 @@ import warnings
 import dagster as dg
 import duckdb
 
-from rmj_dagster import ddl, ttp
-from rmj_dagster.assets.metadata import OWNERS, markdown_table, table_metadata
-from rmj_dagster.ingest.detect import Quarantine, inspect_file
-from rmj_dagster.ingest.kinds import KINDS
-from rmj_dagster.landing import FileState, LandingZone, delivery_id_of, sha256_of
+from rmj_dagster.warehouse import ddl
+from rmj_dagster.ttp import pseudonymise
+from rmj_dagster.assets.table_metadata import OWNERS, markdown_table, table_metadata
+from rmj_dagster.intake.detect import Quarantine, inspect_file
+from rmj_dagster.intake.kinds import KINDS
+from rmj_dagster.intake.landing_zone import FileState, LandingZone, delivery_id_of, sha256_of
 from rmj_dagster.partitions import deliveries
 from rmj_dagster.resources import LandingZoneResource, PseudonymKeyResource, Warehouse
 
@@ -222,7 +223,7 @@ def _pseudonymise_one(con, zone: LandingZone, delivery_id: str, key, retain: boo
         return  # nothing received, quarantined, or processed earlier (original already destroyed)
     try:
         inspection = inspect_file(path)  # cheap; gives the header the reader needs
-        rows = ttp.load_delivery(con, path, inspection, delivery_id, key)
+        rows = pseudonymise.load_delivery(con, path, inspection, delivery_id, key)
     except Quarantine as problem:
         zone.quarantine(path, delivery_id=delivery_id, sha256="", code=problem.code, message=problem.message)
         con.execute(

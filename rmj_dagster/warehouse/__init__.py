@@ -10,7 +10,8 @@ from pathlib import Path
 
 import duckdb
 
-from rmj_dagster import codebook, disclosure
+from rmj_dagster import codebook
+from rmj_dagster.privacy import disclosure
 
 SCHEMAS = ("ref", "audit", "pseudo", "staging", "intermediate", "marts")
 

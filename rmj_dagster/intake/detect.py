@@ -15,8 +15,8 @@ from pathlib import Path
 
 from lxml import etree
 
-from rmj_dagster.ingest.jw307 import NS_JW307
-from rmj_dagster.ingest.kinds import IDENTITY_COLUMNS, STOPZORG, Kind, kind_of_header
+from rmj_dagster.intake.ijw import NS_JW307
+from rmj_dagster.intake.kinds import IDENTITY_COLUMNS, STOPZORG, Kind, kind_of_header
 
 _CHUNK = 1 << 20
 _DELIMITERS = (";", ",", "\t")

@@ -1,0 +1,2 @@
+"""Privacy controls that need no Dagster: identifier scans (``identifiers``) and disclosure control of
+published tables (``disclosure``)."""
