@@ -73,12 +73,12 @@ def test_a_crash_in_the_ttp_step_keeps_the_original_and_the_rerun_completes(rmj_
             raise OSError("disk full (simulated)")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(ttp, "load_delivery", crash_on_third)
+    monkeypatch.setattr(pseudonymise, "load_delivery", crash_on_third)
     with pytest.raises(PipelineFailed):
         process()
     kept = list((rmj_env["landing"] / "received").rglob("*.*"))
     assert kept, "the original of the failed delivery must survive the crash"
-    monkeypatch.setattr(ttp, "load_delivery", real)
+    monkeypatch.setattr(pseudonymise, "load_delivery", real)
     summary = process()
     assert summary.deliveries == {"loaded": files}
     assert not list((rmj_env["landing"] / "received").rglob("*.*"))
