@@ -10,6 +10,7 @@ from rmj_dagster.warehouse import sql_models
 from rmj_dagster.quality import expectations
 from rmj_dagster.assets.model_assets import PYTHON_OWNED
 from rmj_dagster.quality.expectations import CBS_COLUMNS
+from rmj_dagster.assets.asset_keys import asset_key
 from rmj_dagster.partitions import half_year_label
 from rmj_dagster.resources import ExportArea, Warehouse
 
@@ -24,7 +25,7 @@ def _tables_by_asset() -> dict[str, list[str]]:
 
 
 @dg.asset_check(
-    asset="delivery_reconciliation",
+    asset=asset_key("delivery_reconciliation"),
     blocking=True,
     description="Per delivery: rows read = rows accepted + rows rejected. Every row ends up in exactly one place.",
 )
@@ -51,9 +52,9 @@ def every_row_accounted_for(warehouse: Warehouse) -> dg.AssetCheckResult:
     )
 
 
-def _no_identifier_check(asset_name: str, tables: list[str]) -> dg.AssetChecksDefinition:
+def _no_identifier_check(key: dg.AssetKey, tables: list[str]) -> dg.AssetChecksDefinition:
     @dg.asset_check(
-        asset=asset_name,
+        asset=key,
         name="no_identifiers",
         blocking=True,
         description=(
@@ -85,7 +86,7 @@ def _export_findings(con, files) -> dict[str, dict]:
 
 
 @dg.asset_check(
-    asset="cbs_extract_files",
+    asset=asset_key("cbs_extract_files"),
     name="extract_conforms_and_holds_no_identifiers",
     blocking=True,
     description=(
@@ -120,7 +121,7 @@ def cbs_extract_conforms(context: dg.AssetCheckExecutionContext, warehouse: Ware
 
 
 @dg.asset_check(
-    asset="ceo_publication",
+    asset=asset_key("ceo_publication"),
     name="suppression_holds_in_published_file",
     blocking=True,
     description=(
@@ -141,7 +142,7 @@ def suppression_holds(context: dg.AssetCheckExecutionContext, exports: ExportAre
 
 
 @dg.asset_check(
-    asset="ceo_publication",
+    asset=asset_key("ceo_publication"),
     name="published_files_hold_no_identifiers",
     blocking=True,
     description="The year's indicators.csv and report.html hold no BSN candidate and no full date.",
@@ -171,7 +172,7 @@ def _gx_result(outcome: expectations.Outcome, rows: int) -> dg.AssetCheckResult:
 
 
 @dg.asset_check(
-    asset="cleaned_responses",
+    asset=asset_key("cleaned_responses"),
     name="conforms_to_codebook",
     blocking=True,
     description="Great Expectations: every cleaned answer, questionnaire and municipality is one the codebook allows.",
@@ -184,7 +185,7 @@ def cleaned_responses_conform(warehouse: Warehouse) -> dg.AssetCheckResult:
 
 
 @dg.asset_check(
-    asset="cbs_outcome_extract",
+    asset=asset_key("cbs_outcome_extract"),
     name="conforms_to_cbs_spec",
     blocking=True,
     description="Great Expectations: the period's extract rows have the specified columns, codes, date formats and unique trajectories.",
@@ -203,7 +204,7 @@ def all_checks() -> list[dg.AssetChecksDefinition]:
         every_row_accounted_for,
         cleaned_responses_conform,
         cbs_rows_conform,
-        *(_no_identifier_check(asset, tables) for asset, tables in _tables_by_asset().items()),
+        *(_no_identifier_check(asset_key(asset), tables) for asset, tables in _tables_by_asset().items()),
         cbs_extract_conforms,
         suppression_holds,
         ceo_files_hold_no_identifiers,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from rmj_dagster.assets.asset_keys import asset_key
 from rmj_dagster.partitions import half_years, years
 from rmj_dagster.sensors.delivery_sensor import DELIVERY_JOB_NAME
 
@@ -27,8 +28,8 @@ def build_jobs(assets: list[dg.AssetsDefinition]) -> list[dg.UnresolvedAssetJobD
         dg.define_asset_job(
             name=DELIVERY_JOB_NAME,
             selection=(
-                dg.AssetSelection.assets("raw_provider_drops").downstream()
-                | dg.AssetSelection.assets("codebook").downstream()
+                dg.AssetSelection.assets(asset_key("raw_provider_drops")).downstream()
+                | dg.AssetSelection.assets(asset_key("codebook")).downstream()
             )
             - dg.AssetSelection.assets(*cbs_keys, *ceo_keys),
             description="Receive and pseudonymise deliveries, then rebuild staging, cleaning and outcome tables.",

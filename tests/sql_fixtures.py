@@ -4,7 +4,7 @@ the ingest and TTP steps had run).
 
     path = make_warehouse(tmp_path)
     with warehouse.connect(path) as con:
-        insert_delivery(con, "d1", "cem", "2025-03-01 10:00", [{"q03": "7"}, {}])
+        insert_delivery(con, "d1", "responses", "2025-03-01 10:00", [{"q03": "7"}, {}])
         run_models(con)
 
 A row dict holds pseudo-table columns as delivered (text). Missing columns get the defaults of
@@ -29,8 +29,8 @@ PSEUDONYM = "a" * 64
 OTHER_PSEUDONYM = "b" * 64
 AGB = "12345678"
 
-TABLES = {"cem": "pseudo.cem_responses", "stopzorg": "pseudo.stop_zorg", "doelen": "pseudo.doelrealisatie"}
-EVENT_DATE = {"cem": "invuldatum", "stopzorg": "begindatum"}
+TABLES = {"responses": "pseudo.responses", "stop_zorg": "pseudo.stop_zorg", "goals": "pseudo.goals"}
+EVENT_DATE = {"responses": "invuldatum", "stop_zorg": "begindatum"}
 
 _COMMON = {
     "aanbieder_agb": AGB,
@@ -42,7 +42,7 @@ _COMMON = {
 }
 
 DEFAULTS: dict[str, dict] = {
-    "cem": _COMMON
+    "responses": _COMMON
     | {
         "geboortedatum": "2012-06-15",
         "vragenlijst": "JONGEREN_EINDE",
@@ -52,7 +52,7 @@ DEFAULTS: dict[str, dict] = {
         "q10": "03",
         "geen_inzage_hulpverlener": None,
     },
-    "stopzorg": _COMMON
+    "stop_zorg": _COMMON
     | {
         "geboortedatum": "2012-06-15",
         "productcategorie": "45",
@@ -63,7 +63,7 @@ DEFAULTS: dict[str, dict] = {
         "status_aanlevering": "1",
         "source_format": "csv",
     },
-    "doelen": _COMMON
+    "goals": _COMMON
     | {
         "trajecttype": "PERSPECTIEF",
         "meetdatum": "2025-03-01",

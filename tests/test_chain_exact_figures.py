@@ -139,11 +139,11 @@ def test_rows_reconcile_and_rejections_carry_their_reason(chain):
         recon = con.execute("select kind, sum(rows_read), sum(rows_accepted), sum(rows_rejected), bool_and(reconciled) from intermediate.delivery_reconciliation where status = 'loaded' group by kind order by kind").fetchall()
         rejected = con.execute("select kind, reason_code, reason_detail from intermediate.rejected_rows order by kind").fetchall()
         per_delivery = con.execute("select aanbieder_agb, kind, rejected_by_reason from intermediate.delivery_reconciliation where rows_rejected > 0 order by kind").fetchall()
-    # cem: 12 parents + 1 youth + 1 bad row; doelen: 10 measurements x 2 goals; stopzorg: 11 + 1 Rotterdam in CSV, 1 in JW307
-    assert recon == [("cem", 14, 13, 1, True), ("doelen", 20, 20, 0, True), ("stopzorg", 13, 12, 1, True)]
-    assert rejected[0][:2] == ("cem", "answer_out_of_range") and "q03" in rejected[0][2]
-    assert rejected[1][:2] == ("stopzorg", "gemeentecode_out_of_region")
-    assert per_delivery == [(AGB, "cem", "answer_out_of_range=1"), (AGB, "stopzorg", "gemeentecode_out_of_region=1")]
+    # goals: 10 measurements x 2 goals; responses: 12 parents + 1 youth + 1 bad row; stop_zorg: 11 + 1 Rotterdam in CSV, 1 in JW307
+    assert recon == [("goals", 20, 20, 0, True), ("responses", 14, 13, 1, True), ("stop_zorg", 13, 12, 1, True)]
+    assert rejected[0][:2] == ("responses", "answer_out_of_range") and "q03" in rejected[0][2]
+    assert rejected[1][:2] == ("stop_zorg", "gemeentecode_out_of_region")
+    assert per_delivery == [(AGB, "responses", "answer_out_of_range=1"), (AGB, "stop_zorg", "gemeentecode_out_of_region=1")]
 
 
 def test_uitval(chain):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from rmj_dagster.assets.asset_keys import asset_key
 from rmj_dagster.definitions import defs
 
 
@@ -25,20 +26,28 @@ def test_every_asset_has_group_description_owner_and_kind():
 
 def test_lineage_runs_from_drops_to_both_outputs():
     graph = _graph()
-    upstream_of = lambda key: graph.get(dg.AssetKey(key)).parent_keys  # noqa: E731
-    assert dg.AssetKey("raw_provider_drops") in upstream_of("pseudonymised_cem")
-    assert dg.AssetKey("pseudonymised_cem") in upstream_of("stg_cem_responses")
-    assert dg.AssetKey("stg_cem_responses") in upstream_of("cleaned_responses")
-    assert dg.AssetKey("cbs_outcome_extract") in upstream_of("cbs_extract_files")
-    assert dg.AssetKey("ceo_indicators") in upstream_of("ceo_publication")
-    everything_after_drops = graph.get(dg.AssetKey("raw_provider_drops")).child_keys
+    upstream_of = lambda key: graph.get(asset_key(key)).parent_keys  # noqa: E731
+    assert asset_key("raw_provider_drops") in upstream_of("pseudonymised_responses")
+    assert asset_key("pseudonymised_responses") in upstream_of("stg_responses")
+    assert asset_key("stg_responses") in upstream_of("cleaned_responses")
+    assert asset_key("cbs_outcome_extract") in upstream_of("cbs_extract_files")
+    assert asset_key("ceo_indicators") in upstream_of("ceo_publication")
+    everything_after_drops = graph.get(asset_key("raw_provider_drops")).child_keys
     assert everything_after_drops
-    downstream = dg.AssetSelection.assets("raw_provider_drops").downstream().resolve(graph)
-    assert {dg.AssetKey("cbs_extract_files"), dg.AssetKey("ceo_publication")} <= downstream
+    downstream = dg.AssetSelection.assets(asset_key("raw_provider_drops")).downstream().resolve(graph)
+    assert {asset_key("cbs_extract_files"), asset_key("ceo_publication")} <= downstream
+
+
+def test_keys_carry_the_schema_they_write():
+    keys = {n.key.path[-1]: n.key.path[0] for n in _graph().asset_nodes}
+    assert keys["stg_responses"] == "staging" and keys["cleaned_responses"] == "intermediate"
+    assert keys["ceo_indicators"] == "marts" and keys["pseudonymised_goals"] == "pseudo"
+    assert keys["codebook"] == "ref" and keys["raw_provider_drops"] == "audit"
+    assert all(len(n.key.path) == 2 for n in _graph().asset_nodes)
 
 
 def test_groups_follow_the_stages():
-    groups = {n.key.to_user_string(): n.group_name for n in _graph().asset_nodes}
+    groups = {n.key.path[-1]: n.group_name for n in _graph().asset_nodes}
     assert groups["raw_provider_drops"] == "ingest"
     assert groups["pseudonymised_stop_zorg"] == "pseudonymise"
     assert groups["stg_stop_zorg"] == "clean"
@@ -48,9 +57,9 @@ def test_groups_follow_the_stages():
 
 def test_partitioning_of_deliveries_half_years_and_years():
     graph = _graph()
-    assert graph.get(dg.AssetKey("raw_provider_drops")).partitions_def.name == "deliveries"
-    assert "2025-07-01" in graph.get(dg.AssetKey("cbs_outcome_extract")).partitions_def.get_partition_keys()
-    assert "2025" in graph.get(dg.AssetKey("ceo_indicators")).partitions_def.get_partition_keys()
+    assert graph.get(asset_key("raw_provider_drops")).partitions_def.name == "deliveries"
+    assert "2025-07-01" in graph.get(asset_key("cbs_outcome_extract")).partitions_def.get_partition_keys()
+    assert "2025" in graph.get(asset_key("ceo_indicators")).partitions_def.get_partition_keys()
 
 
 def test_sensor_schedule_and_jobs_are_listed():

@@ -32,7 +32,7 @@ from tests.conftest import SHARED
 TODAY = date(2026, 11, 22)
 KEY = b"a test TTP key of at least thirty-two bytes"
 XSD = SHARED / "reference" / "ijw-3.2" / "JW307.xsd"
-SIGNATURES = {"vragenlijst": "cem", "reden_beeindiging": "stopzorg", "gas_score": "doelen"}
+SIGNATURES = {"vragenlijst": "responses", "reden_beeindiging": "stop_zorg", "gas_score": "goals"}
 REGION = {r["gemeentecode"]: r for r in codebook.rows("region")}
 GEMEENTEN = {r["gemeentecode"] for r in codebook.rows("gemeenten")}
 VALID_ANSWERS = {
@@ -125,7 +125,7 @@ def stop_records(folder: Path) -> list[dict[str, str]]:
     """Stop records from CSV and JW307 alike, with the file they came from and its mtime."""
     records = []
     for delivery in csv_deliveries(folder):
-        if delivery.kind == "stopzorg":
+        if delivery.kind == "stop_zorg":
             mtime = delivery.path.stat().st_mtime
             records += [r | {"_file": delivery.path.name, "_mtime": mtime} for r in delivery.rows]
     for path in messages(folder):
@@ -176,7 +176,7 @@ def test_summary_counts_what_was_written(tmp_path):
     assert dict(summary.rows) == truth["totals"]["rows"] and dict(summary.defects) == truth["totals"]["defects"]
     assert 300 < summary.ended_trajectories < 500  # ~2,000 a year at scale 1
     text = str(summary)
-    assert "cem" in text and "JW307" in text and "planted" in text and str(summary.truth_path) in text
+    assert "responses" in text and "JW307" in text and "planted" in text and str(summary.truth_path) in text
 
 
 # --- JW307 -------------------------------------------------------------------------------------------
@@ -223,8 +223,8 @@ def test_planted_bad_messages_fail_as_planted(with_defects):
 def test_every_response_and_goal_belongs_to_a_trajectory(clean):
     trajectories = {(r["aanbieder_agb"], r["toewijzingnummer"]) for r in stop_records(clean)}
     deliveries = csv_deliveries(clean)
-    responses = [r for d in deliveries if d.kind == "cem" for r in d.rows]
-    goals = [r for d in deliveries if d.kind == "doelen" for r in d.rows]
+    responses = [r for d in deliveries if d.kind == "responses" for r in d.rows]
+    goals = [r for d in deliveries if d.kind == "goals" for r in d.rows]
     assert len(responses) > 200 and len(goals) > 1000
     orphans = [r for r in responses if (r["aanbieder_agb"], r["toewijzingnummer"]) not in trajectories and not r["vragenlijst"].endswith("DUURZAAM")]
     orphans += [g for g in goals if (g["aanbieder_agb"], g["toewijzingnummer"]) not in trajectories and g["trajecttype"] != "DUURZAAM"]
@@ -245,7 +245,7 @@ def test_clean_data_passes_every_contract_rule(clean):
             assert code in REGION and not REGION[code]["valid_until"], (delivery.path.name, code)  # no Beemster after 2021
             assert len(row["aanbieder_agb"]) == 8 and row["aanbieder_agb"].isdigit()
             assert row["toewijzingnummer"].isdigit() and int(row["toewijzingnummer"]) <= 999_999_999
-            if delivery.kind == "cem":
+            if delivery.kind == "responses":
                 day = parse_day(row["invuldatum"])
                 earliest, last = parse_birth(row["geboortedatum"])
                 version = versions[row["vragenlijst"]]
@@ -254,7 +254,7 @@ def test_clean_data_passes_every_contract_rule(clean):
                 # the version fits the age (YYYYMM00: for some day of the birth month), and the youth is 0-17
                 assert int(version["min_age"]) <= age_on(earliest, day) and age_on(last, day) <= high
                 assert 0 <= age_on(earliest, day) and age_on(last, day) <= 17
-            elif delivery.kind == "stopzorg":
+            elif delivery.kind == "stop_zorg":
                 begin, end = parse_day(row["begindatum"]), parse_day(row["einddatum"])
                 earliest, last = parse_birth(row["geboortedatum"])
                 assert earliest <= begin <= end <= latest and age_on(last, end) <= 17
@@ -269,7 +269,7 @@ def test_one_probleemafname_per_measurement_and_no_duplicate_rows(clean):
     for delivery in csv_deliveries(clean):
         lines = [tuple(r.values()) for r in delivery.rows]
         assert len(lines) == len(set(lines)), delivery.path.name
-        if delivery.kind == "doelen":
+        if delivery.kind == "goals":
             scores: dict[tuple, set] = {}
             for r in delivery.rows:
                 scores.setdefault((r["bsn"], r["toewijzingnummer"], r["meetdatum"]), set()).add(r["probleemafname"])
@@ -282,7 +282,7 @@ def test_realistic_shares(clean):
     reden = Counter(r["reden_beeindiging"] for r in stop)
     assert 0.5 < reden["31"] / len(stop) < 0.7 and 0.07 < reden["32"] / len(stop) < 0.18
     deliveries = csv_deliveries(clean)
-    cem = [r for d in deliveries if d.kind == "cem" for r in d.rows]
+    cem = [r for d in deliveries if d.kind == "responses" for r in d.rows]
     answered = {(r["aanbieder_agb"], r["toewijzingnummer"]) for r in cem if r["vragenlijst"].endswith("EINDE")}
     ended = {(r["aanbieder_agb"], r["toewijzingnummer"]) for r in stop}
     assert 0.25 < len(answered & ended) / len(ended) < 0.45
@@ -291,7 +291,7 @@ def test_realistic_shares(clean):
     assert Counter(r["q09"] for r in cem).most_common(1)[0][0] in ("7", "8")
     inzage = sum(r["geen_inzage_hulpverlener"].lower() in ("1", "ja", "true") for r in cem) / len(cem)
     assert 0.05 < inzage < 0.15
-    municipalities = Counter(r["gemeentecode"].upper().removeprefix("GM") for d in deliveries if d.kind == "doelen" for r in d.rows)
+    municipalities = Counter(r["gemeentecode"].upper().removeprefix("GM") for d in deliveries if d.kind == "goals" for r in d.rows)
     assert municipalities.most_common(1)[0][0] == "0363"
 
 
@@ -303,14 +303,14 @@ def test_providers_export_in_every_allowed_format(clean):
     assert any("\r\n" in d.text for d in deliveries) and any("\r\n" not in d.text for d in deliveries)
     assert any(d.text.endswith(("\n\n", "\r\n\r\n")) for d in deliveries)
     assert any(c != c.strip().lower() for d in deliveries for c in d.raw_header)
-    formats = {len(r["begindatum"]) == 8 or r["begindatum"][2] == "-" for d in deliveries if d.kind == "stopzorg" for r in d.rows}
+    formats = {len(r["begindatum"]) == 8 or r["begindatum"][2] == "-" for d in deliveries if d.kind == "stop_zorg" for r in d.rows}
     assert formats == {True, False}
-    assert any(r["geboortedatum"].endswith("00") and len(r["geboortedatum"]) == 8 for d in deliveries if d.kind == "cem" for r in d.rows)
+    assert any(r["geboortedatum"].endswith("00") and len(r["geboortedatum"]) == 8 for d in deliveries if d.kind == "responses" for r in d.rows)
     rows = [r for d in deliveries for r in d.rows]
     assert any(r["gemeentecode"].startswith("GM") for r in rows)
     assert any(len(r["bsn"]) < 9 for r in rows), "a spreadsheet dropped leading zeros"
-    assert {r["q10"] for d in deliveries if d.kind == "cem" for r in d.rows} >= {"01", "1", ""}
-    spellings = {r["geen_inzage_hulpverlener"] for d in deliveries if d.kind == "cem" for r in d.rows}
+    assert {r["q10"] for d in deliveries if d.kind == "responses" for r in d.rows} >= {"01", "1", ""}
+    spellings = {r["geen_inzage_hulpverlener"] for d in deliveries if d.kind == "responses" for r in d.rows}
     assert spellings >= {"1", "0", "ja", "nee", "true", "false"}
     assert {c for d in deliveries for c in d.columns} - CONTRACT_COLUMNS == {"clientnaam", "opmerking"}
     names = [r["clientnaam"] for d in deliveries if "clientnaam" in d.columns for r in d.rows]
@@ -359,21 +359,21 @@ def _recount(delivery: Delivery) -> Counter:
             found["gemeentecode_out_of_region"] += 1
         if not (row["toewijzingnummer"].isdigit() and int(row["toewijzingnummer"]) <= 999_999_999):
             found["toewijzingnummer_invalid"] += 1
-        event = {"cem": "invuldatum", "stopzorg": "einddatum", "doelen": "meetdatum"}[delivery.kind]
+        event = {"responses": "invuldatum", "stop_zorg": "einddatum", "goals": "meetdatum"}[delivery.kind]
         day = parse_day(row[event])
         if day is None:
             found["date_invalid"] += 1
         elif day > TODAY:
             found["date_in_future"] += 1
-        if delivery.kind == "cem":
+        if delivery.kind == "responses":
             found["vragenlijst_unknown"] += row["vragenlijst"] not in {r["vragenlijst"] for r in codebook.rows("vragenlijsten")}
             found["answer_out_of_range"] += any(row[item] not in allowed for item, allowed in VALID_ANSWERS.items())
-        if delivery.kind == "stopzorg":
+        if delivery.kind == "stop_zorg":
             found["reden_beeindiging_unknown"] += row["reden_beeindiging"] not in {r["reden_beeindiging"] for r in codebook.rows("reden_beeindiging")}
             found["status_aanlevering_invalid"] += row["status_aanlevering"] not in ("", "1", "2", "3")
             begin = parse_day(row["begindatum"])
             found["end_before_begin"] += bool(day and begin and day < begin)
-        if delivery.kind == "doelen":
+        if delivery.kind == "goals":
             found["trajecttype_unknown"] += row["trajecttype"] not in ("PERSPECTIEF", "INTENSIEF", "DUURZAAM")
             found["doel_nr_invalid"] += not (row["doel_nr"].isdigit() and int(row["doel_nr"]) >= 1)
             found["gas_score_out_of_range"] += row["gas_score"] not in ("-2", "-1", "0", "1", "2", "+1", "+2")
@@ -451,7 +451,7 @@ def test_a_ttp_key_makes_one_provider_deliver_pseudonyms(tmp_path):
     generate_deliveries(tmp_path / "plain", seed=5, scale=0.2, today=TODAY)
     pseudonymous = [d for d in csv_deliveries(tmp_path / "ttp") if "pseudoniem" in d.columns]
     assert len({d.rows[0]["aanbieder_agb"] for d in pseudonymous}) == 1
-    assert {d.kind for d in pseudonymous} == {"cem", "stopzorg", "doelen"}
+    assert {d.kind for d in pseudonymous} == {"responses", "stop_zorg", "goals"}
     for delivery in pseudonymous:
         assert "bsn" not in delivery.columns
         plain = read_csv(tmp_path / "plain" / "incoming" / delivery.path.name)

@@ -57,10 +57,10 @@ def test_encodings_delimiters_and_line_ends_read_the_same(con, tmp_path, encodin
     text = cem_csv(delimiter, columns=[*CEM_COLUMNS, "opmerking"], rows=[["12345678", BSN, "2010-03-15", "GM363", "42", "OUDERS_EINDE", "01-03-2025", "4", "8", "03", "Jöhn Dœ café"]])
     path = write(tmp_path / "export.csv", text + "\n\n", encoding=encoding, newline=newline)
     inspection = inspect_file(path)
-    assert (inspection.kind.name, inspection.encoding, inspection.delimiter) == ("cem", expected_encoding, delimiter)
+    assert (inspection.kind.name, inspection.encoding, inspection.delimiter) == ("responses", expected_encoding, delimiter)
     assert inspection.extra_columns == ("opmerking",)
     assert load(con, path) == 1  # trailing blank lines are not rows
-    row = con.execute("select pseudoniem, gemeentecode, invuldatum, q01, geboortejaarmaand, leeftijd from pseudo.cem_responses").fetchone()
+    row = con.execute("select pseudoniem, gemeentecode, invuldatum, q01, geboortejaarmaand, leeftijd from pseudo.responses").fetchone()
     assert row == (pseudonym(BSN, KEY.secret), "GM363", "01-03-2025", "4", "2010-03", 14)
 
 
@@ -73,7 +73,7 @@ def test_headers_are_case_and_space_insensitive(con, tmp_path):
 def test_birth_date_formats_reduce_to_year_and_month(con, tmp_path, birth):
     path = write(tmp_path / "a.csv", cem_csv(rows=[["12345678", BSN, birth, "0363", "42", "OUDERS_EINDE", "2025-02-20", "4", "8", "03"]]))
     load(con, path)  # 14 on 2025-02-20 whether born on 1 or 15 March 2010
-    assert con.execute("select geboortejaarmaand, leeftijd from pseudo.cem_responses").fetchone() == ("2010-03", 14)
+    assert con.execute("select geboortejaarmaand, leeftijd from pseudo.responses").fetchone() == ("2010-03", 14)
 
 
 def test_age_is_completed_years_at_the_event(con, tmp_path):
@@ -83,7 +83,7 @@ def test_age_is_completed_years_at_the_event(con, tmp_path):
         ["12345678", BSN, "2010-03-15", "0363", "3", "OUDERS_EINDE", "2009-01-01", "", "", ""],  # before birth
     ]
     load(con, write(tmp_path / "a.csv", cem_csv(rows=rows)))
-    got = con.execute("select toewijzingnummer, leeftijd, voor_geboorte from pseudo.cem_responses order by source_row").fetchall()
+    got = con.execute("select toewijzingnummer, leeftijd, voor_geboorte from pseudo.responses order by source_row").fetchall()
     assert got[0][1:] == (11, False)
     assert got[1][1:] == (12, False)
     assert got[2][2] is True
@@ -99,10 +99,10 @@ def test_identity_statuses_without_keeping_any_bsn(con, tmp_path):
         ["12345678", "", "2010-03-15", "0363", "6", "OUDERS_EINDE", "2025-03-01", "", "", ""],
     ]
     load(con, write(tmp_path / "a.csv", cem_csv(rows=rows)))
-    statuses = [r[0] for r in con.execute("select id_status from pseudo.cem_responses order by source_row").fetchall()]
+    statuses = [r[0] for r in con.execute("select id_status from pseudo.responses order by source_row").fetchall()]
     assert statuses == ["ok", "ok", "unknown", "bsn_elfproef", "bsn_invalid_format", "identity_missing"]
-    assert con.execute("select pseudoniem from pseudo.cem_responses where source_row = 2").fetchone()[0] == pseudonym("012345672", KEY.secret)
-    dump = "\n".join(str(r) for r in con.execute("select * from pseudo.cem_responses").fetchall())
+    assert con.execute("select pseudoniem from pseudo.responses where source_row = 2").fetchone()[0] == pseudonym("012345672", KEY.secret)
+    dump = "\n".join(str(r) for r in con.execute("select * from pseudo.responses").fetchall())
     for raw in (BSN, "123456789", "999999999", "2010-03-15"):
         assert raw not in dump
 
@@ -112,7 +112,7 @@ def test_pseudonyms_from_the_ttp_and_from_bsn_are_identical(con, tmp_path):
     ttp_text = cem_csv(columns=[c if c != "bsn" else "pseudoniem" for c in CEM_COLUMNS],
                        rows=[["12345678", pseudonym(BSN, KEY.secret), "2010-03-15", "0363", "42", "OUDERS_EINDE", "2025-03-01", "4", "8", "03"]])
     load(con, write(tmp_path / "pseudonymise.csv", ttp_text), "b" * 16)
-    pseudonyms = con.execute("select distinct pseudoniem, id_status from pseudo.cem_responses").fetchall()
+    pseudonyms = con.execute("select distinct pseudoniem, id_status from pseudo.responses").fetchall()
     assert pseudonyms == [(pseudonym(BSN, KEY.secret), "ok")]
 
 
@@ -120,7 +120,7 @@ def test_reloading_a_delivery_replaces_its_rows(con, tmp_path):
     path = write(tmp_path / "a.csv", cem_csv())
     load(con, path)
     load(con, path)
-    assert con.execute("select count(*) from pseudo.cem_responses").fetchone()[0] == 1
+    assert con.execute("select count(*) from pseudo.responses").fetchone()[0] == 1
 
 
 @pytest.mark.parametrize(
@@ -153,7 +153,7 @@ def test_ragged_csv_rows_quarantine_the_file_without_quoting_the_row(con, tmp_pa
         load(con, path)
     assert caught.value.code == "unreadable_csv"
     assert BSN not in caught.value.message
-    assert con.execute("select count(*) from pseudo.cem_responses").fetchone()[0] == 0
+    assert con.execute("select count(*) from pseudo.responses").fetchone()[0] == 0
 
 
 def test_generated_style_jw307_is_valid_against_the_shared_schema(tmp_path):

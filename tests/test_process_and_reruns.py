@@ -11,6 +11,7 @@ import duckdb
 import pytest
 
 from rmj_dagster import cli
+from rmj_dagster.assets.asset_keys import asset_key
 from rmj_dagster.ttp import pseudonymise
 from rmj_dagster.generate import generate_deliveries
 from rmj_dagster.ttp.pseudonym import DEMO_KEY
@@ -23,7 +24,7 @@ def counts(db: Path) -> dict[str, int]:
     with duckdb.connect(str(db), read_only=True) as con:
         return {
             table: con.execute(f"select count(*) from {table}").fetchone()[0]
-            for table in ("pseudo.cem_responses", "pseudo.stop_zorg", "pseudo.doelrealisatie", "intermediate.cleaned_stop_zorg", "marts.ceo_indicators")
+            for table in ("pseudo.responses", "pseudo.stop_zorg", "pseudo.goals", "intermediate.cleaned_stop_zorg", "marts.ceo_indicators")
         }
 
 
@@ -116,7 +117,7 @@ def test_each_delivery_partition_shows_its_figures_in_dagster(rmj_env, tmp_path)
     with duckdb.connect(str(rmj_env["warehouse"]), read_only=True) as con:
         expected = {d: (s, r, a, j) for d, s, r, a, j in con.execute(
             "select delivery_id, status, rows_read, rows_accepted, rows_rejected from intermediate.delivery_reconciliation").fetchall()}
-    records = instance.fetch_observations(dg.AssetKey("raw_provider_drops"), limit=10_000).records
+    records = instance.fetch_observations(asset_key("raw_provider_drops"), limit=10_000).records
     shown = {}
     for record in records:
         event = record.asset_observation
@@ -134,7 +135,7 @@ def test_each_delivery_partition_shows_its_figures_in_dagster(rmj_env, tmp_path)
     # the client's choice not to let the provider see the answers is carried through and counted
     with duckdb.connect(str(rmj_env["warehouse"]), read_only=True) as con:
         chosen = con.execute("select count(*) from intermediate.cleaned_responses where geen_inzage_hulpverlener").fetchone()[0]
-    event = instance.get_latest_materialization_event(dg.AssetKey("cleaned_responses"))
+    event = instance.get_latest_materialization_event(asset_key("cleaned_responses"))
     assert event.asset_materialization.metadata["responses_geen_inzage_hulpverlener"].value == chosen > 0
 
 
@@ -194,8 +195,8 @@ def test_a_run_killed_in_the_middle_of_the_ttp_step_loses_nothing_and_the_rerun_
     with duckdb.connect(str(rmj_env["warehouse"]), read_only=True) as con:
         deliveries = con.execute("select count(*) from audit.deliveries").fetchone()[0]
         stored = con.execute(
-            "select sum(n) from (select count(*) as n from pseudo.cem_responses union all "
-            "select count(*) from pseudo.stop_zorg union all select count(*) from pseudo.doelrealisatie)"
+            "select sum(n) from (select count(*) as n from pseudo.responses union all "
+            "select count(*) from pseudo.stop_zorg union all select count(*) from pseudo.goals)"
         ).fetchone()[0]
         read = con.execute("select sum(rows_read) from audit.deliveries where status = 'loaded'").fetchone()[0]
         assert deliveries == files  # every file is a delivery, none twice

@@ -26,7 +26,7 @@ VALID_CSV = (
     "12345678;111222333;2010-03-15;0363;42;OUDERS_EINDE;2025-03-01;4;8;03\n"
     "12345678;123456782;20100300;GM0362;43;JONGEREN_EINDE;01-03-2025;9;;1\n"
 ).encode()
-RECONCILING_MODELS = ("stg_cem_responses", "stg_stop_zorg", "stg_doelrealisatie", "delivery_reconciliation")
+RECONCILING_MODELS = ("stg_responses", "stg_stop_zorg", "stg_goals", "delivery_reconciliation")
 SEEDS = [VALID_CSV, jw307().encode(), VALID_CSV.replace(b";", b",")]
 
 

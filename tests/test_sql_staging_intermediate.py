@@ -20,8 +20,8 @@ from rmj_dagster.warehouse import sql_models
 from tests.sql_fixtures import OTHER_PSEUDONYM, insert_delivery, make_warehouse, run_models
 
 TOMORROW = (date.today() + timedelta(days=1)).isoformat()
-KINDS = ("cem", "stopzorg", "doelen")
-STAGING = {"cem": "staging.stg_cem_responses", "stopzorg": "staging.stg_stop_zorg", "doelen": "staging.stg_doelrealisatie"}
+KINDS = ("responses", "stop_zorg", "goals")
+STAGING = {"responses": "staging.stg_responses", "stop_zorg": "staging.stg_stop_zorg", "goals": "staging.stg_goals"}
 REASONS = [r["reason_code"] for r in codebook.rows("reject_reasons")]  # the CSV order = the precedence
 APPLIES = {r["reason_code"]: set(r["applies_to"].split(",")) for r in codebook.rows("reject_reasons")}
 IDENTITY_CODES = ["identity_missing", "bsn_invalid_format", "bsn_elfproef", "pseudoniem_invalid"]
@@ -67,31 +67,31 @@ def _common_cases() -> list[Case]:
 
 CASES: list[Case] = _identity_cases() + _common_cases() + [
     # cem
-    Case("cem", "birthdate_invalid", [{"geboortedatum": None}], {1: "birthdate_invalid"}, "geboortedatum"),
-    Case("cem", "date_invalid", [{"invuldatum": "2025-02-30"}], {1: "date_invalid"}, "invuldatum"),
-    Case("cem", "date_in_future", [{"invuldatum": TOMORROW}], {1: "date_in_future"}, "invuldatum"),
-    Case("cem", "date_before_birth", [{"geboortedatum": "2025-03-01", "invuldatum": "2025-02-20"}], {1: "date_before_birth"}, "invuldatum"),
-    Case("cem", "vragenlijst_unknown", [{"vragenlijst": "OUDERS_TUSSEN"}], {1: "vragenlijst_unknown"}, "vragenlijst=OUDERS_TUSSEN"),
-    Case("cem", "version_age_mismatch", [{"vragenlijst": "OUDERS_EINDE", "geboortedatum": "2005-01-01"}], {1: "version_age_mismatch"}, "vragenlijst=OUDERS_EINDE, leeftijd=20"),
-    Case("cem", "answer_out_of_range", [{"q03": "7"}], {1: "answer_out_of_range"}, "q03=7"),
+    Case("responses", "birthdate_invalid", [{"geboortedatum": None}], {1: "birthdate_invalid"}, "geboortedatum"),
+    Case("responses", "date_invalid", [{"invuldatum": "2025-02-30"}], {1: "date_invalid"}, "invuldatum"),
+    Case("responses", "date_in_future", [{"invuldatum": TOMORROW}], {1: "date_in_future"}, "invuldatum"),
+    Case("responses", "date_before_birth", [{"geboortedatum": "2025-03-01", "invuldatum": "2025-02-20"}], {1: "date_before_birth"}, "invuldatum"),
+    Case("responses", "vragenlijst_unknown", [{"vragenlijst": "OUDERS_TUSSEN"}], {1: "vragenlijst_unknown"}, "vragenlijst=OUDERS_TUSSEN"),
+    Case("responses", "version_age_mismatch", [{"vragenlijst": "OUDERS_EINDE", "geboortedatum": "2005-01-01"}], {1: "version_age_mismatch"}, "vragenlijst=OUDERS_EINDE, leeftijd=20"),
+    Case("responses", "answer_out_of_range", [{"q03": "7"}], {1: "answer_out_of_range"}, "q03=7"),
     # stop-zorg
-    Case("stopzorg", "birthdate_invalid", [{"geboortedatum": None}], {1: "birthdate_invalid"}, "geboortedatum"),
-    Case("stopzorg", "date_invalid", [{"einddatum": "31-02-2025"}], {1: "date_invalid"}, "einddatum"),
-    Case("stopzorg", "date_in_future", [{"einddatum": TOMORROW}], {1: "date_in_future"}, "einddatum"),
-    Case("stopzorg", "date_before_birth", [{"geboortedatum": "2024-10-01"}], {1: "date_before_birth"}, "begindatum"),
-    Case("stopzorg", "end_before_begin", [{"einddatum": "2024-08-31"}], {1: "end_before_begin"}, "einddatum"),
-    Case("stopzorg", "reden_beeindiging_unknown", [{"reden_beeindiging": "99"}], {1: "reden_beeindiging_unknown"}, "reden_beeindiging=99"),
-    Case("stopzorg", "status_aanlevering_invalid", [{"status_aanlevering": "4"}], {1: "status_aanlevering_invalid"}, "status_aanlevering=4"),
+    Case("stop_zorg", "birthdate_invalid", [{"geboortedatum": None}], {1: "birthdate_invalid"}, "geboortedatum"),
+    Case("stop_zorg", "date_invalid", [{"einddatum": "31-02-2025"}], {1: "date_invalid"}, "einddatum"),
+    Case("stop_zorg", "date_in_future", [{"einddatum": TOMORROW}], {1: "date_in_future"}, "einddatum"),
+    Case("stop_zorg", "date_before_birth", [{"geboortedatum": "2024-10-01"}], {1: "date_before_birth"}, "begindatum"),
+    Case("stop_zorg", "end_before_begin", [{"einddatum": "2024-08-31"}], {1: "end_before_begin"}, "einddatum"),
+    Case("stop_zorg", "reden_beeindiging_unknown", [{"reden_beeindiging": "99"}], {1: "reden_beeindiging_unknown"}, "reden_beeindiging=99"),
+    Case("stop_zorg", "status_aanlevering_invalid", [{"status_aanlevering": "4"}], {1: "status_aanlevering_invalid"}, "status_aanlevering=4"),
     # doelrealisatie
-    Case("doelen", "date_invalid", [{"meetdatum": "2025-13-01"}], {1: "date_invalid"}, "meetdatum"),
-    Case("doelen", "date_in_future", [{"meetdatum": TOMORROW}], {1: "date_in_future"}, "meetdatum"),
-    Case("doelen", "trajecttype_unknown", [{"trajecttype": "KORT"}], {1: "trajecttype_unknown"}, "trajecttype=KORT"),
-    Case("doelen", "doel_nr_invalid", [{"doel_nr": "0"}], {1: "doel_nr_invalid"}, "doel_nr=0"),
-    Case("doelen", "gas_score_out_of_range", [{"gas_score": "3"}], {1: "gas_score_out_of_range"}, "gas_score=3"),
-    Case("doelen", "gewicht_invalid", [{"gewicht": "-1"}], {1: "gewicht_invalid"}, "gewicht=-1"),
-    Case("doelen", "probleemafname_out_of_range", [{"probleemafname": "4"}], {1: "probleemafname_out_of_range"}, "probleemafname=4"),
+    Case("goals", "date_invalid", [{"meetdatum": "2025-13-01"}], {1: "date_invalid"}, "meetdatum"),
+    Case("goals", "date_in_future", [{"meetdatum": TOMORROW}], {1: "date_in_future"}, "meetdatum"),
+    Case("goals", "trajecttype_unknown", [{"trajecttype": "KORT"}], {1: "trajecttype_unknown"}, "trajecttype=KORT"),
+    Case("goals", "doel_nr_invalid", [{"doel_nr": "0"}], {1: "doel_nr_invalid"}, "doel_nr=0"),
+    Case("goals", "gas_score_out_of_range", [{"gas_score": "3"}], {1: "gas_score_out_of_range"}, "gas_score=3"),
+    Case("goals", "gewicht_invalid", [{"gewicht": "-1"}], {1: "gewicht_invalid"}, "gewicht=-1"),
+    Case("goals", "probleemafname_out_of_range", [{"probleemafname": "4"}], {1: "probleemafname_out_of_range"}, "probleemafname=4"),
     Case(
-        "doelen", "probleemafname_inconsistent",
+        "goals", "probleemafname_inconsistent",
         [{"doel_nr": "1", "probleemafname": "1"}, {"doel_nr": "2", "probleemafname": "3"}],
         {1: "probleemafname_inconsistent", 2: "probleemafname_inconsistent"},
     ),
@@ -100,33 +100,33 @@ CASES: list[Case] = _identity_cases() + _common_cases() + [
 # More cases that are not one-defect-per-code, each in its own delivery: (delivery, kind, rows).
 EXTRA_DELIVERIES = {
     # two defects: the earlier code of reject_reasons.csv wins
-    "two-defects-cem": ("cem", [{"gemeentecode": "9999", "q03": "7"}]),
-    "two-defects-stop": ("stopzorg", [{"einddatum": "2024-08-31", "reden_beeindiging": "99"}]),
-    "two-defects-doel": ("doelen", [{"gas_score": "5", "gewicht": "0"}]),
+    "two-defects-cem": ("responses", [{"gemeentecode": "9999", "q03": "7"}]),
+    "two-defects-stop": ("stop_zorg", [{"einddatum": "2024-08-31", "reden_beeindiging": "99"}]),
+    "two-defects-doel": ("goals", [{"gas_score": "5", "gewicht": "0"}]),
     # a copy of a bad row carries the bad row's reason, not exact_duplicate
-    "bad-copy": ("cem", [{"q01": "6"}, {"q01": "6"}]),
+    "bad-copy": ("responses", [{"q01": "6"}, {"q01": "6"}]),
     # several bad answers, a non-numeric one, a bad yes/no and a BSN-like value: all named, the BSN never shown
-    "answers": ("cem", [
+    "answers": ("responses", [
         {"q01": "0", "q05": "x", "q09": "11", "q10": "5", "geen_inzage_hulpverlener": "misschien"},
         {"toewijzingnummer": "2", "q02": BSN_LIKE},
         {"toewijzingnummer": "3", "q10": "9"},  # 9 is "don't know" only for q01-q08
     ]),
     # an inconsistent measurement only counts rows that pass the other checks
-    "inconsistent-partly": ("doelen", [
+    "inconsistent-partly": ("goals", [
         {"toewijzingnummer": "88", "doel_nr": "1", "probleemafname": "2"},
         {"toewijzingnummer": "88", "doel_nr": "2", "probleemafname": "3", "gas_score": "9"},
         {"toewijzingnummer": "88", "doel_nr": "3", "probleemafname": None},
     ]),
     # a delete needs no end date or reason; a first delivery does
-    "delete-without-end": ("stopzorg", [
+    "delete-without-end": ("stop_zorg", [
         {"toewijzingnummer": "91", "status_aanlevering": "3", "einddatum": None, "reden_beeindiging": None},
         {"toewijzingnummer": "92", "status_aanlevering": "1", "einddatum": None},
         {"toewijzingnummer": "93", "status_aanlevering": None, "reden_beeindiging": None},
     ]),
     # unknown BSN: accepted without pseudonym
-    "unknown-id-cem": ("cem", [{"pseudoniem": None, "id_status": "unknown"}]),
-    "unknown-id-stop": ("stopzorg", [{"pseudoniem": None, "id_status": "unknown", "toewijzingnummer": "94"}]),
-    "unknown-id-doel": ("doelen", [{"pseudoniem": None, "id_status": "unknown", "toewijzingnummer": "95"}]),
+    "unknown-id-cem": ("responses", [{"pseudoniem": None, "id_status": "unknown"}]),
+    "unknown-id-stop": ("stop_zorg", [{"pseudoniem": None, "id_status": "unknown", "toewijzingnummer": "94"}]),
+    "unknown-id-doel": ("goals", [{"pseudoniem": None, "id_status": "unknown", "toewijzingnummer": "95"}]),
 }
 
 BOOLEANS = {"1": True, "0": False, "ja": True, "Nee": False, "TRUE": True, "false": False, "j": True, "n": False, "yes": True, "No": False, None: False, "": False}
@@ -157,7 +157,7 @@ def _typing_rows() -> dict[str, tuple[str, list[dict]]]:
         {"toewijzingnummer": "800", "doel_nr": "1", "gas_score": "+1", "gewicht": "1,5", "probleemafname": ""},
         {"toewijzingnummer": "800", "doel_nr": "2", "gas_score": "-2", "gewicht": "2", "probleemafname": ""},
     ]
-    return {"typing-cem": ("cem", cem), "typing-stop": ("stopzorg", stop), "typing-doel": ("doelen", doel)}
+    return {"typing-cem": ("responses", cem), "typing-stop": ("stop_zorg", stop), "typing-doel": ("goals", doel)}
 
 
 def _scenario_deliveries() -> list[tuple[str, str, str, list[dict]]]:
@@ -220,17 +220,17 @@ def _scenario_deliveries() -> list[tuple[str, str, str, list[dict]]]:
         {"toewijzingnummer": "6005", "vragenlijst": "OUDERS_EINDE", "invuldatum": (end - timedelta(days=90)).isoformat()},  # inside, before the end
     ]
     return [
-        ("stop-a", "stopzorg", T1, stop_a),
-        ("stop-b", "stopzorg", T2, stop_b),
+        ("stop-a", "stop_zorg", T1, stop_a),
+        ("stop-b", "stop_zorg", T2, stop_b),
         # received later although its id sorts first: received_at decides, not the id
-        ("0-stop-late", "stopzorg", T3, [{"toewijzingnummer": "3005", "reden_beeindiging": "33"}]),
-        ("z-stop-early", "stopzorg", T1, [{"toewijzingnummer": "3005", "reden_beeindiging": "31"}]),
-        ("cem-a", "cem", T1, cem_a),
-        ("cem-b", "cem", T2, cem_b),
-        ("goals-a", "doelen", T1, goals_a),
-        ("goals-b", "doelen", T2, goals_b),
-        ("outcomes-stop", "stopzorg", T1, outcomes_stop),
-        ("outcomes-cem", "cem", T1, outcomes_cem),
+        ("0-stop-late", "stop_zorg", T3, [{"toewijzingnummer": "3005", "reden_beeindiging": "33"}]),
+        ("z-stop-early", "stop_zorg", T1, [{"toewijzingnummer": "3005", "reden_beeindiging": "31"}]),
+        ("responses-a", "responses", T1, cem_a),
+        ("responses-b", "responses", T2, cem_b),
+        ("goals-a", "goals", T1, goals_a),
+        ("goals-b", "goals", T2, goals_b),
+        ("outcomes-stop", "stop_zorg", T1, outcomes_stop),
+        ("outcomes-cem", "responses", T1, outcomes_cem),
     ]
 
 
@@ -247,8 +247,8 @@ def db(tmp_path_factory):
             insert_delivery(con, delivery, kind, T1, rows)
         for delivery, kind, received, rows in _scenario_deliveries():
             insert_delivery(con, delivery, kind, received, rows)
-        insert_delivery(con, "miscounted", "cem", T1, [{}], rows_read=2)
-        insert_delivery(con, "quarantined", "cem", T1, [], status="quarantined", rows_read=None)
+        insert_delivery(con, "miscounted", "responses", T1, [{}], rows_read=2)
+        insert_delivery(con, "quarantined", "responses", T1, [], status="quarantined", rows_read=None)
         run_models(con)
     return path
 
@@ -270,15 +270,15 @@ def staged(con, kind: str, delivery: str) -> dict[int, tuple[str | None, str | N
 # The model files themselves
 
 MODEL_UPSTREAM = {
-    "stg_cem_responses": {"audit.deliveries", "pseudo.cem_responses", "ref.cem_items", "ref.gemeenten", "ref.region", "ref.vragenlijsten"},
+    "stg_responses": {"audit.deliveries", "pseudo.responses", "ref.cem_items", "ref.gemeenten", "ref.region", "ref.vragenlijsten"},
     "stg_stop_zorg": {"audit.deliveries", "pseudo.stop_zorg", "ref.gemeenten", "ref.region", "ref.reden_beeindiging"},
-    "stg_doelrealisatie": {"audit.deliveries", "pseudo.doelrealisatie", "ref.gemeenten", "ref.region", "ref.trajecttypen"},
-    "cleaned_responses": {"staging.stg_cem_responses"},
+    "stg_goals": {"audit.deliveries", "pseudo.goals", "ref.gemeenten", "ref.region", "ref.trajecttypen"},
+    "cleaned_responses": {"staging.stg_responses"},
     "cleaned_stop_zorg": {"staging.stg_stop_zorg", "ref.reden_beeindiging"},
-    "cleaned_goals": {"staging.stg_doelrealisatie"},
+    "cleaned_goals": {"staging.stg_goals"},
     "gas_scores": {"intermediate.cleaned_goals"},
-    "rejected_rows": {"staging.stg_cem_responses", "staging.stg_stop_zorg", "staging.stg_doelrealisatie"},
-    "delivery_reconciliation": {"audit.deliveries", "audit.file_receipts", "staging.stg_cem_responses", "staging.stg_stop_zorg", "staging.stg_doelrealisatie"},
+    "rejected_rows": {"staging.stg_responses", "staging.stg_stop_zorg", "staging.stg_goals"},
+    "delivery_reconciliation": {"audit.deliveries", "audit.file_receipts", "staging.stg_responses", "staging.stg_stop_zorg", "staging.stg_goals"},
     "trajectory_outcomes": {"intermediate.cleaned_stop_zorg", "intermediate.cleaned_responses"},
 }
 
@@ -341,7 +341,7 @@ def test_planted_defect_gets_its_reason_and_the_clean_row_is_accepted(con, case)
 
 def test_staging_holds_every_pseudo_row_once(con):
     for kind, table in STAGING.items():
-        pseudo = {"cem": "pseudo.cem_responses", "stopzorg": "pseudo.stop_zorg", "doelen": "pseudo.doelrealisatie"}[kind]
+        pseudo = {"responses": "pseudo.responses", "stop_zorg": "pseudo.stop_zorg", "goals": "pseudo.goals"}[kind]
         n_pseudo = con.execute(f"select count(*) from {pseudo}").fetchone()[0]
         n_staged, n_keys = con.execute(f"select count(*), count(distinct (delivery_id, source_row)) from {table}").fetchone()
         assert n_staged == n_keys == n_pseudo > 10
@@ -361,17 +361,17 @@ def test_staging_emits_only_codebook_reasons_for_its_kind(con):
 
 
 def test_the_first_failing_check_in_csv_order_wins(con):
-    assert staged(con, "cem", "two-defects-cem")[1][0] == "gemeentecode_unknown"
-    assert staged(con, "stopzorg", "two-defects-stop")[1][0] == "end_before_begin"
-    assert staged(con, "doelen", "two-defects-doel")[1][0] == "gas_score_out_of_range"
+    assert staged(con, "responses", "two-defects-cem")[1][0] == "gemeentecode_unknown"
+    assert staged(con, "stop_zorg", "two-defects-stop")[1][0] == "end_before_begin"
+    assert staged(con, "goals", "two-defects-doel")[1][0] == "gas_score_out_of_range"
 
 
 def test_a_copy_of_a_bad_row_carries_the_bad_rows_reason(con):
-    assert staged(con, "cem", "bad-copy") == {1: ("answer_out_of_range", "q01=6"), 2: ("answer_out_of_range", "q01=6")}
+    assert staged(con, "responses", "bad-copy") == {1: ("answer_out_of_range", "q01=6"), 2: ("answer_out_of_range", "q01=6")}
 
 
 def test_answer_detail_names_every_bad_item_but_never_an_identifier(con):
-    rows = staged(con, "cem", "answers")
+    rows = staged(con, "responses", "answers")
     assert rows[1] == ("answer_out_of_range", "q01=0, q05=x, q09=11, q10=5, geen_inzage_hulpverlener")
     assert rows[2] == ("answer_out_of_range", "q02")
     assert rows[3] == ("answer_out_of_range", "q10=9")
@@ -380,19 +380,19 @@ def test_answer_detail_names_every_bad_item_but_never_an_identifier(con):
 
 
 def test_inconsistent_probleemafname_only_among_rows_that_pass_other_checks(con):
-    rows = staged(con, "doelen", "inconsistent-partly")
+    rows = staged(con, "goals", "inconsistent-partly")
     # row 2 fails on its gas_score, so rows 1 (score 2) and 3 (no score) agree: accepted
     assert [rows[i][0] for i in (1, 2, 3)] == [None, "gas_score_out_of_range", None]
-    assert staged(con, "doelen", "doelen-probleemafname_inconsistent")[2][1] == "probleemafname from 1 to 3"
+    assert staged(con, "goals", "goals-probleemafname_inconsistent")[2][1] == "probleemafname from 1 to 3"
 
 
 def test_a_delete_needs_no_end_date_or_reason_but_a_first_delivery_does(con):
-    rows = staged(con, "stopzorg", "delete-without-end")
+    rows = staged(con, "stop_zorg", "delete-without-end")
     assert rows == {1: (None, None), 2: ("date_invalid", "einddatum"), 3: ("reden_beeindiging_unknown", "reden_beeindiging")}
 
 
 def test_unknown_bsn_rows_are_accepted_without_pseudonym(con):
-    for kind, delivery in (("cem", "unknown-id-cem"), ("stopzorg", "unknown-id-stop"), ("doelen", "unknown-id-doel")):
+    for kind, delivery in (("responses", "unknown-id-cem"), ("stop_zorg", "unknown-id-stop"), ("goals", "unknown-id-doel")):
         assert con.execute(
             f"select reject_reason, pseudoniem, id_status from {STAGING[kind]} where delivery_id = ?", [delivery]
         ).fetchall() == [(None, None, "unknown")]
@@ -401,7 +401,7 @@ def test_unknown_bsn_rows_are_accepted_without_pseudonym(con):
 def test_accepted_rows_are_typed(con):
     row = con.execute(
         "select reject_reason, gemeentecode, subregio, toewijzingnummer, invuldatum, q01, q02, q03, q09, q10, "
-        "respondent_group, care_type from staging.stg_cem_responses where delivery_id = 'typing-cem' and source_row = 1"
+        "respondent_group, care_type from staging.stg_responses where delivery_id = 'typing-cem' and source_row = 1"
     ).fetchone()
     assert row == (None, "0363", "AA", 123, date(2025, 2, 20), 9, None, 5, 10, 1, "JONGEREN", "EINDE")
 
@@ -412,17 +412,17 @@ def test_accepted_rows_are_typed(con):
     assert stop == (None, 1, "02", "45", date(2024, 9, 1))
 
     goals = con.execute(
-        "select reject_reason, gas_score, gewicht, probleemafname from staging.stg_doelrealisatie "
+        "select reject_reason, gas_score, gewicht, probleemafname from staging.stg_goals "
         "where delivery_id = 'typing-doel' order by source_row"
     ).fetchall()
     assert goals == [(None, 1, 1.5, None), (None, -2, 2.0, None)]
-    assert con.execute("select gewicht from staging.stg_doelrealisatie where delivery_id = 'doelen-agb_invalid' and source_row = 1").fetchone() == (1.0,)
+    assert con.execute("select gewicht from staging.stg_goals where delivery_id = 'goals-agb_invalid' and source_row = 1").fetchone() == (1.0,)
 
 
 def test_yes_no_spellings_and_empty_means_no(con):
     got = dict(
         con.execute(
-            "select source_row, geen_inzage_hulpverlener from staging.stg_cem_responses "
+            "select source_row, geen_inzage_hulpverlener from staging.stg_responses "
             "where delivery_id = 'typing-cem' and source_row between 2 and ? and reject_reason is null",
             [1 + len(BOOLEANS)],
         ).fetchall()
@@ -433,7 +433,7 @@ def test_yes_no_spellings_and_empty_means_no(con):
 def test_age_with_unknown_day_of_birth_is_judged_leniently(con):
     rows = dict(
         con.execute(
-            "select toewijzingnummer, reject_reason from staging.stg_cem_responses "
+            "select toewijzingnummer, reject_reason from staging.stg_responses "
             "where delivery_id = 'typing-cem' and toewijzingnummer between 610 and 612"
         ).fetchall()
     )
@@ -443,7 +443,7 @@ def test_age_with_unknown_day_of_birth_is_judged_leniently(con):
 
 def test_beemster_0370_counts_as_purmerend_before_2022_only(con):
     cem = con.execute(
-        "select source_row, reject_reason, gemeentecode, subregio from staging.stg_cem_responses "
+        "select source_row, reject_reason, gemeentecode, subregio from staging.stg_responses "
         "where delivery_id = 'typing-cem' and toewijzingnummer in (600, 601) order by source_row"
     ).fetchall()
     assert [r[1:] for r in cem] == [(None, "0439", "ZW"), ("gemeentecode_unknown", "0370", None)]
@@ -481,18 +481,18 @@ def test_responses_later_delivery_wins_and_exact_duplicates_count_once(con):
             ).fetchall()
         )
 
-    assert q09s(4001) == [(9, "cem-b")]
-    assert q09s(4003) == [(8, "cem-a")]
-    assert staged(con, "cem", "cem-a")[6] == ("exact_duplicate", "copy of row 5")
-    assert q09s(4004) == [(3, "cem-a"), (4, "cem-a")]  # two youths: two responses
+    assert q09s(4001) == [(9, "responses-b")]
+    assert q09s(4003) == [(8, "responses-a")]
+    assert staged(con, "responses", "responses-a")[6] == ("exact_duplicate", "copy of row 5")
+    assert q09s(4004) == [(3, "responses-a"), (4, "responses-a")]  # two youths: two responses
 
 
 def test_unknown_bsn_responses_are_never_collapsed(con):
     # cem-a rows 2 and 3 (different answers) and cem-b row 2 (same content as cem-a row 2): three responses;
     # cem-a row 4 is an exact copy of row 2 within its delivery: counted once
     rows = sorted(con.execute("select q09, delivery_id, pseudoniem from intermediate.cleaned_responses where toewijzingnummer = 4002").fetchall())
-    assert rows == [(6, "cem-a", None), (6, "cem-b", None), (7, "cem-a", None)]
-    assert staged(con, "cem", "cem-a")[4] == ("exact_duplicate", "copy of row 2")
+    assert rows == [(6, "responses-a", None), (6, "responses-b", None), (7, "responses-a", None)]
+    assert staged(con, "responses", "responses-a")[4] == ("exact_duplicate", "copy of row 2")
 
 
 def test_cleaned_tables_carry_key_label(con):
@@ -549,7 +549,7 @@ def test_unknown_bsn_measurements_of_different_deliveries_stay_apart(con):
     ],
 )
 def test_trajectory_outcomes_per_jz588_code_and_end_response(con, number, cbs, counts, uitval, answered):
-    assert set(staged(con, "cem", "outcomes-cem").values()) == {(None, None)}, "every questionnaire is accepted"
+    assert set(staged(con, "responses", "outcomes-cem").values()) == {(None, None)}, "every questionnaire is accepted"
     row = con.execute(
         "select cbs_categorie, counts_as_end, is_uitval, has_end_response from intermediate.trajectory_outcomes where toewijzingnummer = ?",
         [number],
@@ -565,22 +565,22 @@ def test_rejected_rows_hold_every_rejection_and_no_identifier(con):
         listed = con.execute("select count(*) from intermediate.rejected_rows where kind = ?", [kind]).fetchone()[0]
         assert listed == staged_rejections > 0
     assert con.execute(
-        "select reason_code, reason_detail from intermediate.rejected_rows where delivery_id = 'cem-answer_out_of_range'"
+        "select reason_code, reason_detail from intermediate.rejected_rows where delivery_id = 'responses-answer_out_of_range'"
     ).fetchall() == [("answer_out_of_range", "q03=7")]
 
 
 def test_every_delivery_reconciles_and_shows_where_its_rows_went(con):
     recon = {r[0]: r[1:] for r in con.execute("select delivery_id, kind, rows_read, rows_accepted, rows_rejected, reconciled from intermediate.delivery_reconciliation").fetchall()}
     assert recon["quarantined"][1:] == (0, 0, 0, True)  # nothing read; the file is kept whole in quarantine
-    assert recon["cem-exact_duplicate"] == ("cem", 3, 2, 1, True)
-    assert recon["cem-a"] == ("cem", 8, 6, 2, True)
-    assert recon["miscounted"] == ("cem", 2, 1, 0, False)
+    assert recon["responses-exact_duplicate"] == ("responses", 3, 2, 1, True)
+    assert recon["responses-a"] == ("responses", 8, 6, 2, True)
+    assert recon["miscounted"] == ("responses", 2, 1, 0, False)
     assert all(r[-1] for d, r in recon.items() if d != "miscounted")
     assert len(recon) == con.execute("select count(*) from audit.deliveries").fetchone()[0]
     by_reason = dict(con.execute(
         "select delivery_id, rejected_by_reason from intermediate.delivery_reconciliation").fetchall())
-    assert by_reason["cem-exact_duplicate"] == "exact_duplicate=1"
-    assert by_reason["cem-b"] is None
+    assert by_reason["responses-exact_duplicate"] == "exact_duplicate=1"
+    assert by_reason["responses-b"] is None
 
 
 def test_codebook_csv_order_is_what_the_tests_assume():

@@ -6,7 +6,7 @@
 -- stands in for the pseudonym, so one delivery never replaces another's.
 with accepted_goals as (
     select *
-    from staging.stg_doelrealisatie
+    from staging.stg_goals
     where reject_reason is null
 ),
 

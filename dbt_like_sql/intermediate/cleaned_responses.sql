@@ -6,7 +6,7 @@
 -- own response (its delivery and source row stand in for the pseudonym in the key).
 with accepted_responses as (
     select *
-    from staging.stg_cem_responses
+    from staging.stg_responses
     where reject_reason is null
 ),
 

@@ -9,11 +9,11 @@
 -- that); a quarantined one read no rows and is kept whole in quarantine/; anything else (claimed but never
 -- loaded) is not reconciled.
 with staged_rows as (
-    select delivery_id, aanbieder_agb, reject_reason from staging.stg_cem_responses
+    select delivery_id, aanbieder_agb, reject_reason from staging.stg_responses
     union all
     select delivery_id, aanbieder_agb, reject_reason from staging.stg_stop_zorg
     union all
-    select delivery_id, aanbieder_agb, reject_reason from staging.stg_doelrealisatie
+    select delivery_id, aanbieder_agb, reject_reason from staging.stg_goals
 ),
 
 staged_counts as (

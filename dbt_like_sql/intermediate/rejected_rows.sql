@@ -2,14 +2,14 @@
 -- group: clean
 -- One row per rejected staging row: kind (cem, stopzorg, doelen), delivery_id, source_row (the row in the
 -- delivered file), reason_code (from ref.reject_reasons) and reason_detail (the column or item, e.g. q03=7).
-select 'cem' as kind, delivery_id, source_row, reject_reason as reason_code, reject_detail as reason_detail
-from staging.stg_cem_responses
+select 'responses' as kind, delivery_id, source_row, reject_reason as reason_code, reject_detail as reason_detail
+from staging.stg_responses
 where reject_reason is not null
 union all
-select 'stopzorg' as kind, delivery_id, source_row, reject_reason as reason_code, reject_detail as reason_detail
+select 'stop_zorg' as kind, delivery_id, source_row, reject_reason as reason_code, reject_detail as reason_detail
 from staging.stg_stop_zorg
 where reject_reason is not null
 union all
-select 'doelen' as kind, delivery_id, source_row, reject_reason as reason_code, reject_detail as reason_detail
-from staging.stg_doelrealisatie
+select 'goals' as kind, delivery_id, source_row, reject_reason as reason_code, reject_detail as reason_detail
+from staging.stg_goals
 where reject_reason is not null

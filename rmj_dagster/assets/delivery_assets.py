@@ -14,6 +14,7 @@ import duckdb
 
 from rmj_dagster.warehouse import ddl
 from rmj_dagster.ttp import pseudonymise
+from rmj_dagster.assets.asset_keys import PYTHON_ASSET_PREFIX, asset_key
 from rmj_dagster.assets.table_metadata import OWNERS, markdown_table, table_metadata
 from rmj_dagster.intake.detect import Quarantine, inspect_file
 from rmj_dagster.intake.kinds import KINDS
@@ -25,9 +26,9 @@ from rmj_dagster.resources import LandingZoneResource, PseudonymKeyResource, War
 warnings.filterwarnings("ignore", message=r"Parameter `backfill_policy`", category=dg.BetaWarning)
 
 _PSEUDO_ASSETS = {
-    "cem": "pseudonymised_cem",
-    "stopzorg": "pseudonymised_stop_zorg",
-    "doelen": "pseudonymised_doelrealisatie",
+    "responses": "pseudonymised_responses",
+    "stop_zorg": "pseudonymised_stop_zorg",
+    "goals": "pseudonymised_goals",
 }
 
 
@@ -110,6 +111,7 @@ def _delivery_summary(con, keys: list[str]) -> list[tuple]:
 
 
 @dg.asset(
+    key_prefix=[PYTHON_ASSET_PREFIX["raw_provider_drops"]],
     partitions_def=deliveries,
     backfill_policy=dg.BackfillPolicy.single_run(),
     pool="duckdb",
@@ -161,7 +163,7 @@ def raw_provider_drops(
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(
-            _PSEUDO_ASSETS[kind.name],
+            asset_key(_PSEUDO_ASSETS[kind.name]),
             deps=[raw_provider_drops],
             description=(
                 f"{kind.name} rows of each delivery after the TTP step ({kind.table}): BSN replaced by the "
@@ -194,7 +196,7 @@ def pseudonymised_deliveries(
         for delivery_id in keys:
             _pseudonymise_one(con, zone, delivery_id, key, landing.retain_originals, context.log)
         for kind in KINDS.values():
-            yield dg.MaterializeResult(asset_key=_PSEUDO_ASSETS[kind.name], metadata=table_metadata(con, kind.table))
+            yield dg.MaterializeResult(asset_key=asset_key(_PSEUDO_ASSETS[kind.name]), metadata=table_metadata(con, kind.table))
 
 
 def _record_destruction(con, delivery_id: str, kept) -> None:

@@ -12,9 +12,10 @@ from __future__ import annotations
 import dagster as dg
 import duckdb
 
+from rmj_dagster.assets.asset_keys import asset_key
 from rmj_dagster.partitions import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG, deliveries
 
-DELIVERY_ASSET = dg.AssetKey("raw_provider_drops")
+DELIVERY_ASSET = asset_key("raw_provider_drops")
 _COLUMNS = (
     "delivery_id", "aanbieder_agb", "file_name", "received_at", "kind", "source_format", "status",
     "quarantine_reason", "quarantine_message", "rows_read", "rows_accepted", "rows_rejected",

@@ -6,6 +6,7 @@ import re
 import dagster as dg
 
 from rmj_dagster.warehouse import sql_models
+from rmj_dagster.assets.asset_keys import asset_key
 from rmj_dagster.assets.delivery_observations import observe_deliveries
 from rmj_dagster.assets.table_metadata import OWNERS, table_metadata
 from rmj_dagster.partitions import half_year_bounds, half_year_label, half_years, year_bounds, years
@@ -32,9 +33,9 @@ _AFTER_BUILD = {"delivery_reconciliation": observe_deliveries, "cleaned_response
 PYTHON_OWNED = {
     "audit.deliveries": "raw_provider_drops",
     "audit.file_receipts": "raw_provider_drops",
-    "pseudo.cem_responses": "pseudonymised_cem",
+    "pseudo.responses": "pseudonymised_responses",
     "pseudo.stop_zorg": "pseudonymised_stop_zorg",
-    "pseudo.doelrealisatie": "pseudonymised_doelrealisatie",
+    "pseudo.goals": "pseudonymised_goals",
 }
 
 
@@ -42,10 +43,10 @@ def asset_key_of_table(table: str) -> dg.AssetKey:
     """The asset that writes ``schema.table``: the codebook, an ingest asset, or the model of that name."""
     schema, name = table.split(".")
     if schema == "ref":
-        return dg.AssetKey("codebook")
+        return asset_key("codebook")
     if table in PYTHON_OWNED:
-        return dg.AssetKey(PYTHON_OWNED[table])
-    return dg.AssetKey(name)
+        return asset_key(PYTHON_OWNED[table])
+    return dg.AssetKey([schema, name])
 
 
 def group_of(model: sql_models.SqlModel) -> str:
@@ -66,6 +67,7 @@ def build_sql_asset(model: sql_models.SqlModel) -> dg.AssetsDefinition:
 
     @dg.asset(
         name=model.name,
+        key_prefix=[model.layer],
         deps=[asset_key_of_table(t) for t in model.upstream_tables],
         partitions_def=partitions_def,
         group_name=group_of(model),

@@ -18,6 +18,7 @@ def _codebook_version() -> str:
 
 @dg.asset(
     name="codebook",
+    key_prefix=["ref"],
     group_name="reference",
     kinds={"csv", "duckdb"},
     owners=OWNERS,

@@ -57,33 +57,33 @@ def _unknown_kind(s: Sample) -> BadFile:
 
 
 def _missing_column(s: Sample) -> BadFile:
-    columns = [c for c in LAYOUTS["doelen"] if c != "meetdatum"]
+    columns = [c for c in LAYOUTS["goals"] if c != "meetdatum"]
     values = [s.agb, s.youth.bsn, s.youth.gemeentecode, "4100231", "PERSPECTIEF", "1", "1", "", "3"]
     text = ";".join(columns) + "\n" + ";".join(values) + "\n"
-    return BadFile(f"doelen_{s.agb}_{s.day.year}_v2.csv", text.encode("utf-8"), "missing_required_column", "doelen", 1)
+    return BadFile(f"doelen_{s.agb}_{s.day.year}_v2.csv", text.encode("utf-8"), "missing_required_column", "goals", 1)
 
 
 def _mixed_identity(s: Sample) -> BadFile:
-    columns = list(LAYOUTS["stopzorg"])
+    columns = list(LAYOUTS["stop_zorg"])
     columns.insert(columns.index(IDENTITY) + 1, "pseudoniem")
     values = s.stop_values()
     values.insert(2, pseudonym(s.youth.bsn, b"a TTP key the region never sees, 32+ bytes"))
     text = ",".join(columns) + "\r\n" + ",".join(values) + "\r\n"
-    return BadFile(f"stopzorg-{s.agb}-{s.day.year}-ttp.csv", text.encode("utf-8"), "mixed_identity", "stopzorg", 1)
+    return BadFile(f"stopzorg-{s.agb}-{s.day.year}-ttp.csv", text.encode("utf-8"), "mixed_identity", "stop_zorg", 1)
 
 
 def _truncated_xml(s: Sample) -> BadFile:
     content = s.message()
-    return BadFile(f"JW307_{s.agb}_99001.xml", content[: len(content) * 3 // 5], "xml_not_well_formed", "stopzorg", 0)
+    return BadFile(f"JW307_{s.agb}_99001.xml", content[: len(content) * 3 // 5], "xml_not_well_formed", "stop_zorg", 0)
 
 
 def _invalid_jw307(s: Sample) -> BadFile:
     content = s.message(bsn=s.youth.bsn.lstrip("0") if s.youth.bsn.startswith("0") else s.youth.bsn[1:])
-    return BadFile(f"JW307_{s.agb}_99002.xml", content, "xml_not_valid_jw307", "stopzorg", 0)
+    return BadFile(f"JW307_{s.agb}_99002.xml", content, "xml_not_valid_jw307", "stop_zorg", 0)
 
 
 def _utf16(s: Sample) -> BadFile:
-    text = ";".join(LAYOUTS["stopzorg"]) + "\r\n" + ";".join(s.stop_values()) + "\r\n"
+    text = ";".join(LAYOUTS["stop_zorg"]) + "\r\n" + ";".join(s.stop_values()) + "\r\n"
     return BadFile(f"stopzorg_{s.agb}_unicode.csv", text.encode("utf-16-le"), "unreadable_encoding", None, 1)
 
 
@@ -94,20 +94,20 @@ def _spreadsheet(s: Sample) -> BadFile:
 
 
 def _ragged(s: Sample) -> BadFile:
-    columns = LAYOUTS["stopzorg"]
+    columns = LAYOUTS["stop_zorg"]
     full = ";".join(s.stop_values())
     cut = ";".join(s.stop_values()[:7])  # the export stopped mid-row
     text = ";".join(columns) + "\n" + full + "\n" + cut + "\n"
-    return BadFile(f"Stop zorg {s.agb} handmatig.csv", text.encode("utf-8"), "unreadable_csv", "stopzorg", 2)
+    return BadFile(f"Stop zorg {s.agb} handmatig.csv", text.encode("utf-8"), "unreadable_csv", "stop_zorg", 2)
 
 
 def _bsn_in_wrong_column(s: Sample) -> BadFile:
     """A hand-edited export where the BSN was pasted into the product code as well."""
-    columns = LAYOUTS["stopzorg"]
+    columns = LAYOUTS["stop_zorg"]
     values = s.stop_values()
     values[columns.index("productcode")] = s.youth.bsn
     text = ";".join(columns) + "\n" + ";".join(values) + "\n"
-    return BadFile(f"stopzorg_{s.agb}_correctie_hand.csv", text.encode("utf-8"), "identifier_in_field", "stopzorg", 1)
+    return BadFile(f"stopzorg_{s.agb}_correctie_hand.csv", text.encode("utf-8"), "identifier_in_field", "stop_zorg", 1)
 
 
 MAKERS: dict[str, list[Callable[[Sample], BadFile]]] = {

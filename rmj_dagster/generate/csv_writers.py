@@ -19,15 +19,15 @@ from rmj_dagster.generate.styles import REMARKS, Style
 
 IDENTITY = "bsn"  # replaced by ``pseudoniem`` in the files of a provider that delivers through the TTP
 LAYOUTS = {
-    "stopzorg": ("aanbieder_agb", IDENTITY, "geboortedatum", "gemeentecode", "toewijzingnummer", "productcategorie",
+    "stop_zorg": ("aanbieder_agb", IDENTITY, "geboortedatum", "gemeentecode", "toewijzingnummer", "productcategorie",
                  "productcode", "begindatum", "einddatum", "reden_beeindiging", "status_aanlevering"),
-    "cem": ("aanbieder_agb", IDENTITY, "geboortedatum", "gemeentecode", "toewijzingnummer", "vragenlijst", "invuldatum",
+    "responses": ("aanbieder_agb", IDENTITY, "geboortedatum", "gemeentecode", "toewijzingnummer", "vragenlijst", "invuldatum",
             *(f"q{i:02d}" for i in range(1, 11)), "geen_inzage_hulpverlener"),
-    "doelen": ("aanbieder_agb", IDENTITY, "gemeentecode", "toewijzingnummer", "trajecttype", "meetdatum", "doel_nr",
+    "goals": ("aanbieder_agb", IDENTITY, "gemeentecode", "toewijzingnummer", "trajecttype", "meetdatum", "doel_nr",
                "gas_score", "gewicht", "probleemafname"),
 }
 """Column order of the providers' exports (delivery contract v1 columns; order is free)."""
-EVENT_COLUMN = {"cem": "invuldatum", "stopzorg": "einddatum", "doelen": "meetdatum"}
+EVENT_COLUMN = {"responses": "invuldatum", "stop_zorg": "einddatum", "goals": "meetdatum"}
 """The date each kind's municipality is judged on, and the one a future or invalid date is planted in."""
 
 
@@ -76,7 +76,7 @@ class Exporter:
             "productcategorie": t.productcategorie, "productcode": t.productcode, "begindatum": s.day(t.begindatum),
             "einddatum": s.day(einde), "reden_beeindiging": reden or t.reden, "status_aanlevering": s.status(status),
         }
-        return Row(values, "stopzorg", einde, birth=t.youth.birth, begin=t.begindatum, retired_code=retired)
+        return Row(values, "stop_zorg", einde, birth=t.youth.birth, begin=t.begindatum, retired_code=retired)
 
     def cem_row(self, t: Trajectory, r: Response) -> Row:
         gemeente, retired = self._gemeente(t.youth, r.invuldatum)
@@ -87,9 +87,9 @@ class Exporter:
             "invuldatum": s.day(r.invuldatum), **r.answers, "q10": s.q10(r.answers["q10"]),
             "geen_inzage_hulpverlener": s.boolean(r.geen_inzage),
         }
-        if s.extra_columns.get("cem") == "clientnaam":
+        if s.extra_columns.get("responses") == "clientnaam":
             values["clientnaam"] = t.youth.full_name
-        return Row(values, "cem", r.invuldatum, birth=t.youth.birth, retired_code=retired,
+        return Row(values, "responses", r.invuldatum, birth=t.youth.birth, retired_code=retired,
                    care_type=r.vragenlijst.split("_")[-1], age_range=self._ages(t.youth.birth, r.invuldatum))
 
     def _ages(self, birth: date, day: date) -> tuple[int, int]:
@@ -102,7 +102,7 @@ class Exporter:
     def goal_rows(self, t: Trajectory, m: Measurement) -> list[Row]:
         gemeente, retired = self._gemeente(t.youth, m.meetdatum)
         s = self.style
-        extra = s.extra_columns.get("doelen")
+        extra = s.extra_columns.get("goals")
         rows = []
         for number, (score, weight) in enumerate(zip(m.scores, m.weights, strict=True), start=1):
             values = {
@@ -113,7 +113,7 @@ class Exporter:
             }
             if extra:
                 values[extra] = REMARKS(self.rng)
-            rows.append(Row(values, "doelen", m.meetdatum, retired_code=retired))
+            rows.append(Row(values, "goals", m.meetdatum, retired_code=retired))
         return rows
 
 

@@ -156,7 +156,7 @@ def _date_in_future(row: Row, s: Setting, rng: random.Random) -> bool:
 
 def _date_before_birth(row: Row, s: Setting, rng: random.Random) -> bool:
     """The birth date moves past the event (at least 40 days, so a YYYYMM00 month lies after it too)."""
-    anchor = row.begin if row.kind == "stopzorg" else row.event
+    anchor = row.begin if row.kind == "stop_zorg" else row.event
     new_birth = anchor + timedelta(days=rng.randint(40, 120))
     if row.birth is None or new_birth > s.latest:
         return False

@@ -78,17 +78,17 @@ def write_provider_year(plan: ProviderPlan, ctx: YearContext, trajectories: list
             row.protected = id(t) in corrected
             yield row
 
-    _write_csv(ledger, _name(plan, ledger, "stopzorg", year, received), "stopzorg", exporter, planter, planter.rows(stop_rows()), received)
+    _write_csv(ledger, _name(plan, ledger, "stop_zorg", year, received), "stop_zorg", exporter, planter, planter.rows(stop_rows()), received)
     responses = sorted(((t, r) for t in trajectories for r in t.responses), key=lambda p: (p[1].invuldatum, p[0].toewijzingnummer))
     cem = (exporter.cem_row(t, r) for t, r in responses)
-    _write_csv(ledger, _name(plan, ledger, "cem", year, received), "cem", exporter, planter, planter.rows(cem), received)
+    _write_csv(ledger, _name(plan, ledger, "responses", year, received), "responses", exporter, planter, planter.rows(cem), received)
     measurements = sorted(((t, m) for t in trajectories for m in t.measurements), key=lambda p: (p[1].meetdatum, p[0].toewijzingnummer))
     goals = (exporter.goal_rows(t, m) for t, m in measurements)
-    _write_csv(ledger, _name(plan, ledger, "doelen", year, received), "doelen", exporter, planter, planter.measurements(goals), received)
+    _write_csv(ledger, _name(plan, ledger, "goals", year, received), "goals", exporter, planter, planter.measurements(goals), received)
     if corrections:
         later = min(received + timedelta(days=rngs["split"].randint(25, 45)), ctx.today - timedelta(days=1))
         rows = (exporter.stop_row(t, status=status, einddatum=einde, reden=reden) for t, status, (einde, reden) in corrections)
-        _write_csv(ledger, _name(plan, ledger, "correctie", year, later), "stopzorg", exporter, None, rows, later)
+        _write_csv(ledger, _name(plan, ledger, "correctie", year, later), "stop_zorg", exporter, None, rows, later)
     return messages
 
 
@@ -108,12 +108,12 @@ def _write_csv(ledger: DeliveryLedger, name: str, kind: str, exporter: Exporter,
 
 def _name(plan: ProviderPlan, ledger: DeliveryLedger, what: str, year: int, received: date) -> str:
     agb, habit = plan.agb, plan.naming % 3
-    if what == "cem" and habit == 1:
+    if what == "responses" and habit == 1:
         return ledger.export_name()
     names = {
-        "stopzorg": (f"stopzorg-{agb}-{year}.csv", f"Stop zorg {agb} {year}.CSV", f"JW307-export_{agb}_{year}.csv"),
-        "cem": (f"cem_{agb}_{received:%Y%m%d}.csv", "", f"CEM+ {year} {agb}.csv"),
-        "doelen": (f"doelen_{agb}_{year}.csv", f"Doelrealisatie {year} - {agb}.csv", f"GAS_{agb}_{year}12.csv"),
+        "stop_zorg": (f"stopzorg-{agb}-{year}.csv", f"Stop zorg {agb} {year}.CSV", f"JW307-export_{agb}_{year}.csv"),
+        "responses": (f"cem_{agb}_{received:%Y%m%d}.csv", "", f"CEM+ {year} {agb}.csv"),
+        "goals": (f"doelen_{agb}_{year}.csv", f"Doelrealisatie {year} - {agb}.csv", f"GAS_{agb}_{year}12.csv"),
         "correctie": (f"stopzorg-{agb}-{year}-correctie.csv", f"Stop zorg {agb} {year} (correctie).CSV",
                       f"JW307-export_{agb}_{year}_herzien.csv"),
     }
@@ -186,4 +186,4 @@ def _write_message(plan: ProviderPlan, ctx: YearContext, ledger: DeliveryLedger,
                             products=products, habit=plan.jw307)
     name = f"JW307_{plan.agb}_{ctx.year}_{number:04d}.xml"
     ledger.path(name).write_bytes(content)
-    ledger.processed(name, "stopzorg", "jw307", len(products), Counter(), day)
+    ledger.processed(name, "stop_zorg", "jw307", len(products), Counter(), day)

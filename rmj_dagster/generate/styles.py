@@ -77,9 +77,9 @@ STYLES = (
     Style("spreadsheet", "utf-8", ";", "\n", "%Y%m%d", birth_cbs_style=True, bsn_as_number=True, quote_all=True,
           blank_lines_at_end=2),
     Style("questionnaire-vendor", "cp1252", ";", "\r\n", "%Y-%m-%d", q10_padded=False, booleans=("1", ""),
-          extra_columns={"cem": "clientnaam"}, weight_habit="mixed"),
+          extra_columns={"responses": "clientnaam"}, weight_habit="mixed"),
     Style("bom-semicolon", "utf-8-sig", ";", "\n", "%d-%m-%Y", gm_prefix_share=1.0, plus_sign=True,
-          extra_columns={"doelen": "opmerking"}, blank_lines_at_end=1),
+          extra_columns={"goals": "opmerking"}, blank_lines_at_end=1),
 )
 REMARKS = Picker({"": 70, "doel behaald": 8, "zie dossier": 8, "evaluatie met ouders": 6, "deels behaald": 8})
 """Free text in the extra ``opmerking`` column (never loaded by the pipeline)."""

@@ -29,7 +29,7 @@ class GenerationSummary:
     years: tuple[int, ...] = ()
     trajectories: int = 0  # trajectory-years: ended ones plus long-term ones with a yearly moment
     ended_trajectories: int = 0
-    files: Counter = field(default_factory=Counter)  # cem, stopzorg, stopzorg_jw307, doelen, quarantine
+    files: Counter = field(default_factory=Counter)  # responses, stop_zorg, stop_zorg_jw307, goals, quarantine
     rows: Counter = field(default_factory=Counter)  # rows per kind in files that should be processed
     defects: Counter = field(default_factory=Counter)  # planted bad rows per reject reason code
     quarantined: Counter = field(default_factory=Counter)  # planted bad files per quarantine reason code
@@ -40,15 +40,15 @@ class GenerationSummary:
             (f"generated {sum(f.values())} files into {self.out_dir / 'incoming'}: {self.providers} providers, "
              f"years {', '.join(map(str, self.years))}, {self.ended_trajectories:,} ended trajectories "
              f"({self.trajectories:,} trajectory-years)"),
-            f"  cem:      {f['cem']} files, {r['cem']:,} rows",
-            f"  stopzorg: {f['stopzorg']} CSV files + {f['stopzorg_jw307']} JW307 messages, {r['stopzorg']:,} records",
-            f"  doelen:   {f['doelen']} files, {r['doelen']:,} rows",
+            f"  responses (CEM+):         {f['responses']} files, {r['responses']:,} rows",
+            f"  stop_zorg (JW307 / CSV):  {f['stop_zorg']} CSV files + {f['stop_zorg_jw307']} JW307 messages, {r['stop_zorg']:,} records",
+            f"  goals (doelrealisatie):   {f['goals']} files, {r['goals']:,} rows",
         ]
         if self.defects or self.quarantined:
             planted = ", ".join(f"{reason} {n}" for reason, n in sorted(self.defects.items()))
-            lines.append(f"  planted:  {sum(self.defects.values()):,} bad rows ({planted or 'none'})")
-            lines.append(f"            {sum(self.quarantined.values())} bad files ({', '.join(sorted(self.quarantined))})")
-        lines.append(f"  truth:    {self.truth_path}")
+            lines.append(f"  planted:                  {sum(self.defects.values()):,} bad rows ({planted or 'none'})")
+            lines.append(f"                            {sum(self.quarantined.values())} bad files ({', '.join(sorted(self.quarantined))})")
+        lines.append(f"  truth:                    {self.truth_path}")
         return "\n".join(lines)
 
 

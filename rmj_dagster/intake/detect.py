@@ -16,7 +16,7 @@ from pathlib import Path
 from lxml import etree
 
 from rmj_dagster.intake.ijw import NS_JW307
-from rmj_dagster.intake.kinds import IDENTITY_COLUMNS, STOPZORG, Kind, kind_of_header
+from rmj_dagster.intake.kinds import IDENTITY_COLUMNS, STOP_ZORG, Kind, kind_of_header
 
 _CHUNK = 1 << 20
 _DELIMITERS = (";", ",", "\t")
@@ -163,4 +163,4 @@ def _schema_error_text(message: str) -> str:
 
 def _inspect_xml(path: Path) -> Inspection:
     parse_jw307(path)
-    return Inspection(kind=STOPZORG, source_format="jw307", identity_column="bsn")
+    return Inspection(kind=STOP_ZORG, source_format="jw307", identity_column="bsn")

@@ -22,17 +22,17 @@ class Kind:
         return self.required + self.optional
 
 
-CEM = Kind(
-    name="cem",
-    table="pseudo.cem_responses",
+RESPONSES = Kind(
+    name="responses",
+    table="pseudo.responses",
     signature="vragenlijst",
     required=("aanbieder_agb", "geboortedatum", "gemeentecode", "toewijzingnummer", "vragenlijst", "invuldatum"),
     optional=tuple(f"q{i:02d}" for i in range(1, 11)) + ("geen_inzage_hulpverlener",),
     birth_date=True,
     event_date="invuldatum",
 )
-STOPZORG = Kind(
-    name="stopzorg",
+STOP_ZORG = Kind(
+    name="stop_zorg",
     table="pseudo.stop_zorg",
     signature="reden_beeindiging",
     required=("aanbieder_agb", "geboortedatum", "gemeentecode", "toewijzingnummer", "begindatum", "einddatum", "reden_beeindiging"),
@@ -40,9 +40,9 @@ STOPZORG = Kind(
     birth_date=True,
     event_date="begindatum",
 )
-DOELEN = Kind(
-    name="doelen",
-    table="pseudo.doelrealisatie",
+GOALS = Kind(
+    name="goals",
+    table="pseudo.goals",
     signature="gas_score",
     required=("aanbieder_agb", "gemeentecode", "toewijzingnummer", "trajecttype", "meetdatum", "doel_nr", "gas_score"),
     optional=("gewicht", "probleemafname"),
@@ -50,7 +50,7 @@ DOELEN = Kind(
     event_date=None,
 )
 
-KINDS: dict[str, Kind] = {k.name: k for k in (CEM, STOPZORG, DOELEN)}
+KINDS: dict[str, Kind] = {k.name: k for k in (RESPONSES, STOP_ZORG, GOALS)}
 
 
 def kind_of_header(columns: list[str]) -> Kind | None:

@@ -164,7 +164,7 @@ def _insert_sql(inspection: Inspection) -> str:
             "leeftijd_min": f"rmj_age(rmj_birth_date_latest(r.geboortedatum), {event})",
             "voor_geboorte": f"{event} < {birth}",
         }
-    if kind.name == "stopzorg":
+    if kind.name == "stop_zorg":
         computed["source_format"] = f"'{inspection.source_format}'"
     columns = _target_columns(kind.table)
     select = []

@@ -23,7 +23,7 @@ _PERSON = """
 """
 
 PSEUDO_TABLES: dict[str, str] = {
-    "pseudo.cem_responses": _COMMON_PSEUDO
+    "pseudo.responses": _COMMON_PSEUDO
     + _PERSON
     + """
     vragenlijst varchar, invuldatum varchar,
@@ -37,7 +37,7 @@ PSEUDO_TABLES: dict[str, str] = {
     productcategorie varchar, productcode varchar, begindatum varchar, einddatum varchar,
     reden_beeindiging varchar, status_aanlevering varchar, source_format varchar not null
     """,
-    "pseudo.doelrealisatie": _COMMON_PSEUDO
+    "pseudo.goals": _COMMON_PSEUDO
     + """
     trajecttype varchar, meetdatum varchar, doel_nr varchar, gas_score varchar,
     gewicht varchar, probleemafname varchar

@@ -15,7 +15,7 @@ with delivered_rows as (
         *,
         row_number() over same_content as copy_number,
         first_value(source_row) over same_content as original_row
-    from pseudo.cem_responses
+    from pseudo.responses
     window same_content as (
         partition by struct_pack(*columns(* exclude (source_row)))
         order by source_row
@@ -56,7 +56,7 @@ municipality_lookup as (
 answer_values as (
     unpivot (
         select delivery_id, source_row, q01, q02, q03, q04, q05, q06, q07, q08, q09, q10
-        from pseudo.cem_responses
+        from pseudo.responses
     )
     on q01, q02, q03, q04, q05, q06, q07, q08, q09, q10
     into name item value answer

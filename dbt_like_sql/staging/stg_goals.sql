@@ -18,7 +18,7 @@ with delivered_rows as (
         *,
         row_number() over same_content as copy_number,
         first_value(source_row) over same_content as original_row
-    from pseudo.doelrealisatie
+    from pseudo.goals
     window same_content as (
         partition by struct_pack(*columns(* exclude (source_row)))
         order by source_row

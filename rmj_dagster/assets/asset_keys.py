@@ -1,0 +1,32 @@
+"""Asset keys: the warehouse schema an asset writes (or ``exports``), then its name.
+
+The one place a key is derived, so the lineage reads ``staging/stg_responses`` as every anchor project
+does, while groups stay the business stages. SQL models take their folder (= schema) as the prefix.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from rmj_dagster.warehouse import sql_models
+
+# Assets written from Python: the schema (or export area) they write.
+PYTHON_ASSET_PREFIX = {
+    "raw_provider_drops": "audit",
+    "codebook": "ref",
+    "pseudonymised_responses": "pseudo",
+    "pseudonymised_stop_zorg": "pseudo",
+    "pseudonymised_goals": "pseudo",
+    "cbs_extract_files": "exports",
+    "ceo_publication": "exports",
+}
+
+
+def asset_key(name: str) -> dg.AssetKey:
+    """The key of the asset called ``name`` (a Python asset or a SQL model)."""
+    if name in PYTHON_ASSET_PREFIX:
+        return dg.AssetKey([PYTHON_ASSET_PREFIX[name], name])
+    layers = {m.name: m.layer for m in sql_models.discover()}
+    if name not in layers:
+        raise KeyError(f"no asset is called {name!r}")
+    return dg.AssetKey([layers[name], name])
