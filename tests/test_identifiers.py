@@ -98,7 +98,7 @@ def test_the_blocking_check_fails_on_a_planted_bsn_and_passes_on_a_clean_table(p
     con.close()  # the check opens the warehouse read-only, as in a run
     resource = Warehouse(database=str(path))
     failing = checks._no_identifier_check(dg.AssetKey(["marts", "with_bsn"]), ["marts.with_bsn"])
-    passing = checks._no_identifier_check("clean", ["marts.clean"])
+    passing = checks._no_identifier_check(dg.AssetKey(["marts", "clean"]), ["marts.clean"])
     assert failing.check_specs and next(iter(failing.check_specs)).blocking
     result = failing(warehouse=resource)
     assert result.passed is False and "marts.with_bsn" in result.metadata["findings"].data

@@ -1,5 +1,6 @@
 -- Per delivery: what came in and where every row went; the data engineer's view for calling a provider back.
 -- group: clean
+-- grain: delivery_id
 -- One row per delivery in audit.deliveries (loaded or quarantined): provider, file name, received at, kind,
 -- status and quarantine reason; rows_read is what the ingest/TTP step counted in the file, accepted and
 -- rejected are what staging made of that delivery's rows (reject_reason NULL or not), rejected_by_reason

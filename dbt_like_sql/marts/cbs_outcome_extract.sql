@@ -1,6 +1,7 @@
 -- The CBS half-yearly outcome extract (Beleidsinformatie Jeugd, informatieprotocol v7 section 4).
 -- partition: half_year
 -- group: cbs
+-- grain: period, aanbieder_agb, toewijzingnummer, datum_aanvang
 -- One row per trajectory (provider, toewijzingnummer, begindatum) that
 --   a. ended in the period (einddatum in the half-year) with a reason that counts (cbs_categorie 01-05), or
 --   b. is long-term - a DUURZAAM questionnaire for it in the period - and still running at the end of the

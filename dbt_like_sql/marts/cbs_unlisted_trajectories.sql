@@ -1,6 +1,7 @@
 -- Long-term trajectories with a CEM+ response in the half-year that the CBS extract could not list, and why.
 -- partition: half_year
 -- group: cbs
+-- grain: period, aanbieder_agb, toewijzingnummer
 -- One row per trajectory (provider + toewijzingnummer) with a DUURZAAM questionnaire in the period that
 -- has no row in cbs_outcome_extract, with its reason:
 --   ended_without_cbs_category  it ended in the period, but with a reason that is no end of care for CBS

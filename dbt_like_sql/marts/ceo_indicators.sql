@@ -1,6 +1,7 @@
 -- The yearly CEO indicators as they may be published: small cells suppressed, compared with last year.
 -- partition: year
 -- group: indicators
+-- grain: year, area_type, area_code, respondent_group, care_type, indicator
 -- Suppression (outputs.md, "Small-cell suppression"), per year x indicator:
 -- 1. a figure whose n (denominator) is below suppression_min_n is suppressed;
 -- 2. complementary: every published total is the sum of its breakdown, which makes an equation

@@ -1,5 +1,6 @@
 -- Every CEO figure of every year before suppression: year x area x respondent group x care type.
 -- group: indicators
+-- grain: year, area_type, area_code, respondent_group, care_type, indicator
 -- Not published as such: ceo_indicators suppresses and compares it; nothing reads it for a file.
 -- Years: a response counts in the year of invuldatum, a stop record in the year of einddatum, a goal
 -- measurement in the year of meetdatum (outputs.md, "Reporting periods").

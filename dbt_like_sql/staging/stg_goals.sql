@@ -1,5 +1,6 @@
 -- Goal-attainment rows (GAS), typed: one row per goal per measurement, with the first reason it is rejected for.
 -- group: clean
+-- grain: delivery_id, source_row
 -- One reason per row, the first failing check in the order of ref.reject_reasons (reject_reasons.csv);
 -- reject_detail names the column and, where harmless, the value (gas_score=3). Value rules of delivery
 -- contract v1: trajecttype one of ref.trajecttypen; doel_nr a positive whole number; gas_score a

@@ -1,5 +1,6 @@
 -- CEM+ responses, typed: every delivered row once, with the first reason it is rejected for (NULL = accepted).
 -- group: clean
+-- grain: delivery_id, source_row
 -- One reason per row: the checks run in the order of ref.reject_reasons (reject_reasons.csv) and the
 -- first that fails is the reason; reject_detail names the column or item (e.g. q03=7). Answer ranges
 -- come from ref.cem_items, versions and ages from ref.vragenlijsten, municipalities from ref.gemeenten

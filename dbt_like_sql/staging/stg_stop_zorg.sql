@@ -1,5 +1,6 @@
 -- Stop-zorg records (JW307 messages and CSV), typed: every delivered row once, with the first reason it is rejected for.
 -- group: clean
+-- grain: delivery_id, source_row
 -- One reason per row, the first failing check in the order of ref.reject_reasons (reject_reasons.csv);
 -- reject_detail names the column. reden_beeindiging must be a JZ588 code of ref.reden_beeindiging (a single
 -- digit gets its leading zero back: 2 -> 02); status_aanlevering is 1, 2 or 3 (empty = 1). Municipalities

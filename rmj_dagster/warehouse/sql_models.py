@@ -2,6 +2,10 @@
 
 Each ``<layer>/<name>.sql`` holds one SELECT and becomes table ``<layer>.<name>`` and asset ``<name>``.
 Upstream tables are read from the SQL with sqlglot, so a dependency is never written down twice.
+Header lines say what the SQL cannot: ``-- partition: half_year|year``, ``-- group: <stage>`` and
+``-- grain: col1, col2?, ...`` -- the columns that identify a row (dbt's ``unique_combination_of_columns``
+and ``not_null``); a column marked ``?`` may be NULL, and rows with a NULL there are not compared, as in a
+SQL UNIQUE constraint.
 """
 
 from __future__ import annotations
@@ -21,7 +25,14 @@ from sqlglot import exp
 LAYERS = ("staging", "intermediate", "marts")
 _PARTITION_LINE = re.compile(r"^--\s*partition:\s*(\w+)\s*$", re.MULTILINE)
 _PARAMETER = re.compile(r"\$\w+")
-_HEADER_LINE = re.compile(r"^--\s*(partition|group):\s*\w+\s*$")
+_GRAIN_LINE = re.compile(r"^--\s*grain:\s*(.+?)\s*$", re.MULTILINE)
+_HEADER_LINE = re.compile(r"^--\s*(partition:\s*\w+|group:\s*\w+|grain:.*)\s*$")
+
+
+@dataclass(frozen=True)
+class GrainColumn:
+    name: str
+    nullable: bool = False
 
 
 @dataclass(frozen=True)
@@ -40,6 +51,15 @@ class SqlModel:
         """``half_year``, ``year`` or ``None`` (unpartitioned), from a ``-- partition:`` header line."""
         match = _PARTITION_LINE.search(self.sql)
         return match.group(1) if match else None
+
+    @property
+    def grain(self) -> tuple[GrainColumn, ...]:
+        """The columns that identify a row, from the ``-- grain:`` header line (empty when there is none)."""
+        match = _GRAIN_LINE.search(self.sql)
+        if not match:
+            return ()
+        names = [c.strip() for c in match.group(1).split(",") if c.strip()]
+        return tuple(GrainColumn(n.rstrip("?"), n.endswith("?")) for n in names)
 
     @property
     def description(self) -> str:
@@ -136,3 +156,27 @@ def run_model(
         con.execute("rollback")
         raise
     return int(count)
+
+
+def grain_violations(con: duckdb.DuckDBPyConnection, sql_model: SqlModel, period: str | None = None) -> dict[str, int]:
+    """Rows breaking the model's grain: keys held by more than one row, and NULLs where none may be.
+
+    Counts only, never key values (a key can hold a pseudonym). For a partitioned model, one period.
+    """
+    grain = sql_model.grain
+    where = "where period = $period" if period is not None and sql_model.partition else ""
+    params = {"period": period} if where else {}
+    columns = ", ".join(c.name for c in grain)
+    compared = " and ".join(f"{c.name} is not null" for c in grain if c.nullable) or "true"
+    scope = f"(select * from {sql_model.table} {where})"
+    found = {
+        "duplicate_keys": con.execute(
+            f"select count(*) from (select {columns} from {scope} where {compared} group by all having count(*) > 1)",
+            params,
+        ).fetchone()[0]
+    }
+    for column in (c for c in grain if not c.nullable):
+        found[f"null_{column.name}"] = con.execute(
+            f"select count(*) from {scope} where {column.name} is null", params
+        ).fetchone()[0]
+    return found
