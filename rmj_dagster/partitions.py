@@ -37,6 +37,7 @@ def half_year_bounds(partition_key: str) -> tuple[date, date]:
 
 
 def half_year_key(day: date) -> str:
+    """The half-year partition a day falls in: ``2025-08-14`` → ``2025-07-01``."""
     return f"{day.year}-{'01' if day.month <= 6 else '07'}-01"
 
 

@@ -16,7 +16,7 @@ import dagster as dg
 from rmj_dagster import warehouse
 from rmj_dagster.intake.kinds import KINDS
 from rmj_dagster.intake.landing_zone import LandingZone, delivery_id_of, sha256_of
-from rmj_dagster.partitions import deliveries, half_year_label, half_years, range_tags, years
+from rmj_dagster.partitions import deliveries, half_year_key, half_year_label, half_years, range_tags, years
 from rmj_dagster.ttp.pseudonym import PseudonymKey
 from rmj_dagster.settings import Settings
 
@@ -140,7 +140,7 @@ def _periods_with_data(con) -> dict[str, list[str]]:
     ).fetchall()
     half_year_keys = set(half_years.get_partition_keys())
     year_keys = set(years.get_partition_keys())
-    found_half = {f"{d.year}-{'01' if d.month <= 6 else '07'}-01" for (d,) in dates}
+    found_half = {half_year_key(d) for (d,) in dates}
     found_year = {str(d.year) for (d,) in dates}
     return {
         "half_years": sorted(found_half & half_year_keys),

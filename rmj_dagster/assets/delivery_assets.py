@@ -20,6 +20,7 @@ from rmj_dagster.intake.detect import Quarantine, inspect_file
 from rmj_dagster.intake.kinds import KINDS
 from rmj_dagster.intake.landing_zone import FileState, LandingZone, delivery_id_of, sha256_of
 from rmj_dagster.partitions import deliveries
+from rmj_dagster.ttp.pseudonym import PseudonymKey
 from rmj_dagster.resources import LandingZoneResource, PseudonymKeyResource, Warehouse
 
 # BackfillPolicy is beta in Dagster 1.13; we rely on it on purpose (one run for many deliveries).
@@ -43,25 +44,25 @@ def _files_by_delivery(zone: LandingZone, wanted: set[str]) -> dict[str, list[tu
             sha = sha256_of(zone.incoming / state.name)
         except OSError:
             continue  # removed meanwhile; the sensor will see it again if it comes back
-        key = delivery_id_of(sha)
-        if key in wanted:
-            found.setdefault(key, []).append((state, sha))
+        delivery_id = delivery_id_of(sha)
+        if delivery_id in wanted:
+            found.setdefault(delivery_id, []).append((state, sha))
     return found
 
 
-def _record_receipt(con, state: FileState, sha: str, key: str, outcome: str, kept: str | None = None) -> None:
+def _record_receipt(con, state: FileState, sha: str, delivery_id: str, outcome: str, kept: str | None = None) -> None:
     con.execute(
         "insert or replace into audit.file_receipts values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [sha, key, state.name, state.size, state.received_at, outcome, _now(),
+        [sha, delivery_id, state.name, state.size, state.received_at, outcome, _now(),
          None if kept else (_now() if outcome in ("duplicate", "processed") else None), kept],
     )
 
 
-def receive(con: duckdb.DuckDBPyConnection, zone: LandingZone, key: str, files: list[tuple[FileState, str]],
+def receive(con: duckdb.DuckDBPyConnection, zone: LandingZone, delivery_id: str, files: list[tuple[FileState, str]],
             retain: bool, log) -> str:
     """Claim, inspect and register one delivery; returns what happened (for the run's log and metadata)."""
-    known = con.execute("select status from audit.deliveries where delivery_id = ?", [key]).fetchone()
-    claimed = zone.claimed(key) if known is None else None
+    known = con.execute("select status from audit.deliveries where delivery_id = ?", [delivery_id]).fetchone()
+    claimed = zone.claimed(delivery_id) if known is None else None
     if claimed is not None:  # claimed by a run that was killed before it registered the file
         stat = claimed.stat()
         files = [(FileState(claimed.name, stat.st_size, stat.st_mtime_ns), sha256_of(claimed)), *files]
@@ -70,13 +71,13 @@ def receive(con: duckdb.DuckDBPyConnection, zone: LandingZone, key: str, files: 
     first, *copies = files if known is None else (None, *files)
     for state, sha in copies:  # the same bytes again under another name: one delivery, counted once
         kept = zone.dispose(zone.incoming / state.name, retain=retain)
-        _record_receipt(con, state, sha, key, "duplicate", str(kept) if kept else None)
-        log.info(f"delivery {key}: {state.name} repeats known bytes; recorded as duplicate, not processed again")
+        _record_receipt(con, state, sha, delivery_id, "duplicate", str(kept) if kept else None)
+        log.info(f"delivery {delivery_id}: {state.name} repeats known bytes; recorded as duplicate, not processed again")
     if first is None:
         return f"duplicate of {known[0]} delivery"
     state, sha = first
-    path = claimed or zone.claim(state.name, key)
-    row = dict(delivery_id=key, sha256=sha, file_name=state.name, size_bytes=state.size,
+    path = claimed or zone.claim(state.name, delivery_id)
+    row = dict(delivery_id=delivery_id, sha256=sha, file_name=state.name, size_bytes=state.size,
                received_at=state.received_at, status="received", processed_at=_now())
     try:
         inspection = inspect_file(path)
@@ -85,14 +86,14 @@ def receive(con: duckdb.DuckDBPyConnection, zone: LandingZone, key: str, files: 
                     extra_columns=",".join(inspection.extra_columns) or None)
         outcome = "received"
     except Quarantine as problem:
-        zone.quarantine(path, delivery_id=key, sha256=sha, code=problem.code, message=problem.message)
+        zone.quarantine(path, delivery_id=delivery_id, sha256=sha, code=problem.code, message=problem.message)
         row |= dict(status="quarantined", reason_code=problem.code, reason_message=problem.message)
         outcome = "quarantined"
-        log.warning(f"delivery {key} ({state.name}) quarantined: {problem.code}: {problem.message}")
+        log.warning(f"delivery {delivery_id} ({state.name}) quarantined: {problem.code}: {problem.message}")
     columns = ", ".join(row)
     con.execute(f"insert or replace into audit.deliveries ({columns}) values ({', '.join('?' * len(row))})",
                 list(row.values()))
-    _record_receipt(con, state, sha, key, outcome)
+    _record_receipt(con, state, sha, delivery_id, outcome)
     return outcome
 
 
@@ -102,11 +103,11 @@ def key_labels_in_warehouse(con: duckdb.DuckDBPyConnection) -> set[str]:
     return {label for (label,) in con.execute(selects).fetchall()}
 
 
-def _delivery_summary(con, keys: list[str]) -> list[tuple]:
+def _delivery_summary(con, delivery_ids: list[str]) -> list[tuple]:
     return con.execute(
         "select delivery_id, file_name, kind, status, reason_code, rows_read from audit.deliveries "
         "where list_contains(?, delivery_id) order by received_at, delivery_id",
-        [keys],
+        [delivery_ids],
     ).fetchall()
 
 
@@ -131,27 +132,27 @@ def raw_provider_drops(
     landing: LandingZoneResource,
     pseudonym_key: PseudonymKeyResource,
 ) -> dg.MaterializeResult:
-    key = pseudonym_key.load()  # refuse before any file is read when there is no fit key ...
+    hmac_key = pseudonym_key.load()  # refuse before any file is read when there is no fit key ...
     zone = landing.zone()
-    keys = list(context.partition_keys)
+    delivery_ids = list(context.partition_keys)
     outcomes: dict[str, str] = {}
     with warehouse.connect() as con:
         ddl.ensure_tables(con)
-        key.refuse_to_mix(key_labels_in_warehouse(con))  # ... or one that would not link with what is stored
-        files = _files_by_delivery(zone, set(keys))
-        for key in keys:
+        hmac_key.refuse_to_mix(key_labels_in_warehouse(con))  # ... or one that would not link with what is stored
+        files = _files_by_delivery(zone, set(delivery_ids))
+        for delivery_id in delivery_ids:
             con.execute("begin transaction")
             try:
-                outcomes[key] = receive(con, zone, key, files.get(key, []), landing.retain_originals, context.log)
+                outcomes[delivery_id] = receive(con, zone, delivery_id, files.get(delivery_id, []), landing.retain_originals, context.log)
                 con.execute("commit")
             except Exception:
                 con.execute("rollback")
                 raise
-        summary = _delivery_summary(con, keys)
+        summary = _delivery_summary(con, delivery_ids)
         metadata = table_metadata(con, "audit.deliveries")
-    for key in keys:
-        context.log_event(dg.AssetObservation(asset_key=context.asset_key, partition=key,
-                                              metadata={"outcome": outcomes[key]}))
+    for delivery_id in delivery_ids:
+        context.log_event(dg.AssetObservation(asset_key=context.asset_key, partition=delivery_id,
+                                              metadata={"outcome": outcomes[delivery_id]}))
     counts = {o: sum(1 for v in outcomes.values() if v == o) for o in sorted(set(outcomes.values()))}
     return dg.MaterializeResult(
         metadata=metadata
@@ -187,14 +188,14 @@ def pseudonymised_deliveries(
     landing: LandingZoneResource,
     pseudonym_key: PseudonymKeyResource,
 ):
-    key = pseudonym_key.load()
+    hmac_key = pseudonym_key.load()
     zone = landing.zone()
-    keys = list(context.partition_keys)
+    delivery_ids = list(context.partition_keys)
     with warehouse.connect() as con:
         ddl.ensure_tables(con)
-        key.refuse_to_mix(key_labels_in_warehouse(con))
-        for delivery_id in keys:
-            _pseudonymise_one(con, zone, delivery_id, key, landing.retain_originals, context.log)
+        hmac_key.refuse_to_mix(key_labels_in_warehouse(con))
+        for delivery_id in delivery_ids:
+            _pseudonymise_one(con, zone, delivery_id, hmac_key, landing.retain_originals, context.log)
         for kind in KINDS.values():
             yield dg.MaterializeResult(asset_key=asset_key(_PSEUDO_ASSETS[kind.name]), metadata=table_metadata(con, kind.table))
 
@@ -212,7 +213,7 @@ def _record_destruction(con, delivery_id: str, kept) -> None:
     )
 
 
-def _pseudonymise_one(con, zone: LandingZone, delivery_id: str, key, retain: bool, log) -> None:
+def _pseudonymise_one(con, zone: LandingZone, delivery_id: str, hmac_key: PseudonymKey, retain: bool, log) -> None:
     row = con.execute(
         "select status, destroyed_at from audit.deliveries where delivery_id = ?", [delivery_id]
     ).fetchone()
@@ -225,7 +226,7 @@ def _pseudonymise_one(con, zone: LandingZone, delivery_id: str, key, retain: boo
         return  # nothing received, quarantined, or processed earlier (original already destroyed)
     try:
         inspection = inspect_file(path)  # cheap; gives the header the reader needs
-        rows = pseudonymise.load_delivery(con, path, inspection, delivery_id, key)
+        rows = pseudonymise.load_delivery(con, path, inspection, delivery_id, hmac_key)
     except Quarantine as problem:
         zone.quarantine(path, delivery_id=delivery_id, sha256="", code=problem.code, message=problem.message)
         con.execute(
@@ -239,7 +240,7 @@ def _pseudonymise_one(con, zone: LandingZone, delivery_id: str, key, retain: boo
     con.execute(
         "update audit.deliveries set status = 'loaded', rows_read = ?, key_label = ?, processed_at = ? "
         "where delivery_id = ?",
-        [rows, key.label, _now(), delivery_id],
+        [rows, hmac_key.label, _now(), delivery_id],
     )
     kept = zone.dispose(path, retain=retain)  # only after the rows are committed
     _record_destruction(con, delivery_id, kept)

@@ -1,7 +1,6 @@
 """One asset per SQL model file in ``dbt_like_sql/``; upstream assets are read from the SQL itself."""
 
 import hashlib
-import re
 
 import dagster as dg
 
@@ -12,8 +11,6 @@ from rmj_dagster.assets.table_metadata import OWNERS, table_metadata
 from rmj_dagster.partitions import half_year_bounds, half_year_label, half_years, year_bounds, years
 from rmj_dagster.resources import Warehouse
 
-_GROUP_LINE = re.compile(r"^--\s*group:\s*(\w+)\s*$", re.MULTILINE)
-_DEFAULT_GROUP = {"staging": "clean", "intermediate": "clean", "marts": "indicators"}
 _PARTITIONS = {"half_year": half_years, "year": years}
 
 
@@ -49,11 +46,6 @@ def asset_key_of_table(table: str) -> dg.AssetKey:
     return dg.AssetKey([schema, name])
 
 
-def group_of(model: sql_models.SqlModel) -> str:
-    match = _GROUP_LINE.search(model.sql)
-    return match.group(1) if match else _DEFAULT_GROUP[model.layer]
-
-
 def period_of(model: sql_models.SqlModel, partition_key: str) -> dict:
     if model.partition == "half_year":
         start, end = half_year_bounds(partition_key)
@@ -70,7 +62,7 @@ def build_sql_asset(model: sql_models.SqlModel) -> dg.AssetsDefinition:
         key_prefix=[model.layer],
         deps=[asset_key_of_table(t) for t in model.upstream_tables],
         partitions_def=partitions_def,
-        group_name=group_of(model),
+        group_name=model.group,
         description=model.description or None,
         kinds={"duckdb", "sql"},
         owners=OWNERS,

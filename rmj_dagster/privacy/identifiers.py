@@ -50,18 +50,6 @@ _FULL_DATE = re.compile(
 )
 
 
-def forbidden_columns(con: duckdb.DuckDBPyConnection, schemas: tuple[str, ...]) -> list[str]:
-    return [
-        f"{s}.{t}.{c}"
-        for s, t, c in con.execute(
-            "select table_schema, table_name, column_name from information_schema.columns "
-            "where list_contains(?, table_schema)",
-            [list(schemas)],
-        ).fetchall()
-        if c.lower() in FORBIDDEN_COLUMNS
-    ]
-
-
 def _distinct_per_column(
     con: duckdb.DuckDBPyConnection, relation: str, columns: list[str], skip: frozenset[str], where: str,
     keep=lambda value: True,

@@ -19,7 +19,7 @@ import pyarrow as pa
 from lxml import etree
 
 from rmj_dagster.privacy import identifiers
-from rmj_dagster.warehouse.ddl import PSEUDO_TABLES
+from rmj_dagster.warehouse.ddl import columns_of
 from rmj_dagster.ttp.bsn import UNKNOWN_BSNS, normalise_bsn, passes_elfproef
 from rmj_dagster.intake.detect import Inspection, Quarantine, parse_jw307
 from rmj_dagster.intake.ijw import NS_BASIS, NS_JW307
@@ -121,7 +121,7 @@ def _refuse_identifiers_from_input(
     )
     skipped = identifiers.EVENT_DATE_COLUMNS | identifiers.NUMBER_COLUMNS | {"delivery_id", "key_label", "pseudoniem", "id_status"}
     found = {}
-    for column in _target_columns(kind.table):
+    for column in columns_of(kind.table):
         if column in skipped:
             continue
         hits = con.execute(
@@ -137,10 +137,6 @@ def _refuse_identifiers_from_input(
             "identifier_in_field",
             f"a BSN, birth date or name of this delivery stands in a stored field: {where}",
         )
-
-
-def _target_columns(table: str) -> list[str]:
-    return [line.strip().split()[0] for line in PSEUDO_TABLES[table].replace(",", "\n").splitlines() if line.strip()]
 
 
 def _insert_sql(inspection: Inspection) -> str:
@@ -166,7 +162,7 @@ def _insert_sql(inspection: Inspection) -> str:
         }
     if kind.name == "stop_zorg":
         computed["source_format"] = f"'{inspection.source_format}'"
-    columns = _target_columns(kind.table)
+    columns = columns_of(kind.table)
     select = []
     for column in columns:
         if column in computed:

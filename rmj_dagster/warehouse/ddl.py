@@ -4,45 +4,50 @@ from __future__ import annotations
 
 import duckdb
 
-_COMMON_PSEUDO = """
-    delivery_id varchar not null,
-    source_row bigint not null,
-    aanbieder_agb varchar,
-    pseudoniem varchar,
-    key_label varchar not null,
-    id_status varchar not null,
-    gemeentecode varchar,
-    toewijzingnummer varchar,
-"""
+# (column, type) of the tables the TTP step writes: their DDL and the TTP step's column list come from here.
+_COMMON_PSEUDO = (
+    ("delivery_id", "varchar not null"),
+    ("source_row", "bigint not null"),
+    ("aanbieder_agb", "varchar"),
+    ("pseudoniem", "varchar"),
+    ("key_label", "varchar not null"),
+    ("id_status", "varchar not null"),
+    ("gemeentecode", "varchar"),
+    ("toewijzingnummer", "varchar"),
+)
+_PERSON = (
+    ("geboortejaarmaand", "varchar"),
+    ("leeftijd", "integer"),
+    ("leeftijd_min", "integer"),
+    ("voor_geboorte", "boolean"),
+)
 
-_PERSON = """
-    geboortejaarmaand varchar,
-    leeftijd integer,
-    leeftijd_min integer,
-    voor_geboorte boolean,
-"""
 
-PSEUDO_TABLES: dict[str, str] = {
-    "pseudo.responses": _COMMON_PSEUDO
-    + _PERSON
-    + """
-    vragenlijst varchar, invuldatum varchar,
-    q01 varchar, q02 varchar, q03 varchar, q04 varchar, q05 varchar,
-    q06 varchar, q07 varchar, q08 varchar, q09 varchar, q10 varchar,
-    geen_inzage_hulpverlener varchar
-    """,
-    "pseudo.stop_zorg": _COMMON_PSEUDO
-    + _PERSON
-    + """
-    productcategorie varchar, productcode varchar, begindatum varchar, einddatum varchar,
-    reden_beeindiging varchar, status_aanlevering varchar, source_format varchar not null
-    """,
-    "pseudo.goals": _COMMON_PSEUDO
-    + """
-    trajecttype varchar, meetdatum varchar, doel_nr varchar, gas_score varchar,
-    gewicht varchar, probleemafname varchar
-    """,
+def _text(*names: str) -> tuple[tuple[str, str], ...]:
+    """Delivered values are stored as text; staging types them (and rejects what does not parse)."""
+    return tuple((name, "varchar") for name in names)
+
+
+PSEUDO_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
+    "pseudo.responses": _COMMON_PSEUDO + _PERSON + _text(
+        "vragenlijst", "invuldatum", *(f"q{i:02d}" for i in range(1, 11)), "geen_inzage_hulpverlener"
+    ),
+    "pseudo.stop_zorg": _COMMON_PSEUDO + _PERSON + _text(
+        "productcategorie", "productcode", "begindatum", "einddatum", "reden_beeindiging", "status_aanlevering"
+    ) + (("source_format", "varchar not null"),),
+    "pseudo.goals": _COMMON_PSEUDO + _text(
+        "trajecttype", "meetdatum", "doel_nr", "gas_score", "gewicht", "probleemafname"
+    ),
 }
+PSEUDO_TABLES: dict[str, str] = {
+    table: ", ".join(f"{name} {kind}" for name, kind in columns) for table, columns in PSEUDO_COLUMNS.items()
+}
+
+
+def columns_of(table: str) -> list[str]:
+    """The columns of a table the TTP step writes, in table order."""
+    return [name for name, _ in PSEUDO_COLUMNS[table]]
+
 
 AUDIT_TABLES: dict[str, str] = {
     "audit.deliveries": """

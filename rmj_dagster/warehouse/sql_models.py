@@ -25,6 +25,7 @@ from sqlglot import exp
 LAYERS = ("staging", "intermediate", "marts")
 _PARTITION_LINE = re.compile(r"^--\s*partition:\s*(\w+)\s*$", re.MULTILINE)
 _PARAMETER = re.compile(r"\$\w+")
+_GROUP_LINE = re.compile(r"^--\s*group:\s*(\w+)\s*$", re.MULTILINE)
 _GRAIN_LINE = re.compile(r"^--\s*grain:\s*(.+?)\s*$", re.MULTILINE)
 _HEADER_LINE = re.compile(r"^--\s*(partition:\s*\w+|group:\s*\w+|grain:.*)\s*$")
 
@@ -51,6 +52,14 @@ class SqlModel:
         """``half_year``, ``year`` or ``None`` (unpartitioned), from a ``-- partition:`` header line."""
         match = _PARTITION_LINE.search(self.sql)
         return match.group(1) if match else None
+
+    @property
+    def group(self) -> str:
+        """The business stage the model belongs to (the Dagster asset group), from its ``-- group:`` line."""
+        match = _GROUP_LINE.search(self.sql)
+        if not match:
+            raise ValueError(f"{self.path.name} has no '-- group:' header line")
+        return match.group(1)
 
     @property
     def grain(self) -> tuple[GrainColumn, ...]:
