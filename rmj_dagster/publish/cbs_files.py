@@ -42,6 +42,50 @@ def period_dir(export_dir: Path, period: str) -> Path:
     return Path(export_dir) / "cbs" / period
 
 
+def _providers_in(con: duckdb.DuckDBPyConnection, period: str) -> list[str]:
+    """The providers with rows in the period; each must be 8 digits, since a file name is made of it."""
+    providers = [
+        agb
+        for (agb,) in con.execute(
+            "select distinct aanbieder_agb from marts.cbs_outcome_extract where period = ? order by 1", [period]
+        ).fetchall()
+    ]
+    bad = [agb for agb in providers if agb is None or not _AGB.fullmatch(agb)]
+    if bad:
+        raise ValueError(f"{len(bad)} provider code(s) in the {period} extract are not 8 digits")
+    return providers
+
+
+def _write_provider_file(con: duckdb.DuckDBPyConnection, folder: Path, period: str, agb: str) -> dict:
+    """One provider's rows as ``<agb>.csv`` (owner-only); returns its manifest entry."""
+    path = folder / f"{agb}.csv"
+    (rows,) = con.execute(
+        f"copy (select {', '.join(CBS_COLUMNS)} from marts.cbs_outcome_extract "
+        "where period = $period and aanbieder_agb = $agb "
+        "order by try_cast(toewijzingnummer as bigint), toewijzingnummer, datum_aanvang) "
+        f"to {sql_path(path)} (format csv, header true, delimiter ';', quote '\"')",
+        {"period": period, "agb": agb},
+    ).fetchone()
+    os.chmod(path, 0o600)
+    return {"file": path.name, "aanbieder_agb": agb, "rows": int(rows), "sha256": sha256_of(path)}
+
+
+def _write_manifest(folder: Path, period: str, entries: list[dict], pipeline_version: str) -> None:
+    """``manifest.json``: period, rows and sha256 per file, when and by which version (owner-only)."""
+    manifest = {
+        "period": period,
+        "files": entries,
+        "total_rows": sum(e["rows"] for e in entries),
+        "produced_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "pipeline_version": pipeline_version,
+        "specification": SPECIFICATION,
+    }
+    fd = os.open(folder / "manifest.json", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(manifest, handle, indent=2)
+        handle.write("\n")
+
+
 def write_cbs_extract(
     con: duckdb.DuckDBPyConnection, period: str, export_dir: Path, pipeline_version: str
 ) -> CbsExport:
@@ -51,50 +95,16 @@ def write_cbs_extract(
     """
     if not _PERIOD.fullmatch(period):
         raise ValueError(f"period must look like 2025-H1, not {period!r}")
-    providers = [
-        agb
-        for (agb,) in con.execute(
-            "select distinct aanbieder_agb from marts.cbs_outcome_extract where period = ? order by 1", [period]
-        ).fetchall()
-    ]
-    bad = [agb for agb in providers if agb is None or not _AGB.fullmatch(agb)]
-    if bad:  # a file name is made of it: never let anything but 8 digits through
-        raise ValueError(f"{len(bad)} provider code(s) in the {period} extract are not 8 digits")
-
+    providers = _providers_in(con, period)
     target = period_dir(export_dir, period)
     target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     os.chmod(target.parent, 0o700)
-    columns = ", ".join(CBS_COLUMNS)
     files: dict[str, int] = {}
 
     def build(folder: Path) -> None:
-        entries = []
-        for agb in providers:
-            path = folder / f"{agb}.csv"
-            (rows,) = con.execute(
-                f"copy (select {columns} from marts.cbs_outcome_extract "
-                "where period = $period and aanbieder_agb = $agb "
-                "order by try_cast(toewijzingnummer as bigint), toewijzingnummer, datum_aanvang) "
-                f"to {sql_path(path)} (format csv, header true, delimiter ';', quote '\"')",
-                {"period": period, "agb": agb},
-            ).fetchone()
-            os.chmod(path, 0o600)
-            files[path.name] = int(rows)
-            entries.append({"file": path.name, "aanbieder_agb": agb, "rows": int(rows), "sha256": sha256_of(path)})
-        manifest = {
-            "period": period,
-            "files": entries,
-            "total_rows": sum(e["rows"] for e in entries),
-            "produced_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "pipeline_version": pipeline_version,
-            "specification": SPECIFICATION,
-        }
-        manifest_path = folder / "manifest.json"
-        fd = os.open(manifest_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(manifest, handle, indent=2)
-            handle.write("\n")
-        os.chmod(manifest_path, 0o600)
+        entries = [_write_provider_file(con, folder, period, agb) for agb in providers]
+        files.update({e["file"]: e["rows"] for e in entries})
+        _write_manifest(folder, period, entries, pipeline_version)
 
     replace_directory(target, build, mode=0o700)
     return CbsExport(
