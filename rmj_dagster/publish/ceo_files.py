@@ -196,46 +196,63 @@ def verify_suppression(published_csv: Path) -> list[str]:
       its cells' equation in force (it may be known elsewhere).
     The messages name figures by their key, never a hidden value.
     """
-    threshold = codebook.parameter("suppression_min_n")
-    base = codebook.parameter("count_rounding_base")
     subregio_of = {r["gemeentecode"]: r["subregio"] for r in codebook.rows("region")}
     rows = read_published(published_csv)
     if rows:
         missing = [c for c in OUTPUT_COLUMNS if c not in rows[0]]
         if missing:
             return [f"{Path(published_csv).name}: missing column(s) {', '.join(missing)}"]
-
     violations: list[str] = []
     hidden_by_key: dict[tuple, bool] = {}
     cells: dict[tuple, list[dict[str, str]]] = defaultdict(list)
     total_of: dict[tuple, tuple] = {}
     for row in rows:
-        key = _figure_key(row)
-        where = f"{row['year']} {row['area_type']} {row['area_code']} {row['indicator']} {row['respondent_group']}/{row['care_type']}"
+        violations += _figure_violations(row, subregio_of)
         if row["suppressed"] not in ("true", "false"):
-            violations.append(f"{where}: suppressed is neither 'true' nor 'false'")
             continue
-        hidden = row["suppressed"] == "true"
-        hidden_by_key[key] = hidden
-        if hidden:
-            shown = [c for c in ("n", "value", "ci_low", "ci_high", "ci_overlap_prev") if row.get(c) not in ("", None)]
-            if shown:
-                violations.append(f"{where}: suppressed but shows {', '.join(shown)}")
-        else:
-            n = _number(row["n"])
-            if n is None:
-                violations.append(f"{where}: shown without its n")
-            elif n < threshold:
-                violations.append(f"{where}: shown with n below {threshold:g}")
-            elif n % base:
-                violations.append(f"{where}: n is not rounded to a multiple of {base:g}")
+        hidden_by_key[_figure_key(row)] = row["suppressed"] == "true"
         if row["area_type"] == "gemeente" and row["area_code"] not in subregio_of:
-            violations.append(f"{where}: not a municipality of the region, its breakdown is unknown")
-            continue
+            continue  # its breakdown is unknown (reported above)
         for equation, total in _equations(row, subregio_of):
             cells[equation].append(row)
             total_of[equation] = total
+    violations += _recoverable_by_subtraction(cells, total_of, hidden_by_key)
+    if not violations:
+        violations += _worked_out_from_all_equations(cells, total_of, hidden_by_key)
+    return violations
 
+
+def _where(row: dict[str, str]) -> str:
+    return f"{row['year']} {row['area_type']} {row['area_code']} {row['indicator']} {row['respondent_group']}/{row['care_type']}"
+
+
+def _figure_violations(row: dict[str, str], subregio_of: dict[str, str]) -> list[str]:
+    """What is wrong with one published figure on its own: the flag, n, rounding, what a hidden one shows."""
+    where = _where(row)
+    if row["suppressed"] not in ("true", "false"):
+        return [f"{where}: suppressed is neither 'true' nor 'false'"]
+    found = []
+    if row["suppressed"] == "true":
+        shown = [c for c in ("n", "value", "ci_low", "ci_high", "ci_overlap_prev") if row.get(c) not in ("", None)]
+        if shown:
+            found.append(f"{where}: suppressed but shows {', '.join(shown)}")
+    else:
+        threshold, base = codebook.parameter("suppression_min_n"), codebook.parameter("count_rounding_base")
+        n = _number(row["n"])
+        if n is None:
+            found.append(f"{where}: shown without its n")
+        elif n < threshold:
+            found.append(f"{where}: shown with n below {threshold:g}")
+        elif n % base:
+            found.append(f"{where}: n is not rounded to a multiple of {base:g}")
+    if row["area_type"] == "gemeente" and row["area_code"] not in subregio_of:
+        found.append(f"{where}: not a municipality of the region, its breakdown is unknown")
+    return found
+
+
+def _recoverable_by_subtraction(cells: dict, total_of: dict, hidden_by_key: dict) -> list[str]:
+    """Equations ``total = cell_1 + ... + cell_k`` with exactly one hidden figure: it is their difference."""
+    found = []
     for equation, members in cells.items():
         dimension, year, indicator, total_type, total_code, total_group, total_care = equation
         total_hidden = hidden_by_key.get(total_of[equation])  # None: the total is not in the file
@@ -243,16 +260,13 @@ def verify_suppression(published_csv: Path) -> list[str]:
         if len(hidden) + bool(total_hidden) != 1 or len(members) + (total_hidden is not None) < 2:
             continue
         by = dimension.removeprefix("area:")
-        label = (f"{year} {by} breakdown of {total_type} {total_code} "
-                 f"({indicator} {total_group}/{total_care})")
+        label = f"{year} {by} breakdown of {total_type} {total_code} ({indicator} {total_group}/{total_care})"
         if hidden:
-            name = {"respondent_group": "respondent_group", "care_type": "care_type"}.get(by, "area_code")
-            violations.append(f"{label}: only {hidden[0][name]} is suppressed, so it can be recovered by subtraction")
+            name = by if by in ("respondent_group", "care_type") else "area_code"
+            found.append(f"{label}: only {hidden[0][name]} is suppressed, so it can be recovered by subtraction")
         else:
-            violations.append(f"{label}: the total is suppressed but is the sum of its cells, which are all shown")
-    if not violations:
-        violations += _worked_out_from_all_equations(cells, total_of, hidden_by_key)
-    return violations
+            found.append(f"{label}: the total is suppressed but is the sum of its cells, which are all shown")
+    return found
 
 
 def _worked_out_from_all_equations(cells: dict, total_of: dict, hidden_by_key: dict) -> list[str]:
