@@ -17,6 +17,7 @@ TABLES = (
     "reject_reasons",
     "quarantine_reasons",
     "trajecttypen",
+    "identifier_exemptions",
 )
 
 
@@ -27,11 +28,29 @@ def path(name: str) -> Path:
     return Path(str(files(__package__).joinpath(f"{name}.csv")))
 
 
+class CodebookError(ValueError):
+    """A codebook file is malformed (a row with more or fewer fields than its header, or no rows)."""
+
+
 @cache
 def rows(name: str) -> tuple[dict[str, str], ...]:
-    """All rows of a codebook table as dicts of strings (small tables: fine in Python)."""
+    """All rows of a codebook table as dicts of strings (small tables: fine in Python).
+
+    Every row must have exactly the header's fields: a stray ``;`` (an extra field) or a missing one is
+    refused here, never read as something else."""
     with path(name).open(encoding="utf-8", newline="") as handle:
-        return tuple(csv.DictReader(handle, delimiter=";"))
+        found = tuple(csv.DictReader(handle, delimiter=";"))
+    for number, row in enumerate(found, start=2):
+        if None in row or None in row.values():
+            raise CodebookError(f"{name}.csv line {number}: the number of fields differs from the header")
+    if not found:
+        raise CodebookError(f"{name}.csv has no rows")
+    return found
+
+
+def header(name: str) -> list[str]:
+    with path(name).open(encoding="utf-8", newline="") as handle:
+        return next(csv.reader(handle, delimiter=";"))
 
 
 def parameter(name: str) -> float:
@@ -55,7 +74,10 @@ _TYPED_COLUMNS = {
 
 
 def load_into(con) -> dict[str, int]:
-    """(Re)create every ``ref.<table>`` in the warehouse from the CSVs; returns rows per table."""
+    """(Re)create every ``ref.<table>`` in the warehouse from the CSVs; returns rows per table.
+
+    DuckDB reads each file with its header's columns given explicitly (no sniffing, strict rows), and
+    the count is held against the Python reading: a file cannot load empty or shifted without an error."""
     counts = {}
     for name in TABLES:
         casts = _TYPED_COLUMNS.get(name, {})
@@ -63,8 +85,11 @@ def load_into(con) -> dict[str, int]:
         select = f"select * replace ({replace})" if replace else "select *"
         con.execute(
             f"create or replace table ref.{name} as {select} "
-            "from read_csv(?, delim=';', header=true, all_varchar=true, quote='\"')",
-            [str(path(name))],
+            "from read_csv(?, delim=';', header=true, quote='\"', escape='\"', auto_detect=false, "
+            "strict_mode=true, null_padding=false, columns=?)",
+            [str(path(name)), {column: "VARCHAR" for column in header(name)}],
         )
         counts[name] = con.execute(f"select count(*) from ref.{name}").fetchone()[0]
+        if counts[name] != len(rows(name)):
+            raise CodebookError(f"ref.{name} loaded {counts[name]} rows, {name}.csv has {len(rows(name))}")
     return counts

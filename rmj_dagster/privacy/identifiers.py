@@ -1,14 +1,19 @@
 """Scanning for direct identifiers where none may be: every warehouse table and every export file.
 
 Three things identify a youth directly (domain.md, "Privacy rules"):
-- a **BSN**: any 9-digit value passing the 11-proef (the municipality's ``toewijzingnummer`` excepted,
-  it is a 9-digit number about a care assignment, not a person);
-- a **birth date**: the warehouse keeps only ``geboortejaarmaand`` (YYYY-MM) and ages, so a column holding
-  full dates is allowed only when it is an event date (``EVENT_DATE_COLUMNS``); any other column with a
-  full date in it is a finding;
+- a **BSN**: any 9-digit value passing the 11-proef;
+- a **birth date**: the warehouse keeps only ``geboortejaarmaand`` (YYYY-MM) and ages, so a full date is a
+  finding unless the column holds event dates;
 - a **name**: columns named like one are findings. Names as values can only be recognised against the
   input itself: ``ttp.load_delivery`` checks each delivery's rows against the names, BSNs and birth dates
   of that delivery before it commits (the only moment both are at hand).
+
+What is legitimate is decided per column, in one place: the codebook's ``identifier_exemptions.csv`` gives
+a column a value class (``VALUE_CLASSES``), and a value of that class's shape is never a finding there --
+a year-prefixed ``toewijzingnummer`` 20250101 or one of 9 digits that passes the 11-proef, an AGB code,
+an event date. Anything else in those columns (``2011-06-01`` as a toewijzingnummer, a BSN as a
+begindatum) is scanned like any other value. The TTP step uses the same rules to reject such rows before
+they are stored (``identifier_shaped_values``), so the table-wide scans stay the last safety net.
 Findings say where and how many, never the value.
 """
 
@@ -16,22 +21,17 @@ from __future__ import annotations
 
 import json
 import re
+from functools import cache
 from pathlib import Path
 
 import duckdb
 
+from rmj_dagster import codebook
 from rmj_dagster.ttp.bsn import passes_elfproef
 
 FORBIDDEN_COLUMNS = frozenset({
     "bsn", "burgerservicenummer", "geboortedatum", "naam", "clientnaam", "achternaam", "voornamen",
     "voornaam", "voorletters", "geslachtsnaam", "tussenvoegsel", "adres", "postcode", "telefoon", "email",
-})
-NUMBER_COLUMNS = frozenset({"toewijzingnummer"})  # 9-digit numbers that are not about a person
-# Columns that hold full dates because they are events, not persons: contract dates, the audit trail.
-EVENT_DATE_COLUMNS = frozenset({
-    "invuldatum", "begindatum", "einddatum", "meetdatum", "datum_aanvang", "datum_einde",
-    "received_at", "processed_at", "destroyed_at", "recorded_at", "produced_at",
-    "valid_from", "valid_until",  # the codebook's validity of a municipality code
 })
 _TEXT_TYPES = ("VARCHAR", "BIGINT", "INTEGER", "HUGEINT", "UBIGINT")
 _DATE_TYPES = ("DATE", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE")
@@ -42,6 +42,37 @@ FULL_DATE_SQL = (
     r"or regexp_full_match(v, '(0[1-9]|[12]\d|3[01])[-/.](0[1-9]|1[0-2])[-/.](19|20)\d\d') "
     r"or regexp_full_match(v, '(19|20)\d\d(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])')"
 )
+BSN_SHAPE_SQL = "regexp_full_match(v, '[0-9]{9}')"  # and passes the 11-proef (checked in Python)
+# Value classes of identifier_exemptions.csv: a value of the class's shape is legitimate in its columns.
+VALUE_CLASSES = {
+    "event_date": f"({FULL_DATE_SQL})",  # any full date; a BSN in the column is still a finding
+    "care_number": "regexp_full_match(v, '[0-9]{1,9}')",  # whole number 0-999999999, leading zeros kept
+    "agb_code": "regexp_full_match(v, '[0-9]{8}')",
+}
+
+
+@cache
+def exemptions() -> dict[str, str]:
+    """Column name -> value class, from the codebook (``identifier_exemptions.csv``)."""
+    rules = {row["column"]: row["value_class"] for row in codebook.rows("identifier_exemptions")}
+    unknown = set(rules.values()) - set(VALUE_CLASSES)
+    if unknown:
+        raise ValueError(f"identifier_exemptions.csv names unknown value classes: {', '.join(sorted(unknown))}")
+    return rules
+
+
+def columns_of_class(value_class: str) -> frozenset[str]:
+    return frozenset(c for c, k in exemptions().items() if k == value_class)
+
+
+def legitimate_sql(column: str) -> str:
+    """SQL over a trimmed text value ``v``: true when it is legitimate in ``column`` (its class's shape)."""
+    value_class = exemptions().get(column.lower())
+    return VALUE_CLASSES[value_class] if value_class else "false"
+
+
+EVENT_DATE_COLUMNS = columns_of_class("event_date")  # full dates are events here, not persons
+NUMBER_COLUMNS = columns_of_class("care_number")  # numbers about care that may read as a BSN or a date
 # a token on its own: not part of a longer number or of a hex digest such as a manifest's sha256
 _NINE_DIGITS = re.compile(r"(?<![0-9A-Za-z])\d{9}(?![0-9A-Za-z])")
 _FULL_DATE = re.compile(
@@ -50,32 +81,57 @@ _FULL_DATE = re.compile(
 )
 
 
-def _distinct_per_column(
-    con: duckdb.DuckDBPyConnection, relation: str, columns: list[str], skip: frozenset[str], where: str,
-    keep=lambda value: True,
-) -> dict[str, int]:
-    """Per column not in ``skip``: how many distinct trimmed values ``v`` match ``where`` and ``keep``."""
+def looks_like_identifier(text: str) -> bool:
+    """Whether free text (a label, a header cell) holds a 9-digit number passing the 11-proef or a
+    written-out full date anywhere in it, or is a compact full date (20110601)."""
+    compact = re.fullmatch(r"(19|20)\d\d(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])", text.strip()) is not None
+    return compact or bool(_FULL_DATE.search(text)) or any(passes_elfproef(m) for m in _NINE_DIGITS.findall(text))
+
+
+def _matching_values(
+    con: duckdb.DuckDBPyConnection, relation: str, column: str, where: str, keep=lambda value: True, filter_sql: str = "true",
+) -> set[str]:
+    """Distinct trimmed values ``v`` of ``column`` that match ``where`` and ``keep`` (rows limited by ``filter_sql``)."""
+    values = con.execute(
+        f'select distinct v from (select trim("{column}"::varchar) as v from {relation} where {filter_sql}) where {where}'
+    ).fetchall()
+    return {v for (v,) in values if keep(v)}
+
+
+def _bsn_where(column: str) -> str:
+    return f"{BSN_SHAPE_SQL} and not ({legitimate_sql(column)})"
+
+
+def _date_where(column: str) -> str:
+    return f"({FULL_DATE_SQL}) and not ({legitimate_sql(column)})"
+
+
+def _count_per_column(con, relation: str, columns: list[str], where_of, keep=lambda value: True) -> dict[str, int]:
     found = {}
     for column in columns:
-        if column.lower() in skip:
-            continue
-        values = con.execute(
-            f'select distinct v from (select trim("{column}"::varchar) as v from {relation}) where {where}'
-        ).fetchall()
-        hits = sum(1 for (v,) in values if keep(v))
+        hits = len(_matching_values(con, relation, column, where_of(column), keep))
         if hits:
             found[column] = hits
     return found
 
 
 def bsn_candidates_in_relation(con: duckdb.DuckDBPyConnection, relation: str, columns: list[str]) -> dict[str, int]:
-    """Per column: how many distinct 9-digit values pass the 11-proef (0 columns omitted)."""
-    return _distinct_per_column(con, relation, columns, NUMBER_COLUMNS, "regexp_full_match(v, '[0-9]{9}')", passes_elfproef)
+    """Per column: how many distinct 9-digit values pass the 11-proef and are not legitimate there."""
+    return _count_per_column(con, relation, columns, _bsn_where, passes_elfproef)
 
 
 def full_dates_in_relation(con: duckdb.DuckDBPyConnection, relation: str, columns: list[str]) -> dict[str, int]:
-    """Per column outside ``EVENT_DATE_COLUMNS``: how many distinct values are full dates."""
-    return _distinct_per_column(con, relation, columns, EVENT_DATE_COLUMNS, f"({FULL_DATE_SQL})")
+    """Per column: how many distinct values are full dates and not legitimate there (event dates are)."""
+    return _count_per_column(con, relation, columns, _date_where)
+
+
+def identifier_shaped_values(
+    con: duckdb.DuckDBPyConnection, relation: str, column: str, filter_sql: str = "true"
+) -> set[str]:
+    """The distinct values of ``column`` that the table-wide scan would report: BSN candidates and full
+    dates not legitimate in that column. The TTP step rejects rows holding them before they are stored."""
+    return (_matching_values(con, relation, column, _bsn_where(column), passes_elfproef, filter_sql)
+            | _matching_values(con, relation, column, _date_where(column), filter_sql=filter_sql))
 
 
 def _columns(con: duckdb.DuckDBPyConnection, table: str, types: tuple[str, ...]) -> list[str]:
