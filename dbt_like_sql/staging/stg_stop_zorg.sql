@@ -70,6 +70,8 @@ checked as (
             -- identity_missing, bsn_invalid_format, bsn_elfproef, pseudoniem_invalid: judged by the TTP step
             when m.id_status not in ('ok', 'unknown')
                 then {'reason': m.id_status, 'detail': null::varchar}
+            when m.identifier_in_field is not null
+                then {'reason': 'identifier_in_field', 'detail': m.identifier_in_field}
             when m.agb_code is null
                 then {'reason': 'agb_invalid', 'detail': rmj_reject_detail('aanbieder_agb', m.aanbieder_agb)}
             when not (m.in_cbs_list or m.region_entry_valid)

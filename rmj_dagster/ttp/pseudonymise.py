@@ -76,6 +76,9 @@ def load_delivery(
                 "raw": pa.array([m[0] for m in mapped], pa.string()),
                 "pseudoniem": pa.array([m[1] for m in mapped], pa.string()),
                 "id_status": pa.array([m[2] for m in mapped], pa.string()),
+                # the valid BSN itself (9 digits), only in this temporary table: held against the row's fields
+                "bsn9": pa.array([normalise_bsn(m[0]) if identity_column == "bsn" and m[2] == "ok" else None
+                                  for m in mapped], pa.string()),
             }
         )
         con.execute(f"create or replace temp table {_IDS} as select * from identities")
@@ -84,6 +87,7 @@ def load_delivery(
             con.execute(f"delete from {kind.table} where delivery_id = ?", [delivery_id])
             con.execute(_insert_sql(inspection), [delivery_id, key.label])
             _refuse_identifiers_from_input(con, inspection, delivery_id, names)
+            _empty_identifier_fields(con, inspection, delivery_id)
             rows = con.execute(f"select count(*) from {_RAW}").fetchone()[0]
             con.execute("commit")
         except Exception:
@@ -102,7 +106,10 @@ def _refuse_identifiers_from_input(
     """Before the commit: no BSN, birth date or name *of this delivery* in any stored column of its rows.
 
     The tripwire holds the delivery's own values (lowercased, in memory, dropped with the temporary
-    tables); event dates and ``toewijzingnummer`` are skipped (an event may fall on someone's birthday).
+    tables); a value legitimate in its column (``identifier_exemptions.csv``: an event date, a
+    ``toewijzingnummer``, an AGB code) is not held against them: an event may fall on someone's
+    birthday and a year-prefixed number may read as one. Those columns get the row-wise checks of
+    ``_empty_identifier_fields``.
     Raises ``Quarantine('identifier_in_field')`` naming columns and counts, never a value; the caller
     rolls back, so nothing of the file is stored and the file is kept for the provider to correct.
     """
@@ -119,14 +126,11 @@ def _refuse_identifiers_from_input(
         f"create or replace temp table {_TRIPWIRE} as select distinct v from ({' union all '.join(sources)}) "
         "where v is not null and length(v) >= 2"
     )
-    skipped = identifiers.EVENT_DATE_COLUMNS | identifiers.NUMBER_COLUMNS | {"delivery_id", "key_label", "pseudoniem", "id_status"}
     found = {}
-    for column in columns_of(kind.table):
-        if column in skipped:
-            continue
+    for column in _delivered_columns(kind.table):
         hits = con.execute(
-            f"select count(*) from {kind.table} where delivery_id = ? "
-            f"and lower(trim({column}::varchar)) in (select v from {_TRIPWIRE})",
+            f"select count(*) from (select trim({column}::varchar) as v from {kind.table} where delivery_id = ?) "
+            f"where lower(v) in (select v from {_TRIPWIRE}) and not ({identifiers.legitimate_sql(column)})",
             [delivery_id],
         ).fetchone()[0]
         if hits:
@@ -139,6 +143,57 @@ def _refuse_identifiers_from_input(
         )
 
 
+def _empty_identifier_fields(con: duckdb.DuckDBPyConnection, inspection: Inspection, delivery_id: str) -> None:
+    """Before the commit: a field holding an identifier is emptied and its row flagged (``identifier_in_field``,
+    rejected by staging with the column named), so the one row is lost, not the delivery or the chain.
+
+    Two kinds of hit, both decided by the per-column rules of ``identifier_exemptions.csv``:
+    - a value the table-wide scan would report: a 9-digit number passing the 11-proef or a full date,
+      where the column's class does not make it legitimate (a BSN as begindatum, a date as q09);
+    - in a column whose class makes such values legitimate (``toewijzingnummer``, AGB code, event dates):
+      the row's *own* BSN (``toewijzingnummer`` only, as a number, leading zeros ignored) or own birth
+      date (as a date, when its day is known). Only the same row is compared: a year-prefixed 20150101
+      beside another youth born that day is not a hit. Any other 9-digit number is a legitimate
+      ``toewijzingnummer`` by contract and cannot be told from a BSN.
+    """
+    kind = inspection.kind
+    flag = "identifier_in_field = concat_ws(',', identifier_in_field, '{column}'), {column} = null"
+    for column in _delivered_columns(kind.table):
+        shaped = identifiers.identifier_shaped_values(con, kind.table, column, f"delivery_id = '{delivery_id}'")
+        if shaped:
+            values = pa.table({"v": pa.array(sorted(shaped), pa.string())})  # noqa: F841 -- replacement scan
+            con.execute(
+                f"update {kind.table} set {flag.format(column=column)} "
+                f"where delivery_id = ? and trim({column}) in (select v from values)",
+                [delivery_id],
+            )
+    own = [c for c in _delivered_columns(kind.table) if c in identifiers.exemptions()]
+    for column in own:
+        tests = []
+        if inspection.identity_column == "bsn" and identifiers.exemptions()[column] == "care_number":
+            tests.append(f"regexp_full_match(trim(t.{column}), '[0-9]{{1,9}}') and r.bsn9 is not null "
+                         f"and try_cast(trim(t.{column}) as bigint) = try_cast(r.bsn9 as bigint)")
+        if kind.birth_date:
+            tests.append(f"rmj_date(t.{column}) = rmj_date(r.geboortedatum)")
+        if tests:
+            con.execute(
+                f"update {kind.table} as t set {flag.format(column=column)} "
+                f"from (select raw.*, ids.bsn9 from {_RAW} as raw left join {_IDS} as ids "
+                f"on raw.{inspection.identity_column} is not distinct from ids.raw) as r "
+                f"where t.delivery_id = ? and t.source_row = r.source_row and ({' or '.join(tests)})",
+                [delivery_id],
+            )
+
+
+# Columns the TTP step computes or sets itself; every other column of a pseudo table is a delivered field.
+_COMPUTED = frozenset({"delivery_id", "source_row", "pseudoniem", "key_label", "id_status", "geboortejaarmaand",
+                       "leeftijd", "leeftijd_min", "voor_geboorte", "source_format", "identifier_in_field"})
+
+
+def _delivered_columns(table: str) -> list[str]:
+    return [c for c in columns_of(table) if c not in _COMPUTED]
+
+
 def _insert_sql(inspection: Inspection) -> str:
     """INSERT … SELECT from the temporary rows: identity and birth date replaced, the rest as text."""
     kind = inspection.kind
@@ -149,6 +204,7 @@ def _insert_sql(inspection: Inspection) -> str:
         "pseudoniem": "i.pseudoniem",
         "key_label": "$2",
         "id_status": "i.id_status",
+        "identifier_in_field": "null",
     }
     if kind.birth_date:
         birth = "rmj_birth_date(r.geboortedatum)"

@@ -28,16 +28,20 @@ def _text(*names: str) -> tuple[tuple[str, str], ...]:
     return tuple((name, "varchar") for name in names)
 
 
+# Set by the TTP step: the delivered fields that held an identifier and were emptied before storing
+# (comma-separated column names); staging rejects such a row as identifier_in_field.
+_FLAG = (("identifier_in_field", "varchar"),)
+
 PSEUDO_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
     "pseudo.responses": _COMMON_PSEUDO + _PERSON + _text(
         "vragenlijst", "invuldatum", *(f"q{i:02d}" for i in range(1, 11)), "geen_inzage_hulpverlener"
-    ),
+    ) + _FLAG,
     "pseudo.stop_zorg": _COMMON_PSEUDO + _PERSON + _text(
         "productcategorie", "productcode", "begindatum", "einddatum", "reden_beeindiging", "status_aanlevering"
-    ) + (("source_format", "varchar not null"),),
+    ) + (("source_format", "varchar not null"),) + _FLAG,
     "pseudo.goals": _COMMON_PSEUDO + _text(
         "trajecttype", "meetdatum", "doel_nr", "gas_score", "gewicht", "probleemafname"
-    ),
+    ) + _FLAG,
 }
 PSEUDO_TABLES: dict[str, str] = {
     table: ", ".join(f"{name} {kind}" for name, kind in columns) for table, columns in PSEUDO_COLUMNS.items()
@@ -88,3 +92,5 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Create the audit and pseudo tables when missing (idempotent)."""
     for table, columns in {**AUDIT_TABLES, **PSEUDO_TABLES}.items():
         con.execute(f"create table if not exists {table} ({columns})")
+    for table in PSEUDO_TABLES:  # warehouses made before the TTP step flagged identifier fields
+        con.execute(f"alter table {table} add column if not exists identifier_in_field varchar")
