@@ -87,10 +87,14 @@ def process(settings: Settings | None = None, instance: dg.DagsterInstance | Non
     settings = settings or Settings.from_env()
     key = PseudonymKey.from_env()  # refuse before anything is read
     if settings.warehouse.exists():  # a key whose pseudonyms would not link with the stored ones, too
-        from rmj_dagster.assets.delivery_assets import key_labels_in_warehouse
+        from rmj_dagster.assets.delivery_assets import refuse_unfit_key
 
         with warehouse.connect(settings.warehouse, read_only=True) as con:
-            if all(warehouse.table_exists(con, k.table) for k in KINDS.values()):
+            if all(warehouse.table_exists(con, t) for t in [*(k.table for k in KINDS.values()), "audit.key_labels"]):
+                refuse_unfit_key(con, key, record=False)
+            elif all(warehouse.table_exists(con, k.table) for k in KINDS.values()):  # made before labels were bound
+                from rmj_dagster.assets.delivery_assets import key_labels_in_warehouse
+
                 key.refuse_to_mix(key_labels_in_warehouse(con))
     defs = build_defs()  # resources from the RMJ_* environment as it is now
     instance = instance or _instance()

@@ -34,15 +34,16 @@ def _quarantined(con, path: Path) -> Quarantine:
     [
         ({"q01": BSN}, "q01"),  # the youth's BSN pasted into an answer
         ({"q09": "2010-03-15"}, "q09"),  # the birth date as delivered
-        ({"q10": "15-03-2010"}, None),  # another spelling of it is not this delivery's value: stored, and
+        ({"q10": "15-03-2010"}, None),  # another spelling of it is not this delivery's value: the row is
     ],
 )
 def test_an_identifier_of_the_delivery_in_a_stored_field_quarantines_it(con, tmp_path, planted, where):
     row = dict(zip(CEM_COLUMNS, ROW)) | planted
     path = write(tmp_path / "cem.csv", cem_csv(rows=[list(row.values())]))
-    if where is None:  # ... then caught by the warehouse scan as a full date in a non-date column
+    if where is None:  # ... rejected instead: a full date in a non-date column, emptied before it is stored
         load(con, path)
-        assert identifiers.scan_table(con, "pseudo.responses")["full_dates"] == {"q10": 1}
+        assert con.execute("select q10, identifier_in_field from pseudo.responses").fetchall() == [(None, "q10")]
+        assert identifiers.findings(identifiers.scan_table(con, "pseudo.responses")) == 0
         return
     problem = _quarantined(con, path)
     assert problem.code == "identifier_in_field" and where in problem.message
@@ -139,3 +140,66 @@ def test_digits_inside_a_digest_are_not_a_bsn(tmp_path, planted_warehouse):
     assert identifiers.export_findings(identifiers.scan_export_file(con, manifest)) == 0
     manifest.write_text('{"note": "client 111222333"}', encoding="utf-8")
     assert identifiers.scan_export_file(con, manifest)["bsn_candidates"] == 1
+
+
+# ---------------------------------------------------------------------------------------------------
+# Ordinary inputs that once failed a blocking check for good: now a row reject at most, the chain goes on.
+
+def _stop_csv(rows: list[list[str]], extra_header: str | None = None) -> str:
+    columns = ["aanbieder_agb", "bsn", "geboortedatum", "gemeentecode", "toewijzingnummer", "begindatum", "einddatum",
+               "reden_beeindiging"] + ([extra_header] if extra_header else [])
+    return "\n".join(";".join(r) for r in [columns, *rows]) + "\n"
+
+
+def test_ordinary_inputs_never_wedge_the_chain_and_an_identifier_loses_only_its_row(rmj_env):
+    from rmj_dagster.runner import process
+    from tests.test_chain_exact_figures import valid_bsns
+
+    a, b, c, d = valid_bsns(4)
+    rows = [
+        ["12345678", a, "2012-05-05", "0363", "20120304", "2024-09-01", "2025-03-01", "31", "x"],  # year-prefixed
+        ["12345678", b, "2012-05-05", "0363", "123456782", "2024-09-01", "2025-03-01", "31", "x"],  # 9 digits, 11-proef
+        ["12345678", c, "2012-05-05", "0363", c, "2024-09-01", "2025-03-01", "31", "x"],  # the youth's own BSN
+        ["12345678", d, "2012-05-05", "0363", "1004", "111222333", "2025-03-01", "31", "x"],  # a BSN as begindatum
+    ]
+    (rmj_env["landing"] / "incoming" / "stop.csv").write_text(_stop_csv(rows, extra_header="123456782"), encoding="utf-8")
+    summary = process()
+    assert summary.failed_checks == [] and summary.checks["failed"] == 0
+    with warehouse.connect(rmj_env["warehouse"], read_only=True) as con:
+        assert con.execute("select status, extra_columns from audit.deliveries").fetchall() == [("loaded", "#9")]
+        rejected = con.execute(
+            "select source_row, reason_code, reason_detail from intermediate.rejected_rows order by source_row").fetchall()
+        assert rejected == [(3, "identifier_in_field", "toewijzingnummer"), (4, "identifier_in_field", "begindatum")]
+        accepted = con.execute("select toewijzingnummer from staging.stg_stop_zorg where reject_reason is null "
+                               "order by source_row").fetchall()
+        assert accepted == [(20120304,), (123456782,)]
+        everything = " ".join(str(con.execute(f"select * from {t}").fetchall()) for t in identifiers.warehouse_tables(con))
+    assert c not in everything and "111222333" not in everything
+
+
+def test_a_jw307_whose_toewijzingnummer_is_the_clients_bsn_loses_that_product_only(con, tmp_path):
+    products = [
+        {"toewijzingnummer": "111222333", "begindatum": "2024-09-01", "einddatum": "2025-03-01", "reden": "31"},
+        {"toewijzingnummer": "20250101", "begindatum": "2024-09-01", "einddatum": "2025-03-01", "reden": "31"},
+    ]
+    path = tmp_path / "JW307.xml"
+    path.write_text(jw307(bsn="111222333", products=products), encoding="utf-8")
+    load(con, path)
+    assert con.execute("select toewijzingnummer, identifier_in_field from pseudo.stop_zorg order by source_row").fetchall() == [
+        (None, "toewijzingnummer"), ("20250101", None)]
+
+
+def test_an_event_date_equal_to_the_rows_own_birth_date_is_rejected_but_another_youths_is_not(con, tmp_path):
+    rows = [
+        ["12345678", BSN, "2010-03-15", "0363", "42", "OUDERS_EINDE", "15-03-2010", "4", "8", "03"],  # own birth date
+        ["12345678", "123456782", "2011-02-20", "0363", "43", "OUDERS_EINDE", "2010-03-15", "4", "8", "03"],  # another's
+    ]
+    load(con, write(tmp_path / "cem.csv", cem_csv(rows=rows)))
+    assert con.execute("select invuldatum, identifier_in_field from pseudo.responses order by source_row").fetchall() == [
+        (None, "invuldatum"), ("2010-03-15", None)]
+
+
+def test_header_cells_reach_the_audit_trail_only_as_plain_names():
+    header = ("aanbieder_agb", "bsn", "123456782", "opmerking", "2026-01-01", "x" * 41, "jansen 20110601")
+    assert identifiers.column_names_for_audit(header, header[2:]) == "#3,opmerking,#5,#6,#7"
+    assert identifiers.column_names_for_audit(header, ()) is None

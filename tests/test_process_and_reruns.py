@@ -104,6 +104,47 @@ def test_a_second_key_is_refused_before_anything_is_read(rmj_env, tmp_path, monk
     assert (incoming / files[1].name).exists() and counts(rmj_env["warehouse"]) == before
 
 
+def test_another_key_under_a_known_label_is_refused_before_anything_is_read(rmj_env, tmp_path, monkeypatch, capsys):
+    from rmj_dagster import warehouse
+    from rmj_dagster.assets.delivery_assets import refuse_unfit_key
+    from rmj_dagster.ttp.pseudonym import KeyRefused, PseudonymKey
+
+    source = tmp_path / "source"
+    generate_deliveries(source, seed=5, scale=0.05, years=[2025], today=TODAY)
+    files = sorted((source / "incoming").iterdir())
+    incoming = rmj_env["landing"] / "incoming"
+    monkeypatch.setenv("RMJ_PSEUDONYM_KEY_LABEL", "sleutel-2025a")
+    shutil.copy2(files[0], incoming / files[0].name)
+    assert cli.main(["process"]) == 0
+    first = PseudonymKey.from_env()
+    with duckdb.connect(str(rmj_env["warehouse"]), read_only=True) as con:
+        bound = con.execute("select key_label, key_fingerprint from audit.key_labels").fetchall()
+    assert bound == [("sleutel-2025a", first.binding)] and first.secret.decode() not in str(bound)
+    before = counts(rmj_env["warehouse"])
+
+    shutil.copy2(files[1], incoming / files[1].name)
+    monkeypatch.setenv("RMJ_PSEUDONYM_KEY", "another-key-after-a-rotation-0123456789-abcdef")  # same label
+    assert cli.main(["process"]) == 2
+    err = capsys.readouterr().err
+    assert "belongs to another key" in err and "another-key" not in err
+    assert (incoming / files[1].name).exists() and counts(rmj_env["warehouse"]) == before
+    # the delivery assets refuse it too (a run started from the UI or the sensor, without rmj process)
+    with warehouse.connect(rmj_env["warehouse"]) as con:
+        with pytest.raises(KeyRefused, match="belongs to another key"):
+            refuse_unfit_key(con, PseudonymKey.from_env())
+        refuse_unfit_key(con, first)  # the first key is still welcome
+
+
+@pytest.mark.parametrize("label", ["2026-01-01", "123456782", "20260101", "sleutel 2026-01-01", "-x", "x" * 41])
+def test_a_key_label_that_is_not_a_plain_name_is_refused(label):
+    from rmj_dagster.ttp.pseudonym import KeyRefused, PseudonymKey
+
+    env = {"RMJ_PSEUDONYM_KEY": "k" * 40, "RMJ_PSEUDONYM_KEY_LABEL": label}
+    with pytest.raises(KeyRefused, match="start with a letter"):
+        PseudonymKey.from_env(env)
+    assert PseudonymKey.from_env(env | {"RMJ_PSEUDONYM_KEY_LABEL": "sleutel-2026a"}).label == "sleutel-2026a"
+
+
 def test_each_delivery_partition_shows_its_figures_in_dagster(rmj_env, tmp_path):
     import dagster as dg
 

@@ -56,6 +56,9 @@ def _common_cases() -> list[Case]:
     cases = []
     for kind in KINDS:
         cases += [
+            # the TTP step emptied a field that held an identifier and named it: the row is rejected first
+            Case(kind, "identifier_in_field", [{"toewijzingnummer": None, "identifier_in_field": "toewijzingnummer"}],
+                 {1: "identifier_in_field"}, "toewijzingnummer"),
             Case(kind, "agb_invalid", [{"aanbieder_agb": "1234567"}], {1: "agb_invalid"}, "aanbieder_agb"),
             Case(kind, "gemeentecode_unknown", [{"gemeentecode": "9999"}], {1: "gemeentecode_unknown"}, "gemeentecode=9999"),
             Case(kind, "gemeentecode_out_of_region", [{"gemeentecode": "GM0599"}], {1: "gemeentecode_out_of_region"}, "gemeentecode=GM0599"),

@@ -12,6 +12,7 @@ import warnings
 import dagster as dg
 import duckdb
 
+from rmj_dagster.privacy import identifiers
 from rmj_dagster.warehouse import ddl
 from rmj_dagster.ttp import pseudonymise
 from rmj_dagster.assets.asset_keys import PYTHON_ASSET_PREFIX, asset_key
@@ -83,7 +84,7 @@ def receive(con: duckdb.DuckDBPyConnection, zone: LandingZone, delivery_id: str,
         inspection = inspect_file(path)
         row |= dict(kind=inspection.kind.name, source_format=inspection.source_format,
                     encoding=inspection.encoding, delimiter=inspection.delimiter,
-                    extra_columns=",".join(inspection.extra_columns) or None)
+                    extra_columns=identifiers.column_names_for_audit(inspection.header, inspection.extra_columns))
         outcome = "received"
     except Quarantine as problem:
         zone.quarantine(path, delivery_id=delivery_id, sha256=sha, code=problem.code, message=problem.message)
@@ -101,6 +102,23 @@ def key_labels_in_warehouse(con: duckdb.DuckDBPyConnection) -> set[str]:
     """The key labels of every pseudonymised row already stored."""
     selects = " union ".join(f"select distinct key_label from {kind.table}" for kind in KINDS.values())
     return {label for (label,) in con.execute(selects).fetchall()}
+
+
+def key_bindings_in_warehouse(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Each key label with the fingerprint of the key it was first used with (``audit.key_labels``)."""
+    return dict(con.execute("select key_label, key_fingerprint from audit.key_labels").fetchall())
+
+
+def refuse_unfit_key(con: duckdb.DuckDBPyConnection, hmac_key, *, record: bool = True) -> None:
+    """Before any file is read: refuse a key that would not link with what is stored (another label, or
+    another key under a known label); then, with ``record``, bind this label to this key's fingerprint."""
+    hmac_key.refuse_to_mix(key_labels_in_warehouse(con) | set(key_bindings_in_warehouse(con)), key_bindings_in_warehouse(con))
+    if record:
+        con.execute(
+            "insert into audit.key_labels select ?, ?, ? where not exists "
+            "(select 1 from audit.key_labels where key_label = ?)",
+            [hmac_key.label, hmac_key.binding, _now(), hmac_key.label],
+        )
 
 
 def _delivery_summary(con, delivery_ids: list[str]) -> list[tuple]:
@@ -138,7 +156,7 @@ def raw_provider_drops(
     outcomes: dict[str, str] = {}
     with warehouse.connect() as con:
         ddl.ensure_tables(con)
-        hmac_key.refuse_to_mix(key_labels_in_warehouse(con))  # ... or one that would not link with what is stored
+        refuse_unfit_key(con, hmac_key)  # ... or one that would not link with what is stored
         files = _files_by_delivery(zone, set(delivery_ids))
         for delivery_id in delivery_ids:
             con.execute("begin transaction")
@@ -193,7 +211,7 @@ def pseudonymised_deliveries(
     delivery_ids = list(context.partition_keys)
     with warehouse.connect() as con:
         ddl.ensure_tables(con)
-        hmac_key.refuse_to_mix(key_labels_in_warehouse(con))
+        refuse_unfit_key(con, hmac_key)
         for delivery_id in delivery_ids:
             _pseudonymise_one(con, zone, delivery_id, hmac_key, landing.retain_originals, context.log)
         for kind in KINDS.values():

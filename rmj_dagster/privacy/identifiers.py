@@ -83,9 +83,24 @@ _FULL_DATE = re.compile(
 
 def looks_like_identifier(text: str) -> bool:
     """Whether free text (a label, a header cell) holds a 9-digit number passing the 11-proef or a
-    written-out full date anywhere in it, or is a compact full date (20110601)."""
-    compact = re.fullmatch(r"(19|20)\d\d(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])", text.strip()) is not None
+    full date anywhere in it (2011-06-01, 01-06-2011, 20110601)."""
+    compact = re.search(r"(?<!\d)(19|20)\d\d(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])(?!\d)", text) is not None
     return compact or bool(_FULL_DATE.search(text)) or any(passes_elfproef(m) for m in _NINE_DIGITS.findall(text))
+
+
+_PLAIN_NAME = re.compile(r"[a-z][a-z0-9_ ]{0,39}")
+
+
+def column_names_for_audit(header: tuple[str, ...], names: tuple[str, ...]) -> str | None:
+    """Header names as the audit trail may keep them (``audit.deliveries.extra_columns``): a plain name
+    (a letter, then letters, digits, ``_`` or spaces, at most 40) that holds no BSN or date is kept; any
+    other header cell -- ``123456782``, ``2011-06-01``, a pasted line of data -- is named by its position
+    in the header (``#3``), never stored as text."""
+    kept = [
+        name if _PLAIN_NAME.fullmatch(name) and not looks_like_identifier(name) else f"#{header.index(name) + 1}"
+        for name in names
+    ]
+    return ",".join(kept) or None
 
 
 def _matching_values(

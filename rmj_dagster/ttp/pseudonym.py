@@ -46,12 +46,28 @@ class PseudonymKey:
     def pseudonym(self, bsn9: str) -> str:
         return pseudonym(bsn9, self.secret)
 
-    def refuse_to_mix(self, labels_present: set[str]) -> None:
-        """Refuse when the warehouse holds pseudonyms made with another key (``labels_present``).
+    @property
+    def binding(self) -> str:
+        """What binds the label to this key in the warehouse (``audit.key_labels``): a keyed fingerprint
+        (HMAC of a fixed text under the key), public, revealing nothing of the key; another key gives another."""
+        return hmac.new(self.secret, b"rmj key binding", hashlib.sha256).hexdigest()[:32]
+
+    def refuse_to_mix(self, labels_present: set[str], bindings: Mapping[str, str] | None = None) -> None:
+        """Refuse when the warehouse holds pseudonyms made with another key: another label
+        (``labels_present``), or this label bound to another key's fingerprint (``bindings``: label ->
+        binding), e.g. a new key under the same explicit ``RMJ_PSEUDONYM_KEY_LABEL``.
 
         Pseudonyms are one-way: rows of two keys never link, so every join on them (corrections, the
         latest delivery per youth, goals per measurement) would silently treat one youth as two.
         """
+        bound = (bindings or {}).get(self.label)
+        if bound is not None and not hmac.compare_digest(bound, self.binding):
+            raise KeyRefused(
+                f"the warehouse's key label {self.label} belongs to another key (its fingerprint differs): "
+                "pseudonyms of different keys never link, and mixing them in one warehouse is refused. "
+                "Use the key this label was first used with, or start a new warehouse after a rotation "
+                "(docs/privacy.md, 'Rotating the key')."
+            )
         others = sorted(set(labels_present) - {self.label})
         if others:
             raise KeyRefused(
@@ -84,7 +100,25 @@ class PseudonymKey:
                 "real deliveries need a real secret key"
             )
         label = (env.get(settings.ENV_PSEUDONYM_KEY_LABEL) or "").strip() or fingerprint(secret)
+        _refuse_unfit_label(label, settings.ENV_PSEUDONYM_KEY_LABEL)
         return cls(secret=secret, label=label)
+
+
+_LABEL = re.compile(r"[A-Za-z][A-Za-z0-9._-]{0,39}")
+
+
+def _refuse_unfit_label(label: str, variable: str) -> None:
+    """The label is stored on every pseudonymised row and in the audit trail, so it must look like a
+    name, never like a BSN or a date: a letter first, then letters, digits, ``.``, ``_`` or ``-`` (at most
+    40), with no 9-digit number passing the 11-proef and no full date in it (``2026-01-01`` would make
+    every table fail the identifier scan)."""
+    from rmj_dagster.privacy.identifiers import looks_like_identifier
+
+    if not _LABEL.fullmatch(label) or looks_like_identifier(label):
+        raise KeyRefused(
+            f"{variable} must start with a letter and hold only letters, digits, '.', '_' or '-' (at most 40), "
+            "and no date or BSN-like number (e.g. 'sleutel-2026a'); it is stored beside every pseudonym"
+        )
 
 
 def fingerprint(secret: bytes) -> str:

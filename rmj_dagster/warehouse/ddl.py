@@ -73,6 +73,12 @@ AUDIT_TABLES: dict[str, str] = {
     processed_at timestamp,
     destroyed_at timestamp
     """,
+    # each key label with the keyed fingerprint of the key it was first used with (PseudonymKey.binding)
+    "audit.key_labels": """
+    key_label varchar primary key,
+    key_fingerprint varchar not null,
+    first_used_at timestamp not null
+    """,
     "audit.file_receipts": """
     sha256 varchar not null,
     delivery_id varchar not null,
