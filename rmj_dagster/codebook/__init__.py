@@ -80,6 +80,7 @@ def load_into(con) -> dict[str, int]:
     the count is held against the Python reading: a file cannot load empty or shifted without an error."""
     counts = {}
     for name in TABLES:
+        expected = len(rows(name))  # refuses a malformed file before DuckDB reads it
         casts = _TYPED_COLUMNS.get(name, {})
         replace = ", ".join(f"try_cast(nullif({col}, '') as {typ}) as {col}" for col, typ in casts.items())
         select = f"select * replace ({replace})" if replace else "select *"
@@ -90,6 +91,6 @@ def load_into(con) -> dict[str, int]:
             [str(path(name)), {column: "VARCHAR" for column in header(name)}],
         )
         counts[name] = con.execute(f"select count(*) from ref.{name}").fetchone()[0]
-        if counts[name] != len(rows(name)):
-            raise CodebookError(f"ref.{name} loaded {counts[name]} rows, {name}.csv has {len(rows(name))}")
+        if counts[name] != expected:
+            raise CodebookError(f"ref.{name} loaded {counts[name]} rows, {name}.csv has {expected}")
     return counts
