@@ -350,6 +350,9 @@ def _recount(delivery: Delivery) -> Counter:
             found["bsn_elfproef"] += 1
         elif "pseudoniem" in row and not is_pseudonym(row["pseudoniem"]):
             found["pseudoniem_invalid"] += 1
+        own = normalise_bsn(row["bsn"]) if "bsn" in row else None
+        if own and passes_elfproef(own) and row["toewijzingnummer"].isdigit() and int(row["toewijzingnummer"]) == int(own):
+            found["identifier_in_field"] += 1  # the youth's own BSN as toewijzingnummer
         if not (len(row["aanbieder_agb"]) == 8 and row["aanbieder_agb"].isdigit()):
             found["agb_invalid"] += 1
         code = row["gemeentecode"].upper().removeprefix("GM")
@@ -400,7 +403,7 @@ def test_planted_row_defects_match_the_truth_file(with_defects):
     assert set(totals) == applicable, "every reject reason is planted somewhere"
 
 
-_SIMPLE = {"exact_duplicate", "identity_missing", "bsn_invalid_format", "bsn_elfproef", "pseudoniem_invalid", "agb_invalid",
+_SIMPLE = {"exact_duplicate", "identity_missing", "bsn_invalid_format", "bsn_elfproef", "pseudoniem_invalid", "identifier_in_field", "agb_invalid",
            "gemeentecode_unknown", "gemeentecode_out_of_region", "toewijzingnummer_invalid", "date_invalid", "date_in_future",
            "vragenlijst_unknown", "answer_out_of_range", "reden_beeindiging_unknown", "status_aanlevering_invalid",
            "end_before_begin", "trajecttype_unknown", "doel_nr_invalid", "gas_score_out_of_range", "gewicht_invalid",

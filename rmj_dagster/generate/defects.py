@@ -115,6 +115,17 @@ def _pseudoniem_invalid(row: Row, s: Setting, rng: random.Random) -> bool:
     return True
 
 
+def _identifier_in_field(row: Row, s: Setting, rng: random.Random) -> bool:
+    """The youth's own BSN delivered as toewijzingnummer (an export that maps the wrong column)."""
+    if s.identity != "bsn":
+        return False
+    bsn = normalise_bsn(row.values["bsn"])
+    if bsn is None or not passes_elfproef(bsn):
+        return False
+    row.values["toewijzingnummer"] = bsn
+    return True
+
+
 def _agb_invalid(row: Row, s: Setting, rng: random.Random) -> bool:
     agb = row.values["aanbieder_agb"]
     row.values["aanbieder_agb"] = rng.choice((agb[:7], agb[:4] + " " + agb[4:], agb[:7] + "O"))  # never 9 digits: would look like a BSN
@@ -239,6 +250,7 @@ PLANTERS: dict[str, Planter] = {
     "bsn_invalid_format": _bsn_invalid_format,
     "bsn_elfproef": _bsn_elfproef,
     "pseudoniem_invalid": _pseudoniem_invalid,
+    "identifier_in_field": _identifier_in_field,
     "agb_invalid": _agb_invalid,
     "gemeentecode_unknown": _gemeentecode_unknown,
     "gemeentecode_out_of_region": _gemeentecode_out_of_region,
