@@ -161,10 +161,10 @@ def _empty_identifier_fields(con: duckdb.DuckDBPyConnection, inspection: Inspect
     for column in _delivered_columns(kind.table):
         shaped = identifiers.identifier_shaped_values(con, kind.table, column, f"delivery_id = '{delivery_id}'")
         if shaped:
-            values = pa.table({"v": pa.array(sorted(shaped), pa.string())})  # noqa: F841 -- replacement scan
+            shaped_values = pa.table({"v": pa.array(sorted(shaped), pa.string())})  # noqa: F841 -- replacement scan
             con.execute(
                 f"update {kind.table} set {flag.format(column=column)} "
-                f"where delivery_id = ? and trim({column}) in (select v from values)",
+                f"where delivery_id = ? and trim({column}) in (select v from shaped_values)",
                 [delivery_id],
             )
     own = [c for c in _delivered_columns(kind.table) if c in identifiers.exemptions()]
