@@ -14,7 +14,6 @@ from pathlib import Path
 import dagster as dg
 
 from rmj_dagster import warehouse
-from rmj_dagster.intake.kinds import KINDS
 from rmj_dagster.intake.landing_zone import LandingZone, delivery_id_of, sha256_of
 from rmj_dagster.partitions import deliveries, half_year_key, half_year_label, half_years, range_tags, years
 from rmj_dagster.ttp.pseudonym import PseudonymKey
@@ -90,9 +89,9 @@ def process(settings: Settings | None = None, instance: dg.DagsterInstance | Non
         from rmj_dagster.assets.delivery_assets import refuse_unfit_key
 
         with warehouse.connect(settings.warehouse, read_only=True) as con:
-            if all(warehouse.table_exists(con, t) for t in [*(k.table for k in KINDS.values()), "audit.key_labels"]):
+            if warehouse.table_exists(con, "audit.key_labels"):
                 refuse_unfit_key(con, key, record=False)
-            elif all(warehouse.table_exists(con, k.table) for k in KINDS.values()):  # made before labels were bound
+            else:  # made before labels were bound
                 from rmj_dagster.assets.delivery_assets import key_labels_in_warehouse
 
                 key.refuse_to_mix(key_labels_in_warehouse(con))

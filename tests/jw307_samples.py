@@ -1,4 +1,4 @@
-"""Small hand-written JW307 messages (iJw 3.2) for tests; prefixes differ on purpose."""
+"""Small hand-written iJw 3.2 messages for tests (JW307 stop, JW305 start); prefixes differ on purpose."""
 
 VALID_JW307 = """<?xml version="1.0" encoding="UTF-8"?>
 <jw:Bericht xmlns:jw="http://www.istandaarden.nl/ijw/3_2/jw307/schema" xmlns:b="http://www.istandaarden.nl/ijw/3_2/basisschema/schema">
@@ -55,3 +55,45 @@ def jw307(agb: str = "12345678", bsn: str = "111222333", products: list[dict] | 
         for p in products
     )
     return text[: start + len("<jw:StopProducten>")] + body + text[end:]
+
+
+# A start message as another sender writes it: default namespace for the message, ``ijw`` for the basisschema.
+VALID_JW305 = """<?xml version="1.0" encoding="UTF-8"?>
+<Bericht xmlns="http://www.istandaarden.nl/ijw/3_2/jw305/schema" xmlns:ijw="http://www.istandaarden.nl/ijw/3_2/basisschema/schema">
+  <Header>
+    <BerichtCode>438</BerichtCode>
+    <BerichtVersie>3</BerichtVersie>
+    <BerichtSubversie>2</BerichtSubversie>
+    <Afzender>{agb}</Afzender>
+    <Ontvanger>{gemeente}</Ontvanger>
+    <BerichtIdentificatie><ijw:Identificatie>START-1</ijw:Identificatie><ijw:Dagtekening>2022-03-05</ijw:Dagtekening></BerichtIdentificatie>
+    <XsdVersie><ijw:BasisschemaXsdVersie>1.0.0</ijw:BasisschemaXsdVersie><ijw:BerichtXsdVersie>1.0.0</ijw:BerichtXsdVersie></XsdVersie>
+  </Header>
+  <Client>
+    <Bsn>{bsn}</Bsn>
+    <Geboortedatum><ijw:Datum>{birth}</ijw:Datum></Geboortedatum>
+    <Geslacht>2</Geslacht>
+    <Naam><ijw:Geslachtsnaam><ijw:Achternaam>Zwaneveld</ijw:Achternaam></ijw:Geslachtsnaam><ijw:Voorletters>M</ijw:Voorletters></Naam>
+    <StartProducten>{products}</StartProducten>
+  </Client>
+</Bericht>
+"""
+
+
+def jw305(agb: str = "12345678", bsn: str = "111222333", products: list[dict] | None = None, gemeente: str = "0363",
+          birth: str = "2011-04-17") -> str:
+    """A JW305 start message; ``products`` are dicts with toewijzingnummer, begindatum and optionally
+    categorie, code, ingangsdatum and status (default: one product, 2022-03-01)."""
+    products = products or [{"toewijzingnummer": 800001, "begindatum": "2022-03-01", "categorie": "45", "code": "45A01"}]
+    body = "".join(
+        "<StartProduct>"
+        f"<ToewijzingNummer>{p['toewijzingnummer']}</ToewijzingNummer>"
+        + (f"<Product><ijw:Categorie>{p['categorie']}</ijw:Categorie>"
+           + (f"<ijw:Code>{p['code']}</ijw:Code>" if "code" in p else "") + "</Product>" if "categorie" in p else "")
+        + (f"<ToewijzingIngangsdatum>{p['ingangsdatum']}</ToewijzingIngangsdatum>" if "ingangsdatum" in p else "")
+        + f"<Begindatum>{p['begindatum']}</Begindatum>"
+        f"<StatusAanlevering>{p.get('status', '1')}</StatusAanlevering>"
+        "</StartProduct>"
+        for p in products
+    )
+    return VALID_JW305.format(agb=agb, bsn=bsn, gemeente=gemeente, birth=birth, products=body)

@@ -43,6 +43,12 @@ CONTRACT: dict[str, tuple[tuple[str, str], ...]] = {
         ("begindatum", "date"), ("einddatum", "date"), ("reden_beeindiging", "varchar"),
         ("cbs_categorie", "varchar"), ("counts_as_end", "boolean"), ("is_uitval", "boolean"),
     ),
+    "intermediate.cleaned_start_zorg": (
+        ("delivery_id", "varchar"), ("aanbieder_agb", "varchar"), ("pseudoniem", "varchar"),
+        ("key_label", "varchar"), ("gemeentecode", "varchar"), ("subregio", "varchar"),
+        ("toewijzingnummer", "bigint"), ("productcategorie", "varchar"), ("productcode", "varchar"),
+        ("begindatum", "date"),
+    ),
     "intermediate.trajectory_outcomes": (
         ("aanbieder_agb", "varchar"), ("toewijzingnummer", "bigint"), ("begindatum", "date"),
         ("gemeentecode", "varchar"), ("subregio", "varchar"), ("einddatum", "date"),
@@ -125,6 +131,16 @@ def add_stop(con, *, reden: str = "31", **given) -> None:
         "productcategorie": "45", "productcode": "45A01", "begindatum": date(2024, 9, 1),
         "einddatum": date(2025, 3, 1),
     } | reason(reden) | given])
+
+
+def add_start(con, **given) -> None:
+    """A JW305 start record (cleaned_start_zorg)."""
+    gemeentecode = given.get("gemeentecode", "0363")
+    _insert(con, "intermediate.cleaned_start_zorg", [{
+        "delivery_id": "d3", "aanbieder_agb": AGB_A, "pseudoniem": f"{next(_serial):064x}", "key_label": "test",
+        "gemeentecode": gemeentecode, "subregio": subregio_of(gemeentecode), "toewijzingnummer": next(_serial),
+        "productcategorie": "45", "productcode": "45A01", "begindatum": date(2023, 1, 1),
+    } | given])
 
 
 def add_outcome(con, *, reden: str = "31", has_end_response: bool = False, **given) -> None:

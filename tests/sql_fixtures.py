@@ -29,8 +29,9 @@ PSEUDONYM = "a" * 64
 OTHER_PSEUDONYM = "b" * 64
 AGB = "12345678"
 
-TABLES = {"responses": "pseudo.responses", "stop_zorg": "pseudo.stop_zorg", "goals": "pseudo.goals"}
-EVENT_DATE = {"responses": "invuldatum", "stop_zorg": "begindatum"}
+TABLES = {"responses": "pseudo.responses", "stop_zorg": "pseudo.stop_zorg", "goals": "pseudo.goals",
+          "start_zorg": "pseudo.start_zorg"}
+EVENT_DATE = {"responses": "invuldatum", "stop_zorg": "begindatum", "start_zorg": "begindatum"}
 
 _COMMON = {
     "aanbieder_agb": AGB,
@@ -62,6 +63,14 @@ DEFAULTS: dict[str, dict] = {
         "reden_beeindiging": "31",
         "status_aanlevering": "1",
         "source_format": "csv",
+    },
+    "start_zorg": _COMMON
+    | {
+        "geboortedatum": "2012-06-15",
+        "productcategorie": "45",
+        "productcode": "45A01",
+        "begindatum": "2024-09-01",
+        "status_aanlevering": "1",
     },
     "goals": _COMMON
     | {

@@ -67,7 +67,7 @@ def test_the_name_column_itself_is_never_stored(con, tmp_path):
 def test_jw307_names_are_held_against_the_rows_but_never_become_a_row(tmp_path):
     path = tmp_path / "JW307.xml"
     path.write_text(jw307(), encoding="utf-8")
-    rows, names = pseudonymise._jw307_rows(path)
+    rows, names = pseudonymise._ijw_rows(path)
     assert "zwaneveld" in names
     assert "Zwaneveld" not in str(rows.to_pylist())
 

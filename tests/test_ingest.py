@@ -1,4 +1,4 @@
-"""Reading deliveries as they arrive: encodings, delimiters, dates, JW307, and what gets quarantined."""
+"""Reading deliveries as they arrive: encodings, delimiters, dates, JW305/JW307, and what gets quarantined."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from rmj_dagster.ttp import pseudonymise
 from rmj_dagster.intake.detect import Quarantine, inspect_file
 from rmj_dagster.ttp.pseudonym import PseudonymKey, pseudonym
 from tests.conftest import SHARED, TEST_KEY
-from tests.jw307_samples import jw307
+from tests.jw307_samples import jw305, jw307
 
 KEY = PseudonymKey(secret=TEST_KEY.encode(), label="test")
 BSN = "111222333"  # passes the 11-proef
@@ -185,3 +185,51 @@ def test_jw307_that_breaks_the_schema_is_quarantined_without_echoing_values(tmp_
 def test_jw307_prefix_free_default_namespace_is_read_too(con, tmp_path):
     text = jw307().replace("jw:", "").replace("xmlns:jw=", "xmlns=")
     assert load(con, write(tmp_path / "JW307_2.xml", text)) == 2
+
+
+def test_jw305_is_recognised_from_its_namespace_and_read_without_name_or_birth_date(con, tmp_path):
+    products = [
+        {"toewijzingnummer": 800001, "begindatum": "2022-03-01", "categorie": "45", "code": "45A01", "ingangsdatum": "2022-02-15"},
+        {"toewijzingnummer": 800002, "begindatum": "2022-04-01", "status": "2"},
+    ]
+    path = write(tmp_path / "export.xml", jw305(products=products))  # the name says nothing
+    inspection = inspect_file(path)
+    assert (inspection.kind.name, inspection.source_format, inspection.identity_column) == ("start_zorg", "jw305", "bsn")
+    assert load(con, path) == 2
+    rows = con.execute(
+        "select source_row, aanbieder_agb, gemeentecode, toewijzingnummer, productcategorie, productcode, begindatum, "
+        "status_aanlevering, geboortejaarmaand, leeftijd, id_status, pseudoniem from pseudo.start_zorg order by source_row"
+    ).fetchall()
+    assert rows == [
+        (1, "12345678", "0363", "800001", "45", "45A01", "2022-03-01", "1", "2011-04", 10, "ok", pseudonym(BSN, KEY.secret)),
+        (2, "12345678", "0363", "800002", None, None, "2022-04-01", "2", "2011-04", 10, "ok", pseudonym(BSN, KEY.secret)),
+    ]
+    dump = str(con.execute("select * from pseudo.start_zorg").fetchall())
+    assert "Zwaneveld" not in dump and BSN not in dump and "2011-04-17" not in dump
+    assert con.execute("select count(*) from pseudo.stop_zorg").fetchone()[0] == 0
+
+
+def test_jw305_and_jw307_validate_against_the_shipped_schemas(tmp_path):
+    for name, text in (("JW305.xsd", jw305()), ("JW307.xsd", jw307())):
+        shipped = Path(pseudonymise.__file__).parents[1] / "schemas" / "ijw-3.2" / name
+        schema = etree.XMLSchema(etree.parse(str(shipped)))
+        assert schema.validate(etree.fromstring(text.encode())), name
+
+
+def test_jw305_that_breaks_the_schema_is_quarantined_without_echoing_values(tmp_path):
+    path = write(tmp_path / "start.xml", jw305(products=[{"toewijzingnummer": 1, "begindatum": "01-03-2022"}]))
+    with pytest.raises(Quarantine) as caught:
+        inspect_file(path)
+    assert caught.value.code == "xml_not_valid_jw305"
+    assert caught.value.code in {r["reason_code"] for r in codebook.rows("quarantine_reasons")}
+    assert "01-03-2022" not in caught.value.message and "Begindatum" in caught.value.message
+
+
+def test_a_stop_element_in_a_start_message_is_not_read_as_a_stop(tmp_path):
+    """The namespace decides the message; a JW305 dressed with a JW307 body fails the JW305 schema."""
+    text = jw305().replace("StartProducten", "StopProducten").replace("StartProduct>", "StopProduct>")
+    path = write(tmp_path / "mixed.xml", text)
+    with pytest.raises(Quarantine) as caught:
+        inspect_file(path)
+    assert caught.value.code == "xml_not_valid_jw305"
+

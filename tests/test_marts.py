@@ -34,6 +34,7 @@ from tests.mart_fixtures import (
     add_measurement,
     add_outcome,
     add_response,
+    add_start,
     add_stop,
     base_figure,
     build_indicators,
@@ -531,6 +532,67 @@ def test_cbs_extract_rows(con):
         "select aanbieder_agb, toewijzingnummer, reason from marts.cbs_unlisted_trajectories order by 2"
     ).fetchall() == [(AGB_A, "105", "begindatum_unknown"), (AGB_A, "108", "ended_without_cbs_category")]
     # 2024-H2: 107 ended then, but its only response is in 2025: no linked response in that period
+    assert run(con, "cbs_outcome_extract", "2024-H2") == 0
+
+
+def test_long_term_trajectories_take_their_begin_date_from_jw305_starts(con):
+    """Half-year 2025-H1; every trajectory below has a DUURZAAM questionnaire in the period."""
+    def duurzaam(number, agb=AGB_A, **answers):
+        add_response(con, toewijzingnummer=number, aanbieder_agb=agb, vragenlijst="JONGEREN_DUURZAAM",
+                     invuldatum=date(2025, 4, 1), **answers)
+
+    # 201 started 2022-03-01 (JW305), no stop record: running, listed with empty end and reason
+    add_start(con, toewijzingnummer=201, begindatum=date(2022, 3, 1))
+    duurzaam(201, q09=8, q10=2)
+    # 202 started, then ended in the period as planned: listed once, as ended
+    add_start(con, toewijzingnummer=202, begindatum=date(2022, 5, 1))
+    add_stop(con, toewijzingnummer=202, begindatum=date(2022, 5, 1), einddatum=date(2025, 5, 1), reden="31")
+    duurzaam(202, q09=7, q10=3)
+    # 203 start and a stop record of the same key ending after the period: listed once
+    add_start(con, toewijzingnummer=203, begindatum=date(2023, 1, 1))
+    add_stop(con, toewijzingnummer=203, begindatum=date(2023, 1, 1), einddatum=date(2025, 12, 31), reden="31")
+    duurzaam(203, q09=6, q10=1)
+    # 204 started 2024-02-01 and ended 2024-10-01: the questionnaire came after the end
+    add_start(con, toewijzingnummer=204, begindatum=date(2024, 2, 1))
+    add_stop(con, toewijzingnummer=204, begindatum=date(2024, 2, 1), einddatum=date(2024, 10, 1), reden="31")
+    duurzaam(204, q09=9, q10=4)
+    # 205 starts only after the period; 206 has no record at all
+    add_start(con, toewijzingnummer=205, begindatum=date(2025, 8, 1))
+    duurzaam(205, q09=8, q10=2)
+    duurzaam(206, q09=8, q10=2)
+    # 207 started, ended in the period with 38 (another provider): no end of care for CBS
+    add_start(con, toewijzingnummer=207, begindatum=date(2021, 1, 1))
+    add_stop(con, toewijzingnummer=207, begindatum=date(2021, 1, 1), einddatum=date(2025, 3, 1), reden="38")
+    duurzaam(207, q09=5, q10=1)
+    # 208 the start says 2023-03-01, the (later) stop record 2023-04-01 and runs on: the stop record decides
+    add_start(con, toewijzingnummer=208, begindatum=date(2023, 3, 1))
+    add_stop(con, toewijzingnummer=208, begindatum=date(2023, 4, 1), einddatum=date(2026, 1, 31), reden="31")
+    duurzaam(208, q09=10, q10=4)
+    # 209: provider B's start does not give provider A's 209 a begin date
+    add_start(con, toewijzingnummer=209, aanbieder_agb=AGB_B, begindatum=date(2022, 1, 1))
+    duurzaam(209, q09=8, q10=2)
+
+    assert run(con, "cbs_outcome_extract", "2025-H1") == 4
+    rows = con.execute(
+        f"select {', '.join(CBS_COLUMNS)} from marts.cbs_outcome_extract where period = '2025-H1' order by 1, 2"
+    ).fetchall()
+    assert rows == [
+        (AGB_A, "201", "20220301", None, None, "8", "02", None, None),
+        (AGB_A, "202", "20220501", "20250501", "01", "7", "03", None, None),
+        (AGB_A, "203", "20230101", None, None, "6", "01", None, None),
+        (AGB_A, "208", "20230401", None, None, "10", "04", None, None),
+    ]
+    assert run(con, "cbs_unlisted_trajectories", "2025-H1") == 5
+    assert con.execute(
+        "select aanbieder_agb, toewijzingnummer, reason from marts.cbs_unlisted_trajectories order by 2"
+    ).fetchall() == [
+        (AGB_A, "204", "ended_before_period"),
+        (AGB_A, "205", "begindatum_unknown"),
+        (AGB_A, "206", "begindatum_unknown"),
+        (AGB_A, "207", "ended_without_cbs_category"),
+        (AGB_A, "209", "begindatum_unknown"),
+    ]
+    # in 2024-H2, 201 ran too, but its questionnaire is in 2025: nothing to list then
     assert run(con, "cbs_outcome_extract", "2024-H2") == 0
 
 

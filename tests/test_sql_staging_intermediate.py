@@ -20,8 +20,9 @@ from rmj_dagster.warehouse import sql_models
 from tests.sql_fixtures import OTHER_PSEUDONYM, insert_delivery, make_warehouse, run_models
 
 TOMORROW = (date.today() + timedelta(days=1)).isoformat()
-KINDS = ("responses", "stop_zorg", "goals")
-STAGING = {"responses": "staging.stg_responses", "stop_zorg": "staging.stg_stop_zorg", "goals": "staging.stg_goals"}
+KINDS = ("responses", "stop_zorg", "goals", "start_zorg")
+STAGING = {"responses": "staging.stg_responses", "stop_zorg": "staging.stg_stop_zorg", "goals": "staging.stg_goals",
+           "start_zorg": "staging.stg_start_zorg"}
 REASONS = [r["reason_code"] for r in codebook.rows("reject_reasons")]  # the CSV order = the precedence
 APPLIES = {r["reason_code"]: set(r["applies_to"].split(",")) for r in codebook.rows("reject_reasons")}
 IDENTITY_CODES = ["identity_missing", "bsn_invalid_format", "bsn_elfproef", "pseudoniem_invalid"]
@@ -85,6 +86,12 @@ CASES: list[Case] = _identity_cases() + _common_cases() + [
     Case("stop_zorg", "end_before_begin", [{"einddatum": "2024-08-31"}], {1: "end_before_begin"}, "einddatum"),
     Case("stop_zorg", "reden_beeindiging_unknown", [{"reden_beeindiging": "99"}], {1: "reden_beeindiging_unknown"}, "reden_beeindiging=99"),
     Case("stop_zorg", "status_aanlevering_invalid", [{"status_aanlevering": "4"}], {1: "status_aanlevering_invalid"}, "status_aanlevering=4"),
+    # start-zorg (JW305)
+    Case("start_zorg", "birthdate_invalid", [{"geboortedatum": None}], {1: "birthdate_invalid"}, "geboortedatum"),
+    Case("start_zorg", "date_invalid", [{"begindatum": "2024-02-30"}], {1: "date_invalid"}, "begindatum"),
+    Case("start_zorg", "date_in_future", [{"begindatum": TOMORROW}], {1: "date_in_future"}, "begindatum"),
+    Case("start_zorg", "date_before_birth", [{"geboortedatum": "2024-10-01"}], {1: "date_before_birth"}, "begindatum"),
+    Case("start_zorg", "status_aanlevering_invalid", [{"status_aanlevering": "0"}], {1: "status_aanlevering_invalid"}, "status_aanlevering=0"),
     # doelrealisatie
     Case("goals", "date_invalid", [{"meetdatum": "2025-13-01"}], {1: "date_invalid"}, "meetdatum"),
     Case("goals", "date_in_future", [{"meetdatum": TOMORROW}], {1: "date_in_future"}, "meetdatum"),
@@ -234,6 +241,12 @@ def _scenario_deliveries() -> list[tuple[str, str, str, list[dict]]]:
         ("goals-b", "goals", T2, goals_b),
         ("outcomes-stop", "stop_zorg", T1, outcomes_stop),
         ("outcomes-cem", "responses", T1, outcomes_cem),
+        ("start-a", "start_zorg", T1, [{"toewijzingnummer": n} for n in ("7001", "7002", "7003")]),
+        ("start-b", "start_zorg", T2, [
+            {"toewijzingnummer": "7001", "status_aanlevering": "3"},  # withdrawn
+            {"toewijzingnummer": "7002", "status_aanlevering": "2", "productcode": "45A02"},  # changed
+            {"toewijzingnummer": "7004", "begindatum": "20230115"},  # another date format, first delivery
+        ]),
     ]
 
 
@@ -276,12 +289,15 @@ MODEL_UPSTREAM = {
     "stg_responses": {"audit.deliveries", "pseudo.responses", "ref.cem_items", "ref.gemeenten", "ref.region", "ref.vragenlijsten"},
     "stg_stop_zorg": {"audit.deliveries", "pseudo.stop_zorg", "ref.gemeenten", "ref.region", "ref.reden_beeindiging"},
     "stg_goals": {"audit.deliveries", "pseudo.goals", "ref.gemeenten", "ref.region", "ref.trajecttypen"},
+    "stg_start_zorg": {"audit.deliveries", "pseudo.start_zorg", "ref.gemeenten", "ref.region"},
+    "cleaned_start_zorg": {"staging.stg_start_zorg"},
     "cleaned_responses": {"staging.stg_responses"},
     "cleaned_stop_zorg": {"staging.stg_stop_zorg", "ref.reden_beeindiging"},
     "cleaned_goals": {"staging.stg_goals"},
     "gas_scores": {"intermediate.cleaned_goals"},
-    "rejected_rows": {"staging.stg_responses", "staging.stg_stop_zorg", "staging.stg_goals"},
-    "delivery_reconciliation": {"audit.deliveries", "audit.file_receipts", "staging.stg_responses", "staging.stg_stop_zorg", "staging.stg_goals"},
+    "rejected_rows": {"staging.stg_responses", "staging.stg_stop_zorg", "staging.stg_goals", "staging.stg_start_zorg"},
+    "delivery_reconciliation": {"audit.deliveries", "audit.file_receipts", "staging.stg_responses", "staging.stg_stop_zorg",
+                                "staging.stg_goals", "staging.stg_start_zorg"},
     "trajectory_outcomes": {"intermediate.cleaned_stop_zorg", "intermediate.cleaned_responses"},
 }
 
@@ -344,7 +360,8 @@ def test_planted_defect_gets_its_reason_and_the_clean_row_is_accepted(con, case)
 
 def test_staging_holds_every_pseudo_row_once(con):
     for kind, table in STAGING.items():
-        pseudo = {"responses": "pseudo.responses", "stop_zorg": "pseudo.stop_zorg", "goals": "pseudo.goals"}[kind]
+        pseudo = {"responses": "pseudo.responses", "stop_zorg": "pseudo.stop_zorg", "goals": "pseudo.goals",
+                  "start_zorg": "pseudo.start_zorg"}[kind]
         n_pseudo = con.execute(f"select count(*) from {pseudo}").fetchone()[0]
         n_staged, n_keys = con.execute(f"select count(*), count(distinct (delivery_id, source_row)) from {table}").fetchone()
         assert n_staged == n_keys == n_pseudo > 10
@@ -474,6 +491,21 @@ def test_stop_records_status_2_replaces_3_deletes_and_later_delivery_wins(con):
     assert records[3005][:2] == ("0-stop-late", "33")  # received later wins, whatever the id
     assert records[3006][:2] == ("stop-b", "35")  # a record after a delete brings the trajectory back
     assert con.execute("select count(*) from intermediate.cleaned_stop_zorg group by aanbieder_agb, toewijzingnummer, begindatum order by 1 desc limit 1").fetchone() == (1,)
+
+
+def test_start_records_status_2_replaces_3_deletes(con):
+    records = {
+        r[0]: r[1:]
+        for r in con.execute(
+            "select toewijzingnummer, delivery_id, productcode, begindatum from intermediate.cleaned_start_zorg "
+            "where toewijzingnummer between 7001 and 7004"
+        ).fetchall()
+    }
+    assert records == {
+        7002: ("start-b", "45A02", date(2024, 9, 1)),
+        7003: ("start-a", "45A01", date(2024, 9, 1)),
+        7004: ("start-b", "45A01", date(2023, 1, 15)),
+    }
 
 
 def test_responses_later_delivery_wins_and_exact_duplicates_count_once(con):

@@ -15,6 +15,8 @@ with staged_rows as (
     select delivery_id, aanbieder_agb, reject_reason from staging.stg_stop_zorg
     union all
     select delivery_id, aanbieder_agb, reject_reason from staging.stg_goals
+    union all
+    select delivery_id, aanbieder_agb, reject_reason from staging.stg_start_zorg
 ),
 
 staged_counts as (

@@ -5,7 +5,10 @@
 -- One row per trajectory (provider, toewijzingnummer, begindatum) that
 --   a. ended in the period (einddatum in the half-year) with a reason that counts (cbs_categorie 01-05), or
 --   b. is long-term - a DUURZAAM questionnaire for it in the period - and still running at the end of the
---      period with a known begin date (a stop record with begindatum <= period end < einddatum);
+--      period with a known begin date: a stop record with begindatum <= period end < einddatum, or a JW305
+--      start record (cleaned_start_zorg) with begindatum <= period end and no stop record of the same provider
+--      and toewijzingnummer that began by the period end and ended on or after that start (such a stop
+--      record decides: the trajectory ended, or it is listed running with the stop record's begin date);
 -- and that has at least one CEM+ response linked to it: same aanbieder_agb + toewijzingnummer, invuldatum
 -- in the period. The outcome items come from the latest response of each informant in the period (youth:
 -- JONGEREN, parent: OUDERS), so at most two measurements per record, one per informant (section 4.5):
@@ -53,6 +56,19 @@ running_at_period_end as (
     select aanbieder_agb, toewijzingnummer, begindatum, null::date as einddatum, null::varchar as cbs_categorie
     from intermediate.cleaned_stop_zorg
     where begindatum <= $period_end and (einddatum is null or einddatum > $period_end)
+    union all
+    -- a JW305 start whose trajectory no stop record has ended by the period end, nor lists as running
+    select st.aanbieder_agb, st.toewijzingnummer, st.begindatum, null::date, null::varchar
+    from intermediate.cleaned_start_zorg as st
+    where st.begindatum <= $period_end
+        and not exists (
+            select 1
+            from intermediate.cleaned_stop_zorg as sp
+            where sp.aanbieder_agb = st.aanbieder_agb
+                and sp.toewijzingnummer = st.toewijzingnummer
+                and sp.einddatum >= st.begindatum
+                and sp.begindatum <= $period_end
+        )
 ),
 
 records as (

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import dagster as dg
 
+from rmj_dagster.intake.kinds import KINDS
 from rmj_dagster.warehouse import sql_models
 
 # Assets written from Python: the schema (or export area) they write.
 PYTHON_ASSET_PREFIX = {
     "raw_provider_drops": "audit",
     "codebook": "ref",
-    "pseudonymised_responses": "pseudo",
-    "pseudonymised_stop_zorg": "pseudo",
-    "pseudonymised_goals": "pseudo",
+    **{kind.asset: kind.table.split(".")[0] for kind in KINDS.values()},  # pseudonymised_<kind> -> pseudo
     "cbs_extract_files": "exports",
     "ceo_publication": "exports",
 }

@@ -13,7 +13,7 @@ import dagster as dg
 import duckdb
 
 from rmj_dagster.privacy import identifiers
-from rmj_dagster.warehouse import ddl
+from rmj_dagster.warehouse import ddl, table_exists
 from rmj_dagster.ttp import pseudonymise
 from rmj_dagster.assets.asset_keys import PYTHON_ASSET_PREFIX, asset_key
 from rmj_dagster.assets.table_metadata import OWNERS, markdown_table, table_metadata
@@ -26,12 +26,6 @@ from rmj_dagster.resources import LandingZoneResource, PseudonymKeyResource, War
 
 # BackfillPolicy is beta in Dagster 1.13; we rely on it on purpose (one run for many deliveries).
 warnings.filterwarnings("ignore", message=r"Parameter `backfill_policy`", category=dg.BetaWarning)
-
-_PSEUDO_ASSETS = {
-    "responses": "pseudonymised_responses",
-    "stop_zorg": "pseudonymised_stop_zorg",
-    "goals": "pseudonymised_goals",
-}
 
 
 def _now() -> datetime:
@@ -99,8 +93,11 @@ def receive(con: duckdb.DuckDBPyConnection, zone: LandingZone, delivery_id: str,
 
 
 def key_labels_in_warehouse(con: duckdb.DuckDBPyConnection) -> set[str]:
-    """The key labels of every pseudonymised row already stored."""
-    selects = " union ".join(f"select distinct key_label from {kind.table}" for kind in KINDS.values())
+    """The key labels of every pseudonymised row already stored (a pseudo table not made yet holds none)."""
+    tables = [kind.table for kind in KINDS.values() if table_exists(con, kind.table)]
+    if not tables:
+        return set()
+    selects = " union ".join(f"select distinct key_label from {table}" for table in tables)
     return {label for (label,) in con.execute(selects).fetchall()}
 
 
@@ -182,7 +179,7 @@ def raw_provider_drops(
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(
-            asset_key(_PSEUDO_ASSETS[kind.name]),
+            asset_key(kind.asset),
             deps=[raw_provider_drops],
             description=(
                 f"{kind.name} rows of each delivery after the TTP step ({kind.table}): BSN replaced by the "
@@ -215,7 +212,7 @@ def pseudonymised_deliveries(
         for delivery_id in delivery_ids:
             _pseudonymise_one(con, zone, delivery_id, hmac_key, landing.retain_originals, context.log)
         for kind in KINDS.values():
-            yield dg.MaterializeResult(asset_key=asset_key(_PSEUDO_ASSETS[kind.name]), metadata=table_metadata(con, kind.table))
+            yield dg.MaterializeResult(asset_key=asset_key(kind.asset), metadata=table_metadata(con, kind.table))
 
 
 def _record_destruction(con, delivery_id: str, kept) -> None:

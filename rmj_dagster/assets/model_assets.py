@@ -4,6 +4,7 @@ import hashlib
 
 import dagster as dg
 
+from rmj_dagster.intake.kinds import KINDS
 from rmj_dagster.warehouse import sql_models
 from rmj_dagster.assets.asset_keys import asset_key
 from rmj_dagster.assets.delivery_observations import observe_deliveries
@@ -30,9 +31,7 @@ _AFTER_BUILD = {"delivery_reconciliation": observe_deliveries, "cleaned_response
 PYTHON_OWNED = {
     "audit.deliveries": "raw_provider_drops",
     "audit.file_receipts": "raw_provider_drops",
-    "pseudo.responses": "pseudonymised_responses",
-    "pseudo.stop_zorg": "pseudonymised_stop_zorg",
-    "pseudo.goals": "pseudonymised_goals",
+    **{kind.table: kind.asset for kind in KINDS.values()},
 }
 
 

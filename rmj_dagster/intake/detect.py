@@ -1,4 +1,4 @@
-"""Looking at a file before loading it: encoding, delimiter, kind, header problems, JW307 validity.
+"""Looking at a file before loading it: encoding, delimiter, kind, header problems, iJw message validity.
 
 Everything wrong here is a reason to quarantine the whole file (codes in the codebook's
 ``quarantine_reasons.csv``). Nothing here reads a row's content into a log or an error message.
@@ -15,8 +15,8 @@ from pathlib import Path
 
 from lxml import etree
 
-from rmj_dagster.intake.ijw import NS_JW307
-from rmj_dagster.intake.kinds import IDENTITY_COLUMNS, STOP_ZORG, Kind, kind_of_header
+from rmj_dagster.intake.ijw import MESSAGES, Message
+from rmj_dagster.intake.kinds import IDENTITY_COLUMNS, KINDS, Kind, kind_of_header
 
 _CHUNK = 1 << 20
 _DELIMITERS = (";", ",", "\t")
@@ -36,7 +36,7 @@ class Inspection:
     """What a readable delivery is and how to read it."""
 
     kind: Kind
-    source_format: str  # csv or jw307
+    source_format: str  # csv, or the iJw message: jw305, jw307
     encoding: str | None = None  # utf-8, utf-8-sig or cp1252 (CSV only)
     delimiter: str | None = None
     header: tuple[str, ...] = ()  # normalised column names, in file order
@@ -125,14 +125,15 @@ def _inspect_csv(path: Path) -> Inspection:
 
 
 @cache
-def jw307_schema() -> etree.XMLSchema:
-    """The iJw 3.2 JW307 schema shipped with the package (imports the basisschema beside it)."""
-    xsd = Path(str(files("rmj_dagster").joinpath("schemas/ijw-3.2/JW307.xsd")))
+def ijw_schema(xsd_name: str) -> etree.XMLSchema:
+    """An iJw 3.2 message schema shipped with the package (``JW307.xsd``; imports the basisschema beside it)."""
+    xsd = Path(str(files("rmj_dagster").joinpath(f"schemas/ijw-3.2/{xsd_name}")))
     return etree.XMLSchema(etree.parse(str(xsd)))
 
 
-def parse_jw307(path: Path) -> etree._ElementTree:
-    """Parse and validate a JW307 message (no network, no entities); raise ``Quarantine`` otherwise."""
+def parse_ijw(path: Path) -> tuple[etree._ElementTree, Message]:
+    """Parse an iJw message (no network, no entities), tell JW305 from JW307 by namespace and validate it
+    against that message's schema; raise ``Quarantine`` otherwise."""
     parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
     try:
         tree = etree.parse(str(path), parser)
@@ -140,15 +141,16 @@ def parse_jw307(path: Path) -> etree._ElementTree:
         raise Quarantine("xml_not_well_formed", f"the XML cannot be parsed (line {error.lineno})") from None
     except OSError:  # lxml reports bytes invalid for the declared encoding as a read error
         raise Quarantine("xml_not_well_formed", "the XML holds bytes that are invalid in its declared encoding") from None
-    root = tree.getroot()
-    if etree.QName(root).namespace != NS_JW307:
-        raise Quarantine("unknown_kind", "the XML is not a JW307 (iJw 3.2) message")
-    schema = jw307_schema()
+    message = MESSAGES.get(etree.QName(tree.getroot()).namespace)
+    if message is None:
+        raise Quarantine("unknown_kind", "the XML is not a JW305 or JW307 (iJw 3.2) message")
+    schema = ijw_schema(message.xsd)
     if not schema.validate(tree):
         first = schema.error_log.filter_from_errors()[0] if schema.error_log else None
         where = f" (line {first.line}: {_schema_error_text(first.message)})" if first else ""
-        raise Quarantine("xml_not_valid_jw307", f"the message does not validate against the JW307 schema{where}")
-    return tree
+        name = message.code.upper()
+        raise Quarantine(f"xml_not_valid_{message.code}", f"the message does not validate against the {name} schema{where}")
+    return tree, message
 
 
 def _schema_error_text(message: str) -> str:
@@ -162,5 +164,5 @@ def _schema_error_text(message: str) -> str:
 
 
 def _inspect_xml(path: Path) -> Inspection:
-    parse_jw307(path)
-    return Inspection(kind=STOP_ZORG, source_format="jw307", identity_column="bsn")
+    _, message = parse_ijw(path)
+    return Inspection(kind=KINDS[message.kind], source_format=message.code, identity_column="bsn")

@@ -1,4 +1,9 @@
-"""The three delivery kinds: which columns a CSV of each kind must and may carry (delivery contract v1)."""
+"""The delivery kinds: which columns each must and may carry (delivery contract v1).
+
+One vocabulary from kind code to table to asset: kind ``stop_zorg`` lands in ``pseudo.stop_zorg`` through
+asset ``pseudonymised_stop_zorg`` and is typed in ``staging.stg_stop_zorg``. ``start_zorg`` (JW305 start
+messages) has no CSV form, so no header signature.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ IDENTITY_COLUMNS = ("bsn", "pseudoniem")
 class Kind:
     name: str
     table: str  # the pseudo table the TTP step writes
-    signature: str  # a column only this kind has: how the kind is recognised from the header
+    signature: str | None  # a column only this kind has: how a CSV of it is recognised from the header
     required: tuple[str, ...]
     optional: tuple[str, ...]
     birth_date: bool  # carries geboortedatum (reduced to year-month by the TTP step)
@@ -20,6 +25,11 @@ class Kind:
     @property
     def columns(self) -> tuple[str, ...]:
         return self.required + self.optional
+
+    @property
+    def asset(self) -> str:
+        """The TTP step's asset that writes the kind's pseudo table."""
+        return f"pseudonymised_{self.name}"
 
 
 RESPONSES = Kind(
@@ -50,10 +60,20 @@ GOALS = Kind(
     event_date=None,
 )
 
-KINDS: dict[str, Kind] = {k.name: k for k in (RESPONSES, STOP_ZORG, GOALS)}
+START_ZORG = Kind(
+    name="start_zorg",
+    table="pseudo.start_zorg",
+    signature=None,  # JW305 messages only, recognised by their namespace
+    required=("aanbieder_agb", "geboortedatum", "gemeentecode", "toewijzingnummer", "begindatum"),
+    optional=("productcategorie", "productcode", "status_aanlevering"),
+    birth_date=True,
+    event_date="begindatum",
+)
+
+KINDS: dict[str, Kind] = {k.name: k for k in (RESPONSES, STOP_ZORG, GOALS, START_ZORG)}
 
 
 def kind_of_header(columns: list[str]) -> Kind | None:
     """Recognise the kind from normalised header names (content, never the file name)."""
-    matches = [k for k in KINDS.values() if k.signature in columns]
+    matches = [k for k in KINDS.values() if k.signature is not None and k.signature in columns]
     return matches[0] if len(matches) == 1 else None

@@ -21,8 +21,8 @@ from lxml import etree
 from rmj_dagster.privacy import identifiers
 from rmj_dagster.warehouse.ddl import columns_of
 from rmj_dagster.ttp.bsn import UNKNOWN_BSNS, normalise_bsn, passes_elfproef
-from rmj_dagster.intake.detect import Inspection, Quarantine, parse_jw307
-from rmj_dagster.intake.ijw import NS_BASIS, NS_JW307
+from rmj_dagster.intake.detect import Inspection, Quarantine, parse_ijw
+from rmj_dagster.intake.ijw import HEADER_FIELDS, NAME_PATH, OWN, Message, tag
 from rmj_dagster.ttp.pseudonym import PseudonymKey, is_pseudonym
 
 _RAW = "rmj_delivery_rows"  # temporary table holding one delivery's rows while it is pseudonymised
@@ -63,9 +63,9 @@ def load_delivery(
     kind = inspection.kind
     try:
         with _private_copy_if_needed(path, inspection) as readable:
-            if inspection.source_format == "jw307":
-                jw307_rows, names = _jw307_rows(path)  # noqa: F841 -- rows read by DuckDB's replacement scan
-                con.execute(f"create or replace temp table {_RAW} as select * from jw307_rows")
+            if inspection.source_format != "csv":
+                ijw_rows, names = _ijw_rows(path)  # noqa: F841 -- rows read by DuckDB's replacement scan
+                con.execute(f"create or replace temp table {_RAW} as select * from ijw_rows")
             else:
                 names = _read_csv(con, readable, inspection)
         identity_column = inspection.identity_column
@@ -284,51 +284,40 @@ def _private_copy_if_needed(path: Path, inspection: Inspection) -> Iterator[Path
         yield target
 
 
-def _jw307_rows(path: Path) -> tuple[pa.Table, set[str]]:
-    """One row per StopProduct, with the stop-zorg CSV's column names, and the client's name parts.
+def _ijw_rows(path: Path) -> tuple[pa.Table, set[str]]:
+    """One row per product of an iJw message (JW305 StartProduct, JW307 StopProduct), with the column
+    names of the kind's CSV form, and the client's name parts.
 
     ``Client/Naam`` never becomes a row value: its parts (lowercased) are returned only for the
     identifier tripwire, which drops them with the delivery's temporary tables.
     """
-    tree = parse_jw307(path)
+    tree, message = parse_ijw(path)
     root = tree.getroot()
 
-    def text(element: etree._Element | None, *steps: tuple[str, str]) -> str | None:
-        for ns, name in steps:
+    def find(element: etree._Element | None, path: tuple[tuple[str, str], ...]) -> etree._Element | None:
+        for step in path:
             if element is None:
                 return None
-            element = element.find(f"{{{ns}}}{name}")
-        return element.text.strip() if element is not None and element.text else None
+            element = element.find(tag(message, step))
+        return element
 
-    j, b = NS_JW307, NS_BASIS
-    header = root.find(f"{{{j}}}Header")
-    client = root.find(f"{{{j}}}Client")
-    base = {
-        "aanbieder_agb": text(header, (j, "Afzender")),
-        "gemeentecode": text(header, (j, "Ontvanger")),
-        "bsn": text(client, (j, "Bsn")),
-        "geboortedatum": text(client, (j, "Geboortedatum"), (b, "Datum")),
-    }
-    rows = []
-    products = client.find(f"{{{j}}}StopProducten") if client is not None else None
-    for number, product in enumerate(products if products is not None else [], start=1):
-        rows.append(
-            base
-            | {
-                "source_row": number,
-                "toewijzingnummer": text(product, (j, "ToewijzingNummer")),
-                "productcategorie": text(product, (j, "Product"), (b, "Categorie")),
-                "productcode": text(product, (j, "Product"), (b, "Code")),
-                "begindatum": text(product, (j, "Begindatum")),
-                "einddatum": text(product, (j, "Einddatum")),
-                "reden_beeindiging": text(product, (j, "RedenBeeindiging")),
-                "status_aanlevering": text(product, (j, "StatusAanlevering")),
-            }
-        )
-    naam = client.find(f"{{{j}}}Naam") if client is not None else None
+    def text(element: etree._Element | None, path: tuple[tuple[str, str], ...]) -> str | None:
+        found = find(element, path)
+        return found.text.strip() if found is not None and found.text else None
+
+    base = {column: text(root, steps) for column, steps in HEADER_FIELDS.items()}
+    products = find(root, ((OWN, "Client"), (OWN, message.products)))
+    rows = [
+        base | {"source_row": number} | {column: text(product, steps) for column, steps in message.product_fields.items()}
+        for number, product in enumerate(_children(products, message), start=1)
+    ]
+    naam = find(root, NAME_PATH)
     names = {e.text.strip().lower() for e in (naam.iter() if naam is not None else []) if e.text and e.text.strip()}
-    columns = ["source_row", *base, "toewijzingnummer", "productcategorie", "productcode", "begindatum",
-               "einddatum", "reden_beeindiging", "status_aanlevering"]
+    columns = ["source_row", *base, *message.product_fields]
     return pa.table(
         {c: pa.array([r[c] for r in rows], pa.int64() if c == "source_row" else pa.string()) for c in columns}
     ), names
+
+
+def _children(products: etree._Element | None, message: Message) -> list[etree._Element]:
+    return [] if products is None else products.findall(tag(message, (OWN, message.product)))

@@ -42,6 +42,9 @@ PSEUDO_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
     "pseudo.goals": _COMMON_PSEUDO + _text(
         "trajecttype", "meetdatum", "doel_nr", "gas_score", "gewicht", "probleemafname"
     ) + _FLAG,
+    "pseudo.start_zorg": _COMMON_PSEUDO + _PERSON + _text(
+        "productcategorie", "productcode", "begindatum", "status_aanlevering"
+    ) + _FLAG,
 }
 PSEUDO_TABLES: dict[str, str] = {
     table: ", ".join(f"{name} {kind}" for name, kind in columns) for table, columns in PSEUDO_COLUMNS.items()

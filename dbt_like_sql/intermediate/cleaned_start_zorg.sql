@@ -1,0 +1,36 @@
+-- One start record per trajectory (provider, toewijzingnummer, begindatum) after applying corrections and deletes.
+-- group: clean
+-- Accepted JW305 start records are applied in delivery order (received_at, then delivery_id, then
+-- source_row within one delivery), as cleaned_stop_zorg does: the latest record of a key decides;
+-- status_aanlevering 1 or 2 gives the record, a 3 (delete) removes the trajectory's start, and a later 1
+-- or 2 brings it back. A start record says the trajectory began; whether it still runs is the stop
+-- records' to say (cbs_outcome_extract).
+with accepted_records as (
+    select *
+    from staging.stg_start_zorg
+    where reject_reason is null
+),
+
+records_latest_first as (
+    select
+        *,
+        row_number() over (
+            partition by aanbieder_agb, toewijzingnummer, begindatum
+            order by received_at desc nulls last, delivery_id desc, source_row desc
+        ) as recency
+    from accepted_records
+)
+
+select
+    delivery_id,
+    aanbieder_agb,
+    pseudoniem,
+    key_label,
+    gemeentecode,
+    subregio,
+    toewijzingnummer,
+    productcategorie,
+    productcode,
+    begindatum
+from records_latest_first
+where recency = 1 and status_aanlevering <> 3

@@ -1,0 +1,104 @@
+-- Start-zorg records (JW305 "Start jeugdhulp" messages), typed: every delivered row once, with the first reason it is rejected for.
+-- group: clean
+-- One reason per row, the first failing check in the order of ref.reject_reasons (reject_reasons.csv);
+-- reject_detail names the column. A start record gives a trajectory (provider, toewijzingnummer,
+-- begindatum) its begin date before any stop record does. status_aanlevering is 1, 2 or 3 (empty = 1).
+-- Municipalities come from ref.gemeenten and ref.region, judged on begindatum: 0370 Beemster counts until
+-- its valid_until and is reported as 0439. The same field rules as stg_stop_zorg (macros.sql).
+-- exact_duplicate is the last check, as in the codebook: only copies of otherwise good rows are reported
+-- as exact_duplicate (the first is kept).
+with delivered_rows as (
+    -- copies: rows equal in every column but source_row (so within one delivery), numbered in file order
+    select
+        *,
+        row_number() over same_content as copy_number,
+        first_value(source_row) over same_content as original_row
+    from pseudo.start_zorg
+    window same_content as (
+        partition by struct_pack(*columns(* exclude (source_row)))
+        order by source_row
+    )
+),
+
+typed as (
+    select
+        r.*,
+        d.received_at,
+        rmj_agb(r.aanbieder_agb) as agb_code,
+        rmj_gemeentecode(r.gemeentecode) as gemeente_code,
+        rmj_toewijzingnummer(r.toewijzingnummer) as toewijzing_number,
+        rmj_date(r.begindatum) as begindatum_date,
+        case
+            when nullif(trim(r.status_aanlevering), '') is null then 1
+            else rmj_whole_number(r.status_aanlevering)
+        end as status_number
+    from delivered_rows as r
+    left join audit.deliveries as d on d.delivery_id = r.delivery_id
+),
+
+municipality_lookup as (
+    select
+        t.*,
+        g.gemeentecode is not null as in_cbs_list,
+        reg.gemeentecode is not null
+            and rmj_valid_on(t.begindatum_date, reg.valid_from, reg.valid_until) as region_entry_valid,
+        reg.reported_as,
+        reg.subregio
+    from typed as t
+    left join ref.gemeenten as g on g.gemeentecode = t.gemeente_code
+    left join ref.region as reg on reg.gemeentecode = t.gemeente_code
+),
+
+checked as (
+    select
+        m.*,
+        case
+            -- identity_missing, bsn_invalid_format, bsn_elfproef, pseudoniem_invalid: judged by the TTP step
+            when m.id_status not in ('ok', 'unknown')
+                then {'reason': m.id_status, 'detail': null::varchar}
+            when m.identifier_in_field is not null
+                then {'reason': 'identifier_in_field', 'detail': m.identifier_in_field}
+            when m.agb_code is null
+                then {'reason': 'agb_invalid', 'detail': rmj_reject_detail('aanbieder_agb', m.aanbieder_agb)}
+            when not (m.in_cbs_list or m.region_entry_valid)
+                then {'reason': 'gemeentecode_unknown', 'detail': rmj_reject_detail('gemeentecode', m.gemeentecode)}
+            when not m.region_entry_valid
+                then {'reason': 'gemeentecode_out_of_region', 'detail': rmj_reject_detail('gemeentecode', m.gemeentecode)}
+            when m.toewijzing_number is null
+                then {'reason': 'toewijzingnummer_invalid', 'detail': rmj_reject_detail('toewijzingnummer', m.toewijzingnummer)}
+            when m.geboortejaarmaand is null
+                then {'reason': 'birthdate_invalid', 'detail': 'geboortedatum'}
+            when m.begindatum_date is null
+                then {'reason': 'date_invalid', 'detail': 'begindatum'}
+            when m.begindatum_date > current_date
+                then {'reason': 'date_in_future', 'detail': 'begindatum'}
+            when m.voor_geboorte
+                then {'reason': 'date_before_birth', 'detail': 'begindatum'}
+            when m.status_number is null or m.status_number not in (1, 2, 3)
+                then {'reason': 'status_aanlevering_invalid', 'detail': rmj_reject_detail('status_aanlevering', m.status_aanlevering)}
+            when m.copy_number > 1
+                then {'reason': 'exact_duplicate', 'detail': 'copy of row ' || m.original_row}
+        end as rejection
+    from municipality_lookup as m
+)
+
+select
+    delivery_id,
+    source_row,
+    received_at,
+    key_label,
+    id_status,
+    pseudoniem,
+    coalesce(agb_code, aanbieder_agb) as aanbieder_agb,
+    case when region_entry_valid then reported_as else gemeente_code end as gemeentecode,
+    case when region_entry_valid then subregio end as subregio,
+    toewijzing_number as toewijzingnummer,
+    geboortejaarmaand,
+    leeftijd,
+    nullif(trim(productcategorie), '') as productcategorie,
+    nullif(trim(productcode), '') as productcode,
+    begindatum_date as begindatum,
+    try_cast(status_number as integer) as status_aanlevering,
+    rejection.reason as reject_reason,
+    rejection.detail as reject_detail
+from checked
