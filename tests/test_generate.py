@@ -25,13 +25,14 @@ from lxml import etree
 from rmj_dagster import codebook
 from rmj_dagster.generate import GenerationSummary, generate_deliveries
 from rmj_dagster.ttp.bsn import normalise_bsn, passes_elfproef
-from rmj_dagster.intake.ijw import NS_BASIS, NS_JW307
+from rmj_dagster.intake.ijw import NS_BASIS, NS_JW305, NS_JW307
 from rmj_dagster.ttp.pseudonym import is_pseudonym, pseudonym
 from tests.conftest import SHARED
 
 TODAY = date(2026, 11, 22)
 KEY = b"a test TTP key of at least thirty-two bytes"
 XSD = SHARED / "reference" / "ijw-3.2" / "JW307.xsd"
+XSD_JW305 = SHARED / "reference" / "ijw-3.2" / "JW305.xsd"
 SIGNATURES = {"vragenlijst": "responses", "reden_beeindiging": "stop_zorg", "gas_score": "goals"}
 REGION = {r["gemeentecode"]: r for r in codebook.rows("region")}
 GEMEENTEN = {r["gemeentecode"] for r in codebook.rows("gemeenten")}
@@ -85,8 +86,24 @@ def csv_deliveries(folder: Path) -> list[Delivery]:
     return [read_csv(p) for p in sorted((folder / "incoming").iterdir()) if p.suffix.lower() == ".csv"]
 
 
-def messages(folder: Path) -> list[Path]:
-    return sorted((folder / "incoming").glob("*.xml"))
+def messages(folder: Path, namespace: str = NS_JW307) -> list[Path]:
+    """The iJw messages of one kind (by the namespace near their start; truncated ones included)."""
+    return sorted(p for p in (folder / "incoming").glob("*.xml") if namespace.encode() in p.read_bytes()[:300])
+
+
+def start_records(folder: Path) -> list[dict[str, str]]:
+    records = []
+    for path in messages(folder, NS_JW305):
+        root = etree.parse(str(path)).getroot()
+        for product in root.iter(f"{{{NS_JW305}}}StartProduct"):
+            records.append({
+                "aanbieder_agb": root.findtext(f".//{{{NS_JW305}}}Afzender"),
+                "bsn": root.findtext(f".//{{{NS_JW305}}}Bsn"),
+                "toewijzingnummer": product.findtext(f"{{{NS_JW305}}}ToewijzingNummer"),
+                "begindatum": product.findtext(f"{{{NS_JW305}}}Begindatum"),
+                "_file": path.name,
+            })
+    return records
 
 
 def truth_of(folder: Path) -> dict:
@@ -214,9 +231,15 @@ def test_planted_bad_messages_fail_as_planted(with_defects):
     for name in broken:
         with pytest.raises(etree.XMLSyntaxError):
             etree.parse(str(with_defects / "incoming" / name))
+    schemas = {"jw307": schema, "jw305": etree.XMLSchema(etree.parse(str(XSD_JW305)))}
     for name, entry in files.items():
         if name.endswith(".xml") and entry["outcome"] == "processed":
-            assert schema.validate(etree.parse(str(with_defects / "incoming" / name))), name
+            assert schemas[entry["format"]].validate(etree.parse(str(with_defects / "incoming" / name))), name
+    invalid_starts = [n for n, f in files.items() if f["reason_code"] == "xml_not_valid_jw305"]
+    assert invalid_starts
+    for name in invalid_starts:
+        tree = etree.parse(str(with_defects / "incoming" / name))
+        assert etree.QName(tree.getroot()).namespace == NS_JW305 and not schemas["jw305"].validate(tree)
 
 
 # --- consistency of clean data -------------------------------------------------------------------------
@@ -316,6 +339,81 @@ def test_providers_export_in_every_allowed_format(clean):
     names = [r["clientnaam"] for d in deliveries if "clientnaam" in d.columns for r in d.rows]
     assert names and all(" " in n for n in names)
     assert any(d.path.name.startswith("Export (") for d in deliveries)
+
+
+def test_jw307_messages_carry_several_products_of_one_client(clean):
+    counts = [len(etree.parse(str(p)).getroot().findall(f".//{{{NS_JW307}}}StopProduct")) for p in messages(clean)]
+    assert max(counts) >= 2 and min(counts) == 1  # one client per message, several StopProduct where it has them
+
+
+def test_jw305_starts_are_valid_and_give_long_term_trajectories_their_begin_date(clean):
+    schema = etree.XMLSchema(etree.parse(str(XSD_JW305)))
+    found = messages(clean, NS_JW305)
+    assert 0 < len(found) <= 40
+    assert all(schema.validate(etree.parse(str(p))) for p in found)
+    prefixes = {tuple(sorted((k or "", v) for k, v in etree.parse(str(p)).getroot().nsmap.items())) for p in found}
+    assert len(prefixes) >= 2, "senders should bind different prefixes"
+    deliveries = csv_deliveries(clean)
+    long_term = {(r["aanbieder_agb"], r["toewijzingnummer"]): r["bsn"] for d in deliveries if d.kind == "responses"
+                 for r in d.rows if r["vragenlijst"].endswith("_DUURZAAM")}
+    long_term |= {(r["aanbieder_agb"], r["toewijzingnummer"]): r["bsn"] for d in deliveries if d.kind == "goals"
+                  for r in d.rows if r["trajecttype"] == "DUURZAAM"}
+    starts = start_records(clean)
+    keys = [(r["aanbieder_agb"], r["toewijzingnummer"]) for r in starts]
+    assert len(keys) == len(set(keys)), "one start per trajectory"
+    for start in starts:  # the start of a long-term trajectory the same youth has questionnaires or goals for
+        key = (start["aanbieder_agb"], start["toewijzingnummer"])
+        assert normalise_bsn(long_term[key]) == start["bsn"]
+    stops = {(r["aanbieder_agb"], r["toewijzingnummer"]): parse_day(r["begindatum"]) for r in stop_records(clean)}
+    ended = [s for s in starts if (s["aanbieder_agb"], s["toewijzingnummer"]) in stops]
+    assert ended, "some started long-term trajectories also end"
+    assert all(stops[(s["aanbieder_agb"], s["toewijzingnummer"])] == parse_day(s["begindatum"]) for s in ended)
+    answered = {(r["aanbieder_agb"], r["toewijzingnummer"]) for d in deliveries if d.kind == "responses"
+                for r in d.rows if r["vragenlijst"].endswith("_DUURZAAM")}
+    assert answered & set(keys), "yearly questionnaires of started trajectories: the CBS extract lists them"
+    assert answered - set(keys), "and of trajectories without a start message: counted as unlisted"
+
+
+@pytest.mark.parametrize("defect_rate", [0.0, 0.05])
+def test_jw305_file_budget_is_respected(tmp_path, defect_rate):
+    generate_deliveries(tmp_path, seed=3, scale=0.5, jw305_max_files=5, defect_rate=defect_rate, today=TODAY)
+    assert 0 < len(messages(tmp_path, NS_JW305)) <= 5
+
+
+def _numbers(folder: Path) -> list[tuple[str, str, str]]:
+    """(provider, municipality, toewijzingnummer) of every record written."""
+    rows = [(r["aanbieder_agb"], r["gemeentecode"].upper().removeprefix("GM"), r["toewijzingnummer"])
+            for d in csv_deliveries(folder) if d.kind for r in d.rows]
+    return rows + [(r["aanbieder_agb"], "", r["toewijzingnummer"]) for r in stop_records(folder) + start_records(folder)]
+
+
+def test_municipalities_number_their_toewijzingen_in_their_own_scheme(clean):
+    numbers = _numbers(clean)
+    texts = {n for _, _, n in numbers}
+    year_prefixed = {n for n in texts if len(n) == 8 and n[:2] == "20" and 2000 <= int(n[:4]) <= 2026}
+    nine = {n for n in texts if len(n) == 9}
+    assert year_prefixed and any(n[4:8] in {f"{m:02d}{d:02d}" for m in range(1, 13) for d in range(1, 29)} for n in year_prefixed), \
+        "some read like dates (2025MMDD)"
+    assert nine and any(passes_elfproef(n) for n in nine) and not all(passes_elfproef(n) for n in nine)
+    assert any(n.startswith("00") and len(n) == 8 for n in texts)
+    assert any(len(n) <= 5 for n in texts)
+    schemes: dict[str, set[str]] = {}
+    for _, code, number in numbers:
+        if code:
+            kind = ("zeros" if number.startswith("0") else "year" if number in year_prefixed
+                    else "short" if len(number) <= 5 else f"{len(number)} digits")
+            schemes.setdefault(code, set()).add(kind)
+    assert len({frozenset(s) for s in schemes.values()}) >= 4 and all(len(s) == 1 for s in schemes.values()), schemes
+    by_value: dict[tuple[str, int], set[str]] = {}
+    for agb, _, number in numbers:  # one provider never holds two toewijzingen with the same value
+        by_value.setdefault((agb, int(number)), set()).add(number)
+    assert all(len(v) == 1 for v in by_value.values())
+
+
+def test_numbering_in_one_provider_wide_sequence_when_asked(tmp_path):
+    generate_deliveries(tmp_path, seed=3, scale=0.2, years=[2025], today=TODAY, varied_numbering=False)
+    assert all(6 <= len(n) <= 8 and not n.startswith("0") for _, _, n in _numbers(tmp_path))
+    assert truth_of(tmp_path)["generator"]["varied_numbering"] is False
 
 
 def test_corrections_replace_earlier_records_in_later_files(clean):

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from rmj_dagster.generate.bad_files import XML_BAD_FILES, Sample, bad_files
 from rmj_dagster.generate.deliveries import ProviderPlan, YearContext, write_provider_year
-from rmj_dagster.generate.jw307_writer import SENDER_HABITS
+from rmj_dagster.generate.ijw_writer import SENDER_HABITS
 from rmj_dagster.generate.population import Municipalities, ProviderProfile, ProviderSimulation, YouthFactory
 from rmj_dagster.generate.responses import add_outcomes
 from rmj_dagster.generate.styles import STYLES, style_for
@@ -41,13 +41,18 @@ def generate_deliveries(
     scale: float = 1.0,
     defect_rate: float = 0.0,
     jw307_max_files: int = 40,
+    jw305_max_files: int = 40,
     ttp_key: bytes | None = None,
     today: date | None = None,
+    varied_numbering: bool = True,
 ) -> GenerationSummary:
     """Write sample deliveries into ``out_dir/incoming`` and the truth about them into ``out_dir/generator_truth.json``.
 
     ``scale`` 1.0 is the region (~2,000 ended trajectories a year, 6 providers), ~225 national (40 providers).
     ``today`` is the only link to the wall clock: no generated date lies after it.
+    ``jw307_max_files`` and ``jw305_max_files`` cap the iJw messages (one file per client each).
+    ``varied_numbering`` gives each municipality its own toewijzingnummer scheme (``generate.numbering``:
+    year-prefixed, 9-digit, leading zeros, short); off, every provider numbers in one 6-8 digit sequence.
     """
     today = today or date.today()
     years = _checked(years, scale, defect_rate, today)
@@ -56,14 +61,18 @@ def generate_deliveries(
     incoming.mkdir(parents=True, exist_ok=True)
     summary = GenerationSummary(out_dir=out_dir, truth_path=out_dir / TRUTH_FILE, years=years)
     settings = {"seed": seed, "years": list(years), "scale": scale, "defect_rate": defect_rate,
-                "jw307_max_files": jw307_max_files, "ttp": ttp_key is not None, "today": today.isoformat()}
+                "jw307_max_files": jw307_max_files, "jw305_max_files": jw305_max_files, "ttp": ttp_key is not None,
+                "today": today.isoformat(), "varied_numbering": varied_numbering}
     ledger = DeliveryLedger(incoming, summary, settings)
     plans = plan_providers(seed, scale, with_ttp=ttp_key is not None)
     summary.providers = len(plans)
-    bad_xml = min(jw307_max_files, XML_BAD_FILES) if defect_rate > 0 else 0  # XML files count against the cap too
-    slots = _jw307_slots(plans, years, jw307_max_files - bad_xml)
+    # planted bad messages count against the caps too
+    bad_xml = {kind: min(cap, XML_BAD_FILES[kind]) if defect_rate > 0 else 0
+               for kind, cap in (("stop_zorg", jw307_max_files), ("start_zorg", jw305_max_files))}
+    slots = _message_slots(plans, years, jw307_max_files - bad_xml["stop_zorg"])
+    start_slots = _message_slots(plans, years, jw305_max_files - bad_xml["start_zorg"])
     for plan in plans:
-        simulation = ProviderSimulation(plan.profile, seed)
+        simulation = ProviderSimulation(plan.profile, seed, varied_numbering=varied_numbering)
         for year in years:
             last_day = min(date(year, 12, 31), today - timedelta(days=DAYS_BEFORE_TODAY))
             rng = random.Random(f"{seed}:{plan.agb}:{year}:care")
@@ -72,7 +81,8 @@ def generate_deliveries(
                 add_outcomes(rng, t, plan.profile, last_day, plan.style.weight_habit)
             summary.trajectories += len(trajectories)
             summary.ended_trajectories += sum(t.einddatum is not None for t in trajectories)
-            ctx = YearContext(year, last_day, today, defect_rate, slots.get((plan.profile.index, year), 0), ttp_key, seed)
+            key = (plan.profile.index, year)
+            ctx = YearContext(year, last_day, today, defect_rate, slots.get(key, 0), start_slots.get(key, 0), ttp_key, seed)
             write_provider_year(plan, ctx, trajectories, ledger)
         ledger.providers.append(_describe(plan))
     if defect_rate > 0:
@@ -122,16 +132,16 @@ def plan_providers(seed: int, scale: float, *, with_ttp: bool) -> list[ProviderP
             profile=profile,
             style=style_for(index),
             identity="pseudoniem" if with_ttp and index == TTP_PROVIDER else "bsn",
-            jw307=SENDER_HABITS[sender % len(SENDER_HABITS)] if sender is not None else None,
+            ijw=SENDER_HABITS[sender % len(SENDER_HABITS)] if sender is not None else None,
             corrections=index % 3 == 0,
             naming=index // len(STYLES) + index,
         ))
     return plans
 
 
-def _jw307_slots(plans: list[ProviderPlan], years: tuple[int, ...], max_files: int) -> dict[tuple[int, int], int]:
-    """The JW307 message budget, shared evenly over the senders' years (earliest first for the remainder)."""
-    keys = [(p.profile.index, year) for year in years for p in plans if p.jw307 is not None and p.identity == "bsn"]
+def _message_slots(plans: list[ProviderPlan], years: tuple[int, ...], max_files: int) -> dict[tuple[int, int], int]:
+    """An iJw message budget, shared evenly over the senders' years (earliest first for the remainder)."""
+    keys = [(p.profile.index, year) for year in years for p in plans if p.ijw is not None and p.identity == "bsn"]
     if not keys or max_files <= 0:
         return {}
     share, remainder = divmod(max_files, len(keys))
@@ -140,19 +150,20 @@ def _jw307_slots(plans: list[ProviderPlan], years: tuple[int, ...], max_files: i
 
 def _describe(plan: ProviderPlan) -> dict:
     s = plan.style
-    return {"agb": plan.agb, "style": s.name, "identity": plan.identity, "jw307": plan.jw307 is not None,
+    return {"agb": plan.agb, "style": s.name, "identity": plan.identity, "jw307": plan.ijw is not None, "jw305": plan.ijw is not None,
             "corrections": plan.corrections, "encoding": s.encoding, "delimiter": s.delimiter, "date_format": s.date_format,
             "extra_columns": dict(s.extra_columns)}
 
 
-def _write_bad_files(ledger: DeliveryLedger, plan: ProviderPlan, seed: int, year: int, today: date, xml_allowed: int) -> None:
+def _write_bad_files(ledger: DeliveryLedger, plan: ProviderPlan, seed: int, year: int, today: date,
+                     xml_allowed: dict[str, int]) -> None:
     rng = random.Random(f"{seed}:bad-files")
     day = min(date(year, 12, 1), today - timedelta(days=DAYS_BEFORE_TODAY))
     youths = YouthFactory(seed, MAX_PROVIDERS, plan.profile.municipalities)  # serials no provider uses
     youth = youths.make(rng, day - timedelta(days=rng.randint(4000, 5000)))
     received = min(date(year + 1, 1, 20), today - timedelta(days=2))
     files = bad_files(Sample(plan.agb, youth, day))
-    xml = [bad for bad in files if bad.name.endswith(".xml")][:xml_allowed]
+    xml = [bad for kind, allowed in xml_allowed.items() for bad in [b for b in files if b.name.endswith(".xml") and b.kind == kind][:allowed]]
     for bad in (bad for bad in files if not bad.name.endswith(".xml") or bad in xml):
         ledger.path(bad.name).write_bytes(bad.content)
         ledger.quarantined(bad.name, bad.kind, bad.reason, bad.rows, received)

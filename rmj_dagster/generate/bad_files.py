@@ -2,7 +2,7 @@
 
 Each is a mistake real senders make: an empty upload, an invoice export dropped in the wrong folder, a
 column forgotten, both identity columns, a message cut off in transfer, a BSN that lost its leading zero in
-a JW307 message, a UTF-16 export, a spreadsheet uploaded as-is, a row that lost its last fields, a BSN pasted into another column.
+a JW307 message, a product category written as text in a JW305 message, a UTF-16 export, a spreadsheet uploaded as-is, a row that lost its last fields, a BSN pasted into another column.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from datetime import date
 
 from rmj_dagster import codebook
 from rmj_dagster.generate.csv_writers import IDENTITY, LAYOUTS
-from rmj_dagster.generate.jw307_writer import SENDER_HABITS, StopProduct, jw307_message
+from rmj_dagster.generate.ijw_writer import SENDER_HABITS, StartProduct, StopProduct, jw305_message, jw307_message
 from rmj_dagster.generate.population import Youth
 from rmj_dagster.ttp.pseudonym import pseudonym
 
@@ -42,7 +42,7 @@ class Sample:
                 "45A53", "2024-02-01", d, "31", "1"]
 
     def message(self, bsn: str | None = None) -> bytes:
-        product = StopProduct(4100231, "45", "45A53", date(2024, 2, 1), self.day, "31")
+        product = StopProduct("4100231", "45", "45A53", date(2024, 2, 1), self.day, "31")
         return jw307_message(agb=self.agb, gemeente=self.youth.gemeentecode, youth=self.youth, message_id="EXP000000001",
                              dagtekening=self.day, products=[product], habit=SENDER_HABITS[-1], bsn=bsn)
 
@@ -82,6 +82,14 @@ def _invalid_jw307(s: Sample) -> BadFile:
     return BadFile(f"JW307_{s.agb}_99002.xml", content, "xml_not_valid_jw307", "stop_zorg", 0)
 
 
+def _invalid_jw305(s: Sample) -> BadFile:
+    """A start message whose sender wrote the product category as text the schema does not allow."""
+    product = StartProduct("4100232", "Jeugd-GGZ", "45A53", date(2024, 2, 1))
+    content = jw305_message(agb=s.agb, gemeente=s.youth.gemeentecode, youth=s.youth, message_id="EXP000000002",
+                            dagtekening=date(2024, 2, 3), products=[product], habit=SENDER_HABITS[0])
+    return BadFile(f"JW305_{s.agb}_99003.xml", content, "xml_not_valid_jw305", "start_zorg", 0)
+
+
 def _utf16(s: Sample) -> BadFile:
     text = ";".join(LAYOUTS["stop_zorg"]) + "\r\n" + ";".join(s.stop_values()) + "\r\n"
     return BadFile(f"stopzorg_{s.agb}_unicode.csv", text.encode("utf-16-le"), "unreadable_encoding", None, 1)
@@ -118,12 +126,13 @@ MAKERS: dict[str, list[Callable[[Sample], BadFile]]] = {
     "mixed_identity": [_mixed_identity],
     "xml_not_well_formed": [_truncated_xml],
     "xml_not_valid_jw307": [_invalid_jw307],
+    "xml_not_valid_jw305": [_invalid_jw305],
     "unreadable_csv": [_ragged],
     "identifier_in_field": [_bsn_in_wrong_column],
 }
 
 
-XML_BAD_FILES = 2  # truncated and schema-invalid: they count against the generator's cap on XML files
+XML_BAD_FILES = {"stop_zorg": 2, "start_zorg": 1}  # bad messages per kind: they count against the caps on iJw files
 
 
 def bad_files(sample: Sample) -> list[BadFile]:

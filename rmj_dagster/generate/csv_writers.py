@@ -72,7 +72,7 @@ class Exporter:
         s = self.style
         values = {
             "aanbieder_agb": self.agb, self.identity: self._identity(t.youth), "geboortedatum": s.birth(t.youth.birth),
-            "gemeentecode": gemeente, "toewijzingnummer": str(t.toewijzingnummer),
+            "gemeentecode": gemeente, "toewijzingnummer": t.toewijzingnummer,
             "productcategorie": t.productcategorie, "productcode": t.productcode, "begindatum": s.day(t.begindatum),
             "einddatum": s.day(einde), "reden_beeindiging": reden or t.reden, "status_aanlevering": s.status(status),
         }
@@ -83,7 +83,7 @@ class Exporter:
         s = self.style
         values = {
             "aanbieder_agb": self.agb, self.identity: self._identity(t.youth), "geboortedatum": s.birth(t.youth.birth),
-            "gemeentecode": gemeente, "toewijzingnummer": str(t.toewijzingnummer), "vragenlijst": r.vragenlijst,
+            "gemeentecode": gemeente, "toewijzingnummer": t.toewijzingnummer, "vragenlijst": r.vragenlijst,
             "invuldatum": s.day(r.invuldatum), **r.answers, "q10": s.q10(r.answers["q10"]),
             "geen_inzage_hulpverlener": s.boolean(r.geen_inzage),
         }
@@ -107,7 +107,7 @@ class Exporter:
         for number, (score, weight) in enumerate(zip(m.scores, m.weights, strict=True), start=1):
             values = {
                 "aanbieder_agb": self.agb, self.identity: self._identity(t.youth), "gemeentecode": gemeente,
-                "toewijzingnummer": str(t.toewijzingnummer), "trajecttype": t.trajecttype, "meetdatum": s.day(m.meetdatum),
+                "toewijzingnummer": t.toewijzingnummer, "trajecttype": t.trajecttype, "meetdatum": s.day(m.meetdatum),
                 "doel_nr": str(number), "gas_score": s.gas_score(score), "gewicht": weight,
                 "probleemafname": m.probleemafname,
             }

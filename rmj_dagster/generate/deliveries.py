@@ -1,4 +1,4 @@
-"""One provider's deliveries for one year: stop-zorg (CSV and/or JW307), CEM+, doelrealisatie, corrections.
+"""One provider's deliveries for one year: stop-zorg (CSV and/or JW307), JW305 starts, CEM+, doelrealisatie, corrections.
 
 Written as soon as the year is simulated, so only one provider-year is ever in memory. Corrections
 (status_aanlevering 2 and 3) arrive in later files than the records they change, and those records are kept
@@ -15,7 +15,7 @@ from datetime import date, timedelta
 
 from rmj_dagster.generate.csv_writers import CsvFile, Exporter, Row
 from rmj_dagster.generate.defects import DefectPlanter, Setting
-from rmj_dagster.generate.jw307_writer import SenderHabit, StopProduct, jw307_message
+from rmj_dagster.generate.ijw_writer import SenderHabit, StartProduct, StopProduct, jw305_message, jw307_message
 from rmj_dagster.generate.population import ProviderProfile, Trajectory
 from rmj_dagster.generate.styles import Style
 from rmj_dagster.generate.truth import DeliveryLedger
@@ -35,7 +35,7 @@ class ProviderPlan:
     profile: ProviderProfile
     style: Style
     identity: str  # bsn, or pseudoniem when it delivers through the TTP
-    jw307: SenderHabit | None  # delivers stop records as JW307 messages (as far as the budget allows)
+    ijw: SenderHabit | None  # sends iJw messages: JW305 starts and JW307 stops (as far as the budgets allow)
     corrections: bool  # sends status 2/3 corrections in a later CSV
     naming: int
 
@@ -51,14 +51,15 @@ class YearContext:
     today: date
     defect_rate: float
     jw307_slots: int
+    jw305_slots: int
     ttp_key: bytes | None
     seed: int
 
 
 def write_provider_year(plan: ProviderPlan, ctx: YearContext, trajectories: list[Trajectory], ledger: DeliveryLedger) -> int:
-    """Write the year's files; returns the JW307 messages written."""
+    """Write the year's files; returns the iJw messages written."""
     agb, year = plan.agb, ctx.year
-    rngs = {purpose: random.Random(f"{ctx.seed}:{agb}:{year}:{purpose}") for purpose in ("render", "split", "defects")}
+    rngs = {purpose: random.Random(f"{ctx.seed}:{agb}:{year}:{purpose}") for purpose in ("render", "split", "defects", "starts")}
     if plan.identity == "pseudoniem":
         for t in trajectories:
             if t.youth.pseudonym is None:
@@ -69,6 +70,7 @@ def write_provider_year(plan: ProviderPlan, ctx: YearContext, trajectories: list
 
     ended = sorted((t for t in trajectories if t.einddatum is not None), key=lambda t: (t.einddatum, t.toewijzingnummer))
     messages, in_csv = _jw307_messages(plan, ctx, ended, ledger, rngs["split"])
+    messages += _jw305_messages(plan, ctx, trajectories, ledger, rngs["starts"])
     corrections = _choose_corrections(in_csv, rngs["split"]) if plan.corrections else []
     corrected = {id(t) for t, _, _ in corrections}
 
@@ -146,14 +148,15 @@ def _changed(t: Trajectory, rng: random.Random) -> tuple[date, str]:
 
 def _jw307_messages(plan: ProviderPlan, ctx: YearContext, ended: list[Trajectory], ledger: DeliveryLedger,
                     rng: random.Random) -> tuple[int, list[Trajectory]]:
-    """Send the first clients of the year as JW307 messages (one client each); the rest goes into the CSV."""
-    if plan.jw307 is None or ctx.jw307_slots <= 0 or plan.identity != "bsn":
+    """Send clients of the year as JW307 messages (one client each, with all their products; clients with several
+    products first, so multi-product messages are written whenever there are any); the rest goes into the CSV."""
+    if plan.ijw is None or ctx.jw307_slots <= 0 or plan.identity != "bsn":
         return 0, ended
     by_youth: dict[str, list[Trajectory]] = {}
     for t in ended:
         by_youth.setdefault(t.youth.bsn, []).append(t)
     reserve = JW307_CORRECTION_SLOTS if ctx.jw307_slots >= 3 * JW307_CORRECTION_SLOTS and len(by_youth) > 2 else 0
-    clients = list(by_youth.values())[: ctx.jw307_slots - reserve]
+    clients = sorted(by_youth.values(), key=lambda group: len(group) == 1)[: ctx.jw307_slots - reserve]  # stable
     sent: list[tuple[list[Trajectory], date]] = []
     number = 0
     for group in clients:
@@ -183,7 +186,31 @@ def _write_message(plan: ProviderPlan, ctx: YearContext, ledger: DeliveryLedger,
     gemeente = youth.gemeente_on(max(p.einddatum for p in products))
     message_id = f"{plan.agb[-4:]}{ctx.year % 100:02d}{number:06d}"
     content = jw307_message(agb=plan.agb, gemeente=gemeente, youth=youth, message_id=message_id, dagtekening=day,
-                            products=products, habit=plan.jw307)
+                            products=products, habit=plan.ijw)
     name = f"JW307_{plan.agb}_{ctx.year}_{number:04d}.xml"
     ledger.path(name).write_bytes(content)
     ledger.processed(name, "stop_zorg", "jw307", len(products), Counter(), day)
+
+
+def _jw305_messages(plan: ProviderPlan, ctx: YearContext, trajectories: list[Trajectory], ledger: DeliveryLedger,
+                    rng: random.Random) -> int:
+    """JW305 start messages for long-term trajectories not reported before, dated just after their begin date.
+
+    Those with a yearly questionnaire this year come first: the CBS extract needs their begin date. The rest
+    (beyond the budget, or at providers that send no iJw messages) stay known only from a stop record, if any.
+    """
+    if plan.ijw is None or ctx.jw305_slots <= 0 or plan.identity != "bsn":
+        return 0
+    candidates = [t for t in trajectories if t.trajecttype == "DUURZAAM" and not t.start_reported]
+    candidates.sort(key=lambda t: (not any(r.vragenlijst.endswith("_DUURZAAM") for r in t.responses), t.begindatum))
+    for number, t in enumerate(candidates[: ctx.jw305_slots], start=1):
+        day = min(t.begindatum + timedelta(days=rng.randint(1, 10)), ctx.today - timedelta(days=2))
+        product = StartProduct(t.toewijzingnummer, t.productcategorie, t.productcode, t.begindatum)
+        content = jw305_message(agb=plan.agb, gemeente=t.youth.gemeente_on(t.begindatum), youth=t.youth,
+                                message_id=f"S{plan.agb[-4:]}{ctx.year % 100:02d}{number:05d}", dagtekening=day,
+                                products=[product], habit=plan.ijw)
+        name = f"JW305_{plan.agb}_{ctx.year}_{number:04d}.xml"
+        ledger.path(name).write_bytes(content)
+        ledger.processed(name, "start_zorg", "jw305", 1, Counter(), day)
+        t.start_reported = True
+    return min(len(candidates), ctx.jw305_slots)

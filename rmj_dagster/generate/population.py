@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from rmj_dagster import codebook
+from rmj_dagster.generate.numbering import Numbering
 from rmj_dagster.generate.sampling import Picker, add_years, random_day, seasonal_day
 from rmj_dagster.ttp.bsn import UNKNOWN_BSNS, passes_elfproef
 
@@ -136,7 +137,7 @@ class Measurement:
 
 @dataclass(slots=True)
 class Trajectory:
-    toewijzingnummer: int
+    toewijzingnummer: str  # as the issuing municipality writes it (``generate.numbering``)
     youth: Youth
     trajecttype: str
     begindatum: date
@@ -147,6 +148,7 @@ class Trajectory:
     responses: list[Response] = field(default_factory=list)
     measurements: list[Measurement] = field(default_factory=list)
     anniversary: date | None = None  # this year's yearly moment of a long-term trajectory
+    start_reported: bool = False  # a JW305 start message for it was written
 
 
 class YouthFactory:
@@ -200,17 +202,16 @@ class ProviderProfile:
 class ProviderSimulation:
     """One provider's trajectories, year after year; holds only the running long-term ones in between."""
 
-    def __init__(self, profile: ProviderProfile, seed: int):
+    def __init__(self, profile: ProviderProfile, seed: int, *, varied_numbering: bool = True):
         self.profile = profile
         setup = random.Random(f"{seed}:{profile.agb}:setup")
         self.youths = YouthFactory(seed, profile.index, profile.municipalities)
-        self._next_number = setup.randint(100_000, 40_000_000)
+        self._numbers = Numbering(setup, varied=varied_numbering)
         self._running: list[Trajectory] | None = None
         self._reden = reden_picker()
 
-    def _number(self, rng: random.Random) -> int:
-        self._next_number += rng.randint(1, 3)  # gaps: numbers of other providers' toewijzingen
-        return self._next_number
+    def _number(self, rng: random.Random, youth: Youth, begin: date) -> str:
+        return self._numbers.next(rng, youth.gemeentecode, begin.year)
 
     def year(self, rng: random.Random, year: int, last_day: date) -> Iterator[Trajectory]:
         """Every trajectory with something to report in ``year`` (ended, or long-term with a yearly moment)."""
@@ -253,8 +254,8 @@ class ProviderSimulation:
         shortest, mode, longest = DURATION_DAYS[kind]
         begin = max(einde - timedelta(days=round(rng.triangular(shortest, longest, mode))), youth.birth + timedelta(days=14))
         category = _PICK_CATEGORY(rng)
-        return Trajectory(self._number(rng), youth, kind, begin, category, f"{category}A{rng.randint(1, 99):02d}",
-                          einddatum=einde, reden=reden)
+        return Trajectory(self._number(rng, youth, begin), youth, kind, begin, category,
+                          f"{category}A{rng.randint(1, 99):02d}", einddatum=einde, reden=reden)
 
     def _long_term(self, rng: random.Random, start: date, *, started_before: bool) -> Trajectory:
         """A long-term trajectory running on ``start`` (begun years earlier when ``started_before``)."""
@@ -264,7 +265,8 @@ class ProviderSimulation:
         begin = start - timedelta(days=rng.randint(30, 4 * _YEAR)) if started_before else start
         begin = max(begin, birth + timedelta(days=30))
         category = _PICK_CATEGORY(rng)
-        return Trajectory(self._number(rng), youth, "DUURZAAM", begin, category, f"{category}A{rng.randint(1, 99):02d}")
+        return Trajectory(self._number(rng, youth, begin), youth, "DUURZAAM", begin, category,
+                          f"{category}A{rng.randint(1, 99):02d}")
 
     def _long_term_year(self, rng: random.Random, t: Trajectory, year: int, last_day: date) -> None:
         """Decide whether a long-term trajectory ends this year (always before 18) and its yearly moment."""

@@ -29,7 +29,7 @@ class GenerationSummary:
     years: tuple[int, ...] = ()
     trajectories: int = 0  # trajectory-years: ended ones plus long-term ones with a yearly moment
     ended_trajectories: int = 0
-    files: Counter = field(default_factory=Counter)  # responses, stop_zorg, stop_zorg_jw307, goals, quarantine
+    files: Counter = field(default_factory=Counter)  # responses, stop_zorg, stop_zorg_jw307, start_zorg_jw305, goals, quarantine
     rows: Counter = field(default_factory=Counter)  # rows per kind in files that should be processed
     defects: Counter = field(default_factory=Counter)  # planted bad rows per reject reason code
     quarantined: Counter = field(default_factory=Counter)  # planted bad files per quarantine reason code
@@ -43,6 +43,7 @@ class GenerationSummary:
             f"  responses (CEM+):         {f['responses']} files, {r['responses']:,} rows",
             f"  stop_zorg (JW307 / CSV):  {f['stop_zorg']} CSV files + {f['stop_zorg_jw307']} JW307 messages, {r['stop_zorg']:,} records",
             f"  goals (doelrealisatie):   {f['goals']} files, {r['goals']:,} rows",
+            f"  start_zorg (JW305):       {f['start_zorg_jw305']} JW305 messages, {r['start_zorg']:,} starts of long-term care",
         ]
         if self.defects or self.quarantined:
             planted = ", ".join(f"{reason} {n}" for reason, n in sorted(self.defects.items()))
