@@ -26,6 +26,8 @@ def _generate(args: argparse.Namespace) -> int:
         scale=args.scale,
         defect_rate=args.defect_rate,
         jw307_max_files=args.jw307_max_files,
+        jw305_max_files=args.jw305_max_files,
+        varied_numbering=not args.single_numbering,
     )
     print(summary)
     return 0
@@ -66,6 +68,9 @@ def _add_generate_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scale", type=float, default=1.0, help="1.0 ≈ the region (~2,000 ended trajectories a year); ~225 ≈ national")
     parser.add_argument("--defect-rate", type=float, default=0.0, help="share of rows with one planted defect (and a few bad files)")
     parser.add_argument("--jw307-max-files", type=int, default=40, help="at most this many JW307 XML messages")
+    parser.add_argument("--jw305-max-files", type=int, default=40, help="at most this many JW305 XML messages (starts of long-term care)")
+    parser.add_argument("--single-numbering", action="store_true",
+                        help="number every provider's toewijzingen in one sequence instead of per-municipality schemes")
 
 
 def build_parser() -> argparse.ArgumentParser:
