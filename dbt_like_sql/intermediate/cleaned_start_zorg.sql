@@ -1,5 +1,7 @@
 -- One start record per trajectory (provider, toewijzingnummer, begindatum) after applying corrections and deletes.
 -- group: clean
+-- grain: aanbieder_agb, toewijzingnummer, begindatum
+--
 -- Accepted JW305 start records are applied in delivery order (received_at, then delivery_id, then
 -- source_row within one delivery), as cleaned_stop_zorg does: the latest record of a key decides;
 -- status_aanlevering 1 or 2 gives the record, a 3 (delete) removes the trajectory's start, and a later 1

@@ -52,10 +52,16 @@ ended_in_period as (
     where einddatum between $period_start and $period_end and cbs_categorie is not null
 ),
 
+stops_begun_by_period_end as (
+    select aanbieder_agb, toewijzingnummer, begindatum, einddatum
+    from intermediate.cleaned_stop_zorg
+    where begindatum <= $period_end
+),
+
 running_at_period_end as (
     select aanbieder_agb, toewijzingnummer, begindatum, null::date as einddatum, null::varchar as cbs_categorie
-    from intermediate.cleaned_stop_zorg
-    where begindatum <= $period_end and (einddatum is null or einddatum > $period_end)
+    from stops_begun_by_period_end
+    where einddatum is null or einddatum > $period_end
     union all
     -- a JW305 start whose trajectory no stop record has ended by the period end, nor lists as running
     select st.aanbieder_agb, st.toewijzingnummer, st.begindatum, null::date, null::varchar
@@ -63,11 +69,10 @@ running_at_period_end as (
     where st.begindatum <= $period_end
         and not exists (
             select 1
-            from intermediate.cleaned_stop_zorg as sp
+            from stops_begun_by_period_end as sp
             where sp.aanbieder_agb = st.aanbieder_agb
                 and sp.toewijzingnummer = st.toewijzingnummer
                 and sp.einddatum >= st.begindatum
-                and sp.begindatum <= $period_end
         )
 ),
 

@@ -1,5 +1,7 @@
 -- Start-zorg records (JW305 "Start jeugdhulp" messages), typed: every delivered row once, with the first reason it is rejected for.
 -- group: clean
+-- grain: delivery_id, source_row
+--
 -- One reason per row, the first failing check in the order of ref.reject_reasons (reject_reasons.csv);
 -- reject_detail names the column. A start record gives a trajectory (provider, toewijzingnummer,
 -- begindatum) its begin date before any stop record does. status_aanlevering is 1, 2 or 3 (empty = 1).

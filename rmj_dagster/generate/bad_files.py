@@ -2,7 +2,8 @@
 
 Each is a mistake real senders make: an empty upload, an invoice export dropped in the wrong folder, a
 column forgotten, both identity columns, a message cut off in transfer, a BSN that lost its leading zero in
-a JW307 message, a product category written as text in a JW305 message, a UTF-16 export, a spreadsheet uploaded as-is, a row that lost its last fields, a BSN pasted into another column.
+a JW307 message, a product category written as text in a JW305 message, a UTF-16 export, a spreadsheet
+uploaded as-is, a row that lost its last fields, a BSN pasted into another column.
 """
 
 from __future__ import annotations
