@@ -14,6 +14,7 @@ from rmj_dagster import cli
 from rmj_dagster.assets.asset_keys import asset_key
 from rmj_dagster.ttp import pseudonymise
 from rmj_dagster.generate import generate_deliveries
+from rmj_dagster.intake.kinds import KINDS
 from rmj_dagster.ttp.pseudonym import DEMO_KEY
 from rmj_dagster.runner import PipelineFailed, process
 
@@ -24,7 +25,7 @@ def counts(db: Path) -> dict[str, int]:
     with duckdb.connect(str(db), read_only=True) as con:
         return {
             table: con.execute(f"select count(*) from {table}").fetchone()[0]
-            for table in ("pseudo.responses", "pseudo.stop_zorg", "pseudo.goals", "intermediate.cleaned_stop_zorg", "marts.ceo_indicators")
+            for table in (*(k.table for k in KINDS.values()), "intermediate.cleaned_stop_zorg", "intermediate.cleaned_start_zorg", "marts.ceo_indicators")
         }
 
 
@@ -236,8 +237,7 @@ def test_a_run_killed_in_the_middle_of_the_ttp_step_loses_nothing_and_the_rerun_
     with duckdb.connect(str(rmj_env["warehouse"]), read_only=True) as con:
         deliveries = con.execute("select count(*) from audit.deliveries").fetchone()[0]
         stored = con.execute(
-            "select sum(n) from (select count(*) as n from pseudo.responses union all "
-            "select count(*) from pseudo.stop_zorg union all select count(*) from pseudo.goals)"
+            "select sum(n) from (" + " union all ".join(f"select count(*) as n from {k.table}" for k in KINDS.values()) + ")"
         ).fetchone()[0]
         read = con.execute("select sum(rows_read) from audit.deliveries where status = 'loaded'").fetchone()[0]
         assert deliveries == files  # every file is a delivery, none twice
