@@ -3,8 +3,9 @@
 Realistic (provider habits, shares of endings, answers that follow how care ended), consistent (every
 questionnaire and goal measurement belongs to a generated trajectory), reproducible (the same seed,
 arguments and ``today`` give the same bytes) and streamed per provider and year, so national volumes fit in
-little memory. With ``defect_rate`` it plants bad rows and bad files and says exactly what it planted in
-``generator_truth.json``.
+little memory. Varied as real deliveries are: each municipality's own toewijzingnummer scheme, JW307 stop
+messages with several products of one client, JW305 starts of long-term care. With ``defect_rate`` it plants
+bad rows and bad files and says exactly what it planted in ``generator_truth.json``.
 """
 
 from __future__ import annotations

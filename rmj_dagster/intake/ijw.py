@@ -76,7 +76,6 @@ JW307 = Message(
 )
 
 MESSAGES: dict[str, Message] = {m.namespace: m for m in (JW305, JW307)}
-BY_CODE: dict[str, Message] = {m.code: m for m in MESSAGES.values()}
 
 
 def tag(message: Message, step: tuple[str, str]) -> str:
