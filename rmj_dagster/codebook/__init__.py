@@ -18,6 +18,9 @@ TABLES = (
     "quarantine_reasons",
     "trajecttypen",
     "identifier_exemptions",
+    "indicatoren",
+    "labels",
+    "aanbieders",
 )
 
 

@@ -9,17 +9,23 @@ that feeds COPY (the warehouse keeps unrounded values). ``report.html`` is drawn
 
 from __future__ import annotations
 
-import csv
+import os
+import time
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
 
-from rmj_dagster import codebook
+from rmj_dagster import codebook, warehouse
 from rmj_dagster.privacy import disclosure
-from rmj_dagster.publish import sql_path, write_file_atomic
-from rmj_dagster.publish.report import write_report
+from rmj_dagster.publish import figures, municipality_pages, provider_pages, replace_directory, sql_path, write_file_atomic
+from rmj_dagster.publish.figures import indicators_path, number, read_published, year_dir  # noqa: F401  (the one reader)
+from rmj_dagster.publish.html_page import PageMeta
+from rmj_dagster.publish.report import summary_markdown, write_report
+from rmj_dagster.publish.workbook import write_workbook
 
 OUTPUT_COLUMNS = (
     "year", "area_type", "area_code", "area_name", "respondent_group", "care_type", "indicator",
@@ -84,36 +90,67 @@ class SuppressionError(RuntimeError):
     """The figures about to be published break a suppression rule; nothing was published."""
 
 
+class NoFiguresError(RuntimeError):
+    """The warehouse holds no figures for the year: nothing was published."""
+
+
 @dataclass(frozen=True)
 class CeoExport:
     year: int
     folder: Path
     csv_path: Path
     report_path: Path
+    workbook_path: Path
     rows: int
     suppressed: int
     summary_markdown: str
+    files: dict[str, tuple[int, int]]  # kind -> (files, bytes)
+    seconds: dict[str, float]  # kind -> seconds spent writing
 
 
-def year_dir(export_dir: Path, year: int) -> Path:
-    """``<export_dir>/ceo/<YYYY>``."""
-    return Path(export_dir) / "ceo" / str(int(year))
+def write_ceo_outputs(con: duckdb.DuckDBPyConnection, year: int, export_dir: Path,
+                      produced: date | None = None) -> CeoExport:
+    """Write the year's ``indicators.csv`` and then, from it, every publication for people.
 
-
-def indicators_path(export_dir: Path, year: int) -> Path:
-    return year_dir(export_dir, year) / "indicators.csv"
-
-
-def write_ceo_outputs(con: duckdb.DuckDBPyConnection, year: int, export_dir: Path) -> CeoExport:
-    """Write ``indicators.csv`` and then ``report.html`` for one year, each atomically.
-
-    The CSV is checked with :func:`verify_suppression` before it replaces the published one; on a
-    violation nothing is replaced and :class:`SuppressionError` is raised. The report and the returned
-    markdown summary are built from the published file only.
+    A year without figures raises :class:`NoFiguresError` before anything is written. The CSV is checked
+    with :func:`verify_suppression` before it replaces the published one (a violation raises
+    :class:`SuppressionError`, nothing replaced). Each later file is written atomically.
     """
     year = int(year)
+    if not has_figures(con, year):
+        raise NoFiguresError(f"no data for {year}: the warehouse holds no CEO figures for {year} "
+                             "(no responses, ends of care or goal measurements dated in that year); nothing was published")
     folder = year_dir(export_dir, year)
-    csv_path = folder / "indicators.csv"
+    seconds: dict[str, float] = {}
+    with _timed(seconds, "indicators.csv"):
+        write_indicators_csv(con, year, folder / "indicators.csv")
+    published = figures.load(export_dir, year)
+    meta = PageMeta(year=year, produced=produced or date.today(), cutoff=data_cutoff(con))
+    agbs = provider_pages.providers(list(published.rows))
+    places = municipality_pages.municipalities()
+    with _timed(seconds, "report.html"):
+        write_report(published, meta, folder / "report.html", places, agbs)
+    with _timed(seconds, "gemeenten"):
+        _write_pages(folder / "gemeenten", {m["gemeentecode"]: municipality_pages.build_municipality_page(published, m, meta) for m in places})
+    with _timed(seconds, "aanbieders"):
+        _write_pages(folder / "aanbieders", {agb: provider_pages.build_provider_page(published, agb, meta) for agb in agbs})
+    workbook_path = folder / f"indicatoren-{year}.xlsx"
+    with _timed(seconds, "workbook"):
+        write_file_atomic(workbook_path, lambda tmp: write_workbook(list(published.rows), meta, tmp), mode=0o644)
+    return CeoExport(
+        year=year, folder=folder, csv_path=folder / "indicators.csv", report_path=folder / "report.html",
+        workbook_path=workbook_path, rows=len(published.rows),
+        suppressed=sum(1 for r in published.rows if r["suppressed"] == "true"),
+        summary_markdown=summary_markdown(list(published.rows)), files=_sizes(folder, year), seconds=seconds,
+    )
+
+
+def has_figures(con: duckdb.DuckDBPyConnection, year: int) -> bool:
+    return con.execute("select count(*) from marts.ceo_indicators where period = ?", [str(year)]).fetchone()[0] > 0
+
+
+def write_indicators_csv(con: duckdb.DuckDBPyConnection, year: int, target: Path) -> None:
+    """COPY the published SELECT to ``target``, verified before it replaces the published file."""
 
     def copy_and_verify(tmp: Path) -> None:
         con.execute(
@@ -127,32 +164,44 @@ def write_ceo_outputs(con: duckdb.DuckDBPyConnection, year: int, export_dir: Pat
                 f"First: {violations[0]}"
             )
 
-    write_file_atomic(csv_path, copy_and_verify, mode=0o644)
-    report_path = folder / "report.html"
-    summary = write_report(csv_path, report_path, year)
-    rows = read_published(csv_path)
-    return CeoExport(
-        year=year,
-        folder=folder,
-        csv_path=csv_path,
-        report_path=report_path,
-        rows=len(rows),
-        suppressed=sum(1 for r in rows if r["suppressed"] == "true"),
-        summary_markdown=summary,
-    )
+    write_file_atomic(target, copy_and_verify, mode=0o644)
 
 
-def read_published(path: Path) -> list[dict[str, str]]:
-    """The rows of a published ``indicators.csv`` as text (empty string = empty field)."""
-    with Path(path).open(encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle, delimiter=";"))
-
-
-def _number(text: str) -> float | None:
-    try:
-        return float(text)
-    except ValueError:
+def data_cutoff(con: duckdb.DuckDBPyConnection) -> datetime | None:
+    """When the last delivery was received (the figures hold nothing received later); None if unknown."""
+    if not warehouse.table_exists(con, "audit.deliveries"):
         return None
+    return con.execute("select max(received_at) from audit.deliveries").fetchone()[0]
+
+
+def _write_pages(target: Path, pages: dict[str, str]) -> None:
+    """One folder of pages (``<name>.html``), swapped in whole: a page of a provider gone is gone too."""
+
+    def build(tmp: Path) -> None:
+        for name, text in pages.items():
+            (tmp / f"{name}.html").write_text(text, encoding="utf-8")
+            os.chmod(tmp / f"{name}.html", 0o644)
+
+    replace_directory(target, build, mode=0o755)
+
+
+@contextmanager
+def _timed(seconds: dict[str, float], kind: str):
+    start = time.perf_counter()
+    yield
+    seconds[kind] = round(time.perf_counter() - start, 3)
+
+
+def _sizes(folder: Path, year: int) -> dict[str, tuple[int, int]]:
+    kinds = {"indicators.csv": ["indicators.csv"], "report.html": ["report.html"],
+             "gemeenten": [p.name for p in (folder / "gemeenten").glob("*.html")],
+             "aanbieders": [p.name for p in (folder / "aanbieders").glob("*.html")],
+             "workbook": [f"indicatoren-{year}.xlsx"]}
+    sizes = {}
+    for kind, names in kinds.items():
+        base = folder / kind if kind in ("gemeenten", "aanbieders") else folder
+        sizes[kind] = (len(names), sum((base / n).stat().st_size for n in names))
+    return sizes
 
 
 _KEY_COLUMNS = ("year", "indicator", "area_type", "area_code", "respondent_group", "care_type")
@@ -238,7 +287,7 @@ def _figure_violations(row: dict[str, str], subregio_of: dict[str, str]) -> list
             found.append(f"{where}: suppressed but shows {', '.join(shown)}")
     else:
         threshold, base = codebook.parameter("suppression_min_n"), codebook.parameter("count_rounding_base")
-        n = _number(row["n"])
+        n = number(row["n"])
         if n is None:
             found.append(f"{where}: shown without its n")
         elif n < threshold:

@@ -1,0 +1,112 @@
+"""Sections the region report, the municipality pages and the provider pages share."""
+
+from __future__ import annotations
+
+from rmj_dagster import codebook
+from rmj_dagster.publish import charts, dutch
+from rmj_dagster.publish.figures import Lookup, Published, lookup
+from rmj_dagster.publish.html_page import Page, cell, escape, table, tagged
+
+NO_DATA = "geen gegevens"
+
+
+def headline_row(rows: Lookup, area_type: str, code: str, indicator: dict[str, str]) -> dict[str, str] | None:
+    """The row a headline figure uses: all respondents, the indicator's headline care type."""
+    return rows.get((area_type, code, "ALL", indicator["zorgtype_kop"], indicator["indicator"]))
+
+
+def _figure_cells(row: dict[str, str] | None, fields: tuple[str, ...]) -> list[str]:
+    if row is None:
+        return [cell(NO_DATA)] + [cell("") for _ in fields[1:]]
+    return [tagged(row, f) for f in fields]
+
+
+def comparison_table(page: Page, indicators: list[dict[str, str]], columns: list[tuple[str, str, str]],
+                     rows: Lookup, own_fields: tuple[str, ...] = ("value", "ci", "n", "prev", "overlap")) -> None:
+    """Per indicator: the first area's figure with interval, n and last year; then the other areas' values.
+
+    ``columns``: (heading, area_type, area_code), the first being the page's own area.
+    """
+    (own_heading, own_type, own_code), others = columns[0], columns[1:]
+    head = ["Indicator", own_heading, "95%-interval", "n", f"{own_heading} vorig jaar", "Verschil met vorig jaar"]
+    head = head[: 1 + len(own_fields)] + [h for h, _, _ in others]
+    body = []
+    for indicator in indicators:
+        own = headline_row(rows, own_type, own_code, indicator)
+        line = [cell(indicator["label"]), *_figure_cells(own, own_fields)]
+        for _, area_type, code in others:
+            line += _figure_cells(headline_row(rows, area_type, code, indicator), ("value",))
+        body.append(line)
+    page.raw(table(head, body))
+
+
+def comparison_chart(page: Page, indicators: list[dict[str, str]], columns: list[tuple[str, str, str]],
+                     rows: Lookup, title: str) -> None:
+    """The percentages of the page's area beside the other areas (grouped bars with intervals)."""
+    shown = [i for i in indicators if i["eenheid"] == "pct"]
+    series = []
+    for heading, area_type, code in columns:
+        bars = [(i["kort"], row, "value") for i in shown if (row := headline_row(rows, area_type, code, i))]
+        series.append(charts.Series(heading, bars))
+    page.chart(charts.grouped_bars(series, title, "%"))
+
+
+def trend_charts(page: Page, published: Published, columns: list[tuple[str, str, str]],
+                 indicators: list[dict[str, str]]) -> None:
+    """Per indicator, each area over every published year; a first year says so instead of an empty chart."""
+    years = published.years()
+    if len(years) < 2:
+        page.paragraph(f"{published.year} is het eerste jaar met gepubliceerde cijfers; de ontwikkeling over de "
+                       "jaren volgt zodra er een volgend jaar is.")
+        return
+    per_year = {y: lookup(published.rows if y == published.year else published.earlier[y]) for y in years}
+    for indicator in indicators:
+        series = []
+        for heading, area_type, code in columns:
+            found = [row for y in years if (row := headline_row(per_year[y], area_type, code, indicator))]
+            if found:
+                series.append((heading, found))
+        if series:
+            axis = "%" if indicator["eenheid"] == "pct" else "gemiddelde"
+            page.chart(charts.trend_lines(series, f"{indicator['label']}, {years[0]}–{years[-1]}", axis))
+
+
+def items_table(page: Page, columns: list[tuple[str, str, str]], rows: Lookup) -> None:
+    """The questionnaire statements (% (helemaal) eens) for each area, all respondents and care."""
+    head = ["Stelling", *(h for h, _, _ in columns), "n"]
+    body = []
+    for item in dutch.item_indicators():
+        line = [cell(item["label"].split(": ", 1)[-1])]
+        for _, area_type, code in columns:
+            line += _figure_cells(headline_row(rows, area_type, code, item), ("value",))
+        line += _figure_cells(headline_row(rows, columns[0][1], columns[0][2], item), ("n",))
+        body.append(line)
+    page.raw(table(head, body))
+
+
+def reading_guide(page: Page) -> None:
+    threshold = int(codebook.parameter("suppression_min_n"))
+    base = int(codebook.parameter("count_rounding_base"))
+    page.heading("Zo leest u de cijfers")
+    page.paragraph(
+        f"Alle cijfers zijn geaggregeerd. Een cijfer dat op minder dan {threshold} waarnemingen rust, is "
+        f"{dutch.SUPPRESSED}: waarde, interval en n ontbreken. Is binnen een uitsplitsing (de gemeenten van een "
+        "subregio, de subregio's, de aanbieders, ouders en jongeren, einde en duurzame hulp) één cijfer niet "
+        "getoond, dan is ook het eerstvolgende kleinste cijfer niet getoond, zodat het verborgen cijfer niet "
+        f"uit het totaal kan worden teruggerekend. Aantallen (n) zijn afgerond op veelvouden van {base}; "
+        "percentages en gemiddelden op één decimaal. Het 95%-interval geeft de onzekerheid aan (Wilson-interval "
+        "voor percentages, gemiddelde plus of min 1,96 keer de standaardfout voor gemiddelden). Overlappen de "
+        "intervallen van twee jaren, dan kan het verschil toeval zijn: 'verschil binnen de marge'."
+    )
+
+
+def glossary(page: Page, rows: Lookup, area_type: str, code: str, indicators: list[dict[str, str]]) -> None:
+    """Each figure's label, definition and n (of the page's own area)."""
+    page.heading("Begrippen")
+    entries = []
+    for indicator in indicators:
+        row = headline_row(rows, area_type, code, indicator)
+        n = f"<br>n: {tagged(row, 'n', tag='span', css='n')}" if row is not None else f"<br>n: {NO_DATA}"
+        entries.append(f"<dt>{escape(indicator['label'])}</dt><dd>{escape(indicator['definitie'])}{n}</dd>")
+    page.raw("<dl>" + "".join(entries) + "</dl>")
+

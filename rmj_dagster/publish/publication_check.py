@@ -1,0 +1,216 @@
+"""Every file of a published year held against its ``indicators.csv``: what a reader opens shows the CSV.
+
+- every expected file is there (report, a page per municipality of the region and per provider, the
+  workbook) and no other;
+- every figure a page shows, as text (``data-figure`` elements) or as a chart point (``customdata``), is a
+  figure of the published CSVs with the same value, interval and n; a suppressed figure shows no number;
+  a chart point without its key is an error (nothing is drawn that cannot be checked);
+- a provider page holds no other provider's AGB code or name anywhere in the file;
+- the workbook, read back with openpyxl, holds per area type exactly the CSV's rows, numbers as numbers
+  equal to the CSV, suppressed figures as empty cells marked ``ja``.
+Messages name figures by their key, never a hidden value.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+from openpyxl import load_workbook
+
+from rmj_dagster import codebook
+from rmj_dagster.publish import charts, dutch, workbook
+from rmj_dagster.publish.figures import Published, figure_key, is_suppressed, load, number, year_dir
+from rmj_dagster.publish.html_page import CHART_CLASS, LIBRARY_ID, field_text
+from rmj_dagster.publish.municipality_pages import municipalities
+from rmj_dagster.publish.provider_pages import providers
+
+_NO_NUMBER_WHEN_HIDDEN = ("value", "ci", "n", "overlap")
+
+
+def expected_files(published: Published) -> set[str]:
+    year = published.year
+    return ({"indicators.csv", "report.html", f"indicatoren-{year}.xlsx"}
+            | {f"gemeenten/{m['gemeentecode']}.html" for m in municipalities()}
+            | {f"aanbieders/{agb}.html" for agb in providers(list(published.rows))})
+
+
+def verify_publication(export_dir: Path, year: int) -> list[str]:
+    """Problems with the files of ``<export_dir>/ceo/<year>/`` against its CSV; [] when all hold."""
+    folder = year_dir(export_dir, year)
+    if not (folder / "indicators.csv").exists():
+        return [f"{year}: indicators.csv is missing"]
+    published = load(export_dir, year)
+    expected = expected_files(published)
+    present = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+    problems = [f"{name}: missing" for name in sorted(expected - present)]
+    problems += [f"{name}: not a file of the publication" for name in sorted(present - expected)]
+    figures = published.by_key()
+    every_provider = _every_provider(published)
+    for name in sorted(expected & present):
+        path = folder / name
+        if name.endswith(".html"):
+            own = name.removeprefix("aanbieders/").removesuffix(".html") if name.startswith("aanbieders/") else None
+            problems += [f"{name}: {p}" for p in check_page(path.read_text(encoding="utf-8"), figures, own, every_provider)]
+        elif name.endswith(".xlsx"):
+            problems += [f"{name}: {p}" for p in check_workbook(path, list(published.rows))]
+    return problems
+
+
+def _every_provider(published: Published) -> set[str]:
+    return set(providers(published.all_rows())) | {r["aanbieder_agb"] for r in codebook.rows("aanbieders")}
+
+
+class _PageReader(HTMLParser):
+    """Collects tagged figures (key, field, text) and the chart JSON of a page."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tagged: list[tuple[str, str, str]] = []
+        self.charts: list[str] = []
+        self._open: list[list] = []  # [key, field, text parts, depth]
+        self._in_chart = False
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        for entry in self._open:
+            entry[3] += 1
+        if "data-figure" in attributes:
+            self._open.append([attributes["data-figure"], attributes.get("data-field", ""), [], 0])
+        self._in_chart = tag == "script" and CHART_CLASS in (attributes.get("class") or "").split()
+        if self._in_chart:
+            self.charts.append("")
+
+    def handle_endtag(self, tag):
+        if tag == "script":
+            self._in_chart = False
+        for entry in list(self._open):
+            if entry[3] == 0:
+                self._open.remove(entry)
+                self.tagged.append((entry[0], entry[1], "".join(entry[2]).strip()))
+            else:
+                entry[3] -= 1
+
+    def handle_data(self, data):
+        if self._in_chart:
+            self.charts[-1] += data
+        for entry in self._open:
+            entry[2].append(data)
+
+
+def check_page(text: str, figures: dict[str, dict[str, str]], own_provider: str | None,
+               every_provider: set[str]) -> list[str]:
+    """Problems of one HTML page against the published figures (by key)."""
+    reader = _PageReader()
+    reader.feed(text)
+    problems = [p for key, field, shown in reader.tagged for p in _check_text(key, field, shown, figures)]
+    for number_of, data in enumerate(reader.charts, start=1):
+        problems += [f"chart {number_of}: {p}" for p in _check_chart(data, figures)]
+    if own_provider is not None:
+        problems += _foreign_providers(text, own_provider, every_provider)
+    return problems
+
+
+def _check_text(key: str, field: str, shown: str, figures: dict) -> list[str]:
+    row = figures.get(key)
+    if row is None:
+        return [f"{key} {field}: not a published figure"]
+    if is_suppressed(row) and field in _NO_NUMBER_WHEN_HIDDEN and re.search(r"\d", shown):
+        return [f"{key} {field}: suppressed, but the page shows a number"]
+    if shown != field_text(row, field):
+        return [f"{key} {field}: the page differs from the published file"]
+    return []
+
+
+def _check_chart(data: str, figures: dict) -> list[str]:
+    try:
+        traces = json.loads(data)["data"]
+    except (ValueError, KeyError, TypeError):
+        return ["unreadable chart data"]
+    problems = []
+    for trace in traces:
+        horizontal = trace.get("orientation") == "h"
+        values = trace.get("x" if horizontal else "y")
+        errors = trace.get("error_x" if horizontal else "error_y") or {}
+        tags = trace.get("customdata")
+        if not isinstance(values, list) or not isinstance(tags, list) or len(tags) != len(values):
+            problems.append(f"trace {trace.get('name', '')!r}: drawn numbers without a figure key each")
+            continue
+        above, below = errors.get("array", [None] * len(values)), errors.get("arrayminus", [None] * len(values))
+        for tag, value, up, down in zip(tags, values, above, below):
+            key, _, field = str(tag).rpartition("|")
+            row = figures.get(key)
+            if row is None or field not in ("value", "prev"):
+                problems.append(f"{tag}: drawn, but not a published figure")
+            elif is_suppressed(row) and field == "value" and any(v is not None for v in (value, up, down)):
+                problems.append(f"{key}: suppressed, but the chart draws it")
+            elif (value, up, down) != charts.point(row, field):
+                problems.append(f"{key} {field}: the chart differs from the published file")
+    return problems
+
+
+def _without_library(text: str) -> str:
+    """The page without the inlined plotly.js (code, not data: its numbers are not codes)."""
+    start = text.find(f'id="{LIBRARY_ID}">')
+    if start < 0:
+        return text
+    return text[:start] + text[text.index("</script>", start):]
+
+
+def _foreign_providers(text: str, own: str, every_provider: set[str]) -> list[str]:
+    ours = _without_library(text)
+    problems = [f"holds the code of another provider ({code[:2]}…)" for code in sorted(every_provider - {own})
+                if re.search(rf"(?<!\d){code}(?!\d)", ours)]
+    names = {r["aanbieder_agb"]: r["naam"] for r in codebook.rows("aanbieders")}
+    problems += [f"holds the name of another provider ({name})" for code, name in sorted(names.items())
+                 if code != own and name in ours]
+    return problems
+
+
+def check_workbook(path: Path, rows: list[dict[str, str]]) -> list[str]:
+    """The workbook read back with openpyxl against the CSV rows of its year."""
+    book = load_workbook(path, read_only=True)
+    problems = [f"sheet {name!r} missing" for name in ("Toelichting", "Definities") if name not in book.sheetnames]
+    headers = [header for header, _ in workbook.COLUMNS]
+    for area_type in workbook.AREA_SHEETS:
+        name = workbook.sheet_name(area_type)
+        if name not in book.sheetnames:
+            problems.append(f"sheet {name!r} missing")
+            continue
+        lines = list(book[name].iter_rows(values_only=True))
+        if not lines or list(lines[0]) != headers:
+            problems.append(f"sheet {name!r}: headers differ")
+            continue
+        expected = {figure_key(r): r for r in rows if r["area_type"] == area_type}
+        seen = set()
+        for line in lines[1:]:
+            cells = dict(zip(headers, line))
+            problem, key = _check_workbook_row(cells, area_type, expected)
+            seen.add(key)
+            if problem:
+                problems.append(f"sheet {name!r}: {problem}")
+        problems += [f"sheet {name!r}: {key} missing" for key in sorted(set(expected) - seen)]
+    book.close()
+    return problems
+
+
+def _check_workbook_row(cells: dict, area_type: str, expected: dict) -> tuple[str | None, str]:
+    by_column = {column: cells[header] for header, column in workbook.COLUMNS if column}
+    key = "|".join([str(by_column["year"]), area_type, str(by_column["area_code"]), str(by_column["respondent_group"]),
+                    str(by_column["care_type"]), str(by_column["indicator"])])
+    row = expected.get(key)
+    if row is None:
+        return f"{key}: not a published figure", key
+    if (cells["Niet getoond"] == "ja") != is_suppressed(row):
+        return f"{key}: the suppressed mark differs from the published file", key
+    for column in workbook.NUMBER_COLUMNS:
+        value, published = by_column[column], number(row.get(column, ""))
+        if published is None and value is not None:
+            return f"{key} {column}: a value where the published file has none", key
+        if published is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value != published):
+            return f"{key} {column}: not the published number, or not stored as a number", key
+    if cells["Indicator"] != dutch.indicator(row["indicator"])["label"]:
+        return f"{key}: the indicator's label is not the codebook's", key
+    return None, key

@@ -1,0 +1,126 @@
+"""``indicatoren-<YYYY>.xlsx``: the published figures for analysts who work in Excel.
+
+One sheet per area type with Dutch headers; numbers stored as numbers (Excel shows them with the reader's
+own decimal comma, which the ``;``/``.`` CSV cannot promise); a suppressed figure keeps its cells empty,
+greyed, with ``ja`` under *Niet getoond*; a sheet of definitions and one about the file. Built with
+openpyxl from the published rows only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.styles import Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from rmj_dagster import codebook
+from rmj_dagster.publish import dutch
+from rmj_dagster.publish.figures import is_suppressed, number
+from rmj_dagster.publish.html_page import PageMeta
+
+AREA_SHEETS = ("regio", "subregio", "gemeente", "aanbieder")
+
+# (header, published column or None for a label): the figure columns are read back by the check
+COLUMNS = (
+    ("Jaar", "year"), ("Gebiedscode", "area_code"), ("Gebied", None), ("Respondenten", None), ("Hulp", None),
+    ("Indicator", None), ("Eenheid", None), ("n", "n"), ("Waarde", "value"), ("95%-interval ondergrens", "ci_low"),
+    ("95%-interval bovengrens", "ci_high"), ("Niet getoond", None), ("Vorig jaar", "prev_value"),
+    ("Vorig jaar ondergrens", "prev_ci_low"), ("Vorig jaar bovengrens", "prev_ci_high"),
+    ("Verschil met vorig jaar", None), ("Indicatorcode", "indicator"), ("Code respondenten", "respondent_group"),
+    ("Code hulp", "care_type"),
+)
+NUMBER_COLUMNS = ("year", "n", "value", "ci_low", "ci_high", "prev_value", "prev_ci_low", "prev_ci_high")
+SUPPRESSED_COLUMNS = ("n", "value", "ci_low", "ci_high")
+DECIMAL_COLUMNS = ("value", "ci_low", "ci_high", "prev_value", "prev_ci_low", "prev_ci_high")
+SUPPRESSED_FILL = PatternFill("solid", fgColor="D9D9D9")
+_UNITS = {"pct": "%", "gemiddelde": "gemiddelde", "aantal": "aantal"}
+
+
+def sheet_name(area_type: str) -> str:
+    return dutch.label("area_type_meervoud", area_type)
+
+
+def _labels(row: dict[str, str]) -> dict[str, str]:
+    indicator = dutch.indicator(row["indicator"])
+    return {
+        "Gebied": dutch.area_name(row),
+        "Respondenten": dutch.label("respondent_group", row["respondent_group"]),
+        "Hulp": dutch.label("care_type", row["care_type"]),
+        "Indicator": indicator["label"],
+        "Eenheid": _UNITS[indicator["eenheid"]],
+        "Niet getoond": "ja" if is_suppressed(row) else "nee",
+        "Verschil met vorig jaar": dutch.overlap(row.get("ci_overlap_prev", "")),
+    }
+
+
+def _cell_value(row: dict[str, str], column: str):
+    if column in NUMBER_COLUMNS:
+        value = number(row.get(column, ""))
+        return int(value) if value is not None and column in ("year", "n") else value
+    return row[column]
+
+
+def _figures_sheet(book: Workbook, area_type: str, rows: list[dict[str, str]]) -> None:
+    sheet = book.create_sheet(sheet_name(area_type))
+    sheet.append([header for header, _ in COLUMNS])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    one_decimal = {i for i, (_, column) in enumerate(COLUMNS, start=1) if column in DECIMAL_COLUMNS}
+    hidden = {i for i, (_, column) in enumerate(COLUMNS, start=1) if column in SUPPRESSED_COLUMNS}
+    line = 1
+    for row in (r for r in rows if r["area_type"] == area_type):
+        labels = _labels(row)
+        sheet.append([_cell_value(row, column) if column else labels[header] for header, column in COLUMNS])
+        line += 1
+        for index in one_decimal:
+            sheet.cell(line, index).number_format = "0.0"
+        for index in hidden if is_suppressed(row) else ():
+            sheet.cell(line, index).fill = SUPPRESSED_FILL
+    for index, (header, _) in enumerate(COLUMNS, start=1):
+        width = 60 if header == "Indicator" else 34 if header == "Gebied" else max(12, len(header) + 2)
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    sheet.freeze_panes = "D2"
+    sheet.auto_filter.ref = sheet.dimensions
+
+
+def _definitions_sheet(book: Workbook) -> None:
+    sheet = book.create_sheet("Definities")
+    sheet.append(["Indicator", "Eenheid", "Definitie", "Indicatorcode"])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for indicator in dutch.indicators():
+        sheet.append([indicator["label"], _UNITS[indicator["eenheid"]], indicator["definitie"], indicator["indicator"]])
+    for letter, width in zip("ABCD", (60, 12, 120, 24)):
+        sheet.column_dimensions[letter].width = width
+
+
+def _about_sheet(book: Workbook, meta: PageMeta) -> None:
+    sheet = book.active
+    sheet.title = "Toelichting"
+    threshold = int(codebook.parameter("suppression_min_n"))
+    base = int(codebook.parameter("count_rounding_base"))
+    for line in (
+        f"Cliëntervaringsonderzoek en uitkomsten jeugdhulp {meta.year}",
+        dutch.label("regio", "RMJ"),
+        f"Gemaakt op {dutch.long_date(meta.produced)}; gegevens tot en met de laatste ontvangen aanlevering: "
+        f"{dutch.long_date(meta.cutoff)}.",
+        "Eén werkblad per soort gebied; dezelfde cijfers als indicators.csv.",
+        f"Een cijfer dat op minder dan {threshold} waarnemingen rust, is niet getoond (lege, grijze cellen en 'ja' "
+        "onder Niet getoond); binnen een uitsplitsing is dan ook het eerstvolgende kleinste cijfer niet getoond.",
+        f"n is afgerond op veelvouden van {base}; percentages en gemiddelden op één decimaal.",
+        "Waarden in procenten staan als getal (16,1 betekent 16,1%); de kolom Eenheid zegt welke het is.",
+    ):
+        sheet.append([line])
+    sheet["A1"].font = Font(bold=True, size=14)
+    sheet.column_dimensions["A"].width = 140
+
+
+def write_workbook(rows: list[dict[str, str]], meta: PageMeta, target: Path) -> None:
+    """Write the workbook of one year's published rows to ``target`` (the caller makes it atomic)."""
+    book = Workbook()
+    _about_sheet(book, meta)
+    for area_type in AREA_SHEETS:
+        _figures_sheet(book, area_type, rows)
+    _definitions_sheet(book)
+    book.save(target)
