@@ -81,7 +81,7 @@ def _export_findings(con, files) -> dict[str, dict]:
     for path in files:
         scan = identifiers.scan_export_file(con, path)
         if identifiers.export_findings(scan):
-            found[path.name] = scan
+            found[path.name if path.parent.name not in ("gemeenten", "aanbieders") else f"{path.parent.name}/{path.name}"] = scan
     return found
 
 
@@ -131,7 +131,8 @@ def cbs_extract_conforms(context: dg.AssetCheckExecutionContext, warehouse: Ware
     ),
 )
 def suppression_holds(context: dg.AssetCheckExecutionContext, exports: ExportArea) -> dg.AssetCheckResult:
-    from rmj_dagster.publish.ceo_files import indicators_path, verify_suppression
+    from rmj_dagster.publish.ceo_files import verify_suppression
+    from rmj_dagster.publish.figures import indicators_path
 
     path = indicators_path(exports.path(), int(context.partition_key))
     violations = verify_suppression(path) if path.exists() else [f"{path.name} is missing"]
@@ -143,15 +144,36 @@ def suppression_holds(context: dg.AssetCheckExecutionContext, exports: ExportAre
 
 @dg.asset_check(
     asset=asset_key("ceo_publication"),
+    name="every_file_shows_the_published_figures",
+    blocking=True,
+    description=(
+        "Every file of the year held against its indicators.csv: the report, a page per municipality and per "
+        "provider and the workbook are all there; every figure a page shows (text or chart point) and every "
+        "workbook cell equals the published figure, a suppressed one shows no number; a provider page holds "
+        "no other provider's code or name."
+    ),
+)
+def every_file_shows_the_published_figures(context: dg.AssetCheckExecutionContext, exports: ExportArea) -> dg.AssetCheckResult:
+    from rmj_dagster.publish.publication_check import verify_publication
+
+    problems = verify_publication(exports.path(), int(context.partition_key))
+    return dg.AssetCheckResult(
+        passed=not problems,
+        metadata={"problems": len(problems), "examples": dg.MetadataValue.json(problems[:10])},
+    )
+
+
+@dg.asset_check(
+    asset=asset_key("ceo_publication"),
     name="published_files_hold_no_identifiers",
     blocking=True,
-    description="The year's indicators.csv and report.html hold no BSN candidate and no full date.",
+    description="Every file of the year (CSV, report, municipality and provider pages, the workbook's cells) holds no BSN candidate and no full date.",
 )
 def ceo_files_hold_no_identifiers(context: dg.AssetCheckExecutionContext, warehouse: Warehouse, exports: ExportArea) -> dg.AssetCheckResult:
-    from rmj_dagster.publish.ceo_files import year_dir
+    from rmj_dagster.publish.figures import year_dir
 
     folder = year_dir(exports.path(), int(context.partition_key))
-    files = sorted(p for p in folder.iterdir() if p.is_file()) if folder.exists() else []
+    files = sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
     with warehouse.connect(read_only=True) as con:
         found = _export_findings(con, files)
     return dg.AssetCheckResult(
@@ -231,6 +253,7 @@ def all_checks() -> list[dg.AssetChecksDefinition]:
         *(_no_identifier_check(asset_key(asset), tables) for asset, tables in _tables_by_asset().items()),
         cbs_extract_conforms,
         suppression_holds,
+        every_file_shows_the_published_figures,
         ceo_files_hold_no_identifiers,
         *(_grain_check(m) for m in sql_models.discover() if m.grain),
     ]

@@ -31,6 +31,7 @@ class ProcessSummary:
     rejected_by_reason: list[tuple[str, int]] = field(default_factory=list)
     cbs_periods: list[tuple[str, int, int]] = field(default_factory=list)  # period, files, rows
     ceo_years: list[tuple[str, str]] = field(default_factory=list)  # year, folder
+    ceo_files: dict[str, str] = field(default_factory=dict)  # year -> the files table (markdown) of its run
     headline: list[tuple[str, str, str]] = field(default_factory=list)  # year, indicator, value
     checks: dict[str, int] = field(default_factory=lambda: {"passed": 0, "failed": 0})
     failed_checks: list[str] = field(default_factory=list)
@@ -48,7 +49,8 @@ class ProcessSummary:
         for period, files, rows in self.cbs_periods:
             lines.append(f"CBS extract {period}: {files} provider file(s), {rows} record(s) -> {self.export_dir}/cbs/{period}/")
         for year, folder in self.ceo_years:
-            lines.append(f"CEO indicators {year}: {folder}/indicators.csv and {folder}/report.html")
+            lines.append(f"CEO publications {year} in {folder}/:")
+            lines += [f"  {line}" for line in self.ceo_files.get(year, "").splitlines()]
         for year, indicator, value in self.headline:
             lines.append(f"  {year} region {indicator}: {value}")
         lines.append(f"asset checks: {self.checks['passed']} passed, {self.checks['failed']} failed"
@@ -65,7 +67,7 @@ def _instance() -> dg.DagsterInstance:
 _QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
-def _execute(job: dg.JobDefinition, instance: dg.DagsterInstance, checks: dict | None = None, **kwargs) -> None:
+def _execute(job: dg.JobDefinition, instance: dg.DagsterInstance, checks: dict | None = None, **kwargs):
     result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=_QUIET, **kwargs)
     if checks is not None:
         for evaluation in result.get_asset_check_evaluations():
@@ -75,6 +77,7 @@ def _execute(job: dg.JobDefinition, instance: dg.DagsterInstance, checks: dict |
     if not result.success:
         failed = [e.step_key for e in result.all_events if e.is_step_failure]
         raise PipelineFailed(f"{job.name} failed in step(s): {', '.join(failed) or 'unknown'}")
+    return result
 
 
 def process(settings: Settings | None = None, instance: dg.DagsterInstance | None = None) -> ProcessSummary:
@@ -125,12 +128,25 @@ def process(settings: Settings | None = None, instance: dg.DagsterInstance | Non
     cbs_job, ceo_job = defs.resolve_job_def(CBS_JOB_NAME), defs.resolve_job_def(CEO_JOB_NAME)
     for key in periods["half_years"]:
         _execute(cbs_job, instance, checks, partition_key=key)
+    ceo_files = {}
     for key in periods["years"]:
-        _execute(ceo_job, instance, checks, partition_key=key)
+        result = _execute(ceo_job, instance, checks, partition_key=key)
+        ceo_files[key] = _files_written(result)
     summary = _summarise(settings, periods)
+    summary.ceo_files = ceo_files
     summary.checks = {"passed": checks["passed"], "failed": checks["failed"]}
     summary.failed_checks = sorted(set(checks.get("names", [])))
     return summary
+
+
+def _files_written(result) -> str:
+    """The files table a publication run recorded (kind, count, size, seconds), as plain text lines."""
+    for event in result.get_asset_materialization_events():
+        metadata = event.materialization.metadata
+        if "files" in metadata:
+            rows = [line.strip("|").split("|") for line in metadata["files"].value.splitlines()[2:]]
+            return "\n".join(f"{k.strip():<22} {c.strip():>3} file(s) {mb.strip():>6} MB  {s.strip()} s" for k, c, mb, s in rows)
+    return ""
 
 
 def _periods_with_data(con) -> dict[str, list[str]]:

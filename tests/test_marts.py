@@ -443,7 +443,8 @@ def test_nothing_is_published_when_the_figures_break_suppression(con, tmp_path):
     with pytest.raises(SuppressionError):
         write_ceo_outputs(con, 2025, tmp_path)
     assert export.csv_path.read_bytes() == before
-    assert sorted(p.name for p in export.folder.iterdir()) == ["indicators.csv", "report.html"]  # no temp file left
+    assert sorted(p.name for p in export.folder.iterdir()) == [  # no temp file left
+        "aanbieders", "gemeenten", "indicatoren-2025.xlsx", "indicators.csv", "report.html"]
 
 
 def _outside_the_plotly_library(page: str) -> str:
@@ -466,12 +467,18 @@ def test_report_is_self_contained_and_shows_no_suppressed_figure(con, tmp_path):
     assert "plotly" in page.lower() and len(page) > 1_000_000  # the library is inlined
     ours = _outside_the_plotly_library(page)
     assert len(ours) < len(page) / 5
-    assert "42.9" not in ours and "42.85" not in ours  # Aalsmeer's hidden percentage, rounded or not
-    assert "57.8" in ours and "50.0" in ours  # the shown figures are drawn
-    assert "Aalsmeer (suppressed)" in ours
-    assert "suppressed" in ours.lower() and "fewer than 10" in ours  # the explanation
+    for hidden in ("42.9", "42,9", "42.85", "42,85"):  # Aalsmeer's hidden percentage, rounded or not
+        assert hidden not in ours
+    assert "57,8%" in ours  # the region's figure, in Dutch
+    assert "niet getoond" in ours and "minder dan 10 waarnemingen" in ours  # the explanation
+    aalsmeer = _outside_the_plotly_library((export.folder / "gemeenten" / "0358.html").read_text(encoding="utf-8"))
+    amsterdam = _outside_the_plotly_library((export.folder / "gemeenten" / "0363.html").read_text(encoding="utf-8"))
+    assert "50,0%" in amsterdam and "57,8%" in amsterdam  # Amsterdam beside its sub-region
+    assert 'data-field="value">niet getoond<' in aalsmeer
+    for hidden in ("42.9", "42,9", "42.85", "42,85"):
+        assert hidden not in aalsmeer
     assert "http://" not in ours and "https://" not in ours
-    assert "57.8" in export.summary_markdown and "42.9" not in export.summary_markdown
+    assert "42,9" not in export.summary_markdown
     assert oct(export.report_path.stat().st_mode & 0o777) == "0o644"
 
 

@@ -114,11 +114,11 @@ def test_the_report_is_self_contained_and_drawn_from_published_figures(con, tmp_
                                  cell(2025, "subregio", "ZW", "RMJ", 9, 77.7777)], tmp_path)
     html = export.report_path.read_text(encoding="utf-8")
     assert "<script src" not in html and "plotly" in html.lower()
-    figure_data = html[html.index("window.PLOTLYENV"):]  # everything after the inlined plotly.js library
-    assert "12.3" in figure_data  # the region figure is drawn
-    assert "77.7" not in figure_data and "77.8" not in figure_data  # ZW (n=9) is suppressed, and AA with it
+    figure_data = html[html.index("</script>", html.index('id="plotly-js"')):]  # after the inlined plotly.js library
+    assert "12.3" in figure_data and "12,3%" in figure_data  # the region figure is drawn and written in Dutch
+    assert "77.7" not in figure_data and "77.8" not in figure_data and "77,8" not in figure_data  # ZW (n=9) hidden, AA too
     assert rows[("subregio", "AA")]["suppressed"] == "true"
-    assert "suppressed" in export.summary_markdown or "12.3" in export.summary_markdown
+    assert "12,3%" in export.summary_markdown and "77,8" not in export.summary_markdown
 
 
 def test_cbs_files_are_owner_only_match_their_manifest_and_replace_the_period(tmp_path):

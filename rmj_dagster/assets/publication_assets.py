@@ -8,7 +8,7 @@ from rmj_dagster.assets.asset_keys import PYTHON_ASSET_PREFIX, asset_key
 from rmj_dagster.assets.table_metadata import OWNERS
 from rmj_dagster.partitions import half_year_label, half_years, years
 from rmj_dagster.publish.cbs_files import write_cbs_extract
-from rmj_dagster.publish.ceo_files import write_ceo_outputs
+from rmj_dagster.publish.ceo_files import NoFiguresError, write_ceo_outputs
 from rmj_dagster.resources import ExportArea, Warehouse
 
 
@@ -60,25 +60,40 @@ def cbs_extract_files(context: dg.AssetExecutionContext, warehouse: Warehouse, e
     deps=[asset_key("ceo_indicators")],
     partitions_def=years,
     group_name="indicators",
-    kinds={"csv", "plotly"},
+    kinds={"csv", "plotly", "excel"},
     owners=OWNERS,
     pool="duckdb",
     description=(
-        "The yearly CEO indicators as published: exports/ceo/<YYYY>/indicators.csv (suppressed, counts "
-        "rounded to 5, percentages to one decimal) and the self-contained plotly report.html, both built "
-        "from the suppressed figures only."
+        "The yearly CEO figures as published, in exports/ceo/<YYYY>/: indicators.csv (suppressed, counts rounded "
+        "to 5, percentages to one decimal) and, built from that file only, the Dutch region report.html, "
+        "gemeenten/<code>.html per municipality, aanbieders/<agb>.html per provider (its own figures beside "
+        "the region's) and the workbook indicatoren-<YYYY>.xlsx. A year without figures publishes nothing and fails."
     ),
 )
 def ceo_publication(context: dg.AssetExecutionContext, warehouse: Warehouse, exports: ExportArea) -> dg.MaterializeResult:
     year = int(context.partition_key)
     with warehouse.connect() as con:
-        export = write_ceo_outputs(con, year, exports.path())
+        try:
+            export = write_ceo_outputs(con, year, exports.path())
+        except NoFiguresError as error:
+            raise dg.Failure(description=str(error), metadata={"year": year}) from error
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": export.rows,
             "suppressed_figures": export.suppressed,
             "indicators_csv": dg.MetadataValue.path(str(export.csv_path)),
             "report": dg.MetadataValue.path(str(export.report_path)),
+            "workbook": dg.MetadataValue.path(str(export.workbook_path)),
+            "files": dg.MetadataValue.md(_files_table(export)),
+            "write_seconds": round(sum(export.seconds.values()), 2),
+            **{f"write_seconds_{kind.split('.')[0]}": seconds for kind, seconds in export.seconds.items()},
             "region_summary": dg.MetadataValue.md(export.summary_markdown),
         }
     )
+
+
+def _files_table(export) -> str:
+    lines = ["| files | count | MB | seconds |", "|---|---|---|---|"]
+    lines += [f"| {kind} | {count} | {size / 1e6:.1f} | {export.seconds.get(kind, 0):.2f} |"
+              for kind, (count, size) in export.files.items()]
+    return "\n".join(lines)

@@ -235,6 +235,13 @@ def scan_export_file(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, ob
         manifest = json.loads(path.read_text(encoding="utf-8"))
         kept = {k: v for k, v in manifest.items() if k not in EVENT_DATE_COLUMNS} if isinstance(manifest, dict) else manifest
         return scan_text(json.dumps(kept))
+    if path.suffix.lower() == ".xlsx":  # a workbook: the text of its cells (the file itself is a zip)
+        from openpyxl import load_workbook
+
+        book = load_workbook(path, read_only=True)
+        cells = "\n".join(str(v) for sheet in book for line in sheet.iter_rows(values_only=True) for v in line if v is not None)
+        book.close()
+        return scan_text(cells)
     return scan_text(path.read_text(encoding="utf-8", errors="replace"))
 
 

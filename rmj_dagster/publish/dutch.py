@@ -52,7 +52,7 @@ def provider_name(agb: str) -> str:
     """The provider's name from the codebook; where it is not known, its AGB code."""
     for row in codebook.rows("aanbieders"):
         if row["aanbieder_agb"] == agb:
-            return row["naam"]
+            return row["aanbiedernaam"]
     return f"Aanbieder met AGB-code {agb}"
 
 

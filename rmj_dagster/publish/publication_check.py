@@ -163,7 +163,7 @@ def _foreign_providers(text: str, own: str, every_provider: set[str]) -> list[st
     ours = _without_library(text)
     problems = [f"holds the code of another provider ({code[:2]}…)" for code in sorted(every_provider - {own})
                 if re.search(rf"(?<!\d){code}(?!\d)", ours)]
-    names = {r["aanbieder_agb"]: r["naam"] for r in codebook.rows("aanbieders")}
+    names = {r["aanbieder_agb"]: r["aanbiedernaam"] for r in codebook.rows("aanbieders")}
     problems += [f"holds the name of another provider ({name})" for code, name in sorted(names.items())
                  if code != own and name in ours]
     return problems
