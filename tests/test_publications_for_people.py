@@ -1,0 +1,318 @@
+"""The publications for people, opened the way their readers open them.
+
+Two years of hand-made figures (the region, both sub-regions, six municipalities, four providers) go
+through the real suppression model and ``write_ceo_outputs``. Aalsmeer (n = 5) and provider 44444444
+(n = 5) are hidden, each with a complement; every other expectation is read from the CSV.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date
+from html.parser import HTMLParser
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from openpyxl import load_workbook
+
+from rmj_dagster import codebook, warehouse
+from rmj_dagster.publish import dutch
+from rmj_dagster.publish.ceo_files import NoFiguresError, read_published, write_ceo_outputs
+from rmj_dagster.publish.publication_check import verify_publication
+from rmj_dagster.warehouse import sql_models
+
+BASE_COLUMNS = ("year integer, area_type varchar, area_code varchar, area_name varchar, parent_code varchar, "
+                "respondent_group varchar, care_type varchar, indicator varchar, numerator bigint, n bigint, "
+                "value double, ci_low double, ci_high double")
+# (area_type, code, name, parent, n)
+AREAS = (
+    ("regio", "RMJ", "Regionale Monitor Jeugd", None, 400),
+    ("subregio", "AA", "Amsterdam-Amstelland", "RMJ", 240), ("subregio", "ZW", "Zaanstreek-Waterland", "RMJ", 160),
+    ("gemeente", "0363", "Amsterdam", "AA", 150), ("gemeente", "0362", "Amstelveen", "AA", 45),
+    ("gemeente", "0384", "Diemen", "AA", 40), ("gemeente", "0358", "Aalsmeer", "AA", 5),  # 30 but for uitval
+    ("gemeente", "0479", "Zaanstad", "ZW", 100), ("gemeente", "0439", "Purmerend", "ZW", 60),
+    ("aanbieder", "11111111", "11111111", "AANBIEDERS", 180), ("aanbieder", "22222222", "22222222", "AANBIEDERS", 120),
+    ("aanbieder", "33333333", "33333333", "AANBIEDERS", 95), ("aanbieder", "44444444", "44444444", "AANBIEDERS", 5),
+)
+# (indicator, care type, value of the first area, spread between areas, interval half-width)
+INDICATORS = (
+    ("pct_uitval", "ALL", 12.8, 0.7, 3.0), ("pct_doelrealisatie", "ALL", 77.3, 0.6, 4.0),
+    ("pct_probleemafname", "ALL", 40.4, 0.9, 4.0), ("mean_q09", "ALL", 7.2, 0.05, 0.3),
+    ("pct_zonder_hulp_verder", "ALL", 49.8, 0.8, 5.0), ("response_rate", "EINDE", 33.1, 1.1, 4.0),
+    ("pct_positive_q01", "ALL", 71.3, 0.4, 5.0),
+)
+HIDDEN_VALUE = 93.714  # Aalsmeer's uitval, n = 5: never shown anywhere
+FOREIGN = "44444444"
+
+
+def base_rows(year: int) -> list[tuple]:
+    rows = []
+    for indicator, care, first, spread, half in INDICATORS:
+        for index, (area_type, code, name, parent, n) in enumerate(AREAS):
+            value = first + spread * index + (year - 2024)
+            if (code, indicator) == ("0358", "pct_uitval"):
+                value = HIDDEN_VALUE
+            elif code == "0358":
+                n = 30  # Aalsmeer's other figures are shown
+            rows.append((year, area_type, code, name, parent, "ALL", care, indicator, None, n, value,
+                         value - half, value + half))
+    return rows
+
+
+def publish_years(folder: Path, years: tuple[int, ...]) -> Path:
+    exports = folder / "exports"
+    with warehouse.connect(folder / "w.duckdb") as con:
+        codebook.load_into(con)
+        con.execute(f"create table marts.indicator_base ({BASE_COLUMNS})")
+        for year in years:
+            con.executemany("insert into marts.indicator_base values (" + ", ".join("?" * 13) + ")", base_rows(year))
+        for year in years:
+            sql_models.run_model(con, sql_models.model("ceo_indicators"), period=str(year),
+                                 period_start=date(year, 1, 1), period_end=date(year, 12, 31))
+            write_ceo_outputs(con, year, exports, produced=date(2026, 12, 1))
+    return exports
+
+
+@pytest.fixture(scope="module")
+def exports(tmp_path_factory) -> Path:
+    return publish_years(tmp_path_factory.mktemp("people"), (2024, 2025))
+
+
+def folder_of(exports: Path, year: int = 2025) -> Path:
+    return exports / "ceo" / str(year)
+
+
+def csv_rows(exports: Path, year: int = 2025) -> dict[tuple, dict]:
+    return {(r["area_type"], r["area_code"], r["respondent_group"], r["care_type"], r["indicator"]): r
+            for r in read_published(folder_of(exports, year) / "indicators.csv")}
+
+
+class Reader(HTMLParser):
+    """What a reader sees: visible text (no scripts, no attributes) and the charts' JSON."""
+
+    def __init__(self):
+        super().__init__()
+        self.text, self.charts, self._script = [], [], None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "script":
+            self._script = dict(attrs).get("class", "")
+
+    def handle_endtag(self, tag):
+        if tag == "script":
+            self._script = None
+
+    def handle_data(self, data):
+        if self._script is None:
+            self.text.append(data)
+        elif self._script == "rmj-chart":
+            self.charts.append(json.loads(data))
+
+
+def read_page(path: Path) -> Reader:
+    reader = Reader()
+    reader.feed(path.read_text(encoding="utf-8"))
+    return reader
+
+
+def test_every_publication_is_written_for_each_year(exports):
+    for year in (2024, 2025):
+        folder = folder_of(exports, year)
+        assert {p.name for p in folder.iterdir()} == {"indicators.csv", "report.html", f"indicatoren-{year}.xlsx",
+                                                      "gemeenten", "aanbieders"}
+        region = [r for r in codebook.rows("region") if r["reported_as"] == r["gemeentecode"]]
+        assert sorted(p.stem for p in (folder / "gemeenten").iterdir()) == sorted(r["gemeentecode"] for r in region)
+        assert sorted(p.stem for p in (folder / "aanbieders").iterdir()) == ["11111111", "22222222", "33333333", FOREIGN]
+        assert verify_publication(exports, year) == []
+
+
+def test_the_workbook_read_back_holds_the_csv(exports):
+    rows = read_published(folder_of(exports) / "indicators.csv")
+    book = load_workbook(folder_of(exports) / "indicatoren-2025.xlsx")
+    assert book.sheetnames == ["Toelichting", "Regio", "Subregio's", "Gemeenten", "Aanbieders", "Definities"]
+    sheets = {"regio": "Regio", "subregio": "Subregio's", "gemeente": "Gemeenten", "aanbieder": "Aanbieders"}
+    found = {}
+    for area_type, name in sheets.items():
+        lines = list(book[name].iter_rows(values_only=True))
+        header = lines[0]
+        assert header[:3] == ("Jaar", "Gebiedscode", "Gebied") and "Waarde" in header and "Niet getoond" in header
+        for line in lines[1:]:
+            cells = dict(zip(header, line))
+            found[(area_type, cells["Gebiedscode"], cells["Code respondenten"], cells["Code hulp"], cells["Indicatorcode"])] = cells
+    assert len(found) == len(rows)
+    for row in rows:
+        cells = found[(row["area_type"], row["area_code"], row["respondent_group"], row["care_type"], row["indicator"])]
+        assert cells["Niet getoond"] == ("ja" if row["suppressed"] == "true" else "nee")
+        for header, column in (("n", "n"), ("Waarde", "value"), ("95%-interval ondergrens", "ci_low"),
+                               ("95%-interval bovengrens", "ci_high"), ("Vorig jaar", "prev_value")):
+            if row[column] == "":
+                assert cells[header] is None, (row, header)
+            else:  # a number stored as a number, equal to the CSV's
+                assert isinstance(cells[header], (int, float)) and cells[header] == float(row[column]), (row, header)
+        assert cells["Indicator"] == dutch.indicator(row["indicator"])["label"]
+    definitions = [line[0] for line in book["Definities"].iter_rows(min_row=2, values_only=True)]
+    assert "Uitval: hulp eenzijdig door de cliënt beëindigd (%)" in definitions
+    aalsmeer = found[("gemeente", "0358", "ALL", "ALL", "pct_uitval")]
+    assert aalsmeer["Waarde"] is None and aalsmeer["Niet getoond"] == "ja"
+    cell = next(c for c in book["Gemeenten"]["I"] if c.row > 1 and c.value is not None)
+    assert cell.number_format == "0.0" and cell.data_type == "n"
+
+
+def test_no_page_shows_a_hidden_figure(exports):
+    rows = csv_rows(exports)
+    hidden = [r for r in rows.values() if r["suppressed"] == "true"]
+    assert {r["area_code"] for r in hidden if r["indicator"] == "pct_uitval"} >= {"0358", FOREIGN}
+    for page in sorted(folder_of(exports).rglob("*.html")):
+        reader = read_page(page)
+        text = " ".join(reader.text)
+        assert "93,7" not in text and "93.7" not in text and "93,71" not in text, page
+        for chart in reader.charts:
+            for trace in chart["data"]:
+                values = trace.get("x") if trace.get("orientation") == "h" else trace.get("y")
+                assert HIDDEN_VALUE not in values and round(HIDDEN_VALUE, 1) not in values, page
+                for tag, value in zip(trace["customdata"], values):
+                    key = tag.rsplit("|", 1)[0].split("|")
+                    row = rows.get((key[1], key[2], key[3], key[4], key[5])) if key[0] == "2025" else None
+                    if row is not None and row["suppressed"] == "true" and tag.endswith("|value"):
+                        assert value is None, (page, tag)
+
+
+def test_a_provider_page_holds_no_other_provider(exports):
+    pages = sorted((folder_of(exports) / "aanbieders").glob("*.html"))
+    codes = {p.stem for p in pages}
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        library = re.search(r'<script type="text/javascript" id="plotly-js">.*?</script>', text, flags=re.S)
+        ours = text[:library.start()] + text[library.end():]
+        assert page.stem in ours
+        for other in codes - {page.stem}:  # as a code: not inside a longer number such as 0.3333333333
+            assert not re.search(rf"(?<![0-9]){other}(?![0-9])", ours), (page.name, other)
+        assert "Regio" in ours
+    own = read_page(folder_of(exports) / "aanbieders" / "11111111.html")
+    shown = json.dumps([c["data"] for c in own.charts])
+    assert "aanbieder|11111111" in shown and "regio|RMJ" in shown
+
+
+def test_dutch_labels_and_numbers_no_codes(exports):
+    rows = csv_rows(exports)
+    report = read_page(folder_of(exports) / "report.html")
+    text = " ".join(report.text)
+    uitval = rows[("regio", "RMJ", "ALL", "ALL", "pct_uitval")]
+    assert dutch.figure("pct_uitval", uitval["value"]) == uitval["value"].replace(".", ",") + "%"
+    assert uitval["value"].replace(".", ",") + "%" in text
+    assert "Uitval: hulp eenzijdig door de cliënt beëindigd (%)" in text and "Alle hulp" in text and "Einde hulp" in text
+    assert "Gemaakt op 1 december 2026" in text and "Begrippen" in text
+    for code in ("pct_uitval", "mean_q09", "response_rate", "pct_positive", "EINDE", "DUURZAAM", "JONGEREN", "OUDERS",
+                 "suppressed", "Responses"):
+        assert code not in text, code
+    page = read_page(folder_of(exports) / "gemeenten" / "0479.html")
+    assert "Zaanstad" in " ".join(page.text) and "Zaanstreek-Waterland" in " ".join(page.text)
+    html = (folder_of(exports) / "report.html").read_text(encoding="utf-8")
+    assert 'href="indicators.csv"' in html and 'href="indicatoren-2025.xlsx"' in html
+
+
+def test_municipality_page_compares_areas_and_years(exports):
+    page = read_page(folder_of(exports) / "gemeenten" / "0363.html")
+    titles = [c["layout"]["title"]["text"] for c in page.charts]
+    assert any("naast Amsterdam-Amstelland en de regio" in t for t in titles)
+    trends = [c for c in page.charts if c["layout"].get("xaxis", {}).get("type") == "category"]
+    assert len(trends) == 6  # the six headline figures over the years
+    for chart in trends:
+        assert [trace["name"] for trace in chart["data"]] == ["Amsterdam", "Amsterdam-Amstelland", "Regio"]
+        assert all(trace["x"] == ["2024", "2025"] for trace in chart["data"])
+        assert all(trace["error_y"]["array"][0] is not None for trace in chart["data"])  # intervals drawn
+
+
+def test_a_first_year_has_no_empty_previous_year(tmp_path):
+    exports = publish_years(tmp_path, (2024,))
+    report = read_page(folder_of(exports, 2024) / "report.html")
+    assert all(trace.get("name") != "2023" for chart in report.charts for trace in chart["data"])
+    assert "Vorig jaar: geen gepubliceerd cijfer" in " ".join(report.text)
+    page = read_page(folder_of(exports, 2024) / "gemeenten" / "0363.html")
+    assert "het eerste jaar met gepubliceerde cijfers" in " ".join(page.text)
+    assert verify_publication(exports, 2024) == []
+
+
+def test_a_year_without_data_publishes_nothing_and_says_why(tmp_path):
+    exports = publish_years(tmp_path, (2025,))
+    with warehouse.connect(tmp_path / "w.duckdb") as con:
+        sql_models.run_model(con, sql_models.model("ceo_indicators"), period="2023",
+                             period_start=date(2023, 1, 1), period_end=date(2023, 12, 31))
+        with pytest.raises(NoFiguresError, match="no data for 2023"):
+            write_ceo_outputs(con, 2023, exports)
+    assert not (exports / "ceo" / "2023").exists()
+
+
+def test_the_asset_fails_with_a_clear_message_for_a_year_without_data(tmp_path):
+    from rmj_dagster.assets.publication_assets import ceo_publication
+    from rmj_dagster.resources import ExportArea, Warehouse
+
+    publish_years(tmp_path, (2025,))
+    with warehouse.connect(tmp_path / "w.duckdb") as con:
+        sql_models.run_model(con, sql_models.model("ceo_indicators"), period="2023",
+                             period_start=date(2023, 1, 1), period_end=date(2023, 12, 31))
+    result = dg.materialize([ceo_publication], partition_key="2023", raise_on_error=False,
+                            resources={"warehouse": Warehouse(database=str(tmp_path / "w.duckdb")),
+                                       "exports": ExportArea(root=str(tmp_path / "exports"))})
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    assert "no data for 2023" in failure.step_failure_data.error.message + str(failure.step_failure_data.user_failure_data)
+    assert not (tmp_path / "exports" / "ceo" / "2023").exists()
+
+
+def _tamper_chart(folder: Path) -> str:
+    page = folder / "gemeenten" / "0358.html"
+    text = page.read_text(encoding="utf-8")
+    assert '"y":[null,' in text  # Aalsmeer's hidden uitval is a gap in its chart
+    page.write_text(text.replace('"y":[null,', '"y":[93.7,', 1), encoding="utf-8")
+    return "gemeenten/0358.html"
+
+
+def _tamper_text(folder: Path) -> str:
+    page = folder / "gemeenten" / "0358.html"
+    text = page.read_text(encoding="utf-8")
+    page.write_text(text.replace('data-field="value">niet getoond<', 'data-field="value">93,7%<', 1), encoding="utf-8")
+    return "gemeenten/0358.html"
+
+
+def _tamper_provider(folder: Path) -> str:
+    page = folder / "aanbieders" / "11111111.html"
+    page.write_text(page.read_text(encoding="utf-8").replace("</footer>", "<p>zie ook 22222222</p></footer>"),
+                    encoding="utf-8")
+    return "aanbieders/11111111.html"
+
+
+def _tamper_workbook(folder: Path) -> str:
+    path = folder / "indicatoren-2025.xlsx"
+    book = load_workbook(path)
+    sheet = book["Gemeenten"]
+    header = [c.value for c in sheet[1]]
+    for line in sheet.iter_rows(min_row=2):
+        cells = dict(zip(header, line))
+        if cells["Gebiedscode"].value == "0358" and cells["Indicatorcode"].value == "pct_uitval":
+            cells["Waarde"].value = 93.7
+    book.save(path)
+    return "indicatoren-2025.xlsx"
+
+
+def _tamper_number_as_text(folder: Path) -> str:
+    path = folder / "indicatoren-2025.xlsx"
+    book = load_workbook(path)
+    sheet = book["Regio"]
+    header = [c.value for c in sheet[1]]
+    column = header.index("Waarde")
+    sheet.cell(2, column + 1).value = str(sheet.cell(2, column + 1).value).replace(".", ",")
+    book.save(path)
+    return "indicatoren-2025.xlsx"
+
+
+@pytest.mark.parametrize("tamper", [_tamper_chart, _tamper_text, _tamper_provider, _tamper_workbook, _tamper_number_as_text])
+def test_the_check_finds_a_tampered_file(tmp_path, tamper):
+    exports = publish_years(tmp_path, (2025,))
+    assert verify_publication(exports, 2025) == []
+    name = tamper(folder_of(exports))
+    problems = verify_publication(exports, 2025)
+    assert problems and all(p.startswith(name) for p in problems), problems
+    assert all("93.7" not in p and "93,7" not in p for p in problems)  # the messages never repeat a hidden value
