@@ -9,7 +9,6 @@ Every figure a page shows carries its key: a table cell or headline as ``data-fi
 from __future__ import annotations
 
 import html
-import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
 

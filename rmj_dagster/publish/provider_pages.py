@@ -8,9 +8,8 @@ provider's rows and the region's rows only: no other provider's figures, name or
 from __future__ import annotations
 
 from rmj_dagster.publish import dutch, page_sections
-from rmj_dagster.publish.figures import Published
+from rmj_dagster.publish.figures import Published, lookup
 from rmj_dagster.publish.html_page import Page, PageMeta
-from rmj_dagster.publish.figures import lookup
 
 
 def providers(rows: list[dict[str, str]]) -> list[str]:
