@@ -1,10 +1,14 @@
-"""Writing what leaves the warehouse: CBS extract files, the CEO indicators CSV and the plotly report.
+"""Writing what leaves the warehouse: CBS extract files, the CEO indicators CSV and the publications for people.
 
 Small pure functions over an open DuckDB connection, called by the assets in ``rmj_dagster.assets.publication_assets``:
 
 - ``cbs_files.write_cbs_extract(con, period, export_dir, pipeline_version)`` — the CBS files of a half-year;
-- ``ceo_files.write_ceo_outputs(con, year, export_dir)`` — ``indicators.csv`` and ``report.html`` of a year;
-- ``ceo_files.verify_suppression(published_csv)`` — the suppression rules recomputed from the file alone.
+- ``ceo_files.write_ceo_outputs(con, year, export_dir)`` — ``indicators.csv`` of a year and, from it, the
+  region report, the municipality and provider pages and the workbook (``report``, ``municipality_pages``,
+  ``provider_pages``, ``workbook``; shared parts in ``figures``, ``dutch``, ``charts``, ``html_page``,
+  ``page_sections``);
+- ``ceo_files.verify_suppression(published_csv)`` — the suppression rules recomputed from the file alone;
+- ``publication_check.verify_publication(export_dir, year)`` — every file of a year held against its CSV.
 
 This module holds the atomic file-system helpers they share.
 """

@@ -1,10 +1,11 @@
-"""The yearly CEO indicators as published: the long CSV (rounded in SQL), its report, and the suppression check.
+"""The yearly CEO indicators as published: the long CSV (rounded in SQL), the files built from it, the suppression check.
 
 ``<export_dir>/ceo/<YYYY>/indicators.csv`` (``;``-separated, UTF-8) holds the columns of ``outputs.md``
 (``year`` … ``suppressed``) followed by the comparison with the previous year (``prev_value``,
 ``prev_ci_low``, ``prev_ci_high``, ``ci_overlap_prev``). It is written by DuckDB's COPY from
 ``marts.ceo_indicators``, which is already suppressed; the rounding for publication happens in the SELECT
-that feeds COPY (the warehouse keeps unrounded values). ``report.html`` is drawn from that file alone.
+that feeds COPY (the warehouse keeps unrounded values). The report, the pages and the workbook are drawn
+from that file alone (read by ``rmj_dagster.publish.figures``).
 """
 
 from __future__ import annotations
