@@ -17,10 +17,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import duckdb
 
 from rmj_dagster import codebook, warehouse
+from rmj_dagster.partitions import TIMEZONE
 from rmj_dagster.privacy import disclosure
 from rmj_dagster.publish import figures, municipality_pages, provider_pages, replace_directory, sql_path, write_file_atomic
 from rmj_dagster.publish.figures import indicators_path, number, read_published, year_dir  # noqa: F401  (the one reader)
@@ -126,7 +128,7 @@ def write_ceo_outputs(con: duckdb.DuckDBPyConnection, year: int, export_dir: Pat
     with _timed(seconds, "indicators.csv"):
         write_indicators_csv(con, year, folder / "indicators.csv")
     published = figures.load(export_dir, year)
-    meta = PageMeta(year=year, produced=produced or date.today(), cutoff=data_cutoff(con))
+    meta = PageMeta(year=year, produced=produced or datetime.now(ZoneInfo(TIMEZONE)).date(), cutoff=data_cutoff(con))
     agbs = provider_pages.providers(list(published.rows))
     places = municipality_pages.municipalities()
     with _timed(seconds, "report.html"):

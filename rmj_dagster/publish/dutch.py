@@ -61,7 +61,7 @@ def area_name(row: dict[str, str]) -> str:
     if row["area_type"] == "aanbieder":
         return provider_name(row["area_code"])
     if row["area_type"] == "regio":
-        return label("regio", row["area_code"])
+        return f"Regio {label('regio', row['area_code'])}"
     return row["area_name"]
 
 

@@ -26,7 +26,7 @@ def build_municipality_page(published: Published, municipality: dict[str, str], 
                ("Regio", "regio", "RMJ")]
     page = Page(title=f"Cliëntervaringsonderzoek en uitkomsten jeugdhulp {year}: gemeente {name}",
                 subtitle=f"Gemeente {name} naast subregio {municipality['subregio_naam']} en de "
-                         f"{dutch.label('regio', 'RMJ')}", meta=meta)
+                         f"regio {dutch.label('regio', 'RMJ')}", meta=meta)
     headline = dutch.headline_indicators()
     if not any(r["area_code"] == municipality["gemeentecode"] for r in published.rows):
         page.paragraph(f"Voor gemeente {name} zijn over {year} geen cijfers gepubliceerd: er zijn geen gegevens "

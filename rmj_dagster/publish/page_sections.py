@@ -21,19 +21,22 @@ def _figure_cells(row: dict[str, str] | None, fields: tuple[str, ...]) -> list[s
     return [tagged(row, f) for f in fields]
 
 
+OWN_FIELDS = ("value", "ci", "n", "prev", "overlap")
+
+
 def comparison_table(page: Page, indicators: list[dict[str, str]], columns: list[tuple[str, str, str]],
-                     rows: Lookup, own_fields: tuple[str, ...] = ("value", "ci", "n", "prev", "overlap")) -> None:
+                     rows: Lookup) -> None:
     """Per indicator: the first area's figure with interval, n and last year; then the other areas' values.
 
     ``columns``: (heading, area_type, area_code), the first being the page's own area.
     """
     (own_heading, own_type, own_code), others = columns[0], columns[1:]
-    head = ["Indicator", own_heading, "95%-interval", "n", f"{own_heading} vorig jaar", "Verschil met vorig jaar"]
-    head = head[: 1 + len(own_fields)] + [h for h, _, _ in others]
+    head = ["Indicator", own_heading, "95%-interval", "n", f"{own_heading} vorig jaar", "Verschil met vorig jaar",
+            *(h for h, _, _ in others)]
     body = []
     for indicator in indicators:
         own = headline_row(rows, own_type, own_code, indicator)
-        line = [cell(indicator["label"]), *_figure_cells(own, own_fields)]
+        line = [cell(indicator["label"]), *_figure_cells(own, OWN_FIELDS)]
         for _, area_type, code in others:
             line += _figure_cells(headline_row(rows, area_type, code, indicator), ("value",))
         body.append(line)

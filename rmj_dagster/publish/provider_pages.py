@@ -33,7 +33,7 @@ def build_provider_page(published: Published, agb: str, meta: PageMeta) -> str:
     year, name = own.year, dutch.provider_name(agb)
     columns = [(name, "aanbieder", agb), ("Regio", "regio", "RMJ")]
     page = Page(title=f"Prestatiedialoog jeugdhulp {year}: {name}",
-                subtitle=f"{name} naast de {dutch.label('regio', 'RMJ')}", meta=meta)
+                subtitle=f"{name} naast de regio {dutch.label('regio', 'RMJ')}", meta=meta)
     headline = dutch.headline_indicators()
     page.heading("Kerncijfers")
     page_sections.comparison_table(page, headline, columns, rows)

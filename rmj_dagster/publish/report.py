@@ -22,7 +22,7 @@ def build_report(published: Published, meta: PageMeta, municipalities: list[dict
     rows = lookup(published.rows)
     year = published.year
     page = Page(title=f"Cliëntervaringsonderzoek en uitkomsten jeugdhulp {year}",
-                subtitle=f"{dutch.label('regio', 'RMJ')}: de kerncijfers van {year}", meta=meta)
+                subtitle=f"Regio {dutch.label('regio', 'RMJ')}: de kerncijfers van {year}", meta=meta)
     _headline_cards(page, rows)
     _headline_chart(page, rows, year)
     _breakdowns(page, published.rows)
@@ -31,7 +31,8 @@ def build_report(published: Published, meta: PageMeta, municipalities: list[dict
     page_sections.reading_guide(page)
     page_sections.glossary(page, rows, *REGION, dutch.indicators())
     _more_pages(page, municipalities, providers)
-    return page.render(links=[("De cijfers als CSV (indicators.csv)", "indicators.csv"),
+    return page.render(links=[("De cijfers als CSV voor verdere verwerking (indicators.csv, met een punt als "
+                               "decimaalteken; open in Excel liever de werkmap)", "indicators.csv"),
                               (f"De cijfers als Excel-werkmap (indicatoren-{year}.xlsx)", f"indicatoren-{year}.xlsx")])
 
 

@@ -102,7 +102,7 @@ def _about_sheet(book: Workbook, meta: PageMeta) -> None:
     base = int(codebook.parameter("count_rounding_base"))
     for line in (
         f"Cliëntervaringsonderzoek en uitkomsten jeugdhulp {meta.year}",
-        dutch.label("regio", "RMJ"),
+        f"Regio {dutch.label('regio', 'RMJ')}",
         f"Gemaakt op {dutch.long_date(meta.produced)}; gegevens tot en met de laatste ontvangen aanlevering: "
         f"{dutch.long_date(meta.cutoff)}.",
         "Eén werkblad per soort gebied; dezelfde cijfers als indicators.csv.",
