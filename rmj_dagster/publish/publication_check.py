@@ -28,6 +28,7 @@ from rmj_dagster.publish.municipality_pages import municipalities
 from rmj_dagster.publish.provider_pages import providers
 
 _NO_NUMBER_WHEN_HIDDEN = ("value", "ci", "n", "overlap")
+_VOID = {"br", "hr", "img", "input", "meta", "link", "wbr"}  # no end tag: they open no level
 
 
 def expected_files(published: Published) -> set[str]:
@@ -75,7 +76,7 @@ class _PageReader(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         attributes = dict(attrs)
-        for entry in self._open:
+        for entry in self._open if tag not in _VOID else ():
             entry[3] += 1
         if "data-figure" in attributes:
             self._open.append([attributes["data-figure"], attributes.get("data-field", ""), [], 0])
