@@ -11,6 +11,7 @@ from rmj_dagster.quality import expectations
 from rmj_dagster.assets.model_assets import PYTHON_OWNED
 from rmj_dagster.quality.expectations import CBS_COLUMNS
 from rmj_dagster.assets.asset_keys import asset_key
+from rmj_dagster.assets.cockpit_assets import deliveries_loaded, no_provider_late
 from rmj_dagster.partitions import half_year_label
 from rmj_dagster.resources import ExportArea, Warehouse
 
@@ -42,6 +43,7 @@ def every_row_accounted_for(warehouse: Warehouse) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(
         passed=not bad,
         metadata={
+            "verified": f"every delivery so far: all {totals[0]} rows of intermediate.delivery_reconciliation",
             "deliveries": totals[0],
             "rows_read": totals[1],
             "rows_accepted": totals[2],
@@ -70,7 +72,8 @@ def _no_identifier_check(key: dg.AssetKey, tables: list[str]) -> dg.AssetChecksD
         found = {table: scan for table, scan in scans.items() if identifiers.findings(scan)}
         return dg.AssetCheckResult(
             passed=not found,
-            metadata={"tables_scanned": len(scans), "findings": dg.MetadataValue.json(found)},
+            metadata={"verified": "tables " + ", ".join(sorted(scans)) + " (every row)",
+                      "tables_scanned": len(scans), "findings": dg.MetadataValue.json(found)},
         )
 
     return _check
@@ -101,8 +104,9 @@ def cbs_extract_conforms(context: dg.AssetCheckExecutionContext, warehouse: Ware
 
     folder = period_dir(exports.path(), half_year_label(context.partition_key)) if context.has_partition_key else None
     problems: list[str] = []
+    verified = {"verified": f"period {half_year_label(context.partition_key)}, folder {folder}" if folder else "no period"}
     if folder is None or not (folder / "manifest.json").exists():
-        return dg.AssetCheckResult(passed=False, metadata={"problems": dg.MetadataValue.json(["no manifest for the period"])})
+        return dg.AssetCheckResult(passed=False, metadata=verified | {"problems": dg.MetadataValue.json(["no manifest for the period"])})
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     with warehouse.connect(read_only=True) as con:
         for entry in manifest["files"]:
@@ -116,7 +120,7 @@ def cbs_extract_conforms(context: dg.AssetCheckExecutionContext, warehouse: Ware
             problems.append(f"{name}: holds an identifier ({json.dumps(scan)})")
     return dg.AssetCheckResult(
         passed=not problems,
-        metadata={"files": len(manifest["files"]), "problems": dg.MetadataValue.json(problems)},
+        metadata=verified | {"files": len(manifest["files"]), "problems": dg.MetadataValue.json(problems)},
     )
 
 
@@ -138,7 +142,8 @@ def suppression_holds(context: dg.AssetCheckExecutionContext, exports: ExportAre
     violations = verify_suppression(path) if path.exists() else [f"{path.name} is missing"]
     return dg.AssetCheckResult(
         passed=not violations,
-        metadata={"violations": len(violations), "examples": dg.MetadataValue.json(violations[:10])},
+        metadata={"verified": f"year {context.partition_key}: {path}", "violations": len(violations),
+                  "examples": dg.MetadataValue.json(violations[:10])},
     )
 
 
@@ -178,14 +183,16 @@ def ceo_files_hold_no_identifiers(context: dg.AssetCheckExecutionContext, wareho
         found = _export_findings(con, files)
     return dg.AssetCheckResult(
         passed=bool(files) and not found,
-        metadata={"files_scanned": len(files), "findings": dg.MetadataValue.json(found)},
+        metadata={"verified": f"year {context.partition_key}: " + (", ".join(p.name for p in files) or "no files"),
+                  "files_scanned": len(files), "findings": dg.MetadataValue.json(found)},
     )
 
 
-def _gx_result(outcome: expectations.Outcome, rows: int) -> dg.AssetCheckResult:
+def _gx_result(outcome: expectations.Outcome, rows: int, verified: str) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(
         passed=outcome.success,
         metadata={
+            "verified": verified,
             "rows_validated": rows,
             "expectations": outcome.evaluated,
             "failed_expectations": dg.MetadataValue.json(outcome.failures),
@@ -203,7 +210,8 @@ def cleaned_responses_conform(warehouse: Warehouse) -> dg.AssetCheckResult:
     columns = ", ".join(["aanbieder_agb", "pseudoniem", "gemeentecode", "vragenlijst", "invuldatum", "respondent_group", "care_type", *(f"q{i:02d}" for i in range(1, 11))])
     with warehouse.connect(read_only=True) as con:
         frame = con.execute(f"select {columns} from intermediate.cleaned_responses").df()
-    return _gx_result(expectations.validate(frame, "cleaned_responses", expectations.cleaned_responses_expectations), len(frame))
+    return _gx_result(expectations.validate(frame, "cleaned_responses", expectations.cleaned_responses_expectations), len(frame),
+                      "every row of intermediate.cleaned_responses (all periods)")
 
 
 @dg.asset_check(
@@ -218,7 +226,8 @@ def cbs_rows_conform(context: dg.AssetCheckExecutionContext, warehouse: Warehous
         frame = con.execute(
             f"select {', '.join(CBS_COLUMNS)} from marts.cbs_outcome_extract where period = ?", [period]
         ).df()
-    return _gx_result(expectations.validate(frame, "cbs_outcome_extract", expectations.cbs_extract_expectations), len(frame))
+    return _gx_result(expectations.validate(frame, "cbs_outcome_extract", expectations.cbs_extract_expectations), len(frame),
+                      f"period {period} of marts.cbs_outcome_extract")
 
 
 def _grain_check(model: sql_models.SqlModel) -> dg.AssetChecksDefinition:
@@ -256,4 +265,6 @@ def all_checks() -> list[dg.AssetChecksDefinition]:
         every_file_shows_the_published_figures,
         ceo_files_hold_no_identifiers,
         *(_grain_check(m) for m in sql_models.discover() if m.grain),
+        no_provider_late,
+        deliveries_loaded,
     ]

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from rmj_dagster import settings as rmj_settings
 
+DEMO_DEFECT_RATE = 0.02  # the demo shows what rejection and quarantine look like
 DEMO_BANNER = (
     "DEMO MODE: deliveries are generated sample data and pseudonymised with the public demo key.\n"
     "Never use demo mode or the demo key for real deliveries."
@@ -17,28 +18,36 @@ DEMO_BANNER = (
 
 def _generate(args: argparse.Namespace) -> int:
     from rmj_dagster.generate import generate_deliveries
+    from rmj_dagster.progress import Reporter
 
     out = Path(args.out or rmj_settings.Settings.from_env().landing_dir)
-    summary = generate_deliveries(
-        out,
-        seed=args.seed,
-        years=args.years,
-        scale=args.scale,
-        defect_rate=args.defect_rate,
-        jw307_max_files=args.jw307_max_files,
-        jw305_max_files=args.jw305_max_files,
-        varied_numbering=not args.single_numbering,
-    )
+    with Reporter() as reporter:
+        task = reporter.task("generate · providers", None)
+        summary = generate_deliveries(
+            out,
+            seed=args.seed,
+            years=args.years,
+            scale=args.scale,
+            defect_rate=args.defect_rate,
+            jw307_max_files=args.jw307_max_files,
+            jw305_max_files=args.jw305_max_files,
+            varied_numbering=not args.single_numbering,
+            monthly=args.monthly,
+            on_progress=lambda done, total, rows: task.update(done=done, rows=rows, total=total),
+        )
+        task.finish()
     print(summary)
     return 0
 
 
 def _process(_: argparse.Namespace) -> int:
+    from rmj_dagster.progress import Reporter
     from rmj_dagster.ttp.pseudonym import KeyRefused
     from rmj_dagster.runner import PipelineFailed, process
 
     try:
-        summary = process()
+        with Reporter() as reporter:
+            summary = process(reporter=reporter)
     except KeyRefused as refusal:
         print(f"rmj: refused: {refusal}", file=sys.stderr)
         return 2
@@ -62,11 +71,50 @@ def _demo(args: argparse.Namespace) -> int:
     return _process(args)
 
 
-def _add_generate_options(parser: argparse.ArgumentParser) -> None:
+def _explain(args: argparse.Namespace) -> int:
+    from rmj_dagster import warehouse
+    from rmj_dagster.cockpit.lineage import FigureNotFound, explain
+
+    path = rmj_settings.Settings.from_env().warehouse
+    if not path.exists():
+        print(f"rmj: no warehouse at {path}; run rmj process first", file=sys.stderr)
+        return 1
+    with warehouse.connect(path, read_only=True) as con:
+        if not warehouse.table_exists(con, "marts.figure_sources"):
+            print("rmj: no figure has been published yet (marts.figure_sources is missing)", file=sys.stderr)
+            return 1
+        try:
+            print(explain(con, args.year, args.area, args.indicator, args.group, args.care))
+        except FigureNotFound as missing:
+            print(f"rmj: {missing}", file=sys.stderr)
+            return 1
+    return 0
+
+
+def _monitor(args: argparse.Namespace) -> int:
+    from rmj_dagster import warehouse
+    from rmj_dagster.cockpit import monitor
+
+    settings = rmj_settings.Settings.from_env()
+    if not settings.warehouse.exists():
+        print(f"rmj: no warehouse at {settings.warehouse}; run rmj process first", file=sys.stderr)
+        return 1
+    with warehouse.connect(settings.warehouse, read_only=True) as con:
+        if not warehouse.table_exists(con, monitor.MONITOR_TABLE):
+            print("rmj: no delivery monitor yet; run rmj process first", file=sys.stderr)
+            return 1
+        print(monitor.summary(con, args.year))
+    return 0
+
+
+def _add_generate_options(parser: argparse.ArgumentParser, default_defect_rate: float = 0.0) -> None:
     parser.add_argument("--seed", type=int, default=42, help="random seed (same seed, same files)")
     parser.add_argument("--years", type=int, nargs="+", default=[2024, 2025], help="calendar years to generate")
     parser.add_argument("--scale", type=float, default=1.0, help="1.0 ≈ the region (~2,000 ended trajectories a year); ~225 ≈ national")
-    parser.add_argument("--defect-rate", type=float, default=0.0, help="share of rows with one planted defect (and a few bad files)")
+    parser.add_argument("--defect-rate", type=float, default=default_defect_rate,
+                        help=f"share of rows with one planted defect, and a few bad files (default {default_defect_rate})")
+    parser.add_argument("--monthly", action="store_true",
+                        help="one file per kind per month, as agreed with the providers (default: one per year)")
     parser.add_argument("--jw307-max-files", type=int, default=40, help="at most this many JW307 XML messages")
     parser.add_argument("--jw305-max-files", type=int, default=40, help="at most this many JW305 XML messages (starts of long-term care)")
     parser.add_argument("--single-numbering", action="store_true",
@@ -83,8 +131,18 @@ def build_parser() -> argparse.ArgumentParser:
     process = commands.add_parser("process", help="process everything in the landing zone end to end")
     process.set_defaults(run=_process)
     demo = commands.add_parser("demo", help="generate sample deliveries and process them with the demo key")
-    _add_generate_options(demo)
+    _add_generate_options(demo, default_defect_rate=DEMO_DEFECT_RATE)
     demo.set_defaults(run=_demo)
+    explain = commands.add_parser("explain", help="list the deliveries behind one published CEO figure")
+    explain.add_argument("year", type=int)
+    explain.add_argument("area", help="area code: RMJ, AA, ZW, a 4-digit municipality code or a provider's AGB code")
+    explain.add_argument("indicator", help="indicator name, e.g. pct_uitval or n_responses")
+    explain.add_argument("--group", default="ALL", help="respondent group: OUDERS, JONGEREN or ALL (default)")
+    explain.add_argument("--care", default="ALL", help="care type: EINDE, DUURZAAM or ALL (default)")
+    explain.set_defaults(run=_explain)
+    monitor = commands.add_parser("monitor", help="the delivery monitor: late providers and where the page is")
+    monitor.add_argument("--year", type=int, help="the year to list late months of (default: the running year)")
+    monitor.set_defaults(run=_monitor)
     return parser
 
 

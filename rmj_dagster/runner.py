@@ -8,6 +8,7 @@ one CEO run per completed year found in the data.
 from __future__ import annotations
 
 import os
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import dagster as dg
 from rmj_dagster import warehouse
 from rmj_dagster.intake.landing_zone import LandingZone, delivery_id_of, sha256_of
 from rmj_dagster.partitions import deliveries, half_year_key, half_year_label, half_years, range_tags, years
+from rmj_dagster.progress import Reporter, follow_run
 from rmj_dagster.ttp.pseudonym import PseudonymKey
 from rmj_dagster.settings import Settings
 
@@ -29,6 +31,10 @@ class ProcessSummary:
     deliveries: dict[str, int] = field(default_factory=dict)  # status → count
     rows: dict[str, int] = field(default_factory=dict)
     rejected_by_reason: list[tuple[str, int]] = field(default_factory=list)
+    quarantined: list[tuple[str, int, str]] = field(default_factory=list)  # reason, files, files named
+    changed_figures: list[str] = field(default_factory=list)  # published figures a delivery of this run changed
+    late_this_month: list[str] = field(default_factory=list)
+    monitor_pages: list[str] = field(default_factory=list)
     cbs_periods: list[tuple[str, int, int]] = field(default_factory=list)  # period, files, rows
     ceo_years: list[tuple[str, str]] = field(default_factory=list)  # year, folder
     ceo_files: dict[str, str] = field(default_factory=dict)  # year -> the files table (markdown) of its run
@@ -46,6 +52,9 @@ class ProcessSummary:
         ]
         if self.rejected_by_reason:
             lines.append("rejected rows by reason: " + ", ".join(f"{r} {n}" for r, n in self.rejected_by_reason))
+        if self.quarantined:
+            lines.append(f"quarantined files ({sum(n for _, n, _ in self.quarantined)}), by reason:")
+            lines += [f"  {reason} {n}: {names}" for reason, n, names in self.quarantined]
         for period, files, rows in self.cbs_periods:
             lines.append(f"CBS extract {period}: {files} provider file(s), {rows} record(s) -> {self.export_dir}/cbs/{period}/")
         for year, folder in self.ceo_years:
@@ -53,6 +62,14 @@ class ProcessSummary:
             lines += [f"  {line}" for line in self.ceo_files.get(year, "").splitlines()]
         for year, indicator, value in self.headline:
             lines.append(f"  {year} region {indicator}: {value}")
+        if self.changed_figures:
+            lines.append(f"published figures changed by this run ({len(self.changed_figures)}):")
+            lines += [f"  {change}" for change in self.changed_figures[:20]]
+            if len(self.changed_figures) > 20:
+                lines.append(f"  ... and {len(self.changed_figures) - 20} more (marts.figure_sources, changed)")
+        if self.monitor_pages:
+            lines.append("late this month: " + ("; ".join(self.late_this_month) or "none")
+                         + f" (delivery monitor: {self.monitor_pages[-1]})")
         lines.append(f"asset checks: {self.checks['passed']} passed, {self.checks['failed']} failed"
                      + (f" ({', '.join(self.failed_checks)})" if self.failed_checks else ""))
         return "\n".join(lines)
@@ -67,8 +84,17 @@ def _instance() -> dg.DagsterInstance:
 _QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
-def _execute(job: dg.JobDefinition, instance: dg.DagsterInstance, checks: dict | None = None, **kwargs):
-    result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=_QUIET, **kwargs)
+def _execute(job: dg.JobDefinition, instance: dg.DagsterInstance, checks: dict | None = None, *,
+             reporter: Reporter | None = None, defs: dg.Definitions | None = None, deliveries: int = 0, **kwargs):
+    run_id = str(uuid.uuid4())
+
+    def run() -> dg.ExecuteInProcessResult:
+        return job.execute_in_process(instance=instance, raise_on_error=False, run_config=_QUIET, run_id=run_id, **kwargs)
+
+    if reporter is None or defs is None:
+        result = run()
+    else:
+        result = follow_run(reporter, defs, job.name, instance, run_id, run, deliveries=deliveries)
     if checks is not None:
         for evaluation in result.get_asset_check_evaluations():
             checks["passed" if evaluation.passed else "failed"] += 1
@@ -80,8 +106,9 @@ def _execute(job: dg.JobDefinition, instance: dg.DagsterInstance, checks: dict |
     return result
 
 
-def process(settings: Settings | None = None, instance: dg.DagsterInstance | None = None) -> ProcessSummary:
-    """Process every file in ``incoming/`` end to end; returns what happened."""
+def process(settings: Settings | None = None, instance: dg.DagsterInstance | None = None,
+            reporter: Reporter | None = None) -> ProcessSummary:
+    """Process every file in ``incoming/`` end to end; returns what happened (progress to ``reporter``)."""
     from rmj_dagster.definitions import build_defs
     from rmj_dagster.jobs import CBS_JOB_NAME, CEO_JOB_NAME
     from rmj_dagster.sensors.delivery_sensor import DELIVERY_JOB_NAME
@@ -114,23 +141,26 @@ def process(settings: Settings | None = None, instance: dg.DagsterInstance | Non
         instance.add_dynamic_partitions(deliveries.name, new_keys)
 
     checks: dict = {"passed": 0, "failed": 0}
+    follow = {"reporter": reporter, "defs": defs}
+    if reporter is not None:
+        reporter.line(f"{len(keys)} deliveries to process ({len(new_keys)} new) from {zone.incoming}")
     delivery_job = defs.resolve_job_def(DELIVERY_JOB_NAME)
     if new_keys:
-        _execute(delivery_job, instance, checks, tags=range_tags(new_keys))
+        _execute(delivery_job, instance, checks, tags=range_tags(new_keys), deliveries=len(new_keys), **follow)
     for key in (k for k in keys if k in known):  # the same bytes dropped again, or a claim left by a failed run
-        _execute(delivery_job, instance, checks, partition_key=key)
+        _execute(delivery_job, instance, checks, partition_key=key, deliveries=1, **follow)
     if not keys:  # nothing new: still (re)build the unpartitioned chain, e.g. after a codebook change
         unpartitioned = [k for a in defs.assets if a.partitions_def is None for k in a.keys if k in delivery_job.asset_layer.executable_asset_keys]
-        _execute(delivery_job, instance, checks, asset_selection=unpartitioned)
+        _execute(delivery_job, instance, checks, asset_selection=unpartitioned, **follow)
 
     with warehouse.connect(settings.warehouse, read_only=True) as con:
         periods = _periods_with_data(con)
     cbs_job, ceo_job = defs.resolve_job_def(CBS_JOB_NAME), defs.resolve_job_def(CEO_JOB_NAME)
     for key in periods["half_years"]:
-        _execute(cbs_job, instance, checks, partition_key=key)
+        _execute(cbs_job, instance, checks, partition_key=key, **follow)
     ceo_files = {}
     for key in periods["years"]:
-        result = _execute(ceo_job, instance, checks, partition_key=key)
+        result = _execute(ceo_job, instance, checks, partition_key=key, **follow)
         ceo_files[key] = _files_written(result)
     summary = _summarise(settings, periods)
     summary.ceo_files = ceo_files
@@ -182,6 +212,18 @@ def _headline(export_dir: Path, year: int) -> list[tuple[str, str, str]]:
     ]
 
 
+def _cockpit(con, summary: ProcessSummary, settings: Settings, periods: dict[str, list[str]]) -> None:
+    """What the data team asks after a run: which published figures changed, who is late this month."""
+    from rmj_dagster.cockpit import lineage, monitor
+
+    if warehouse.table_exists(con, lineage.SOURCES_TABLE) and periods["years"]:
+        summary.changed_figures = [str(c) for c in lineage.changed_figures(con, [int(y) for y in periods["years"]])]
+    if warehouse.table_exists(con, monitor.MONITOR_TABLE):
+        summary.late_this_month = [str(p) for p in monitor.late_this_month(con)]
+        folder = settings.export_dir / "monitor"
+        summary.monitor_pages = sorted(str(p) for p in folder.glob("*.html")) if folder.exists() else []
+
+
 def _summarise(settings: Settings, periods: dict[str, list[str]]) -> ProcessSummary:
     summary = ProcessSummary(export_dir=settings.export_dir, warehouse=settings.warehouse)
     with warehouse.connect(settings.warehouse, read_only=True) as con:
@@ -201,6 +243,11 @@ def _summarise(settings: Settings, periods: dict[str, list[str]]) -> ProcessSumm
         summary.rejected_by_reason = con.execute(
             "select reason_code, count(*) from intermediate.rejected_rows group by 1 order by 2 desc, 1"
         ).fetchall()
+        summary.quarantined = con.execute(
+            "select quarantine_reason, count(*), string_agg(file_name, ', ' order by file_name) "
+            "from intermediate.delivery_reconciliation where status = 'quarantined' group by 1 order by 2 desc, 1"
+        ).fetchall()
+        _cockpit(con, summary, settings, periods)
         for key in periods["half_years"]:
             period = half_year_label(key)
             files, rows = con.execute(

@@ -37,6 +37,7 @@ measurement_t_scores as (
 )
 
 select
+    delivery_id,
     aanbieder_agb,
     pseudoniem,
     toewijzingnummer,

@@ -3,7 +3,8 @@
 -- grain: aanbieder_agb, toewijzingnummer, begindatum
 -- has_end_response: a cleaned EINDE questionnaire of the same provider and toewijzingnummer completed at
 -- most response_window_days (codebook) before or after einddatum. The outcome (CBS category, counts as an
--- end of care, uitval) comes from cleaned_stop_zorg, i.e. from ref.reden_beeindiging.
+-- end of care, uitval) comes from cleaned_stop_zorg, i.e. from ref.reden_beeindiging; delivery_id is the
+-- delivery of the stop record that decides (for tracing a figure to its deliveries).
 with end_responses as (
     select aanbieder_agb, toewijzingnummer, invuldatum
     from intermediate.cleaned_responses
@@ -20,6 +21,7 @@ trajectories_with_end_response as (
 )
 
 select
+    s.delivery_id,
     s.aanbieder_agb,
     s.toewijzingnummer,
     s.begindatum,

@@ -42,76 +42,8 @@ with region_municipalities as (
     where r.gemeentecode = r.reported_as  -- current codes only: 0370 Beemster is reported as 0439 Purmerend
 ),
 
-responses as (
-    select
-        year(invuldatum)::integer as year,
-        gemeentecode, subregio, aanbieder_agb, respondent_group, care_type,
-        q01, q02, q03, q04, q05, q06, q07, q08, q09, q10
-    from intermediate.cleaned_responses
-    where invuldatum is not null
-),
-
--- One row per answer in an item's denominator (min_value..max_value): 9 (not applicable) and empty drop out.
-item_answers as (
-    select
-        a.year, a.gemeentecode, a.subregio, a.aanbieder_agb, a.respondent_group, a.care_type,
-        a.item, i.indicator, a.answer >= i.positive_min as positive, a.answer
-    from (
-        unpivot responses
-        on q01, q02, q03, q04, q05, q06, q07, q08, q09, q10
-        into name item value answer
-    ) as a
-    inner join ref.cem_items as i
-        on i.item = a.item and a.answer between i.min_value and i.max_value
-),
-
--- Every observation behind a figure, in one shape: `hit` counts in a proportion's numerator, `x` is the
--- value averaged by a mean. by_respondent: the figure is broken down by respondent group and care type.
 observations as (
-    select year, gemeentecode, subregio, aanbieder_agb, respondent_group, care_type,
-        'n_responses' as indicator, 'count' as statistic, true as by_respondent, null::boolean as hit, null::double as x
-    from responses
-
-    union all
-    select year, gemeentecode, subregio, aanbieder_agb, respondent_group, care_type,
-        indicator, 'proportion', true, positive, null
-    from item_answers
-
-    union all
-    select year, gemeentecode, subregio, aanbieder_agb, respondent_group, care_type,
-        'mean_q09', 'mean', true, null, answer
-    from item_answers
-    where item = 'q09'
-
-    union all
-    select year(einddatum)::integer, gemeentecode, subregio, aanbieder_agb, 'ALL', 'ALL',
-        'pct_uitval', 'proportion', false, is_uitval, null
-    from intermediate.trajectory_outcomes
-    where counts_as_end and einddatum is not null
-
-    union all
-    select year(einddatum)::integer, gemeentecode, subregio, aanbieder_agb, 'ALL', 'EINDE',
-        'response_rate', 'proportion', false, has_end_response, null
-    from intermediate.trajectory_outcomes
-    where counts_as_end and einddatum is not null
-
-    union all
-    select year(meetdatum)::integer, gemeentecode, subregio, aanbieder_agb, 'ALL', 'ALL',
-        'pct_doelrealisatie', 'proportion', false, goal_attained, null
-    from intermediate.gas_scores
-    where meetdatum is not null and goal_attained is not null
-
-    union all
-    select year(meetdatum)::integer, gemeentecode, subregio, aanbieder_agb, 'ALL', 'ALL',
-        'pct_probleemafname', 'proportion', false, coalesce(problem_decreased, false), null
-    from intermediate.gas_scores
-    where meetdatum is not null and probleemafname is not null
-
-    union all
-    select year(meetdatum)::integer, gemeentecode, subregio, aanbieder_agb, 'ALL', 'ALL',
-        'mean_gas_t', 'mean', false, null, gas_t
-    from intermediate.gas_scores
-    where meetdatum is not null and gas_t is not null
+    select * from intermediate.indicator_observations
 ),
 
 -- One aggregation for every area x group x care cell. The area grouping sets are municipality (with its

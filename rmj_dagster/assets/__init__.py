@@ -10,6 +10,7 @@ def all_assets() -> list[dg.AssetsDefinition]:
     from rmj_dagster.assets.delivery_assets import pseudonymised_deliveries, raw_provider_drops
     from rmj_dagster.assets.publication_assets import cbs_extract_files, ceo_publication
     from rmj_dagster.assets.model_assets import build_sql_assets
+    from rmj_dagster.assets.cockpit_assets import delivery_monitor_page, published_figures
 
     return [
         raw_provider_drops,
@@ -18,4 +19,6 @@ def all_assets() -> list[dg.AssetsDefinition]:
         *build_sql_assets(),
         cbs_extract_files,
         ceo_publication,
+        published_figures,
+        delivery_monitor_page,
     ]

@@ -18,6 +18,8 @@ PYTHON_ASSET_PREFIX = {
     **{kind.asset: kind.table.split(".")[0] for kind in KINDS.values()},  # pseudonymised_<kind> -> pseudo
     "cbs_extract_files": "exports",
     "ceo_publication": "exports",
+    "published_figures": "audit",
+    "delivery_monitor_page": "exports",
 }
 
 

@@ -165,15 +165,28 @@ def raw_provider_drops(
                 raise
         summary = _delivery_summary(con, delivery_ids)
         metadata = table_metadata(con, "audit.deliveries")
-    for delivery_id in delivery_ids:
-        context.log_event(dg.AssetObservation(asset_key=context.asset_key, partition=delivery_id,
-                                              metadata={"outcome": outcomes[delivery_id]}))
+    for delivery_id, file_name, kind, status, reason, _ in summary:  # each partition: its own file and outcome
+        context.log_event(dg.AssetObservation(asset_key=context.asset_key, partition=delivery_id, metadata={
+            "file_name": file_name, "kind": kind or "", "outcome": outcomes[delivery_id], "quarantine_reason": reason or ""}))
     counts = {o: sum(1 for v in outcomes.values() if v == o) for o in sorted(set(outcomes.values()))}
     return dg.MaterializeResult(
-        metadata=metadata
-        | {f"deliveries_{o.replace(' ', '_')}": n for o, n in counts.items()}
+        metadata=whole_table(metadata)
+        | {_RECEIPT_COUNT.get(o, f"deliveries_{o.replace(' ', '_')}"): n for o, n in counts.items()}
         | {"deliveries": markdown_table(["delivery", "file", "kind", "status", "reason", "rows"], summary[:50])}
     )
+
+
+# What the receipt step counts, named for the step: two more files may be quarantined in the TTP step, and
+# delivery_reconciliation (all steps) gives the total, so no figure here reads as the whole count.
+_RECEIPT_COUNT = {"received": "received_this_run", "quarantined": "quarantined_on_receipt"}
+
+
+def whole_table(metadata: dict[str, object]) -> dict[str, object]:
+    """Table metadata for a run over many delivery partitions: Dagster copies it onto every partition, so
+    the table's total must not pose as the partition's row count (per delivery: the observations)."""
+    found = dict(metadata)
+    found["table_rows_all_deliveries"] = found.pop("dagster/row_count")
+    return found
 
 
 @dg.multi_asset(
@@ -212,7 +225,7 @@ def pseudonymised_deliveries(
         for delivery_id in delivery_ids:
             _pseudonymise_one(con, zone, delivery_id, hmac_key, landing.retain_originals, context.log)
         for kind in KINDS.values():
-            yield dg.MaterializeResult(asset_key=asset_key(kind.asset), metadata=table_metadata(con, kind.table))
+            yield dg.MaterializeResult(asset_key=asset_key(kind.asset), metadata=whole_table(table_metadata(con, kind.table)))
 
 
 def _record_destruction(con, delivery_id: str, kept) -> None:

@@ -69,10 +69,40 @@ def delivery_metadata(con: duckdb.DuckDBPyConnection, keys: list[str]) -> dict[s
     return found
 
 
+LOADED_CHECK = "delivery_loaded"
+
+
+def loaded_evaluation(key: str, values: dict[str, object]) -> dg.AssetCheckEvaluation:
+    """The delivery partition's own check result: a quarantined delivery is visibly not loaded (a failed
+    warning), with its reason; a loaded one passes with its row counts."""
+    loaded = values["status"] == "loaded"
+    description = (
+        f"delivery {key} ({values['file_name']}): loaded, {values['rows_accepted']} of {values['rows_read']} rows accepted"
+        if loaded else
+        f"delivery {key} ({values['file_name']}) NOT loaded: {values['status']} {values['quarantine_reason']}: {values['quarantine_message']}"
+    )
+    return dg.AssetCheckEvaluation(
+        asset_key=DELIVERY_ASSET, check_name=LOADED_CHECK, passed=loaded, partition=key,
+        severity=dg.AssetCheckSeverity.WARN, description=description,
+        metadata={"verified": f"delivery {key}", "delivery_id": key} | values,
+    )
+
+
 def observe_deliveries(context: dg.AssetExecutionContext, con: duckdb.DuckDBPyConnection) -> dict[str, object]:
-    """Log one observation per delivery of the run; returns a summary for the model's own metadata."""
+    """Log one observation and one check result per delivery of the run; returns a summary for the model's
+    own metadata (quarantined counted once, wherever it was quarantined: on receipt or in the TTP step)."""
     keys = deliveries_of_run(context)
     metadata = delivery_metadata(con, keys) if keys else {}
     for key, values in metadata.items():
-        context.log_event(dg.AssetObservation(asset_key=DELIVERY_ASSET, partition=key, metadata=values))
-    return {"deliveries_observed": len(metadata)}
+        context.log_event(dg.AssetObservation(asset_key=DELIVERY_ASSET, partition=key,
+                                              metadata=values | {"dagster/row_count": values["rows_read"]}))
+        context.log_event(loaded_evaluation(key, values))
+    total, quarantined = con.execute(
+        "select count(*), count(*) filter (where status = 'quarantined') from intermediate.delivery_reconciliation"
+    ).fetchone()
+    return {
+        "deliveries_observed": len(metadata),
+        "quarantined_this_run": sum(1 for v in metadata.values() if v["status"] == "quarantined"),
+        "deliveries_all_runs": total,
+        "deliveries_quarantined_all_runs": quarantined,
+    }

@@ -7,6 +7,7 @@ import dagster as dg
 from rmj_dagster.intake.kinds import KINDS
 from rmj_dagster.warehouse import sql_models
 from rmj_dagster.assets.asset_keys import asset_key
+from rmj_dagster.assets.cockpit_assets import figure_change_metadata
 from rmj_dagster.assets.delivery_observations import observe_deliveries
 from rmj_dagster.assets.table_metadata import OWNERS, table_metadata
 from rmj_dagster.partitions import half_year_bounds, half_year_label, half_years, year_bounds, years
@@ -25,13 +26,18 @@ def _count_client_choice(context: dg.AssetExecutionContext, con) -> dict[str, ob
 
 
 # Work a model's asset does after the model is built (one place per model that needs any).
-_AFTER_BUILD = {"delivery_reconciliation": observe_deliveries, "cleaned_responses": _count_client_choice}
+_AFTER_BUILD = {
+    "delivery_reconciliation": observe_deliveries,
+    "cleaned_responses": _count_client_choice,
+    "figure_sources": figure_change_metadata,
+}
 
 # Tables written from Python rather than by a model: which asset owns them.
 PYTHON_OWNED = {
     "audit.deliveries": "raw_provider_drops",
     "audit.file_receipts": "raw_provider_drops",
     **{kind.table: kind.asset for kind in KINDS.values()},
+    "audit.published_figures": "published_figures",
 }
 
 

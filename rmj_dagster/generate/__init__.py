@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -46,6 +46,8 @@ def generate_deliveries(
     ttp_key: bytes | None = None,
     today: date | None = None,
     varied_numbering: bool = True,
+    monthly: bool = False,
+    on_progress: Callable[[int, int, int], None] | None = None,
 ) -> GenerationSummary:
     """Write sample deliveries into ``out_dir/incoming`` and the truth about them into ``out_dir/generator_truth.json``.
 
@@ -54,6 +56,9 @@ def generate_deliveries(
     ``jw307_max_files`` and ``jw305_max_files`` cap the iJw messages (one file per client each).
     ``varied_numbering`` gives each municipality its own toewijzingnummer scheme (``generate.numbering``:
     year-prefixed, 9-digit, leading zeros, short); off, every provider numbers in one 6-8 digit sequence.
+    ``monthly``: one file per kind per month, received the next month, as agreed with the providers (one of
+    them sends a month's goals late). ``on_progress(providers done, providers, rows written)`` is called after
+    each provider.
     """
     today = today or date.today()
     years = _checked(years, scale, defect_rate, today)
@@ -64,6 +69,8 @@ def generate_deliveries(
     settings = {"seed": seed, "years": list(years), "scale": scale, "defect_rate": defect_rate,
                 "jw307_max_files": jw307_max_files, "jw305_max_files": jw305_max_files, "ttp": ttp_key is not None,
                 "today": today.isoformat(), "varied_numbering": varied_numbering}
+    if monthly:
+        settings["monthly"] = True
     ledger = DeliveryLedger(incoming, summary, settings)
     plans = plan_providers(seed, scale, with_ttp=ttp_key is not None)
     summary.providers = len(plans)
@@ -83,9 +90,11 @@ def generate_deliveries(
             summary.trajectories += len(trajectories)
             summary.ended_trajectories += sum(t.einddatum is not None for t in trajectories)
             key = (plan.profile.index, year)
-            ctx = YearContext(year, last_day, today, defect_rate, slots.get(key, 0), start_slots.get(key, 0), ttp_key, seed)
+            ctx = YearContext(year, last_day, today, defect_rate, slots.get(key, 0), start_slots.get(key, 0), ttp_key, seed, monthly=monthly)
             write_provider_year(plan, ctx, trajectories, ledger)
         ledger.providers.append(_describe(plan))
+        if on_progress is not None:  # providers done, providers, rows written so far
+            on_progress(len(ledger.providers), len(plans), sum(summary.rows.values()))
     if defect_rate > 0:
         _write_bad_files(ledger, plans[0], seed, max(years), today, bad_xml)
     ledger.write_truth()

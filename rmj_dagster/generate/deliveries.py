@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
+from itertools import groupby
 
 from rmj_dagster.generate.csv_writers import CsvFile, Exporter, Row
 from rmj_dagster.generate.defects import DefectPlanter, Setting
@@ -24,6 +25,7 @@ from rmj_dagster.ttp.pseudonym import pseudonym
 CORRECTION_SHARE = 0.015  # of a correcting provider's stop records, changed or withdrawn a month later
 MIN_CORRECTIONS = 3
 JW307_CORRECTION_SLOTS = 2  # a changed and a withdrawn record, as two later messages
+LATE_PROVIDER = 3  # in the monthly cadence, this provider sends one month's goals a month late
 CORRECTED_REDEN = {"31": "34", "34": "31", "32": "34", "33": "32", "35": "31", "39": "31"}
 """A plausible change of the reason of ending on a status-2 record; other codes become 31."""
 
@@ -54,6 +56,7 @@ class YearContext:
     jw305_slots: int
     ttp_key: bytes | None
     seed: int
+    monthly: bool = False  # one file per kind per month (as agreed, seeds/002_*) instead of one per year
 
 
 def write_provider_year(plan: ProviderPlan, ctx: YearContext, trajectories: list[Trajectory], ledger: DeliveryLedger) -> int:
@@ -74,24 +77,57 @@ def write_provider_year(plan: ProviderPlan, ctx: YearContext, trajectories: list
     corrections = _choose_corrections(in_csv, rngs["split"]) if plan.corrections else []
     corrected = {id(t) for t, _, _ in corrections}
 
-    def stop_rows() -> Iterator[Row]:
-        for t in in_csv:
+    responses = sorted(((t, r) for t in trajectories for r in t.responses), key=lambda p: (p[1].invuldatum, p[0].toewijzingnummer))
+    measurements = sorted(((t, m) for t in trajectories for m in t.measurements), key=lambda p: (p[1].meetdatum, p[0].toewijzingnummer))
+    streams = (
+        ("stop_zorg", in_csv, lambda t: t.einddatum, lambda items: planter.rows(stop_rows(items))),
+        ("responses", responses, lambda p: p[1].invuldatum, lambda items: planter.rows(exporter.cem_row(t, r) for t, r in items)),
+        ("goals", measurements, lambda p: p[1].meetdatum, lambda items: planter.measurements(exporter.goal_rows(t, m) for t, m in items)),
+    )
+
+    def stop_rows(items: Iterable[Trajectory]) -> Iterator[Row]:
+        for t in items:
             row = exporter.stop_row(t)
             row.protected = id(t) in corrected
             yield row
 
-    _write_csv(ledger, _name(plan, ledger, "stop_zorg", year, received), "stop_zorg", exporter, planter, planter.rows(stop_rows()), received)
-    responses = sorted(((t, r) for t in trajectories for r in t.responses), key=lambda p: (p[1].invuldatum, p[0].toewijzingnummer))
-    cem = (exporter.cem_row(t, r) for t, r in responses)
-    _write_csv(ledger, _name(plan, ledger, "responses", year, received), "responses", exporter, planter, planter.rows(cem), received)
-    measurements = sorted(((t, m) for t in trajectories for m in t.measurements), key=lambda p: (p[1].meetdatum, p[0].toewijzingnummer))
-    goals = (exporter.goal_rows(t, m) for t, m in measurements)
-    _write_csv(ledger, _name(plan, ledger, "goals", year, received), "goals", exporter, planter, planter.measurements(goals), received)
+    if ctx.monthly:
+        received = _write_monthly(plan, ctx, ledger, exporter, planter, streams, rngs["split"])
+    else:
+        for what, items, _, render in streams:
+            _write_csv(ledger, _name(plan, ledger, what, str(year), received), what, exporter, planter, render(items), received)
     if corrections:
         later = min(received + timedelta(days=rngs["split"].randint(25, 45)), ctx.today - timedelta(days=1))
         rows = (exporter.stop_row(t, status=status, einddatum=einde, reden=reden) for t, status, (einde, reden) in corrections)
-        _write_csv(ledger, _name(plan, ledger, "correctie", year, later), "stop_zorg", exporter, None, rows, later)
+        _write_csv(ledger, _name(plan, ledger, "correctie", str(year), later), "stop_zorg", exporter, None, rows, later)
     return messages
+
+
+def _write_monthly(plan: ProviderPlan, ctx: YearContext, ledger: DeliveryLedger, exporter: Exporter,
+                   planter: DefectPlanter, streams, rng: random.Random) -> date:
+    """One file per kind per month with events, received in the next month; returns the last day received.
+
+    The late provider sends one month's goals together with the next month's (or a month later when it is the
+    last month), so the delivery monitor has a real late month to find; the ledger records which.
+    """
+    last = date(ctx.year, 1, 1)
+    late_month = rng.randint(2, 10) if plan.profile.index == LATE_PROVIDER else None
+    for what, items, day_of, render in streams:
+        for (year, month), group in groupby(items, key=lambda item: (day_of(item).year, day_of(item).month)):
+            received = _monthly_receipt(plan, ctx, year, month + (what == "goals" and month == late_month))
+            name = _name(plan, ledger, what, f"{year}{month:02d}", received)
+            _write_csv(ledger, name, what, exporter, planter, render(list(group)), received)
+            if what == "goals" and month == late_month:
+                ledger.late.append({"agb": plan.agb, "kind": what, "month": f"{year}-{month:02d}",
+                                    "received": received.isoformat()})
+            last = max(last, received)
+    return last
+
+
+def _monthly_receipt(plan: ProviderPlan, ctx: YearContext, year: int, month: int) -> date:
+    """The day a month's file arrives: on the provider's own day of the next month, never after today - 2."""
+    year, month = year + month // 12, month % 12 + 1
+    return min(date(year, month, 8 + plan.profile.index % 20), ctx.today - timedelta(days=2))
 
 
 def _write_csv(ledger: DeliveryLedger, name: str, kind: str, exporter: Exporter, planter: DefectPlanter | None,

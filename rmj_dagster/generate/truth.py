@@ -62,6 +62,7 @@ class DeliveryLedger:
         self.settings = settings
         self.files: dict[str, dict] = {}
         self.providers: list[dict] = []
+        self.late: list[dict] = []  # files sent after the agreed month (monthly cadence)
         self._export_numbers = 0
 
     def path(self, name: str) -> Path:
@@ -102,6 +103,7 @@ class DeliveryLedger:
         truth = {
             "generator": self.settings,
             "providers": self.providers,
+            "late_deliveries": self.late,
             "files": dict(sorted(self.files.items())),
             "totals": {
                 "files": dict(Counter(e["outcome"] for e in self.files.values())),

@@ -1,0 +1,177 @@
+"""The data team's cockpit in Dagster: the monitor page, the record of each publication, the late check.
+
+``delivery_monitor`` and ``figure_sources`` are SQL models; these assets add what SQL alone cannot: the
+owner-only monitor page, and ``audit.published_figures``, one version of a year's figures per publication,
+which is what lets ``figure_sources`` say which published figures a correction changed.
+"""
+
+
+import warnings
+from datetime import datetime, timezone
+
+import dagster as dg
+
+from rmj_dagster.assets.asset_keys import PYTHON_ASSET_PREFIX, asset_key
+from rmj_dagster.assets.table_metadata import OWNERS, markdown_table, table_metadata
+from rmj_dagster.assets.delivery_observations import LOADED_CHECK
+from rmj_dagster.cockpit import lineage, monitor
+from rmj_dagster.partitions import deliveries, years
+from rmj_dagster.resources import ExportArea, Warehouse
+
+# A partitioned asset check is a preview in Dagster 1.13; we rely on it on purpose (one result per delivery).
+warnings.filterwarnings("ignore", message=r"Specifying a partitions_def on an AssetCheckSpec", category=dg.PreviewWarning)
+
+PUBLISHED_FIGURES = "audit.published_figures"
+_PUBLISHED_COLUMNS = """
+    publication_id varchar not null,
+    recorded_at timestamp not null,
+    year integer not null,
+    area_type varchar not null,
+    area_code varchar not null,
+    respondent_group varchar not null,
+    care_type varchar not null,
+    indicator varchar not null,
+    n bigint,
+    value double,
+    suppressed boolean not null
+"""
+
+
+@dg.asset(
+    name="published_figures",
+    key_prefix=[PYTHON_ASSET_PREFIX["published_figures"]],
+    deps=[asset_key("ceo_publication")],
+    partitions_def=years,
+    group_name="indicators",
+    kinds={"duckdb"},
+    owners=OWNERS,
+    pool="duckdb",
+    description=(
+        "One version of the year's CEO figures per publication (audit.published_figures: publication id = "
+        "the run, recorded at, n, value, suppressed), appended after the files are written. figure_sources "
+        "compares the last two versions to say which published figures a correction changed."
+    ),
+)
+def published_figures(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    year = int(context.partition_key)
+    recorded_at = datetime.now(timezone.utc).replace(tzinfo=None)
+    with warehouse.connect() as con:
+        con.execute(f"create table if not exists {PUBLISHED_FIGURES} ({_PUBLISHED_COLUMNS})")
+        con.execute(
+            f"""
+            insert into {PUBLISHED_FIGURES}
+            select ?, ?, year, area_type, area_code, respondent_group, care_type, indicator, n, value, suppressed
+            from marts.ceo_indicators where period = ?
+            """,
+            [context.run_id, recorded_at, str(year)],
+        )
+        rows, publications = con.execute(
+            f"select count(*) filter (where publication_id = ?), count(distinct publication_id) "
+            f"from {PUBLISHED_FIGURES} where year = ?",
+            [context.run_id, year],
+        ).fetchone()
+        metadata = table_metadata(con, PUBLISHED_FIGURES)
+    return dg.MaterializeResult(
+        metadata=metadata
+        | {"dagster/row_count": rows, "period": str(year), "publications_of_the_year": publications,
+           "table_rows_all_years": metadata["dagster/row_count"]}
+    )
+
+
+def figure_change_metadata(context: dg.AssetExecutionContext, con) -> dict[str, object]:
+    """After figure_sources is built: the published figures of the year that changed, for the run's page."""
+    changes = lineage.changed_figures(con, [int(context.partition_key)])
+    rows = [(str(c.figure), c.previous_value, c.previous_n, c.value, c.n, "; ".join(c.new_deliveries)) for c in changes[:50]]
+    return {
+        "changed_figures": len(changes),
+        "changed": markdown_table(["figure", "was", "n was", "now", "n now", "new deliveries"], rows),
+    }
+
+
+@dg.asset(
+    name="delivery_monitor_page",
+    key_prefix=[PYTHON_ASSET_PREFIX["delivery_monitor_page"]],
+    deps=[asset_key("delivery_monitor")],
+    group_name="monitor",
+    kinds={"plotly", "html"},
+    owners=OWNERS,
+    pool="duckdb",
+    description=(
+        "The data team's page per year, <export dir>/monitor/<YYYY>.html (owner-only: operational counts, "
+        "not published): first a provider x month grid (delivered, late, quarantined, nothing due), then "
+        "the late providers and the figures of every provider-month."
+    ),
+)
+def delivery_monitor_page(warehouse: Warehouse, exports: ExportArea) -> dg.MaterializeResult:
+    with warehouse.connect(read_only=True) as con:
+        pages = monitor.write_monitor_pages(con, exports.path())
+        late = monitor.late_providers(con)
+    return dg.MaterializeResult(
+        metadata={
+            "pages": dg.MetadataValue.json([str(p) for p in pages]),
+            **({"latest_page": dg.MetadataValue.path(str(pages[-1]))} if pages else {}),
+            "late_providers": len(late),
+        }
+    )
+
+
+@dg.asset_check(
+    asset=asset_key("delivery_monitor"),
+    name="no_provider_late",
+    description=(
+        "Warning: names every provider with ended trajectories in a month of the running year (the year of "
+        "the latest due month) for which no goal measurement came by the end of the next month, with counts."
+    ),
+)
+def no_provider_late(warehouse: Warehouse) -> dg.AssetCheckResult:
+    with warehouse.connect(read_only=True) as con:
+        cutoff = monitor.data_cutoff_month(con)
+        year = monitor.running_year(con)
+        late = monitor.late_providers(con, year) if year else []
+        this_month = monitor.late_this_month(con)
+    return dg.AssetCheckResult(
+        passed=not late,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=("late: " + "; ".join(str(p) for p in late)) if late else f"no provider late in {year}",
+        metadata={
+            "verified": f"every provider-month of {year} whose goals were due before {cutoff} (data cut-off)",
+            "period": str(year),
+            "late_providers": dg.MetadataValue.json(
+                {p.aanbieder_agb: {"months": list(p.months), "trajectories_without_goal": p.trajectories_without_goal}
+                 for p in late}
+            ),
+            "late_this_month": dg.MetadataValue.json([str(p) for p in this_month]),
+        },
+    )
+
+
+@dg.asset_check(
+    asset=asset_key("raw_provider_drops"),
+    name=LOADED_CHECK,
+    partitions_def=deliveries,
+    additional_deps=[asset_key("delivery_reconciliation")],
+    description=(
+        "Warning: every delivery of the run was loaded. Each delivery partition also gets its own result "
+        "(failed with the quarantine reason when it was quarantined, on receipt or in the TTP step)."
+    ),
+)
+def deliveries_loaded(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
+    keys = list(context.partition_keys)
+    with warehouse.connect(read_only=True) as con:
+        rows = con.execute(
+            "select delivery_id, file_name, status, quarantine_reason from intermediate.delivery_reconciliation "
+            "where list_contains(?, delivery_id) order by received_at, delivery_id",
+            [keys],
+        ).fetchall()
+    not_loaded = [r for r in rows if r[2] != "loaded"]
+    span = keys[0] if len(keys) == 1 else f"{keys[0]} .. {keys[-1]}"
+    return dg.AssetCheckResult(
+        passed=not not_loaded,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=f"{len(not_loaded)} of {len(rows)} deliveries not loaded" if not_loaded else f"all {len(rows)} deliveries loaded",
+        metadata={
+            "verified": f"{len(keys)} delivery partition(s) of this run: {span}",
+            "deliveries": len(rows),
+            "not_loaded": markdown_table(["delivery", "file", "status", "reason"], not_loaded[:50]),
+        },
+    )

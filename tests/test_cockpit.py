@@ -1,0 +1,226 @@
+"""The data team's cockpit on real runs: the delivery monitor on generated monthly deliveries (one provider
+sends a month's goals late), what the UI shows for a loaded and a quarantined delivery (read back through
+the Dagster instance), and ``rmj explain`` / changed figures on hand-built deliveries with exact output."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+from collections import Counter
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from rmj_dagster import cli
+from rmj_dagster.assets.asset_keys import asset_key
+from rmj_dagster.assets.delivery_observations import LOADED_CHECK
+from rmj_dagster.generate import generate_deliveries
+from rmj_dagster.intake.landing_zone import delivery_id_of, sha256_of
+from rmj_dagster.progress import Reporter
+from rmj_dagster.runner import process
+from tests.test_chain_exact_figures import valid_bsns
+
+TODAY = date(2026, 2, 20)
+
+
+@pytest.fixture(scope="module")
+def monthly_run(tmp_path_factory):
+    """Generated monthly deliveries of 2025 with planted defects and bad files, processed once."""
+    root = tmp_path_factory.mktemp("monthly")
+    env = {"RMJ_LANDING_DIR": root / "landing", "RMJ_WAREHOUSE": root / "wh.duckdb", "RMJ_EXPORT_DIR": root / "exports"}
+    saved = {k: os.environ.get(k) for k in [*env, "RMJ_PSEUDONYM_KEY", "RMJ_DEMO_MODE", "DAGSTER_HOME"]}
+    os.environ.update({k: str(v) for k, v in env.items()})
+    os.environ["RMJ_PSEUDONYM_KEY"] = "test-key-0123456789-0123456789-0123456789"
+    os.environ.pop("RMJ_DEMO_MODE", None)
+    os.environ.pop("DAGSTER_HOME", None)
+    generate_deliveries(env["RMJ_LANDING_DIR"], seed=31, scale=0.1, years=[2025], defect_rate=0.02, today=TODAY, monthly=True)
+    truth = json.loads((env["RMJ_LANDING_DIR"] / "generator_truth.json").read_text(encoding="utf-8"))
+    instance = dg.DagsterInstance.ephemeral()
+    lines = []
+    summary = process(instance=instance, reporter=Reporter(stream=_Lines(lines), live=False))
+    yield {"env": env, "truth": truth, "instance": instance, "summary": summary, "progress": lines}
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+class _Lines:
+    """A pipe-like stream that keeps what was written."""
+
+    def __init__(self, lines: list[str]):
+        self.lines = lines
+
+    def write(self, text: str) -> None:
+        self.lines += [line for line in text.splitlines() if line]
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+
+def _monitor(db: Path, sql: str, params=()) -> list[tuple]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(sql, list(params)).fetchall()
+
+
+def test_monitor_counts_agree_with_what_was_delivered(monthly_run):
+    truth, db = monthly_run["truth"], monthly_run["env"]["RMJ_WAREHOUSE"]
+    files = truth["files"].values()
+    expected = Counter((f["received"][:7], f["kind"]) for f in files if f["outcome"] == "processed" and f["format"] == "csv")
+    expected.update((f["received"][:7], "stop_zorg") for f in files if f["format"] == "jw307")
+    found = Counter()
+    for month, responses, stop_zorg, goals in _monitor(db, "select month, files_responses, files_stop_zorg, files_goals from marts.delivery_monitor"):
+        found.update({(month, "responses"): responses, (month, "stop_zorg"): stop_zorg, (month, "goals"): goals})
+    assert +found == +expected
+    quarantined, accepted, rejected, ended = _monitor(
+        db, "select sum(files_quarantined), sum(rows_accepted), sum(rows_rejected), sum(trajectories_ended) from marts.delivery_monitor")[0]
+    assert quarantined == sum(truth["totals"]["quarantined_files"].values()) == 10  # counted once, wherever quarantined
+    assert rejected == sum(truth["totals"]["defects"].values())
+    assert accepted + rejected == sum(truth["totals"]["rows"].values())
+    assert ended == _monitor(db, "select count(*) from intermediate.cleaned_stop_zorg where einddatum is not null")[0][0]
+
+
+def test_the_provider_that_skips_a_month_is_late_in_that_month_only_through_its_goals(monthly_run):
+    late = monthly_run["truth"]["late_deliveries"]
+    assert len(late) == 1
+    agb, month = late[0]["agb"], late[0]["month"]
+    rows = _monitor(monthly_run["env"]["RMJ_WAREHOUSE"],
+                    "select month, trajectories_ended, ended_with_goal, ended_with_goal_in_time, late, status "
+                    "from marts.delivery_monitor where aanbieder_agb = ? and month like '2025-%' order by month", [agb])
+    by_month = {r[0]: r[1:] for r in rows}
+    ended, with_goal, in_time, is_late, status = by_month[month]
+    assert ended > 0 and with_goal > 0 and in_time == 0 and is_late and status == "late"  # they came, a month late
+    others = [m for m, (e, g, t, lt, _) in by_month.items() if m != month and t > 0]
+    assert others and not any(by_month[m][3] for m in others)
+    # the warning check names it, with its counts
+    check = monthly_run["instance"].event_log_storage.get_asset_check_execution_history(
+        dg.AssetCheckKey(asset_key("delivery_monitor"), "no_provider_late"), limit=1)[0]
+    evaluation = check.event.dagster_event.event_specific_data
+    assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.WARN
+    named = evaluation.metadata["late_providers"].value
+    assert month in named[agb]["months"] and named[agb]["trajectories_without_goal"] >= ended
+    assert evaluation.metadata["period"].value == "2025"
+
+
+def test_monitor_page_is_owner_only_and_opens_with_the_grid(monthly_run):
+    page = monthly_run["env"]["RMJ_EXPORT_DIR"] / "monitor" / "2025.html"
+    assert stat.S_IMODE(page.stat().st_mode) == 0o600
+    assert stat.S_IMODE(page.parent.stat().st_mode) == 0o700
+    text = page.read_text(encoding="utf-8")
+    assert text.index('"type":"heatmap"') < text.index("<h2>Te laat</h2>")  # the grid comes first
+    assert "plotly.js" in text and "<script src=" not in text  # self-contained
+    late = monthly_run["truth"]["late_deliveries"][0]
+    assert f"{late['agb']}: 1 month(s) late ({late['month']})" in text or late["month"] in text
+
+
+def test_ui_shows_a_loaded_and_a_quarantined_delivery_for_what_they_are(monthly_run):
+    instance, db = monthly_run["instance"], monthly_run["env"]["RMJ_WAREHOUSE"]
+    drops = asset_key("raw_provider_drops")
+    loaded, quarantined = (
+        _monitor(db, "select delivery_id, file_name, rows_read, rows_accepted, rows_rejected, quarantine_reason "
+                     f"from intermediate.delivery_reconciliation where status = '{s}' order by rows_rejected desc, delivery_id limit 1")[0]
+        for s in ("loaded", "quarantined")
+    )
+    for delivery, file_name, read, accepted, rejected, reason in (loaded, quarantined):
+        materialization = instance.get_latest_materialization_event(drops)
+        assert "dagster/row_count" not in materialization.asset_materialization.metadata  # no table total posing as the partition's
+        observations = instance.fetch_observations(
+            dg.AssetRecordsFilter(asset_key=drops, asset_partitions=[delivery]), limit=5).records
+        metadata = observations[0].asset_observation.metadata  # the latest: after the reconciliation
+        assert metadata["file_name"].value == file_name and metadata["rows_read"].value == read
+        assert (metadata["rows_accepted"].value, metadata["rows_rejected"].value) == (accepted, rejected)
+        assert metadata["dagster/row_count"].value == read
+        history = instance.event_log_storage.get_asset_check_execution_history(
+            dg.AssetCheckKey(drops, LOADED_CHECK), limit=1, partition_filter=None)
+        records = [r for r in instance.event_log_storage.get_asset_check_execution_history(
+            dg.AssetCheckKey(drops, LOADED_CHECK), limit=1000) if r.partition == delivery]
+        evaluation = records[0].event.dagster_event.event_specific_data
+        assert evaluation.metadata["verified"].value == f"delivery {delivery}"
+        assert history
+        if reason is None:
+            assert evaluation.passed and read > 0 and read == accepted + rejected
+        else:
+            assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.WARN
+            assert reason in evaluation.description and metadata["quarantine_reason"].value == reason
+
+
+def test_every_check_result_names_what_it_verified(monthly_run):
+    storage = monthly_run["instance"].event_log_storage
+    from rmj_dagster.definitions import defs
+
+    for key in defs.resolve_asset_graph().asset_check_keys:
+        for record in storage.get_asset_check_execution_history(key, limit=3):
+            evaluation = record.event.dagster_event.event_specific_data
+            assert "verified" in evaluation.metadata, key.to_user_string()
+
+
+def test_process_reports_progress_per_stage_in_plain_lines(monthly_run):
+    lines, summary = monthly_run["progress"], monthly_run["summary"]
+    stages = [line for line in lines if "deliveries_job · " in line]
+    assert any("pseudonymise: done" in line and "rows/s" in line for line in stages)
+    assert len(lines) < 40  # one line per stage, never a flood
+    text = str(summary)
+    assert "quarantined files (10), by reason:" in text and "late this month:" in text
+
+
+# ---------------------------------------------------------------------------------------------------------
+# rmj explain and changed figures on hand-built deliveries
+
+AGB_A, AGB_B = "12345678", "23456789"
+HEADER = "aanbieder_agb;bsn;geboortedatum;gemeentecode;toewijzingnummer;begindatum;einddatum;reden_beeindiging;status_aanlevering"
+BSNS = valid_bsns(20)
+
+
+def _stop_file(incoming: Path, name: str, rows: list[tuple[str, int, str, str]], received: datetime) -> str:
+    """rows: (agb, trajectory number, reden, status); returns the delivery id."""
+    lines = [HEADER] + [f"{agb};{BSNS[n]};2012-05-01;0363;{4000 + n};2024-09-01;2025-03-01;{reden};{status}"
+                        for agb, n, reden, status in rows]
+    path = incoming / name
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    os.utime(path, (received.timestamp(), received.timestamp()))
+    return delivery_id_of(sha256_of(path))
+
+
+def test_explain_lists_the_deliveries_behind_a_figure_and_a_correction_says_what_it_changed(rmj_env, capsys):
+    incoming = rmj_env["landing"] / "incoming"
+    first = _stop_file(incoming, "stopzorg_A_jan.csv", [(AGB_A, n, "32" if n < 2 else "31", "1") for n in range(8)],
+                       datetime(2025, 4, 8, 9, 0, tzinfo=timezone.utc))
+    second = _stop_file(incoming, "stopzorg_A_feb.csv", [(AGB_A, n, "31", "1") for n in range(8, 12)],
+                        datetime(2025, 5, 8, 9, 0, tzinfo=timezone.utc))
+    third = _stop_file(incoming, "stopzorg_B.csv", [(AGB_B, n, "32", "1") for n in range(12, 16)], datetime(2025, 5, 9, 9, 0, tzinfo=timezone.utc))
+    process()
+    assert cli.main(["explain", "2025", "RMJ", "pct_uitval"]) == 0
+    width = len("stopzorg_A_jan.csv")
+    assert capsys.readouterr().out == "\n".join([
+        "2025 regio RMJ pct_uitval (group ALL, care ALL): value 37.5, n 15 (as published)",
+        "3 deliveries, 16 rows:",
+        f"  provider  delivery{' ' * 10}file{' ' * (width - 4)}  received at       rows",
+        f"  {AGB_A}  {first}  stopzorg_A_jan.csv  2025-04-08 09:00     8",
+        f"  {AGB_A}  {second}  stopzorg_A_feb.csv  2025-05-08 09:00     4",
+        f"  {AGB_B}  {third}  stopzorg_B.csv{' ' * (width - 14)}  2025-05-09 09:00     4",
+    ]) + "\n"
+    assert cli.main(["explain", "2025", "RMJ", "pct_doelrealisatie"]) == 1  # nothing published: says so
+
+    # a correction: provider A changes two endings to uitval (status 2); the region's uitval goes 6 -> 8 of 16
+    correction = _stop_file(incoming, "stopzorg_A_correctie.csv", [(AGB_A, n, "32", "2") for n in (2, 3)],
+                            datetime(2025, 6, 2, 9, 0, tzinfo=timezone.utc))
+    summary = process()
+    changed = "\n".join(summary.changed_figures)
+    assert (f"2025 regio RMJ pct_uitval (group ALL, care ALL): 37.5 (n 15) -> 50 (n 15); new deliveries: "
+            f"{AGB_A} stopzorg_A_correctie.csv ({correction})") in changed
+    assert "published figures changed by this run" in str(summary)
+    with duckdb.connect(str(rmj_env["warehouse"]), read_only=True) as con:
+        unchanged = con.execute("select count(*) from marts.figure_sources where not changed and indicator = 'pct_uitval' and published").fetchone()[0]
+        rows = con.execute("select delivery_id, rows_contributed from marts.figure_sources where area_code = 'RMJ' "
+                           "and indicator = 'pct_uitval' order by received_at").fetchall()
+    assert rows == [(first, 6), (second, 4), (third, 4), (correction, 2)]  # the corrected records now come from it
+    assert unchanged >= 0
