@@ -140,6 +140,8 @@ def follow_run(reporter: Reporter, defs: dg.Definitions, job_name: str, instance
                 current in STAGES and (stage not in STAGES or STAGES.index(stage) < STAGES.index(current)))):
             return  # stages only move forward
         if task is not None:
+            if current == "pseudonymise" and deliveries:
+                task.update(done=deliveries)  # those quarantined on receipt are done without a TTP message
             task.finish()
         current = stage
         total = deliveries if stage == "pseudonymise" and deliveries else None
@@ -168,8 +170,6 @@ def follow_run(reporter: Reporter, defs: dg.Definitions, job_name: str, instance
         if finished and not (connection and connection.has_more):
             break
         time.sleep(0 if connection and connection.has_more else _POLL_SECONDS)
-    if task is not None and current == "pseudonymise":
-        task.update(done=deliveries)
     switch(None, final=True)
     worker.join()
     if "error" in outcome:

@@ -15,6 +15,7 @@ from pathlib import Path
 import dagster as dg
 
 from rmj_dagster import warehouse
+from rmj_dagster.assets.delivery_observations import LOADED_CHECK
 from rmj_dagster.intake.landing_zone import LandingZone, delivery_id_of, sha256_of
 from rmj_dagster.partitions import deliveries, half_year_key, half_year_label, half_years, range_tags, years
 from rmj_dagster.progress import Reporter, follow_run
@@ -41,6 +42,7 @@ class ProcessSummary:
     headline: list[tuple[str, str, str]] = field(default_factory=list)  # year, indicator, value
     checks: dict[str, int] = field(default_factory=lambda: {"passed": 0, "failed": 0})
     failed_checks: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # warning checks that did not pass (late provider, quarantine)
     export_dir: Path | None = None
     warehouse: Path | None = None
 
@@ -71,7 +73,9 @@ class ProcessSummary:
             lines.append("late this month: " + ("; ".join(self.late_this_month) or "none")
                          + f" (delivery monitor: {self.monitor_pages[-1]})")
         lines.append(f"asset checks: {self.checks['passed']} passed, {self.checks['failed']} failed"
-                     + (f" ({', '.join(self.failed_checks)})" if self.failed_checks else ""))
+                     + (f" ({', '.join(self.failed_checks)})" if self.failed_checks else "")
+                     + (f", {len(self.warnings)} warning(s)" if self.warnings else ""))
+        lines += [f"  warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
 
@@ -97,9 +101,13 @@ def _execute(job: dg.JobDefinition, instance: dg.DagsterInstance, checks: dict |
         result = follow_run(reporter, defs, job.name, instance, run_id, run, deliveries=deliveries)
     if checks is not None:
         for evaluation in result.get_asset_check_evaluations():
-            checks["passed" if evaluation.passed else "failed"] += 1
+            if evaluation.partition is not None and evaluation.check_name == LOADED_CHECK:
+                continue  # one per delivery partition: the summary's quarantined files say the same
+            warning = evaluation.severity == dg.AssetCheckSeverity.WARN
+            checks["passed" if evaluation.passed else "warnings" if warning else "failed"] += 1
             if not evaluation.passed:
-                checks.setdefault("names", []).append(evaluation.asset_check_key.to_user_string())
+                checks.setdefault("warned" if warning else "names", []).append(
+                    evaluation.asset_check_key.to_user_string() + (f" ({evaluation.description})" if warning and evaluation.description else ""))
     if not result.success:
         failed = [e.step_key for e in result.all_events if e.is_step_failure]
         raise PipelineFailed(f"{job.name} failed in step(s): {', '.join(failed) or 'unknown'}")
@@ -140,7 +148,7 @@ def process(settings: Settings | None = None, instance: dg.DagsterInstance | Non
     if new_keys:
         instance.add_dynamic_partitions(deliveries.name, new_keys)
 
-    checks: dict = {"passed": 0, "failed": 0}
+    checks: dict = {"passed": 0, "failed": 0, "warnings": 0}
     follow = {"reporter": reporter, "defs": defs}
     if reporter is not None:
         reporter.line(f"{len(keys)} deliveries to process ({len(new_keys)} new) from {zone.incoming}")
@@ -165,6 +173,7 @@ def process(settings: Settings | None = None, instance: dg.DagsterInstance | Non
     summary = _summarise(settings, periods)
     summary.ceo_files = ceo_files
     summary.checks = {"passed": checks["passed"], "failed": checks["failed"]}
+    summary.warnings = sorted(set(checks.get("warned", [])))
     summary.failed_checks = sorted(set(checks.get("names", [])))
     return summary
 

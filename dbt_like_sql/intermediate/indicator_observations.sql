@@ -1,11 +1,13 @@
 -- Every observation behind a CEO figure, with the delivery it came from: what indicator_base counts.
 -- group: indicators
+-- grain: observation_id
 -- One row per observation in one shape: `hit` counts in a proportion's numerator, `x` is the value averaged
 -- by a mean, by_respondent says whether the figure is broken down by respondent group and care type. Years:
 -- a response counts in the year of invuldatum, a stop record in the year of einddatum, a goal measurement in
 -- the year of meetdatum. delivery_id is the delivery of the response, stop record or goal measurement
 -- (for response_rate the stop record's). Kept as a table so figure_sources can trace each published figure
--- back to its deliveries with the very rows that made it.
+-- back to its deliveries with the very rows that made it. observation_id only numbers the rows (an
+-- observation has no key of its own: two answers of one questionnaire can be alike in every column).
 with responses as (
     select
         year(invuldatum)::integer as year,
@@ -27,49 +29,53 @@ item_answers as (
     ) as a
     inner join ref.cem_items as i
         on i.item = a.item and a.answer between i.min_value and i.max_value
+),
+
+observations as (
+    select year, gemeentecode, subregio, aanbieder_agb, respondent_group, care_type,
+        'n_responses' as indicator, 'count' as statistic, true as by_respondent, null::boolean as hit, null::double as x, delivery_id
+    from responses
+
+    union all
+    select year, gemeentecode, subregio, aanbieder_agb, respondent_group, care_type,
+        indicator, 'proportion', true, positive, null, delivery_id
+    from item_answers
+
+    union all
+    select year, gemeentecode, subregio, aanbieder_agb, respondent_group, care_type,
+        'mean_q09', 'mean', true, null, answer, delivery_id
+    from item_answers
+    where item = 'q09'
+
+    union all
+    select year(einddatum)::integer, gemeentecode, subregio, aanbieder_agb, 'ALL', 'ALL',
+        'pct_uitval', 'proportion', false, is_uitval, null, delivery_id
+    from intermediate.trajectory_outcomes
+    where counts_as_end and einddatum is not null
+
+    union all
+    select year(einddatum)::integer, gemeentecode, subregio, aanbieder_agb, 'ALL', 'EINDE',
+        'response_rate', 'proportion', false, has_end_response, null, delivery_id
+    from intermediate.trajectory_outcomes
+    where counts_as_end and einddatum is not null
+
+    union all
+    select year(meetdatum)::integer, gemeentecode, subregio, aanbieder_agb, 'ALL', 'ALL',
+        'pct_doelrealisatie', 'proportion', false, goal_attained, null, delivery_id
+    from intermediate.gas_scores
+    where meetdatum is not null and goal_attained is not null
+
+    union all
+    select year(meetdatum)::integer, gemeentecode, subregio, aanbieder_agb, 'ALL', 'ALL',
+        'pct_probleemafname', 'proportion', false, coalesce(problem_decreased, false), null, delivery_id
+    from intermediate.gas_scores
+    where meetdatum is not null and probleemafname is not null
+
+    union all
+    select year(meetdatum)::integer, gemeentecode, subregio, aanbieder_agb, 'ALL', 'ALL',
+        'mean_gas_t', 'mean', false, null, gas_t, delivery_id
+    from intermediate.gas_scores
+    where meetdatum is not null and gas_t is not null
 )
 
-select year, gemeentecode, subregio, aanbieder_agb, respondent_group, care_type,
-    'n_responses' as indicator, 'count' as statistic, true as by_respondent, null::boolean as hit, null::double as x, delivery_id
-from responses
-
-union all
-select year, gemeentecode, subregio, aanbieder_agb, respondent_group, care_type,
-    indicator, 'proportion', true, positive, null, delivery_id
-from item_answers
-
-union all
-select year, gemeentecode, subregio, aanbieder_agb, respondent_group, care_type,
-    'mean_q09', 'mean', true, null, answer, delivery_id
-from item_answers
-where item = 'q09'
-
-union all
-select year(einddatum)::integer, gemeentecode, subregio, aanbieder_agb, 'ALL', 'ALL',
-    'pct_uitval', 'proportion', false, is_uitval, null, delivery_id
-from intermediate.trajectory_outcomes
-where counts_as_end and einddatum is not null
-
-union all
-select year(einddatum)::integer, gemeentecode, subregio, aanbieder_agb, 'ALL', 'EINDE',
-    'response_rate', 'proportion', false, has_end_response, null, delivery_id
-from intermediate.trajectory_outcomes
-where counts_as_end and einddatum is not null
-
-union all
-select year(meetdatum)::integer, gemeentecode, subregio, aanbieder_agb, 'ALL', 'ALL',
-    'pct_doelrealisatie', 'proportion', false, goal_attained, null, delivery_id
-from intermediate.gas_scores
-where meetdatum is not null and goal_attained is not null
-
-union all
-select year(meetdatum)::integer, gemeentecode, subregio, aanbieder_agb, 'ALL', 'ALL',
-    'pct_probleemafname', 'proportion', false, coalesce(problem_decreased, false), null, delivery_id
-from intermediate.gas_scores
-where meetdatum is not null and probleemafname is not null
-
-union all
-select year(meetdatum)::integer, gemeentecode, subregio, aanbieder_agb, 'ALL', 'ALL',
-    'mean_gas_t', 'mean', false, null, gas_t, delivery_id
-from intermediate.gas_scores
-where meetdatum is not null and gas_t is not null
+select row_number() over () as observation_id, * from observations

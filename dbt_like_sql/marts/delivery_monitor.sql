@@ -1,5 +1,6 @@
 -- Per provider x month: what came in, what was made of it, and whether the provider is late with its goals.
 -- group: monitor
+-- grain: aanbieder_agb, month
 -- For the data team and the contract managers (outputs.md, "Delivery monitor"); operational counts that stay
 -- inside the region's environment. One row per provider (AGB) and calendar month in which the provider sent a
 -- file or ended a trajectory. Files are counted in the month they were received (received_at): files_* per
