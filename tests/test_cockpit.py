@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import stat
 from collections import Counter
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -207,10 +206,10 @@ def _stop_file(incoming: Path, name: str, rows: list[tuple[str, int, str, str]],
 def test_explain_lists_the_deliveries_behind_a_figure_and_a_correction_says_what_it_changed(rmj_env, capsys):
     incoming = rmj_env["landing"] / "incoming"
     first = _stop_file(incoming, "stopzorg_A_jan.csv", [(AGB_A, n, "32" if n < 2 else "31", "1") for n in range(8)],
-                       datetime(2025, 4, 8, 9, 0, tzinfo=timezone.utc))
+                       datetime(2025, 4, 8, 9, 0, tzinfo=UTC))
     second = _stop_file(incoming, "stopzorg_A_feb.csv", [(AGB_A, n, "31", "1") for n in range(8, 12)],
-                        datetime(2025, 5, 8, 9, 0, tzinfo=timezone.utc))
-    third = _stop_file(incoming, "stopzorg_B.csv", [(AGB_B, n, "32", "1") for n in range(12, 16)], datetime(2025, 5, 9, 9, 0, tzinfo=timezone.utc))
+                        datetime(2025, 5, 8, 9, 0, tzinfo=UTC))
+    third = _stop_file(incoming, "stopzorg_B.csv", [(AGB_B, n, "32", "1") for n in range(12, 16)], datetime(2025, 5, 9, 9, 0, tzinfo=UTC))
     process()
     assert cli.main(["explain", "2025", "RMJ", "pct_uitval"]) == 0
     width = len("stopzorg_A_jan.csv")
@@ -226,7 +225,7 @@ def test_explain_lists_the_deliveries_behind_a_figure_and_a_correction_says_what
 
     # a correction: provider A changes two endings to uitval (status 2); the region's uitval goes 6 -> 8 of 16
     correction = _stop_file(incoming, "stopzorg_A_correctie.csv", [(AGB_A, n, "32", "2") for n in (2, 3)],
-                            datetime(2025, 6, 2, 9, 0, tzinfo=timezone.utc))
+                            datetime(2025, 6, 2, 9, 0, tzinfo=UTC))
     summary = process()
     changed = "\n".join(summary.changed_figures)
     assert (f"2025 regio RMJ pct_uitval (group ALL, care ALL): 37.5 (n 15) -> 50 (n 15); new deliveries: "

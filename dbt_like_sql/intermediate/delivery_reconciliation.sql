@@ -2,7 +2,8 @@
 -- group: clean
 -- grain: delivery_id
 -- One row per delivery in audit.deliveries (loaded or quarantined): provider, file name, received at, kind,
--- status and quarantine reason; rows_read is what the ingest/TTP step counted in the file, accepted and
+-- processed_at (when the pipeline last handled it), status and quarantine reason; rows_read is what the
+-- ingest/TTP step counted in the file, accepted and
 -- rejected are what staging made of that delivery's rows (reject_reason NULL or not), rejected_by_reason
 -- the rejected rows per reason code (e.g. "answer_out_of_range=3, bsn_elfproef=1"). duplicate_files counts
 -- later copies of the same bytes (audit.file_receipts), recorded but never loaded again.
@@ -52,6 +53,7 @@ select
     s.aanbieder_agb,
     d.file_name,
     d.received_at,
+    d.processed_at,
     d.kind,
     d.source_format,
     d.status,

@@ -106,7 +106,7 @@ select
     d.file_name,
     d.received_at,
     c.rows_contributed,
-    coalesce(a.processed_at > f.previous_publication_at, false) as new_delivery
+    coalesce(d.processed_at > f.previous_publication_at, false) as new_delivery
 from figures as f
 left join contributions as c
     on f.published
@@ -117,4 +117,3 @@ left join contributions as c
     and c.care_type = f.care_type
     and c.indicator = f.indicator
 left join intermediate.delivery_reconciliation as d on d.delivery_id = c.delivery_id
-left join audit.deliveries as a on a.delivery_id = c.delivery_id

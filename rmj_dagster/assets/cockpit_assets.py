@@ -7,13 +7,13 @@ which is what lets ``figure_sources`` say which published figures a correction c
 
 
 import warnings
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import dagster as dg
 
 from rmj_dagster.assets.asset_keys import PYTHON_ASSET_PREFIX, asset_key
-from rmj_dagster.assets.table_metadata import OWNERS, markdown_table, table_metadata
 from rmj_dagster.assets.delivery_observations import LOADED_CHECK
+from rmj_dagster.assets.table_metadata import OWNERS, markdown_table, table_metadata
 from rmj_dagster.cockpit import lineage, monitor
 from rmj_dagster.partitions import deliveries, years
 from rmj_dagster.resources import ExportArea, Warehouse
@@ -54,7 +54,7 @@ _PUBLISHED_COLUMNS = """
 )
 def published_figures(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     year = int(context.partition_key)
-    recorded_at = datetime.now(timezone.utc).replace(tzinfo=None)
+    recorded_at = datetime.now(UTC).replace(tzinfo=None)
     with warehouse.connect() as con:
         con.execute(f"create table if not exists {PUBLISHED_FIGURES} ({_PUBLISHED_COLUMNS})")
         con.execute(

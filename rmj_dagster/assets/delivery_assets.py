@@ -165,7 +165,7 @@ def raw_provider_drops(
                 raise
         summary = _delivery_summary(con, delivery_ids)
         metadata = table_metadata(con, "audit.deliveries")
-    for delivery_id, file_name, kind, status, reason, _ in summary:  # each partition: its own file and outcome
+    for delivery_id, file_name, kind, _status, reason, _ in summary:  # each partition: its own file and outcome
         context.log_event(dg.AssetObservation(asset_key=context.asset_key, partition=delivery_id, metadata={
             "file_name": file_name, "kind": kind or "", "outcome": outcomes[delivery_id], "quarantine_reason": reason or ""}))
     counts = {o: sum(1 for v in outcomes.values() if v == o) for o in sorted(set(outcomes.values()))}
