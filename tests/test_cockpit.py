@@ -237,3 +237,21 @@ def test_explain_lists_the_deliveries_behind_a_figure_and_a_correction_says_what
                            "and indicator = 'pct_uitval' order by received_at").fetchall()
     assert rows == [(first, 6), (second, 4), (third, 4), (correction, 2)]  # the corrected records now come from it
     assert unchanged >= 0
+
+
+def test_demo_plants_defects_and_bad_files_by_default_and_says_what_became_of_them(rmj_env, capsys):
+    assert cli.main(["demo", "--scale", "0.05", "--years", "2025"]) == 0
+    out = capsys.readouterr().out
+    truth = json.loads((rmj_env["landing"] / "generator_truth.json").read_text(encoding="utf-8"))
+    assert truth["generator"]["defect_rate"] == 0.02
+    planted, quarantined = truth["totals"]["defects"], truth["totals"]["quarantined_files"]
+    assert planted and quarantined  # the first run shows what rejection and quarantine look like
+    with duckdb.connect(str(rmj_env["warehouse"]), read_only=True) as con:
+        rejected = dict(con.execute("select reason_code, count(*) from intermediate.rejected_rows group by 1").fetchall())
+        held = dict(con.execute("select quarantine_reason, count(*) from intermediate.delivery_reconciliation "
+                                "where status = 'quarantined' group by 1").fetchall())
+    assert rejected == planted and held == quarantined  # the truth file still matches exactly
+    assert f"quarantined files ({sum(quarantined.values())}), by reason:" in out
+    for reason, n in quarantined.items():
+        assert f"  {reason} {n}: " in out
+    assert "rejected rows by reason: " + ", ".join(f"{r} {n}" for r, n in sorted(planted.items(), key=lambda i: (-i[1], i[0]))) in out
