@@ -50,13 +50,13 @@ CONTRACT: dict[str, tuple[tuple[str, str], ...]] = {
         ("begindatum", "date"),
     ),
     "intermediate.trajectory_outcomes": (
-        ("aanbieder_agb", "varchar"), ("toewijzingnummer", "bigint"), ("begindatum", "date"),
+        ("delivery_id", "varchar"), ("aanbieder_agb", "varchar"), ("toewijzingnummer", "bigint"), ("begindatum", "date"),
         ("gemeentecode", "varchar"), ("subregio", "varchar"), ("einddatum", "date"),
         ("cbs_categorie", "varchar"), ("counts_as_end", "boolean"), ("is_uitval", "boolean"),
         ("has_end_response", "boolean"),
     ),
     "intermediate.gas_scores": (
-        ("aanbieder_agb", "varchar"), ("pseudoniem", "varchar"), ("toewijzingnummer", "bigint"),
+        ("delivery_id", "varchar"), ("aanbieder_agb", "varchar"), ("pseudoniem", "varchar"), ("toewijzingnummer", "bigint"),
         ("gemeentecode", "varchar"), ("subregio", "varchar"), ("trajecttype", "varchar"),
         ("meetdatum", "date"), ("n_goals", "bigint"), ("gas_t", "double"), ("goal_attained", "boolean"),
         ("probleemafname", "integer"), ("problem_decreased", "boolean"),
@@ -148,7 +148,7 @@ def add_outcome(con, *, reden: str = "31", has_end_response: bool = False, **giv
     classified = reason(reden)
     del classified["reden_beeindiging"]
     _insert(con, "intermediate.trajectory_outcomes", [{
-        "aanbieder_agb": AGB_A, "toewijzingnummer": next(_serial), "begindatum": date(2024, 9, 1),
+        "delivery_id": "d2", "aanbieder_agb": AGB_A, "toewijzingnummer": next(_serial), "begindatum": date(2024, 9, 1),
         "gemeentecode": gemeentecode, "subregio": subregio_of(gemeentecode), "einddatum": date(2025, 3, 1),
         "has_end_response": has_end_response,
     } | classified | given])
@@ -158,7 +158,7 @@ def add_measurement(con, *, gas_t: float, goal_attained: bool, probleemafname: i
                     problem_decreased: bool | None, **given) -> None:
     gemeentecode = given.get("gemeentecode", "0363")
     _insert(con, "intermediate.gas_scores", [{
-        "aanbieder_agb": AGB_A, "pseudoniem": f"{next(_serial):064x}", "toewijzingnummer": next(_serial),
+        "delivery_id": "d3", "aanbieder_agb": AGB_A, "pseudoniem": f"{next(_serial):064x}", "toewijzingnummer": next(_serial),
         "gemeentecode": gemeentecode, "subregio": subregio_of(gemeentecode), "trajecttype": "PERSPECTIEF",
         "meetdatum": date(2025, 3, 1), "n_goals": 2, "gas_t": gas_t, "goal_attained": goal_attained,
         "probleemafname": probleemafname, "problem_decreased": problem_decreased,
@@ -179,6 +179,7 @@ def run(con, name: str, period: str | None = None) -> int:
 
 
 def build_indicators(con, year: int = 2025) -> None:
+    run(con, "indicator_observations")
     run(con, "indicator_base")
     run(con, "ceo_indicators", str(year))
 
