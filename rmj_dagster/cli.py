@@ -107,14 +107,15 @@ def _monitor(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_generate_options(parser: argparse.ArgumentParser, default_defect_rate: float = 0.0) -> None:
+def _add_generate_options(parser: argparse.ArgumentParser, default_defect_rate: float = 0.0, monthly: bool = False) -> None:
     parser.add_argument("--seed", type=int, default=42, help="random seed (same seed, same files)")
     parser.add_argument("--years", type=int, nargs="+", default=[2024, 2025], help="calendar years to generate")
     parser.add_argument("--scale", type=float, default=1.0, help="1.0 ≈ the region (~2,000 ended trajectories a year); ~225 ≈ national")
     parser.add_argument("--defect-rate", type=float, default=default_defect_rate,
                         help=f"share of rows with one planted defect, and a few bad files (default {default_defect_rate})")
-    parser.add_argument("--monthly", action="store_true",
-                        help="one file per kind per month, as agreed with the providers (default: one per year)")
+    parser.add_argument("--monthly", action=argparse.BooleanOptionalAction, default=monthly,
+                        help="one file per kind per month, as agreed with the providers, or one per year "
+                             f"(default: {'monthly' if monthly else 'yearly'})")
     parser.add_argument("--jw307-max-files", type=int, default=40, help="at most this many JW307 XML messages")
     parser.add_argument("--jw305-max-files", type=int, default=40, help="at most this many JW305 XML messages (starts of long-term care)")
     parser.add_argument("--single-numbering", action="store_true",
@@ -131,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     process = commands.add_parser("process", help="process everything in the landing zone end to end")
     process.set_defaults(run=_process)
     demo = commands.add_parser("demo", help="generate sample deliveries and process them with the demo key")
-    _add_generate_options(demo, default_defect_rate=DEMO_DEFECT_RATE)
+    _add_generate_options(demo, default_defect_rate=DEMO_DEFECT_RATE, monthly=True)
     demo.set_defaults(run=_demo)
     explain = commands.add_parser("explain", help="list the deliveries behind one published CEO figure")
     explain.add_argument("year", type=int)

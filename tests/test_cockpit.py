@@ -243,7 +243,7 @@ def test_demo_plants_defects_and_bad_files_by_default_and_says_what_became_of_th
     assert cli.main(["demo", "--scale", "0.05", "--years", "2025"]) == 0
     out = capsys.readouterr().out
     truth = json.loads((rmj_env["landing"] / "generator_truth.json").read_text(encoding="utf-8"))
-    assert truth["generator"]["defect_rate"] == 0.02
+    assert truth["generator"]["defect_rate"] == 0.02 and truth["generator"]["monthly"]
     planted, quarantined = truth["totals"]["defects"], truth["totals"]["quarantined_files"]
     assert planted and quarantined  # the first run shows what rejection and quarantine look like
     with duckdb.connect(str(rmj_env["warehouse"]), read_only=True) as con:
@@ -254,4 +254,6 @@ def test_demo_plants_defects_and_bad_files_by_default_and_says_what_became_of_th
     assert f"quarantined files ({sum(quarantined.values())}), by reason:" in out
     for reason, n in quarantined.items():
         assert f"  {reason} {n}: " in out
+    late = truth["late_deliveries"]
+    assert late and f"{late[0]['agb']}: " in (rmj_env["exports"] / "monitor" / "2025.html").read_text(encoding="utf-8")
     assert "rejected rows by reason: " + ", ".join(f"{r} {n}" for r, n in sorted(planted.items(), key=lambda i: (-i[1], i[0]))) in out
