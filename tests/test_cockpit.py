@@ -118,7 +118,7 @@ def test_monitor_page_is_owner_only_and_opens_with_the_grid(monthly_run):
     assert text.index('"type":"heatmap"') < text.index("<h2>Te laat</h2>")  # the grid comes first
     assert "plotly.js" in text and "<script src=" not in text  # self-contained
     late = monthly_run["truth"]["late_deliveries"][0]
-    assert f"{late['agb']}: 1 month(s) late ({late['month']})" in text or late["month"] in text
+    assert f"{late['agb']}: 1 maand(en) te laat ({late['month']})" in text
 
 
 def test_ui_shows_a_loaded_and_a_quarantined_delivery_for_what_they_are(monthly_run):

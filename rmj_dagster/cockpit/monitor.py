@@ -32,6 +32,11 @@ class LateProvider:
     months: tuple[str, ...]  # YYYY-MM of each late month
     trajectories_without_goal: int  # ended in those months, no goal measurement received by the deadline
 
+    def dutch(self) -> str:
+        """For the page (people read it in Dutch)."""
+        return (f"{self.aanbieder_agb}: {len(self.months)} maand(en) te laat ({', '.join(self.months)}), "
+                f"{self.trajectories_without_goal} afgesloten trajecten zonder doelmeting op tijd")
+
     def __str__(self) -> str:
         return (f"{self.aanbieder_agb}: {len(self.months)} month(s) late ({', '.join(self.months)}), "
                 f"{self.trajectories_without_goal} ended trajectories without a goal measurement in time")
@@ -133,7 +138,7 @@ def monitor_page(con: duckdb.DuckDBPyConnection, year: int) -> str:
     late = late_providers(con, year)
     cutoff = data_cutoff_month(con)
     grid = _heatmap(rows, year).to_html(full_html=False, include_plotlyjs=True, config={"displaylogo": False})
-    late_items = "".join(f"<li>{html.escape(str(p))}</li>" for p in late) or "<li>geen</li>"
+    late_items = "".join(f"<li>{html.escape(p.dutch())}</li>" for p in late) or "<li>geen</li>"
     header = ("aanbieder", "maand", "status", "CEM+", "stop zorg", "doelen", "quarantaine", "redenen quarantaine",
               "rijen geaccepteerd", "rijen afgewezen", "afgewezen per reden", "afgesloten", "met doelmeting",
               "doelmeting op tijd", "met vragenlijst")
