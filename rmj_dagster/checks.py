@@ -164,7 +164,8 @@ def every_file_shows_the_published_figures(context: dg.AssetCheckExecutionContex
     problems = verify_publication(exports.path(), int(context.partition_key))
     return dg.AssetCheckResult(
         passed=not problems,
-        metadata={"problems": len(problems), "examples": dg.MetadataValue.json(problems[:10])},
+        metadata={"verified": f"year {context.partition_key}: every file of the publication",
+                  "problems": len(problems), "examples": dg.MetadataValue.json(problems[:10])},
     )
 
 
