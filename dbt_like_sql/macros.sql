@@ -1,7 +1,11 @@
 -- Macros shared by every model; created as temporary macros on each warehouse connection.
--- Date formats accepted by the delivery contract: YYYY-MM-DD, YYYYMMDD, DD-MM-YYYY.
+-- Date formats accepted by the delivery contract: YYYY-MM-DD, YYYYMMDD, DD-MM-YYYY. The year must have four
+-- digits (strptime's %Y also takes '24' as the year 24: '20-06-24' is not a date, it is rejected).
 create or replace temp macro rmj_date(s) as
-    try_strptime(trim(s), ['%Y-%m-%d', '%Y%m%d', '%d-%m-%Y'])::date;
+    case
+        when regexp_full_match(trim(s), '[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}|[0-9]{8}|[0-9]{1,2}-[0-9]{1,2}-[0-9]{4}')
+            then try_strptime(trim(s), ['%Y-%m-%d', '%Y%m%d', '%d-%m-%Y'])::date
+    end;
 
 -- Birth dates may also be CBS-style YYYYMM00 (day unknown): read as the first of the month.
 create or replace temp macro rmj_birth_date(s) as

@@ -10,13 +10,18 @@ from __future__ import annotations
 import os
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 import dagster as dg
 
 from rmj_dagster import warehouse
 from rmj_dagster.assets.delivery_observations import LOADED_CHECK
-from rmj_dagster.intake.landing_zone import LandingZone, delivery_id_of, sha256_of
+from rmj_dagster.intake.landing_zone import (
+    PARTIAL_GRACE, LandingZone, delivery_id_of, not_deliveries_message, sha256_of,
+)
+from rmj_dagster.intake.retention import destroy_expired_quarantine
+from rmj_dagster.warehouse import ddl
 from rmj_dagster.partitions import deliveries, half_year_key, half_year_label, half_years, range_tags, years
 from rmj_dagster.progress import Reporter, follow_run
 from rmj_dagster.ttp.pseudonym import PseudonymKey
@@ -45,6 +50,8 @@ class ProcessSummary:
     warnings: list[str] = field(default_factory=list)  # warning checks that did not pass (late provider, quarantine)
     export_dir: Path | None = None
     warehouse: Path | None = None
+    quarantine_destroyed: int = 0  # quarantined deliveries destroyed at the start (retention passed)
+    not_deliveries: list[tuple[str, str]] = field(default_factory=list)  # (safe name, reason) left in incoming/
 
     def __str__(self) -> str:
         lines = [
@@ -72,6 +79,10 @@ class ProcessSummary:
         if self.monitor_pages:
             lines.append("late this month: " + ("; ".join(self.late_this_month) or "none")
                          + f" (delivery monitor: {self.monitor_pages[-1]})")
+        if self.quarantine_destroyed:
+            lines.append(f"quarantine: {self.quarantine_destroyed} delivery(ies) destroyed, their retention period passed")
+        if self.not_deliveries:
+            lines.append(not_deliveries_message(self.not_deliveries))
         lines.append(f"asset checks: {self.checks['passed']} passed, {self.checks['failed']} failed"
                      + (f" ({', '.join(self.failed_checks)})" if self.failed_checks else "")
                      + (f", {len(self.warnings)} warning(s)" if self.warnings else ""))
@@ -115,8 +126,11 @@ def _execute(job: dg.JobDefinition, instance: dg.DagsterInstance, checks: dict |
 
 
 def process(settings: Settings | None = None, instance: dg.DagsterInstance | None = None,
-            reporter: Reporter | None = None) -> ProcessSummary:
-    """Process every file in ``incoming/`` end to end; returns what happened (progress to ``reporter``)."""
+            reporter: Reporter | None = None, now: datetime | None = None) -> ProcessSummary:
+    """Process every file in ``incoming/`` end to end; returns what happened (progress to ``reporter``).
+
+    First destroys quarantined deliveries whose retention period has passed (``now``, UTC, for tests).
+    """
     from rmj_dagster.definitions import build_defs
     from rmj_dagster.jobs import CBS_JOB_NAME, CEO_JOB_NAME
     from rmj_dagster.sensors.delivery_sensor import DELIVERY_JOB_NAME
@@ -136,6 +150,10 @@ def process(settings: Settings | None = None, instance: dg.DagsterInstance | Non
     defs = build_defs()  # resources from the RMJ_* environment as it is now
     instance = instance or _instance()
     zone = LandingZone(settings.landing_dir).ensure()
+    now = now or datetime.now(timezone.utc)
+    with warehouse.connect(settings.warehouse) as con:
+        ddl.ensure_tables(con)
+        destroyed = destroy_expired_quarantine(con, zone, now)
 
     # Deliveries claimed by an earlier run that failed before the TTP step finished come first.
     keys: list[str] = zone.pending_claims()
@@ -172,6 +190,9 @@ def process(settings: Settings | None = None, instance: dg.DagsterInstance | Non
         ceo_files[key] = _files_written(result)
     summary = _summarise(settings, periods)
     summary.ceo_files = ceo_files
+    summary.quarantine_destroyed = len(destroyed)
+    summary.not_deliveries = zone.not_deliveries(
+        now.astimezone(timezone.utc).replace(tzinfo=None) if now.tzinfo else now, PARTIAL_GRACE)
     summary.checks = {"passed": checks["passed"], "failed": checks["failed"]}
     summary.warnings = sorted(set(checks.get("warned", [])))
     summary.failed_checks = sorted(set(checks.get("names", [])))

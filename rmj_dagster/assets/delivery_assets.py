@@ -17,7 +17,9 @@ from rmj_dagster.warehouse import ddl, table_exists
 from rmj_dagster.ttp import pseudonymise
 from rmj_dagster.assets.asset_keys import PYTHON_ASSET_PREFIX, asset_key
 from rmj_dagster.assets.table_metadata import OWNERS, markdown_table, table_metadata
-from rmj_dagster.intake.detect import Quarantine, inspect_file
+from rmj_dagster.intake.detect import as_quarantine, inspect_file
+from rmj_dagster.intake.file_names import safe_name
+from rmj_dagster.intake.retention import destroy_expired_quarantine
 from rmj_dagster.intake.kinds import KINDS
 from rmj_dagster.intake.landing_zone import FileState, LandingZone, delivery_id_of, sha256_of
 from rmj_dagster.partitions import deliveries
@@ -48,7 +50,7 @@ def _files_by_delivery(zone: LandingZone, wanted: set[str]) -> dict[str, list[tu
 def _record_receipt(con, state: FileState, sha: str, delivery_id: str, outcome: str, kept: str | None = None) -> None:
     con.execute(
         "insert or replace into audit.file_receipts values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [sha, delivery_id, state.name, state.size, state.received_at, outcome, _now(),
+        [sha, delivery_id, safe_name(state.name), state.size, state.received_at, outcome, _now(),
          None if kept else (_now() if outcome in ("duplicate", "processed") else None), kept],
     )
 
@@ -67,12 +69,12 @@ def receive(con: duckdb.DuckDBPyConnection, zone: LandingZone, delivery_id: str,
     for state, sha in copies:  # the same bytes again under another name: one delivery, counted once
         kept = zone.dispose(zone.incoming / state.name, retain=retain)
         _record_receipt(con, state, sha, delivery_id, "duplicate", str(kept) if kept else None)
-        log.info(f"delivery {delivery_id}: {state.name} repeats known bytes; recorded as duplicate, not processed again")
+        log.info(f"delivery {delivery_id}: {safe_name(state.name)} repeats known bytes; recorded as duplicate, not processed again")
     if first is None:
         return f"duplicate of {known[0]} delivery"
     state, sha = first
     path = claimed or zone.claim(state.name, delivery_id)
-    row = dict(delivery_id=delivery_id, sha256=sha, file_name=state.name, size_bytes=state.size,
+    row = dict(delivery_id=delivery_id, sha256=sha, file_name=safe_name(state.name), size_bytes=state.size,
                received_at=state.received_at, status="received", processed_at=_now())
     try:
         inspection = inspect_file(path)
@@ -80,11 +82,12 @@ def receive(con: duckdb.DuckDBPyConnection, zone: LandingZone, delivery_id: str,
                     encoding=inspection.encoding, delimiter=inspection.delimiter,
                     extra_columns=identifiers.column_names_for_audit(inspection.header, inspection.extra_columns))
         outcome = "received"
-    except Quarantine as problem:
+    except Exception as error:  # anything that goes wrong reading a delivery quarantines it, never the run
+        problem = as_quarantine(error)
         zone.quarantine(path, delivery_id=delivery_id, sha256=sha, code=problem.code, message=problem.message)
         row |= dict(status="quarantined", reason_code=problem.code, reason_message=problem.message)
         outcome = "quarantined"
-        log.warning(f"delivery {delivery_id} ({state.name}) quarantined: {problem.code}: {problem.message}")
+        log.warning(f"delivery {delivery_id} ({safe_name(state.name)}) quarantined: {problem.code}: {problem.message}")
     columns = ", ".join(row)
     con.execute(f"insert or replace into audit.deliveries ({columns}) values ({', '.join('?' * len(row))})",
                 list(row.values()))
@@ -154,6 +157,8 @@ def raw_provider_drops(
     with warehouse.connect() as con:
         ddl.ensure_tables(con)
         refuse_unfit_key(con, hmac_key)  # ... or one that would not link with what is stored
+        for destroyed in destroy_expired_quarantine(con, zone):
+            context.log.info(f"quarantined delivery {destroyed} destroyed: its retention period has passed")
         files = _files_by_delivery(zone, set(delivery_ids))
         for delivery_id in delivery_ids:
             con.execute("begin transaction")
@@ -255,7 +260,8 @@ def _pseudonymise_one(con, zone: LandingZone, delivery_id: str, hmac_key: Pseudo
     try:
         inspection = inspect_file(path)  # cheap; gives the header the reader needs
         rows = pseudonymise.load_delivery(con, path, inspection, delivery_id, hmac_key)
-    except Quarantine as problem:
+    except Exception as error:  # anything that goes wrong reading a delivery quarantines it, never the run
+        problem = as_quarantine(error)
         zone.quarantine(path, delivery_id=delivery_id, sha256="", code=problem.code, message=problem.message)
         con.execute(
             "update audit.deliveries set status = 'quarantined', reason_code = ?, reason_message = ?, "

@@ -19,7 +19,12 @@ def table_metadata(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, obje
     }
 
 
+def _cell(value: object) -> str:
+    """A value as literal text in a markdown cell (a safe file name holds ``<naam>``, which is no HTML tag)."""
+    return str(value).replace("\\", "\\\\").replace("|", "\\|").replace("<", "\\<").replace("\n", " ")
+
+
 def markdown_table(header: list[str], rows: list[tuple]) -> dg.MetadataValue:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join("" if v is None else str(v) for v in row) + " |" for row in rows]
+    lines += ["| " + " | ".join("" if v is None else _cell(v) for v in row) + " |" for row in rows]
     return dg.MetadataValue.md("\n".join(lines))

@@ -21,6 +21,7 @@ TABLES = (
     "indicatoren",
     "labels",
     "aanbieders",
+    "file_name_words",
 )
 
 

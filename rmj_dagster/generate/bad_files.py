@@ -119,6 +119,27 @@ def _bsn_in_wrong_column(s: Sample) -> BadFile:
     return BadFile(f"stopzorg_{s.agb}_correctie_hand.csv", text.encode("utf-8"), "identifier_in_field", "stop_zorg", 1)
 
 
+def _doctype(s: Sample) -> BadFile:
+    """A message from a tool that writes an internal DTD and uses an entity for a repeated code."""
+    content = s.message()
+    head, _, rest = content.partition(b"?>")
+    root = rest.lstrip().split(b">", 1)[0].split()[0].lstrip(b"<")
+    content = head + b'?>\n<!DOCTYPE ' + root + b' [<!ENTITY c "45A53">]>' + rest.replace(b">45A53<", b">&c;<", 1)
+    return BadFile(f"JW307_{s.agb}_99003.xml", content, "xml_doctype_refused", "stop_zorg", 0)
+
+
+def _giant_cell(s: Sample) -> BadFile:
+    """A stop-zorg export with a free-text column into which a whole document was pasted (over 2 MB)."""
+    columns = [*LAYOUTS["stop_zorg"], "opmerking"]
+    note = "Verslag van het eindgesprek. " * 80_000
+    text = ";".join(columns) + "\n" + ";".join([*s.stop_values(), f'"{note}"']) + "\n"
+    return BadFile(f"stopzorg_{s.agb}_met_verslag.csv", text.encode("utf-8"), "line_too_long", "stop_zorg", 1)
+
+
+NOT_MADE = frozenset({"unreadable_file"})
+"""Quarantine reasons no bad file is made for: ``unreadable_file`` is the catch-all for failures nobody
+foresaw, and a failure someone can plant gets a reason of its own."""
+
 MAKERS: dict[str, list[Callable[[Sample], BadFile]]] = {
     "empty_file": [_empty],
     "unknown_kind": [_unknown_kind],
@@ -130,10 +151,12 @@ MAKERS: dict[str, list[Callable[[Sample], BadFile]]] = {
     "xml_not_valid_jw305": [_invalid_jw305],
     "unreadable_csv": [_ragged],
     "identifier_in_field": [_bsn_in_wrong_column],
+    "xml_doctype_refused": [_doctype],
+    "line_too_long": [_giant_cell],
 }
 
 
-XML_BAD_FILES = {"stop_zorg": 2, "start_zorg": 1}  # bad messages per kind: they count against the caps on iJw files
+XML_BAD_FILES = {"stop_zorg": 3, "start_zorg": 1}  # bad messages per kind (truncated, schema-invalid, with a DOCTYPE; JW305 invalid): they count against the caps on iJw files
 
 
 def bad_files(sample: Sample) -> list[BadFile]:

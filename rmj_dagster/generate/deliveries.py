@@ -17,7 +17,7 @@ from itertools import groupby
 from rmj_dagster.generate.csv_writers import CsvFile, Exporter, Row
 from rmj_dagster.generate.defects import DefectPlanter, Setting
 from rmj_dagster.generate.ijw_writer import SenderHabit, StartProduct, StopProduct, jw305_message, jw307_message
-from rmj_dagster.generate.population import ProviderProfile, Trajectory
+from rmj_dagster.generate.population import ProviderProfile, Trajectory, Youth
 from rmj_dagster.generate.styles import Style
 from rmj_dagster.generate.truth import DeliveryLedger
 from rmj_dagster.ttp.pseudonym import pseudonym
@@ -99,7 +99,8 @@ def write_provider_year(plan: ProviderPlan, ctx: YearContext, trajectories: list
     if corrections:
         later = min(received + timedelta(days=rngs["split"].randint(25, 45)), ctx.today - timedelta(days=1))
         rows = (exporter.stop_row(t, status=status, einddatum=einde, reden=reden) for t, status, (einde, reden) in corrections)
-        _write_csv(ledger, _name(plan, ledger, "correctie", str(year), later), "stop_zorg", exporter, None, rows, later)
+        client = corrections[0][0].youth
+        _write_csv(ledger, _name(plan, ledger, "correctie", str(year), later, client), "stop_zorg", exporter, None, rows, later)
     return messages
 
 
@@ -144,10 +145,35 @@ def _write_csv(ledger: DeliveryLedger, name: str, kind: str, exporter: Exporter,
     ledger.processed(name, kind, "csv", written, planted, received)
 
 
-def _name(plan: ProviderPlan, ledger: DeliveryLedger, what: str, year: int, received: date) -> str:
+def client_name(youth: Youth, habit: int, extension: str) -> str:
+    """A per-client file name as providers' systems write them: surname, BSN and birth date (delivery
+    contract: "File names are data too"); the pipeline must store it only with those replaced."""
+    surname = f"{youth.prefix} {youth.surname}".strip()
+    styles = (
+        f"{youth.surname}_{youth.bsn}_{youth.birth:%Y-%m-%d}",
+        f"{youth.bsn} {surname} {youth.birth:%d-%m-%Y}",
+        f"{surname.replace(' ', '')}{youth.birth:%Y%m%d}_{youth.bsn}",
+    )
+    return f"{styles[habit % len(styles)]}.{extension}"
+
+
+def _unused(ledger: DeliveryLedger, name: str) -> str:
+    """``name``, or ``name (2)``… when the ledger has it already (a second message for one client)."""
+    stem, _, extension = name.rpartition(".")
+    number, candidate = 1, name
+    while candidate in ledger.files:
+        number += 1
+        candidate = f"{stem} ({number}).{extension}"
+    return candidate
+
+
+def _name(plan: ProviderPlan, ledger: DeliveryLedger, what: str, year: int | str, received: date,
+          client: Youth | None = None) -> str:
     agb, habit = plan.agb, plan.naming % 3
     if what == "responses" and habit == 1:
         return ledger.export_name()
+    if what == "correctie" and habit == 1 and client is not None:  # saved under the first client's name
+        return _unused(ledger, client_name(client, plan.naming, "csv"))
     names = {
         "stop_zorg": (f"stopzorg-{agb}-{year}.csv", f"Stop zorg {agb} {year}.CSV", f"JW307-export_{agb}_{year}.csv"),
         "responses": (f"cem_{agb}_{received:%Y%m%d}.csv", "", f"CEM+ {year} {agb}.csv"),
@@ -223,7 +249,10 @@ def _write_message(plan: ProviderPlan, ctx: YearContext, ledger: DeliveryLedger,
     message_id = f"{plan.agb[-4:]}{ctx.year % 100:02d}{number:06d}"
     content = jw307_message(agb=plan.agb, gemeente=gemeente, youth=youth, message_id=message_id, dagtekening=day,
                             products=products, habit=plan.ijw)
-    name = f"JW307_{plan.agb}_{ctx.year}_{number:04d}.xml"
+    # one client per message: some systems name the file after the client (surname, BSN, birth date)
+    habit = plan.naming % 3
+    name = (f"JW307_{plan.agb}_{ctx.year}_{number:04d}.xml" if habit == 0
+            else _unused(ledger, client_name(youth, plan.naming + number, "xml")))
     ledger.path(name).write_bytes(content)
     ledger.processed(name, "stop_zorg", "jw307", len(products), Counter(), day)
 

@@ -172,7 +172,8 @@ class YouthFactory:
             base = f"{(self._serial * self._multiplier + self._offset) % 10**8:08d}"
             check = sum(int(d) * w for d, w in zip(base, (9, 8, 7, 6, 5, 4, 3, 2), strict=True)) % 11
             bsn = base + str(check)
-            if check < 10 and bsn not in UNKNOWN_BSNS and passes_elfproef(bsn):
+            # no BSN below 010000000: a spreadsheet that drops leading zeros loses at most one (restored)
+            if check < 10 and not bsn.startswith("00") and bsn not in UNKNOWN_BSNS and passes_elfproef(bsn):
                 return bsn
 
     def make(self, rng: random.Random, birth: date) -> Youth:

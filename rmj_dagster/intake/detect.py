@@ -31,6 +31,19 @@ class Quarantine(Exception):
         self.message = message
 
 
+def as_quarantine(error: Exception) -> Quarantine:
+    """Any failure while reading a delivery, as a quarantine reason: never a failed run.
+
+    An unexpected error is named by its type only: its text may quote a path, a name or a value.
+    """
+    if isinstance(error, Quarantine):
+        return error
+    return Quarantine(
+        "unreadable_file",
+        f"reading the file failed unexpectedly ({type(error).__name__}); the file is kept for a data engineer",
+    )
+
+
 @dataclass(frozen=True)
 class Inspection:
     """What a readable delivery is and how to read it."""
@@ -42,14 +55,26 @@ class Inspection:
     header: tuple[str, ...] = ()  # normalised column names, in file order
     identity_column: str | None = None  # bsn or pseudoniem
     extra_columns: tuple[str, ...] = field(default=())
+    blank_lines: bool = False  # lines of only spaces/tabs (read as blank lines, CSV only)
 
 
 def normalise_column(name: str) -> str:
     return name.replace("\ufeff", "").strip().strip('"').strip().lower()
 
 
+# A well-formed UTF-8 multi-byte character. In a file that is not UTF-8 as a whole, such a sequence means
+# two encodings were mixed (e.g. rows appended by another program): the Windows-1252 reading would turn
+# "é" into "Ã©". Real Windows-1252 text almost never holds these byte pairs (an accented capital followed
+# by a symbol such as "©" or "“"), so such a file is quarantined rather than read with mangled text.
+_UTF8_MULTIBYTE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xef][\x80-\xbf]{2}"
+    rb"|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}"
+)
+
+
 def sniff_encoding(path: Path) -> str:
-    """utf-8-sig / utf-8 when the whole file decodes as UTF-8, else cp1252 if that decodes; streamed."""
+    """utf-8-sig / utf-8 when the whole file decodes as UTF-8, else cp1252 if that decodes and holds no
+    UTF-8 character (mixed encodings are refused); streamed."""
     with path.open("rb") as handle:
         head = handle.read(4)
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_LE)):
@@ -65,10 +90,31 @@ def sniff_encoding(path: Path) -> str:
                 decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             continue
+        if encoding == "cp1252" and _holds_utf8(path):
+            raise Quarantine(
+                "unreadable_encoding",
+                "the file mixes UTF-8 and Windows-1252 text (some characters in each); deliver it in one encoding",
+            )
         if encoding == "utf-8" and head.startswith(codecs.BOM_UTF8):
             return "utf-8-sig"
         return encoding
     raise Quarantine("unreadable_encoding", "the bytes are neither UTF-8 nor Windows-1252 text")
+
+
+def _holds_utf8(path: Path) -> bool:
+    carry = b""
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            if _UTF8_MULTIBYTE.search(carry + chunk):
+                return True
+            carry = chunk[-3:]
+    return False
+
+
+def _has_blank_lines(path: Path, encoding: str) -> bool:
+    """Whether a line holds only spaces or tabs (DuckDB's reader skips empty lines, not these)."""
+    with path.open("r", encoding=encoding, newline="") as handle:
+        return any(line.strip("\r\n") and not line.strip() for line in handle)
 
 
 def _first_line(path: Path, encoding: str) -> str:
@@ -120,8 +166,13 @@ def _inspect_csv(path: Path) -> Inspection:
         delimiter=delimiter,
         header=tuple(columns),
         identity_column=identity[0],
-        extra_columns=extra,
+        extra_columns=extra[:MAX_EXTRA_COLUMNS_REPORTED],
+        blank_lines=_has_blank_lines(path, encoding),
     )
+
+
+MAX_EXTRA_COLUMNS_REPORTED = 20
+"""At most this many extra columns are reported (how each may be stored: ``identifiers.column_names_for_audit``)."""
 
 
 @cache
@@ -131,21 +182,42 @@ def ijw_schema(xsd_name: str) -> etree.XMLSchema:
     return etree.XMLSchema(etree.parse(str(xsd)))
 
 
+_DOCTYPE = re.compile(rb"<!\s*DOCTYPE", re.IGNORECASE)
+
+
+def _refuse_doctype(path: Path) -> None:
+    """A delivery has no business declaring a DTD or entities: refused before the parser sees it, so no
+    entity (harmless ``<!ENTITY c "47A13">`` or XXE) is ever expanded, resolved or validated."""
+    carry = b""
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            if _DOCTYPE.search(carry + chunk) or b"<!ENTITY" in (carry + chunk).upper():
+                raise Quarantine("xml_doctype_refused", "the XML declares a DOCTYPE (DTD or entities); deliver the message without one")
+            carry = chunk[-16:]
+
+
 def parse_ijw(path: Path) -> tuple[etree._ElementTree, Message]:
-    """Parse an iJw message (no network, no entities), tell JW305 from JW307 by namespace and validate it
-    against that message's schema; raise ``Quarantine`` otherwise."""
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+    """Parse an iJw message (no DTD, no network, no entities), tell JW305 from JW307 by namespace and
+    validate it against that message's schema; raise ``Quarantine`` otherwise."""
+    _refuse_doctype(path)
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False)
     try:
         tree = etree.parse(str(path), parser)
     except etree.XMLSyntaxError as error:
         raise Quarantine("xml_not_well_formed", f"the XML cannot be parsed (line {error.lineno})") from None
     except OSError:  # lxml reports bytes invalid for the declared encoding as a read error
         raise Quarantine("xml_not_well_formed", "the XML holds bytes that are invalid in its declared encoding") from None
+    if tree.docinfo.internalDTD is not None or tree.docinfo.doctype:  # the byte scan above missed it
+        raise Quarantine("xml_doctype_refused", "the XML declares a DOCTYPE (DTD or entities); deliver the message without one")
     message = MESSAGES.get(etree.QName(tree.getroot()).namespace)
     if message is None:
         raise Quarantine("unknown_kind", "the XML is not a JW305 or JW307 (iJw 3.2) message")
     schema = ijw_schema(message.xsd)
-    if not schema.validate(tree):
+    try:
+        valid = schema.validate(tree)
+    except etree.Error:
+        raise Quarantine(f"xml_not_valid_{message.code}", f"the message cannot be validated against the {message.code.upper()} schema") from None
+    if not valid:
         first = schema.error_log.filter_from_errors()[0] if schema.error_log else None
         where = f" (line {first.line}: {_schema_error_text(first.message)})" if first else ""
         name = message.code.upper()

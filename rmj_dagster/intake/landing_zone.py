@@ -2,23 +2,57 @@
 
 ``incoming/``   providers drop files here (any name); the sensor only looks here.
 ``received/``   a delivery claimed by a run, waiting for the TTP step (owner-only).
-``quarantine/`` files that cannot be loaded, each with ``<name>.reason.json``; fix and re-drop.
+``quarantine/`` files that cannot be loaded: ``<delivery_id>/<name>`` with ``<delivery_id>.reason.json``
+                beside it; fix and re-drop. Destroyed after the codebook's retention period.
 ``retained/``   originals kept after processing, only when RMJ_RETAIN_ORIGINALS is on (development).
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
 import shutil
+import stat as stat_module
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
+
+from rmj_dagster import codebook
+from rmj_dagster.intake.file_names import safe_name
 
 DONE_SUFFIX = ".done"
 _IN_PROGRESS_SUFFIXES = (".part", ".tmp", ".crdownload", ".filepart", DONE_SUFFIX)
 DELIVERY_ID_LENGTH = 16
+REASON_SUFFIX = ".reason.json"
+PARTIAL_GRACE = timedelta(hours=codebook.parameter("partial_name_report_hours"))
+"""How long a temporary/partial name may wait in incoming/ before it is reported as not a delivery."""
+
+# Why an entry of incoming/ is not a delivery (never opened, never followed).
+STILL_BEING_WRITTEN = "still_being_written"  # a temporary or partial-upload name (.part, .tmp, ...)
+HIDDEN_NAME = "hidden_name"  # a dot-file (.DS_Store, ._x.csv, .~lock.x.csv#)
+SYMLINK = "symlink"
+DIRECTORY = "directory"
+NOT_A_FILE = "not_a_regular_file"  # fifo, socket, device
+NOT_A_DELIVERY_MESSAGES = {
+    STILL_BEING_WRITTEN: "has a temporary or partial-upload name and has not changed for a long time; rename it when complete",
+    HIDDEN_NAME: "is a hidden file (name starting with a dot), never read as a delivery; remove it",
+    SYMLINK: "is a symbolic link, never followed; drop the file itself",
+    DIRECTORY: "is a folder, never entered; drop the files themselves in incoming/",
+    NOT_A_FILE: "is not a regular file; drop the file itself",
+}
+
+
+def not_deliveries_message(found: list[tuple[str, str]]) -> str:
+    """One readable line for entries of incoming/ that are not deliveries (safe names only)."""
+    return f"{len(found)} entry(ies) in incoming/ are not processed: " + "; ".join(
+        f"{name} {NOT_A_DELIVERY_MESSAGES[reason]} ({reason})" for name, reason in found[:20]
+    ) + (" …" if len(found) > 20 else "")
+
+
+def _name_too_long(error: OSError) -> bool:
+    return error.errno == errno.ENAMETOOLONG
 
 
 @dataclass(frozen=True)
@@ -28,6 +62,12 @@ class FileState:
     name: str
     size: int
     mtime_ns: int
+    inode: int = 0
+
+    @property
+    def token(self) -> str:
+        """How run and sensor state name the file: its inode and its safe name, never the name as received."""
+        return f"{self.inode}:{safe_name(self.name)}"
 
     @property
     def received_at(self) -> datetime:
@@ -78,11 +118,51 @@ class LandingZone:
                     stat = entry.stat(follow_symlinks=False)
                 except OSError:  # vanished between listing and stat
                     continue
-                states.append(FileState(entry.name, stat.st_size, stat.st_mtime_ns))
+                states.append(FileState(entry.name, stat.st_size, stat.st_mtime_ns, stat.st_ino))
         return sorted(states, key=lambda s: (s.mtime_ns, s.name))
 
+    def not_deliveries(self, now: datetime, partial_grace: timedelta) -> list[tuple[str, str]]:
+        """Entries of ``incoming/`` that ``scan`` leaves alone and a person should hear about:
+        (safe name, reason code) for symlinks, folders, other non-files and hidden files, and for
+        temporary/partial names unchanged for longer than ``partial_grace`` (before that they are
+        still being written). Markers (``.done``) are not reported. Nothing is opened or followed."""
+        if not self.incoming.is_dir():
+            return []
+        found = []
+        with os.scandir(self.incoming) as entries:
+            for entry in entries:
+                try:
+                    info = entry.stat(follow_symlinks=False)
+                except OSError:
+                    continue
+                name, lower = entry.name, entry.name.lower()
+                if stat_module.S_ISLNK(info.st_mode):
+                    reason = SYMLINK
+                elif stat_module.S_ISDIR(info.st_mode):
+                    reason = DIRECTORY
+                elif not stat_module.S_ISREG(info.st_mode):
+                    reason = NOT_A_FILE
+                elif lower.endswith(DONE_SUFFIX):
+                    continue
+                elif name.startswith("."):
+                    reason = HIDDEN_NAME
+                elif lower.endswith(_IN_PROGRESS_SUFFIXES):
+                    age = now - datetime.fromtimestamp(info.st_mtime, tz=timezone.utc).replace(tzinfo=None)
+                    if age <= partial_grace:
+                        continue
+                    reason = STILL_BEING_WRITTEN
+                else:
+                    continue
+                found.append((safe_name(name), reason))
+        return sorted(found)
+
     def has_done_marker(self, name: str) -> bool:
-        return (self.incoming / f"{name}{DONE_SUFFIX}").exists()
+        try:
+            return (self.incoming / f"{name}{DONE_SUFFIX}").exists()
+        except OSError as error:  # a name of 250+ bytes cannot have a marker beside it
+            if _name_too_long(error):
+                return False
+            raise
 
     # --- what a run does with a file ----------------------------------------------------------
     def claim(self, name: str, delivery_id: str) -> Path:
@@ -108,24 +188,55 @@ class LandingZone:
         files = sorted(p for p in folder.iterdir() if p.is_file())
         return files[0] if files else None
 
-    def quarantine(self, path: Path, *, delivery_id: str, sha256: str, code: str, message: str) -> Path:
-        """Move a file to ``quarantine/`` with a machine-readable reason beside it; never loaded."""
-        self.quarantine_dir.mkdir(parents=True, exist_ok=True)
-        target = self.quarantine_dir / f"{delivery_id}_{path.name}"
+    def quarantine(self, path: Path, *, delivery_id: str, sha256: str, code: str, message: str,
+                   now: datetime | None = None) -> Path:
+        """Move a file to ``quarantine/<delivery_id>/`` (its name kept, any length) with a machine-readable
+        reason in ``quarantine/<delivery_id>.reason.json``; never loaded."""
+        folder = self.quarantine_dir / delivery_id
+        folder.mkdir(parents=True, exist_ok=True)
+        os.chmod(folder, 0o700)
+        target = folder / path.name
         os.replace(path, target)
         reason = {
-            "file_name": path.name,
+            "file_name": safe_name(path.name),
             "delivery_id": delivery_id,
             "sha256": sha256,
             "reason_code": code,
             "message": message,
-            "quarantined_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "what_to_do": "correct the file and drop it in incoming/ again; new bytes make a new delivery",
+            "quarantined_at": (now or datetime.now(timezone.utc)).isoformat(timespec="seconds"),
+            "what_to_do": "correct the file and drop it in incoming/ again; new bytes make a new delivery; "
+                          "the file is destroyed after the retention period",
         }
-        target.with_name(target.name + ".reason.json").write_text(json.dumps(reason, indent=2), encoding="utf-8")
+        self.reason_file(delivery_id).write_text(json.dumps(reason, indent=2), encoding="utf-8")
         self._drop_marker(path.name)
         self._remove_empty(path.parent)
         return target
+
+    def reason_file(self, delivery_id: str) -> Path:
+        return self.quarantine_dir / f"{delivery_id}{REASON_SUFFIX}"
+
+    def quarantined(self) -> list[tuple[str, datetime]]:
+        """(delivery id, quarantined at, UTC naive) of every delivery held in ``quarantine/``."""
+        if not self.quarantine_dir.is_dir():
+            return []
+        held = []
+        for reason in self.quarantine_dir.glob(f"*{REASON_SUFFIX}"):
+            delivery_id = reason.name[: -len(REASON_SUFFIX)]
+            try:
+                stamp = datetime.fromisoformat(json.loads(reason.read_text(encoding="utf-8"))["quarantined_at"])
+            except (ValueError, KeyError, TypeError, OSError):
+                stamp = datetime.fromtimestamp(reason.stat().st_mtime, tz=timezone.utc)
+            if stamp.tzinfo is not None:
+                stamp = stamp.astimezone(timezone.utc).replace(tzinfo=None)
+            held.append((delivery_id, stamp))
+        return sorted(held)
+
+    def destroy_quarantined(self, delivery_id: str) -> None:
+        """Remove a quarantined delivery's file(s) and its reason file."""
+        folder = self.quarantine_dir / delivery_id
+        if folder.is_dir() and not folder.is_symlink():
+            shutil.rmtree(folder)
+        self.reason_file(delivery_id).unlink(missing_ok=True)
 
     def dispose(self, path: Path, *, retain: bool) -> Path | None:
         """Destroy an original after successful processing, or move it to ``retained/`` (development).
@@ -145,7 +256,11 @@ class LandingZone:
         return kept
 
     def _drop_marker(self, name: str) -> None:
-        (self.incoming / f"{name}{DONE_SUFFIX}").unlink(missing_ok=True)
+        try:
+            (self.incoming / f"{name}{DONE_SUFFIX}").unlink(missing_ok=True)
+        except OSError as error:  # a name of 250+ bytes cannot have a marker beside it
+            if not _name_too_long(error):
+                raise
 
     def _remove_empty(self, folder: Path) -> None:
         if folder.parent == self.received and folder.is_dir() and not any(folder.iterdir()):

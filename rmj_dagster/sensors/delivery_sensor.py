@@ -2,7 +2,7 @@
 
 A file is complete when a ``<name>.done`` marker stands beside it, or when its size and mtime were the
 same at the previous tick (so a file still being written is left alone). The cursor holds only file
-state (name → size, mtime, the run key it was requested under, attempts), never the wall clock. Same
+state (inode and safe name → size, mtime, the run key it was requested under, attempts), never the wall clock. Same
 bytes = same delivery: the partition key is the content hash. The sensor never opens the warehouse and
 never lets one bad file stop the others.
 
@@ -16,10 +16,13 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 import dagster as dg
 
-from rmj_dagster.intake.landing_zone import FileState, LandingZone, delivery_id_of, sha256_of
+from rmj_dagster.intake.landing_zone import (
+    PARTIAL_GRACE, FileState, LandingZone, delivery_id_of, not_deliveries_message, sha256_of,
+)
 from rmj_dagster.partitions import deliveries, range_tags
 from rmj_dagster.settings import DEFAULT_LANDING_DIR, ENV_LANDING_DIR
 
@@ -65,25 +68,25 @@ def plan_tick(zone: LandingZone, cursor: dict, run_ended=lambda run_key: False) 
     pending, requested = {}, {}
     for state in zone.scan():
         seen = [state.size, state.mtime_ns]
-        earlier = requested_before.get(state.name)
+        earlier = requested_before.get(state.token)
         if earlier and earlier[:2] == seen:
             run_key = earlier[2] if len(earlier) > 2 else None
             attempts = earlier[3] if len(earlier) > 3 else 1
             if run_key is None or attempts >= MAX_ATTEMPTS or not run_ended(run_key):
-                requested[state.name] = earlier  # its run is still to come or under way (or given up)
+                requested[state.token] = earlier  # its run is still to come or under way (or given up)
                 continue
-            plan.requested_before[state.name] = earlier  # its run ended and left it here: request again
-        elif not (zone.has_done_marker(state.name) or pending_before.get(state.name) == seen):
-            pending[state.name] = seen
-            plan.waiting.append(state.name)
+            plan.requested_before[state.token] = earlier  # its run ended and left it here: request again
+        elif not (zone.has_done_marker(state.name) or pending_before.get(state.token) == seen):
+            pending[state.token] = seen
+            plan.waiting.append(state.token)
             continue
         try:
             sha = sha256_of(zone.incoming / state.name)
         except OSError:
-            plan.unreadable.append(state.name)  # gone or locked; looked at again next tick
+            plan.unreadable.append(state.token)  # gone or locked; looked at again next tick
             continue
         plan.ready.append((state, sha))
-        requested[state.name] = seen
+        requested[state.token] = seen
     plan.cursor = {"pending": pending, "requested": requested, "claims": dict(cursor.get("claims", {}))}
     return plan
 
@@ -91,7 +94,7 @@ def plan_tick(zone: LandingZone, cursor: dict, run_ended=lambda run_key: False) 
 def _run_key(shas: list[str], states: list[FileState]) -> str:
     if len(shas) == 1:
         return shas[0]
-    parts = sorted(f"{sha}:{s.name}:{s.mtime_ns}" for sha, s in zip(shas, states))
+    parts = sorted(f"{sha}:{s.token}:{s.mtime_ns}" for sha, s in zip(shas, states))
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
@@ -108,12 +111,16 @@ def delivery_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg
     plan = plan_tick(zone, load_cursor(context.cursor), lambda run_key: _run_ended(context.instance, run_key))
     known = set(context.instance.get_dynamic_partitions(deliveries.name))
     runs = [] if busy else _retry_claims(zone, plan, known, context)
+    others = zone.not_deliveries(datetime.now(timezone.utc).replace(tzinfo=None), PARTIAL_GRACE)
+    if others:
+        context.log.warning(not_deliveries_message(others))
     if not plan.ready and not runs:
         waiting = f"; waiting for {len(plan.waiting)} file(s) to finish" if plan.waiting else ""
         given_up = [k for k, n in plan.cursor["claims"].items() if n >= MAX_ATTEMPTS and k in zone.pending_claims()]
         stuck = f"; {len(given_up)} claimed delivery(ies) failed {MAX_ATTEMPTS} times, see received/" if given_up else ""
         context.update_cursor(json.dumps(plan.cursor, sort_keys=True))
-        return dg.SkipReason(f"no complete new deliveries{waiting}{stuck}")
+        reported = f"; {not_deliveries_message(others)}" if others else ""
+        return dg.SkipReason(f"no complete new deliveries{waiting}{stuck}{reported}")
     keys: list[str] = []
     for _, sha in plan.ready:
         key = delivery_id_of(sha)
@@ -131,13 +138,13 @@ def delivery_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg
             )
         )
         for state, _ in new_states:
-            plan.cursor["requested"][state.name] = [state.size, state.mtime_ns, run_key, 1]
+            plan.cursor["requested"][state.token] = [state.size, state.mtime_ns, run_key, 1]
     for state, sha in plan.ready:  # known bytes dropped again (a copy, or a file its run left behind)
         if delivery_id_of(sha) in known:
-            attempts = plan.requested_before.get(state.name, [None] * 4)[3] or 0
-            run_key = f"{sha}:{state.name}:{state.mtime_ns}" + (f":attempt{attempts + 1}" if attempts else "")
+            attempts = plan.requested_before.get(state.token, [None] * 4)[3] or 0
+            run_key = f"{sha}:{state.token}:{state.mtime_ns}" + (f":attempt{attempts + 1}" if attempts else "")
             runs.append(dg.RunRequest(run_key=run_key, partition_key=delivery_id_of(sha)))
-            plan.cursor["requested"][state.name] = [state.size, state.mtime_ns, run_key, attempts + 1]
+            plan.cursor["requested"][state.token] = [state.size, state.mtime_ns, run_key, attempts + 1]
     context.log.info(f"{len(plan.ready)} complete file(s): {len(new_keys)} new delivery(ies), {len(keys) - len(new_keys)} known; {len(runs)} run(s)")
     return dg.SensorResult(
         run_requests=runs,

@@ -11,13 +11,18 @@ UNKNOWN_BSNS = frozenset({"999999999", "000000000"})
 
 
 def normalise_bsn(raw: str | None) -> str | None:
-    """Strip spaces and restore leading zeros lost by spreadsheets; ``None`` if not 1-9 digits."""
+    """Strip spaces and restore one leading zero lost by a spreadsheet; ``None`` if not 8 or 9 digits.
+
+    The contract asks for 9 digits, leading zeros kept or restored. Restoring one zero is safe; a value
+    of 7 digits or fewer is not a BSN that lost zeros but a wrong value (``140``, ``10``): rejected
+    (``bsn_invalid_format``) rather than padded into a number that may belong to someone else.
+    """
     if raw is None:
         return None
     text = raw.strip()
     if text.endswith(".0"):  # Excel turned the number into a float
         text = text[:-2]
-    if not text.isascii() or not text.isdigit() or not 1 <= len(text) <= 9:
+    if not text.isascii() or not text.isdigit() or len(text) not in (8, 9):
         return None
     return text.zfill(9)
 

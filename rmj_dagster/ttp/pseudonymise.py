@@ -18,6 +18,8 @@ import duckdb
 import pyarrow as pa
 from lxml import etree
 
+from rmj_dagster import codebook
+from rmj_dagster.intake.file_names import scrub_text
 from rmj_dagster.privacy import identifiers
 from rmj_dagster.warehouse.ddl import columns_of
 from rmj_dagster.ttp.bsn import UNKNOWN_BSNS, normalise_bsn, passes_elfproef
@@ -115,10 +117,11 @@ def _refuse_identifiers_from_input(
     """
     kind = inspection.kind
     sources = []
-    if inspection.identity_column == "bsn":
-        sources.append("select lower(trim(bsn)) as v from " + _RAW)
-    if kind.birth_date:
-        sources.append(f"select lower(trim(geboortedatum)) as v from {_RAW}")
+    if inspection.identity_column == "bsn":  # only values that can be a BSN: garbage like '10' is no identifier
+        sources.append(f"select lower(trim(bsn)) as v from {_RAW} where regexp_full_match(trim(bsn), '[0-9]{{8,9}}')")
+        sources.append(f"select lpad(trim(bsn), 9, '0') as v from {_RAW} where regexp_full_match(trim(bsn), '[0-9]{{8}}')")
+    if kind.birth_date:  # only values that read as a date
+        sources.append(f"select lower(trim(geboortedatum)) as v from {_RAW} where rmj_birth_date(geboortedatum) is not null")
         sources.append(f"select strftime(rmj_birth_date(geboortedatum), '%Y-%m-%d') as v from {_RAW}")
     name_values = pa.table({"v": pa.array(sorted(names), pa.string())})  # noqa: F841 -- replacement scan
     sources.append("select v from name_values")
@@ -242,15 +245,20 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, inspection: Inspection
     """
     name_columns = [c for c in inspection.header if c in identifiers.FORBIDDEN_COLUMNS and c not in ("bsn", "geboortedatum")]
     wanted = set(inspection.kind.columns) | {inspection.identity_column}
+    max_line = int(codebook.parameter("csv_max_line_bytes"))
     try:
         con.execute(
             f"create or replace temp table {_RAW}_text as select * from read_csv(?, delim=?, header=true, "
             "all_varchar=true, quote='\"', escape='\"', strict_mode=true, "
-            "null_padding=false, auto_detect=false, columns=?)",
-            [str(path), inspection.delimiter, {f"c{i}": "VARCHAR" for i in range(len(inspection.header))}],
+            "null_padding=false, auto_detect=false, columns=?, max_line_size=?)",
+            [str(path), inspection.delimiter, {f"c{i}": "VARCHAR" for i in range(len(inspection.header))}, max_line],
         )
     except (duckdb.InvalidInputException, duckdb.ConversionException) as error:
-        raise Quarantine("unreadable_csv", f"the CSV cannot be read as {len(inspection.header)} columns per row: {_first_line_of(error)}") from None
+        if "maximum line size" in str(error).lower():
+            raise Quarantine("line_too_long", f"a line is longer than {max_line:,} bytes (e.g. a cell of megabytes); "
+                                              "no row is that long in a delivery") from None
+        raise Quarantine("unreadable_csv", f"the CSV cannot be read as {len(inspection.header)} columns per row: "
+                                           f"{_first_line_of(error, path)}") from None
     select = ", ".join(
         f"c{i} as {name}" for i, name in enumerate(inspection.header) if name in wanted
     )
@@ -264,23 +272,26 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, inspection: Inspection
     return names
 
 
-def _first_line_of(error: Exception) -> str:
-    """DuckDB's CSV errors quote the offending line, which may hold a BSN: keep only the first line."""
-    return str(error).splitlines()[0][:160]
+def _first_line_of(error: Exception, path: Path) -> str:
+    """DuckDB's CSV errors quote the offending line, which may hold a BSN, and the file's path, which
+    may hold a name: keep only the first line, without the path, dates and BSN-like numbers replaced."""
+    return scrub_text(str(error).splitlines()[0].replace(str(path), "the file"))[:160]
 
 
 @contextmanager
 def _private_copy_if_needed(path: Path, inspection: Inspection) -> Iterator[Path]:
-    """Windows-1252 files are transcoded to a UTF-8 copy in an owner-only temp dir, removed afterwards."""
-    if inspection.encoding != "cp1252":
+    """Windows-1252 files are transcoded to a UTF-8 copy in an owner-only temp dir, removed afterwards;
+    so are files with lines of only spaces or tabs, without those lines (the contract's blank lines)."""
+    if inspection.encoding != "cp1252" and not inspection.blank_lines:
         yield path
         return
     with tempfile.TemporaryDirectory(prefix="rmj-ttp-") as folder:
         os.chmod(folder, 0o700)
         target = Path(folder) / "delivery.csv"
-        with path.open("r", encoding="cp1252", newline="") as source, target.open("w", encoding="utf-8", newline="") as sink:
-            while chunk := source.read(1 << 20):
-                sink.write(chunk)
+        with path.open("r", encoding=inspection.encoding, newline="") as source, target.open("w", encoding="utf-8", newline="") as sink:
+            for line in source:
+                if not line.strip("\r\n") or line.strip():
+                    sink.write(line)
         yield target
 
 
