@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 
 import dagster as dg
@@ -150,7 +150,7 @@ def process(settings: Settings | None = None, instance: dg.DagsterInstance | Non
     defs = build_defs()  # resources from the RMJ_* environment as it is now
     instance = instance or _instance()
     zone = LandingZone(settings.landing_dir).ensure()
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     with warehouse.connect(settings.warehouse) as con:
         ddl.ensure_tables(con)
         destroyed = destroy_expired_quarantine(con, zone, now)
@@ -192,7 +192,7 @@ def process(settings: Settings | None = None, instance: dg.DagsterInstance | Non
     summary.ceo_files = ceo_files
     summary.quarantine_destroyed = len(destroyed)
     summary.not_deliveries = zone.not_deliveries(
-        now.astimezone(timezone.utc).replace(tzinfo=None) if now.tzinfo else now, PARTIAL_GRACE)
+        now.astimezone(UTC).replace(tzinfo=None) if now.tzinfo else now, PARTIAL_GRACE)
     summary.checks = {"passed": checks["passed"], "failed": checks["failed"]}
     summary.warnings = sorted(set(checks.get("warned", [])))
     summary.failed_checks = sorted(set(checks.get("names", [])))

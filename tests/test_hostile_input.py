@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -88,7 +88,7 @@ def hostile(tmp_path_factory):
     # Not deliveries: a dot-file, a temp name left for two days, a partial upload still being written,
     # a symlink to a valid delivery elsewhere, and a folder holding one.
     (incoming / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
-    old = (datetime.now(timezone.utc) - timedelta(days=2)).timestamp()
+    old = (datetime.now(UTC) - timedelta(days=2)).timestamp()
     (incoming / "EXPORT.TMP").write_text(cem(row(toewijzing="60")))
     os.utime(incoming / "EXPORT.TMP", (old, old))
     (incoming / "upload.csv.part").write_text(cem(row(toewijzing="61")))

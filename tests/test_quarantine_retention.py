@@ -3,7 +3,7 @@ contract v1; issue 8, must-hold 6), the destruction recorded in the audit trail 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import duckdb
 
@@ -35,7 +35,7 @@ def test_a_quarantined_file_is_destroyed_after_the_retention_period_and_audited(
     assert (quarantine / delivery_id / "facturen.csv").exists() and (quarantine / f"{delivery_id}.reason.json").exists()
 
     days = codebook.parameter("quarantine_retention_days")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     summary = process(now=now + timedelta(days=days) - timedelta(hours=1))  # the clock moved forward, not far enough
     assert summary.quarantine_destroyed == 0
     assert (quarantine / delivery_id / "facturen.csv").exists()

@@ -16,7 +16,7 @@ import os
 import shutil
 import stat as stat_module
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from rmj_dagster import codebook
@@ -71,7 +71,7 @@ class FileState:
 
     @property
     def received_at(self) -> datetime:
-        return datetime.fromtimestamp(self.mtime_ns / 1e9, tz=timezone.utc).replace(tzinfo=None)
+        return datetime.fromtimestamp(self.mtime_ns / 1e9, tz=UTC).replace(tzinfo=None)
 
 
 def sha256_of(path: Path) -> str:
@@ -147,7 +147,7 @@ class LandingZone:
                 elif name.startswith("."):
                     reason = HIDDEN_NAME
                 elif lower.endswith(_IN_PROGRESS_SUFFIXES):
-                    age = now - datetime.fromtimestamp(info.st_mtime, tz=timezone.utc).replace(tzinfo=None)
+                    age = now - datetime.fromtimestamp(info.st_mtime, tz=UTC).replace(tzinfo=None)
                     if age <= partial_grace:
                         continue
                     reason = STILL_BEING_WRITTEN
@@ -203,7 +203,7 @@ class LandingZone:
             "sha256": sha256,
             "reason_code": code,
             "message": message,
-            "quarantined_at": (now or datetime.now(timezone.utc)).isoformat(timespec="seconds"),
+            "quarantined_at": (now or datetime.now(UTC)).isoformat(timespec="seconds"),
             "what_to_do": "correct the file and drop it in incoming/ again; new bytes make a new delivery; "
                           "the file is destroyed after the retention period",
         }
@@ -225,9 +225,9 @@ class LandingZone:
             try:
                 stamp = datetime.fromisoformat(json.loads(reason.read_text(encoding="utf-8"))["quarantined_at"])
             except (ValueError, KeyError, TypeError, OSError):
-                stamp = datetime.fromtimestamp(reason.stat().st_mtime, tz=timezone.utc)
+                stamp = datetime.fromtimestamp(reason.stat().st_mtime, tz=UTC)
             if stamp.tzinfo is not None:
-                stamp = stamp.astimezone(timezone.utc).replace(tzinfo=None)
+                stamp = stamp.astimezone(UTC).replace(tzinfo=None)
             held.append((delivery_id, stamp))
         return sorted(held)
 

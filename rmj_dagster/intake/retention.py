@@ -4,7 +4,7 @@ trail like an original's. Run at the start of every delivery run and of ``rmj pr
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import duckdb
 
@@ -19,9 +19,9 @@ def destroy_expired_quarantine(con: duckdb.DuckDBPyConnection, zone: LandingZone
     ``now`` is UTC (naive or aware); the audit rows get ``destroyed_at`` = ``now``. Each destruction
     and its audit record are one transaction: when the files cannot be removed nothing is recorded.
     """
-    now = (now or datetime.now(timezone.utc))
+    now = (now or datetime.now(UTC))
     if now.tzinfo is not None:
-        now = now.astimezone(timezone.utc).replace(tzinfo=None)
+        now = now.astimezone(UTC).replace(tzinfo=None)
     keep = timedelta(days=codebook.parameter("quarantine_retention_days"))
     destroyed = []
     for delivery_id, quarantined_at in zone.quarantined():

@@ -16,12 +16,17 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import dagster as dg
 
 from rmj_dagster.intake.landing_zone import (
-    PARTIAL_GRACE, FileState, LandingZone, delivery_id_of, not_deliveries_message, sha256_of,
+    PARTIAL_GRACE,
+    FileState,
+    LandingZone,
+    delivery_id_of,
+    not_deliveries_message,
+    sha256_of,
 )
 from rmj_dagster.partitions import deliveries, range_tags
 from rmj_dagster.settings import DEFAULT_LANDING_DIR, ENV_LANDING_DIR
@@ -111,7 +116,7 @@ def delivery_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg
     plan = plan_tick(zone, load_cursor(context.cursor), lambda run_key: _run_ended(context.instance, run_key))
     known = set(context.instance.get_dynamic_partitions(deliveries.name))
     runs = [] if busy else _retry_claims(zone, plan, known, context)
-    others = zone.not_deliveries(datetime.now(timezone.utc).replace(tzinfo=None), PARTIAL_GRACE)
+    others = zone.not_deliveries(datetime.now(UTC).replace(tzinfo=None), PARTIAL_GRACE)
     if others:
         context.log.warning(not_deliveries_message(others))
     if not plan.ready and not runs:
