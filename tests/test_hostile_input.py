@@ -228,7 +228,7 @@ def test_mixed_encodings_in_one_file_are_quarantined(hostile):
 def test_entries_that_are_not_deliveries_are_reported_never_followed(hostile):
     reported = dict(hostile["summary"].not_deliveries)
     assert reported == {
-        "<naam>.<naam>": "hidden_name",  # .DS_Store, its name replaced like any other
+        ".<naam>_<naam>": "hidden_name",  # .DS_Store, its words replaced like any name
         "EXPORT.TMP": "still_being_written",  # unchanged for two days
         "<naam>.csv": "symlink",  # link.csv
         "<naam> <datum>": "directory",

@@ -84,6 +84,8 @@ def receive(con: duckdb.DuckDBPyConnection, zone: LandingZone, delivery_id: str,
         outcome = "received"
     except Exception as error:  # anything that goes wrong reading a delivery quarantines it, never the run
         problem = as_quarantine(error)
+        if problem is None:  # the machine failed, not the file: the run fails, the original waits for the retry
+            raise
         zone.quarantine(path, delivery_id=delivery_id, sha256=sha, code=problem.code, message=problem.message)
         row |= dict(status="quarantined", reason_code=problem.code, reason_message=problem.message)
         outcome = "quarantined"
@@ -262,6 +264,8 @@ def _pseudonymise_one(con, zone: LandingZone, delivery_id: str, hmac_key: Pseudo
         rows = pseudonymise.load_delivery(con, path, inspection, delivery_id, hmac_key)
     except Exception as error:  # anything that goes wrong reading a delivery quarantines it, never the run
         problem = as_quarantine(error)
+        if problem is None:  # the machine failed, not the file: the run fails, the original waits for the retry
+            raise
         zone.quarantine(path, delivery_id=delivery_id, sha256="", code=problem.code, message=problem.message)
         con.execute(
             "update audit.deliveries set status = 'quarantined', reason_code = ?, reason_message = ?, "

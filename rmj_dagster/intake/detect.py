@@ -13,6 +13,7 @@ from functools import cache
 from importlib.resources import files
 from pathlib import Path
 
+import duckdb
 from lxml import etree
 
 from rmj_dagster.intake.ijw import MESSAGES, Message
@@ -31,13 +32,24 @@ class Quarantine(Exception):
         self.message = message
 
 
-def as_quarantine(error: Exception) -> Quarantine:
-    """Any failure while reading a delivery, as a quarantine reason: never a failed run.
+ENVIRONMENT_ERRORS: tuple[type[BaseException], ...] = (
+    OSError, MemoryError, duckdb.IOException, duckdb.TransactionException, duckdb.FatalException,
+    duckdb.InterruptException, duckdb.OutOfMemoryException,
+)
+"""Failures of the machine, not of the file (disk full, lock, memory): the run fails and keeps the original
+in ``received/`` for the retry, instead of quarantining a good delivery."""
 
-    An unexpected error is named by its type only: its text may quote a path, a name or a value.
+
+def as_quarantine(error: Exception) -> Quarantine | None:
+    """Any failure while reading a delivery, as a quarantine reason: never a failed run for a file's content.
+
+    ``None`` for an ``ENVIRONMENT_ERRORS`` failure (the caller re-raises it). An unexpected error is named
+    by its type only: its text may quote a path, a name or a value.
     """
     if isinstance(error, Quarantine):
         return error
+    if isinstance(error, ENVIRONMENT_ERRORS):
+        return None
     return Quarantine(
         "unreadable_file",
         f"reading the file failed unexpectedly ({type(error).__name__}); the file is kept for a data engineer",
