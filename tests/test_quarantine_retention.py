@@ -3,12 +3,16 @@ contract v1; issue 8, must-hold 6), the destruction recorded in the audit trail 
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import duckdb
 
-from rmj_dagster import codebook
+from rmj_dagster import codebook, warehouse
+from rmj_dagster.intake.landing_zone import LandingZone
+from rmj_dagster.intake.retention import destroy_expired_quarantine
 from rmj_dagster.runner import process
+from rmj_dagster.warehouse import ddl
 
 BAD = b"factuurnummer;clientnummer;bsn\n2025-0113;10023;123456782\n"  # an invoice export: unknown_kind
 
@@ -50,3 +54,21 @@ def test_a_quarantined_file_is_destroyed_after_the_retention_period_and_audited(
     assert deliveries == [("quarantined", "unknown_kind", expected)]
     assert receipts == [("quarantined", expected)]
     assert process(now=later + timedelta(days=1)).quarantine_destroyed == 0  # destroyed once, recorded once
+
+
+def test_files_quarantined_in_the_earlier_layout_are_destroyed_too(tmp_path):
+    zone = LandingZone(tmp_path / "landing").ensure()
+    delivery_id, name = "0123456789abcdef", "Jansen_123456782.csv"
+    held = zone.quarantine_dir / f"{delivery_id}_{name}"  # the layout before quarantine/<delivery_id>/
+    held.write_bytes(BAD)
+    quarantined_at = datetime(2026, 1, 1, tzinfo=UTC)
+    held.with_name(held.name + ".reason.json").write_text(json.dumps(
+        {"delivery_id": delivery_id, "reason_code": "unknown_kind", "quarantined_at": quarantined_at.isoformat()}))
+    with warehouse.connect(tmp_path / "w.duckdb") as con:
+        ddl.ensure_tables(con)
+        con.execute("insert into audit.deliveries (delivery_id, sha256, file_name, size_bytes, received_at, status) "
+                    "values (?, 'x', '<naam>_<bsn>.csv', 1, '2026-01-01', 'quarantined')", [delivery_id])
+        assert destroy_expired_quarantine(con, zone, quarantined_at + timedelta(days=29)) == []
+        assert destroy_expired_quarantine(con, zone, quarantined_at + timedelta(days=31)) == [delivery_id]
+        assert con.execute("select destroyed_at from audit.deliveries").fetchone()[0] == datetime(2026, 2, 1)
+    assert list(zone.quarantine_dir.iterdir()) == []

@@ -215,28 +215,34 @@ class LandingZone:
     def reason_file(self, delivery_id: str) -> Path:
         return self.quarantine_dir / f"{delivery_id}{REASON_SUFFIX}"
 
-    def quarantined(self) -> list[tuple[str, datetime]]:
-        """(delivery id, quarantined at, UTC naive) of every delivery held in ``quarantine/``."""
+    def quarantined(self) -> list[tuple[str, datetime, Path]]:
+        """(delivery id, quarantined at as naive UTC, reason file) of every delivery held in ``quarantine/``
+        (also the earlier layout ``<delivery_id>_<name>`` with ``<delivery_id>_<name>.reason.json``)."""
         if not self.quarantine_dir.is_dir():
             return []
         held = []
         for reason in self.quarantine_dir.glob(f"*{REASON_SUFFIX}"):
-            delivery_id = reason.name[: -len(REASON_SUFFIX)]
             try:
-                stamp = datetime.fromisoformat(json.loads(reason.read_text(encoding="utf-8"))["quarantined_at"])
+                recorded = json.loads(reason.read_text(encoding="utf-8"))
+                delivery_id = str(recorded["delivery_id"])
+                stamp = datetime.fromisoformat(recorded["quarantined_at"])
             except (ValueError, KeyError, TypeError, OSError):
+                delivery_id = reason.name[:DELIVERY_ID_LENGTH]
                 stamp = datetime.fromtimestamp(reason.stat().st_mtime, tz=UTC)
             if stamp.tzinfo is not None:
                 stamp = stamp.astimezone(UTC).replace(tzinfo=None)
-            held.append((delivery_id, stamp))
+            held.append((delivery_id, stamp, reason))
         return sorted(held)
 
-    def destroy_quarantined(self, delivery_id: str) -> None:
-        """Remove a quarantined delivery's file(s) and its reason file."""
+    def destroy_quarantined(self, delivery_id: str, reason: Path) -> None:
+        """Remove a quarantined delivery's file (either layout) and then its reason file."""
         folder = self.quarantine_dir / delivery_id
         if folder.is_dir() and not folder.is_symlink():
             shutil.rmtree(folder)
-        self.reason_file(delivery_id).unlink(missing_ok=True)
+        legacy = reason.with_name(reason.name[: -len(REASON_SUFFIX)])
+        if legacy != folder and (legacy.is_file() or legacy.is_symlink()):
+            legacy.unlink()
+        reason.unlink(missing_ok=True)
 
     def dispose(self, path: Path, *, retain: bool) -> Path | None:
         """Destroy an original after successful processing, or move it to ``retained/`` (development).

@@ -24,7 +24,7 @@ def destroy_expired_quarantine(con: duckdb.DuckDBPyConnection, zone: LandingZone
         now = now.astimezone(UTC).replace(tzinfo=None)
     keep = timedelta(days=codebook.parameter("quarantine_retention_days"))
     destroyed = []
-    for delivery_id, quarantined_at in zone.quarantined():
+    for delivery_id, quarantined_at, reason in zone.quarantined():
         if now - quarantined_at < keep:
             continue
         con.execute("begin transaction")
@@ -33,7 +33,7 @@ def destroy_expired_quarantine(con: duckdb.DuckDBPyConnection, zone: LandingZone
                         [now, delivery_id])
             con.execute("update audit.file_receipts set destroyed_at = ? where delivery_id = ? "
                         "and outcome = 'quarantined' and destroyed_at is null", [now, delivery_id])
-            zone.destroy_quarantined(delivery_id)
+            zone.destroy_quarantined(delivery_id, reason)
             con.execute("commit")
         except Exception:
             con.execute("rollback")
