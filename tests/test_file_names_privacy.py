@@ -19,8 +19,10 @@ import sys
 import time
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import pytest
+from dagster._core.instance.ref import InstanceRef
 
 from rmj_dagster.intake.file_names import safe_name
 from tests.conftest import PROJECT_ROOT, TEST_KEY
@@ -104,6 +106,21 @@ def _wait_for(predicate, timeout: float, what: str) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def _sensor_runs_ended(home: Path) -> bool:
+    """A run requested by the delivery sensor exists and every such run has ended."""
+    with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
+        runs = instance.get_run_records(filters=dg.RunsFilter(tags={"dagster/sensor_name": "delivery_sensor"}))
+    return bool(runs) and all(r.dagster_run.is_finished for r in runs)
+
+
+def _warehouse_free(db: Path) -> bool:
+    try:
+        duckdb.connect(str(db), read_only=True).close()
+    except duckdb.IOException:  # a process is still writing
+        return False
+    return True
+
+
 def test_identifiers_in_file_names_reach_no_store_log_or_console(tmp_path):
     landing, home = tmp_path / "landing", tmp_path / "dagster_home"
     incoming = landing / "incoming"
@@ -142,18 +159,7 @@ def test_identifiers_in_file_names_reach_no_store_log_or_console(tmp_path):
                                    str(PROJECT_ROOT / "workspace.yaml")], env=env, cwd=PROJECT_ROOT,
                                   stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         try:
-            _wait_for(lambda: not any(p.suffix == ".csv" for p in incoming.iterdir()), 300, "the daemon's run")
-            warehouse_db = tmp_path / "warehouse" / "rmj.duckdb"
-
-            def loaded_five() -> bool:
-                try:
-                    with duckdb.connect(str(warehouse_db), read_only=True) as con:
-                        return con.execute("select count(*) from audit.deliveries where status = 'loaded'").fetchone()[0] == 5
-                except duckdb.Error:  # the run holds the write lock
-                    return False
-
-            _wait_for(loaded_five, 300, "the sensor's deliveries to be loaded")
-            time.sleep(5)  # let the run finish writing its events
+            _wait_for(lambda: _sensor_runs_ended(home), 420, "the sensor's run to end")
         finally:
             os.killpg(daemon.pid, signal.SIGTERM)
             try:
@@ -162,6 +168,13 @@ def test_identifiers_in_file_names_reach_no_store_log_or_console(tmp_path):
                 os.killpg(daemon.pid, signal.SIGKILL)
                 daemon.wait()
 
+    _wait_for(lambda: _warehouse_free(tmp_path / "warehouse" / "rmj.duckdb"), 60, "the warehouse to be released")
+    with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
+        launched = instance.get_run_records(filters=dg.RunsFilter(tags={"dagster/sensor_name": "delivery_sensor"}))
+    assert [r.dagster_run.status for r in launched] == [dg.DagsterRunStatus.SUCCESS]
+    assert not any(p.suffix == ".csv" for p in incoming.iterdir())
+    with duckdb.connect(str(tmp_path / "warehouse" / "rmj.duckdb"), read_only=True) as con:
+        assert con.execute("select count(*) from audit.deliveries where status = 'loaded'").fetchone()[0] == 5
     stored = _instance_text(home)
     assert "delivery_sensor" in stored and "deliveries_job" in stored  # the scan did read the instance
     assert "<naam>_<bsn>_<datum>" in stored  # ... and the names in it, safe
