@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, UTC
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -18,14 +18,18 @@ import dagster as dg
 from rmj_dagster import warehouse
 from rmj_dagster.assets.delivery_observations import LOADED_CHECK
 from rmj_dagster.intake.landing_zone import (
-    PARTIAL_GRACE, LandingZone, delivery_id_of, not_deliveries_message, sha256_of,
+    PARTIAL_GRACE,
+    LandingZone,
+    delivery_id_of,
+    not_deliveries_message,
+    sha256_of,
 )
 from rmj_dagster.intake.retention import destroy_expired_quarantine
-from rmj_dagster.warehouse import ddl
 from rmj_dagster.partitions import deliveries, half_year_key, half_year_label, half_years, range_tags, years
 from rmj_dagster.progress import Reporter, follow_run
-from rmj_dagster.ttp.pseudonym import PseudonymKey
 from rmj_dagster.settings import Settings
+from rmj_dagster.ttp.pseudonym import PseudonymKey
+from rmj_dagster.warehouse import ddl
 
 
 class PipelineFailed(RuntimeError):

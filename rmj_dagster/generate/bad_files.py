@@ -156,7 +156,8 @@ MAKERS: dict[str, list[Callable[[Sample], BadFile]]] = {
 }
 
 
-XML_BAD_FILES = {"stop_zorg": 3, "start_zorg": 1}  # bad messages per kind (truncated, schema-invalid, with a DOCTYPE; JW305 invalid): they count against the caps on iJw files
+# bad messages per kind (JW307 truncated, schema-invalid, with a DOCTYPE; JW305 invalid): they count against the caps on iJw files
+XML_BAD_FILES = {"stop_zorg": 3, "start_zorg": 1}
 
 
 def bad_files(sample: Sample) -> list[BadFile]:
