@@ -229,6 +229,7 @@ def pseudonymised_deliveries(
     with warehouse.connect() as con:
         ddl.ensure_tables(con)
         refuse_unfit_key(con, hmac_key)
+        _record_unrecorded_destructions(con, zone, landing.retain_originals)
         for delivery_id in delivery_ids:
             _pseudonymise_one(con, zone, delivery_id, hmac_key, landing.retain_originals, context.log)
         for kind in KINDS.values():
@@ -248,15 +249,22 @@ def _record_destruction(con, delivery_id: str, kept) -> None:
     )
 
 
-def _pseudonymise_one(con, zone: LandingZone, delivery_id: str, hmac_key: PseudonymKey, retain: bool, log) -> None:
-    row = con.execute(
-        "select status, destroyed_at from audit.deliveries where delivery_id = ?", [delivery_id]
-    ).fetchone()
-    path = zone.claimed(delivery_id)
-    if row is not None and row[0] == "loaded" and path is None and row[1] is None and not retain:
-        # a run was killed after destroying the original and before recording it: record it now
-        _record_destruction(con, delivery_id, None)
+def _record_unrecorded_destructions(con, zone: LandingZone, retain: bool) -> None:
+    """A run killed between destroying an original and recording it leaves a loaded delivery with no file
+    and no ``destroyed_at``; no later run has it among its deliveries, so every run looks for such ones."""
+    if retain:
         return
+    unrecorded = con.execute(
+        "select delivery_id from audit.deliveries where status = 'loaded' and destroyed_at is null"
+    ).fetchall()
+    for (delivery_id,) in unrecorded:
+        if zone.claimed(delivery_id) is None:
+            _record_destruction(con, delivery_id, None)
+
+
+def _pseudonymise_one(con, zone: LandingZone, delivery_id: str, hmac_key: PseudonymKey, retain: bool, log) -> None:
+    row = con.execute("select status from audit.deliveries where delivery_id = ?", [delivery_id]).fetchone()
+    path = zone.claimed(delivery_id)
     if row is None or row[0] == "quarantined" or path is None:
         return  # nothing received, quarantined, or processed earlier (original already destroyed)
     try:
