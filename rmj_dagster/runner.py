@@ -17,10 +17,12 @@ import dagster as dg
 from rmj_dagster import warehouse
 from rmj_dagster.assets.delivery_observations import LOADED_CHECK
 from rmj_dagster.intake.landing_zone import LandingZone, delivery_id_of, sha256_of
-from rmj_dagster.partitions import deliveries, half_year_key, half_year_label, half_years, range_tags, years
+from rmj_dagster.partitions import deliveries, half_year_key, half_year_label, half_years, one_run_over, years
 from rmj_dagster.progress import Reporter, follow_run
 from rmj_dagster.ttp.pseudonym import PseudonymKey
-from rmj_dagster.settings import Settings
+from rmj_dagster.settings import ENV_SETTLE_SECONDS, Settings, seconds
+
+DEFAULT_SETTLE_SECONDS = 2.0
 
 
 class PipelineFailed(RuntimeError):
@@ -45,6 +47,7 @@ class ProcessSummary:
     warnings: list[str] = field(default_factory=list)  # warning checks that did not pass (late provider, quarantine)
     export_dir: Path | None = None
     warehouse: Path | None = None
+    still_being_written: list[str] = field(default_factory=list)  # left in incoming/ for a later run
 
     def __str__(self) -> str:
         lines = [
@@ -72,6 +75,8 @@ class ProcessSummary:
         if self.monitor_pages:
             lines.append("late this month: " + ("; ".join(self.late_this_month) or "none")
                          + f" (delivery monitor: {self.monitor_pages[-1]})")
+        if self.still_being_written:
+            lines.append(f"left in incoming/ (still being written, taken next time): {', '.join(self.still_being_written)}")
         lines.append(f"asset checks: {self.checks['passed']} passed, {self.checks['failed']} failed"
                      + (f" ({', '.join(self.failed_checks)})" if self.failed_checks else "")
                      + (f", {len(self.warnings)} warning(s)" if self.warnings else ""))
@@ -114,6 +119,11 @@ def _execute(job: dg.JobDefinition, instance: dg.DagsterInstance, checks: dict |
     return result
 
 
+def settle_seconds() -> float:
+    """How long ``rmj process`` waits between its two looks at ``incoming/`` (``RMJ_SETTLE_SECONDS``)."""
+    return seconds(ENV_SETTLE_SECONDS, DEFAULT_SETTLE_SECONDS)
+
+
 def process(settings: Settings | None = None, instance: dg.DagsterInstance | None = None,
             reporter: Reporter | None = None) -> ProcessSummary:
     """Process every file in ``incoming/`` end to end; returns what happened (progress to ``reporter``)."""
@@ -137,13 +147,16 @@ def process(settings: Settings | None = None, instance: dg.DagsterInstance | Non
     instance = instance or _instance()
     zone = LandingZone(settings.landing_dir).ensure()
 
-    # Deliveries claimed by an earlier run that failed before the TTP step finished come first.
+    # The sensor's complete-file rule, with two looks a moment apart: a file still being written waits.
+    complete, waiting = zone.look_twice(settle_seconds())
+    # Deliveries claimed by an earlier run that died or failed before the TTP step finished come first;
+    # all of them and every new file go in ONE run, so one rerun heals whatever a crash left.
     keys: list[str] = zone.pending_claims()
-    for state in zone.scan():
+    for state in complete:
         key = delivery_id_of(sha256_of(zone.incoming / state.name))
         if key not in keys:
             keys.append(key)
-    known = set(instance.get_dynamic_partitions(deliveries.name))
+    known = list(instance.get_dynamic_partitions(deliveries.name))
     new_keys = [k for k in keys if k not in known]
     if new_keys:
         instance.add_dynamic_partitions(deliveries.name, new_keys)
@@ -153,11 +166,10 @@ def process(settings: Settings | None = None, instance: dg.DagsterInstance | Non
     if reporter is not None:
         reporter.line(f"{len(keys)} deliveries to process ({len(new_keys)} new) from {zone.incoming}")
     delivery_job = defs.resolve_job_def(DELIVERY_JOB_NAME)
-    if new_keys:
-        _execute(delivery_job, instance, checks, tags=range_tags(new_keys), deliveries=len(new_keys), **follow)
-    for key in (k for k in keys if k in known):  # the same bytes dropped again, or a claim left by a failed run
-        _execute(delivery_job, instance, checks, partition_key=key, deliveries=1, **follow)
-    if not keys:  # nothing new: still (re)build the unpartitioned chain, e.g. after a codebook change
+    if keys:
+        partition_key, tags = one_run_over(keys, known)
+        _execute(delivery_job, instance, checks, partition_key=partition_key, tags=tags, deliveries=len(keys), **follow)
+    else:  # nothing new: still (re)build the unpartitioned chain, e.g. after a codebook change
         unpartitioned = [k for a in defs.assets if a.partitions_def is None for k in a.keys if k in delivery_job.asset_layer.executable_asset_keys]
         _execute(delivery_job, instance, checks, asset_selection=unpartitioned, **follow)
 
@@ -172,6 +184,7 @@ def process(settings: Settings | None = None, instance: dg.DagsterInstance | Non
         ceo_files[key] = _files_written(result)
     summary = _summarise(settings, periods)
     summary.ceo_files = ceo_files
+    summary.still_being_written = [s.name for s in waiting]
     summary.checks = {"passed": checks["passed"], "failed": checks["failed"]}
     summary.warnings = sorted(set(checks.get("warned", [])))
     summary.failed_checks = sorted(set(checks.get("names", [])))
