@@ -161,6 +161,10 @@ def process(settings: Settings | None = None, instance: dg.DagsterInstance | Non
     if new_keys:
         instance.add_dynamic_partitions(deliveries.name, new_keys)
 
+    waiting_names = [s.name for s in waiting]
+    if not keys and not settings.warehouse.exists():  # nothing received yet, ever: nothing to build
+        return ProcessSummary(export_dir=settings.export_dir, warehouse=settings.warehouse, still_being_written=waiting_names)
+
     checks: dict = {"passed": 0, "failed": 0, "warnings": 0}
     follow = {"reporter": reporter, "defs": defs}
     if reporter is not None:
@@ -184,7 +188,7 @@ def process(settings: Settings | None = None, instance: dg.DagsterInstance | Non
         ceo_files[key] = _files_written(result)
     summary = _summarise(settings, periods)
     summary.ceo_files = ceo_files
-    summary.still_being_written = [s.name for s in waiting]
+    summary.still_being_written = waiting_names
     summary.checks = {"passed": checks["passed"], "failed": checks["failed"]}
     summary.warnings = sorted(set(checks.get("warned", [])))
     summary.failed_checks = sorted(set(checks.get("names", [])))
