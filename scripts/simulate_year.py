@@ -1,18 +1,21 @@
 """A year of operation, simulated under a real ``dagster-daemon``; prints what happened.
 
-Generates two years of deliveries (2024 and 2025) and feeds them into ``incoming/`` as 12 monthly drops
-(February 2025 to January 2026, each file in the month the provider sent it), with on top:
-corrections (the generator's ``*correctie*`` files arrive after their originals), a late delivery (a
-2025 file dropped four months after it was due, after the first CBS run), the generator's bad files, a
-duplicate (a file dropped again under another name) and a previous year arriving late (one provider's
-2024 files, due in January 2025, dropped in September). A real daemon on a temporary DAGSTER_HOME runs
-the delivery sensor; the half-yearly CBS schedule is evaluated for both half-years on its own dates
-(15 July 2025 and 15 January 2026) and its run requests submitted to the run queue, then the yearly CEO
-run for 2025, and a CBS rerun for the first half-year after its late delivery.
+Generates two years of deliveries (2024 and 2025). The generator writes a provider's year as one file
+sent the next January, so each of those becomes 12 monthly files (its rows in 12 parts; a part that
+comes out byte-identical to another is, rightly, one delivery and a duplicate). They are fed into
+``incoming/`` as 12 monthly drops (February 2025 to January 2026), each file in the month it was
+sent, with: corrections (the generator's ``*correctie*`` files, after their originals), a late delivery
+(a monthly file dropped months late, after the July CBS run), the generator's bad files, a duplicate
+(a file dropped again under another name) and a previous year arriving late (one provider's 2024 files,
+due in January 2025, dropped in September). A real daemon on a temporary DAGSTER_HOME (the project's
+``dagster.yaml``, the demo key via the environment) runs the delivery sensor; the half-yearly CBS
+schedule is evaluated on its own dates (15 July 2025, 15 January 2026) and its run requests submitted
+to the run queue with ``dagster job launch``, then the yearly CEO run for 2025, and a CBS rerun of the
+first half-year after its late delivery.
 
 At the end it prints runs launched, failed and retried; whether every delivery is reconciled; and
 whether the published files equal those of one ``rmj process`` over the same files (CSV bytes, and
-the CBS manifest apart from its production time).
+the CBS manifest apart from its production time; the plotly report is not compared).
 
     python scripts/simulate_year.py [--scale 0.1] [--seed 7] [--keep DIR]
 """

@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 from local_daemon import LocalDaemon, landing_idle  # noqa: E402
 
 HOLD = "import duckdb, sys, time; c = duckdb.connect(sys.argv[1], read_only=True); print('held', flush=True); time.sleep(float(sys.argv[2]))"
-HELD_SECONDS = 45
+HELD_SECONDS = 75  # longer than a run takes to start and wait out its bounded lock wait
 
 
 def test_a_reader_holding_the_warehouse_costs_a_bounded_number_of_runs_that_end_successful(rmj_env, tmp_path):
@@ -63,8 +63,8 @@ def test_a_reader_holding_the_warehouse_costs_a_bounded_number_of_runs_that_end_
     assert statuses[-1] == dg.DagsterRunStatus.SUCCESS
     spans = sorted((r.create_timestamp.timestamp(), r.end_time) for r in records)
     assert all(end <= next_start for (_, end), (next_start, _) in zip(spans, spans[1:]))  # never two at once
-    if any(s == dg.DagsterRunStatus.FAILURE for s in statuses):
-        assert "backing off" in log
+    assert dg.DagsterRunStatus.FAILURE in statuses  # the reader did block a run: it failed after its bounded wait
+    assert "WarehouseLocked" in log or "backing off" in log
     with duckdb.connect(str(rmj_env["warehouse"]), read_only=True) as con:
         deliveries = con.execute("select count(*) from audit.deliveries").fetchone()[0]
         unreconciled = con.execute("select count(*) from intermediate.delivery_reconciliation where not reconciled").fetchone()[0]
