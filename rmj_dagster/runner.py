@@ -19,8 +19,8 @@ from rmj_dagster.assets.delivery_observations import LOADED_CHECK
 from rmj_dagster.intake.landing_zone import LandingZone, delivery_id_of, sha256_of
 from rmj_dagster.partitions import deliveries, half_year_key, half_year_label, half_years, one_run_over, years
 from rmj_dagster.progress import Reporter, follow_run
-from rmj_dagster.ttp.pseudonym import PseudonymKey
 from rmj_dagster.settings import ENV_SETTLE_SECONDS, Settings, seconds
+from rmj_dagster.ttp.pseudonym import PseudonymKey
 
 DEFAULT_SETTLE_SECONDS = 2.0
 

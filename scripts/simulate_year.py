@@ -38,7 +38,7 @@ import dagster as dg
 import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from local_daemon import PROJECT, LocalDaemon, landing_idle  # noqa: E402
+from local_daemon import LocalDaemon, landing_idle  # noqa: E402
 
 from rmj_dagster.generate import generate_deliveries  # noqa: E402
 from rmj_dagster.jobs import CBS_JOB_NAME, CEO_JOB_NAME  # noqa: E402

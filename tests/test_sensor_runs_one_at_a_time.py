@@ -8,10 +8,11 @@ import time
 import dagster as dg
 import pytest
 from dagster._core.events import DagsterEventType
+
 from rmj_dagster.intake.landing_zone import delivery_id_of, sha256_of
 from rmj_dagster.partitions import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG, deliveries
 from rmj_dagster.sensors.delivery_sensor import MAX_ATTEMPTS, RETRY_TAG, DeliveryCursor, Requested
-from tests.test_delivery_sensor import CEM_HEADER, Ticker, drop, record_run
+from tests.test_delivery_sensor import CEM_HEADER, Ticker, drop
 
 
 @pytest.fixture

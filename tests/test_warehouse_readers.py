@@ -62,9 +62,8 @@ def test_a_reader_that_stays_gets_a_clear_error_after_the_bounded_wait(db, monke
     reader = hold(db, 30)
     started = time.monotonic()
     try:
-        with pytest.raises(warehouse.WarehouseLocked) as refused:
-            with warehouse.connect(db):
-                pass
+        with pytest.raises(warehouse.WarehouseLocked) as refused, warehouse.connect(db):
+            pass
     finally:
         reader.kill()
         reader.wait()

@@ -27,7 +27,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 DONE_SUFFIX = ".done"
@@ -52,7 +52,7 @@ class FileState:
     def received_at(self) -> datetime:
         """When the pipeline first saw the file (its mtime only when no look recorded it)."""
         micros = self.first_seen_us if self.first_seen_us is not None else self.mtime_ns // 1000
-        return datetime.fromtimestamp(micros / 1e6, tz=timezone.utc).replace(tzinfo=None)
+        return datetime.fromtimestamp(micros / 1e6, tz=UTC).replace(tzinfo=None)
 
 
 def is_complete(state: FileState, earlier_look: Sequence[int] | None, has_done_marker: bool) -> bool:
@@ -219,7 +219,7 @@ class LandingZone:
             "sha256": sha256,
             "reason_code": code,
             "message": message,
-            "quarantined_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "quarantined_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "what_to_do": "correct the file and drop it in incoming/ again; new bytes make a new delivery",
         }
         target.with_name(target.name + ".reason.json").write_text(json.dumps(reason, indent=2), encoding="utf-8")

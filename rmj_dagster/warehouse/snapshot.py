@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -46,7 +46,7 @@ def publish(con: duckdb.DuckDBPyConnection, target: str | Path, run_id: str | No
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     for leftover in (temporary, temporary.with_name(temporary.name + ".wal")):
         leftover.unlink(missing_ok=True)
-    taken_at = datetime.now(timezone.utc).replace(tzinfo=None)
+    taken_at = datetime.now(UTC).replace(tzinfo=None)
     tables: dict[str, int] = {}
     previous_umask = os.umask(0o077)
     try:
