@@ -2,33 +2,27 @@
 
 from __future__ import annotations
 
-import os
-
 import dagster as dg
 
 from rmj_dagster import settings
 from rmj_dagster.assets import all_assets
 from rmj_dagster.checks import all_checks
 from rmj_dagster.jobs import build_jobs
-from rmj_dagster.resources import ExportArea, LandingZoneResource, PseudonymKeyResource, Warehouse
+from rmj_dagster.resources import AnalystSnapshot, ExportArea, LandingZoneResource, PseudonymKeyResource, Warehouse
 from rmj_dagster.schedules import cbs_half_yearly_schedule
 from rmj_dagster.sensors import delivery_sensor
-
-
-def _env(name: str, default: str) -> dg.EnvVar | str:
-    """``EnvVar`` when set (the UI then shows where the value came from), else the local default."""
-    return dg.EnvVar(name) if os.environ.get(name) else default
 
 
 def build_resources() -> dict[str, dg.ConfigurableResource]:
     """Resources from the RMJ_* environment (see settings.py and .env.example)."""
     return {
-        "warehouse": Warehouse(database=_env(settings.ENV_WAREHOUSE, settings.DEFAULT_WAREHOUSE)),
+        "warehouse": Warehouse(database=settings.dagster_value(settings.ENV_WAREHOUSE)),
         "landing": LandingZoneResource(
-            root=_env(settings.ENV_LANDING_DIR, settings.DEFAULT_LANDING_DIR),
+            root=settings.dagster_value(settings.ENV_LANDING_DIR),
             retain_originals=settings.Settings.from_env().retain_originals,
         ),
-        "exports": ExportArea(root=_env(settings.ENV_EXPORT_DIR, settings.DEFAULT_EXPORT_DIR)),
+        "exports": ExportArea(root=settings.dagster_value(settings.ENV_EXPORT_DIR)),
+        "snapshot_area": AnalystSnapshot(path=settings.dagster_value(settings.ENV_SNAPSHOT)),
         "pseudonym_key": PseudonymKeyResource(),
     }
 

@@ -25,6 +25,7 @@ def build_jobs(assets: list[dg.AssetsDefinition]) -> list[dg.UnresolvedAssetJobD
     return [
         # A delivery run receives and pseudonymises its deliveries, then rebuilds every unpartitioned
         # model downstream (staging, cleaning, outcomes), so the warehouse is consistent after each run.
+        # Every job ends with the analysts' snapshot, so readers never need the live warehouse.
         dg.define_asset_job(
             name=DELIVERY_JOB_NAME,
             selection=(
@@ -36,12 +37,12 @@ def build_jobs(assets: list[dg.AssetsDefinition]) -> list[dg.UnresolvedAssetJobD
         ),
         dg.define_asset_job(
             name=CBS_JOB_NAME,
-            selection=dg.AssetSelection.assets(*cbs_keys),
+            selection=dg.AssetSelection.assets(*cbs_keys, asset_key("analyst_snapshot")),
             description="The CBS half-yearly outcome extract of one half-year: table, files and manifest.",
         ),
         dg.define_asset_job(
             name=CEO_JOB_NAME,
-            selection=dg.AssetSelection.assets(*ceo_keys),
+            selection=dg.AssetSelection.assets(*ceo_keys, asset_key("analyst_snapshot")),
             description="The yearly CEO indicators of one year: suppressed long table, CSV and plotly report.",
         ),
     ]

@@ -49,3 +49,15 @@ def year_bounds(partition_key: str) -> tuple[date, date]:
 def range_tags(keys: list[str]) -> dict[str, str]:
     """Tags for one run over the partitions from the first to the last of ``keys`` (in definition order)."""
     return {PARTITION_RANGE_START_TAG: keys[0], PARTITION_RANGE_END_TAG: keys[-1]}
+
+
+def one_run_over(keys: list[str], known: list[str]) -> tuple[str | None, dict[str, str]]:
+    """(partition key, tags) of ONE run over every delivery in ``keys``.
+
+    ``known`` is the partitions' order before this run; keys not in it are added after it. A run takes
+    one partition or one contiguous range, so the range goes from the first to the last of ``keys``;
+    deliveries in between that were processed before are a no-op for the delivery assets.
+    """
+    order = {k: i for i, k in enumerate([*known, *(k for k in dict.fromkeys(keys) if k not in known)])}
+    wanted = sorted(set(keys), key=order.__getitem__)
+    return (wanted[0], {}) if len(wanted) == 1 else (None, range_tags(wanted))

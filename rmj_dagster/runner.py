@@ -17,6 +17,7 @@ import dagster as dg
 
 from rmj_dagster import warehouse
 from rmj_dagster.assets.delivery_observations import LOADED_CHECK
+from rmj_dagster.intake.file_names import safe_name
 from rmj_dagster.intake.landing_zone import (
     PARTIAL_GRACE,
     LandingZone,
@@ -25,11 +26,13 @@ from rmj_dagster.intake.landing_zone import (
     sha256_of,
 )
 from rmj_dagster.intake.retention import destroy_expired_quarantine
-from rmj_dagster.partitions import deliveries, half_year_key, half_year_label, half_years, range_tags, years
+from rmj_dagster.partitions import deliveries, half_year_key, half_year_label, half_years, one_run_over, years
 from rmj_dagster.progress import Reporter, follow_run
-from rmj_dagster.settings import Settings
+from rmj_dagster.settings import ENV_SETTLE_SECONDS, Settings, seconds
 from rmj_dagster.ttp.pseudonym import PseudonymKey
 from rmj_dagster.warehouse import ddl
+
+DEFAULT_SETTLE_SECONDS = 2.0
 
 
 class PipelineFailed(RuntimeError):
@@ -56,6 +59,7 @@ class ProcessSummary:
     warehouse: Path | None = None
     quarantine_destroyed: int = 0  # quarantined deliveries destroyed at the start (retention passed)
     not_deliveries: list[tuple[str, str]] = field(default_factory=list)  # (safe name, reason) left in incoming/
+    still_being_written: list[str] = field(default_factory=list)  # left in incoming/ for a later run
 
     def __str__(self) -> str:
         lines = [
@@ -87,6 +91,8 @@ class ProcessSummary:
             lines.append(f"quarantine: {self.quarantine_destroyed} delivery(ies) destroyed, their retention period passed")
         if self.not_deliveries:
             lines.append(not_deliveries_message(self.not_deliveries))
+        if self.still_being_written:
+            lines.append(f"left in incoming/ (still being written, taken next time): {', '.join(self.still_being_written)}")
         lines.append(f"asset checks: {self.checks['passed']} passed, {self.checks['failed']} failed"
                      + (f" ({', '.join(self.failed_checks)})" if self.failed_checks else "")
                      + (f", {len(self.warnings)} warning(s)" if self.warnings else ""))
@@ -129,6 +135,11 @@ def _execute(job: dg.JobDefinition, instance: dg.DagsterInstance, checks: dict |
     return result
 
 
+def settle_seconds() -> float:
+    """How long ``rmj process`` waits between its two looks at ``incoming/`` (``RMJ_SETTLE_SECONDS``)."""
+    return seconds(ENV_SETTLE_SECONDS, DEFAULT_SETTLE_SECONDS)
+
+
 def process(settings: Settings | None = None, instance: dg.DagsterInstance | None = None,
             reporter: Reporter | None = None, now: datetime | None = None) -> ProcessSummary:
     """Process every file in ``incoming/`` end to end; returns what happened (progress to ``reporter``).
@@ -159,27 +170,33 @@ def process(settings: Settings | None = None, instance: dg.DagsterInstance | Non
         ddl.ensure_tables(con)
         destroyed = destroy_expired_quarantine(con, zone, now)
 
-    # Deliveries claimed by an earlier run that failed before the TTP step finished come first.
+    # The sensor's complete-file rule, with two looks a moment apart: a file still being written waits.
+    complete, waiting = zone.look_twice(settle_seconds())
+    # Deliveries claimed by an earlier run that died or failed before the TTP step finished come first;
+    # all of them and every new file go in ONE run, so one rerun heals whatever a crash left.
     keys: list[str] = zone.pending_claims()
-    for state in zone.scan():
+    for state in complete:
         key = delivery_id_of(sha256_of(zone.incoming / state.name))
         if key not in keys:
             keys.append(key)
-    known = set(instance.get_dynamic_partitions(deliveries.name))
+    known = list(instance.get_dynamic_partitions(deliveries.name))
     new_keys = [k for k in keys if k not in known]
     if new_keys:
         instance.add_dynamic_partitions(deliveries.name, new_keys)
+
+    waiting_names = [safe_name(s.name) for s in waiting]  # printed: identifier-free
+    if not keys and not settings.warehouse.exists():  # nothing received yet, ever: nothing to build
+        return ProcessSummary(export_dir=settings.export_dir, warehouse=settings.warehouse, still_being_written=waiting_names)
 
     checks: dict = {"passed": 0, "failed": 0, "warnings": 0}
     follow = {"reporter": reporter, "defs": defs}
     if reporter is not None:
         reporter.line(f"{len(keys)} deliveries to process ({len(new_keys)} new) from {zone.incoming}")
     delivery_job = defs.resolve_job_def(DELIVERY_JOB_NAME)
-    if new_keys:
-        _execute(delivery_job, instance, checks, tags=range_tags(new_keys), deliveries=len(new_keys), **follow)
-    for key in (k for k in keys if k in known):  # the same bytes dropped again, or a claim left by a failed run
-        _execute(delivery_job, instance, checks, partition_key=key, deliveries=1, **follow)
-    if not keys:  # nothing new: still (re)build the unpartitioned chain, e.g. after a codebook change
+    if keys:
+        partition_key, tags = one_run_over(keys, known)
+        _execute(delivery_job, instance, checks, partition_key=partition_key, tags=tags, deliveries=len(keys), **follow)
+    else:  # nothing new: still (re)build the unpartitioned chain, e.g. after a codebook change
         unpartitioned = [k for a in defs.assets if a.partitions_def is None for k in a.keys if k in delivery_job.asset_layer.executable_asset_keys]
         _execute(delivery_job, instance, checks, asset_selection=unpartitioned, **follow)
 
@@ -197,6 +214,7 @@ def process(settings: Settings | None = None, instance: dg.DagsterInstance | Non
     summary.quarantine_destroyed = len(destroyed)
     summary.not_deliveries = zone.not_deliveries(
         now.astimezone(UTC).replace(tzinfo=None) if now.tzinfo else now, PARTIAL_GRACE)
+    summary.still_being_written = waiting_names
     summary.checks = {"passed": checks["passed"], "failed": checks["failed"]}
     summary.warnings = sorted(set(checks.get("warned", [])))
     summary.failed_checks = sorted(set(checks.get("names", [])))

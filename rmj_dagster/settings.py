@@ -1,47 +1,88 @@
 """Environment-specific settings: the one list of RMJ_* variables, their defaults and meaning.
 
-Dagster resources read the same variables through ``EnvVar``; the CLI reads them here.
+Every place that needs a setting resolves it here: the CLI through ``Settings.from_env``, the Dagster
+resources through ``dagster_value`` (an ``EnvVar`` when the variable is set, so the UI shows where the
+value came from), and yes/no variables through ``is_on``.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 ENV_LANDING_DIR = "RMJ_LANDING_DIR"
 ENV_WAREHOUSE = "RMJ_WAREHOUSE"
+ENV_SNAPSHOT = "RMJ_SNAPSHOT"
 ENV_EXPORT_DIR = "RMJ_EXPORT_DIR"
 ENV_PSEUDONYM_KEY = "RMJ_PSEUDONYM_KEY"
 ENV_PSEUDONYM_KEY_FILE = "RMJ_PSEUDONYM_KEY_FILE"
 ENV_PSEUDONYM_KEY_LABEL = "RMJ_PSEUDONYM_KEY_LABEL"
 ENV_DEMO_MODE = "RMJ_DEMO_MODE"
 ENV_RETAIN_ORIGINALS = "RMJ_RETAIN_ORIGINALS"
+ENV_WAREHOUSE_LOCK_WAIT = "RMJ_WAREHOUSE_LOCK_WAIT"
+ENV_SETTLE_SECONDS = "RMJ_SETTLE_SECONDS"
+ENV_SENSOR_INTERVAL = "RMJ_SENSOR_INTERVAL_SECONDS"
+ENV_RETRY_BACKOFF = "RMJ_RETRY_BACKOFF_SECONDS"
 
 DEFAULT_LANDING_DIR = "data/landing"
 DEFAULT_WAREHOUSE = "data/warehouse/rmj.duckdb"
+DEFAULT_SNAPSHOT = "data/snapshot/rmj_marts.duckdb"
 DEFAULT_EXPORT_DIR = "data/exports"
 
+DEFAULTS = {
+    ENV_LANDING_DIR: DEFAULT_LANDING_DIR,
+    ENV_WAREHOUSE: DEFAULT_WAREHOUSE,
+    ENV_SNAPSHOT: DEFAULT_SNAPSHOT,
+    ENV_EXPORT_DIR: DEFAULT_EXPORT_DIR,
+}
 
-def _flag(value: str | None) -> bool:
+
+def is_on(value: str | None) -> bool:
+    """A yes/no variable: 1, true, yes or ja (any case) mean yes; anything else no."""
     return (value or "").strip().lower() in {"1", "true", "yes", "ja"}
+
+
+def value(name: str, environ: Mapping[str, str] | None = None) -> str:
+    """A path setting: the variable when set and not empty, else its default."""
+    env = os.environ if environ is None else environ
+    return env.get(name) or DEFAULTS[name]
+
+
+def dagster_value(name: str):
+    """For a resource field: ``EnvVar(name)`` when set (the UI shows the source), else the default."""
+    import dagster as dg
+
+    return dg.EnvVar(name) if os.environ.get(name) else DEFAULTS[name]
 
 
 @dataclass(frozen=True)
 class Settings:
     landing_dir: Path
     warehouse: Path
+    snapshot: Path
     export_dir: Path
     demo_mode: bool
     retain_originals: bool
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         return cls(
-            landing_dir=Path(env.get(ENV_LANDING_DIR) or DEFAULT_LANDING_DIR),
-            warehouse=Path(env.get(ENV_WAREHOUSE) or DEFAULT_WAREHOUSE),
-            export_dir=Path(env.get(ENV_EXPORT_DIR) or DEFAULT_EXPORT_DIR),
-            demo_mode=_flag(env.get(ENV_DEMO_MODE)),
-            retain_originals=_flag(env.get(ENV_RETAIN_ORIGINALS)),
+            landing_dir=Path(value(ENV_LANDING_DIR, env)),
+            warehouse=Path(value(ENV_WAREHOUSE, env)),
+            snapshot=Path(value(ENV_SNAPSHOT, env)),
+            export_dir=Path(value(ENV_EXPORT_DIR, env)),
+            demo_mode=is_on(env.get(ENV_DEMO_MODE)),
+            retain_originals=is_on(env.get(ENV_RETAIN_ORIGINALS)),
         )
+
+
+def seconds(name: str, default: float, environ: Mapping[str, str] | None = None) -> float:
+    """A duration setting in seconds: the variable when it is a number, else ``default``."""
+    env = os.environ if environ is None else environ
+    try:
+        return float(env.get(name) or default)
+    except ValueError:
+        return default

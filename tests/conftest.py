@@ -32,4 +32,5 @@ def rmj_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
     monkeypatch.delenv("RMJ_DEMO_MODE", raising=False)
     monkeypatch.delenv("RMJ_RETAIN_ORIGINALS", raising=False)
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    monkeypatch.setenv("RMJ_SETTLE_SECONDS", "0")  # files in these tests are written before rmj process looks
     return paths

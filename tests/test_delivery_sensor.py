@@ -12,9 +12,15 @@ import pytest
 
 from rmj_dagster.intake.landing_zone import delivery_id_of, sha256_of
 from rmj_dagster.partitions import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG, deliveries
+from rmj_dagster.resources import LandingZoneResource
 from rmj_dagster.sensors import delivery_sensor
 
 CEM_HEADER = "aanbieder_agb;bsn;geboortedatum;gemeentecode;toewijzingnummer;vragenlijst;invuldatum\n"
+
+
+def landing_resources() -> dict:
+    """The landing zone resource as the code location builds it (from RMJ_LANDING_DIR)."""
+    return {"landing": LandingZoneResource(root=os.environ["RMJ_LANDING_DIR"])}
 
 
 class Ticker:
@@ -25,7 +31,7 @@ class Ticker:
         self.cursor: str | None = None
 
     def tick(self) -> dg.SensorResult | dg.SkipReason:
-        context = dg.build_sensor_context(instance=self.instance, cursor=self.cursor)
+        context = dg.build_sensor_context(instance=self.instance, cursor=self.cursor, resources=landing_resources())
         result = delivery_sensor(context)
         if isinstance(result, dg.SensorResult):
             for request in result.dynamic_partitions_requests or []:
@@ -242,7 +248,7 @@ def test_a_delivery_left_in_received_is_requested_again_when_no_run_is_under_way
     record_run(ticker.instance, None, dg.DagsterRunStatus.FAILURE)
     retry = ticker.tick()
     assert isinstance(retry, dg.SensorResult)
-    assert [(r.partition_key, r.run_key) for r in retry.run_requests] == [(key, f"claim:{key}:attempt1")]
+    assert [(r.partition_key, r.tags.get("rmj/retry")) for r in retry.run_requests] == [(key, "true")]
     for _ in range(5):
         ticker.tick()
     assert json.loads(ticker.cursor)["claims"][key] == delivery_sensor_module().MAX_ATTEMPTS

@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rmj_dagster.intake.landing_zone import delivery_id_of, sha256_of
+from rmj_dagster.resources import LandingZoneResource
 from rmj_dagster.sensors import delivery_sensor
 
 NAMES = st.sampled_from(["a.csv", "Export (3).CSV", "stop zorg jan.csv", "doelen_ü.csv", "x.xml", "y.csv.part", ".hidden", "z"])
@@ -76,7 +77,7 @@ def test_any_sequence_of_events_never_crashes_and_never_requests_a_content_twice
                 _apply(incoming, action, clock)
                 continue
             # a fresh context from the stored cursor each tick, as after a daemon restart
-            context = dg.build_sensor_context(instance=instance, cursor=cursor)
+            context = dg.build_sensor_context(instance=instance, cursor=cursor, resources={"landing": LandingZoneResource(root=str(folder))})
             result = delivery_sensor(context)  # must never raise
             if isinstance(result, dg.SensorResult):
                 for request in result.dynamic_partitions_requests or []:

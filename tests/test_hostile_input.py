@@ -19,6 +19,7 @@ import pytest
 
 from rmj_dagster.assets import delivery_assets
 from rmj_dagster.intake.landing_zone import delivery_id_of
+from rmj_dagster.resources import LandingZoneResource
 from rmj_dagster.runner import process
 from rmj_dagster.sensors.delivery_sensor import delivery_sensor
 from rmj_dagster.ttp.pseudonym import PseudonymKey
@@ -116,7 +117,8 @@ def hostile(tmp_path_factory):
             mp.delenv(name, raising=False)
         mp.setattr(delivery_assets, "inspect_file", inspect_or_fail)
         summary = process()  # raises PipelineFailed if any run failed
-        sensor_result = delivery_sensor(dg.build_sensor_context(instance=dg.DagsterInstance.ephemeral()))
+        sensor_result = delivery_sensor(dg.build_sensor_context(
+            instance=dg.DagsterInstance.ephemeral(), resources={"landing": LandingZoneResource(root=str(landing))}))
     con = duckdb.connect(str(root / "w.duckdb"), read_only=True)
     yield {"root": root, "landing": landing, "files": files, "summary": summary, "con": con,
            "target": target, "sensor": sensor_result}

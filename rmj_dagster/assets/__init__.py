@@ -11,6 +11,7 @@ def all_assets() -> list[dg.AssetsDefinition]:
     from rmj_dagster.assets.publication_assets import cbs_extract_files, ceo_publication
     from rmj_dagster.assets.model_assets import build_sql_assets
     from rmj_dagster.assets.cockpit_assets import delivery_monitor_page, published_figures
+    from rmj_dagster.assets.snapshot_assets import analyst_snapshot
 
     return [
         raw_provider_drops,
@@ -21,4 +22,5 @@ def all_assets() -> list[dg.AssetsDefinition]:
         ceo_publication,
         published_figures,
         delivery_monitor_page,
+        analyst_snapshot,
     ]

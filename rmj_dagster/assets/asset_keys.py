@@ -20,6 +20,7 @@ PYTHON_ASSET_PREFIX = {
     "ceo_publication": "exports",
     "published_figures": "audit",
     "delivery_monitor_page": "exports",
+    "analyst_snapshot": "snapshot",
 }
 
 

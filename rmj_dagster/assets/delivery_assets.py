@@ -62,7 +62,8 @@ def receive(con: duckdb.DuckDBPyConnection, zone: LandingZone, delivery_id: str,
     claimed = zone.claimed(delivery_id) if known is None else None
     if claimed is not None:  # claimed by a run that was killed before it registered the file
         stat = claimed.stat()
-        files = [(FileState(claimed.name, stat.st_size, stat.st_mtime_ns), sha256_of(claimed)), *files]
+        state = FileState(claimed.name, stat.st_size, stat.st_mtime_ns, stat.st_ino, zone.first_seen_of_claim(delivery_id))
+        files = [(state, sha256_of(claimed)), *files]
     if not files:
         return f"already {known[0]}" if known else "no file in incoming"
     first, *copies = files if known is None else (None, *files)

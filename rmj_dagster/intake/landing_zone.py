@@ -5,17 +5,31 @@
 ``quarantine/`` files that cannot be loaded: ``<delivery_id>/<name>`` with ``<delivery_id>.reason.json``
                 beside it; fix and re-drop. Destroyed after the codebook's retention period.
 ``retained/``   originals kept after processing, only when RMJ_RETAIN_ORIGINALS is on (development).
+``state/``      the landing zone's own memory: when the pipeline first saw each file (owner-only).
+
+Two rules live here, so the sensor and ``rmj process`` apply them alike:
+
+- **Complete file** (``is_complete``): a ``<name>.done`` marker stands beside it, or its size and mtime
+  are the same as at an earlier look (a file still being written is left alone).
+- **Arrival order** is the order the pipeline saw the bytes: every look (``scan``) records when a name
+  was first seen, and a delivery's ``received_at`` is that time, not the provider's mtime (which may
+  be older than the original's for a correction copied with its timestamps kept). Files first seen in
+  the same look are ordered by mtime, then name.
 """
 
 from __future__ import annotations
 
 import errno
+import fcntl
 import hashlib
 import json
 import os
 import shutil
 import stat as stat_module
-from dataclasses import dataclass
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -63,6 +77,7 @@ class FileState:
     size: int
     mtime_ns: int
     inode: int = 0
+    first_seen_us: int | None = None  # when the pipeline first saw this name (µs since the epoch, UTC)
 
     @property
     def token(self) -> str:
@@ -70,8 +85,19 @@ class FileState:
         return f"{self.inode}:{safe_name(self.name)}"
 
     @property
+    def look(self) -> tuple[int, int]:
+        return (self.size, self.mtime_ns)
+
+    @property
     def received_at(self) -> datetime:
-        return datetime.fromtimestamp(self.mtime_ns / 1e9, tz=UTC).replace(tzinfo=None)
+        """When the pipeline first saw the file (its mtime only when no look recorded it)."""
+        micros = self.first_seen_us if self.first_seen_us is not None else self.mtime_ns // 1000
+        return datetime.fromtimestamp(micros / 1e6, tz=UTC).replace(tzinfo=None)
+
+
+def is_complete(state: FileState, earlier_look: Sequence[int] | None, has_done_marker: bool) -> bool:
+    """The complete-file rule: a ``.done`` marker, or size and mtime unchanged since an earlier look."""
+    return has_done_marker or (earlier_look is not None and tuple(earlier_look[:2]) == state.look)
 
 
 def sha256_of(path: Path) -> str:
@@ -94,10 +120,11 @@ class LandingZone:
         self.received = self.root / "received"
         self.quarantine_dir = self.root / "quarantine"
         self.retained = self.root / "retained"
+        self.state = self.root / "state"
 
     def ensure(self) -> LandingZone:
         self.incoming.mkdir(parents=True, exist_ok=True)
-        for owned in (self.received, self.quarantine_dir, self.retained):
+        for owned in (self.received, self.quarantine_dir, self.retained, self.state):
             owned.mkdir(parents=True, exist_ok=True)
             os.chmod(owned, 0o700)
         return self
@@ -119,7 +146,7 @@ class LandingZone:
                 except OSError:  # vanished between listing and stat
                     continue
                 states.append(FileState(entry.name, stat.st_size, stat.st_mtime_ns, stat.st_ino))
-        return sorted(states, key=lambda s: (s.mtime_ns, s.name))
+        return sorted(self._record_arrivals(states), key=lambda s: (s.first_seen_us or 0, s.mtime_ns, s.name))
 
     def not_deliveries(self, now: datetime, partial_grace: timedelta) -> list[tuple[str, str]]:
         """Entries of ``incoming/`` that ``scan`` leaves alone and a person should hear about:
@@ -164,6 +191,73 @@ class LandingZone:
                 return False
             raise
 
+    def complete(self, states: list[FileState], earlier_looks: Mapping[str, Sequence[int]]) -> tuple[list[FileState], list[FileState]]:
+        """(complete, still being written) by ``is_complete``; ``earlier_looks``: token → (size, mtime)."""
+        done, waiting = [], []
+        for state in states:
+            ready = is_complete(state, earlier_looks.get(state.token), self.has_done_marker(state.name))
+            (done if ready else waiting).append(state)
+        return done, waiting
+
+    def look_twice(self, settle_seconds: float, sleep=time.sleep) -> tuple[list[FileState], list[FileState]]:
+        """Two looks ``settle_seconds`` apart (one when every file has its marker): (complete, waiting)."""
+        first = self.scan()
+        if all(self.has_done_marker(s.name) for s in first):
+            return first, []
+        sleep(settle_seconds)
+        return self.complete(self.scan(), {s.token: s.look for s in first})
+
+    # --- the landing zone's own memory: when each file was first seen -----------------------------
+    @contextmanager
+    def _arrivals(self) -> Iterator[dict]:
+        """The arrivals record under an exclusive lock (the sensor and a run may look at once)."""
+        try:
+            self.state.mkdir(parents=True, exist_ok=True)
+            os.chmod(self.state, 0o700)
+        except OSError:
+            yield {"incoming": {}, "claims": {}, "last_us": 0}  # read-only landing zone: no memory
+            return
+        path = self.state / "arrivals.json"
+        with open(self.state / "arrivals.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the process dies, too
+            try:
+                record = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                record = {}
+            record = {"incoming": dict(record.get("incoming", {})), "claims": dict(record.get("claims", {})),
+                      "last_us": int(record.get("last_us", 0))}
+            before = json.dumps(record, sort_keys=True)
+            yield record
+            after = json.dumps(record, sort_keys=True)
+            if after != before:
+                temporary = path.with_suffix(".tmp")
+                fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    handle.write(after)
+                os.replace(temporary, path)
+
+    def _record_arrivals(self, states: list[FileState]) -> list[FileState]:
+        if not states and not (self.state / "arrivals.json").exists():
+            return states
+        with self._arrivals() as record:
+            seen = record["incoming"]
+            for name in [n for n in seen if n not in {s.name for s in states}]:
+                del seen[name]  # gone from incoming/ (claimed, removed or renamed)
+            now_us = time.time_ns() // 1000
+            stamped = []
+            for state in sorted(states, key=lambda s: (s.mtime_ns, s.name)):
+                if state.name not in seen:
+                    record["last_us"] = max(now_us, record["last_us"] + 1)  # one look: mtime order, strictly rising
+                    seen[state.name] = record["last_us"]
+                stamped.append(replace(state, first_seen_us=int(seen[state.name])))
+        return stamped
+
+    def first_seen_of_claim(self, delivery_id: str) -> int | None:
+        """When the file a run claimed for ``delivery_id`` was first seen in ``incoming/``."""
+        with self._arrivals() as record:
+            found = record["claims"].get(delivery_id)
+        return int(found) if found is not None else None
+
     # --- what a run does with a file ----------------------------------------------------------
     def claim(self, name: str, delivery_id: str) -> Path:
         """Move a file from ``incoming/`` to ``received/<delivery_id>/`` (same file system: atomic)."""
@@ -171,6 +265,9 @@ class LandingZone:
         target_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(target_dir, 0o700)
         target = target_dir / name
+        with self._arrivals() as record:  # before the move: a look in between must not lose it
+            if name in record["incoming"]:
+                record["claims"][delivery_id] = record["incoming"][name]
         os.replace(self.incoming / name, target)
         self._drop_marker(name)
         return target
@@ -179,7 +276,10 @@ class LandingZone:
         """Deliveries claimed by a run that did not finish them (their original still waits in ``received/``)."""
         if not self.received.is_dir():
             return []
-        return sorted(folder.name for folder in self.received.iterdir() if folder.is_dir() and any(folder.iterdir()))
+        return sorted(
+            folder.name for folder in self.received.iterdir()
+            if folder.is_dir() and any(not p.name.startswith(".") for p in folder.iterdir())
+        )
 
     def claimed(self, delivery_id: str) -> Path | None:
         folder = self.received / delivery_id
@@ -271,3 +371,5 @@ class LandingZone:
     def _remove_empty(self, folder: Path) -> None:
         if folder.parent == self.received and folder.is_dir() and not any(folder.iterdir()):
             shutil.rmtree(folder, ignore_errors=True)
+            with self._arrivals() as record:  # the claim is finished: its arrival is in the audit trail
+                record["claims"].pop(folder.name, None)

@@ -1,21 +1,24 @@
 """The delivery sensor: turns complete files in ``incoming/`` into delivery partitions and one run.
 
-A file is complete when a ``<name>.done`` marker stands beside it, or when its size and mtime were the
-same at the previous tick (so a file still being written is left alone). The cursor holds only file
-state (inode and safe name → size, mtime, the run key it was requested under, attempts), never the wall clock. Same
-bytes = same delivery: the partition key is the content hash. The sensor never opens the warehouse and
-never lets one bad file stop the others.
+One deliveries run at a time, never one per file. A tick requests nothing while a deliveries run is
+queued or running; otherwise it requests at most one run, covering every complete new file, every
+file a failed run left in ``incoming/`` and every delivery a failed or killed run left claimed in
+``received/``. After failed deliveries runs it backs off (1, 2, 4 … minutes, counted from the end of
+the last failed run, at most 30), and it gives an item up after ``MAX_ATTEMPTS`` runs (a skip reason
+names them) until its bytes change. So a warehouse held by an analyst costs a bounded number of runs.
 
-Nothing is stranded by a failed run: a file whose run ended without taking it from ``incoming/``, and a
-delivery a run claimed into ``received/`` and did not finish, are requested again (at most
-``MAX_ATTEMPTS`` times in all, each attempt only after the previous run ended), so a passing fault heals
-without a tight retry loop and a lasting one shows as a skip reason.
+What is complete, and in which order files arrived, is the landing zone's rule
+(``intake/landing_zone.py``), the same one ``rmj process`` applies. The cursor holds file states and
+run keys, never the wall clock; same bytes = same delivery (the partition key is the content hash).
+The sensor never opens the warehouse and never lets one bad file stop the others.
 """
+
+from __future__ import annotations
 
 import hashlib
 import json
-import os
-from dataclasses import dataclass, field
+import time
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
 import dagster as dg
@@ -28,12 +31,17 @@ from rmj_dagster.intake.landing_zone import (
     not_deliveries_message,
     sha256_of,
 )
-from rmj_dagster.partitions import deliveries, range_tags
-from rmj_dagster.settings import DEFAULT_LANDING_DIR, ENV_LANDING_DIR
+from rmj_dagster.partitions import deliveries, one_run_over
+from rmj_dagster.resources import LandingZoneResource
+from rmj_dagster.settings import ENV_RETRY_BACKOFF, ENV_SENSOR_INTERVAL, seconds
 
 DELIVERY_JOB_NAME = "deliveries_job"
 MAX_ATTEMPTS = 3
+BACKOFF_SECONDS = 60.0  # after the first failed run; doubles per failure in a row (RMJ_RETRY_BACKOFF_SECONDS)
+MAX_BACKOFF_SECONDS = 1800.0
+CURSOR_VERSION = 3  # 3: keyed by file token (inode and safe name); 1 and 2 were keyed by the name as received
 RUN_KEY_TAG = "dagster/run_key"
+RETRY_TAG = "rmj/retry"  # "true" on a run that requests again what an earlier run left behind
 _UNFINISHED = [
     dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
     dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING,
@@ -41,153 +49,231 @@ _UNFINISHED = [
 
 
 @dataclass
-class Plan:
-    """What one tick decided: the files to request, the cursor to keep, what it skipped and why."""
+class Requested:
+    """A file put in a run: its state then, the run's key and how many runs it has been in."""
 
-    ready: list[tuple[FileState, str]] = field(default_factory=list)  # (file, sha256)
-    requested_before: dict = field(default_factory=dict)  # name -> [size, mtime, run key, attempts]
-    cursor: dict = field(default_factory=dict)
+    size: int
+    mtime_ns: int
+    run_key: str | None = None
+    attempts: int = 1
+
+
+@dataclass
+class DeliveryCursor:
+    """What the sensor keeps between ticks (JSON, versioned), keyed by each file's token (inode and
+    identifier-free name, ``FileState.token``), never the name as received. Version 1 held the same facts as lists:
+    ``requested: {name: [size, mtime, run key, attempts]}``; it still loads."""
+
+    pending: dict[str, list[int]] = field(default_factory=dict)  # name -> [size, mtime] at the last look
+    requested: dict[str, Requested] = field(default_factory=dict)
+    claims: dict[str, int] = field(default_factory=dict)  # delivery id left in received/ -> runs requested
+    version: int = CURSOR_VERSION
+
+    @classmethod
+    def load(cls, text: str | None) -> DeliveryCursor:
+        """Never raises: a missing or garbled cursor is an empty one (files are then looked at anew)."""
+        try:
+            raw = json.loads(text) if text else {}
+        except ValueError:
+            raw = {}
+        if not isinstance(raw, dict):
+            raw = {}
+        cursor = cls()
+        for name, look in _mapping(raw.get("pending")).items():
+            if _ints(look, 2):
+                cursor.pending[name] = [int(look[0]), int(look[1])]
+        for name, entry in _mapping(raw.get("requested")).items():
+            if isinstance(entry, dict) and _ints([entry.get("size"), entry.get("mtime_ns")], 2):
+                cursor.requested[name] = Requested(int(entry["size"]), int(entry["mtime_ns"]), entry.get("run_key"),
+                                                   int(entry.get("attempts") or 1))
+            elif isinstance(entry, list) and _ints(entry, 2):  # version 1: [size, mtime, run key?, attempts?]
+                cursor.requested[name] = Requested(int(entry[0]), int(entry[1]), entry[2] if len(entry) > 2 else None,
+                                                   int(entry[3]) if len(entry) > 3 and entry[3] else 1)
+        cursor.claims = {k: int(n) for k, n in _mapping(raw.get("claims")).items() if isinstance(n, int)}
+        return cursor
+
+    def dump(self) -> str:
+        return json.dumps(asdict(self) | {"version": CURSOR_VERSION}, sort_keys=True)
+
+
+def _mapping(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _ints(values, n: int) -> bool:
+    return isinstance(values, list | tuple) and len(values) >= n and all(isinstance(v, int) for v in values[:n])
+
+
+@dataclass
+class Plan:
+    """What one tick found: files to request (new or again), what waits or was given up, the next cursor."""
+
+    new: list[tuple[FileState, str]] = field(default_factory=list)  # (file, sha256), complete and never requested
+    again: list[tuple[FileState, str, int]] = field(default_factory=list)  # left in incoming/ by an ended run: attempts so far
+    given_up: list[str] = field(default_factory=list)
     waiting: list[str] = field(default_factory=list)
     unreadable: list[str] = field(default_factory=list)
+    cursor: DeliveryCursor = field(default_factory=DeliveryCursor)
 
 
-def load_cursor(text: str | None) -> dict:
-    try:
-        cursor = json.loads(text) if text else {}
-    except ValueError:
-        cursor = {}
-    if not isinstance(cursor, dict):
-        cursor = {}
-    return {
-        "pending": dict(cursor.get("pending", {})),
-        "requested": dict(cursor.get("requested", {})),
-        "claims": dict(cursor.get("claims", {})),
-    }
-
-
-def plan_tick(zone: LandingZone, cursor: dict, run_ended=lambda run_key: False) -> Plan:
-    """Decide which files are complete and new. Pure apart from reading the landing zone and asking
-    ``run_ended(run_key)`` whether the run a file was requested under has ended (then it is due again)."""
-    plan = Plan()
-    pending_before, requested_before = cursor["pending"], cursor["requested"]
-    pending, requested = {}, {}
-    for state in zone.scan():
-        seen = [state.size, state.mtime_ns]
-        earlier = requested_before.get(state.token)
-        if earlier and earlier[:2] == seen:
-            run_key = earlier[2] if len(earlier) > 2 else None
-            attempts = earlier[3] if len(earlier) > 3 else 1
-            if run_key is None or attempts >= MAX_ATTEMPTS or not run_ended(run_key):
-                requested[state.token] = earlier  # its run is still to come or under way (or given up)
+def plan_tick(zone: LandingZone, cursor: DeliveryCursor, run_ended=lambda run_key: False) -> Plan:
+    """Sort the files in ``incoming/`` by what is due. Pure apart from looking at the landing zone and
+    asking ``run_ended(run_key)`` whether the run a file was put in has ended (then it may be due again)."""
+    plan = Plan(cursor=DeliveryCursor(claims=dict(cursor.claims)))
+    states = zone.scan()
+    earlier = {key: [r.size, r.mtime_ns] for key, r in cursor.requested.items()} | cursor.pending
+    # a cursor of version 1 or 2 was keyed by the name as received: read it by name once, keep it by token
+    earlier |= {s.token: earlier[s.name] for s in states if s.name in earlier and s.token not in earlier}
+    complete, waiting = zone.complete(states, earlier)
+    for state in waiting:
+        plan.cursor.pending[state.token] = list(state.look)
+        plan.waiting.append(state.token)
+    for state in complete:
+        before = cursor.requested.get(state.token) or cursor.requested.get(state.name)
+        if before and (before.size, before.mtime_ns) == state.look:
+            if before.run_key is None or not run_ended(before.run_key):
+                plan.cursor.requested[state.token] = before  # its run is still to come or under way
                 continue
-            plan.requested_before[state.token] = earlier  # its run ended and left it here: request again
-        elif not (zone.has_done_marker(state.name) or pending_before.get(state.token) == seen):
-            pending[state.token] = seen
-            plan.waiting.append(state.token)
-            continue
+            if before.attempts >= MAX_ATTEMPTS:
+                plan.cursor.requested[state.token] = before
+                plan.given_up.append(state.token)
+                continue
         try:
             sha = sha256_of(zone.incoming / state.name)
         except OSError:
             plan.unreadable.append(state.token)  # gone or locked; looked at again next tick
+            plan.cursor.pending[state.token] = list(state.look)
             continue
-        plan.ready.append((state, sha))
-        requested[state.token] = seen
-    plan.cursor = {"pending": pending, "requested": requested, "claims": dict(cursor.get("claims", {}))}
+        if before and (before.size, before.mtime_ns) == state.look:
+            plan.again.append((state, sha, before.attempts))
+            plan.cursor.requested[state.token] = before
+        else:
+            plan.new.append((state, sha))
+            plan.cursor.pending[state.token] = list(state.look)  # until a run is requested for it
     return plan
-
-
-def _run_key(shas: list[str], states: list[FileState]) -> str:
-    if len(shas) == 1:
-        return shas[0]
-    parts = sorted(f"{sha}:{s.token}:{s.mtime_ns}" for sha, s in zip(shas, states))
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
 @dg.sensor(
     name="delivery_sensor",
     job_name=DELIVERY_JOB_NAME,
-    minimum_interval_seconds=30,
+    minimum_interval_seconds=int(seconds(ENV_SENSOR_INTERVAL, 30)),  # shorter only in simulations and tests
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Watches RMJ_LANDING_DIR/incoming for complete deliveries and requests one run over all new ones.",
+    description=(
+        "Watches RMJ_LANDING_DIR/incoming for complete deliveries; at most one deliveries run at a time, "
+        "covering every new file and every retry, with backoff after failed runs."
+    ),
 )
-def delivery_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
-    zone = LandingZone(os.environ.get(ENV_LANDING_DIR) or DEFAULT_LANDING_DIR)
-    busy = _delivery_run_unfinished(context.instance)
-    plan = plan_tick(zone, load_cursor(context.cursor), lambda run_key: _run_ended(context.instance, run_key))
-    known = set(context.instance.get_dynamic_partitions(deliveries.name))
-    runs = [] if busy else _retry_claims(zone, plan, known, context)
+def delivery_sensor(context: dg.SensorEvaluationContext, landing: LandingZoneResource) -> dg.SensorResult | dg.SkipReason:
+    zone = LandingZone(landing.root)
+    runs = _DeliveryRuns(context.instance)
+    plan = plan_tick(zone, DeliveryCursor.load(context.cursor), runs.ended)
+    cursor = plan.cursor
+    claims = zone.pending_claims()
+    for key in [k for k in cursor.claims if k not in claims]:
+        del cursor.claims[key]  # finished since: forget it
+    claims_due = [k for k in claims if cursor.claims.get(k, 0) < MAX_ATTEMPTS]
+    claims_given_up = [k for k in claims if k not in claims_due]
     others = zone.not_deliveries(datetime.now(UTC).replace(tzinfo=None), PARTIAL_GRACE)
     if others:
         context.log.warning(not_deliveries_message(others))
-    if not plan.ready and not runs:
-        waiting = f"; waiting for {len(plan.waiting)} file(s) to finish" if plan.waiting else ""
-        given_up = [k for k, n in plan.cursor["claims"].items() if n >= MAX_ATTEMPTS and k in zone.pending_claims()]
-        stuck = f"; {len(given_up)} claimed delivery(ies) failed {MAX_ATTEMPTS} times, see received/" if given_up else ""
-        context.update_cursor(json.dumps(plan.cursor, sort_keys=True))
-        reported = f"; {not_deliveries_message(others)}" if others else ""
-        return dg.SkipReason(f"no complete new deliveries{waiting}{stuck}{reported}")
-    keys: list[str] = []
-    for _, sha in plan.ready:
-        key = delivery_id_of(sha)
-        if key not in keys:
-            keys.append(key)
+    notes = _notes(plan, claims_given_up) + (f"; {not_deliveries_message(others)}" if others else "")
+
+    due = bool(plan.new or plan.again or claims_due)
+    holdup = runs.holdup() if due else None
+    if not due or holdup:
+        context.update_cursor(cursor.dump())
+        return dg.SkipReason((holdup or "no complete new deliveries") + notes)
+
+    known = runs.partitions()
+    items: list[tuple[str, str]] = []  # (delivery id, what it is), in the order the pipeline saw them
+    for key in claims_due:
+        items.append((key, f"claim:{key}:{cursor.claims.get(key, 0) + 1}"))
+    for state, sha, attempts in plan.again:
+        items.append((delivery_id_of(sha), f"{sha}:{state.token}:{state.mtime_ns}:{attempts + 1}"))
+    for state, sha in plan.new:
+        items.append((delivery_id_of(sha), f"{sha}:{state.token}:{state.mtime_ns}"))
+    keys = list(dict.fromkeys(key for key, _ in items))
     new_keys = [k for k in keys if k not in known]
-    if new_keys:  # added together, so contiguous at the end of the partition list: one run for all
-        new_states = [(s, sha) for s, sha in plan.ready if delivery_id_of(sha) in new_keys]
-        run_key = _run_key([sha for _, sha in new_states], [s for s, _ in new_states])
-        runs.append(
-            dg.RunRequest(
-                run_key=run_key,
-                partition_key=new_keys[0] if len(new_keys) == 1 else None,
-                tags=range_tags(new_keys) if len(new_keys) > 1 else {},
-            )
-        )
-        for state, _ in new_states:
-            plan.cursor["requested"][state.token] = [state.size, state.mtime_ns, run_key, 1]
-    for state, sha in plan.ready:  # known bytes dropped again (a copy, or a file its run left behind)
-        if delivery_id_of(sha) in known:
-            attempts = plan.requested_before.get(state.token, [None] * 4)[3] or 0
-            run_key = f"{sha}:{state.token}:{state.mtime_ns}" + (f":attempt{attempts + 1}" if attempts else "")
-            runs.append(dg.RunRequest(run_key=run_key, partition_key=delivery_id_of(sha)))
-            plan.cursor["requested"][state.token] = [state.size, state.mtime_ns, run_key, attempts + 1]
-    context.log.info(f"{len(plan.ready)} complete file(s): {len(new_keys)} new delivery(ies), {len(keys) - len(new_keys)} known; {len(runs)} run(s)")
+    partition_key, range_tags = one_run_over(keys, known)
+    retry = bool(plan.again or claims_due)
+    if len(plan.new) == 1 and not retry and new_keys:
+        run_key = plan.new[0][1]  # one new file: its content hash
+    else:
+        run_key = hashlib.sha256("\n".join(sorted(what for _, what in items)).encode()).hexdigest()
+    tags = {RETRY_TAG: "true"} if retry else {}
+    request = dg.RunRequest(run_key=run_key, partition_key=partition_key, tags=tags | range_tags)
+    for key in claims_due:
+        cursor.claims[key] = cursor.claims.get(key, 0) + 1
+        context.log.warning(f"delivery {key} was left in received/ by a run that ended; requesting it again ({cursor.claims[key]}/{MAX_ATTEMPTS})")
+    for state, _, attempts in plan.again:
+        cursor.requested[state.token] = Requested(state.size, state.mtime_ns, run_key, attempts + 1)
+    for state, _ in plan.new:
+        cursor.pending.pop(state.token, None)
+        cursor.requested[state.token] = Requested(state.size, state.mtime_ns, run_key, 1)
+    context.log.info(
+        f"one deliveries run over {len(keys)} delivery(ies): "
+        f"{len(plan.new)} new file(s), {len(plan.again)} file(s) and {len(claims_due)} claim(s) again{notes}"
+    )
     return dg.SensorResult(
-        run_requests=runs,
+        run_requests=[request],
         dynamic_partitions_requests=[deliveries.build_add_request(new_keys)] if new_keys else [],
-        cursor=json.dumps(plan.cursor, sort_keys=True),
+        cursor=cursor.dump(),
     )
 
 
-def _delivery_run_unfinished(instance: dg.DagsterInstance) -> bool:
-    try:
-        records = instance.get_run_records(
-            filters=dg.RunsFilter(job_name=DELIVERY_JOB_NAME, statuses=_UNFINISHED), limit=1
-        )
-    except Exception:  # the run storage unreachable this tick: assume busy, retry nothing
-        return True
-    return bool(records)
+def _notes(plan: Plan, claims_given_up: list[str]) -> str:
+    notes = []
+    if plan.waiting:
+        notes.append(f"waiting for {len(plan.waiting)} file(s) to finish")
+    if plan.given_up:
+        notes.append(f"{len(plan.given_up)} file(s) left in incoming/ after {MAX_ATTEMPTS} runs: {', '.join(plan.given_up[:5])}")
+    if claims_given_up:
+        notes.append(f"{len(claims_given_up)} claimed delivery(ies) failed {MAX_ATTEMPTS} times, see received/")
+    return "".join(f"; {n}" for n in notes)
 
 
-def _run_ended(instance: dg.DagsterInstance, run_key: str) -> bool:
-    """Whether the run requested under ``run_key`` has ended (a run not launched yet has not)."""
-    try:
-        records = instance.get_run_records(filters=dg.RunsFilter(tags={RUN_KEY_TAG: run_key}), limit=1)
-    except Exception:
-        return False
-    return bool(records) and records[0].dagster_run.status not in _UNFINISHED
+class _DeliveryRuns:
+    """The run storage as the sensor asks it. An unreachable storage means "wait", never a crash."""
+
+    def __init__(self, instance: dg.DagsterInstance):
+        self.instance = instance
+
+    def partitions(self) -> list[str]:
+        return list(self.instance.get_dynamic_partitions(deliveries.name))
+
+    def ended(self, run_key: str) -> bool:
+        """Whether the run requested under ``run_key`` has ended (a run not launched yet has not)."""
+        try:
+            records = self.instance.get_run_records(filters=dg.RunsFilter(tags={RUN_KEY_TAG: run_key}), limit=1)
+        except Exception:
+            return False
+        return bool(records) and records[0].dagster_run.status not in _UNFINISHED
+
+    def holdup(self, now: float | None = None) -> str | None:
+        """Why no deliveries run may be requested now: one is queued or running, or the backoff after
+        failed ones has not passed (measured from the end of the last failed run)."""
+        try:
+            recent = self.instance.get_run_records(filters=dg.RunsFilter(job_name=DELIVERY_JOB_NAME), limit=MAX_ATTEMPTS + 1)
+            busy = self.instance.get_run_records(
+                filters=dg.RunsFilter(job_name=DELIVERY_JOB_NAME, statuses=_UNFINISHED), limit=1)
+        except Exception as error:  # the run storage unreachable this tick
+            return f"run storage unavailable ({type(error).__name__}); trying again next tick"
+        if busy:
+            return f"a deliveries run ({busy[0].dagster_run.run_id[:8]}) is queued or running; new files wait for it"
+        failures = 0
+        for record in recent:
+            if record.dagster_run.status != dg.DagsterRunStatus.FAILURE:
+                break
+            failures += 1
+        if not failures or recent[0].end_time is None:
+            return None
+        wait = backoff_seconds(failures)
+        left = recent[0].end_time + wait - (time.time() if now is None else now)
+        if left > 0:
+            return f"{failures} deliveries run(s) failed in a row; backing off, next try in {left:.0f} s"
+        return None
 
 
-def _retry_claims(zone: LandingZone, plan: Plan, known: set[str], context) -> list[dg.RunRequest]:
-    """A run request per delivery left in ``received/`` by a run that ended (none is unfinished now)."""
-    runs = []
-    claims = plan.cursor["claims"]
-    for key in zone.pending_claims():
-        attempts = claims.get(key, 0)
-        if key not in known or attempts >= MAX_ATTEMPTS:
-            continue
-        claims[key] = attempts + 1
-        runs.append(dg.RunRequest(run_key=f"claim:{key}:attempt{attempts + 1}", partition_key=key))
-        context.log.warning(f"delivery {key} was left in received/ by a run that ended; requesting it again ({attempts + 1}/{MAX_ATTEMPTS})")
-    for key in [k for k in claims if k not in zone.pending_claims()]:
-        del claims[key]  # finished since: forget it
-    return runs
+def backoff_seconds(failures: int) -> float:
+    """How long after the ``failures``-th failed deliveries run in a row the next one may start."""
+    return min(seconds(ENV_RETRY_BACKOFF, BACKOFF_SECONDS) * 2 ** (failures - 1), MAX_BACKOFF_SECONDS)

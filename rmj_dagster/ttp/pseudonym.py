@@ -93,7 +93,7 @@ class PseudonymKey:
                 f"the pseudonym key is {len(secret)} bytes; at least {MIN_KEY_BYTES} are required "
                 f"(generate one with: python -c 'import secrets; print(secrets.token_hex(32))')"
             )
-        demo_mode = (env.get(settings.ENV_DEMO_MODE) or "").strip().lower() in {"1", "true", "yes"}
+        demo_mode = settings.is_on(env.get(settings.ENV_DEMO_MODE))
         if secret == DEMO_KEY and not demo_mode:
             raise KeyRefused(
                 "the demo pseudonym key is only accepted in demo mode (RMJ_DEMO_MODE=1); "

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib.resources import files
@@ -14,6 +16,55 @@ from rmj_dagster import codebook
 from rmj_dagster.privacy import disclosure
 
 SCHEMAS = ("ref", "audit", "pseudo", "staging", "intermediate", "marts")
+
+LOCK_WAIT_SECONDS = 120.0
+"""How long opening the warehouse waits, in all, while another process holds it (default)."""
+_FIRST_BACKOFF, _MAX_BACKOFF = 0.5, 15.0
+
+
+class WarehouseLocked(RuntimeError):
+    """Another process held the warehouse file for longer than the wait allowed."""
+
+
+def _is_lock_conflict(error: Exception) -> bool:
+    return isinstance(error, duckdb.IOException) and "Could not set lock" in str(error)
+
+
+def _holder(error: Exception) -> str:
+    found = re.search(r"Conflicting lock is held in (.+?) \(PID (\d+)\)", str(error))
+    return f"{found.group(1)} (PID {found.group(2)})" if found else "another process"
+
+
+def open_with_backoff(path: Path, *, read_only: bool, wait_seconds: float | None = None,
+                      sleep=time.sleep, clock=time.monotonic) -> duckdb.DuckDBPyConnection:
+    """``duckdb.connect`` that waits out another process's lock, backing off 0.5 s, 1 s, 2 s … 15 s.
+
+    DuckDB lets one process open a file for writing, and a read-only connection held elsewhere (an
+    analyst's SQL client) blocks it. A run waits for it up to ``wait_seconds`` (``RMJ_WAREHOUSE_LOCK_WAIT``,
+    default 120 s) and then fails with ``WarehouseLocked`` naming the holder, so the sensor's bounded,
+    backed-off retry takes over instead of a crash on the first "Could not set lock".
+    """
+    if wait_seconds is None:
+        from rmj_dagster.settings import ENV_WAREHOUSE_LOCK_WAIT, seconds
+
+        wait_seconds = seconds(ENV_WAREHOUSE_LOCK_WAIT, LOCK_WAIT_SECONDS)
+    deadline, delay, tries = clock() + wait_seconds, _FIRST_BACKOFF, 0
+    while True:
+        tries += 1
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as error:
+            if not _is_lock_conflict(error):
+                raise
+            remaining = deadline - clock()
+            if remaining <= 0:
+                raise WarehouseLocked(
+                    f"the warehouse {path} is held by {_holder(error)}; gave up after {tries} attempt(s) in "
+                    f"{wait_seconds:.0f} s. The live warehouse file is the pipeline's alone: analysts and BI "
+                    "tools read the snapshot (README, 'Reading the data'), never the live file."
+                ) from None
+            sleep(min(delay, remaining))
+            delay = min(delay * 2, _MAX_BACKOFF)
 
 
 def macros_sql() -> str:
@@ -33,14 +84,15 @@ def _param_macro_sql() -> str:
 def connect(path: str | Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open the warehouse with every schema and macro in place; always closed on exit.
 
-    The file is created readable by its owner only: it holds pseudonymised person-level data.
+    The file is created readable by its owner only: it holds pseudonymised person-level data. While
+    another process holds the file, opening waits with backoff (see ``open_with_backoff``).
     """
     path = Path(path)
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
     previous_umask = os.umask(0o077)  # a new database file (and its WAL) is born owner-only
     try:
-        con = duckdb.connect(str(path), read_only=read_only)
+        con = open_with_backoff(path, read_only=read_only)
     finally:
         os.umask(previous_umask)
     try:

@@ -1,0 +1,102 @@
+"""The landing zone's two rules, as ``rmj process`` applies them: complete files only, and arrival order
+is when the pipeline saw the bytes, not the provider's mtime."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import duckdb
+
+from rmj_dagster.intake.file_names import safe_name
+from rmj_dagster.intake.landing_zone import FileState, LandingZone, is_complete
+from rmj_dagster.runner import process
+
+CEM_HEADER = "aanbieder_agb;bsn;geboortedatum;gemeentecode;toewijzingnummer;vragenlijst;invuldatum;q09\n"
+STOP_HEADER = "aanbieder_agb;bsn;geboortedatum;gemeentecode;toewijzingnummer;begindatum;einddatum;reden_beeindiging;status_aanlevering\n"
+BSNS = ["111222333", "123456782", "999999990", "100000009", "100000010"]  # pass the 11-proef
+
+WRITER = """
+import sys, time
+path, rows = sys.argv[1], int(sys.argv[2])
+with open(path, "a", encoding="utf-8") as out:
+    out.write(sys.argv[3])
+    out.flush()
+    print("started", flush=True)
+    for i in range(rows):
+        out.write(f"12345678;111222333;2010-03-15;0363;{i + 1};OUDERS_EINDE;2025-03-01;8\\n")
+        out.flush()
+        time.sleep(0.02)
+"""
+
+
+def test_the_rule_is_a_marker_or_the_same_size_and_mtime_as_an_earlier_look():
+    state = FileState("a.csv", 10, 5)
+    assert is_complete(state, [10, 5], False) and is_complete(state, None, True)
+    assert not is_complete(state, None, False) and not is_complete(state, [9, 5], False) and not is_complete(state, [10, 4], False)
+
+
+def test_rmj_process_leaves_a_file_still_being_written_and_takes_it_whole_next_time(rmj_env, monkeypatch):
+    monkeypatch.setenv("RMJ_SETTLE_SECONDS", "1")
+    path = rmj_env["landing"] / "incoming" / "cem_groeiend.csv"
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(path), "300", CEM_HEADER], stdout=subprocess.PIPE, text=True)
+    assert writer.stdout.readline().strip() == "started"
+    try:
+        summary = process()  # runs while the provider's upload is still growing
+    finally:
+        writer.wait(timeout=60)
+    assert summary.still_being_written == [safe_name("cem_groeiend.csv")] and not summary.deliveries.get("loaded")
+    assert path.exists()
+    assert not rmj_env["warehouse"].exists() or _rows(rmj_env["warehouse"]) == 0
+
+    summary = process()  # the upload is finished: all 300 rows, from one delivery
+    assert summary.deliveries == {"loaded": 1} and _rows(rmj_env["warehouse"]) == 300
+
+
+def _rows(db) -> int:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute("select count(*) from pseudo.responses").fetchone()[0]
+
+
+def test_a_correction_with_an_older_mtime_than_its_original_still_wins(rmj_env):
+    incoming = rmj_env["landing"] / "incoming"
+    original = incoming / "stopzorg_jan.csv"
+    original.write_text(STOP_HEADER + "12345678;111222333;2010-01-01;0363;7;2024-01-01;2025-01-31;31;1\n", encoding="utf-8")
+    os.utime(original, (1_740_000_000, 1_740_000_000))
+    process()
+    correction = incoming / "stopzorg_jan_correctie.csv"  # copied with its timestamps kept: an OLDER mtime
+    correction.write_text(STOP_HEADER + "12345678;111222333;2010-01-01;0363;7;2024-01-01;2025-01-20;33;2\n", encoding="utf-8")
+    os.utime(correction, (1_730_000_000, 1_730_000_000))
+    process()
+    with duckdb.connect(str(rmj_env["warehouse"]), read_only=True) as con:
+        ends = con.execute("select einddatum::varchar from intermediate.cleaned_stop_zorg").fetchall()
+        order = con.execute("select file_name from audit.deliveries order by received_at").fetchall()
+    assert ends == [("2025-01-20",)]  # the correction, seen last, wins
+    assert [n for (n,) in order] == [safe_name("stopzorg_jan.csv"), safe_name("stopzorg_jan_correctie.csv")]
+
+
+def test_files_first_seen_in_one_look_are_ordered_by_mtime_and_later_looks_come_after(tmp_path):
+    zone = LandingZone(tmp_path).ensure()
+    for name, mtime in (("b.csv", 200), ("a.csv", 100)):
+        (zone.incoming / name).write_text(name)
+        os.utime(zone.incoming / name, (mtime, mtime))
+    first = {s.name: s.first_seen_us for s in zone.scan()}
+    assert first["a.csv"] < first["b.csv"]
+    time.sleep(0.01)
+    (zone.incoming / "old.csv").write_text("old")
+    os.utime(zone.incoming / "old.csv", (1, 1))  # the oldest mtime of all
+    again = {s.name: s.first_seen_us for s in zone.scan()}
+    assert again["a.csv"] == first["a.csv"] and again["old.csv"] > first["b.csv"]
+    assert [s.name for s in zone.scan()] == ["a.csv", "b.csv", "old.csv"]
+    assert oct(os.stat(zone.state / "arrivals.json").st_mode & 0o777) == "0o600"
+
+
+def test_a_claim_keeps_its_first_seen_time(tmp_path):
+    zone = LandingZone(tmp_path).ensure()
+    (zone.incoming / "x.csv").write_text("x")
+    seen = zone.scan()[0].first_seen_us
+    zone.claim("x.csv", "0123456789abcdef")
+    zone.scan()  # a look after the claim forgets the name in incoming/, not the claim
+    assert zone.first_seen_of_claim("0123456789abcdef") == seen

@@ -1,0 +1,124 @@
+"""Readers never block the writer: a connection held by another process is waited out with backoff, up
+to a bound with a clear error; analysts read the snapshot, which is replaced atomically after each run."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from rmj_dagster import warehouse
+from rmj_dagster.generate import generate_deliveries
+from rmj_dagster.runner import process
+
+HOLD = """
+import duckdb, sys, time
+con = duckdb.connect(sys.argv[1], read_only=True)
+print(con.execute(sys.argv[3]).fetchone()[0], flush=True)
+time.sleep(float(sys.argv[2]))
+"""
+
+
+def hold(path: Path, seconds: float, query: str = "select 1") -> subprocess.Popen:
+    """Another process (an analyst's SQL client) holding a read-only connection for ``seconds``."""
+    reader = subprocess.Popen([sys.executable, "-c", HOLD, str(path), str(seconds), query], stdout=subprocess.PIPE, text=True)
+    assert reader.stdout.readline().strip(), "the reader could not open the file"
+    return reader
+
+
+@pytest.fixture
+def db(tmp_path) -> Path:
+    path = tmp_path / "rmj.duckdb"
+    with warehouse.connect(path) as con:
+        con.execute("create table marts.t as select 1 as a")
+    return path
+
+
+def test_opening_waits_for_a_reader_in_another_process_and_then_writes(db):
+    reader = hold(db, 3)
+    started = time.monotonic()
+    try:
+        with warehouse.connect(db) as con:
+            con.execute("insert into marts.t values (2)")
+        waited = time.monotonic() - started
+    finally:
+        reader.kill()
+        reader.wait()
+    assert waited >= 1.5  # it waited for the reader instead of failing on "Could not set lock"
+    with warehouse.connect(db, read_only=True) as con:
+        assert con.execute("select count(*) from marts.t").fetchone()[0] == 2
+
+
+def test_a_reader_that_stays_gets_a_clear_error_after_the_bounded_wait(db, monkeypatch):
+    monkeypatch.setenv("RMJ_WAREHOUSE_LOCK_WAIT", "2")
+    reader = hold(db, 30)
+    started = time.monotonic()
+    try:
+        with pytest.raises(warehouse.WarehouseLocked) as refused, warehouse.connect(db):
+            pass
+    finally:
+        reader.kill()
+        reader.wait()
+    assert 1.5 <= time.monotonic() - started < 10
+    message = str(refused.value)
+    assert f"PID {reader.pid}" in message and "snapshot" in message and "attempt" in message
+
+
+def test_backoff_doubles_and_stays_within_the_wait(tmp_path):
+    slept: list[float] = []
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    path = tmp_path / "held.duckdb"
+    duckdb.connect(str(path)).close()
+    reader = hold(path, 30)
+    try:
+        with pytest.raises(warehouse.WarehouseLocked):
+            warehouse.open_with_backoff(path, read_only=False, wait_seconds=40, sleep=sleep, clock=lambda: now[0])
+    finally:
+        reader.kill()
+        reader.wait()
+    assert slept[:6] == [0.5, 1, 2, 4, 8, 15] and sum(slept) == pytest.approx(40)
+
+
+def test_each_run_publishes_a_snapshot_that_analysts_can_hold_open_without_blocking_the_next_run(rmj_env, tmp_path, monkeypatch):
+    snapshot = tmp_path / "snapshot" / "rmj_marts.duckdb"
+    monkeypatch.setenv("RMJ_SNAPSHOT", str(snapshot))
+    source = tmp_path / "source"
+    generate_deliveries(source, seed=4, scale=0.05, years=[2025], today=date(2026, 2, 1))
+    files = sorted((source / "incoming").iterdir())
+    incoming = rmj_env["landing"] / "incoming"
+    for path in files[: len(files) // 2]:
+        shutil.copy2(path, incoming / path.name)
+    process()
+    assert stat.S_IMODE(os.stat(snapshot).st_mode) == 0o600
+    with duckdb.connect(str(snapshot), read_only=True) as con:
+        tables = {r[0] for r in con.execute("select table_schema || '.' || table_name from information_schema.tables").fetchall()}
+        first = con.execute("select count(*) from intermediate.delivery_reconciliation").fetchone()[0]
+    assert {"marts.cbs_outcome_extract", "marts.ceo_indicators", "intermediate.delivery_reconciliation", "main.snapshot_info"} <= tables
+    assert not any(t.startswith(("pseudo.", "staging.", "audit.")) for t in tables)
+
+    analyst = hold(snapshot, 120, "select count(*) from intermediate.delivery_reconciliation")  # a BI tool stays connected
+    try:
+        for path in files[len(files) // 2:]:
+            shutil.copy2(path, incoming / path.name)
+        started = time.monotonic()
+        process()  # the writer is not blocked by the analyst
+        assert time.monotonic() - started < 300
+    finally:
+        analyst.kill()
+        analyst.wait()
+    with duckdb.connect(str(snapshot), read_only=True) as con:
+        assert con.execute("select count(*) from intermediate.delivery_reconciliation").fetchone()[0] == len(files) > first
+    assert not list(snapshot.parent.glob(".*.tmp*"))  # no temporary copy left behind
