@@ -15,6 +15,9 @@ from rmj_dagster.schedules import cbs_half_yearly_schedule
 from rmj_dagster.sensors import delivery_sensor
 
 
+settings.owner_only_files()  # the code server and every run worker load this module first
+
+
 def _env(name: str, default: str) -> dg.EnvVar | str:
     """``EnvVar`` when set (the UI then shows where the value came from), else the local default."""
     return dg.EnvVar(name) if os.environ.get(name) else default

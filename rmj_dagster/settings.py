@@ -45,3 +45,12 @@ class Settings:
             demo_mode=_flag(env.get(ENV_DEMO_MODE)),
             retain_originals=_flag(env.get(ENV_RETAIN_ORIGINALS)),
         )
+
+
+def owner_only_files() -> None:
+    """Every file and folder the pipeline creates from now on is its owner's only (umask 077).
+
+    Set where the pipeline starts (the ``rmj`` command, the code location's load, so every run worker):
+    the warehouse, DuckDB's write-ahead log (it holds row data), run logs and exports. The published,
+    aggregated CEO files are made readable on purpose where they are written."""
+    os.umask(0o077)

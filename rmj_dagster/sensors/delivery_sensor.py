@@ -106,8 +106,9 @@ def delivery_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg
     zone = LandingZone(os.environ.get(ENV_LANDING_DIR) or DEFAULT_LANDING_DIR)
     busy = _delivery_run_unfinished(context.instance)
     plan = plan_tick(zone, load_cursor(context.cursor), lambda run_key: _run_ended(context.instance, run_key))
-    known = set(context.instance.get_dynamic_partitions(deliveries.name))
-    runs = [] if busy else _retry_claims(zone, plan, known, context)
+    ordered = list(context.instance.get_dynamic_partitions(deliveries.name))
+    known = set(ordered)
+    runs = [] if busy else _retry_claims(zone, plan, ordered, context)
     if not plan.ready and not runs:
         waiting = f"; waiting for {len(plan.waiting)} file(s) to finish" if plan.waiting else ""
         given_up = [k for k, n in plan.cursor["claims"].items() if n >= MAX_ATTEMPTS and k in zone.pending_claims()]
@@ -165,17 +166,27 @@ def _run_ended(instance: dg.DagsterInstance, run_key: str) -> bool:
     return bool(records) and records[0].dagster_run.status not in _UNFINISHED
 
 
-def _retry_claims(zone: LandingZone, plan: Plan, known: set[str], context) -> list[dg.RunRequest]:
-    """A run request per delivery left in ``received/`` by a run that ended (none is unfinished now)."""
-    runs = []
+def _retry_claims(zone: LandingZone, plan: Plan, ordered: list[str], context) -> list[dg.RunRequest]:
+    """One run request over every delivery left in ``received/`` by a run that ended (none is unfinished
+    now): a killed run leaves all its claims at once, and one run finishes them all, where a run per
+    claim would fail its reconciliation check on the claims it does not cover."""
     claims = plan.cursor["claims"]
-    for key in zone.pending_claims():
-        attempts = claims.get(key, 0)
-        if key not in known or attempts >= MAX_ATTEMPTS:
-            continue
-        claims[key] = attempts + 1
-        runs.append(dg.RunRequest(run_key=f"claim:{key}:attempt{attempts + 1}", partition_key=key))
-        context.log.warning(f"delivery {key} was left in received/ by a run that ended; requesting it again ({attempts + 1}/{MAX_ATTEMPTS})")
+    position = {key: i for i, key in enumerate(ordered)}
+    due = [key for key in zone.pending_claims() if key in position and claims.get(key, 0) < MAX_ATTEMPTS]
     for key in [k for k in claims if k not in zone.pending_claims()]:
         del claims[key]  # finished since: forget it
-    return runs
+    if not due:
+        return []
+    due.sort(key=position.get)
+    for key in due:
+        claims[key] = claims.get(key, 0) + 1
+    attempt = max(claims[key] for key in due)
+    context.log.warning(
+        f"{len(due)} delivery(ies) left in received/ by a run that ended; requesting them again in one run "
+        f"(attempt {attempt}/{MAX_ATTEMPTS}): {', '.join(due)}"
+    )
+    # The range may span deliveries loaded earlier: for those the assets find nothing to do.
+    run_key = "claims:" + hashlib.sha256("\n".join(due).encode()).hexdigest()[:16] + f":attempt{attempt}"
+    if len(due) == 1:
+        return [dg.RunRequest(run_key=f"claim:{due[0]}:attempt{attempt}", partition_key=due[0])]
+    return [dg.RunRequest(run_key=run_key, tags=range_tags([due[0], due[-1]]))]
