@@ -87,17 +87,16 @@ def test_the_documented_postgres_instance_stores_the_runs_and_asset_events(postg
     from rmj_dagster.runner import process
 
     server = postgres_server
-    with _connect(server, "postgres") as con:
-        con.autocommit = True
-        con.cursor().execute("create database dagster")
+    con = _connect(server, "postgres")
+    con.autocommit = True
+    con.cursor().execute("create database dagster")
     con.close()
 
-    # deploy/dagster.postgres.yaml as documented, pointed at this server's socket
+    # deploy/dagster.postgres.yaml as documented (driver, socket connection), pointed at this server's socket
     config = yaml.safe_load((PROJECT_ROOT / "deploy" / "dagster.postgres.yaml").read_text())
-    config["storage"]["postgres"]["postgres_db"] = {
-        "username": server["user"], "hostname": "", "db_name": "dagster", "port": server["port"],
-        "params": {"host": server["socket_dir"]},
-    }
+    db = config["storage"]["postgres"]["postgres_db"]
+    assert db["db_name"] == "dagster" and db["hostname"] == "" and "password" not in db
+    db |= {"username": server["user"], "port": server["port"], "params": {"host": server["socket_dir"]}}
     home = rmj_env["dagster_home"]
     home.mkdir()
     (home / "dagster.yaml").write_text(yaml.safe_dump(config))
@@ -116,7 +115,8 @@ def test_the_documented_postgres_instance_stores_the_runs_and_asset_events(postg
         assert delivery_runs and all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
         assert len(instance.get_dynamic_partitions("deliveries")) == dropped
 
-    with _connect(server, "dagster") as con, con.cursor() as cur:
+    con = _connect(server, "dagster")
+    with con, con.cursor() as cur:
         cur.execute("select run_id, status from runs where pipeline_name = 'deliveries_job'")
         stored = dict(cur.fetchall())
         assert set(stored) == {r.run_id for r in delivery_runs} and set(stored.values()) == {"SUCCESS"}
@@ -128,6 +128,7 @@ def test_the_documented_postgres_instance_stores_the_runs_and_asset_events(postg
         materialized = {key for key, _ in cur.fetchall()}
         cur.execute("select count(*) from event_logs where dagster_event_type = 'ASSET_CHECK_EVALUATION'")
         check_evaluations = cur.fetchone()[0]
+    con.close()
     assert any("raw_provider_drops" in k for k in materialized)
     assert any("pseudonymised_cem" in k for k in materialized)
     assert any("cleaned_responses" in k for k in materialized)
