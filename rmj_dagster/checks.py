@@ -248,6 +248,7 @@ def _grain_check(model: sql_models.SqlModel) -> dg.AssetChecksDefinition:
         asset=asset_key(model.name),
         name="grain_holds",
         blocking=True,
+        pool="duckdb",
         description=f"One row per ({columns}); no NULL in a key column (? = may be NULL). From the model's grain header.",
     )
     def _check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:

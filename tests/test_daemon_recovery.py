@@ -96,7 +96,7 @@ def test_a_killed_delivery_run_is_failed_and_its_deliveries_requested_again(daem
     try:
         with dg.DagsterInstance.get() as instance:
             first = _wait("the sensor's first delivery run", lambda: (_delivery_runs(instance) or [None])[0], 90)
-            _wait("raw_provider_drops to claim the files", lambda: _step_succeeded(instance, first.run_id, "raw_provider_drops"), 60, 0.1)
+            _wait("raw_provider_drops to claim the files", lambda: _step_succeeded(instance, first.run_id, "audit__raw_provider_drops"), 60, 0.1)
             pid = _wait("the run worker's pid", lambda: _worker_pid(instance, first.run_id), 10)
             os.kill(pid, signal.SIGKILL)
             killed = time.monotonic()
