@@ -10,9 +10,10 @@ instance for good.
 
 A run of ``rmj process`` executes in the ``rmj`` process itself. Killed (SIGKILL, the OOM killer, a
 reboot) it leaves its run STARTED and its ``duckdb`` pool slot taken, so every later run would wait
-for ever. Each such run carries the identity of its process (boot, pid, start time); the next
-``rmj process`` fails the runs whose process is gone and frees their slots, and frees the slots of any
-run that ended without giving them back. A dead run launched by the daemon is failed by its code
+for ever, and the delivery sensor, seeing a delivery run unfinished, would request nothing. Each such
+run carries the identity of its process (boot, pid, start time); the next ``rmj process`` and every
+sensor tick fail the runs whose process is gone and free their slots, and free the slots of any run
+that ended without giving them back. A dead run launched by the daemon is failed by its code
 server or by run monitoring, which frees its slots too (``dagster.yaml``).
 """
 
@@ -121,7 +122,8 @@ def reclaim_dead_runs(instance: dg.DagsterInstance, log=None) -> list[str]:
     Returns the ids of the runs it failed or freed slots of."""
     handled: list[str] = []
     unfinished = instance.get_run_records(
-        filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.CANCELING])
+        filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
+                                        dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING])
     )
     for record in unfinished:
         run = record.dagster_run

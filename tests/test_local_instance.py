@@ -110,3 +110,18 @@ def test_every_file_the_pipeline_writes_is_owner_only_the_wal_included(rmj_env, 
     ]
     assert len([p for r in roots for p in r.rglob("*")]) > len(before) + 20, "the run wrote next to nothing"
     assert not open_to_others, open_to_others
+
+
+def test_the_delivery_sensor_cleans_up_after_a_killed_rmj_process(rmj_env, tmp_path):
+    """A killed `rmj process` left its run STARTED with the pool slot: the next tick fails it and frees the slot."""
+    from rmj_dagster.sensors.delivery_sensor import delivery_sensor
+
+    local_instance.ensure_home({"DAGSTER_HOME": str(tmp_path / "home")})
+    with dg.DagsterInstance.from_config(str(tmp_path / "home")) as instance:
+        boot = local_instance.process_identity().split(":")[0]
+        dead = _started_run(instance, {local_instance.PROCESS_TAG: f"{boot}:999999999:1"})
+        instance.event_log_storage.set_concurrency_slots("duckdb", 1)
+        instance.event_log_storage.claim_concurrency_slot("duckdb", dead.run_id, "pseudonymised_deliveries")
+        delivery_sensor(dg.build_sensor_context(instance=instance))
+        assert instance.get_run_by_id(dead.run_id).status == dg.DagsterRunStatus.FAILURE
+        assert not instance.event_log_storage.get_concurrency_info("duckdb").claimed_slots

@@ -104,6 +104,7 @@ def _run_key(shas: list[str], states: list[FileState]) -> str:
 )
 def delivery_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
     zone = LandingZone(os.environ.get(ENV_LANDING_DIR) or DEFAULT_LANDING_DIR)
+    _reclaim_dead_runs(context)
     busy = _delivery_run_unfinished(context.instance)
     plan = plan_tick(zone, load_cursor(context.cursor), lambda run_key: _run_ended(context.instance, run_key))
     ordered = list(context.instance.get_dynamic_partitions(deliveries.name))
@@ -145,6 +146,17 @@ def delivery_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg
         dynamic_partitions_requests=[deliveries.build_add_request(new_keys)] if new_keys else [],
         cursor=json.dumps(plan.cursor, sort_keys=True),
     )
+
+
+def _reclaim_dead_runs(context) -> None:
+    """Fail the runs of a killed ``rmj process`` and free the pool slots dead runs hold, so they neither
+    block the next run nor count as under way (see ``rmj_dagster.local_instance``)."""
+    from rmj_dagster.local_instance import reclaim_dead_runs
+
+    try:
+        reclaim_dead_runs(context.instance, log=context.log.warning)
+    except Exception as error:  # never let the clean-up stop the sensor; tried again next tick
+        context.log.warning(f"could not clean up after dead runs this tick: {error}")
 
 
 def _delivery_run_unfinished(instance: dg.DagsterInstance) -> bool:
