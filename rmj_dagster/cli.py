@@ -113,7 +113,8 @@ def _ui(args: argparse.Namespace) -> int:
 
     folder = local_instance.ensure_home()
     dagster = Path(sys.executable).with_name("dagster")
-    command = [str(dagster) if dagster.exists() else "dagster", "dev", "-w", str(args.workspace), *args.dagster_args]
+    extra = args.dagster_args[1:] if args.dagster_args[:1] == ["--"] else args.dagster_args
+    command = [str(dagster) if dagster.exists() else "dagster", "dev", "-w", str(args.workspace), *extra]
     print(f"DAGSTER_HOME={folder}", file=sys.stderr)
     os.execvpe(command[0], command, os.environ)
     return 0  # not reached
