@@ -153,10 +153,18 @@ def process(settings: Settings | None = None, instance: dg.DagsterInstance | Non
     if reporter is not None:
         reporter.line(f"{len(keys)} deliveries to process ({len(new_keys)} new) from {zone.incoming}")
     delivery_job = defs.resolve_job_def(DELIVERY_JOB_NAME)
-    if new_keys:
-        _execute(delivery_job, instance, checks, tags=range_tags(new_keys), deliveries=len(new_keys), **follow)
-    for key in (k for k in keys if k in known):  # the same bytes dropped again, or a claim left by a failed run
-        _execute(delivery_job, instance, checks, partition_key=key, deliveries=1, **follow)
+    if keys:
+        # One run over every delivery to do: new ones, the same bytes dropped again, and claims a failed
+        # or killed run left (with a shared DAGSTER_HOME those are known partitions). A run per claim
+        # would fail its reconciliation check on the claims it does not cover. The range may span
+        # deliveries loaded earlier: for those the assets find nothing to do.
+        position = {k: i for i, k in enumerate(instance.get_dynamic_partitions(deliveries.name))}
+        ordered = sorted(keys, key=position.__getitem__)
+        if len(ordered) == 1:
+            _execute(delivery_job, instance, checks, partition_key=ordered[0], deliveries=1, **follow)
+        else:
+            _execute(delivery_job, instance, checks, tags=range_tags([ordered[0], ordered[-1]]),
+                     deliveries=len(ordered), **follow)
     if not keys:  # nothing new: still (re)build the unpartitioned chain, e.g. after a codebook change
         unpartitioned = [k for a in defs.assets if a.partitions_def is None for k in a.keys if k in delivery_job.asset_layer.executable_asset_keys]
         _execute(delivery_job, instance, checks, asset_selection=unpartitioned, **follow)
