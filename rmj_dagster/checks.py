@@ -1,5 +1,8 @@
 """Asset checks. Those that protect people (no identifier leaves, suppression holds, the extract
-conforms) and the reconciliation of every delivery are blocking: a failure stops what comes after."""
+conforms) and the reconciliation of every delivery are blocking: a failure stops what comes after.
+
+Every check that opens the warehouse is in the ``duckdb`` pool, like the assets: DuckDB lets one
+process hold the file for writing, and a read-only connection from another process blocks that writer."""
 
 import json
 
@@ -28,6 +31,7 @@ def _tables_by_asset() -> dict[str, list[str]]:
 @dg.asset_check(
     asset=asset_key("delivery_reconciliation"),
     blocking=True,
+    pool="duckdb",
     description="Per delivery: rows read = rows accepted + rows rejected. Every row ends up in exactly one place.",
 )
 def every_row_accounted_for(warehouse: Warehouse) -> dg.AssetCheckResult:
@@ -59,6 +63,7 @@ def _no_identifier_check(key: dg.AssetKey, tables: list[str]) -> dg.AssetChecksD
         asset=key,
         name="no_identifiers",
         blocking=True,
+        pool="duckdb",
         description=(
             f"{', '.join(tables)}: no column named like a BSN, name or birth date, no 9-digit value passing "
             "the 11-proef, and no full date outside the event-date columns (see rmj_dagster/privacy/identifiers.py)."
@@ -92,6 +97,7 @@ def _export_findings(con, files) -> dict[str, dict]:
     asset=asset_key("cbs_extract_files"),
     name="extract_conforms_and_holds_no_identifiers",
     blocking=True,
+    pool="duckdb",
     description=(
         "The period's CBS files match their manifest (rows, sha256), carry exactly the columns of the "
         "specification, and no file of the period holds an identifier (BSN candidate, full date outside "
@@ -173,6 +179,7 @@ def every_file_shows_the_published_figures(context: dg.AssetCheckExecutionContex
     asset=asset_key("ceo_publication"),
     name="published_files_hold_no_identifiers",
     blocking=True,
+    pool="duckdb",
     description="Every file of the year (CSV, report, municipality and provider pages, the workbook's cells) holds no BSN candidate and no full date.",
 )
 def ceo_files_hold_no_identifiers(context: dg.AssetCheckExecutionContext, warehouse: Warehouse, exports: ExportArea) -> dg.AssetCheckResult:
@@ -205,6 +212,7 @@ def _gx_result(outcome: expectations.Outcome, rows: int, verified: str) -> dg.As
     asset=asset_key("cleaned_responses"),
     name="conforms_to_codebook",
     blocking=True,
+    pool="duckdb",
     description="Great Expectations: every cleaned answer, questionnaire and municipality is one the codebook allows.",
 )
 def cleaned_responses_conform(warehouse: Warehouse) -> dg.AssetCheckResult:
@@ -219,6 +227,7 @@ def cleaned_responses_conform(warehouse: Warehouse) -> dg.AssetCheckResult:
     asset=asset_key("cbs_outcome_extract"),
     name="conforms_to_cbs_spec",
     blocking=True,
+    pool="duckdb",
     description="Great Expectations: the period's extract rows have the specified columns, codes, date formats and unique trajectories.",
 )
 def cbs_rows_conform(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
@@ -239,6 +248,7 @@ def _grain_check(model: sql_models.SqlModel) -> dg.AssetChecksDefinition:
         asset=asset_key(model.name),
         name="grain_holds",
         blocking=True,
+        pool="duckdb",
         description=f"One row per ({columns}); no NULL in a key column (? = may be NULL). From the model's grain header.",
     )
     def _check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:

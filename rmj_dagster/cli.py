@@ -107,6 +107,19 @@ def _monitor(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ui(args: argparse.Namespace) -> int:
+    """``dagster dev`` on the shared DAGSTER_HOME, so the UI shows what ``rmj demo``/``process`` ran."""
+    from rmj_dagster import local_instance
+
+    folder = local_instance.ensure_home()
+    dagster = Path(sys.executable).with_name("dagster")
+    extra = args.dagster_args[1:] if args.dagster_args[:1] == ["--"] else args.dagster_args
+    command = [str(dagster) if dagster.exists() else "dagster", "dev", "-w", str(args.workspace), *extra]
+    print(f"DAGSTER_HOME={folder}", file=sys.stderr)
+    os.execvpe(command[0], command, os.environ)
+    return 0  # not reached
+
+
 def _add_generate_options(parser: argparse.ArgumentParser, default_defect_rate: float = 0.0, monthly: bool = False) -> None:
     parser.add_argument("--seed", type=int, default=42, help="random seed (same seed, same files)")
     parser.add_argument("--years", type=int, nargs="+", default=[2024, 2025], help="calendar years to generate")
@@ -144,10 +157,15 @@ def build_parser() -> argparse.ArgumentParser:
     monitor = commands.add_parser("monitor", help="the delivery monitor: late providers and where the page is")
     monitor.add_argument("--year", type=int, help="the year to list late months of (default: the running year)")
     monitor.set_defaults(run=_monitor)
+    ui = commands.add_parser("ui", help="the Dagster UI (dagster dev) on the same DAGSTER_HOME as rmj demo/process")
+    ui.add_argument("--workspace", default="workspace.yaml", help="workspace file (default: workspace.yaml)")
+    ui.add_argument("dagster_args", nargs=argparse.REMAINDER, help="passed on to dagster dev (e.g. -p 3001)")
+    ui.set_defaults(run=_ui)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    rmj_settings.owner_only_files()
     args = build_parser().parse_args(argv)
     return args.run(args)
 

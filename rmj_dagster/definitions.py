@@ -13,6 +13,9 @@ from rmj_dagster.schedules import cbs_half_yearly_schedule
 from rmj_dagster.sensors import delivery_sensor
 
 
+settings.owner_only_files()  # the code server and every run worker load this module first
+
+
 def build_resources() -> dict[str, dg.ConfigurableResource]:
     """Resources from the RMJ_* environment (see settings.py and .env.example)."""
     return {

@@ -13,6 +13,9 @@ from rmj_dagster.sensors.delivery_sensor import DELIVERY_JOB_NAME
 
 CBS_JOB_NAME = "cbs_extract_job"
 CEO_JOB_NAME = "ceo_indicators_job"
+# Run monitoring (dagster.yaml) terminates and fails a delivery run that takes longer than this: a
+# national year takes ~75 s, so an hour means something hangs; its deliveries are requested again.
+DELIVERY_MAX_RUNTIME_SECONDS = 3600
 
 
 def _keys_partitioned_by(assets: list[dg.AssetsDefinition], partitions_def) -> list[dg.AssetKey]:
@@ -34,6 +37,7 @@ def build_jobs(assets: list[dg.AssetsDefinition]) -> list[dg.UnresolvedAssetJobD
             )
             - dg.AssetSelection.assets(*cbs_keys, *ceo_keys),
             description="Receive and pseudonymise deliveries, then rebuild staging, cleaning and outcome tables.",
+            tags={"dagster/max_runtime": str(DELIVERY_MAX_RUNTIME_SECONDS)},
         ),
         dg.define_asset_job(
             name=CBS_JOB_NAME,

@@ -8,6 +8,7 @@ one CEO run per completed year found in the data.
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from rmj_dagster import warehouse
+from rmj_dagster import local_instance, warehouse
 from rmj_dagster.assets.delivery_observations import LOADED_CHECK
 from rmj_dagster.intake.file_names import safe_name
 from rmj_dagster.intake.landing_zone import (
@@ -100,21 +101,19 @@ class ProcessSummary:
         return "\n".join(lines)
 
 
-def _instance() -> dg.DagsterInstance:
-    """The local instance when DAGSTER_HOME is set (runs then show in the UI), else an in-memory one."""
-    return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
-
-
 # The console shows warnings (quarantined files) and errors; every event is still in the instance's log.
 _QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
 def _execute(job: dg.JobDefinition, instance: dg.DagsterInstance, checks: dict | None = None, *,
-             reporter: Reporter | None = None, defs: dg.Definitions | None = None, deliveries: int = 0, **kwargs):
+             reporter: Reporter | None = None, defs: dg.Definitions | None = None, deliveries: int = 0,
+             tags: dict | None = None, **kwargs):
     run_id = str(uuid.uuid4())
+    tags = {**(tags or {}), **local_instance.process_tags()}  # a later process can tell if this one died
 
     def run() -> dg.ExecuteInProcessResult:
-        return job.execute_in_process(instance=instance, raise_on_error=False, run_config=_QUIET, run_id=run_id, **kwargs)
+        return job.execute_in_process(instance=instance, raise_on_error=False, run_config=_QUIET, run_id=run_id,
+                                      tags=tags, **kwargs)
 
     if reporter is None or defs is None:
         result = run()
@@ -163,7 +162,8 @@ def process(settings: Settings | None = None, instance: dg.DagsterInstance | Non
 
                 key.refuse_to_mix(key_labels_in_warehouse(con))
     defs = build_defs()  # resources from the RMJ_* environment as it is now
-    instance = instance or _instance()
+    instance = instance or local_instance.instance()  # the one the UI shows (DAGSTER_HOME)
+    local_instance.reclaim_dead_runs(instance, log=lambda m: print(f"rmj: {m}", file=sys.stderr))  # a killed earlier run must not hold the pool
     zone = LandingZone(settings.landing_dir).ensure()
     now = now or datetime.now(UTC)
     with warehouse.connect(settings.warehouse) as con:

@@ -86,3 +86,10 @@ def seconds(name: str, default: float, environ: Mapping[str, str] | None = None)
         return float(env.get(name) or default)
     except ValueError:
         return default
+def owner_only_files() -> None:
+    """Every file and folder the pipeline creates from now on is its owner's only (umask 077).
+
+    Set where the pipeline starts (the ``rmj`` command, the code location's load, so every run worker):
+    the warehouse, DuckDB's write-ahead log (it holds row data), run logs and exports. The published,
+    aggregated CEO files are made readable on purpose where they are written."""
+    os.umask(0o077)

@@ -31,6 +31,7 @@ def rmj_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
     monkeypatch.delenv("RMJ_PSEUDONYM_KEY_LABEL", raising=False)
     monkeypatch.delenv("RMJ_DEMO_MODE", raising=False)
     monkeypatch.delenv("RMJ_RETAIN_ORIGINALS", raising=False)
-    monkeypatch.delenv("DAGSTER_HOME", raising=False)
     monkeypatch.setenv("RMJ_SETTLE_SECONDS", "0")  # files in these tests are written before rmj process looks
+    paths["dagster_home"] = tmp_path / "dagster_home"  # rmj process records its runs here, as the UI would
+    monkeypatch.setenv("DAGSTER_HOME", str(paths["dagster_home"]))
     return paths

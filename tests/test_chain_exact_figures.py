@@ -97,11 +97,12 @@ def chain(tmp_path_factory):
         "RMJ_WAREHOUSE": str(root / "warehouse" / "rmj.duckdb"),
         "RMJ_EXPORT_DIR": str(root / "exports"),
         "RMJ_PSEUDONYM_KEY": "chain-test-key-0123456789abcdef0123456789",
+        "DAGSTER_HOME": str(root / "dagster_home"),
     }
     mp = pytest.MonkeyPatch()
     for k, v in env.items():
         mp.setenv(k, v)
-    for k in ("DAGSTER_HOME", "RMJ_DEMO_MODE", "RMJ_RETAIN_ORIGINALS", "RMJ_PSEUDONYM_KEY_FILE", "RMJ_PSEUDONYM_KEY_LABEL"):
+    for k in ("RMJ_DEMO_MODE", "RMJ_RETAIN_ORIGINALS", "RMJ_PSEUDONYM_KEY_FILE", "RMJ_PSEUDONYM_KEY_LABEL"):
         mp.delenv(k, raising=False)
     incoming = root / "landing" / "incoming"
     incoming.mkdir(parents=True)

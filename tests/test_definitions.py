@@ -84,3 +84,13 @@ def test_the_schedule_asks_for_the_half_year_that_just_ended():
 
     assert previous_half_year(date(2026, 1, 15)) == "2025-07-01"
     assert previous_half_year(date(2026, 7, 15)) == "2026-01-01"
+
+
+def test_every_node_that_opens_the_warehouse_is_in_the_duckdb_pool():
+    """DuckDB allows one process on the file: a node outside the pool can crash a run on the lock."""
+    nodes = [*defs.assets, *defs.asset_checks]
+    opening = [n for n in nodes if "warehouse" in n.required_resource_keys]
+    checks = [n for n in opening if isinstance(n, dg.AssetChecksDefinition)]
+    assert len(checks) >= 20 and len(opening) > len(checks), "the definitions lost their warehouse nodes"
+    outside = sorted(n.node_def.name for n in opening if n.node_def.pool != "duckdb")
+    assert not outside, f"open the warehouse outside the duckdb pool: {outside}"

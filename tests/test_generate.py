@@ -534,7 +534,8 @@ def test_pipeline_rejects_exactly_what_was_planted(tmp_path, monkeypatch):
     monkeypatch.setenv("RMJ_WAREHOUSE", str(tmp_path / "rmj.duckdb"))
     monkeypatch.setenv("RMJ_EXPORT_DIR", str(tmp_path / "exports"))
     monkeypatch.setenv("RMJ_PSEUDONYM_KEY", "generated-data-test-key-0123456789abcdef")
-    for name in ("DAGSTER_HOME", "RMJ_DEMO_MODE", "RMJ_RETAIN_ORIGINALS", "RMJ_PSEUDONYM_KEY_FILE"):
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    for name in ("RMJ_DEMO_MODE", "RMJ_RETAIN_ORIGINALS", "RMJ_PSEUDONYM_KEY_FILE"):
         monkeypatch.delenv(name, raising=False)
     from rmj_dagster.runner import process
 

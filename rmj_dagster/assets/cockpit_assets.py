@@ -118,6 +118,7 @@ def delivery_monitor_page(warehouse: Warehouse, exports: ExportArea) -> dg.Mater
 @dg.asset_check(
     asset=asset_key("delivery_monitor"),
     name="no_provider_late",
+    pool="duckdb",  # opens the warehouse
     description=(
         "Warning: names every provider with ended trajectories in a month of the running year (the year of "
         "the latest due month) for which no goal measurement came by the end of the next month, with counts."
@@ -148,6 +149,7 @@ def no_provider_late(warehouse: Warehouse) -> dg.AssetCheckResult:
 @dg.asset_check(
     asset=asset_key("raw_provider_drops"),
     name=LOADED_CHECK,
+    pool="duckdb",  # opens the warehouse
     partitions_def=deliveries,
     additional_deps=[asset_key("delivery_reconciliation")],
     description=(

@@ -165,6 +165,7 @@ def plan_tick(zone: LandingZone, cursor: DeliveryCursor, run_ended=lambda run_ke
 )
 def delivery_sensor(context: dg.SensorEvaluationContext, landing: LandingZoneResource) -> dg.SensorResult | dg.SkipReason:
     zone = LandingZone(landing.root)
+    _reclaim_dead_runs(context)  # a killed run must neither hold the pool nor count as under way
     runs = _DeliveryRuns(context.instance)
     plan = plan_tick(zone, DeliveryCursor.load(context.cursor), runs.ended)
     cursor = plan.cursor
@@ -230,6 +231,25 @@ def _notes(plan: Plan, claims_given_up: list[str]) -> str:
     if claims_given_up:
         notes.append(f"{len(claims_given_up)} claimed delivery(ies) failed {MAX_ATTEMPTS} times, see received/")
     return "".join(f"; {n}" for n in notes)
+def _reclaim_dead_runs(context) -> None:
+    """Fail the runs of a killed ``rmj process`` and free the pool slots dead runs hold, so they neither
+    block the next run nor count as under way (see ``rmj_dagster.local_instance``)."""
+    from rmj_dagster.local_instance import reclaim_dead_runs
+
+    try:
+        reclaim_dead_runs(context.instance, log=context.log.warning)
+    except Exception as error:  # never let the clean-up stop the sensor; tried again next tick
+        context.log.warning(f"could not clean up after dead runs this tick: {error}")
+
+
+def _delivery_run_unfinished(instance: dg.DagsterInstance) -> bool:
+    try:
+        records = instance.get_run_records(
+            filters=dg.RunsFilter(job_name=DELIVERY_JOB_NAME, statuses=_UNFINISHED), limit=1
+        )
+    except Exception:  # the run storage unreachable this tick: assume busy, retry nothing
+        return True
+    return bool(records)
 
 
 class _DeliveryRuns:

@@ -1,0 +1,144 @@
+"""The Dagster instance the command line shares with the UI, and cleaning up after runs that died.
+
+``rmj demo``, ``rmj process`` and ``rmj ui`` (``dagster dev``) use one ``DAGSTER_HOME``: the variable
+when it is set, else ``.dagster_home/`` in the working directory (beside ``data/``), created on first
+use with the project's ``dagster.yaml``. So what the command line ran shows up in the UI.
+
+A new home is initialised under an exclusive file lock: two first runs at the same moment would
+otherwise both create the SQLite run storage and stamp two schema versions into it, breaking the
+instance for good.
+
+A run of ``rmj process`` executes in the ``rmj`` process itself. Killed (SIGKILL, the OOM killer, a
+reboot) it leaves its run STARTED and its ``duckdb`` pool slot taken, so every later run would wait
+for ever, and the delivery sensor, seeing a delivery run unfinished, would request nothing. Each such
+run carries the identity of its process (boot, pid, start time); the next ``rmj process`` and every
+sensor tick fail the runs whose process is gone and free their slots, and free the slots of any run
+that ended without giving them back. A dead run launched by the daemon is failed by its code
+server or by run monitoring, which frees its slots too (``dagster.yaml``).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import dagster as dg
+
+DAGSTER_HOME = "DAGSTER_HOME"
+DEFAULT_HOME = ".dagster_home"
+PROJECT_DAGSTER_YAML = Path(__file__).resolve().parents[1] / "dagster.yaml"
+PROCESS_TAG = "rmj/process"  # boot id:pid:start time of the process that executes the run in-process
+_LOCK_NAME = ".init.lock"
+
+
+def home(environ: dict[str, str] | None = None) -> Path:
+    """``DAGSTER_HOME`` when set, else ``.dagster_home`` in the working directory (absolute)."""
+    env = os.environ if environ is None else environ
+    return Path(env.get(DAGSTER_HOME) or DEFAULT_HOME).resolve()
+
+
+@contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    with open(folder / _LOCK_NAME, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes, also when the process dies
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def ensure_home(environ: dict[str, str] | None = None) -> Path:
+    """Create the home with the project's ``dagster.yaml`` and its storage, once, under a file lock.
+
+    Sets ``DAGSTER_HOME`` in ``os.environ`` (when ``environ`` is ``None``), so Dagster and any process
+    started from here (``dagster dev``) use the same home.
+    """
+    folder = home(environ)
+    folder.mkdir(parents=True, exist_ok=True)
+    os.chmod(folder, 0o700)  # run logs and event metadata stay with the service user
+    with _locked(folder):
+        config = folder / "dagster.yaml"
+        if not config.exists():
+            shutil.copyfile(PROJECT_DAGSTER_YAML, config)
+        with dg.DagsterInstance.from_config(str(folder)) as instance:
+            instance.get_run_records(limit=1)  # creates (and stamps) run, event-log and schedule storage
+            instance.event_log_storage.get_concurrency_keys()
+            instance.all_instigator_state()
+    if environ is None:
+        os.environ[DAGSTER_HOME] = str(folder)
+    return folder
+
+
+def instance() -> dg.DagsterInstance:
+    """The shared local instance, created safely on first use."""
+    ensure_home()
+    return dg.DagsterInstance.get()
+
+
+def _boot_id() -> str | None:
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return None
+
+
+def process_identity(pid: int | None = None) -> str | None:
+    """``boot:pid:start`` of a live process on this machine (None where /proc cannot tell).
+
+    The start time (field 22 of /proc/<pid>/stat) tells a reused pid from the original process."""
+    pid = os.getpid() if pid is None else pid
+    boot = _boot_id()
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    if boot is None:
+        return None
+    start = stat.rsplit(")", 1)[1].split()[19]  # fields after "pid (comm)": state is field 3, start 22
+    return f"{boot}:{pid}:{start}"
+
+
+def process_tags() -> dict[str, str]:
+    """Tags for a run executed in this process, so a later process can tell whether it died."""
+    identity = process_identity()
+    return {PROCESS_TAG: identity} if identity else {}
+
+
+def _process_gone(identity: str) -> bool:
+    boot, pid, _ = identity.split(":")
+    if boot != _boot_id():
+        return True  # the machine rebooted since: every process of that boot is gone
+    return process_identity(int(pid)) != identity
+
+
+def reclaim_dead_runs(instance: dg.DagsterInstance, log=None) -> list[str]:
+    """Fail the in-process runs whose process died and free every pool slot a finished run still holds.
+
+    Runs of a live process, and runs launched by the daemon (no process tag), are left alone.
+    Returns the ids of the runs it failed or freed slots of."""
+    handled: list[str] = []
+    unfinished = instance.get_run_records(
+        filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
+                                        dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING])
+    )
+    for record in unfinished:
+        run = record.dagster_run
+        identity = run.tags.get(PROCESS_TAG)
+        if identity and _process_gone(identity):
+            instance.report_run_failed(run, f"The process that executed this run ({identity.split(':')[1]}) is gone: killed or crashed.")
+            handled.append(run.run_id)
+    storage = instance.event_log_storage
+    if storage.supports_global_concurrency_limits:
+        for run_id in storage.get_concurrency_run_ids():
+            run = instance.get_run_by_id(run_id)
+            if run is None or run.is_finished:
+                storage.free_concurrency_slots_for_run(run_id)
+                if run_id not in handled:
+                    handled.append(run_id)
+    if log and handled:
+        log(f"cleaned up after {len(handled)} run(s) that died or ended holding a pool slot: {', '.join(handled)}")
+    return handled

@@ -1,0 +1,168 @@
+"""Self-healing under the real daemon: a delivery run's worker SIGKILLed mid-way is marked failed, its
+pool slot freed, its deliveries requested again by the sensor, and every delivery ends loaded once.
+
+`dagster-daemon run` on a temporary DAGSTER_HOME holding the project's dagster.yaml, against a
+temporary landing zone and warehouse, with the demo key; nothing is faked. The figures (time to mark
+the run failed, time to the re-request) are printed for the record (`pytest -s`).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from tests.conftest import PROJECT_ROOT
+
+DEADLINE_S = 240  # the whole scenario, daemon start to every delivery reconciled
+
+
+def _wait(what: str, condition, timeout: float, interval: float = 0.25):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def _delivery_runs(instance: dg.DagsterInstance) -> list[dg.DagsterRun]:
+    return list(reversed(instance.get_runs(filters=dg.RunsFilter(job_name="deliveries_job"))))
+
+
+def _worker_pid(instance: dg.DagsterInstance, run_id: str) -> int | None:
+    """The run worker's pid, from the engine event the worker logs when it starts executing steps."""
+    for event in instance.all_logs(run_id, of_type=dg.DagsterEventType.ENGINE_EVENT):
+        data = event.dagster_event.engine_event_data if event.dagster_event else None
+        if data and data.metadata.get("pid") is not None:
+            return int(data.metadata["pid"].value)
+    return None
+
+
+def _step_succeeded(instance: dg.DagsterInstance, run_id: str, step_key: str) -> bool:
+    return any(e.step_key == step_key for e in instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_SUCCESS))
+
+
+@pytest.fixture
+def daemon_env(tmp_path: Path, rmj_env):
+    from rmj_dagster.ttp.pseudonym import DEMO_KEY
+
+    home = rmj_env["dagster_home"]
+    home.mkdir()
+    shutil.copyfile(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")  # the project's own settings
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    env |= {
+        "DAGSTER_HOME": str(home),
+        "RMJ_LANDING_DIR": str(rmj_env["landing"]),
+        "RMJ_WAREHOUSE": str(rmj_env["warehouse"]),
+        "RMJ_EXPORT_DIR": str(rmj_env["exports"]),
+        "RMJ_PSEUDONYM_KEY": DEMO_KEY.decode(),
+        "RMJ_DEMO_MODE": "1",
+        "GX_ANALYTICS_ENABLED": "False",
+        "DAGSTER_DISABLE_TELEMETRY": "1",
+    }
+    return rmj_env | {"env": env}
+
+
+def test_a_killed_delivery_run_is_failed_and_its_deliveries_requested_again(daemon_env, tmp_path, monkeypatch):
+    from rmj_dagster.generate import generate_deliveries
+
+    # three deliveries, one of each kind, dropped complete (with .done markers) before the daemon starts
+    source = tmp_path / "generated"
+    generate_deliveries(source, seed=5, years=[2025], scale=0.1, jw307_max_files=1, today=date(2026, 3, 1))
+    incoming = daemon_env["landing"] / "incoming"
+    picked = _one_file_per_kind(source / "incoming")
+    for path in picked:
+        shutil.copyfile(path, incoming / path.name)
+        (incoming / f"{path.name}.done").touch()
+
+    monkeypatch.setenv("DAGSTER_HOME", daemon_env["env"]["DAGSTER_HOME"])
+    daemon = subprocess.Popen(
+        [str(Path(sys.executable).with_name("dagster-daemon")), "run", "-w", "workspace.yaml"],
+        cwd=PROJECT_ROOT, env=daemon_env["env"], start_new_session=True,
+        stdout=open(tmp_path / "daemon.log", "wb"), stderr=subprocess.STDOUT,
+    )
+    started = time.monotonic()
+    try:
+        with dg.DagsterInstance.get() as instance:
+            first = _wait("the sensor's first delivery run", lambda: (_delivery_runs(instance) or [None])[0], 90)
+            _wait("raw_provider_drops to claim the files", lambda: _step_succeeded(instance, first.run_id, "audit__raw_provider_drops"), 60, 0.1)
+            pid = _wait("the run worker's pid", lambda: _worker_pid(instance, first.run_id), 10)
+            os.kill(pid, signal.SIGKILL)
+            killed = time.monotonic()
+
+            failed = _wait("the killed run to be marked failed",
+                           lambda: instance.get_run_by_id(first.run_id).status == dg.DagsterRunStatus.FAILURE, 60)
+            marked_failed_s = time.monotonic() - killed
+            assert failed
+            retry = _wait("the sensor to request the deliveries again",
+                          lambda: next((r for r in _delivery_runs(instance) if r.run_id != first.run_id), None), 90)
+            rerequested_s = time.monotonic() - killed
+
+            # The warehouse is the pipeline's alone while runs may start: judge from the instance and the
+            # landing zone until the daemon is stopped, then read the warehouse.
+            def settled():
+                runs = _delivery_runs(instance)
+                landing = daemon_env["landing"]
+                return (runs[-1].status == dg.DagsterRunStatus.SUCCESS and all(r.is_finished for r in runs)
+                        and not any((landing / "received").iterdir())
+                        and not [p for p in incoming.iterdir() if not p.name.endswith(".done")])
+
+            _wait("every delivery through and no run unfinished", settled, DEADLINE_S - (time.monotonic() - started), 2.0)
+            runs = _delivery_runs(instance)
+            slots = instance.event_log_storage.get_concurrency_info("duckdb")
+    finally:
+        os.killpg(daemon.pid, signal.SIGTERM)
+        try:
+            daemon.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(daemon.pid, signal.SIGKILL)
+            daemon.wait(10)
+    total_s = time.monotonic() - started
+    print(f"\nkilled run marked failed after {marked_failed_s:.1f} s; deliveries re-requested after {rerequested_s:.1f} s; "
+          f"{len(runs)} delivery run(s), statuses {[r.status.value for r in runs]}; scenario {total_s:.0f} s")
+
+    assert runs[0].run_id == first.run_id and runs[0].status == dg.DagsterRunStatus.FAILURE
+    # one run requested again for all the deliveries the killed run left, and it succeeded
+    assert [r.status for r in runs[1:]] == [dg.DagsterRunStatus.SUCCESS], [(r.status, r.tags) for r in runs]
+    assert retry.tags.get("dagster/sensor_name") == "delivery_sensor"
+    assert not slots.claimed_slots, f"a pool slot is still held: {slots.claimed_slots}"
+    _assert_loaded_once(daemon_env["warehouse"], len(picked))
+
+
+def _one_file_per_kind(folder: Path) -> list[Path]:
+    from rmj_dagster.intake.detect import inspect_file
+
+    chosen: dict[str, Path] = {}
+    for path in sorted(folder.iterdir()):
+        try:
+            kind = inspect_file(path).kind.name
+        except Exception:
+            continue
+        chosen.setdefault(kind, path)
+    assert len(chosen) == 3, chosen
+    return list(chosen.values())
+
+
+def _assert_loaded_once(database: Path, expected: int) -> None:
+    from rmj_dagster.intake.kinds import KINDS
+
+    with duckdb.connect(str(database), read_only=True) as con:
+        deliveries = dict(con.execute("select delivery_id, rows_read from audit.deliveries where status = 'loaded'").fetchall())
+        assert len(deliveries) == expected, deliveries
+        for kind in KINDS.values():
+            rows = con.execute(
+                f"select delivery_id, count(*), count(distinct source_row) from {kind.table} group by 1").fetchall()
+            for delivery_id, count, distinct in rows:
+                assert count == distinct == deliveries[delivery_id], (kind.table, delivery_id, count, distinct, deliveries[delivery_id])
+        assert con.execute("select count(*) from intermediate.delivery_reconciliation where not reconciled").fetchone()[0] == 0
