@@ -8,15 +8,16 @@ import json
 
 import dagster as dg
 
-from rmj_dagster.privacy import identifiers
-from rmj_dagster.warehouse import sql_models
-from rmj_dagster.quality import expectations
-from rmj_dagster.assets.model_assets import PYTHON_OWNED
-from rmj_dagster.quality.expectations import CBS_COLUMNS
 from rmj_dagster.assets.asset_keys import asset_key
 from rmj_dagster.assets.cockpit_assets import deliveries_loaded, no_provider_late
+from rmj_dagster.assets.model_assets import PYTHON_OWNED
 from rmj_dagster.partitions import half_year_label
+from rmj_dagster.privacy import identifiers
+from rmj_dagster.quality import expectations
+from rmj_dagster.quality.expectations import CBS_COLUMNS
 from rmj_dagster.resources import ExportArea, Warehouse
+from rmj_dagster.warehouse import sql_models
+
 
 def _tables_by_asset() -> dict[str, list[str]]:
     """Every asset that writes warehouse tables, with its tables (``ref.*`` = every codebook table)."""
@@ -216,7 +217,10 @@ def _gx_result(outcome: expectations.Outcome, rows: int, verified: str) -> dg.As
     description="Great Expectations: every cleaned answer, questionnaire and municipality is one the codebook allows.",
 )
 def cleaned_responses_conform(warehouse: Warehouse) -> dg.AssetCheckResult:
-    columns = ", ".join(["aanbieder_agb", "pseudoniem", "gemeentecode", "vragenlijst", "invuldatum", "respondent_group", "care_type", *(f"q{i:02d}" for i in range(1, 11))])
+    columns = ", ".join([
+        "aanbieder_agb", "pseudoniem", "gemeentecode", "vragenlijst", "invuldatum", "respondent_group", "care_type",
+        *(f"q{i:02d}" for i in range(1, 11)),
+    ])
     with warehouse.connect(read_only=True) as con:
         frame = con.execute(f"select {columns} from intermediate.cleaned_responses").df()
     return _gx_result(expectations.validate(frame, "cleaned_responses", expectations.cleaned_responses_expectations), len(frame),

@@ -42,8 +42,8 @@ def _generate(args: argparse.Namespace) -> int:
 
 def _process(_: argparse.Namespace) -> int:
     from rmj_dagster.progress import Reporter
-    from rmj_dagster.ttp.pseudonym import KeyRefused
     from rmj_dagster.runner import PipelineFailed, process
+    from rmj_dagster.ttp.pseudonym import KeyRefused
 
     try:
         with Reporter() as reporter:

@@ -12,7 +12,6 @@ from rmj_dagster.resources import AnalystSnapshot, ExportArea, LandingZoneResour
 from rmj_dagster.schedules import cbs_half_yearly_schedule
 from rmj_dagster.sensors import delivery_sensor
 
-
 settings.owner_only_files()  # the code server and every run worker load this module first
 
 

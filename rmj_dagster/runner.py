@@ -7,7 +7,6 @@ one CEO run per completed year found in the data.
 
 from __future__ import annotations
 
-import os
 import sys
 import uuid
 from dataclasses import dataclass, field

@@ -29,14 +29,13 @@ def peak_rss_mb() -> float:
 def bare_run(landing: Path, db: Path) -> dict[str, float]:
     """The same reading, TTP and SQL, without Dagster: one connection, files in order."""
     from rmj_dagster import codebook, warehouse
-    from rmj_dagster.warehouse import ddl
-    from rmj_dagster.warehouse import sql_models
-    from rmj_dagster.ttp import pseudonymise
     from rmj_dagster.assets.model_assets import period_of
     from rmj_dagster.intake.detect import Quarantine, inspect_file
     from rmj_dagster.intake.landing_zone import delivery_id_of, sha256_of
     from rmj_dagster.partitions import half_years, years
+    from rmj_dagster.ttp import pseudonymise
     from rmj_dagster.ttp.pseudonym import PseudonymKey
+    from rmj_dagster.warehouse import ddl, sql_models
 
     key = PseudonymKey.from_env()
     times = {}

@@ -22,8 +22,7 @@ from pathlib import Path
 import duckdb
 
 from rmj_dagster import codebook, warehouse
-from rmj_dagster.warehouse import ddl
-from rmj_dagster.warehouse import sql_models
+from rmj_dagster.warehouse import ddl, sql_models
 
 PSEUDONYM = "a" * 64
 OTHER_PSEUDONYM = "b" * 64

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from rmj_dagster import warehouse
-from rmj_dagster.ttp.bsn import passes_elfproef
 from rmj_dagster.runner import process
+from rmj_dagster.ttp.bsn import passes_elfproef
 from tests.jw307_samples import jw307
 
 AGB = "12345678"

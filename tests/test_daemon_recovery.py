@@ -90,7 +90,7 @@ def test_a_killed_delivery_run_is_failed_and_its_deliveries_requested_again(daem
     daemon = subprocess.Popen(
         [str(Path(sys.executable).with_name("dagster-daemon")), "run", "-w", "workspace.yaml"],
         cwd=PROJECT_ROOT, env=daemon_env["env"], start_new_session=True,
-        stdout=open(tmp_path / "daemon.log", "wb"), stderr=subprocess.STDOUT,
+        stdout=open(tmp_path / "daemon.log", "wb"), stderr=subprocess.STDOUT,  # noqa: SIM115 -- lives as long as the daemon
     )
     started = time.monotonic()
     try:

@@ -25,8 +25,8 @@ from lxml import etree
 from rmj_dagster import codebook
 from rmj_dagster.generate import GenerationSummary, generate_deliveries
 from rmj_dagster.generate.bad_files import NOT_MADE
-from rmj_dagster.ttp.bsn import normalise_bsn, passes_elfproef
 from rmj_dagster.intake.ijw import NS_BASIS, NS_JW305, NS_JW307
+from rmj_dagster.ttp.bsn import normalise_bsn, passes_elfproef
 from rmj_dagster.ttp.pseudonym import is_pseudonym, pseudonym
 from tests.conftest import SHARED
 
@@ -282,7 +282,7 @@ def test_clean_data_passes_every_contract_rule(clean):
                 high = int(version["max_age"]) if version["max_age"] else 99
                 # the version fits the age (YYYYMM00: for some day of the birth month), and the youth is 0-17
                 assert int(version["min_age"]) <= age_on(earliest, day) and age_on(last, day) <= high
-                assert 0 <= age_on(earliest, day) and age_on(last, day) <= 17
+                assert age_on(earliest, day) >= 0 and age_on(last, day) <= 17
             elif delivery.kind == "stop_zorg":
                 begin, end = parse_day(row["begindatum"]), parse_day(row["einddatum"])
                 earliest, last = parse_birth(row["geboortedatum"])

@@ -6,16 +6,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import dagster as dg
-
-from rmj_dagster.assets.asset_keys import asset_key
 import pytest
 
 from rmj_dagster import checks, warehouse
-from rmj_dagster.privacy import identifiers
-from rmj_dagster.ttp import pseudonymise
+from rmj_dagster.assets.asset_keys import asset_key
 from rmj_dagster.definitions import build_defs
 from rmj_dagster.intake.detect import Quarantine
+from rmj_dagster.privacy import identifiers
 from rmj_dagster.resources import Warehouse
+from rmj_dagster.ttp import pseudonymise
 from tests.jw307_samples import jw307
 from tests.test_ingest import BSN, CEM_COLUMNS, cem_csv, con, load, write  # noqa: F401 -- con is a fixture
 

@@ -10,10 +10,10 @@ import pytest
 from lxml import etree
 
 from rmj_dagster import codebook, warehouse
-from rmj_dagster.warehouse import ddl
-from rmj_dagster.ttp import pseudonymise
 from rmj_dagster.intake.detect import Quarantine, inspect_file
+from rmj_dagster.ttp import pseudonymise
 from rmj_dagster.ttp.pseudonym import PseudonymKey, pseudonym
+from rmj_dagster.warehouse import ddl
 from tests.conftest import SHARED, TEST_KEY
 from tests.jw307_samples import jw305, jw307
 
@@ -129,9 +129,9 @@ def test_reloading_a_delivery_replaces_its_rows(con, tmp_path):
         (b"", "empty_file"),
         (b"   \r\n\r\n", "empty_file"),
         (b"naam;leeftijd\nJan;12\n", "unknown_kind"),
-        ("aanbieder_agb;bsn;gemeentecode;toewijzingnummer;vragenlijst\n1;2;3;4;5\n".encode(), "missing_required_column"),
-        ("aanbieder_agb;bsn;pseudoniem;geboortedatum;gemeentecode;toewijzingnummer;vragenlijst;invuldatum\n".encode(), "mixed_identity"),
-        ("aanbieder_agb;geboortedatum;gemeentecode;toewijzingnummer;vragenlijst;invuldatum\n".encode(), "mixed_identity"),
+        (b"aanbieder_agb;bsn;gemeentecode;toewijzingnummer;vragenlijst\n1;2;3;4;5\n", "missing_required_column"),
+        (b"aanbieder_agb;bsn;pseudoniem;geboortedatum;gemeentecode;toewijzingnummer;vragenlijst;invuldatum\n", "mixed_identity"),
+        (b"aanbieder_agb;geboortedatum;gemeentecode;toewijzingnummer;vragenlijst;invuldatum\n", "mixed_identity"),
         (codecs.BOM_UTF16_LE + "aanbieder_agb;bsn\n".encode("utf-16-le"), "unreadable_encoding"),
         (b"\x81\x8d\x8f\x90\x9d binary \x00\x01", "unreadable_encoding"),
         (b"<?xml version='1.0'?><jw:Bericht xmlns:jw='http://www.istandaarden.nl/ijw/3_2/jw307/schema'><jw:Header>", "xml_not_well_formed"),

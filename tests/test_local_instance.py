@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import subprocess
@@ -93,10 +94,8 @@ def test_every_file_the_pipeline_writes_is_owner_only_the_wal_included(rmj_env, 
                               umask=0o022, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     wal_modes = set()
     while runner.poll() is None:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             wal_modes.add(wal.stat().st_mode & 0o777)
-        except FileNotFoundError:
-            pass
         time.sleep(0.02)
     assert runner.returncode == 0, runner.stderr.read().decode()[-2000:]
     assert wal_modes == {0o600}, f"WAL modes seen during the run: {sorted(map(oct, wal_modes))}"

@@ -12,11 +12,11 @@ import pytest
 
 from rmj_dagster import cli
 from rmj_dagster.assets.asset_keys import asset_key
-from rmj_dagster.ttp import pseudonymise
 from rmj_dagster.generate import generate_deliveries
 from rmj_dagster.intake.kinds import KINDS
-from rmj_dagster.ttp.pseudonym import DEMO_KEY
 from rmj_dagster.runner import PipelineFailed, process
+from rmj_dagster.ttp import pseudonymise
+from rmj_dagster.ttp.pseudonym import DEMO_KEY
 
 TODAY = date(2026, 11, 22)
 

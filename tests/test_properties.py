@@ -12,20 +12,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rmj_dagster import codebook, warehouse
-from rmj_dagster.warehouse import ddl
-from rmj_dagster.warehouse import sql_models
-from rmj_dagster.ttp import pseudonymise
 from rmj_dagster.intake.detect import Quarantine, inspect_file
+from rmj_dagster.ttp import pseudonymise
 from rmj_dagster.ttp.pseudonym import PseudonymKey
+from rmj_dagster.warehouse import ddl, sql_models
 from tests.jw307_samples import jw305, jw307
 
 KEY = PseudonymKey(secret=b"property-test-key-0123456789abcdef", label="prop")
 QUARANTINE_CODES = {r["reason_code"] for r in codebook.rows("quarantine_reasons")}
 VALID_CSV = (
-    "aanbieder_agb;bsn;geboortedatum;gemeentecode;toewijzingnummer;vragenlijst;invuldatum;q01;q09;q10\n"
-    "12345678;111222333;2010-03-15;0363;42;OUDERS_EINDE;2025-03-01;4;8;03\n"
-    "12345678;123456782;20100300;GM0362;43;JONGEREN_EINDE;01-03-2025;9;;1\n"
-).encode()
+    b"aanbieder_agb;bsn;geboortedatum;gemeentecode;toewijzingnummer;vragenlijst;invuldatum;q01;q09;q10\n"
+    b"12345678;111222333;2010-03-15;0363;42;OUDERS_EINDE;2025-03-01;4;8;03\n"
+    b"12345678;123456782;20100300;GM0362;43;JONGEREN_EINDE;01-03-2025;9;;1\n"
+)
 RECONCILING_MODELS = ("stg_responses", "stg_stop_zorg", "stg_goals", "stg_start_zorg", "delivery_reconciliation")
 SEEDS = [VALID_CSV, jw307().encode(), VALID_CSV.replace(b";", b","), jw305().encode()]
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from rmj_dagster import codebook, warehouse
-from rmj_dagster.warehouse import sql_models
 from rmj_dagster.publish.cbs_files import write_cbs_extract
 from rmj_dagster.publish.ceo_files import read_published, verify_suppression, write_ceo_outputs
 from rmj_dagster.quality.expectations import CBS_COLUMNS
+from rmj_dagster.warehouse import sql_models
 
 BASE_COLUMNS = "year integer, area_type varchar, area_code varchar, area_name varchar, parent_code varchar, respondent_group varchar, care_type varchar, indicator varchar, numerator bigint, n bigint, value double, ci_low double, ci_high double"
 

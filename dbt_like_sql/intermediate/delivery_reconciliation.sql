@@ -31,7 +31,8 @@ staged_counts as (
 ),
 
 rejected_by_reason as (
-    select delivery_id, string_agg(reject_reason || '=' || rows, ', ' order by rows desc, reject_reason) as rejected_by_reason
+    -- (sqlfluff's DuckDB dialect does not parse ORDER BY inside an aggregate)
+    select delivery_id, string_agg(reject_reason || '=' || rows, ', ' order by rows desc, reject_reason) as rejected_by_reason  -- noqa: PRS
     from (
         select delivery_id, reject_reason, count(*) as rows
         from staged_rows

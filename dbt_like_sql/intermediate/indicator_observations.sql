@@ -24,7 +24,8 @@ item_answers as (
         a.item, i.indicator, a.answer >= i.positive_min as positive, a.answer
     from (
         unpivot responses
-        on q01, q02, q03, q04, q05, q06, q07, q08, q09, q10
+        -- UNPIVOT names columns, not references
+        on q01, q02, q03, q04, q05, q06, q07, q08, q09, q10  -- noqa: RF02
         into name item value answer
     ) as a
     inner join ref.cem_items as i

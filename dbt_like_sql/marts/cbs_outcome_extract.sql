@@ -26,7 +26,7 @@ with period_responses as (
         q10,
         row_number() over (
             partition by aanbieder_agb, toewijzingnummer, respondent_group
-            order by invuldatum desc, delivery_id desc, vragenlijst, pseudoniem
+            order by invuldatum desc, delivery_id desc, vragenlijst asc, pseudoniem asc
         ) as recency
     from intermediate.cleaned_responses
     where invuldatum between $period_start and $period_end

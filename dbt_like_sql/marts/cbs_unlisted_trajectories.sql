@@ -35,7 +35,8 @@ stop_records as (
 )
 
 select
-    $period as period,
+    -- a parameter, not a column
+    $period as period,  -- noqa: RF02
     l.aanbieder_agb,
     l.toewijzingnummer::varchar as toewijzingnummer,
     case

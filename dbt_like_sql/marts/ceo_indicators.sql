@@ -21,7 +21,7 @@
 -- unrounded here; rounding happens where a file is written. Last year's figure (prev_*) comes through the
 -- same suppression and is NULL when it was suppressed or missing; ci_overlap_prev tells whether both
 -- years' intervals overlap (NULL when either is not shown or has no interval).
-with recursive compared_years as (
+with recursive compared_years as (  -- noqa: PRS
     select
         *,
         row_number() over (

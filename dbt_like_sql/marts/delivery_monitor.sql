@@ -61,7 +61,7 @@ rejections as (
 ),
 
 rejections_by_reason as (
-    select aanbieder_agb, month, string_agg(reason_code || '=' || n, ', ' order by n desc, reason_code) as rejected_by_reason
+    select aanbieder_agb, month, string_agg(reason_code || '=' || n, ', ' order by n desc, reason_code asc) as rejected_by_reason
     from rejections
     group by aanbieder_agb, month
 ),

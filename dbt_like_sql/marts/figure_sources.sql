@@ -45,7 +45,7 @@ figures as (
         prev.shown_n as previous_n,
         prev.shown_value as previous_value,
         prev.recorded_at as previous_published_at,
-        (select max(recorded_at) from publications where recency = 2) as previous_publication_at,
+        (select max(p.recorded_at) from publications as p where p.recency = 2) as previous_publication_at,
         (cur.suppressed is distinct from prev.suppressed
             or cur.shown_n is distinct from prev.shown_n
             or cur.shown_value is distinct from prev.shown_value)
@@ -88,7 +88,8 @@ contributions as (
 )
 
 select
-    $period as period,
+    -- a parameter, not a column
+    $period as period,  -- noqa: RF02
     f.year,
     f.area_type,
     f.area_code,

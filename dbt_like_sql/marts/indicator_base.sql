@@ -129,4 +129,4 @@ select
     f.ci_high::double as ci_high
 from figures as f
 left join area_names as a on a.area_type = f.area_type and a.area_code = f.area_code
-where f.area_type <> 'gemeente' or f.area_code in (select gemeentecode from region_municipalities)
+where f.area_type <> 'gemeente' or f.area_code in (select rm.gemeentecode from region_municipalities as rm)

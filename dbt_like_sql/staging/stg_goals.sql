@@ -80,7 +80,7 @@ row_checks as (
                 then {'reason': 'date_invalid', 'detail': 'meetdatum'}
             when m.meetdatum_date > current_date
                 then {'reason': 'date_in_future', 'detail': 'meetdatum'}
-            when m.trajecttype_code is null or m.trajecttype_code not in (select trajecttype from ref.trajecttypen)
+            when m.trajecttype_code is null or m.trajecttype_code not in (select t.trajecttype from ref.trajecttypen as t)
                 then {'reason': 'trajecttype_unknown', 'detail': rmj_reject_detail('trajecttype', m.trajecttype)}
             when m.doel_number is null or m.doel_number < 1 or m.doel_number > 2147483647
                 then {'reason': 'doel_nr_invalid', 'detail': rmj_reject_detail('doel_nr', m.doel_nr)}

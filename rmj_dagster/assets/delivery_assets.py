@@ -5,33 +5,32 @@ and quarantines what cannot be read; ``pseudonymised_*`` is the TTP step (see ``
 after which the original is destroyed. Both run many deliveries in one run (single-run backfills).
 """
 
-from datetime import datetime, timezone
-
 import warnings
+from datetime import UTC, datetime
 
 import dagster as dg
 import duckdb
 
-from rmj_dagster.privacy import identifiers
-from rmj_dagster.warehouse import ddl, table_exists
-from rmj_dagster.ttp import pseudonymise
 from rmj_dagster.assets.asset_keys import PYTHON_ASSET_PREFIX, asset_key
 from rmj_dagster.assets.table_metadata import OWNERS, markdown_table, table_metadata
 from rmj_dagster.intake.detect import as_quarantine, inspect_file
 from rmj_dagster.intake.file_names import safe_name
-from rmj_dagster.intake.retention import destroy_expired_quarantine
 from rmj_dagster.intake.kinds import KINDS
 from rmj_dagster.intake.landing_zone import FileState, LandingZone, delivery_id_of, sha256_of
+from rmj_dagster.intake.retention import destroy_expired_quarantine
 from rmj_dagster.partitions import deliveries
-from rmj_dagster.ttp.pseudonym import PseudonymKey
+from rmj_dagster.privacy import identifiers
 from rmj_dagster.resources import LandingZoneResource, PseudonymKeyResource, Warehouse
+from rmj_dagster.ttp import pseudonymise
+from rmj_dagster.ttp.pseudonym import PseudonymKey
+from rmj_dagster.warehouse import ddl, table_exists
 
 # BackfillPolicy is beta in Dagster 1.13; we rely on it on purpose (one run for many deliveries).
 warnings.filterwarnings("ignore", message=r"Parameter `backfill_policy`", category=dg.BetaWarning)
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _files_by_delivery(zone: LandingZone, wanted: set[str]) -> dict[str, list[tuple[FileState, str]]]:

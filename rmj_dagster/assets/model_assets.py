@@ -4,14 +4,14 @@ import hashlib
 
 import dagster as dg
 
-from rmj_dagster.intake.kinds import KINDS
-from rmj_dagster.warehouse import sql_models
 from rmj_dagster.assets.asset_keys import asset_key
 from rmj_dagster.assets.cockpit_assets import figure_change_metadata
 from rmj_dagster.assets.delivery_observations import observe_deliveries
 from rmj_dagster.assets.table_metadata import OWNERS, table_metadata
+from rmj_dagster.intake.kinds import KINDS
 from rmj_dagster.partitions import half_year_bounds, half_year_label, half_years, year_bounds, years
 from rmj_dagster.resources import Warehouse
+from rmj_dagster.warehouse import sql_models
 
 _PARTITIONS = {"half_year": half_years, "year": years}
 

@@ -13,7 +13,7 @@ import json
 import os
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -76,7 +76,7 @@ def _write_manifest(folder: Path, period: str, entries: list[dict], pipeline_ver
         "period": period,
         "files": entries,
         "total_rows": sum(e["rows"] for e in entries),
-        "produced_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "produced_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "pipeline_version": pipeline_version,
         "specification": SPECIFICATION,
     }

@@ -85,7 +85,6 @@ def validate(frame: pd.DataFrame, name: str, expectations_for) -> Outcome:
     """Run a suite over a frame in an ephemeral GX context; report failures without values."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     import great_expectations as gx
-
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")

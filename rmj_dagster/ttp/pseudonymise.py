@@ -19,13 +19,13 @@ import pyarrow as pa
 from lxml import etree
 
 from rmj_dagster import codebook
-from rmj_dagster.intake.file_names import scrub_text
-from rmj_dagster.privacy import identifiers
-from rmj_dagster.warehouse.ddl import columns_of
-from rmj_dagster.ttp.bsn import UNKNOWN_BSNS, normalise_bsn, passes_elfproef
 from rmj_dagster.intake.detect import Inspection, Quarantine, parse_ijw
+from rmj_dagster.intake.file_names import scrub_text
 from rmj_dagster.intake.ijw import HEADER_FIELDS, NAME_PATH, OWN, Message, tag
+from rmj_dagster.privacy import identifiers
+from rmj_dagster.ttp.bsn import UNKNOWN_BSNS, normalise_bsn, passes_elfproef
 from rmj_dagster.ttp.pseudonym import PseudonymKey, is_pseudonym
+from rmj_dagster.warehouse.ddl import columns_of
 
 _RAW = "rmj_delivery_rows"  # temporary table holding one delivery's rows while it is pseudonymised
 # Arrow tables reach DuckDB through its replacement scan of a local variable, not ``con.register``:

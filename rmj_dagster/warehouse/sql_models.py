@@ -11,10 +11,10 @@ SQL UNIQUE constraint.
 from __future__ import annotations
 
 import re
-from graphlib import TopologicalSorter
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
+from graphlib import TopologicalSorter
 from importlib.resources import files
 from pathlib import Path
 
