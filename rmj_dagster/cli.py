@@ -18,6 +18,7 @@ DEMO_BANNER = (
 
 def _generate(args: argparse.Namespace) -> int:
     from rmj_dagster.generate import generate_deliveries
+    from rmj_dagster.generate.truth import replay_arrivals
     from rmj_dagster.progress import Reporter
 
     out = Path(args.out or rmj_settings.Settings.from_env().landing_dir)
@@ -36,6 +37,7 @@ def _generate(args: argparse.Namespace) -> int:
             on_progress=lambda done, total, rows: task.update(done=done, rows=rows, total=total),
         )
         task.finish()
+    replay_arrivals(out)  # each file arrives on the day it was made for, as if the landing zone had been watched
     print(summary)
     return 0
 

@@ -19,7 +19,9 @@ from rmj_dagster import cli
 from rmj_dagster.assets.asset_keys import asset_key
 from rmj_dagster.assets.delivery_observations import LOADED_CHECK
 from rmj_dagster.generate import generate_deliveries
-from rmj_dagster.intake.landing_zone import delivery_id_of, sha256_of
+from rmj_dagster.generate.truth import replay_arrivals
+from rmj_dagster.intake.file_names import safe_name
+from rmj_dagster.intake.landing_zone import LandingZone, delivery_id_of, sha256_of
 from rmj_dagster.progress import Reporter
 from rmj_dagster.runner import process
 from tests.test_chain_exact_figures import valid_bsns
@@ -38,6 +40,7 @@ def monthly_run(tmp_path_factory):
     os.environ.pop("RMJ_DEMO_MODE", None)
     os.environ.pop("DAGSTER_HOME", None)
     generate_deliveries(env["RMJ_LANDING_DIR"], seed=31, scale=0.1, years=[2025], defect_rate=0.02, today=TODAY, monthly=True)
+    replay_arrivals(env["RMJ_LANDING_DIR"])  # as if the pipeline had watched the landing zone all year
     truth = json.loads((env["RMJ_LANDING_DIR"] / "generator_truth.json").read_text(encoding="utf-8"))
     instance = dg.DagsterInstance.ephemeral()
     lines = []
@@ -201,6 +204,7 @@ def _stop_file(incoming: Path, name: str, rows: list[tuple[str, int, str, str]],
     path = incoming / name
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     os.utime(path, (received.timestamp(), received.timestamp()))
+    LandingZone(incoming.parent).replay_arrivals({name: received.astimezone(UTC).replace(tzinfo=None)})  # it arrived then
     return delivery_id_of(sha256_of(path))
 
 
@@ -213,14 +217,15 @@ def test_explain_lists_the_deliveries_behind_a_figure_and_a_correction_says_what
     third = _stop_file(incoming, "stopzorg_B.csv", [(AGB_B, n, "32", "1") for n in range(12, 16)], datetime(2025, 5, 9, 9, 0, tzinfo=UTC))
     process()
     assert cli.main(["explain", "2025", "RMJ", "pct_uitval"]) == 0
-    width = len("stopzorg_A_jan.csv")
+    stored = {name: safe_name(name) for name in ("stopzorg_A_jan.csv", "stopzorg_A_feb.csv", "stopzorg_B.csv")}  # as stored
+    width = max(len(s) for s in stored.values())
     assert capsys.readouterr().out == "\n".join([
         "2025 regio RMJ pct_uitval (group ALL, care ALL): value 37.5, n 15 (as published)",
         "3 deliveries, 16 rows:",
         f"  provider  delivery{' ' * 10}file{' ' * (width - 4)}  received at       rows",
-        f"  {AGB_A}  {first}  stopzorg_A_jan.csv  2025-04-08 09:00     8",
-        f"  {AGB_A}  {second}  stopzorg_A_feb.csv  2025-05-08 09:00     4",
-        f"  {AGB_B}  {third}  stopzorg_B.csv{' ' * (width - 14)}  2025-05-09 09:00     4",
+        f"  {AGB_A}  {first}  {stored['stopzorg_A_jan.csv']:<{width}}  2025-04-08 09:00     8",
+        f"  {AGB_A}  {second}  {stored['stopzorg_A_feb.csv']:<{width}}  2025-05-08 09:00     4",
+        f"  {AGB_B}  {third}  {stored['stopzorg_B.csv']:<{width}}  2025-05-09 09:00     4",
     ]) + "\n"
     assert cli.main(["explain", "2025", "RMJ", "pct_doelrealisatie"]) == 1  # nothing published: says so
 
@@ -230,7 +235,7 @@ def test_explain_lists_the_deliveries_behind_a_figure_and_a_correction_says_what
     summary = process()
     changed = "\n".join(summary.changed_figures)
     assert (f"2025 regio RMJ pct_uitval (group ALL, care ALL): 37.5 (n 15) -> 50 (n 15); new deliveries: "
-            f"{AGB_A} stopzorg_A_correctie.csv ({correction})") in changed
+            f"{AGB_A} {safe_name('stopzorg_A_correctie.csv')} ({correction})") in changed
     assert "published figures changed by this run" in str(summary)
     with duckdb.connect(str(rmj_env["warehouse"]), read_only=True) as con:
         unchanged = con.execute("select count(*) from marts.figure_sources where not changed and indicator = 'pct_uitval' and published").fetchone()[0]

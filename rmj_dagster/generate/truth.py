@@ -118,3 +118,14 @@ class DeliveryLedger:
         }
         s.truth_path.write_text(json.dumps(truth, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         return s.truth_path
+
+
+def replay_arrivals(out_dir: Path) -> int:
+    """Tell the landing zone each generated file arrived on the day the truth file says it was received
+    (at ``DELIVERY_HOUR``), as if the pipeline had watched the landing zone all along; returns how many."""
+    from rmj_dagster.intake.landing_zone import LandingZone
+
+    files = json.loads((Path(out_dir) / TRUTH_FILE).read_text(encoding="utf-8"))["files"]
+    received = {name: datetime.combine(date.fromisoformat(f["received"]), DELIVERY_HOUR) for name, f in files.items()}
+    LandingZone(out_dir).replay_arrivals(received)
+    return len(received)

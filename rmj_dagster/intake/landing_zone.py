@@ -252,6 +252,17 @@ class LandingZone:
                 stamped.append(replace(state, first_seen_us=int(seen[state.name])))
         return stamped
 
+    def replay_arrivals(self, received: Mapping[str, datetime]) -> None:
+        """Record when files in ``incoming/`` arrived, as a watcher that saw each arrive would have (UTC).
+
+        For deliveries made with their receipt dates and dropped in one go (the demo, tests, benchmarks
+        that replay a year): without it they all arrive now. A file already seen keeps its time."""
+        with self._arrivals() as record:
+            seen = record["incoming"]
+            for name, moment in received.items():
+                if name not in seen and (self.incoming / name).is_file():
+                    seen[name] = int(moment.replace(tzinfo=UTC).timestamp() * 1_000_000)
+
     def first_seen_of_claim(self, delivery_id: str) -> int | None:
         """When the file a run claimed for ``delivery_id`` was first seen in ``incoming/``."""
         with self._arrivals() as record:
