@@ -55,9 +55,8 @@ def _step_succeeded(instance: dg.DagsterInstance, run_id: str, step_key: str) ->
 
 @pytest.fixture
 def daemon_env(tmp_path: Path, rmj_env):
-    from rmj_dagster.ttp.pseudonym import DEMO_KEY
-
     from rmj_dagster import local_instance
+    from rmj_dagster.ttp.pseudonym import DEMO_KEY
 
     home = rmj_env["dagster_home"]
     home.mkdir()
