@@ -1,142 +1,205 @@
-"""Benchmark: national-size volume through ``rmj process``, against the same work bare in DuckDB.
+"""Benchmark: a national-size year through ``rmj process`` against the engine's floor, in one call.
 
-Prints wall time per stage, rows per second, peak memory (RSS of this process and its children) and the
-ratio of the full Dagster chain to the bare run (the same TTP function and the same SQL models in one
-DuckDB connection, no Dagster). Not a test: run it by hand, e.g.
+The floor is ``../shared/bench/bare_duckdb.py``: the same work as bare SQL in one DuckDB connection, on the
+files of ``../shared/bench/make_volume.py`` (see ``../shared/bench/README.md``). Both run as child processes
+on the same files, one after the other, so the ratio is measured on the same machine at the same moment.
+Printed per volume (1x = 450k ended trajectories; 2x, 4x add further seeds): wall time per stage for
+both, rows per second, peak RSS and the ratio. Then a refresh: one provider's month
+(``make_volume.py DIR 37500 8 _2025-12``, the three ``*_10000000_2025-12.csv`` files) dropped on the
+national warehouse and processed to refreshed CBS and CEO outputs, with cost per stage.
 
-    .venv/bin/python scripts/benchmark.py --scale 225 --years 2025
+Not a test: run it by hand, e.g.
+
+    .venv/bin/python scripts/benchmark.py                  # 1x, 2x, 4x and the refresh (~15 min)
+    .venv/bin/python scripts/benchmark.py --scales 1       # national year and refresh only
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import resource
+import re
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
-import dagster as dg
+REPO = Path(__file__).resolve().parent.parent
+# ../shared/bench next to the checkout (a worktree one level deeper finds it one level up)
+BENCH = next((p / "shared" / "bench" for p in (REPO.parent, REPO.parent.parent) if (p / "shared" / "bench").exists()),
+             REPO.parent / "shared" / "bench")
+RMJ = Path(sys.executable).with_name("rmj")
+KEY = "benchmark-key-0123456789abcdef0123456789"
+GIB = 1024**3
+# Seeds of the extra volume: their toewijzingnummers (100000000 + (seed - 7) * 1000000 + i) never meet
+# those of seed 8, which the refresh month uses.
+SEEDS = (7, 9, 10, 11)
+REFRESH_FILES = "*_10000000_2025-12.csv"
 
 
-def peak_rss_mb() -> float:
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return max(own, children) / 1024
+@dataclass
+class Measured:
+    wall: float
+    peak_rss: int  # bytes
+    stages: dict[str, float] = field(default_factory=dict)
+    output: str = ""
 
 
-def bare_run(landing: Path, db: Path) -> dict[str, float]:
-    """The same reading, TTP and SQL, without Dagster: one connection, files in order."""
-    from rmj_dagster import codebook, warehouse
-    from rmj_dagster.assets.model_assets import period_of
-    from rmj_dagster.intake.detect import Quarantine, inspect_file
-    from rmj_dagster.intake.landing_zone import delivery_id_of, sha256_of
-    from rmj_dagster.partitions import half_years, years
-    from rmj_dagster.ttp import pseudonymise
-    from rmj_dagster.ttp.pseudonym import PseudonymKey
-    from rmj_dagster.warehouse import ddl, sql_models
-
-    key = PseudonymKey.from_env()
-    times = {}
-    with warehouse.connect(db) as con:
-        ddl.ensure_tables(con)
-        codebook.load_into(con)
-        start = time.perf_counter()
-        for path in sorted((landing / "incoming").iterdir()):
-            sha = sha256_of(path)
-            try:
-                inspection = inspect_file(path)
-                rows = pseudonymise.load_delivery(con, path, inspection, delivery_id_of(sha), key)
-            except Quarantine:
-                continue
-            con.execute(
-                "insert or replace into audit.deliveries (delivery_id, sha256, file_name, size_bytes, received_at, kind, status, rows_read) "
-                "values (?, ?, ?, ?, now(), ?, 'loaded', ?)",
-                [delivery_id_of(sha), sha, path.name, path.stat().st_size, inspection.kind.name, rows],
-            )
-        times["ingest + TTP"] = time.perf_counter() - start
-        start = time.perf_counter()
-        periodic = []
-        for model in sql_models.discover():
-            if model.partition:
-                periodic.append(model)
-            else:
-                sql_models.run_model(con, model)
-        times["SQL models"] = time.perf_counter() - start
-        start = time.perf_counter()
-        dates = con.execute("select distinct einddatum from intermediate.cleaned_stop_zorg where einddatum is not null").fetchall()
-        halfs = sorted({f"{d.year}-{'01' if d.month <= 6 else '07'}-01" for (d,) in dates} & set(half_years.get_partition_keys()))
-        yrs = sorted({str(d.year) for (d,) in dates} & set(years.get_partition_keys()))
-        for model in periodic:
-            for key_ in halfs if model.partition == "half_year" else yrs:
-                sql_models.run_model(con, model, **period_of(model, key_))
-        times["period marts"] = time.perf_counter() - start
-    return times
+def timed_child(argv: list[str], env: dict[str, str] | None = None) -> Measured:
+    """Run a child process; wall time and its own peak RSS (from wait4, not this process's)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        sys.exit(f"{' '.join(argv)} failed ({proc.returncode}):\n{out[-4000:]}")
+    return Measured(wall=wall, peak_rss=usage.ru_maxrss * 1024, output=out)
 
 
-def step_times(instance: dg.DagsterInstance) -> dict[str, float]:
-    totals: dict[str, float] = {}
+def make_volume(target: Path, scale: int) -> int:
+    """``scale`` national years (seeds 7, 9, 10, 11) in ``target/incoming``; returns the rows written."""
+    if not (target / "incoming").exists():
+        for seed in SEEDS[:scale]:
+            subprocess.run([sys.executable, str(BENCH / "make_volume.py"), str(target), "450000", str(seed),
+                            "" if seed == 7 else f"_s{seed}"], check=True, stdout=subprocess.DEVNULL)
+    return data_rows(sorted((target / "incoming").glob("*.csv")))
+
+
+def data_rows(paths: list[Path]) -> int:
+    return sum(sum(1 for _ in p.open("rb")) - 1 for p in paths)
+
+
+def floor(incoming: Path, out: Path) -> Measured:
+    measured = timed_child([sys.executable, str(BENCH / "bare_duckdb.py"), str(incoming), str(out)])
+    line = re.search(r"total ([\d.]+) s \((.*)\)", measured.output)
+    measured.stages = {name: float(s) for name, s in (p.rsplit(" ", 1) for p in line.group(2).split(", "))}
+    return measured
+
+
+def chain_env(root: Path) -> dict[str, str]:
+    home = root / "dagster_home"
+    home.mkdir(parents=True, exist_ok=True)
+    return os.environ | {
+        "RMJ_LANDING_DIR": str(root / "landing"),
+        "RMJ_WAREHOUSE": str(root / "warehouse.duckdb"),
+        "RMJ_EXPORT_DIR": str(root / "exports"),
+        "RMJ_PSEUDONYM_KEY": KEY,
+        "DAGSTER_HOME": str(home),
+    }
+
+
+def step_stages(home: Path, skip_runs: set[str]) -> tuple[dict[str, float], dict[str, float], set[str]]:
+    """(seconds per step, seconds per job run, run ids) of the runs in ``home`` not in ``skip_runs``."""
+    import dagster as dg
+
+    instance = dg.DagsterInstance.from_config(str(home))
+    steps: dict[str, float] = {}
+    runs: dict[str, float] = {}
+    ids = set()
     for run in instance.get_runs():
+        if run.run_id in skip_runs:
+            continue
+        ids.add(run.run_id)
+        stats = instance.get_run_stats(run.run_id)
+        if stats.start_time and stats.end_time:
+            runs[run.job_name] = runs.get(run.job_name, 0.0) + stats.end_time - stats.start_time
         for stat in instance.get_run_step_stats(run.run_id):
             if stat.end_time and stat.start_time:
-                totals[stat.step_key] = totals.get(stat.step_key, 0.0) + stat.end_time - stat.start_time
-    return totals
+                steps[stat.step_key] = steps.get(stat.step_key, 0.0) + stat.end_time - stat.start_time
+    instance.dispose()
+    return steps, runs, ids
+
+
+def chain(root: Path, skip_runs: set[str]) -> tuple[Measured, dict[str, float], set[str]]:
+    measured = timed_child([str(RMJ), "process"], env=chain_env(root))
+    steps, runs, ids = step_stages(root / "dagster_home", skip_runs)
+    measured.stages = _stage_totals(steps, runs, measured.wall)
+    return measured, steps, ids
+
+
+def _stage_totals(steps: dict[str, float], runs: dict[str, float], wall: float) -> dict[str, float]:
+    """Step durations summed into the stages of the floor's vocabulary, plus what lies outside the steps."""
+    def total(match) -> float:
+        return sum(s for k, s in steps.items() if match(k))
+
+    ttp = total(lambda k: k.startswith(("raw_provider_drops", "pseudonymised_deliveries")))
+    checks = total(lambda k: "no_identifiers" in k or "conform" in k or "accounted" in k or "holds" in k)
+    cbs = total(lambda k: "cbs" in k) - total(lambda k: "cbs" in k and ("conform" in k or "holds" in k))
+    ceo = total(lambda k: "ceo" in k or "indicator" in k) - total(lambda k: ("ceo" in k or "indicator" in k) and ("conform" in k or "holds" in k))
+    models = sum(steps.values()) - ttp - checks - cbs - ceo
+    return {
+        "read + TTP": ttp,
+        "staging..outcomes": models,
+        "checks (steps)": checks,
+        "CBS half-years": cbs,
+        "CEO years": ceo,
+        "outside steps": wall - sum(steps.values()),
+    }
+
+
+def show(title: str, measured: Measured, rows: int) -> None:
+    print(f"\n  {title}: {measured.wall:7.1f} s wall, {rows / measured.wall:>10,.0f} rows/s, peak RSS {measured.peak_rss / GIB:.2f} GiB")
+    for stage, seconds in measured.stages.items():
+        print(f"    {stage:<22} {seconds:7.1f} s")
+
+
+def show_steps(steps: dict[str, float], top: int = 15) -> None:
+    print("    slowest steps:")
+    for step, seconds in sorted(steps.items(), key=lambda kv: -kv[1])[:top]:
+        print(f"      {step:<58} {seconds:6.1f} s")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--scale", type=float, default=225.0)
-    parser.add_argument("--years", type=int, nargs="+", default=[2025])
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--workdir", type=Path, default=None)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scales", type=int, nargs="+", default=[1, 2, 4], choices=[1, 2, 3, 4])
+    parser.add_argument("--workdir", type=Path, default=None, help="kept afterwards; volumes are reused")
+    parser.add_argument("--no-refresh", action="store_true")
     args = parser.parse_args()
-
+    if not (BENCH / "bare_duckdb.py").exists():
+        sys.exit(f"the floor is not there: {BENCH}/bare_duckdb.py (run from a checkout next to ../shared)")
     work = args.workdir or Path(tempfile.mkdtemp(prefix="rmj-bench-"))
-    os.environ.setdefault("RMJ_PSEUDONYM_KEY", "benchmark-key-0123456789abcdef0123456789")
-    from rmj_dagster.generate import generate_deliveries
-
-    start = time.perf_counter()
-    generated = generate_deliveries(work / "source", seed=args.seed, years=args.years, scale=args.scale)
-    generate_s = time.perf_counter() - start
-    files = list((work / "source" / "incoming").iterdir())
-    size_mb = sum(p.stat().st_size for p in files) / 1e6
-    print(f"generated: {len(files)} files, {size_mb:.0f} MB in {generate_s:.1f} s")
-    print(generated)
-
-    # bare DuckDB
-    shutil.copytree(work / "source", work / "bare")
-    start = time.perf_counter()
-    bare = bare_run(work / "bare", work / "bare.duckdb")
-    bare_s = time.perf_counter() - start
-
-    # the full chain, as `rmj process` runs it
-    shutil.copytree(work / "source", work / "chain")
-    os.environ.update(
-        RMJ_LANDING_DIR=str(work / "chain"),
-        RMJ_WAREHOUSE=str(work / "chain.duckdb"),
-        RMJ_EXPORT_DIR=str(work / "exports"),
-    )
-    from rmj_dagster.runner import process
-
-    instance = dg.DagsterInstance.ephemeral()
-    start = time.perf_counter()
-    summary = process(instance=instance)
-    chain_s = time.perf_counter() - start
-    rows_read = summary.rows.get("read", 0)
-
-    print("\n== bare DuckDB (same TTP function and SQL, one connection) ==")
-    for stage, seconds in bare.items():
-        print(f"  {stage:<16} {seconds:8.1f} s")
-    print(f"  {'total':<16} {bare_s:8.1f} s")
-    print("\n== rmj process (Dagster, in-process runs) ==")
-    for step, seconds in sorted(step_times(instance).items(), key=lambda kv: -kv[1])[:12]:
-        print(f"  {step:<32} {seconds:8.1f} s")
-    print(f"  {'total':<32} {chain_s:8.1f} s")
-    print(f"\nrows read: {rows_read:,}  -> {rows_read / chain_s:,.0f} rows/s through the whole chain")
-    print(f"ratio chain / bare: {chain_s / bare_s:.2f}")
-    print(f"peak RSS: {peak_rss_mb():,.0f} MB")
-    print(summary)
+    work.mkdir(parents=True, exist_ok=True)
+    print(f"work dir: {work}")
+    national = None
+    for scale in args.scales:
+        volume = work / f"volume_{scale}x"
+        rows = make_volume(volume, scale)
+        print(f"\n== {scale}x national year: {rows:,} rows in {len(list((volume / 'incoming').glob('*.csv')))} files ==")
+        shutil.rmtree(work / f"floor_{scale}x", ignore_errors=True)
+        bare = floor(volume / "incoming", work / f"floor_{scale}x")
+        root = work / f"chain_{scale}x"
+        shutil.rmtree(root, ignore_errors=True)
+        shutil.copytree(volume / "incoming", root / "landing" / "incoming")
+        measured, steps, runs = chain(root, set())
+        show("floor (bare_duckdb.py)", bare, rows)
+        show("rmj process", measured, rows)
+        show_steps(steps)
+        print(f"\n  ratio rmj process / floor at {scale}x: {measured.wall / bare.wall:.2f} (target <= 2.0); "
+              f"peak RSS {measured.peak_rss / GIB:.2f} GiB (target <= 2)")
+        print(f"  per million rows: rmj process {measured.wall / rows * 1e6:.1f} s, floor {bare.wall / rows * 1e6:.1f} s")
+        if scale == 1:
+            national = (root, measured, runs)
+    if national and not args.no_refresh:
+        root, load, before = national
+        month = work / "month"
+        if not (month / "incoming").exists():
+            subprocess.run([sys.executable, str(BENCH / "make_volume.py"), str(month), "37500", "8", "_2025-12"],
+                           check=True, stdout=subprocess.DEVNULL)
+        drop = sorted((month / "incoming").glob(REFRESH_FILES))
+        for path in drop:
+            shutil.copy(path, root / "landing" / "incoming" / path.name)
+        measured, steps, _ = chain(root, before)
+        rows = data_rows(drop)
+        print(f"\n== refresh: one provider's month ({len(drop)} files, {rows:,} rows) on the national warehouse ==")
+        show("rmj process", measured, rows)
+        show_steps(steps)
+        print(f"\n  refresh {measured.wall:.1f} s wall (target <= 15 s), {measured.wall / load.wall:.2f}x the national "
+              "load (target <= 0.25)")
 
 
 if __name__ == "__main__":
