@@ -230,8 +230,10 @@ def pseudonymised_deliveries(
         ddl.ensure_tables(con)
         refuse_unfit_key(con, hmac_key)
         _record_unrecorded_destructions(con, zone, landing.retain_originals)
+        identities_seen: dict[str, dict] = {}  # each distinct BSN hashed once per run (memory only)
         for delivery_id in delivery_ids:
-            _pseudonymise_one(con, zone, delivery_id, hmac_key, landing.retain_originals, context.log)
+            _pseudonymise_one(con, zone, delivery_id, hmac_key, landing.retain_originals, context.log, identities_seen)
+        identities_seen.clear()
         for kind in KINDS.values():
             yield dg.MaterializeResult(asset_key=asset_key(kind.asset), metadata=whole_table(table_metadata(con, kind.table)))
 
@@ -262,14 +264,15 @@ def _record_unrecorded_destructions(con, zone: LandingZone, retain: bool) -> Non
             _record_destruction(con, delivery_id, None)
 
 
-def _pseudonymise_one(con, zone: LandingZone, delivery_id: str, hmac_key: PseudonymKey, retain: bool, log) -> None:
+def _pseudonymise_one(con, zone: LandingZone, delivery_id: str, hmac_key: PseudonymKey, retain: bool, log,
+                      identities_seen: dict | None = None) -> None:
     row = con.execute("select status from audit.deliveries where delivery_id = ?", [delivery_id]).fetchone()
     path = zone.claimed(delivery_id)
     if row is None or row[0] == "quarantined" or path is None:
         return  # nothing received, quarantined, or processed earlier (original already destroyed)
     try:
         inspection = inspect_file(path)  # cheap; gives the header the reader needs
-        rows = pseudonymise.load_delivery(con, path, inspection, delivery_id, hmac_key)
+        rows = pseudonymise.load_delivery(con, path, inspection, delivery_id, hmac_key, identities_seen)
     except Exception as error:  # anything that goes wrong reading a delivery quarantines it, never the run
         problem = as_quarantine(error)
         if problem is None:  # the machine failed, not the file: the run fails, the original waits for the retry
