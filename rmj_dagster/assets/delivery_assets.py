@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import dagster as dg
 import duckdb
 
+from rmj_dagster.assets import identifier_scan
 from rmj_dagster.assets.asset_keys import PYTHON_ASSET_PREFIX, asset_key
 from rmj_dagster.assets.table_metadata import OWNERS, markdown_table, table_metadata
 from rmj_dagster.intake.detect import as_quarantine, inspect_file
@@ -27,6 +28,14 @@ from rmj_dagster.warehouse import ddl, table_exists
 
 # BackfillPolicy is beta in Dagster 1.13; we rely on it on purpose (one run for many deliveries).
 warnings.filterwarnings("ignore", message=r"Parameter `backfill_policy`", category=dg.BetaWarning)
+
+
+_AUDIT_TABLES = ("audit.deliveries", "audit.file_receipts")
+
+
+def _of_deliveries(keys: list[str]) -> str:
+    """A row filter for the identifier scan: the rows of these deliveries (what the step wrote)."""
+    return "delivery_id in (" + ", ".join("'" + k.replace("'", "''") + "'" for k in keys) + ")"
 
 
 def _now() -> datetime:
@@ -145,6 +154,7 @@ def _delivery_summary(con, delivery_ids: list[str]) -> list[tuple]:
         "kind recognised from its content and its format checked; unreadable files are quarantined "
         "with a reason. Writes the audit trail (audit.deliveries, audit.file_receipts), never row content."
     ),
+    check_specs=[identifier_scan.spec(asset_key("raw_provider_drops"), list(_AUDIT_TABLES))],
 )
 def raw_provider_drops(
     context: dg.AssetExecutionContext,
@@ -172,6 +182,8 @@ def raw_provider_drops(
                 raise
         summary = _delivery_summary(con, delivery_ids)
         metadata = table_metadata(con, "audit.deliveries")
+        check = identifier_scan.result(con, asset_key("raw_provider_drops"), list(_AUDIT_TABLES),
+                                       where=_of_deliveries(delivery_ids), scope=f"rows of the run's {len(delivery_ids)} deliveries")
     for delivery_id, file_name, kind, _status, reason, _ in summary:  # each partition: its own file and outcome
         context.log_event(dg.AssetObservation(asset_key=context.asset_key, partition=delivery_id, metadata={
             "file_name": file_name, "kind": kind or "", "outcome": outcomes[delivery_id], "quarantine_reason": reason or ""}))
@@ -179,7 +191,8 @@ def raw_provider_drops(
     return dg.MaterializeResult(
         metadata=whole_table(metadata)
         | {_RECEIPT_COUNT.get(o, f"deliveries_{o.replace(' ', '_')}"): n for o, n in counts.items()}
-        | {"deliveries": markdown_table(["delivery", "file", "kind", "status", "reason", "rows"], summary[:50])}
+        | {"deliveries": markdown_table(["delivery", "file", "kind", "status", "reason", "rows"], summary[:50])},
+        check_results=[check],
     )
 
 
@@ -213,6 +226,7 @@ def whole_table(metadata: dict[str, object]) -> dict[str, object]:
         )
         for kind in KINDS.values()
     ],
+    check_specs=[identifier_scan.spec(asset_key(kind.asset), [kind.table]) for kind in KINDS.values()],
     partitions_def=deliveries,
     backfill_policy=dg.BackfillPolicy.single_run(),
     pool="duckdb",
@@ -235,7 +249,10 @@ def pseudonymised_deliveries(
             _pseudonymise_one(con, zone, delivery_id, hmac_key, landing.retain_originals, context.log, identities_seen)
         identities_seen.clear()
         for kind in KINDS.values():
-            yield dg.MaterializeResult(asset_key=asset_key(kind.asset), metadata=whole_table(table_metadata(con, kind.table)))
+            key_ = asset_key(kind.asset)
+            check = identifier_scan.result(con, key_, [kind.table], where=_of_deliveries(delivery_ids),
+                                           scope=f"rows of the run's {len(delivery_ids)} deliveries")
+            yield dg.MaterializeResult(asset_key=key_, metadata=whole_table(table_metadata(con, kind.table)), check_results=[check])
 
 
 def _record_destruction(con, delivery_id: str, kept) -> None:

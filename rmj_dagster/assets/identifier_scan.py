@@ -56,12 +56,14 @@ def result(
 ) -> dg.AssetCheckResult:
     """The check's result for the rows just written (``where``), reported on the asset's step."""
     found = scan(con, tables, where)
+    scanned = sorted(present(con, tables))
     return dg.AssetCheckResult(
         asset_key=key,
         check_name=CHECK_NAME,
         passed=not found,
         metadata={
-            "tables_scanned": len(present(con, tables)),
+            "verified": f"tables {', '.join(scanned) or '(none yet)'}: {scope}",
+            "tables_scanned": len(scanned),
             "rows_scanned": scope,
             "findings": dg.MetadataValue.json(found),
         },

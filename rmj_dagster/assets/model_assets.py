@@ -5,8 +5,9 @@ import hashlib
 import dagster as dg
 
 from rmj_dagster.assets.asset_keys import asset_key
+from rmj_dagster.assets import identifier_scan
 from rmj_dagster.assets.cockpit_assets import figure_change_metadata
-from rmj_dagster.assets.delivery_observations import observe_deliveries
+from rmj_dagster.assets.delivery_observations import deliveries_of_run, observe_deliveries
 from rmj_dagster.assets.table_metadata import OWNERS, table_metadata
 from rmj_dagster.intake.kinds import KINDS
 from rmj_dagster.partitions import half_year_bounds, half_year_label, half_years, year_bounds, years
@@ -59,8 +60,41 @@ def period_of(model: sql_models.SqlModel, partition_key: str) -> dict:
     return {"period": partition_key, "period_start": start, "period_end": end}
 
 
+def rules_fingerprint(model: sql_models.SqlModel) -> str:
+    """What a row's outcome depends on besides its delivery: the model's SQL, the macros, the codebook."""
+    from rmj_dagster import codebook
+    from rmj_dagster.warehouse import macros_sql
+
+    digest = hashlib.sha256(model.sql.encode())
+    digest.update(macros_sql().encode())
+    for name in codebook.TABLES:
+        digest.update(codebook.path(name).read_bytes())
+    return digest.hexdigest()
+
+
+def build_incremental(con, model: sql_models.SqlModel, delivery_ids: list[str]) -> tuple[int, str | None]:
+    """Rebuild ``model`` for ``delivery_ids`` only, or whole when its rules changed since the last full build.
+
+    Returns (rows written, the scan's row filter: None = the whole table was written).
+    """
+    fingerprint = "rules " + rules_fingerprint(model)  # kept as the table's comment
+    schema, name = model.table.split(".")
+    stored = con.execute(
+        "select comment from duckdb_tables() where database_name = current_database() and schema_name = ? and table_name = ?",
+        [schema, name],
+    ).fetchone()
+    if delivery_ids and stored is not None and stored[0] == fingerprint:
+        rows = sql_models.run_model(con, model, delivery_ids=delivery_ids)
+        quoted = ", ".join("'" + d.replace("'", "''") + "'" for d in delivery_ids)
+        return rows, f"delivery_id in ({quoted})"
+    rows = sql_models.run_model(con, model)  # every delivery, under the current rules
+    con.execute(f"comment on table {model.table} is '{fingerprint}'")
+    return rows, None
+
+
 def build_sql_asset(model: sql_models.SqlModel) -> dg.AssetsDefinition:
     partitions_def = _PARTITIONS.get(model.partition) if model.partition else None
+    key = dg.AssetKey([model.layer, model.name])
 
     @dg.asset(
         name=model.name,
@@ -74,17 +108,30 @@ def build_sql_asset(model: sql_models.SqlModel) -> dg.AssetsDefinition:
         pool="duckdb",
         code_version=hashlib.sha256(model.sql.encode()).hexdigest()[:12],
         metadata={"dagster/table_name": model.table, "sql_file": f"dbt_like_sql/{model.layer}/{model.name}.sql"},
+        check_specs=[identifier_scan.spec(key, [model.table])],
     )
     def _sql_asset(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
         period = period_of(model, context.partition_key) if partitions_def else {}
+        written = None  # the rows this step wrote, as a filter for the identifier scan (None = all)
         with warehouse.connect() as con:
-            rows = sql_models.run_model(con, model, **period)
+            if model.incremental:
+                rows, written = build_incremental(con, model, deliveries_of_run(context))
+            else:
+                rows = sql_models.run_model(con, model, **period)
+                if period:
+                    written = "period = '" + period["period"].replace("'", "''") + "'"
             metadata = table_metadata(con, model.table)
             if model.name in _AFTER_BUILD:
                 metadata |= _AFTER_BUILD[model.name](context, con)
+            check = identifier_scan.result(
+                con, key, [model.table], where=written,
+                scope="whole table" if written is None else f"rows written by this step ({rows})",
+            )
         if period:
             metadata |= {"dagster/row_count": rows, "period": period["period"], "table_rows_all_periods": metadata["dagster/row_count"]}
-        return dg.MaterializeResult(metadata=metadata)
+        elif written is not None:
+            metadata |= {"rows_written": rows}
+        return dg.MaterializeResult(metadata=metadata, check_results=[check])
 
     return _sql_asset
 
