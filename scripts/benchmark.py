@@ -154,6 +154,24 @@ def show_steps(steps: dict[str, float], top: int = 15) -> None:
         print(f"      {step:<58} {seconds:6.1f} s")
 
 
+def refresh(work: Path, root: Path, load: Measured, before: set[str]) -> None:
+    """One provider's month dropped on the national warehouse and processed to refreshed outputs."""
+    month = work / "month"
+    if not (month / "incoming").exists():
+        subprocess.run([sys.executable, str(BENCH / "make_volume.py"), str(month), "37500", "8", "_2025-12"],
+                       check=True, stdout=subprocess.DEVNULL)
+    drop = sorted((month / "incoming").glob(REFRESH_FILES))
+    for path in drop:
+        shutil.copy(path, root / "landing" / "incoming" / path.name)
+    measured, steps, _ = chain(root, before)
+    rows = data_rows(drop)
+    print(f"\n== refresh: one provider's month ({len(drop)} files, {rows:,} rows) on the national warehouse ==")
+    show("rmj process", measured, rows)
+    show_steps(steps)
+    print(f"\n  refresh {measured.wall:.1f} s wall (target <= 15 s), {measured.wall / load.wall:.2f}x the national "
+          "load (target <= 0.25)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scales", type=int, nargs="+", default=[1, 2, 4], choices=[1, 2, 3, 4])
@@ -165,7 +183,6 @@ def main() -> None:
     work = args.workdir or Path(tempfile.mkdtemp(prefix="rmj-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     print(f"work dir: {work}")
-    national = None
     for scale in args.scales:
         volume = work / f"volume_{scale}x"
         rows = make_volume(volume, scale)
@@ -182,24 +199,8 @@ def main() -> None:
         print(f"\n  ratio rmj process / floor at {scale}x: {measured.wall / bare.wall:.2f} (target <= 2.0); "
               f"peak RSS {measured.peak_rss / GIB:.2f} GiB (target <= 2)")
         print(f"  per million rows: rmj process {measured.wall / rows * 1e6:.1f} s, floor {bare.wall / rows * 1e6:.1f} s")
-        if scale == 1:
-            national = (root, measured, runs)
-    if national and not args.no_refresh:
-        root, load, before = national
-        month = work / "month"
-        if not (month / "incoming").exists():
-            subprocess.run([sys.executable, str(BENCH / "make_volume.py"), str(month), "37500", "8", "_2025-12"],
-                           check=True, stdout=subprocess.DEVNULL)
-        drop = sorted((month / "incoming").glob(REFRESH_FILES))
-        for path in drop:
-            shutil.copy(path, root / "landing" / "incoming" / path.name)
-        measured, steps, _ = chain(root, before)
-        rows = data_rows(drop)
-        print(f"\n== refresh: one provider's month ({len(drop)} files, {rows:,} rows) on the national warehouse ==")
-        show("rmj process", measured, rows)
-        show_steps(steps)
-        print(f"\n  refresh {measured.wall:.1f} s wall (target <= 15 s), {measured.wall / load.wall:.2f}x the national "
-              "load (target <= 0.25)")
+        if scale == 1 and not args.no_refresh:
+            refresh(work, root, measured, runs)
 
 
 if __name__ == "__main__":
