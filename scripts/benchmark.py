@@ -29,8 +29,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 # ../shared/bench next to the checkout (a worktree one level deeper finds it one level up)
-BENCH = next((p / "shared" / "bench" for p in (REPO.parent, REPO.parent.parent) if (p / "shared" / "bench").exists()),
-             REPO.parent / "shared" / "bench")
+BENCH = Path(os.environ["RMJ_BENCH_DIR"]) if os.environ.get("RMJ_BENCH_DIR") else next(
+    (p / "shared" / "bench" for p in (REPO.parent, REPO.parent.parent) if (p / "shared" / "bench").exists()),
+    REPO.parent / "shared" / "bench",
+)
 RMJ = Path(sys.executable).with_name("rmj")
 KEY = "benchmark-key-0123456789abcdef0123456789"
 GIB = 1024**3
