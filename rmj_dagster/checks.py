@@ -258,31 +258,6 @@ def cbs_rows_conform(context: dg.AssetCheckExecutionContext, warehouse: Warehous
                       f"period {period} of marts.cbs_outcome_extract")
 
 
-def _grain_check(model: sql_models.SqlModel) -> dg.AssetChecksDefinition:
-    """Generated from the model's ``-- grain:`` header: one row per key, no NULL in a key column."""
-    columns = ", ".join(c.name + ("?" if c.nullable else "") for c in model.grain)
-
-    @dg.asset_check(
-        asset=asset_key(model.name),
-        name="grain_holds",
-        blocking=True,
-        pool="duckdb",
-        description=f"One row per ({columns}); no NULL in a key column (? = may be NULL). From the model's grain header.",
-    )
-    def _check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
-        period = context.partition_key if context.has_partition_key else None
-        if period is not None and model.partition == "half_year":
-            period = half_year_label(period)
-        with warehouse.connect(read_only=True) as con:
-            found = sql_models.grain_violations(con, model, period)
-        return dg.AssetCheckResult(
-            passed=not any(found.values()),
-            metadata={"grain": columns, "verified": f"period {period}" if period else "whole table"} | found,
-        )
-
-    return _check
-
-
 def all_checks() -> list[dg.AssetChecksDefinition]:
     return [
         every_row_accounted_for,
@@ -293,7 +268,6 @@ def all_checks() -> list[dg.AssetChecksDefinition]:
         suppression_holds,
         every_file_shows_the_published_figures,
         ceo_files_hold_no_identifiers,
-        *(_grain_check(m) for m in sql_models.discover() if m.grain),
         no_provider_late,
         deliveries_loaded,
     ]

@@ -242,3 +242,27 @@ def test_header_cells_reach_the_audit_trail_only_as_plain_names():
     header = ("aanbieder_agb", "bsn", "123456782", "opmerking", "2026-01-01", "x" * 41, "jansen 20110601")
     assert identifiers.column_names_for_audit(header, header[2:]) == "#3,opmerking,#5,#6,#7"
     assert identifiers.column_names_for_audit(header, ()) is None
+
+
+def test_the_full_verification_rescans_every_row_and_fails_on_a_row_written_outside_a_run(rmj_env):
+    """A value that never passed a writing step (planted afterwards) is caught by the weekly full scan."""
+    from rmj_dagster.warehouse import ddl
+
+    with warehouse.connect(rmj_env["warehouse"]) as con:
+        ddl.ensure_tables(con)
+    defs = build_defs()
+    job = defs.resolve_job_def("deliveries_job")
+    keys = [k for a in defs.assets if a.partitions_def is None for k in a.keys if k in job.asset_layer.executable_asset_keys]
+    instance = dg.DagsterInstance.ephemeral()
+    assert job.execute_in_process(instance=instance, asset_selection=keys).success
+    full = defs.resolve_job_def("full_verification_job")
+    clean = full.execute_in_process(instance=instance, raise_on_error=False)
+    assert clean.success and {e.asset_check_key.name for e in clean.get_asset_check_evaluations()} >= {"full_identifier_scan"}
+    with warehouse.connect(rmj_env["warehouse"]) as con:
+        con.execute("insert into intermediate.rejected_rows (kind, delivery_id, source_row, reason_code, reason_detail) "
+                    "values ('goals', 'later', 1, 'x', '111222333')")
+    leaked = full.execute_in_process(instance=instance, raise_on_error=False)
+    failed = {e.asset_check_key for e in leaked.get_asset_check_evaluations() if not e.passed}
+    assert failed == {dg.AssetCheckKey(asset_key("rejected_rows"), "full_identifier_scan")}
+    assert not leaked.success
+    assert defs.resolve_schedule_def("full_verification_weekly").job_name == "full_verification_job"

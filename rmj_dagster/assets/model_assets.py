@@ -92,6 +92,35 @@ def build_incremental(con, model: sql_models.SqlModel, delivery_ids: list[str]) 
     return rows, None
 
 
+def _grain_columns(model: sql_models.SqlModel) -> str:
+    return ", ".join(c.name + ("?" if c.nullable else "") for c in model.grain)
+
+
+def grain_spec(key: dg.AssetKey, model: sql_models.SqlModel) -> dg.AssetCheckSpec:
+    """``grain_holds``, generated from the model's ``-- grain:`` header and verified in the model's own step."""
+    return dg.AssetCheckSpec(
+        "grain_holds",
+        asset=key,
+        blocking=True,
+        description=(
+            f"One row per ({_grain_columns(model)}); no NULL in a key column (? = may be NULL). From the model's "
+            "grain header; verified in the step that writes the table, over what it wrote."
+        ),
+    )
+
+
+def grain_result(con, key: dg.AssetKey, model: sql_models.SqlModel, period: str | None = None,
+                 delivery_ids: list[str] | None = None) -> dg.AssetCheckResult:
+    found = sql_models.grain_violations(con, model, period, delivery_ids)
+    verified = f"period {period}" if period else (f"rows of {len(delivery_ids)} deliveries" if delivery_ids is not None else "whole table")
+    return dg.AssetCheckResult(
+        asset_key=key,
+        check_name="grain_holds",
+        passed=not any(found.values()),
+        metadata={"grain": _grain_columns(model), "verified": verified} | found,
+    )
+
+
 def build_sql_asset(model: sql_models.SqlModel) -> dg.AssetsDefinition:
     partitions_def = _PARTITIONS.get(model.partition) if model.partition else None
     key = dg.AssetKey([model.layer, model.name])
@@ -108,14 +137,16 @@ def build_sql_asset(model: sql_models.SqlModel) -> dg.AssetsDefinition:
         pool="duckdb",
         code_version=hashlib.sha256(model.sql.encode()).hexdigest()[:12],
         metadata={"dagster/table_name": model.table, "sql_file": f"dbt_like_sql/{model.layer}/{model.name}.sql"},
-        check_specs=[identifier_scan.spec(key, [model.table])],
+        check_specs=[identifier_scan.spec(key, [model.table]), *([grain_spec(key, model)] if model.grain else [])],
     )
     def _sql_asset(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
         period = period_of(model, context.partition_key) if partitions_def else {}
         written = None  # the rows this step wrote, as a filter for the identifier scan (None = all)
+        delivery_ids = None
         with warehouse.connect() as con:
             if model.incremental:
                 rows, written = build_incremental(con, model, deliveries_of_run(context))
+                delivery_ids = deliveries_of_run(context) if written is not None else None
             else:
                 rows = sql_models.run_model(con, model, **period)
                 if period:
@@ -127,11 +158,14 @@ def build_sql_asset(model: sql_models.SqlModel) -> dg.AssetsDefinition:
                 con, key, [model.table], where=written,
                 scope="whole table" if written is None else f"rows written by this step ({rows})",
             )
+            checks = [check]
+            if model.grain:
+                checks.append(grain_result(con, key, model, period.get("period"), delivery_ids))
         if period:
             metadata |= {"dagster/row_count": rows, "period": period["period"], "table_rows_all_periods": metadata["dagster/row_count"]}
         elif written is not None:
             metadata |= {"rows_written": rows}
-        return dg.MaterializeResult(metadata=metadata, check_results=[check])
+        return dg.MaterializeResult(metadata=metadata, check_results=checks)
 
     return _sql_asset
 

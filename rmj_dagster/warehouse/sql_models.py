@@ -28,7 +28,7 @@ _PARAMETER = re.compile(r"\$\w+")
 <<<<<<< HEAD
 _GROUP_LINE = re.compile(r"^--\s*group:\s*(\w+)\s*$", re.MULTILINE)
 _GRAIN_LINE = re.compile(r"^--\s*grain:\s*(.+?)\s*$", re.MULTILINE)
-_HEADER_LINE = re.compile(r"^--\s*(partition:\s*\w+|group:\s*\w+|grain:.*)\s*$")
+_HEADER_LINE = re.compile(r"^--\s*(partition:\s*\w+|group:\s*\w+|grain:.*|incremental:\s*\w+)\s*$")
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,6 @@ class GrainColumn:
     nullable: bool = False
 =======
 _INCREMENTAL_LINE = re.compile(r"^--\s*incremental:\s*delivery_id\s*$", re.MULTILINE)
-_HEADER_LINE = re.compile(r"^--\s*(partition|group|incremental):\s*\w+\s*$")
 >>>>>>> cf6d556 (Identifier scans run in the step that writes the table, over what it wrote (check_specs); staging is incremental by delivery (delete-then-insert by delivery_id, rebuilt whole when its rules change); full verification job and weekly schedule keep the whole-table scans)
 
 
@@ -198,14 +197,20 @@ def run_model(
     return int(count)
 
 
-def grain_violations(con: duckdb.DuckDBPyConnection, sql_model: SqlModel, period: str | None = None) -> dict[str, int]:
+def grain_violations(
+    con: duckdb.DuckDBPyConnection, sql_model: SqlModel, period: str | None = None, delivery_ids: list[str] | None = None
+) -> dict[str, int]:
     """Rows breaking the model's grain: keys held by more than one row, and NULLs where none may be.
 
-    Counts only, never key values (a key can hold a pseudonym). For a partitioned model, one period.
+    Counts only, never key values (a key can hold a pseudonym). For a partitioned model, one period; for
+    an incremental one given ``delivery_ids``, those deliveries' rows (its grain starts with delivery_id).
     """
     grain = sql_model.grain
-    where = "where period = $period" if period is not None and sql_model.partition else ""
-    params = {"period": period} if where else {}
+    where, params = "", {}
+    if period is not None and sql_model.partition:
+        where, params = "where period = $period", {"period": period}
+    elif delivery_ids is not None and sql_model.incremental:
+        where, params = "where list_contains($ids, delivery_id)", {"ids": delivery_ids}
     columns = ", ".join(c.name for c in grain)
     compared = " and ".join(f"{c.name} is not null" for c in grain if c.nullable) or "true"
     scope = f"(select * from {sql_model.table} {where})"
