@@ -25,9 +25,9 @@ from sqlglot import exp
 LAYERS = ("staging", "intermediate", "marts")
 _PARTITION_LINE = re.compile(r"^--\s*partition:\s*(\w+)\s*$", re.MULTILINE)
 _PARAMETER = re.compile(r"\$\w+")
-<<<<<<< HEAD
 _GROUP_LINE = re.compile(r"^--\s*group:\s*(\w+)\s*$", re.MULTILINE)
 _GRAIN_LINE = re.compile(r"^--\s*grain:\s*(.+?)\s*$", re.MULTILINE)
+_INCREMENTAL_LINE = re.compile(r"^--\s*incremental:\s*delivery_id\s*$", re.MULTILINE)
 _HEADER_LINE = re.compile(r"^--\s*(partition:\s*\w+|group:\s*\w+|grain:.*|incremental:\s*\w+)\s*$")
 
 
@@ -35,9 +35,6 @@ _HEADER_LINE = re.compile(r"^--\s*(partition:\s*\w+|group:\s*\w+|grain:.*|increm
 class GrainColumn:
     name: str
     nullable: bool = False
-=======
-_INCREMENTAL_LINE = re.compile(r"^--\s*incremental:\s*delivery_id\s*$", re.MULTILINE)
->>>>>>> cf6d556 (Identifier scans run in the step that writes the table, over what it wrote (check_specs); staging is incremental by delivery (delete-then-insert by delivery_id, rebuilt whole when its rules change); full verification job and weekly schedule keep the whole-table scans)
 
 
 @dataclass(frozen=True)
@@ -58,7 +55,6 @@ class SqlModel:
         return match.group(1) if match else None
 
     @property
-<<<<<<< HEAD
     def group(self) -> str:
         """The business stage the model belongs to (the Dagster asset group), from its ``-- group:`` line."""
         match = _GROUP_LINE.search(self.sql)
@@ -74,7 +70,8 @@ class SqlModel:
             return ()
         names = [c.strip() for c in match.group(1).split(",") if c.strip()]
         return tuple(GrainColumn(n.rstrip("?"), n.endswith("?")) for n in names)
-=======
+
+    @property
     def incremental(self) -> bool:
         """Built per delivery (``-- incremental: delivery_id``): a run replaces only its deliveries' rows.
 
@@ -82,7 +79,6 @@ class SqlModel:
         depends on rows of its own delivery only, so delete-then-insert by ``delivery_id`` equals a rebuild.
         """
         return _INCREMENTAL_LINE.search(self.sql) is not None
->>>>>>> cf6d556 (Identifier scans run in the step that writes the table, over what it wrote (check_specs); staging is incremental by delivery (delete-then-insert by delivery_id, rebuilt whole when its rules change); full verification job and weekly schedule keep the whole-table scans)
 
     @property
     def description(self) -> str:
