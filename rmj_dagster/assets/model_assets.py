@@ -72,10 +72,10 @@ def rules_fingerprint(model: sql_models.SqlModel) -> str:
     return digest.hexdigest()
 
 
-def build_incremental(con, model: sql_models.SqlModel, delivery_ids: list[str]) -> tuple[int, str | None]:
+def build_incremental(con, model: sql_models.SqlModel, delivery_ids: list[str]) -> tuple[int, list[str] | None]:
     """Rebuild ``model`` for ``delivery_ids`` only, or whole when its rules changed since the last full build.
 
-    Returns (rows written, the scan's row filter: None = the whole table was written).
+    Returns (rows written, the deliveries written; None = the whole table was written).
     """
     fingerprint = "rules " + rules_fingerprint(model)  # kept as the table's comment
     schema, name = model.table.split(".")
@@ -84,9 +84,14 @@ def build_incremental(con, model: sql_models.SqlModel, delivery_ids: list[str]) 
         [schema, name],
     ).fetchone()
     if delivery_ids and stored is not None and stored[0] == fingerprint:
-        rows = sql_models.run_model(con, model, delivery_ids=delivery_ids)
-        quoted = ", ".join("'" + d.replace("'", "''") + "'" for d in delivery_ids)
-        return rows, f"delivery_id in ({quoted})"
+        # also any delivery loaded by an earlier run that died before staging it (never left behind)
+        sources = [t for t in model.upstream_tables if t.startswith("pseudo.")]
+        unstaged = con.execute(
+            " union ".join(f"select distinct delivery_id from {t}" for t in sources)
+            + f" except select distinct delivery_id from {model.table}"
+        ).fetchall()
+        delivery_ids = sorted(set(delivery_ids) | {d for (d,) in unstaged})
+        return sql_models.run_model(con, model, delivery_ids=delivery_ids), delivery_ids
     rows = sql_models.run_model(con, model)  # every delivery, under the current rules
     con.execute(f"comment on table {model.table} is '{fingerprint}'")
     return rows, None
@@ -145,8 +150,9 @@ def build_sql_asset(model: sql_models.SqlModel) -> dg.AssetsDefinition:
         delivery_ids = None
         with warehouse.connect() as con:
             if model.incremental:
-                rows, written = build_incremental(con, model, deliveries_of_run(context))
-                delivery_ids = deliveries_of_run(context) if written is not None else None
+                rows, delivery_ids = build_incremental(con, model, deliveries_of_run(context))
+                if delivery_ids is not None:
+                    written = "delivery_id in (" + ", ".join("'" + d.replace("'", "''") + "'" for d in delivery_ids) + ")"
             else:
                 rows = sql_models.run_model(con, model, **period)
                 if period:
