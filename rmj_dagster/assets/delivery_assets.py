@@ -30,7 +30,8 @@ from rmj_dagster.warehouse import ddl, table_exists
 warnings.filterwarnings("ignore", message=r"Parameter `backfill_policy`", category=dg.BetaWarning)
 
 
-_AUDIT_TABLES = ("audit.deliveries", "audit.file_receipts")
+_AUDIT_TABLES = ("audit.deliveries", "audit.file_receipts", "audit.key_labels")
+_KEY_LABELS = ("audit.key_labels",)  # no delivery_id: one row per key label, scanned whole
 
 
 def _of_deliveries(keys: list[str]) -> str:
@@ -152,7 +153,7 @@ def _delivery_summary(con, delivery_ids: list[str]) -> list[tuple]:
         "Provider deliveries received from the landing zone, one partition per distinct file content "
         "(partition key = first 16 hex digits of the sha256). Each file is claimed from incoming/, its "
         "kind recognised from its content and its format checked; unreadable files are quarantined "
-        "with a reason. Writes the audit trail (audit.deliveries, audit.file_receipts), never row content."
+        "with a reason. Writes the audit trail (audit.deliveries, audit.file_receipts, audit.key_labels), never row content."
     ),
     check_specs=[identifier_scan.spec(asset_key("raw_provider_drops"), list(_AUDIT_TABLES))],
 )
@@ -183,7 +184,8 @@ def raw_provider_drops(
         summary = _delivery_summary(con, delivery_ids)
         metadata = table_metadata(con, "audit.deliveries")
         check = identifier_scan.result(con, asset_key("raw_provider_drops"), list(_AUDIT_TABLES),
-                                       where=_of_deliveries(delivery_ids), scope=f"rows of the run's {len(delivery_ids)} deliveries")
+                                       where=_of_deliveries(delivery_ids), scope=f"rows of the run's {len(delivery_ids)} deliveries",
+                                       whole=_KEY_LABELS)
     for delivery_id, file_name, kind, _status, reason, _ in summary:  # each partition: its own file and outcome
         context.log_event(dg.AssetObservation(asset_key=context.asset_key, partition=delivery_id, metadata={
             "file_name": file_name, "kind": kind or "", "outcome": outcomes[delivery_id], "quarantine_reason": reason or ""}))

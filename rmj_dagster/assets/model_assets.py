@@ -37,6 +37,7 @@ _AFTER_BUILD = {
 PYTHON_OWNED = {
     "audit.deliveries": "raw_provider_drops",
     "audit.file_receipts": "raw_provider_drops",
+    "audit.key_labels": "raw_provider_drops",  # the receipt step binds the key's label first
     **{kind.table: kind.asset for kind in KINDS.values()},
     "audit.published_figures": "published_figures",
 }
