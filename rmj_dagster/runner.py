@@ -212,7 +212,10 @@ def process(settings: Settings | None = None, instance: dg.DagsterInstance | Non
             fingerprint = prints[(partition, key)]
             if fingerprint and _published_as(instance, job.name, key, fingerprint) and _output_exists(settings, partition, key):
                 continue  # the period's marts would come out as published: its files stand
-            result = _execute(job, instance, checks, partition_key=key, tags={FINGERPRINT_TAG: fingerprint or ""}, **follow)
+            result = _execute(job, instance, checks, partition_key=key, **follow)
+            with warehouse.connect(settings.warehouse, read_only=True) as con:  # the marts as now published
+                published = _period_fingerprint(con, partition, key)
+            instance.add_run_tags(result.run_id, {FINGERPRINT_TAG: published or ""})
             if partition == "year":
                 ceo_files[key] = _files_written(result)
     summary = _summarise(settings, periods)
@@ -245,24 +248,39 @@ def _period_fingerprint(con, partition: str, key: str) -> str | None:
 
     Each mart model of the period is evaluated as a query (nothing written) and its rows hashed; with the
     models' SQL and the pipeline version. Equal to the fingerprint of the period's last successful run
-    means its published files would come out the same (apart from production timestamps).
+    means its published files would come out the same (apart from production timestamps). A model that
+    reads the record of earlier publications (``audit.published_figures``: figure_sources) describes the
+    publications rather than what is published, and changes with each of them: it is left out, or a
+    period would never stand.
     """
+    from rmj_dagster.assets.cockpit_assets import PUBLISHED_FIGURES
     from rmj_dagster.assets.model_assets import period_of
     from rmj_dagster.assets.publication_assets import pipeline_version
     from rmj_dagster.warehouse import sql_models
 
     digest = hashlib.sha256(pipeline_version().encode())
     for model in sql_models.discover():
-        if model.partition != partition:
+        if model.partition != partition or PUBLISHED_FIGURES in model.upstream_tables:
             continue
         select = model.sql.strip().rstrip(";")
         params = {k: v for k, v in period_of(model, key).items() if f"${k}" in select}
         try:  # a mart may read another mart of its period as stored: exact while that one is unchanged
-            rows, total = con.execute(f"select count(*), sum(hash(t)::hugeint) from ({select}) as t", params).fetchone()
+            columns = con.execute(f"select * from ({select}) as t limit 0", params).description
+            rows, total = con.execute(
+                f"select count(*), sum(hash({_comparable(columns)})::hugeint) from ({select}) as t", params
+            ).fetchone()
         except duckdb.CatalogException:
             return None  # not built yet: nothing to compare, so the period runs
         digest.update(f"{model.name} {hashlib.sha256(model.sql.encode()).hexdigest()} {rows} {total};".encode())
     return digest.hexdigest()
+
+
+def _comparable(columns) -> str:
+    """The row as compared: a double to 9 decimals, since a rebuild may sum the same values in another
+    order (parallel aggregation) and change the last bits of a mean that is published to one decimal."""
+    return "row(" + ", ".join(
+        f'round(t."{name}", 9)' if str(kind) in ("DOUBLE", "FLOAT") else f't."{name}"' for name, kind, *_ in columns
+    ) + ")"
 
 
 def _published_as(instance: dg.DagsterInstance, job_name: str, key: str, fingerprint: str) -> bool:
