@@ -11,6 +11,7 @@ import dagster as dg
 from rmj_dagster.assets import identifier_scan
 from rmj_dagster.assets.asset_keys import asset_key
 from rmj_dagster.assets.cockpit_assets import deliveries_loaded, no_provider_late
+from rmj_dagster.assets.delivery_observations import deliveries_of_run
 from rmj_dagster.assets.model_assets import PYTHON_OWNED
 from rmj_dagster.partitions import half_year_label
 from rmj_dagster.privacy import identifiers

@@ -24,7 +24,7 @@ def _keys_partitioned_by(assets: list[dg.AssetsDefinition], partitions_def) -> l
 
 
 def build_jobs(assets: list[dg.AssetsDefinition], checks: list[dg.AssetChecksDefinition]) -> list[dg.UnresolvedAssetJobDefinition]:
-    from rmj_dagster.checks import FULL_IDENTIFIER_SCAN, every_row_accounted_for, cleaned_responses_conform
+    from rmj_dagster.checks import FULL_IDENTIFIER_SCAN, cleaned_responses_conform, every_row_accounted_for
 
     cbs_keys = _keys_partitioned_by(assets, half_years)
     ceo_keys = _keys_partitioned_by(assets, years)

@@ -4,8 +4,8 @@ import hashlib
 
 import dagster as dg
 
-from rmj_dagster.assets.asset_keys import asset_key
 from rmj_dagster.assets import identifier_scan
+from rmj_dagster.assets.asset_keys import asset_key
 from rmj_dagster.assets.cockpit_assets import figure_change_metadata
 from rmj_dagster.assets.delivery_observations import deliveries_of_run, observe_deliveries
 from rmj_dagster.assets.table_metadata import OWNERS, table_metadata
