@@ -8,8 +8,10 @@ import json
 
 import dagster as dg
 
+from rmj_dagster.assets import identifier_scan
 from rmj_dagster.assets.asset_keys import asset_key
 from rmj_dagster.assets.cockpit_assets import deliveries_loaded, no_provider_late
+from rmj_dagster.assets.delivery_observations import deliveries_of_run
 from rmj_dagster.assets.model_assets import PYTHON_OWNED
 from rmj_dagster.partitions import half_year_label
 from rmj_dagster.privacy import identifiers
@@ -59,30 +61,34 @@ def every_row_accounted_for(warehouse: Warehouse) -> dg.AssetCheckResult:
     )
 
 
-def _no_identifier_check(key: dg.AssetKey, tables: list[str]) -> dg.AssetChecksDefinition:
+FULL_IDENTIFIER_SCAN = "full_identifier_scan"
+
+
+def _full_identifier_scan(key: dg.AssetKey, tables: list[str]) -> dg.AssetChecksDefinition:
+    """The whole-table scan of the full verification; each run already scans what it wrote, in its step
+    (``no_identifiers``, see rmj_dagster/assets/identifier_scan.py)."""
     @dg.asset_check(
         asset=key,
-        name="no_identifiers",
+        name=FULL_IDENTIFIER_SCAN,
         blocking=True,
         pool="duckdb",
-        description=(
-            f"{', '.join(tables)}: no column named like a BSN, name or birth date, no 9-digit value passing "
-            "the 11-proef, and no full date outside the event-date columns (see rmj_dagster/privacy/identifiers.py)."
-        ),
+        description=identifier_scan.describe(tables) + " Every row, in the full verification (on demand and weekly).",
     )
     def _check(warehouse: Warehouse) -> dg.AssetCheckResult:
         with warehouse.connect(read_only=True) as con:
-            present = identifiers.warehouse_tables(con)
-            scanned = [t for t in present if t in tables or (t.startswith("ref.") and "ref.*" in tables)]
-            scans = {table: identifiers.scan_table(con, table) for table in scanned}
-        found = {table: scan for table, scan in scans.items() if identifiers.findings(scan)}
+            found = identifier_scan.scan(con, tables)
+            scanned = sorted(identifier_scan.present(con, tables))
         return dg.AssetCheckResult(
             passed=not found,
-            metadata={"verified": "tables " + ", ".join(sorted(scans)) + " (every row)",
-                      "tables_scanned": len(scans), "findings": dg.MetadataValue.json(found)},
+            metadata={"verified": "tables " + ", ".join(scanned) + " (every row)",
+                      "tables_scanned": len(scanned), "rows_scanned": "every row", "findings": dg.MetadataValue.json(found)},
         )
 
     return _check
+
+
+def full_identifier_scans() -> list[dg.AssetChecksDefinition]:
+    return [_full_identifier_scan(asset_key(asset), tables) for asset, tables in _tables_by_asset().items()]
 
 
 def _export_findings(con, files) -> dict[str, dict]:
@@ -214,17 +220,26 @@ def _gx_result(outcome: expectations.Outcome, rows: int, verified: str) -> dg.As
     name="conforms_to_codebook",
     blocking=True,
     pool="duckdb",
-    description="Great Expectations: every cleaned answer, questionnaire and municipality is one the codebook allows.",
+    description=(
+        "Great Expectations: every cleaned answer, questionnaire and municipality is one the codebook allows. "
+        "A delivery run validates the cleaned responses of its deliveries (earlier ones were validated by "
+        "their own run); any other run, the full verification included, validates every row."
+    ),
 )
-def cleaned_responses_conform(warehouse: Warehouse) -> dg.AssetCheckResult:
+def cleaned_responses_conform(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
     columns = ", ".join([
         "aanbieder_agb", "pseudoniem", "gemeentecode", "vragenlijst", "invuldatum", "respondent_group", "care_type",
         *(f"q{i:02d}" for i in range(1, 11)),
     ])
+    deliveries = deliveries_of_run(context)
     with warehouse.connect(read_only=True) as con:
-        frame = con.execute(f"select {columns} from intermediate.cleaned_responses").df()
-    return _gx_result(expectations.validate(frame, "cleaned_responses", expectations.cleaned_responses_expectations), len(frame),
-                      "every row of intermediate.cleaned_responses (all periods)")
+        frame = con.execute(
+            f"select {columns} from intermediate.cleaned_responses where $ids is null or list_contains($ids, delivery_id)",
+            {"ids": deliveries or None},
+        ).df()
+    verified = (f"rows of intermediate.cleaned_responses from the run's {len(deliveries)} deliveries" if deliveries
+                else "every row of intermediate.cleaned_responses (all periods)")
+    return _gx_result(expectations.validate(frame, "cleaned_responses", expectations.cleaned_responses_expectations), len(frame), verified)
 
 
 @dg.asset_check(
@@ -244,42 +259,16 @@ def cbs_rows_conform(context: dg.AssetCheckExecutionContext, warehouse: Warehous
                       f"period {period} of marts.cbs_outcome_extract")
 
 
-def _grain_check(model: sql_models.SqlModel) -> dg.AssetChecksDefinition:
-    """Generated from the model's ``-- grain:`` header: one row per key, no NULL in a key column."""
-    columns = ", ".join(c.name + ("?" if c.nullable else "") for c in model.grain)
-
-    @dg.asset_check(
-        asset=asset_key(model.name),
-        name="grain_holds",
-        blocking=True,
-        pool="duckdb",
-        description=f"One row per ({columns}); no NULL in a key column (? = may be NULL). From the model's grain header.",
-    )
-    def _check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
-        period = context.partition_key if context.has_partition_key else None
-        if period is not None and model.partition == "half_year":
-            period = half_year_label(period)
-        with warehouse.connect(read_only=True) as con:
-            found = sql_models.grain_violations(con, model, period)
-        return dg.AssetCheckResult(
-            passed=not any(found.values()),
-            metadata={"grain": columns, "verified": f"period {period}" if period else "whole table"} | found,
-        )
-
-    return _check
-
-
 def all_checks() -> list[dg.AssetChecksDefinition]:
     return [
         every_row_accounted_for,
         cleaned_responses_conform,
         cbs_rows_conform,
-        *(_no_identifier_check(asset_key(asset), tables) for asset, tables in _tables_by_asset().items()),
+        *full_identifier_scans(),
         cbs_extract_conforms,
         suppression_holds,
         every_file_shows_the_published_figures,
         ceo_files_hold_no_identifiers,
-        *(_grain_check(m) for m in sql_models.discover() if m.grain),
         no_provider_late,
         deliveries_loaded,
     ]

@@ -9,7 +9,7 @@ from rmj_dagster.assets import all_assets
 from rmj_dagster.checks import all_checks
 from rmj_dagster.jobs import build_jobs
 from rmj_dagster.resources import AnalystSnapshot, ExportArea, LandingZoneResource, PseudonymKeyResource, Warehouse
-from rmj_dagster.schedules import cbs_half_yearly_schedule
+from rmj_dagster.schedules import cbs_half_yearly_schedule, full_verification_schedule
 from rmj_dagster.sensors import delivery_sensor
 
 settings.owner_only_files()  # the code server and every run worker load this module first
@@ -32,12 +32,13 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
 def build_defs() -> dg.Definitions:
     """The whole code location, with resources read from the environment as it is now."""
     assets = all_assets()
+    checks = all_checks()
     return dg.Definitions(
         assets=assets,
-        asset_checks=all_checks(),
-        jobs=build_jobs(assets),
+        asset_checks=checks,
+        jobs=build_jobs(assets, checks),
         sensors=[delivery_sensor],
-        schedules=[cbs_half_yearly_schedule],
+        schedules=[cbs_half_yearly_schedule, full_verification_schedule],
         resources=build_resources(),
         executor=dg.in_process_executor,
     )

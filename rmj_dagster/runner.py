@@ -7,6 +7,7 @@ one CEO run per completed year found in the data.
 
 from __future__ import annotations
 
+import hashlib
 import sys
 import uuid
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 
 from rmj_dagster import local_instance, warehouse
 from rmj_dagster.assets.delivery_observations import LOADED_CHECK
@@ -201,13 +203,21 @@ def process(settings: Settings | None = None, instance: dg.DagsterInstance | Non
 
     with warehouse.connect(settings.warehouse, read_only=True) as con:
         periods = _periods_with_data(con)
+        prints = {(partition, key): _period_fingerprint(con, partition, key)
+                  for partition, name in (("half_year", "half_years"), ("year", "years")) for key in periods[name]}
     cbs_job, ceo_job = defs.resolve_job_def(CBS_JOB_NAME), defs.resolve_job_def(CEO_JOB_NAME)
-    for key in periods["half_years"]:
-        _execute(cbs_job, instance, checks, partition_key=key, **follow)
     ceo_files = {}
-    for key in periods["years"]:
-        result = _execute(ceo_job, instance, checks, partition_key=key, **follow)
-        ceo_files[key] = _files_written(result)
+    for partition, job, keys in (("half_year", cbs_job, periods["half_years"]), ("year", ceo_job, periods["years"])):
+        for key in keys:
+            fingerprint = prints[(partition, key)]
+            if fingerprint and _published_as(instance, job.name, key, fingerprint) and _output_exists(settings, partition, key):
+                continue  # the period's marts would come out as published: its files stand
+            result = _execute(job, instance, checks, partition_key=key, **follow)
+            with warehouse.connect(settings.warehouse, read_only=True) as con:  # the marts as now published
+                published = _period_fingerprint(con, partition, key)
+            instance.add_run_tags(result.run_id, {FINGERPRINT_TAG: published or ""})
+            if partition == "year":
+                ceo_files[key] = _files_written(result)
     summary = _summarise(settings, periods)
     summary.ceo_files = ceo_files
     summary.quarantine_destroyed = len(destroyed)
@@ -228,6 +238,67 @@ def _files_written(result) -> str:
             rows = [line.strip("|").split("|") for line in metadata["files"].value.splitlines()[2:]]
             return "\n".join(f"{k.strip():<22} {c.strip():>3} file(s) {mb.strip():>6} MB  {s.strip()} s" for k, c, mb, s in rows)
     return ""
+
+
+FINGERPRINT_TAG = "rmj/period_fingerprint"
+
+
+def _period_fingerprint(con, partition: str, key: str) -> str | None:
+    """What a period's publication is made of: the rows its mart models give now, and the code.
+
+    Each mart model of the period is evaluated as a query (nothing written) and its rows hashed; with the
+    models' SQL and the pipeline version. Equal to the fingerprint of the period's last successful run
+    means its published files would come out the same (apart from production timestamps). A model that
+    reads the record of earlier publications (``audit.published_figures``: figure_sources) describes the
+    publications rather than what is published, and changes with each of them: it is left out, or a
+    period would never stand.
+    """
+    from rmj_dagster.assets.cockpit_assets import PUBLISHED_FIGURES
+    from rmj_dagster.assets.model_assets import period_of
+    from rmj_dagster.assets.publication_assets import pipeline_version
+    from rmj_dagster.warehouse import sql_models
+
+    digest = hashlib.sha256(pipeline_version().encode())
+    for model in sql_models.discover():
+        if model.partition != partition or PUBLISHED_FIGURES in model.upstream_tables:
+            continue
+        select = model.sql.strip().rstrip(";")
+        params = {k: v for k, v in period_of(model, key).items() if f"${k}" in select}
+        try:  # a mart may read another mart of its period as stored: exact while that one is unchanged
+            columns = con.execute(f"select * from ({select}) as t limit 0", params).description
+            rows, total = con.execute(
+                f"select count(*), sum(hash({_comparable(columns)})::hugeint) from ({select}) as t", params
+            ).fetchone()
+        except duckdb.CatalogException:
+            return None  # not built yet: nothing to compare, so the period runs
+        digest.update(f"{model.name} {hashlib.sha256(model.sql.encode()).hexdigest()} {rows} {total};".encode())
+    return digest.hexdigest()
+
+
+def _comparable(columns) -> str:
+    """The row as compared: a double to 9 decimals, since a rebuild may sum the same values in another
+    order (parallel aggregation) and change the last bits of a mean that is published to one decimal."""
+    return "row(" + ", ".join(
+        f'round(t."{name}", 9)' if str(kind) in ("DOUBLE", "FLOAT") else f't."{name}"' for name, kind, *_ in columns
+    ) + ")"
+
+
+def _published_as(instance: dg.DagsterInstance, job_name: str, key: str, fingerprint: str) -> bool:
+    """Whether the period's latest successful run published exactly this fingerprint."""
+    latest = instance.get_run_records(
+        filters=dg.RunsFilter(job_name=job_name, statuses=[dg.DagsterRunStatus.SUCCESS], tags={"dagster/partition": key}),
+        limit=1,
+    )
+    return bool(latest) and latest[0].dagster_run.tags.get(FINGERPRINT_TAG) == fingerprint
+
+
+def _output_exists(settings: Settings, partition: str, key: str) -> bool:
+    from rmj_dagster.publish.cbs_files import period_dir
+    from rmj_dagster.publish.figures import indicators_path
+
+    if partition == "half_year":
+        return (period_dir(settings.export_dir, half_year_label(key)) / "manifest.json").exists()
+    return indicators_path(settings.export_dir, int(key)).exists()
 
 
 def _periods_with_data(con) -> dict[str, list[str]]:

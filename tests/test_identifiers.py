@@ -9,6 +9,7 @@ import dagster as dg
 import pytest
 
 from rmj_dagster import checks, warehouse
+from rmj_dagster.assets import identifier_scan
 from rmj_dagster.assets.asset_keys import asset_key
 from rmj_dagster.definitions import build_defs
 from rmj_dagster.intake.detect import Quarantine
@@ -97,13 +98,53 @@ def test_the_blocking_check_fails_on_a_planted_bsn_and_passes_on_a_clean_table(p
     con, path = planted_warehouse
     con.close()  # the check opens the warehouse read-only, as in a run
     resource = Warehouse(database=str(path))
-    failing = checks._no_identifier_check(dg.AssetKey(["marts", "with_bsn"]), ["marts.with_bsn"])
-    passing = checks._no_identifier_check(dg.AssetKey(["marts", "clean"]), ["marts.clean"])
+    failing = checks._full_identifier_scan(dg.AssetKey(["marts", "with_bsn"]), ["marts.with_bsn"])
+    passing = checks._full_identifier_scan(dg.AssetKey(["marts", "clean"]), ["marts.clean"])
     assert failing.check_specs and next(iter(failing.check_specs)).blocking
     result = failing(warehouse=resource)
     assert result.passed is False and "marts.with_bsn" in result.metadata["findings"].data
     assert "111222333" not in str(result.metadata)  # where and how many, never the value
     assert passing(warehouse=resource).passed is True
+
+
+def test_the_scan_in_the_writing_step_finds_a_plant_among_the_rows_it_wrote(planted_warehouse):
+    con, _ = planted_warehouse
+    con.execute("create table staging.rows as select * from (values ('d1', 'x'), ('d2', '111222333')) t(delivery_id, code)")
+    key = dg.AssetKey(["staging", "rows"])
+    written_by_d2 = identifier_scan.result(con, key, ["staging.rows"], where="delivery_id in ('d2')")
+    written_by_d1 = identifier_scan.result(con, key, ["staging.rows"], where="delivery_id in ('d1')")
+    assert written_by_d2.passed is False and written_by_d2.check_name == "no_identifiers"
+    assert written_by_d2.metadata["findings"].data == {"staging.rows": {"identifying_columns": [], "bsn_candidates": {"code": 1}, "full_dates": {}}}
+    assert written_by_d1.passed is True  # d2's rows were scanned by the step that wrote them ...
+    assert identifier_scan.result(con, key, ["staging.rows"]).passed is False  # ... and by the full scan
+    assert "111222333" not in str(written_by_d2.metadata)
+
+
+def test_a_plant_in_a_table_a_step_writes_fails_that_step_and_stops_what_follows(rmj_env, monkeypatch):
+    """A BSN coming out of a model fails the model's own step (blocking): nothing downstream is built."""
+    from dataclasses import replace
+
+    from rmj_dagster.warehouse import sql_models
+
+    models = sql_models.discover()
+    leak = "\nunion all by name select 'planted' as delivery_id, '111222333' as productcode"
+    monkeypatch.setattr(sql_models, "discover", lambda: tuple(
+        replace(m, sql=m.sql.rstrip() + leak) if m.name == "cleaned_stop_zorg" else m for m in models))
+    from rmj_dagster.warehouse import ddl
+
+    with warehouse.connect(rmj_env["warehouse"]) as con:  # an empty warehouse: the plant is the one row
+        ddl.ensure_tables(con)
+    defs = build_defs()
+    job = defs.resolve_job_def("deliveries_job")
+    keys = [k for a in defs.assets if a.partitions_def is None for k in a.keys if k in job.asset_layer.executable_asset_keys]
+    result = job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False, asset_selection=keys)
+    failed = {e.asset_check_key for e in result.get_asset_check_evaluations() if not e.passed}
+    assert dg.AssetCheckKey(asset_key("cleaned_stop_zorg"), "no_identifiers") in failed
+    assert {k.asset_key for k in failed} == {asset_key("cleaned_stop_zorg")}  # the planted row breaks its grain too
+    assert "intermediate__cleaned_stop_zorg" in {e.step_key for e in result.all_events if e.is_step_failure}
+    built = {e.asset_key for e in result.get_asset_materialization_events()}
+    assert asset_key("cleaned_responses") in built
+    assert asset_key("trajectory_outcomes") not in built and asset_key("indicator_base") not in built
 
 
 def test_export_files_are_scanned(tmp_path, planted_warehouse):
@@ -202,3 +243,27 @@ def test_header_cells_reach_the_audit_trail_only_as_plain_names():
     header = ("aanbieder_agb", "bsn", "123456782", "opmerking", "2026-01-01", "x" * 41, "jansen 20110601")
     assert identifiers.column_names_for_audit(header, header[2:]) == "#3,opmerking,#5,#6,#7"
     assert identifiers.column_names_for_audit(header, ()) is None
+
+
+def test_the_full_verification_rescans_every_row_and_fails_on_a_row_written_outside_a_run(rmj_env):
+    """A value that never passed a writing step (planted afterwards) is caught by the weekly full scan."""
+    from rmj_dagster.warehouse import ddl
+
+    with warehouse.connect(rmj_env["warehouse"]) as con:
+        ddl.ensure_tables(con)
+    defs = build_defs()
+    job = defs.resolve_job_def("deliveries_job")
+    keys = [k for a in defs.assets if a.partitions_def is None for k in a.keys if k in job.asset_layer.executable_asset_keys]
+    instance = dg.DagsterInstance.ephemeral()
+    assert job.execute_in_process(instance=instance, asset_selection=keys).success
+    full = defs.resolve_job_def("full_verification_job")
+    clean = full.execute_in_process(instance=instance, raise_on_error=False)
+    assert clean.success and {e.asset_check_key.name for e in clean.get_asset_check_evaluations()} >= {"full_identifier_scan"}
+    with warehouse.connect(rmj_env["warehouse"]) as con:
+        con.execute("insert into intermediate.rejected_rows (kind, delivery_id, source_row, reason_code, reason_detail) "
+                    "values ('goals', 'later', 1, 'x', '111222333')")
+    leaked = full.execute_in_process(instance=instance, raise_on_error=False)
+    failed = {e.asset_check_key for e in leaked.get_asset_check_evaluations() if not e.passed}
+    assert failed == {dg.AssetCheckKey(asset_key("rejected_rows"), "full_identifier_scan")}
+    assert not leaked.success
+    assert defs.resolve_schedule_def("full_verification_weekly").job_name == "full_verification_job"

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import dagster as dg
 
-from rmj_dagster import checks, warehouse
-from rmj_dagster.resources import Warehouse
+from rmj_dagster import warehouse
+from rmj_dagster.assets.asset_keys import asset_key
+from rmj_dagster.assets.model_assets import build_sql_assets, grain_result
 from rmj_dagster.warehouse import sql_models
 
 
@@ -21,13 +22,13 @@ def test_the_grain_header_marks_nullable_columns():
 
 
 def _check_on(tmp_path, rows_sql: str, partition_key: str | None = None) -> dg.AssetCheckResult:
-    path = tmp_path / "w.duckdb"
-    with warehouse.connect(path) as con:
+    """The check as the model's own step reports it (the step verifies the rows it just wrote)."""
+    model = sql_models.model("cleaned_stop_zorg")
+    asset = next(a for a in build_sql_assets() if a.key == asset_key("cleaned_stop_zorg"))
+    assert next(s for s in asset.check_specs if s.name == "grain_holds").blocking
+    with warehouse.connect(tmp_path / "w.duckdb") as con:
         con.execute(f"create or replace table intermediate.cleaned_stop_zorg as {rows_sql}")
-    check = next(c for c in checks.all_checks() if any(
-        s.name == "grain_holds" and s.asset_key.path[-1] == "cleaned_stop_zorg" for s in c.check_specs))
-    assert next(iter(check.check_specs)).blocking
-    return check(dg.build_asset_check_context(), warehouse=Warehouse(database=str(path)))
+        return grain_result(con, asset.key, model)
 
 
 def test_the_generated_check_passes_on_one_row_per_key(tmp_path):

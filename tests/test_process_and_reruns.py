@@ -63,6 +63,32 @@ def test_the_same_deliveries_twice_change_nothing(rmj_env, tmp_path):
     assert not any(incoming.iterdir())
 
 
+def test_a_run_without_new_rows_publishes_no_period_again(rmj_env, tmp_path):
+    """The record of earlier publications (audit.published_figures, read by figure_sources) grows with
+    every publication; it must not make an unchanged period look changed."""
+    import dagster as dg
+
+    from rmj_dagster.jobs import CBS_JOB_NAME, CEO_JOB_NAME
+
+    generate_deliveries(tmp_path / "source", seed=22, scale=0.1, years=[2025], today=TODAY)
+    for path in (tmp_path / "source" / "incoming").iterdir():
+        shutil.copy2(path, rmj_env["landing"] / "incoming" / path.name)
+    instance = dg.DagsterInstance.ephemeral()
+
+    def publication_runs() -> int:
+        return sum(len(instance.get_run_records(filters=dg.RunsFilter(job_name=name))) for name in (CBS_JOB_NAME, CEO_JOB_NAME))
+
+    process(instance=instance)
+    published = publication_runs()
+    assert published > 0
+    with duckdb.connect(str(rmj_env["warehouse"]), read_only=True) as con:
+        versions = con.execute("select count(distinct publication_id) from audit.published_figures").fetchone()[0]
+    process(instance=instance)  # nothing new arrived
+    assert publication_runs() == published
+    with duckdb.connect(str(rmj_env["warehouse"]), read_only=True) as con:
+        assert con.execute("select count(distinct publication_id) from audit.published_figures").fetchone()[0] == versions
+
+
 def test_a_crash_in_the_ttp_step_keeps_the_original_and_the_rerun_completes(rmj_env, tmp_path, monkeypatch):
     generate_deliveries(rmj_env["landing"], seed=22, scale=0.1, years=[2025], today=TODAY)
     files = len(list((rmj_env["landing"] / "incoming").iterdir()))

@@ -1,6 +1,7 @@
 -- Goal-attainment rows (GAS), typed: one row per goal per measurement, with the first reason it is rejected for.
 -- group: clean
 -- grain: delivery_id, source_row
+-- incremental: delivery_id
 -- One reason per row, the first failing check in the order of ref.reject_reasons (reject_reasons.csv);
 -- reject_detail names the column and, where harmless, the value (gas_score=3). Value rules of delivery
 -- contract v1: trajecttype one of ref.trajecttypen; doel_nr a positive whole number; gas_score a
@@ -20,6 +21,7 @@ with delivered_rows as (
         row_number() over same_content as copy_number,
         first_value(source_row) over same_content as original_row
     from pseudo.goals
+    where $delivery_ids is null or list_contains($delivery_ids, delivery_id)  -- this run's deliveries
     window same_content as (
         partition by struct_pack(*columns(* exclude (source_row)))
         order by source_row

@@ -1,6 +1,7 @@
 -- CEM+ responses, typed: every delivered row once, with the first reason it is rejected for (NULL = accepted).
 -- group: clean
 -- grain: delivery_id, source_row
+-- incremental: delivery_id
 -- One reason per row: the checks run in the order of ref.reject_reasons (reject_reasons.csv) and the
 -- first that fails is the reason; reject_detail names the column or item (e.g. q03=7). Answer ranges
 -- come from ref.cem_items, versions and ages from ref.vragenlijsten, municipalities from ref.gemeenten
@@ -17,6 +18,7 @@ with delivered_rows as (
         row_number() over same_content as copy_number,
         first_value(source_row) over same_content as original_row
     from pseudo.responses
+    where $delivery_ids is null or list_contains($delivery_ids, delivery_id)  -- this run's deliveries
     window same_content as (
         partition by struct_pack(*columns(* exclude (source_row)))
         order by source_row
@@ -58,6 +60,7 @@ answer_values as (
     unpivot (
         select delivery_id, source_row, q01, q02, q03, q04, q05, q06, q07, q08, q09, q10
         from pseudo.responses
+        where $delivery_ids is null or list_contains($delivery_ids, delivery_id)
     )
     on q01, q02, q03, q04, q05, q06, q07, q08, q09, q10
     into name item value answer

@@ -1,6 +1,7 @@
 -- Start-zorg records (JW305 "Start jeugdhulp" messages), typed: every delivered row once, with the first reason it is rejected for.
 -- group: clean
 -- grain: delivery_id, source_row
+-- incremental: delivery_id
 --
 -- One reason per row, the first failing check in the order of ref.reject_reasons (reject_reasons.csv);
 -- reject_detail names the column. A start record gives a trajectory (provider, toewijzingnummer,
@@ -16,6 +17,7 @@ with delivered_rows as (
         row_number() over same_content as copy_number,
         first_value(source_row) over same_content as original_row
     from pseudo.start_zorg
+    where $delivery_ids is null or list_contains($delivery_ids, delivery_id)  -- this run's deliveries
     window same_content as (
         partition by struct_pack(*columns(* exclude (source_row)))
         order by source_row

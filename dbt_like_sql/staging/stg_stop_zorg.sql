@@ -1,6 +1,7 @@
 -- Stop-zorg records (JW307 messages and CSV), typed: every delivered row once, with the first reason it is rejected for.
 -- group: clean
 -- grain: delivery_id, source_row
+-- incremental: delivery_id
 -- One reason per row, the first failing check in the order of ref.reject_reasons (reject_reasons.csv);
 -- reject_detail names the column. reden_beeindiging must be a JZ588 code of ref.reden_beeindiging (a single
 -- digit gets its leading zero back: 2 -> 02); status_aanlevering is 1, 2 or 3 (empty = 1). Municipalities
@@ -19,6 +20,7 @@ with delivered_rows as (
         row_number() over same_content as copy_number,
         first_value(source_row) over same_content as original_row
     from pseudo.stop_zorg
+    where $delivery_ids is null or list_contains($delivery_ids, delivery_id)  -- this run's deliveries
     window same_content as (
         partition by struct_pack(*columns(* exclude (source_row)))
         order by source_row

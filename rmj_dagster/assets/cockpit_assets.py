@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
+from rmj_dagster.assets import identifier_scan
 from rmj_dagster.assets.asset_keys import PYTHON_ASSET_PREFIX, asset_key
 from rmj_dagster.assets.delivery_observations import LOADED_CHECK
 from rmj_dagster.assets.table_metadata import OWNERS, markdown_table, table_metadata
@@ -51,6 +52,7 @@ _PUBLISHED_COLUMNS = """
         "the run, recorded at, n, value, suppressed), appended after the files are written. figure_sources "
         "compares the last two versions to say which published figures a correction changed."
     ),
+    check_specs=[identifier_scan.spec(asset_key("published_figures"), [PUBLISHED_FIGURES])],
 )
 def published_figures(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     year = int(context.partition_key)
@@ -71,10 +73,16 @@ def published_figures(context: dg.AssetExecutionContext, warehouse: Warehouse) -
             [context.run_id, year],
         ).fetchone()
         metadata = table_metadata(con, PUBLISHED_FIGURES)
+        check = identifier_scan.result(
+            con, asset_key("published_figures"), [PUBLISHED_FIGURES],
+            where="publication_id = '" + context.run_id.replace("'", "''") + "'",
+            scope=f"rows of this publication of {year} ({rows})",
+        )
     return dg.MaterializeResult(
         metadata=metadata
         | {"dagster/row_count": rows, "period": str(year), "publications_of_the_year": publications,
-           "table_rows_all_years": metadata["dagster/row_count"]}
+           "table_rows_all_years": metadata["dagster/row_count"]},
+        check_results=[check],
     )
 
 

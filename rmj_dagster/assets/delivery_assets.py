@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import dagster as dg
 import duckdb
 
+from rmj_dagster.assets import identifier_scan
 from rmj_dagster.assets.asset_keys import PYTHON_ASSET_PREFIX, asset_key
 from rmj_dagster.assets.table_metadata import OWNERS, markdown_table, table_metadata
 from rmj_dagster.intake.detect import as_quarantine, inspect_file
@@ -27,6 +28,15 @@ from rmj_dagster.warehouse import ddl, table_exists
 
 # BackfillPolicy is beta in Dagster 1.13; we rely on it on purpose (one run for many deliveries).
 warnings.filterwarnings("ignore", message=r"Parameter `backfill_policy`", category=dg.BetaWarning)
+
+
+_AUDIT_TABLES = ("audit.deliveries", "audit.file_receipts", "audit.key_labels")
+_KEY_LABELS = ("audit.key_labels",)  # no delivery_id: one row per key label, scanned whole
+
+
+def _of_deliveries(keys: list[str]) -> str:
+    """A row filter for the identifier scan: the rows of these deliveries (what the step wrote)."""
+    return "delivery_id in (" + ", ".join("'" + k.replace("'", "''") + "'" for k in keys) + ")"
 
 
 def _now() -> datetime:
@@ -143,8 +153,9 @@ def _delivery_summary(con, delivery_ids: list[str]) -> list[tuple]:
         "Provider deliveries received from the landing zone, one partition per distinct file content "
         "(partition key = first 16 hex digits of the sha256). Each file is claimed from incoming/, its "
         "kind recognised from its content and its format checked; unreadable files are quarantined "
-        "with a reason. Writes the audit trail (audit.deliveries, audit.file_receipts), never row content."
+        "with a reason. Writes the audit trail (audit.deliveries, audit.file_receipts, audit.key_labels), never row content."
     ),
+    check_specs=[identifier_scan.spec(asset_key("raw_provider_drops"), list(_AUDIT_TABLES))],
 )
 def raw_provider_drops(
     context: dg.AssetExecutionContext,
@@ -172,6 +183,9 @@ def raw_provider_drops(
                 raise
         summary = _delivery_summary(con, delivery_ids)
         metadata = table_metadata(con, "audit.deliveries")
+        check = identifier_scan.result(con, asset_key("raw_provider_drops"), list(_AUDIT_TABLES),
+                                       where=_of_deliveries(delivery_ids), scope=f"rows of the run's {len(delivery_ids)} deliveries",
+                                       whole=_KEY_LABELS)
     for delivery_id, file_name, kind, _status, reason, _ in summary:  # each partition: its own file and outcome
         context.log_event(dg.AssetObservation(asset_key=context.asset_key, partition=delivery_id, metadata={
             "file_name": file_name, "kind": kind or "", "outcome": outcomes[delivery_id], "quarantine_reason": reason or ""}))
@@ -179,7 +193,8 @@ def raw_provider_drops(
     return dg.MaterializeResult(
         metadata=whole_table(metadata)
         | {_RECEIPT_COUNT.get(o, f"deliveries_{o.replace(' ', '_')}"): n for o, n in counts.items()}
-        | {"deliveries": markdown_table(["delivery", "file", "kind", "status", "reason", "rows"], summary[:50])}
+        | {"deliveries": markdown_table(["delivery", "file", "kind", "status", "reason", "rows"], summary[:50])},
+        check_results=[check],
     )
 
 
@@ -213,6 +228,7 @@ def whole_table(metadata: dict[str, object]) -> dict[str, object]:
         )
         for kind in KINDS.values()
     ],
+    check_specs=[identifier_scan.spec(asset_key(kind.asset), [kind.table]) for kind in KINDS.values()],
     partitions_def=deliveries,
     backfill_policy=dg.BackfillPolicy.single_run(),
     pool="duckdb",
@@ -230,10 +246,24 @@ def pseudonymised_deliveries(
         ddl.ensure_tables(con)
         refuse_unfit_key(con, hmac_key)
         _record_unrecorded_destructions(con, zone, landing.retain_originals)
+        identities_seen: dict[str, dict] = {}  # each distinct BSN hashed once per run (memory only)
         for delivery_id in delivery_ids:
-            _pseudonymise_one(con, zone, delivery_id, hmac_key, landing.retain_originals, context.log)
+            _pseudonymise_one(con, zone, delivery_id, hmac_key, landing.retain_originals, context.log, identities_seen)
+        identities_seen.clear()
+        scanned = _to_scan(context, con, delivery_ids)
         for kind in KINDS.values():
-            yield dg.MaterializeResult(asset_key=asset_key(kind.asset), metadata=whole_table(table_metadata(con, kind.table)))
+            key_ = asset_key(kind.asset)
+            check = identifier_scan.result(con, key_, [kind.table], where=_of_deliveries(scanned),
+                                           scope=f"rows of {len(scanned)} deliveries")
+            yield dg.MaterializeResult(asset_key=key_, metadata=whole_table(table_metadata(con, kind.table)), check_results=[check])
+
+
+def _to_scan(context: dg.AssetExecutionContext, con, delivery_ids: list[str]) -> list[str]:
+    """The run's deliveries, and any loaded by an earlier run that died before it reported them (its rows
+    were committed but never scanned by the step): those whose partition was never materialised."""
+    loaded = {d for (d,) in con.execute("select delivery_id from audit.deliveries where status = 'loaded'").fetchall()}
+    reported = set(context.instance.get_materialized_partitions(asset_key(next(iter(KINDS.values())).asset)))
+    return sorted(set(delivery_ids) | (loaded - reported))
 
 
 def _record_destruction(con, delivery_id: str, kept) -> None:
@@ -262,14 +292,15 @@ def _record_unrecorded_destructions(con, zone: LandingZone, retain: bool) -> Non
             _record_destruction(con, delivery_id, None)
 
 
-def _pseudonymise_one(con, zone: LandingZone, delivery_id: str, hmac_key: PseudonymKey, retain: bool, log) -> None:
+def _pseudonymise_one(con, zone: LandingZone, delivery_id: str, hmac_key: PseudonymKey, retain: bool, log,
+                      identities_seen: dict | None = None) -> None:
     row = con.execute("select status from audit.deliveries where delivery_id = ?", [delivery_id]).fetchone()
     path = zone.claimed(delivery_id)
     if row is None or row[0] == "quarantined" or path is None:
         return  # nothing received, quarantined, or processed earlier (original already destroyed)
     try:
         inspection = inspect_file(path)  # cheap; gives the header the reader needs
-        rows = pseudonymise.load_delivery(con, path, inspection, delivery_id, hmac_key)
+        rows = pseudonymise.load_delivery(con, path, inspection, delivery_id, hmac_key, identities_seen)
     except Exception as error:  # anything that goes wrong reading a delivery quarantines it, never the run
         problem = as_quarantine(error)
         if problem is None:  # the machine failed, not the file: the run fails, the original waits for the retry

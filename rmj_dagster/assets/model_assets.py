@@ -4,9 +4,10 @@ import hashlib
 
 import dagster as dg
 
+from rmj_dagster.assets import identifier_scan
 from rmj_dagster.assets.asset_keys import asset_key
 from rmj_dagster.assets.cockpit_assets import figure_change_metadata
-from rmj_dagster.assets.delivery_observations import observe_deliveries
+from rmj_dagster.assets.delivery_observations import deliveries_of_run, observe_deliveries
 from rmj_dagster.assets.table_metadata import OWNERS, table_metadata
 from rmj_dagster.intake.kinds import KINDS
 from rmj_dagster.partitions import half_year_bounds, half_year_label, half_years, year_bounds, years
@@ -36,6 +37,7 @@ _AFTER_BUILD = {
 PYTHON_OWNED = {
     "audit.deliveries": "raw_provider_drops",
     "audit.file_receipts": "raw_provider_drops",
+    "audit.key_labels": "raw_provider_drops",  # the receipt step binds the key's label first
     **{kind.table: kind.asset for kind in KINDS.values()},
     "audit.published_figures": "published_figures",
 }
@@ -59,8 +61,75 @@ def period_of(model: sql_models.SqlModel, partition_key: str) -> dict:
     return {"period": partition_key, "period_start": start, "period_end": end}
 
 
+def rules_fingerprint(model: sql_models.SqlModel) -> str:
+    """What a row's outcome depends on besides its delivery: the model's SQL, the macros, the codebook."""
+    from rmj_dagster import codebook
+    from rmj_dagster.warehouse import macros_sql
+
+    digest = hashlib.sha256(model.sql.encode())
+    digest.update(macros_sql().encode())
+    for name in codebook.TABLES:
+        digest.update(codebook.path(name).read_bytes())
+    return digest.hexdigest()
+
+
+def build_incremental(con, model: sql_models.SqlModel, delivery_ids: list[str]) -> tuple[int, list[str] | None]:
+    """Rebuild ``model`` for ``delivery_ids`` only, or whole when its rules changed since the last full build.
+
+    Returns (rows written, the deliveries written; None = the whole table was written).
+    """
+    fingerprint = "rules " + rules_fingerprint(model)  # kept as the table's comment
+    schema, name = model.table.split(".")
+    stored = con.execute(
+        "select comment from duckdb_tables() where database_name = current_database() and schema_name = ? and table_name = ?",
+        [schema, name],
+    ).fetchone()
+    if delivery_ids and stored is not None and stored[0] == fingerprint:
+        # also any delivery loaded by an earlier run that died before staging it (never left behind)
+        sources = [t for t in model.upstream_tables if t.startswith("pseudo.")]
+        unstaged = con.execute(
+            " union ".join(f"select distinct delivery_id from {t}" for t in sources)
+            + f" except select distinct delivery_id from {model.table}"
+        ).fetchall()
+        delivery_ids = sorted(set(delivery_ids) | {d for (d,) in unstaged})
+        return sql_models.run_model(con, model, delivery_ids=delivery_ids), delivery_ids
+    rows = sql_models.run_model(con, model)  # every delivery, under the current rules
+    con.execute(f"comment on table {model.table} is '{fingerprint}'")
+    return rows, None
+
+
+def _grain_columns(model: sql_models.SqlModel) -> str:
+    return ", ".join(c.name + ("?" if c.nullable else "") for c in model.grain)
+
+
+def grain_spec(key: dg.AssetKey, model: sql_models.SqlModel) -> dg.AssetCheckSpec:
+    """``grain_holds``, generated from the model's ``-- grain:`` header and verified in the model's own step."""
+    return dg.AssetCheckSpec(
+        "grain_holds",
+        asset=key,
+        blocking=True,
+        description=(
+            f"One row per ({_grain_columns(model)}); no NULL in a key column (? = may be NULL). From the model's "
+            "grain header; verified in the step that writes the table, over what it wrote."
+        ),
+    )
+
+
+def grain_result(con, key: dg.AssetKey, model: sql_models.SqlModel, period: str | None = None,
+                 delivery_ids: list[str] | None = None) -> dg.AssetCheckResult:
+    found = sql_models.grain_violations(con, model, period, delivery_ids)
+    verified = f"period {period}" if period else (f"rows of {len(delivery_ids)} deliveries" if delivery_ids is not None else "whole table")
+    return dg.AssetCheckResult(
+        asset_key=key,
+        check_name="grain_holds",
+        passed=not any(found.values()),
+        metadata={"grain": _grain_columns(model), "verified": verified} | found,
+    )
+
+
 def build_sql_asset(model: sql_models.SqlModel) -> dg.AssetsDefinition:
     partitions_def = _PARTITIONS.get(model.partition) if model.partition else None
+    key = dg.AssetKey([model.layer, model.name])
 
     @dg.asset(
         name=model.name,
@@ -74,17 +143,36 @@ def build_sql_asset(model: sql_models.SqlModel) -> dg.AssetsDefinition:
         pool="duckdb",
         code_version=hashlib.sha256(model.sql.encode()).hexdigest()[:12],
         metadata={"dagster/table_name": model.table, "sql_file": f"dbt_like_sql/{model.layer}/{model.name}.sql"},
+        check_specs=[identifier_scan.spec(key, [model.table]), *([grain_spec(key, model)] if model.grain else [])],
     )
     def _sql_asset(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
         period = period_of(model, context.partition_key) if partitions_def else {}
+        written = None  # the rows this step wrote, as a filter for the identifier scan (None = all)
+        delivery_ids = None
         with warehouse.connect() as con:
-            rows = sql_models.run_model(con, model, **period)
+            if model.incremental:
+                rows, delivery_ids = build_incremental(con, model, deliveries_of_run(context))
+                if delivery_ids is not None:
+                    written = "delivery_id in (" + ", ".join("'" + d.replace("'", "''") + "'" for d in delivery_ids) + ")"
+            else:
+                rows = sql_models.run_model(con, model, **period)
+                if period:
+                    written = "period = '" + period["period"].replace("'", "''") + "'"
             metadata = table_metadata(con, model.table)
             if model.name in _AFTER_BUILD:
                 metadata |= _AFTER_BUILD[model.name](context, con)
+            check = identifier_scan.result(
+                con, key, [model.table], where=written,
+                scope="whole table" if written is None else f"rows written by this step ({rows})",
+            )
+            checks = [check]
+            if model.grain:
+                checks.append(grain_result(con, key, model, period.get("period"), delivery_ids))
         if period:
             metadata |= {"dagster/row_count": rows, "period": period["period"], "table_rows_all_periods": metadata["dagster/row_count"]}
-        return dg.MaterializeResult(metadata=metadata)
+        elif written is not None:
+            metadata |= {"rows_written": rows}
+        return dg.MaterializeResult(metadata=metadata, check_results=checks)
 
     return _sql_asset
 

@@ -5,6 +5,7 @@ import hashlib
 import dagster as dg
 
 from rmj_dagster import codebook
+from rmj_dagster.assets import identifier_scan
 from rmj_dagster.assets.table_metadata import OWNERS, markdown_table
 from rmj_dagster.resources import Warehouse
 
@@ -29,13 +30,16 @@ def _codebook_version() -> str:
         "sub-regions, JZ588 → CBS reason of ending and uitval, CEM+ versions and items, reason codes, "
         "suppression and window parameters. Change a rule in the CSV, not in code."
     ),
+    check_specs=[identifier_scan.spec(dg.AssetKey(["ref", "codebook"]), ["ref.*"])],
 )
 def codebook_tables(warehouse: Warehouse) -> dg.MaterializeResult:
     with warehouse.connect() as con:
         counts = codebook.load_into(con)
+        check = identifier_scan.result(con, dg.AssetKey(["ref", "codebook"]), ["ref.*"])
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": sum(counts.values()),
             "tables": markdown_table(["table", "rows"], [(f"ref.{k}", v) for k, v in counts.items()]),
-        }
+        },
+        check_results=[check],
     )

@@ -164,16 +164,19 @@ def bsn_candidates_in_table(con: duckdb.DuckDBPyConnection, table: str) -> dict[
     return bsn_candidates_in_relation(con, table, _columns(con, table, _TEXT_TYPES))
 
 
-def scan_table(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, object]:
-    """Every finding in one table: identifying column names, BSN candidates, full dates of persons."""
-    schema, name = table.split(".")
+def scan_table(con: duckdb.DuckDBPyConnection, table: str, where: str | None = None) -> dict[str, object]:
+    """Every finding in one table: identifying column names, BSN candidates, full dates of persons.
+
+    ``where`` restricts the values scanned to some rows (those a step just wrote); column names and
+    types are judged for the whole table either way."""
+    relation = table if where is None else f"(select * from {table} where {where})"
     named = [c for c in _columns(con, table, _TEXT_TYPES + _DATE_TYPES + ("BOOLEAN", "DOUBLE"))
              if c.lower() in FORBIDDEN_COLUMNS]
     typed_dates = [c for c in _columns(con, table, _DATE_TYPES) if c.lower() not in EVENT_DATE_COLUMNS]
     return {
         "identifying_columns": named,
-        "bsn_candidates": bsn_candidates_in_table(con, table),
-        "full_dates": full_dates_in_relation(con, table, _columns(con, table, ("VARCHAR",)))
+        "bsn_candidates": bsn_candidates_in_relation(con, relation, _columns(con, table, _TEXT_TYPES)),
+        "full_dates": full_dates_in_relation(con, relation, _columns(con, table, ("VARCHAR",)))
         | {c: -1 for c in typed_dates},  # -1: the column's type is a date
     }
 

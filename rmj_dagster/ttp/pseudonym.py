@@ -12,6 +12,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 PSEUDONYM_PATTERN = re.compile(r"^[0-9a-f]{64}$")
@@ -44,7 +45,14 @@ class PseudonymKey:
     label: str
 
     def pseudonym(self, bsn9: str) -> str:
-        return pseudonym(bsn9, self.secret)
+        """As :func:`pseudonym`, from a keyed HMAC state prepared once (the key schedule is not redone per BSN)."""
+        state = self._keyed.copy()
+        state.update(bsn9.encode("ascii"))
+        return state.hexdigest()
+
+    @cached_property
+    def _keyed(self) -> hmac.HMAC:
+        return hmac.new(self.secret, digestmod=hashlib.sha256)
 
     @property
     def binding(self) -> str:

@@ -57,8 +57,13 @@ def load_delivery(
     inspection: Inspection,
     delivery_id: str,
     key: PseudonymKey,
+    identities_seen: dict[str, dict] | None = None,
 ) -> int:
     """Pseudonymise one delivery into its ``pseudo`` table; returns the number of rows read.
+
+    ``identities_seen`` (optional, per run): identities already judged and hashed by earlier deliveries
+    of the same run, so each distinct BSN is hashed once per run, not once per file (the same youth
+    appears in the stop, CEM+ and goal files). It lives in memory only, for one run's step.
 
     Raises ``Quarantine`` when the content turns out unreadable while loading (e.g. ragged CSV rows).
     """
@@ -72,7 +77,12 @@ def load_delivery(
                 names = _read_csv(con, readable, inspection)
         identity_column = inspection.identity_column
         distinct = con.execute(f"select distinct {identity_column} from {_RAW}").fetchall()
-        mapped = [(value, *identity_status(value, identity_column, key)) for (value,) in distinct]
+        known = {} if identities_seen is None else identities_seen.setdefault(identity_column, {})
+        mapped = []
+        for (value,) in distinct:
+            if value not in known:
+                known[value] = identity_status(value, identity_column, key)
+            mapped.append((value, *known[value]))
         identities = pa.table(  # noqa: F841 -- read by DuckDB's replacement scan of this local
             {
                 "raw": pa.array([m[0] for m in mapped], pa.string()),

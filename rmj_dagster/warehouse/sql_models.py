@@ -27,7 +27,8 @@ _PARTITION_LINE = re.compile(r"^--\s*partition:\s*(\w+)\s*$", re.MULTILINE)
 _PARAMETER = re.compile(r"\$\w+")
 _GROUP_LINE = re.compile(r"^--\s*group:\s*(\w+)\s*$", re.MULTILINE)
 _GRAIN_LINE = re.compile(r"^--\s*grain:\s*(.+?)\s*$", re.MULTILINE)
-_HEADER_LINE = re.compile(r"^--\s*(partition:\s*\w+|group:\s*\w+|grain:.*)\s*$")
+_INCREMENTAL_LINE = re.compile(r"^--\s*incremental:\s*delivery_id\s*$", re.MULTILINE)
+_HEADER_LINE = re.compile(r"^--\s*(partition:\s*\w+|group:\s*\w+|grain:.*|incremental:\s*\w+)\s*$")
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,15 @@ class SqlModel:
             return ()
         names = [c.strip() for c in match.group(1).split(",") if c.strip()]
         return tuple(GrainColumn(n.rstrip("?"), n.endswith("?")) for n in names)
+
+    @property
+    def incremental(self) -> bool:
+        """Built per delivery (``-- incremental: delivery_id``): a run replaces only its deliveries' rows.
+
+        Such a model reads its rows through ``$delivery_ids`` (NULL = every delivery) and each of its rows
+        depends on rows of its own delivery only, so delete-then-insert by ``delivery_id`` equals a rebuild.
+        """
+        return _INCREMENTAL_LINE.search(self.sql) is not None
 
     @property
     def description(self) -> str:
@@ -136,15 +146,31 @@ def run_model(
     period: str | None = None,
     period_start: date | None = None,
     period_end: date | None = None,
+    delivery_ids: list[str] | None = None,
 ) -> int:
     """Build the model's table (or one period of it) in one transaction; returns its row count.
 
     Unpartitioned: ``create or replace table``. Partitioned: delete the period's rows, insert the new ones.
+    Incremental with ``delivery_ids``: delete those deliveries' rows, insert them anew (returns how many);
+    without, a rebuild over every delivery.
     """
     select = _select(sql_model.sql)
     con.execute("begin transaction")
     try:
-        if sql_model.partition is None:
+        if sql_model.incremental and delivery_ids is not None:
+            con.execute(
+                f"create table if not exists {sql_model.table} as select * from ({select}) limit 0",
+                {"delivery_ids": []},
+            )
+            con.execute(f"delete from {sql_model.table} where list_contains($ids, delivery_id)", {"ids": delivery_ids})
+            con.execute(f"insert into {sql_model.table} by name {select}", {"delivery_ids": delivery_ids})
+            count = con.execute(
+                f"select count(*) from {sql_model.table} where list_contains($ids, delivery_id)", {"ids": delivery_ids}
+            ).fetchone()[0]
+        elif sql_model.incremental:
+            con.execute(f"create or replace table {sql_model.table} as {select}", {"delivery_ids": None})
+            count = con.execute(f"select count(*) from {sql_model.table}").fetchone()[0]
+        elif sql_model.partition is None:
             con.execute(f"create or replace table {sql_model.table} as {select}")
             count = con.execute(f"select count(*) from {sql_model.table}").fetchone()[0]
         else:
@@ -167,14 +193,20 @@ def run_model(
     return int(count)
 
 
-def grain_violations(con: duckdb.DuckDBPyConnection, sql_model: SqlModel, period: str | None = None) -> dict[str, int]:
+def grain_violations(
+    con: duckdb.DuckDBPyConnection, sql_model: SqlModel, period: str | None = None, delivery_ids: list[str] | None = None
+) -> dict[str, int]:
     """Rows breaking the model's grain: keys held by more than one row, and NULLs where none may be.
 
-    Counts only, never key values (a key can hold a pseudonym). For a partitioned model, one period.
+    Counts only, never key values (a key can hold a pseudonym). For a partitioned model, one period; for
+    an incremental one given ``delivery_ids``, those deliveries' rows (its grain starts with delivery_id).
     """
     grain = sql_model.grain
-    where = "where period = $period" if period is not None and sql_model.partition else ""
-    params = {"period": period} if where else {}
+    where, params = "", {}
+    if period is not None and sql_model.partition:
+        where, params = "where period = $period", {"period": period}
+    elif delivery_ids is not None and sql_model.incremental:
+        where, params = "where list_contains($ids, delivery_id)", {"ids": delivery_ids}
     columns = ", ".join(c.name for c in grain)
     compared = " and ".join(f"{c.name} is not null" for c in grain if c.nullable) or "true"
     scope = f"(select * from {sql_model.table} {where})"

@@ -1,0 +1,75 @@
+"""The blocking ``no_identifiers`` check, run inside the step that writes the table.
+
+Each asset that writes warehouse tables declares the check in its ``check_specs`` and scans, in the same
+connection and right after writing, what it wrote: the whole table for a model that replaces its table,
+the rows of the run's deliveries or period for one that replaces only those. A finding fails the step
+(a failed blocking check), so nothing downstream runs, as before when the check was a step of its own.
+The whole warehouse is scanned again by the ``full_identifier_scan`` checks of the full-verification
+job (on demand and weekly), so a row written outside a run is still found.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+import duckdb
+
+from rmj_dagster.privacy import identifiers
+
+CHECK_NAME = "no_identifiers"
+
+
+def describe(tables: list[str]) -> str:
+    return (
+        f"{', '.join(tables)}: no column named like a BSN, name or birth date, no 9-digit value passing "
+        "the 11-proef, and no full date outside the event-date columns (see rmj_dagster/privacy/identifiers.py)."
+    )
+
+
+def spec(key: dg.AssetKey, tables: list[str]) -> dg.AssetCheckSpec:
+    """``no_identifiers`` on ``key``: scanned in the asset's own step over what it wrote."""
+    return dg.AssetCheckSpec(
+        CHECK_NAME,
+        asset=key,
+        blocking=True,
+        description=describe(tables) + " Scanned in the step that writes the table, over the rows it wrote.",
+    )
+
+
+def present(con: duckdb.DuckDBPyConnection, tables: list[str]) -> list[str]:
+    """The tables of ``tables`` that exist (``ref.*`` = every codebook table)."""
+    return [t for t in identifiers.warehouse_tables(con) if t in tables or (t.startswith("ref.") and "ref.*" in tables)]
+
+
+def scan(con: duckdb.DuckDBPyConnection, tables: list[str], where: str | None = None,
+         whole: tuple[str, ...] = ()) -> dict[str, dict]:
+    """Findings per table with any (``where`` restricts the rows scanned to what was written; the tables in
+    ``whole``, small ones without the column ``where`` names, are scanned whole)."""
+    scans = {table: identifiers.scan_table(con, table, where=None if table in whole else where)
+             for table in present(con, tables)}
+    return {table: found for table, found in scans.items() if identifiers.findings(found)}
+
+
+def result(
+    con: duckdb.DuckDBPyConnection,
+    key: dg.AssetKey,
+    tables: list[str],
+    *,
+    where: str | None = None,
+    scope: str = "whole table",
+    whole: tuple[str, ...] = (),
+) -> dg.AssetCheckResult:
+    """The check's result for the rows just written (``where``), reported on the asset's step."""
+    found = scan(con, tables, where, whole)
+    scanned = sorted(present(con, tables))
+    return dg.AssetCheckResult(
+        asset_key=key,
+        check_name=CHECK_NAME,
+        passed=not found,
+        metadata={
+            "verified": f"tables {', '.join(scanned) or '(none yet)'}: {scope}"
+            + "".join(f"; {t}: whole table" for t in whole if t in scanned),
+            "tables_scanned": len(scanned),
+            "rows_scanned": scope,
+            "findings": dg.MetadataValue.json(found),
+        },
+    )
