@@ -1,6 +1,7 @@
 -- Accepted goal rows; each measurement comes whole from the latest delivery that holds it.
 -- group: clean
 -- grain: aanbieder_agb, pseudoniem?, toewijzingnummer, meetdatum, doel_nr
+-- incremental by key: aanbieder_agb, toewijzingnummer
 -- A measurement is (provider, pseudonym, toewijzingnummer, meetdatum). Its rows are taken from the latest
 -- delivery (received_at, then delivery_id) with accepted rows for it; rows of earlier deliveries are
 -- replaced, not merged. Measurements of an unknown BSN (no pseudonym) are never linked: their delivery

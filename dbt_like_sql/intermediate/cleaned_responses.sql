@@ -1,6 +1,7 @@
 -- Accepted CEM+ responses, one per response; a later delivery of the same response wins.
 -- group: clean
 -- grain: aanbieder_agb, pseudoniem?, toewijzingnummer, vragenlijst, invuldatum
+-- incremental by key: aanbieder_agb, toewijzingnummer
 -- A response is (provider, pseudonym, toewijzingnummer, questionnaire, invuldatum). Of several accepted
 -- rows with that key the latest in delivery order wins: received_at, then delivery_id, then source_row
 -- within one delivery. Rows of an unknown BSN (no pseudonym) are accepted but never linked: each stays its

@@ -1,6 +1,7 @@
 -- One start record per trajectory (provider, toewijzingnummer, begindatum) after applying corrections and deletes.
 -- group: clean
 -- grain: aanbieder_agb, toewijzingnummer, begindatum
+-- incremental by key: aanbieder_agb, toewijzingnummer
 --
 -- Accepted JW305 start records are applied in delivery order (received_at, then delivery_id, then
 -- source_row within one delivery), as cleaned_stop_zorg does: the latest record of a key decides;

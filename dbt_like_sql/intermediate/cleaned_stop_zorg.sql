@@ -1,6 +1,7 @@
 -- One record per trajectory (provider, toewijzingnummer, begindatum) after applying corrections and deletes.
 -- group: clean
 -- grain: aanbieder_agb, toewijzingnummer, begindatum
+-- incremental by key: aanbieder_agb, toewijzingnummer
 -- Accepted stop records are applied in delivery order (received_at, then delivery_id, then source_row
 -- within one delivery): the latest record of a key decides. status_aanlevering 1 or 2 gives the record
 -- (2 replaces the earlier one); when the latest is a 3 (delete) the trajectory is gone. A later 1 or 2 after

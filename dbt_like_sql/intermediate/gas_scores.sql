@@ -1,6 +1,7 @@
 -- One GAS T-score per goal measurement (Kiresuk & Sherman, 1968), with goal attainment and problem decrease.
 -- group: outcomes
 -- grain: aanbieder_agb, pseudoniem?, toewijzingnummer, meetdatum
+-- incremental by key: aanbieder_agb, toewijzingnummer
 -- T = 50 + 10 * sum(w*x) / sqrt((1 - rho) * sum(w^2) + rho * (sum w)^2) over the goals of a measurement
 -- (score x -2..+2, weight w), rho = gas_rho from the codebook; e.g. two goals of weight 1 scoring +1 and 0
 -- give 56.20. goal_attained: T at or above gas_t_success; problem_decreased: probleemafname equals

@@ -1,17 +1,19 @@
 -- Every observation behind a CEO figure, with the delivery it came from: what indicator_base counts.
 -- group: indicators
 -- grain: observation_id
+-- incremental by key: aanbieder_agb, toewijzingnummer
 -- One row per observation in one shape: `hit` counts in a proportion's numerator, `x` is the value averaged
 -- by a mean, by_respondent says whether the figure is broken down by respondent group and care type. Years:
 -- a response counts in the year of invuldatum, a stop record in the year of einddatum, a goal measurement in
 -- the year of meetdatum. delivery_id is the delivery of the response, stop record or goal measurement
 -- (for response_rate the stop record's). Kept as a table so figure_sources can trace each published figure
--- back to its deliveries with the very rows that made it. observation_id only numbers the rows (an
--- observation has no key of its own: two answers of one questionnaire can be alike in every column).
+-- back to its deliveries with the very rows that made it. observation_id only numbers the rows within a
+-- trajectory key (an observation has no key of its own: two answers of one questionnaire can be alike in
+-- every column); toewijzingnummer is kept so the table can be rebuilt per key.
 with responses as (
     select
         year(invuldatum)::integer as year,
-        gemeentecode, subregio, aanbieder_agb, respondent_group, care_type, delivery_id,
+        gemeentecode, subregio, aanbieder_agb, toewijzingnummer, respondent_group, care_type, delivery_id,
         q01, q02, q03, q04, q05, q06, q07, q08, q09, q10
     from intermediate.cleaned_responses
     where invuldatum is not null
@@ -20,7 +22,8 @@ with responses as (
 -- One row per answer in an item's denominator (min_value..max_value): 9 (not applicable) and empty drop out.
 item_answers as (
     select
-        a.year, a.gemeentecode, a.subregio, a.aanbieder_agb, a.respondent_group, a.care_type, a.delivery_id,
+        a.year, a.gemeentecode, a.subregio, a.aanbieder_agb, a.toewijzingnummer, a.respondent_group, a.care_type,
+        a.delivery_id,
         a.item, i.indicator, a.answer >= i.positive_min as positive, a.answer
     from (
         unpivot responses
@@ -33,50 +36,56 @@ item_answers as (
 ),
 
 observations as (
-    select year, gemeentecode, subregio, aanbieder_agb, respondent_group, care_type,
+    select year, gemeentecode, subregio, aanbieder_agb, toewijzingnummer, respondent_group, care_type,
         'n_responses' as indicator, 'count' as statistic, true as by_respondent, null::boolean as hit, null::double as x, delivery_id
     from responses
 
     union all
-    select year, gemeentecode, subregio, aanbieder_agb, respondent_group, care_type,
+    select year, gemeentecode, subregio, aanbieder_agb, toewijzingnummer, respondent_group, care_type,
         indicator, 'proportion', true, positive, null, delivery_id
     from item_answers
 
     union all
-    select year, gemeentecode, subregio, aanbieder_agb, respondent_group, care_type,
+    select year, gemeentecode, subregio, aanbieder_agb, toewijzingnummer, respondent_group, care_type,
         'mean_q09', 'mean', true, null, answer, delivery_id
     from item_answers
     where item = 'q09'
 
     union all
-    select year(einddatum)::integer, gemeentecode, subregio, aanbieder_agb, 'ALL', 'ALL',
+    select year(einddatum)::integer, gemeentecode, subregio, aanbieder_agb, toewijzingnummer, 'ALL', 'ALL',
         'pct_uitval', 'proportion', false, is_uitval, null, delivery_id
     from intermediate.trajectory_outcomes
     where counts_as_end and einddatum is not null
 
     union all
-    select year(einddatum)::integer, gemeentecode, subregio, aanbieder_agb, 'ALL', 'EINDE',
+    select year(einddatum)::integer, gemeentecode, subregio, aanbieder_agb, toewijzingnummer, 'ALL', 'EINDE',
         'response_rate', 'proportion', false, has_end_response, null, delivery_id
     from intermediate.trajectory_outcomes
     where counts_as_end and einddatum is not null
 
     union all
-    select year(meetdatum)::integer, gemeentecode, subregio, aanbieder_agb, 'ALL', 'ALL',
+    select year(meetdatum)::integer, gemeentecode, subregio, aanbieder_agb, toewijzingnummer, 'ALL', 'ALL',
         'pct_doelrealisatie', 'proportion', false, goal_attained, null, delivery_id
     from intermediate.gas_scores
     where meetdatum is not null and goal_attained is not null
 
     union all
-    select year(meetdatum)::integer, gemeentecode, subregio, aanbieder_agb, 'ALL', 'ALL',
+    select year(meetdatum)::integer, gemeentecode, subregio, aanbieder_agb, toewijzingnummer, 'ALL', 'ALL',
         'pct_probleemafname', 'proportion', false, coalesce(problem_decreased, false), null, delivery_id
     from intermediate.gas_scores
     where meetdatum is not null and probleemafname is not null
 
     union all
-    select year(meetdatum)::integer, gemeentecode, subregio, aanbieder_agb, 'ALL', 'ALL',
+    select year(meetdatum)::integer, gemeentecode, subregio, aanbieder_agb, toewijzingnummer, 'ALL', 'ALL',
         'mean_gas_t', 'mean', false, null, gas_t, delivery_id
     from intermediate.gas_scores
     where meetdatum is not null and gas_t is not null
 )
 
-select row_number() over () as observation_id, * from observations
+select
+    aanbieder_agb || '/' || toewijzingnummer || '/' || row_number() over (
+        partition by aanbieder_agb, toewijzingnummer
+        order by indicator, year, delivery_id, gemeentecode, respondent_group, care_type, hit, x
+    ) as observation_id,
+    *
+from observations

@@ -1,6 +1,7 @@
 -- One row per trajectory (cleaned stop record) with its outcome and whether an end questionnaire came back.
 -- group: outcomes
 -- grain: aanbieder_agb, toewijzingnummer, begindatum
+-- incremental by key: aanbieder_agb, toewijzingnummer
 -- has_end_response: a cleaned EINDE questionnaire of the same provider and toewijzingnummer completed at
 -- most response_window_days (codebook) before or after einddatum. The outcome (CBS category, counts as an
 -- end of care, uitval) comes from cleaned_stop_zorg, i.e. from ref.reden_beeindiging; delivery_id is the

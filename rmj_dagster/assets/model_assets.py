@@ -61,12 +61,27 @@ def period_of(model: sql_models.SqlModel, partition_key: str) -> dict:
     return {"period": partition_key, "period_start": start, "period_end": end}
 
 
+def _models_upstream(model: sql_models.SqlModel) -> list[sql_models.SqlModel]:
+    """The model and every model it reads, directly or through others (in dependency order)."""
+    by_table = {m.table: m for m in sql_models.discover()}
+    wanted, todo = set(), [model.table]
+    while todo:
+        table = todo.pop()
+        if table in by_table and table not in wanted:
+            wanted.add(table)
+            todo.extend(by_table[table].upstream_tables)
+    return [m for m in sql_models.discover() if m.table in wanted]
+
+
 def rules_fingerprint(model: sql_models.SqlModel) -> str:
-    """What a row's outcome depends on besides its delivery: the model's SQL, the macros, the codebook."""
+    """What a row's outcome depends on besides its delivery: the SQL of the model and of every model it reads,
+    the macros, the codebook. A change to any of them rebuilds the table whole."""
     from rmj_dagster import codebook
     from rmj_dagster.warehouse import macros_sql
 
-    digest = hashlib.sha256(model.sql.encode())
+    digest = hashlib.sha256()
+    for upstream in _models_upstream(model):
+        digest.update(upstream.sql.encode())
     digest.update(macros_sql().encode())
     for name in codebook.TABLES:
         digest.update(codebook.path(name).read_bytes())
@@ -98,6 +113,60 @@ def build_incremental(con, model: sql_models.SqlModel, delivery_ids: list[str]) 
     return rows, None
 
 
+_CHANGED_KEYS = "rmj_changed_keys"  # temporary: the key values a keyed model rebuilds in this step
+_LEDGER = "audit.model_deliveries"  # which deliveries each keyed model has taken in
+
+
+def _staged_deliveries_sql() -> str:
+    """Every delivery with rows in a per-delivery (staging) model."""
+    staged = [m.table for m in sql_models.discover() if m.incremental]
+    return " union ".join(f"select distinct delivery_id from {t}" for t in staged)
+
+
+def build_keyed(con, model: sql_models.SqlModel) -> tuple[int, str | None]:
+    """Rebuild ``model`` for the keys touched by the deliveries it has not taken in yet, or whole.
+
+    The deliveries not yet taken in are read from the ledger ``audit.model_deliveries`` (written in the same
+    transaction as the rows), so a delivery left behind by a run that died is taken in by the next one. The
+    keys are those of every staged row of those deliveries: a correction, a deletion or a late original
+    rebuilds its trajectory from all its rows, whatever their delivery. Whole when the table is missing or
+    its rules changed (the fingerprint kept as the table's comment). Returns (rows written, the temporary
+    table of the keys rebuilt; None = the whole table was written).
+    """
+    fingerprint = "rules " + rules_fingerprint(model)
+    schema, name = model.table.split(".")
+    con.execute(f"create table if not exists {_LEDGER} (model varchar not null, delivery_id varchar not null)")
+    stored = con.execute(
+        "select comment from duckdb_tables() where database_name = current_database() and schema_name = ? and table_name = ?",
+        [schema, name],
+    ).fetchone()
+    keys = ", ".join(model.keys)
+    staged = _staged_deliveries_sql()
+    if stored is not None and stored[0] == fingerprint:
+        con.execute(
+            f"create or replace temp table rmj_pending_deliveries as ({staged}) "
+            f"except select delivery_id from {_LEDGER} where model = ?",
+            [model.table],
+        )
+        con.execute(
+            f"create or replace temp table {_CHANGED_KEYS} as "
+            + " union ".join(
+                f"select {keys} from {m.table} where delivery_id in (select delivery_id from rmj_pending_deliveries)"
+                for m in sql_models.discover() if m.incremental
+            )
+        )
+        rows = sql_models.run_model(con, model, keys_table=_CHANGED_KEYS, also=(
+            (f"insert into {_LEDGER} select ?, delivery_id from rmj_pending_deliveries", [model.table]),
+        ))
+        return rows, _CHANGED_KEYS
+    rows = sql_models.run_model(con, model, also=(
+        (f"delete from {_LEDGER} where model = ?", [model.table]),
+        (f"insert into {_LEDGER} select ?, delivery_id from ({staged})", [model.table]),
+    ))
+    con.execute(f"comment on table {model.table} is '{fingerprint}'")
+    return rows, None
+
+
 def _grain_columns(model: sql_models.SqlModel) -> str:
     return ", ".join(c.name + ("?" if c.nullable else "") for c in model.grain)
 
@@ -116,9 +185,16 @@ def grain_spec(key: dg.AssetKey, model: sql_models.SqlModel) -> dg.AssetCheckSpe
 
 
 def grain_result(con, key: dg.AssetKey, model: sql_models.SqlModel, period: str | None = None,
-                 delivery_ids: list[str] | None = None) -> dg.AssetCheckResult:
-    found = sql_models.grain_violations(con, model, period, delivery_ids)
-    verified = f"period {period}" if period else (f"rows of {len(delivery_ids)} deliveries" if delivery_ids is not None else "whole table")
+                 delivery_ids: list[str] | None = None, keys_table: str | None = None) -> dg.AssetCheckResult:
+    found = sql_models.grain_violations(con, model, period, delivery_ids, keys_table)
+    if period:
+        verified = f"period {period}"
+    elif delivery_ids is not None:
+        verified = f"rows of {len(delivery_ids)} deliveries"
+    elif keys_table is not None:
+        verified = "rows of the keys rebuilt"
+    else:
+        verified = "whole table"
     return dg.AssetCheckResult(
         asset_key=key,
         check_name="grain_holds",
@@ -149,11 +225,16 @@ def build_sql_asset(model: sql_models.SqlModel) -> dg.AssetsDefinition:
         period = period_of(model, context.partition_key) if partitions_def else {}
         written = None  # the rows this step wrote, as a filter for the identifier scan (None = all)
         delivery_ids = None
+        keys_table = None
         with warehouse.connect() as con:
             if model.incremental:
                 rows, delivery_ids = build_incremental(con, model, deliveries_of_run(context))
                 if delivery_ids is not None:
                     written = "delivery_id in (" + ", ".join("'" + d.replace("'", "''") + "'" for d in delivery_ids) + ")"
+            elif model.keys:
+                rows, keys_table = build_keyed(con, model)
+                if keys_table is not None:
+                    written = f"exists (select 1 from {keys_table} where {sql_models.key_match(model.keys, model.table, keys_table)})"
             else:
                 rows = sql_models.run_model(con, model, **period)
                 if period:
@@ -167,7 +248,7 @@ def build_sql_asset(model: sql_models.SqlModel) -> dg.AssetsDefinition:
             )
             checks = [check]
             if model.grain:
-                checks.append(grain_result(con, key, model, period.get("period"), delivery_ids))
+                checks.append(grain_result(con, key, model, period.get("period"), delivery_ids, keys_table))
         if period:
             metadata |= {"dagster/row_count": rows, "period": period["period"], "table_rows_all_periods": metadata["dagster/row_count"]}
         elif written is not None:

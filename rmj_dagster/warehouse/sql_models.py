@@ -28,7 +28,10 @@ _PARAMETER = re.compile(r"\$\w+")
 _GROUP_LINE = re.compile(r"^--\s*group:\s*(\w+)\s*$", re.MULTILINE)
 _GRAIN_LINE = re.compile(r"^--\s*grain:\s*(.+?)\s*$", re.MULTILINE)
 _INCREMENTAL_LINE = re.compile(r"^--\s*incremental:\s*delivery_id\s*$", re.MULTILINE)
-_HEADER_LINE = re.compile(r"^--\s*(partition:\s*\w+|group:\s*\w+|grain:.*|incremental:\s*\w+)\s*$")
+_KEYED_LINE = re.compile(r"^--\s*incremental by key:\s*(.+?)\s*$", re.MULTILINE)
+_HEADER_LINE = re.compile(r"^--\s*(partition:\s*\w+|group:\s*\w+|grain:.*|incremental:\s*\w+|incremental by key:.*)\s*$")
+# Upstream schemas whose tables a keyed model reads only for the keys being rebuilt (ref is read whole).
+_KEYED_SCHEMAS = ("staging", "intermediate")
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,16 @@ class SqlModel:
         depends on rows of its own delivery only, so delete-then-insert by ``delivery_id`` equals a rebuild.
         """
         return _INCREMENTAL_LINE.search(self.sql) is not None
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """Built per key (``-- incremental by key: col1, col2``): a run rebuilds only the keys it touched.
+
+        Each output row depends only on upstream rows with the same key values (every window, group and
+        join of the model includes them), so delete-then-insert of those keys equals a rebuild.
+        """
+        match = _KEYED_LINE.search(self.sql)
+        return tuple(c.strip() for c in match.group(1).split(",") if c.strip()) if match else ()
 
     @property
     def description(self) -> str:
@@ -147,17 +160,29 @@ def run_model(
     period_start: date | None = None,
     period_end: date | None = None,
     delivery_ids: list[str] | None = None,
+    keys_table: str | None = None,
+    also: tuple[tuple[str, list], ...] = (),
 ) -> int:
     """Build the model's table (or one period of it) in one transaction; returns its row count.
 
     Unpartitioned: ``create or replace table``. Partitioned: delete the period's rows, insert the new ones.
     Incremental with ``delivery_ids``: delete those deliveries' rows, insert them anew (returns how many);
-    without, a rebuild over every delivery.
+    without, a rebuild over every delivery. Keyed with ``keys_table`` (a table of key values): delete the
+    rows of those keys and insert them anew from the upstream rows of those keys (returns how many).
+    ``also``: statements run in the same transaction (bookkeeping that must commit with the rows).
     """
     select = _select(sql_model.sql)
     con.execute("begin transaction")
     try:
-        if sql_model.incremental and delivery_ids is not None:
+        if sql_model.keys and keys_table is not None:
+            con.execute(f"create table if not exists {sql_model.table} as select * from ({select}) limit 0")
+            matched = key_match(sql_model.keys, sql_model.table, keys_table)
+            con.execute(f"delete from {sql_model.table} where exists (select 1 from {keys_table} where {matched})")
+            con.execute(f"insert into {sql_model.table} by name {_for_keys(con, sql_model, select, keys_table)}")
+            count = con.execute(
+                f"select count(*) from {sql_model.table} where exists (select 1 from {keys_table} where {matched})"
+            ).fetchone()[0]
+        elif sql_model.incremental and delivery_ids is not None:
             con.execute(
                 f"create table if not exists {sql_model.table} as select * from ({select}) limit 0",
                 {"delivery_ids": []},
@@ -186,6 +211,8 @@ def run_model(
             count = con.execute(
                 f"select count(*) from {sql_model.table} where period = $period", {"period": period}
             ).fetchone()[0]
+        for statement, params in also:
+            con.execute(statement, params)
         con.execute("commit")
     except Exception:
         con.execute("rollback")
@@ -193,13 +220,39 @@ def run_model(
     return int(count)
 
 
+def key_match(keys: tuple[str, ...], table: str, keys_table: str) -> str:
+    """A join condition of ``table`` on ``keys_table`` (NULL matches NULL: no row is beyond reach)."""
+    return " and ".join(f"{table}.{k} is not distinct from {keys_table}.{k}" for k in keys)
+
+
+def _for_keys(con: duckdb.DuckDBPyConnection, sql_model: SqlModel, select: str, keys_table: str) -> str:
+    """The model's SELECT reading, from each staging/intermediate table it reads, only the rows of the keys.
+
+    Each such table is replaced by a temporary view of its rows of the keys (the names come from sqlglot's
+    reading of the SQL, so the model's own text is the only place its inputs are written).
+    """
+    for table in sql_model.upstream_tables:
+        schema, name = table.split(".")
+        if schema not in _KEYED_SCHEMAS:
+            continue
+        view = f"rmj_keyed_{schema}_{name}"
+        con.execute(
+            f"create or replace temp view {view} as select * from {table} "
+            f"where exists (select 1 from {keys_table} where {key_match(sql_model.keys, table, keys_table)})"
+        )
+        select = re.sub(rf"(?<![\w.]){re.escape(table)}(?![\w])", view, select)
+    return select
+
+
 def grain_violations(
-    con: duckdb.DuckDBPyConnection, sql_model: SqlModel, period: str | None = None, delivery_ids: list[str] | None = None
+    con: duckdb.DuckDBPyConnection, sql_model: SqlModel, period: str | None = None,
+    delivery_ids: list[str] | None = None, keys_table: str | None = None,
 ) -> dict[str, int]:
     """Rows breaking the model's grain: keys held by more than one row, and NULLs where none may be.
 
     Counts only, never key values (a key can hold a pseudonym). For a partitioned model, one period; for
-    an incremental one given ``delivery_ids``, those deliveries' rows (its grain starts with delivery_id).
+    an incremental one given ``delivery_ids``, those deliveries' rows (its grain starts with delivery_id);
+    for a keyed one given ``keys_table``, the rows of those keys.
     """
     grain = sql_model.grain
     where, params = "", {}
@@ -207,6 +260,8 @@ def grain_violations(
         where, params = "where period = $period", {"period": period}
     elif delivery_ids is not None and sql_model.incremental:
         where, params = "where list_contains($ids, delivery_id)", {"ids": delivery_ids}
+    elif keys_table is not None and sql_model.keys:
+        where = f"where exists (select 1 from {keys_table} where {key_match(sql_model.keys, sql_model.table, keys_table)})"
     columns = ", ".join(c.name for c in grain)
     compared = " and ".join(f"{c.name} is not null" for c in grain if c.nullable) or "true"
     scope = f"(select * from {sql_model.table} {where})"
