@@ -30,11 +30,9 @@ from rmj_dagster.intake.landing_zone import (
 from rmj_dagster.intake.retention import destroy_expired_quarantine
 from rmj_dagster.partitions import deliveries, half_year_key, half_year_label, half_years, one_run_over, years
 from rmj_dagster.progress import Reporter, follow_run
-from rmj_dagster.settings import ENV_SETTLE_SECONDS, Settings, seconds
+from rmj_dagster.settings import Settings, settle_seconds
 from rmj_dagster.ttp.pseudonym import PseudonymKey
 from rmj_dagster.warehouse import ddl
-
-DEFAULT_SETTLE_SECONDS = 2.0
 
 
 class PipelineFailed(RuntimeError):
@@ -133,11 +131,6 @@ def _execute(job: dg.JobDefinition, instance: dg.DagsterInstance, checks: dict |
         failed = [e.step_key for e in result.all_events if e.is_step_failure]
         raise PipelineFailed(f"{job.name} failed in step(s): {', '.join(failed) or 'unknown'}")
     return result
-
-
-def settle_seconds() -> float:
-    """How long ``rmj process`` waits between its two looks at ``incoming/`` (``RMJ_SETTLE_SECONDS``)."""
-    return seconds(ENV_SETTLE_SECONDS, DEFAULT_SETTLE_SECONDS)
 
 
 def process(settings: Settings | None = None, instance: dg.DagsterInstance | None = None,

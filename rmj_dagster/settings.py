@@ -86,6 +86,15 @@ def seconds(name: str, default: float, environ: Mapping[str, str] | None = None)
         return float(env.get(name) or default)
     except ValueError:
         return default
+
+
+DEFAULT_SETTLE_SECONDS = 2.0
+
+
+def settle_seconds() -> float:
+    """How long a file must be left alone to count as complete (``RMJ_SETTLE_SECONDS``): ``rmj process``
+    looks twice this far apart, and both it and the sensor take a file untouched for this long at once."""
+    return seconds(ENV_SETTLE_SECONDS, DEFAULT_SETTLE_SECONDS)
 def owner_only_files() -> None:
     """Every file and folder the pipeline creates from now on is its owner's only (umask 077).
 

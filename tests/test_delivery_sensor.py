@@ -43,7 +43,10 @@ class Ticker:
 
 
 @pytest.fixture
-def incoming(rmj_env) -> Path:
+def incoming(rmj_env, monkeypatch) -> Path:
+    # files here are dropped a moment before the tick: with a long settle time none counts as untouched,
+    # so the rule shown is the one of two looks (the one-look rule has its own test below)
+    monkeypatch.setenv("RMJ_SETTLE_SECONDS", "600")
     return rmj_env["landing"] / "incoming"
 
 
@@ -57,6 +60,20 @@ def drop(folder: Path, name: str, body: str, mtime: int = 1_700_000_000) -> Path
     path.write_text(body, encoding="utf-8")
     os.utime(path, (mtime, mtime))
     return path
+
+
+def test_a_file_untouched_for_the_settle_time_is_requested_on_the_first_tick(incoming, ticker, monkeypatch):
+    path = drop(incoming, "cem_12345678_20250131.csv", CEM_HEADER + "12345678;111222333;2010-01-01;0363;1;OUDERS_EINDE;2025-01-31\n")
+    first = ticker.tick()
+    assert isinstance(first, dg.SkipReason) and "waiting for 1" in first.skip_message  # written just now
+    monkeypatch.setenv("RMJ_SETTLE_SECONDS", "0.2")
+    path.write_text(path.read_text(encoding="utf-8"), encoding="utf-8")  # touched again: the look changes
+    import time
+
+    time.sleep(0.3)
+    second = ticker.tick()  # a changed look, but nothing touched it for the settle time
+    assert isinstance(second, dg.SensorResult)
+    assert [r.partition_key for r in second.run_requests] == [delivery_id_of(sha256_of(path))]
 
 
 def test_a_new_file_is_requested_once_it_is_stable(incoming, ticker):

@@ -38,6 +38,23 @@ def test_the_rule_is_a_marker_or_the_same_size_and_mtime_as_an_earlier_look():
     assert not is_complete(state, None, False) and not is_complete(state, [9, 5], False) and not is_complete(state, [10, 4], False)
 
 
+def test_a_file_untouched_for_the_settle_time_is_complete_on_one_look_whatever_its_mtime(tmp_path):
+    zone = LandingZone(tmp_path).ensure()
+    path = zone.incoming / "cem.csv"
+    path.write_text(CEM_HEADER, encoding="utf-8")
+    os.utime(path, ns=(0, 0))  # a copy that kept an old mtime: only the ctime says when it was written
+    (state,) = zone.scan()
+    assert state.changed_ns > 0
+    assert zone.complete([state], {}, quiet_since_ns=state.changed_ns - 1) == ([], [state])  # touched since
+    assert zone.complete([state], {}, quiet_since_ns=state.changed_ns) == ([state], [])  # untouched since
+
+    slept = []
+    assert zone.look_twice(30, sleep=slept.append) == ([state], []) and slept == [30]  # just written: two looks
+    time.sleep(0.2)
+    slept.clear()
+    assert zone.look_twice(0.1, sleep=slept.append) == ([state], []) and slept == []  # left alone: one look
+
+
 def test_rmj_process_leaves_a_file_still_being_written_and_takes_it_whole_next_time(rmj_env, monkeypatch):
     monkeypatch.setenv("RMJ_SETTLE_SECONDS", "1")
     path = rmj_env["landing"] / "incoming" / "cem_groeiend.csv"

@@ -17,7 +17,8 @@ from tests.test_delivery_sensor import CEM_HEADER, Ticker, drop
 
 
 @pytest.fixture
-def incoming(rmj_env):
+def incoming(rmj_env, monkeypatch):
+    monkeypatch.setenv("RMJ_SETTLE_SECONDS", "600")  # as in test_delivery_sensor: the rule of two looks
     return rmj_env["landing"] / "incoming"
 
 

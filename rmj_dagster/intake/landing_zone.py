@@ -10,7 +10,8 @@
 Two rules live here, so the sensor and ``rmj process`` apply them alike:
 
 - **Complete file** (``is_complete``): a ``<name>.done`` marker stands beside it, or its size and mtime
-  are the same as at an earlier look (a file still being written is left alone).
+  are the same as at an earlier look, or nothing has touched it for the settle time (its ctime, which
+  every write sets and no copy tool can set back, is older): a file still being written is left alone.
 - **Arrival order** is the order the pipeline saw the bytes: every look (``scan``) records when a name
   was first seen, and a delivery's ``received_at`` is that time, not the provider's mtime (which may
   be older than the original's for a correction copied with its timestamps kept). Files first seen in
@@ -78,6 +79,7 @@ class FileState:
     mtime_ns: int
     inode: int = 0
     first_seen_us: int | None = None  # when the pipeline first saw this name (µs since the epoch, UTC)
+    changed_ns: int = 0  # st_ctime_ns: the last write or metadata change (0 = not known)
 
     @property
     def token(self) -> str:
@@ -95,9 +97,20 @@ class FileState:
         return datetime.fromtimestamp(micros / 1e6, tz=UTC).replace(tzinfo=None)
 
 
-def is_complete(state: FileState, earlier_look: Sequence[int] | None, has_done_marker: bool) -> bool:
-    """The complete-file rule: a ``.done`` marker, or size and mtime unchanged since an earlier look."""
-    return has_done_marker or (earlier_look is not None and tuple(earlier_look[:2]) == state.look)
+def is_complete(state: FileState, earlier_look: Sequence[int] | None, has_done_marker: bool,
+                quiet_since_ns: int | None = None) -> bool:
+    """The complete-file rule: a ``.done`` marker, or size and mtime unchanged since an earlier look, or
+    untouched since ``quiet_since_ns`` (now minus the settle time; ctime, so a kept mtime cannot fake it)."""
+    return (
+        has_done_marker
+        or (earlier_look is not None and tuple(earlier_look[:2]) == state.look)
+        or (quiet_since_ns is not None and 0 < state.changed_ns <= quiet_since_ns)
+    )
+
+
+def quiet_since(settle_seconds: float) -> int:
+    """The moment (ns since the epoch) a file must be untouched since to count as complete on one look."""
+    return time.time_ns() - int(settle_seconds * 1e9)
 
 
 def sha256_of(path: Path) -> str:
@@ -145,7 +158,7 @@ class LandingZone:
                     stat = entry.stat(follow_symlinks=False)
                 except OSError:  # vanished between listing and stat
                     continue
-                states.append(FileState(entry.name, stat.st_size, stat.st_mtime_ns, stat.st_ino))
+                states.append(FileState(entry.name, stat.st_size, stat.st_mtime_ns, stat.st_ino, changed_ns=stat.st_ctime_ns))
         return sorted(self._record_arrivals(states), key=lambda s: (s.first_seen_us or 0, s.mtime_ns, s.name))
 
     def not_deliveries(self, now: datetime, partial_grace: timedelta) -> list[tuple[str, str]]:
@@ -191,21 +204,23 @@ class LandingZone:
                 return False
             raise
 
-    def complete(self, states: list[FileState], earlier_looks: Mapping[str, Sequence[int]]) -> tuple[list[FileState], list[FileState]]:
+    def complete(self, states: list[FileState], earlier_looks: Mapping[str, Sequence[int]],
+                 quiet_since_ns: int | None = None) -> tuple[list[FileState], list[FileState]]:
         """(complete, still being written) by ``is_complete``; ``earlier_looks``: token → (size, mtime)."""
         done, waiting = [], []
         for state in states:
-            ready = is_complete(state, earlier_looks.get(state.token), self.has_done_marker(state.name))
+            ready = is_complete(state, earlier_looks.get(state.token), self.has_done_marker(state.name), quiet_since_ns)
             (done if ready else waiting).append(state)
         return done, waiting
 
     def look_twice(self, settle_seconds: float, sleep=time.sleep) -> tuple[list[FileState], list[FileState]]:
-        """Two looks ``settle_seconds`` apart (one when every file has its marker): (complete, waiting)."""
+        """Two looks ``settle_seconds`` apart; one when every file is complete already (a marker, or
+        untouched for the settle time): (complete, waiting)."""
         first = self.scan()
-        if all(self.has_done_marker(s.name) for s in first):
+        if not self.complete(first, {}, quiet_since(settle_seconds))[1]:
             return first, []
         sleep(settle_seconds)
-        return self.complete(self.scan(), {s.token: s.look for s in first})
+        return self.complete(self.scan(), {s.token: s.look for s in first}, quiet_since(settle_seconds))
 
     # --- the landing zone's own memory: when each file was first seen -----------------------------
     @contextmanager

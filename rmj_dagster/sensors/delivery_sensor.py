@@ -29,11 +29,12 @@ from rmj_dagster.intake.landing_zone import (
     LandingZone,
     delivery_id_of,
     not_deliveries_message,
+    quiet_since,
     sha256_of,
 )
 from rmj_dagster.partitions import deliveries, one_run_over
 from rmj_dagster.resources import LandingZoneResource
-from rmj_dagster.settings import ENV_RETRY_BACKOFF, ENV_SENSOR_INTERVAL, seconds
+from rmj_dagster.settings import ENV_RETRY_BACKOFF, ENV_SENSOR_INTERVAL, seconds, settle_seconds
 
 DELIVERY_JOB_NAME = "deliveries_job"
 MAX_ATTEMPTS = 3
@@ -124,7 +125,7 @@ def plan_tick(zone: LandingZone, cursor: DeliveryCursor, run_ended=lambda run_ke
     earlier = {key: [r.size, r.mtime_ns] for key, r in cursor.requested.items()} | cursor.pending
     # a cursor of version 1 or 2 was keyed by the name as received: read it by name once, keep it by token
     earlier |= {s.token: earlier[s.name] for s in states if s.name in earlier and s.token not in earlier}
-    complete, waiting = zone.complete(states, earlier)
+    complete, waiting = zone.complete(states, earlier, quiet_since(settle_seconds()))
     for state in waiting:
         plan.cursor.pending[state.token] = list(state.look)
         plan.waiting.append(state.token)
