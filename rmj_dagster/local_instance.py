@@ -57,6 +57,12 @@ def ensure_home(environ: dict[str, str] | None = None) -> Path:
     Sets ``DAGSTER_HOME`` in ``os.environ`` (when ``environ`` is ``None``), so Dagster and any process
     started from here (``dagster dev``) use the same home.
     """
+    folder, opened = _open_home(environ)
+    opened.dispose()
+    return folder
+
+
+def _open_home(environ: dict[str, str] | None = None) -> tuple[Path, dg.DagsterInstance]:
     folder = home(environ)
     folder.mkdir(parents=True, exist_ok=True)
     os.chmod(folder, 0o700)  # run logs and event metadata stay with the service user
@@ -64,19 +70,22 @@ def ensure_home(environ: dict[str, str] | None = None) -> Path:
         config = folder / "dagster.yaml"
         if not config.exists():
             shutil.copyfile(PROJECT_DAGSTER_YAML, config)
-        with dg.DagsterInstance.from_config(str(folder)) as instance:
-            instance.get_run_records(limit=1)  # creates (and stamps) run, event-log and schedule storage
-            instance.event_log_storage.get_concurrency_keys()
-            instance.all_instigator_state()
+        opened = dg.DagsterInstance.from_config(str(folder))
+        try:
+            opened.get_run_records(limit=1)  # creates (and stamps) run, event-log and schedule storage
+            opened.event_log_storage.get_concurrency_keys()
+            opened.all_instigator_state()
+        except BaseException:
+            opened.dispose()
+            raise
     if environ is None:
         os.environ[DAGSTER_HOME] = str(folder)
-    return folder
+    return folder, opened
 
 
 def instance() -> dg.DagsterInstance:
-    """The shared local instance, created safely on first use."""
-    ensure_home()
-    return dg.DagsterInstance.get()
+    """The shared local instance, created safely on first use (the one that made sure of it, not a second)."""
+    return _open_home()[1]
 
 
 def _boot_id() -> str | None:

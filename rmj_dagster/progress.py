@@ -21,7 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 _PSEUDONYMISED = re.compile(r"^delivery \w+: (\d+) \w+ rows pseudonymised")
 _QUARANTINED_IN_TTP = re.compile(r"^delivery \w+ quarantined while loading")
-_POLL_SECONDS = 0.5
+_POLL_SECONDS = 1.0  # each look reads the event log: CPU the run itself could use
 # The business stages in the order data travel. Steps of a run follow the lineage, so a run reports a stage as
 # done once a step of a later stage starts (a check or the codebook running late counts toward the current one).
 STAGES = ("ingest", "pseudonymise", "clean", "outcomes", "monitor", "indicators", "cbs")
@@ -169,7 +169,8 @@ def follow_run(reporter: Reporter, defs: dg.Definitions, job_name: str, instance
             cursor = connection.cursor
         if finished and not (connection and connection.has_more):
             break
-        time.sleep(0 if connection and connection.has_more else _POLL_SECONDS)
+        if not (connection and connection.has_more):
+            worker.join(timeout=_POLL_SECONDS)  # back at once when the run ends, not a poll later
     switch(None, final=True)
     worker.join()
     if "error" in outcome:

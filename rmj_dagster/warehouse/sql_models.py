@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
+from functools import cache, cached_property
 from graphlib import TopologicalSorter
 from importlib.resources import files
 from pathlib import Path
@@ -105,9 +105,9 @@ class SqlModel:
                 lines.append(text)
         return "\n".join(lines).strip()
 
-    @property
+    @cached_property
     def upstream_tables(self) -> tuple[str, ...]:
-        """Schema-qualified tables this model reads (CTE names and its own table excluded)."""
+        """Schema-qualified tables this model reads (CTE names and its own table excluded); parsed once."""
         tree = sqlglot.parse_one(_PARAMETER.sub("null", self.sql), read="duckdb")  # parameters do not matter here
         ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
         tables = {
