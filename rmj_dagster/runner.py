@@ -196,13 +196,12 @@ def process(settings: Settings | None = None, instance: dg.DagsterInstance | Non
 
     with warehouse.connect(settings.warehouse, read_only=True) as con:
         periods = _periods_with_data(con)
-        prints = {(partition, key): _period_fingerprint(con, partition, key)
-                  for partition, name in (("half_year", "half_years"), ("year", "years")) for key in periods[name]}
     cbs_job, ceo_job = defs.resolve_job_def(CBS_JOB_NAME), defs.resolve_job_def(CEO_JOB_NAME)
     ceo_files = {}
     for partition, job, keys in (("half_year", cbs_job, periods["half_years"]), ("year", ceo_job, periods["years"])):
-        for key in keys:
-            fingerprint = prints[(partition, key)]
+        for key in keys:  # oldest first, each judged after the one before it ran: a year reads the year before
+            with warehouse.connect(settings.warehouse, read_only=True) as con:
+                fingerprint = _period_fingerprint(con, partition, key)
             if fingerprint and _published_as(instance, job.name, key, fingerprint) and _output_exists(settings, partition, key):
                 continue  # the period's marts would come out as published: its files stand
             result = _execute(job, instance, checks, partition_key=key, **follow)

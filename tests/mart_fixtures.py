@@ -180,7 +180,8 @@ def run(con, name: str, period: str | None = None) -> int:
 
 def build_indicators(con, year: int = 2025) -> None:
     run(con, "indicator_observations")
-    run(con, "indicator_base")
+    for built in sorted({y for (y,) in con.execute("select distinct year from intermediate.indicator_observations").fetchall()} | {year}):
+        run(con, "indicator_base", str(built))
     run(con, "ceo_indicators", str(year))
 
 

@@ -1,4 +1,5 @@
--- Every CEO figure of every year before suppression: year x area x respondent group x care type.
+-- Every CEO figure of a year before suppression: year x area x respondent group x care type.
+-- partition: year
 -- group: indicators
 -- grain: year, area_type, area_code, respondent_group, care_type, indicator
 -- Not published as such: ceo_indicators suppresses and compares it; nothing reads it for a file.
@@ -44,6 +45,7 @@ with region_municipalities as (
 
 observations as (
     select * from intermediate.indicator_observations
+    where year = cast($period as integer)
 ),
 
 -- One aggregation for every area x group x care cell. The area grouping sets are municipality (with its
@@ -110,6 +112,7 @@ area_names as (
 )
 
 select
+    $period as period,
     f.year,
     f.area_type,
     f.area_code,
