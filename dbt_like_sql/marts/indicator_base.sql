@@ -112,7 +112,7 @@ area_names as (
 )
 
 select
-    $period as period,
+    $period as period,  -- noqa: RF02 (a parameter, not a column)
     f.year,
     f.area_type,
     f.area_code,
