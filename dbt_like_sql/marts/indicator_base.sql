@@ -112,7 +112,7 @@ area_names as (
 )
 
 select
-    $period as period,  -- noqa: RF02 (a parameter, not a column)
+    $period as period,  -- noqa: RF02
     f.year,
     f.area_type,
     f.area_code,
