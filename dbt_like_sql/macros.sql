@@ -99,3 +99,60 @@ create or replace temp macro rmj_birth_date_latest(s) as
         when regexp_full_match(trim(s), '[0-9]{6}00') then last_day(rmj_birth_date(s))
         else rmj_birth_date(s)
     end;
+
+-- ---------------------------------------------------------------------------------------------------
+-- What every staging model does alike with a delivered row (one place for each step); the models still
+-- name the tables they read (pseudo.*, audit.deliveries, ref.gemeenten, ref.region), so the loader reads
+-- their dependencies from the model's own SQL.
+
+-- Copies: rows equal in every column but source_row (so within one delivery), numbered in file order.
+-- content is the row without source_row: struct_pack(*columns(* exclude (source_row))).
+create or replace temp macro rmj_row_copy(content, source_row) as {
+    'number': row_number() over (partition by content order by source_row),
+    'original_row': first_value(source_row) over (partition by content order by source_row)
+};
+
+-- Whether the row's ref.region entry (region: its join to ref.region) holds on day d: 0370 Beemster counts
+-- until its valid_until.
+create or replace temp macro rmj_in_region(d, region) as
+    region.gemeentecode is not null and rmj_valid_on(d, region.valid_from, region.valid_until);
+
+-- The municipality of a row (code: rmj_gemeentecode) judged on day d, from its joins to ref.gemeenten (cbs)
+-- and ref.region (region): known (in the CBS list or in the region), in_region, and as reported
+-- (gemeentecode as reported_as, 0370 as 0439; subregio only in the region). The models pass the joined rows
+-- whole (g, reg), which sqlfluff takes for unqualified columns: hence their noqa: RF02.
+create or replace temp macro rmj_municipality(code, d, cbs, region) as {
+    'known': cbs.gemeentecode is not null or rmj_in_region(d, region),
+    'in_region': rmj_in_region(d, region),
+    'gemeentecode': case when rmj_in_region(d, region) then region.reported_as else code end,
+    'subregio': case when rmj_in_region(d, region) then region.subregio end
+};
+
+-- The first checks of every kind, in the order of ref.reject_reasons: the rejection of the first that
+-- fails, NULL when all pass (each model goes on with coalesce(rmj_delivery_rejection(...), its own checks)).
+-- Raw field values are given as delivered; municipality is rmj_municipality(...).
+create or replace temp macro rmj_delivery_rejection(
+    id_status, identifier_in_field, aanbieder_agb, gemeentecode, municipality, toewijzingnummer
+) as
+    case
+        -- identity_missing, bsn_invalid_format, bsn_elfproef, pseudoniem_invalid: judged by the TTP step
+        when id_status not in ('ok', 'unknown')
+            then {'reason': id_status, 'detail': null::varchar}
+        when identifier_in_field is not null
+            then {'reason': 'identifier_in_field', 'detail': identifier_in_field}
+        when rmj_agb(aanbieder_agb) is null
+            then {'reason': 'agb_invalid', 'detail': rmj_reject_detail('aanbieder_agb', aanbieder_agb)}
+        when not municipality.known
+            then {'reason': 'gemeentecode_unknown', 'detail': rmj_reject_detail('gemeentecode', gemeentecode)}
+        when not municipality.in_region
+            then {'reason': 'gemeentecode_out_of_region', 'detail': rmj_reject_detail('gemeentecode', gemeentecode)}
+        when rmj_toewijzingnummer(toewijzingnummer) is null
+            then {'reason': 'toewijzingnummer_invalid', 'detail': rmj_reject_detail('toewijzingnummer', toewijzingnummer)}
+    end;
+
+-- exact_duplicate, the last check of every kind: a later copy of an otherwise good row (row_copy from rmj_row_copy).
+create or replace temp macro rmj_exact_duplicate(row_copy) as
+    case
+        when row_copy.number > 1
+            then {'reason': 'exact_duplicate', 'detail': 'copy of row ' || row_copy.original_row}
+    end;
