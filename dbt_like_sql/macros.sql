@@ -156,3 +156,21 @@ create or replace temp macro rmj_exact_duplicate(row_copy) as
         when row_copy.number > 1
             then {'reason': 'exact_duplicate', 'detail': 'copy of row ' || row_copy.original_row}
     end;
+
+-- ---------------------------------------------------------------------------------------------------
+-- The areas of the CEO figures (indicator_base and figure_sources aggregate alike). level is
+-- grouping(gemeentecode, subregio, aanbieder_agb) over the grouping sets ((gemeentecode, subregio),
+-- (subregio), (aanbieder_agb), ()): 1 = municipality, 5 = sub-region, 6 = provider, 7 = the whole region.
+create or replace temp macro rmj_area_type(level) as
+    case level when 1 then 'gemeente' when 5 then 'subregio' when 6 then 'aanbieder' when 7 then 'regio' end;
+
+create or replace temp macro rmj_area_code(level, gemeentecode, subregio, aanbieder_agb) as
+    case level when 1 then gemeentecode when 5 then subregio when 6 then aanbieder_agb when 7 then 'RMJ' end;
+
+-- The breakdown an area belongs to: a municipality's sub-region, the region, or all providers.
+create or replace temp macro rmj_parent_code(level, subregio) as
+    case level when 1 then subregio when 5 then 'RMJ' when 6 then 'AANBIEDERS' end;
+
+-- A respondent group or care type of the cube; ALL where the row rolls it up (rolled_up = grouping(column)).
+create or replace temp macro rmj_or_all(rolled_up, value) as
+    case when rolled_up = 1 then 'ALL' else value end;
