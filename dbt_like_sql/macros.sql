@@ -174,3 +174,10 @@ create or replace temp macro rmj_parent_code(level, subregio) as
 -- A respondent group or care type of the cube; ALL where the row rolls it up (rolled_up = grouping(column)).
 create or replace temp macro rmj_or_all(rolled_up, value) as
     case when rolled_up = 1 then 'ALL' else value end;
+
+-- ---------------------------------------------------------------------------------------------------
+-- Delivery order, latest first: received_at (unknown counts as oldest), then delivery_id, then source_row
+-- within one delivery. 1 marks the row that decides among the accepted rows of one key (key: a row of the
+-- key's columns, e.g. (aanbieder_agb, toewijzingnummer, begindatum)).
+create or replace temp macro rmj_latest_first(key, received_at, delivery_id, source_row) as
+    row_number() over (partition by key order by received_at desc nulls last, delivery_id desc, source_row desc);
