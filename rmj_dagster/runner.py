@@ -316,7 +316,7 @@ _HEADLINE = ("n_responses", "pct_uitval", "mean_q09", "pct_doelrealisatie")
 
 def _headline(export_dir: Path, year: int) -> list[tuple[str, str, str]]:
     """Region figures as published (suppressed and rounded): console output leaves the warehouse too."""
-    from rmj_dagster.publish.ceo_files import indicators_path, read_published
+    from rmj_dagster.publish.figures import indicators_path, read_published
 
     rows = read_published(indicators_path(export_dir, year))
     return [
