@@ -61,6 +61,11 @@ create or replace temp macro rmj_boolean(s) as
         when lower(trim(s)) in ('0', 'nee', 'n', 'false', 'no') then false
     end;
 
+-- status_aanlevering of a start or stop record as a number (1 new, 2 correction, 3 delete); empty = 1.
+-- NULL when not a whole number; the model rejects anything but 1, 2 or 3.
+create or replace temp macro rmj_status_aanlevering(s) as
+    case when nullif(trim(s), '') is null then 1 else rmj_whole_number(s) end;
+
 -- Provider AGB code: exactly 8 digits, else NULL.
 create or replace temp macro rmj_agb(s) as
     case when regexp_full_match(trim(s), '[0-9]{8}') then trim(s) end;

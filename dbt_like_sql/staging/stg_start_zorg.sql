@@ -24,10 +24,7 @@ typed as (
         rmj_gemeentecode(r.gemeentecode) as gemeente_code,
         rmj_toewijzingnummer(r.toewijzingnummer) as toewijzing_number,
         rmj_date(r.begindatum) as begindatum_date,
-        case
-            when nullif(trim(r.status_aanlevering), '') is null then 1
-            else rmj_whole_number(r.status_aanlevering)
-        end as status_number
+        rmj_status_aanlevering(r.status_aanlevering) as status_number
     from delivered_rows as r
     left join audit.deliveries as d on d.delivery_id = r.delivery_id
 ),

@@ -32,10 +32,7 @@ typed as (
             when regexp_full_match(trim(r.reden_beeindiging), '[0-9]') then '0' || trim(r.reden_beeindiging)
             else nullif(trim(r.reden_beeindiging), '')
         end as reden_code,
-        case
-            when nullif(trim(r.status_aanlevering), '') is null then 1
-            else rmj_whole_number(r.status_aanlevering)
-        end as status_number
+        rmj_status_aanlevering(r.status_aanlevering) as status_number
     from delivered_rows as r
     left join audit.deliveries as d on d.delivery_id = r.delivery_id
 ),
