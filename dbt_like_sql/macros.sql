@@ -61,6 +61,11 @@ create or replace temp macro rmj_boolean(s) as
         when lower(trim(s)) in ('0', 'nee', 'n', 'false', 'no') then false
     end;
 
+-- status_aanlevering of a start or stop record as a number (1 new, 2 correction, 3 delete); empty = 1.
+-- NULL when not a whole number; the model rejects anything but 1, 2 or 3.
+create or replace temp macro rmj_status_aanlevering(s) as
+    case when nullif(trim(s), '') is null then 1 else rmj_whole_number(s) end;
+
 -- Provider AGB code: exactly 8 digits, else NULL.
 create or replace temp macro rmj_agb(s) as
     case when regexp_full_match(trim(s), '[0-9]{8}') then trim(s) end;
@@ -99,3 +104,85 @@ create or replace temp macro rmj_birth_date_latest(s) as
         when regexp_full_match(trim(s), '[0-9]{6}00') then last_day(rmj_birth_date(s))
         else rmj_birth_date(s)
     end;
+
+-- ---------------------------------------------------------------------------------------------------
+-- What every staging model does alike with a delivered row (one place for each step); the models still
+-- name the tables they read (pseudo.*, audit.deliveries, ref.gemeenten, ref.region), so the loader reads
+-- their dependencies from the model's own SQL.
+
+-- Copies: rows equal in every column but source_row (so within one delivery), numbered in file order.
+-- content is the row without source_row: struct_pack(*columns(* exclude (source_row))).
+create or replace temp macro rmj_row_copy(content, source_row) as {
+    'number': row_number() over (partition by content order by source_row),
+    'original_row': first_value(source_row) over (partition by content order by source_row)
+};
+
+-- Whether the row's ref.region entry (region: its join to ref.region) holds on day d: 0370 Beemster counts
+-- until its valid_until.
+create or replace temp macro rmj_in_region(d, region) as
+    region.gemeentecode is not null and rmj_valid_on(d, region.valid_from, region.valid_until);
+
+-- The municipality of a row (code: rmj_gemeentecode) judged on day d, from its joins to ref.gemeenten (cbs)
+-- and ref.region (region): known (in the CBS list or in the region), in_region, and as reported
+-- (gemeentecode as reported_as, 0370 as 0439; subregio only in the region). The models pass the joined rows
+-- whole (g, reg), which sqlfluff takes for unqualified columns: hence their noqa: RF02.
+create or replace temp macro rmj_municipality(code, d, cbs, region) as {
+    'known': cbs.gemeentecode is not null or rmj_in_region(d, region),
+    'in_region': rmj_in_region(d, region),
+    'gemeentecode': case when rmj_in_region(d, region) then region.reported_as else code end,
+    'subregio': case when rmj_in_region(d, region) then region.subregio end
+};
+
+-- The first checks of every kind, in the order of ref.reject_reasons: the rejection of the first that
+-- fails, NULL when all pass (each model goes on with coalesce(rmj_delivery_rejection(...), its own checks)).
+-- Raw field values are given as delivered; municipality is rmj_municipality(...).
+create or replace temp macro rmj_delivery_rejection(
+    id_status, identifier_in_field, aanbieder_agb, gemeentecode, municipality, toewijzingnummer
+) as
+    case
+        -- identity_missing, bsn_invalid_format, bsn_elfproef, pseudoniem_invalid: judged by the TTP step
+        when id_status not in ('ok', 'unknown')
+            then {'reason': id_status, 'detail': null::varchar}
+        when identifier_in_field is not null
+            then {'reason': 'identifier_in_field', 'detail': identifier_in_field}
+        when rmj_agb(aanbieder_agb) is null
+            then {'reason': 'agb_invalid', 'detail': rmj_reject_detail('aanbieder_agb', aanbieder_agb)}
+        when not municipality.known
+            then {'reason': 'gemeentecode_unknown', 'detail': rmj_reject_detail('gemeentecode', gemeentecode)}
+        when not municipality.in_region
+            then {'reason': 'gemeentecode_out_of_region', 'detail': rmj_reject_detail('gemeentecode', gemeentecode)}
+        when rmj_toewijzingnummer(toewijzingnummer) is null
+            then {'reason': 'toewijzingnummer_invalid', 'detail': rmj_reject_detail('toewijzingnummer', toewijzingnummer)}
+    end;
+
+-- exact_duplicate, the last check of every kind: a later copy of an otherwise good row (row_copy from rmj_row_copy).
+create or replace temp macro rmj_exact_duplicate(row_copy) as
+    case
+        when row_copy.number > 1
+            then {'reason': 'exact_duplicate', 'detail': 'copy of row ' || row_copy.original_row}
+    end;
+
+-- ---------------------------------------------------------------------------------------------------
+-- The areas of the CEO figures (indicator_base and figure_sources aggregate alike). level is
+-- grouping(gemeentecode, subregio, aanbieder_agb) over the grouping sets ((gemeentecode, subregio),
+-- (subregio), (aanbieder_agb), ()): 1 = municipality, 5 = sub-region, 6 = provider, 7 = the whole region.
+create or replace temp macro rmj_area_type(level) as
+    case level when 1 then 'gemeente' when 5 then 'subregio' when 6 then 'aanbieder' when 7 then 'regio' end;
+
+create or replace temp macro rmj_area_code(level, gemeentecode, subregio, aanbieder_agb) as
+    case level when 1 then gemeentecode when 5 then subregio when 6 then aanbieder_agb when 7 then 'RMJ' end;
+
+-- The breakdown an area belongs to: a municipality's sub-region, the region, or all providers.
+create or replace temp macro rmj_parent_code(level, subregio) as
+    case level when 1 then subregio when 5 then 'RMJ' when 6 then 'AANBIEDERS' end;
+
+-- A respondent group or care type of the cube; ALL where the row rolls it up (rolled_up = grouping(column)).
+create or replace temp macro rmj_or_all(rolled_up, value) as
+    case when rolled_up = 1 then 'ALL' else value end;
+
+-- ---------------------------------------------------------------------------------------------------
+-- Delivery order, latest first: received_at (unknown counts as oldest), then delivery_id, then source_row
+-- within one delivery. 1 marks the row that decides among the accepted rows of one key (key: a row of the
+-- key's columns, e.g. (aanbieder_agb, toewijzingnummer, begindatum)).
+create or replace temp macro rmj_latest_first(key, received_at, delivery_id, source_row) as
+    row_number() over (partition by key order by received_at desc nulls last, delivery_id desc, source_row desc);

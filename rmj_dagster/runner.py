@@ -140,21 +140,9 @@ def process(settings: Settings | None = None, instance: dg.DagsterInstance | Non
     First destroys quarantined deliveries whose retention period has passed (``now``, UTC, for tests).
     """
     from rmj_dagster.definitions import build_defs
-    from rmj_dagster.jobs import CBS_JOB_NAME, CEO_JOB_NAME
-    from rmj_dagster.sensors.delivery_sensor import DELIVERY_JOB_NAME
 
     settings = settings or Settings.from_env()
-    key = PseudonymKey.from_env()  # refuse before anything is read
-    if settings.warehouse.exists():  # a key whose pseudonyms would not link with the stored ones, too
-        from rmj_dagster.assets.delivery_assets import refuse_unfit_key
-
-        with warehouse.connect(settings.warehouse, read_only=True) as con:
-            if warehouse.table_exists(con, "audit.key_labels"):
-                refuse_unfit_key(con, key, record=False)
-            else:  # made before labels were bound
-                from rmj_dagster.assets.delivery_assets import key_labels_in_warehouse
-
-                key.refuse_to_mix(key_labels_in_warehouse(con))
+    _refuse_unfit_key(settings)  # before anything is read
     defs = build_defs()  # resources from the RMJ_* environment as it is now
     instance = instance or local_instance.instance()  # the one the UI shows (DAGSTER_HOME)
     local_instance.reclaim_dead_runs(instance, log=lambda m: print(f"rmj: {m}", file=sys.stderr))  # a killed earlier run must not hold the pool
@@ -166,8 +154,53 @@ def process(settings: Settings | None = None, instance: dg.DagsterInstance | Non
 
     # The sensor's complete-file rule, with two looks a moment apart: a file still being written waits.
     complete, waiting = zone.look_twice(settle_seconds())
-    # Deliveries claimed by an earlier run that died or failed before the TTP step finished come first;
-    # all of them and every new file go in ONE run, so one rerun heals whatever a crash left.
+    keys, known = _delivery_partitions(zone, complete, instance)
+    waiting_names = [safe_name(s.name) for s in waiting]  # printed: identifier-free
+    if not keys and not settings.warehouse.exists():  # nothing received yet, ever: nothing to build
+        return ProcessSummary(export_dir=settings.export_dir, warehouse=settings.warehouse, still_being_written=waiting_names)
+
+    checks: dict = {"passed": 0, "failed": 0, "warnings": 0}
+    follow = {"reporter": reporter, "defs": defs}
+    if reporter is not None:
+        new = len([k for k in keys if k not in known])
+        reporter.line(f"{len(keys)} deliveries to process ({new} new) from {zone.incoming}")
+    _run_deliveries(defs, instance, checks, keys, known, follow)
+    periods, ceo_files = _publish_changed_periods(settings, defs, instance, checks, follow)
+
+    summary = _summarise(settings, periods)
+    summary.ceo_files = ceo_files
+    summary.quarantine_destroyed = len(destroyed)
+    summary.not_deliveries = zone.not_deliveries(
+        now.astimezone(UTC).replace(tzinfo=None) if now.tzinfo else now, PARTIAL_GRACE)
+    summary.still_being_written = waiting_names
+    summary.checks = {"passed": checks["passed"], "failed": checks["failed"]}
+    summary.warnings = sorted(set(checks.get("warned", [])))
+    summary.failed_checks = sorted(set(checks.get("names", [])))
+    return summary
+
+
+def _refuse_unfit_key(settings: Settings) -> None:
+    """Refuse a missing or unfit pseudonym key, and one whose pseudonyms would not link with the stored ones."""
+    key = PseudonymKey.from_env()
+    if not settings.warehouse.exists():
+        return
+    from rmj_dagster.assets.delivery_assets import refuse_unfit_key
+
+    with warehouse.connect(settings.warehouse, read_only=True) as con:
+        if warehouse.table_exists(con, "audit.key_labels"):
+            refuse_unfit_key(con, key, record=False)
+        else:  # made before labels were bound
+            from rmj_dagster.assets.delivery_assets import key_labels_in_warehouse
+
+            key.refuse_to_mix(key_labels_in_warehouse(con))
+
+
+def _delivery_partitions(zone: LandingZone, complete, instance: dg.DagsterInstance) -> tuple[list[str], list[str]]:
+    """The deliveries this run processes, each a delivery partition; returns (them, the partitions known before).
+
+    Deliveries claimed by an earlier run that died or failed before the TTP step finished come first;
+    all of them and every new file go in ONE run, so one rerun heals whatever a crash left.
+    """
     keys: list[str] = zone.pending_claims()
     for state in complete:
         key = delivery_id_of(sha256_of(zone.incoming / state.name))
@@ -177,22 +210,29 @@ def process(settings: Settings | None = None, instance: dg.DagsterInstance | Non
     new_keys = [k for k in keys if k not in known]
     if new_keys:
         instance.add_dynamic_partitions(deliveries.name, new_keys)
+    return keys, known
 
-    waiting_names = [safe_name(s.name) for s in waiting]  # printed: identifier-free
-    if not keys and not settings.warehouse.exists():  # nothing received yet, ever: nothing to build
-        return ProcessSummary(export_dir=settings.export_dir, warehouse=settings.warehouse, still_being_written=waiting_names)
 
-    checks: dict = {"passed": 0, "failed": 0, "warnings": 0}
-    follow = {"reporter": reporter, "defs": defs}
-    if reporter is not None:
-        reporter.line(f"{len(keys)} deliveries to process ({len(new_keys)} new) from {zone.incoming}")
+def _run_deliveries(defs, instance, checks: dict, keys: list[str], known: list[str], follow: dict) -> None:
+    """One delivery-job run over ``keys``; without any, the unpartitioned chain (e.g. after a codebook change)."""
+    from rmj_dagster.sensors.delivery_sensor import DELIVERY_JOB_NAME
+
     delivery_job = defs.resolve_job_def(DELIVERY_JOB_NAME)
     if keys:
         partition_key, tags = one_run_over(keys, known)
         _execute(delivery_job, instance, checks, partition_key=partition_key, tags=tags, deliveries=len(keys), **follow)
-    else:  # nothing new: still (re)build the unpartitioned chain, e.g. after a codebook change
+    else:
         unpartitioned = [k for a in defs.assets if a.partitions_def is None for k in a.keys if k in delivery_job.asset_layer.executable_asset_keys]
         _execute(delivery_job, instance, checks, asset_selection=unpartitioned, **follow)
+
+
+def _publish_changed_periods(settings: Settings, defs, instance, checks: dict, follow: dict) -> tuple[dict, dict]:
+    """Run the CBS job per half-year and the CEO job per year whose marts changed since their last publication.
+
+    A period whose marts come out as last published, with its files in place, stands. Returns (the periods
+    with data, the CEO files written per year).
+    """
+    from rmj_dagster.jobs import CBS_JOB_NAME, CEO_JOB_NAME
 
     with warehouse.connect(settings.warehouse, read_only=True) as con:
         periods = _periods_with_data(con)
@@ -210,16 +250,7 @@ def process(settings: Settings | None = None, instance: dg.DagsterInstance | Non
             instance.add_run_tags(result.run_id, {FINGERPRINT_TAG: published or ""})
             if partition == "year":
                 ceo_files[key] = _files_written(result)
-    summary = _summarise(settings, periods)
-    summary.ceo_files = ceo_files
-    summary.quarantine_destroyed = len(destroyed)
-    summary.not_deliveries = zone.not_deliveries(
-        now.astimezone(UTC).replace(tzinfo=None) if now.tzinfo else now, PARTIAL_GRACE)
-    summary.still_being_written = waiting_names
-    summary.checks = {"passed": checks["passed"], "failed": checks["failed"]}
-    summary.warnings = sorted(set(checks.get("warned", [])))
-    summary.failed_checks = sorted(set(checks.get("names", [])))
-    return summary
+    return periods, ceo_files
 
 
 def _files_written(result) -> str:
@@ -316,7 +347,7 @@ _HEADLINE = ("n_responses", "pct_uitval", "mean_q09", "pct_doelrealisatie")
 
 def _headline(export_dir: Path, year: int) -> list[tuple[str, str, str]]:
     """Region figures as published (suppressed and rounded): console output leaves the warehouse too."""
-    from rmj_dagster.publish.ceo_files import indicators_path, read_published
+    from rmj_dagster.publish.figures import indicators_path, read_published
 
     rows = read_published(indicators_path(export_dir, year))
     return [

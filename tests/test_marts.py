@@ -19,13 +19,8 @@ import pytest
 
 from rmj_dagster.publish import replace_directory
 from rmj_dagster.publish.cbs_files import write_cbs_extract
-from rmj_dagster.publish.ceo_files import (
-    PUBLISHED_COLUMNS,
-    SuppressionError,
-    read_published,
-    verify_suppression,
-    write_ceo_outputs,
-)
+from rmj_dagster.publish.ceo_files import PUBLISHED_COLUMNS, SuppressionError, verify_suppression, write_ceo_outputs
+from rmj_dagster.publish.figures import read_published
 from rmj_dagster.quality.expectations import CBS_COLUMNS
 from tests.mart_fixtures import (
     AGB_A,

@@ -11,7 +11,8 @@ import pytest
 
 from rmj_dagster import codebook, warehouse
 from rmj_dagster.publish.cbs_files import write_cbs_extract
-from rmj_dagster.publish.ceo_files import read_published, verify_suppression, write_ceo_outputs
+from rmj_dagster.publish.ceo_files import verify_suppression, write_ceo_outputs
+from rmj_dagster.publish.figures import read_published
 from rmj_dagster.quality.expectations import CBS_COLUMNS
 from rmj_dagster.warehouse import sql_models
 

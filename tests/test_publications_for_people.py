@@ -19,7 +19,8 @@ from openpyxl import load_workbook
 
 from rmj_dagster import codebook, warehouse
 from rmj_dagster.publish import dutch
-from rmj_dagster.publish.ceo_files import NoFiguresError, read_published, write_ceo_outputs
+from rmj_dagster.publish.ceo_files import NoFiguresError, write_ceo_outputs
+from rmj_dagster.publish.figures import read_published
 from rmj_dagster.publish.publication_check import verify_publication
 from rmj_dagster.warehouse import sql_models
 

@@ -19,12 +19,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from rmj_dagster import codebook
-from rmj_dagster.publish.ceo_files import (
-    SuppressionError,
-    read_published,
-    verify_suppression,
-    write_ceo_outputs,
-)
+from rmj_dagster.publish.ceo_files import SuppressionError, verify_suppression, write_ceo_outputs
+from rmj_dagster.publish.figures import read_published
 from tests.mart_fixtures import AGB_A, AGB_B, add_response, build_indicators, mart_warehouse
 
 MUNICIPALITIES = ("0363", "0362", "0384", "0479", "0439")  # three of AA, two of ZW

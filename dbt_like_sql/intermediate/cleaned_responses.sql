@@ -6,25 +6,21 @@
 -- rows with that key the latest in delivery order wins: received_at, then delivery_id, then source_row
 -- within one delivery. Rows of an unknown BSN (no pseudonym) are accepted but never linked: each stays its
 -- own response (its delivery and source row stand in for the pseudonym in the key).
-with accepted_responses as (
-    select *
-    from staging.stg_responses
-    where reject_reason is null
-),
-
-responses_latest_first as (
+with responses_latest_first as (
     select
         *,
-        row_number() over (
-            partition by
+        rmj_latest_first(
+            (
                 aanbieder_agb,
                 coalesce(pseudoniem, 'row ' || source_row || ' of ' || delivery_id),
                 toewijzingnummer,
                 vragenlijst,
                 invuldatum
-            order by received_at desc nulls last, delivery_id desc, source_row desc
+            ),
+            received_at, delivery_id, source_row
         ) as recency
-    from accepted_responses
+    from staging.stg_responses
+    where reject_reason is null
 )
 
 select

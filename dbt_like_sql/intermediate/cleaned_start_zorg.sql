@@ -8,20 +8,12 @@
 -- status_aanlevering 1 or 2 gives the record, a 3 (delete) removes the trajectory's start, and a later 1
 -- or 2 brings it back. A start record says the trajectory began; whether it still runs is the stop
 -- records' to say (cbs_outcome_extract).
-with accepted_records as (
-    select *
-    from staging.stg_start_zorg
-    where reject_reason is null
-),
-
-records_latest_first as (
+with records_latest_first as (
     select
         *,
-        row_number() over (
-            partition by aanbieder_agb, toewijzingnummer, begindatum
-            order by received_at desc nulls last, delivery_id desc, source_row desc
-        ) as recency
-    from accepted_records
+        rmj_latest_first((aanbieder_agb, toewijzingnummer, begindatum), received_at, delivery_id, source_row) as recency
+    from staging.stg_start_zorg
+    where reject_reason is null
 )
 
 select

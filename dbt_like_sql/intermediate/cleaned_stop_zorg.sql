@@ -7,20 +7,12 @@
 -- (2 replaces the earlier one); when the latest is a 3 (delete) the trajectory is gone. A later 1 or 2 after
 -- a delete brings the trajectory back. The reason of ending is classified by ref.reden_beeindiging:
 -- CBS category, whether it counts as an end of care, whether it is uitval.
-with accepted_records as (
-    select *
-    from staging.stg_stop_zorg
-    where reject_reason is null
-),
-
-records_latest_first as (
+with records_latest_first as (
     select
         *,
-        row_number() over (
-            partition by aanbieder_agb, toewijzingnummer, begindatum
-            order by received_at desc nulls last, delivery_id desc, source_row desc
-        ) as recency
-    from accepted_records
+        rmj_latest_first((aanbieder_agb, toewijzingnummer, begindatum), received_at, delivery_id, source_row) as recency
+    from staging.stg_stop_zorg
+    where reject_reason is null
 ),
 
 current_records as (

@@ -68,14 +68,10 @@ observations_per_delivery as (
 contributions as (
     select
         year,
-        case grouping(gemeentecode, subregio, aanbieder_agb)
-            when 1 then 'gemeente' when 5 then 'subregio' when 6 then 'aanbieder' when 7 then 'regio'
-        end as area_type,
-        case grouping(gemeentecode, subregio, aanbieder_agb)
-            when 1 then gemeentecode when 5 then subregio when 6 then aanbieder_agb when 7 then 'RMJ'
-        end as area_code,
-        case when grouping(respondent_group) = 1 then 'ALL' else respondent_group end as respondent_group,
-        case when grouping(care_type) = 1 then 'ALL' else care_type end as care_type,
+        rmj_area_type(grouping(gemeentecode, subregio, aanbieder_agb)) as area_type,
+        rmj_area_code(grouping(gemeentecode, subregio, aanbieder_agb), gemeentecode, subregio, aanbieder_agb) as area_code,
+        rmj_or_all(grouping(respondent_group), respondent_group) as respondent_group,
+        rmj_or_all(grouping(care_type), care_type) as care_type,
         indicator,
         delivery_id,
         sum(rows)::bigint as rows_contributed

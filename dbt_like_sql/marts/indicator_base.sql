@@ -51,21 +51,15 @@ observations as (
 -- One aggregation for every area x group x care cell. The area grouping sets are municipality (with its
 -- sub-region as parent), sub-region, provider and the whole region; crossed with the cube of respondent
 -- group x care type, where a rolled-up column means ALL. grouping(gemeentecode, subregio, aanbieder_agb)
--- tells the area sets apart: 1 = municipality, 5 = sub-region, 6 = provider, 7 = region.
+-- tells the area sets apart (rmj_area_type and the other area macros, macros.sql).
 cells as (
     select
         year,
-        case grouping(gemeentecode, subregio, aanbieder_agb)
-            when 1 then 'gemeente' when 5 then 'subregio' when 6 then 'aanbieder' when 7 then 'regio'
-        end as area_type,
-        case grouping(gemeentecode, subregio, aanbieder_agb)
-            when 1 then gemeentecode when 5 then subregio when 6 then aanbieder_agb when 7 then 'RMJ'
-        end as area_code,
-        case grouping(gemeentecode, subregio, aanbieder_agb)
-            when 1 then subregio when 5 then 'RMJ' when 6 then 'AANBIEDERS'
-        end as parent_code,
-        case when grouping(respondent_group) = 1 then 'ALL' else respondent_group end as respondent_group,
-        case when grouping(care_type) = 1 then 'ALL' else care_type end as care_type,
+        rmj_area_type(grouping(gemeentecode, subregio, aanbieder_agb)) as area_type,
+        rmj_area_code(grouping(gemeentecode, subregio, aanbieder_agb), gemeentecode, subregio, aanbieder_agb) as area_code,
+        rmj_parent_code(grouping(gemeentecode, subregio, aanbieder_agb), subregio) as parent_code,
+        rmj_or_all(grouping(respondent_group), respondent_group) as respondent_group,
+        rmj_or_all(grouping(care_type), care_type) as care_type,
         indicator,
         statistic,
         count(*) filter (where hit) as numerator,

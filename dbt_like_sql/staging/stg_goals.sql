@@ -15,17 +15,9 @@
 -- exact_duplicate is the last check, as in the codebook: a copy of a row that fails another check carries
 -- that reason; only copies of otherwise good rows are reported as exact_duplicate (the first is kept).
 with delivered_rows as (
-    -- copies: rows equal in every column but source_row (so within one delivery), numbered in file order
-    select
-        *,
-        row_number() over same_content as copy_number,
-        first_value(source_row) over same_content as original_row
+    select *, rmj_row_copy(struct_pack(*columns(* exclude (source_row))), source_row) as row_copy
     from pseudo.goals
     where $delivery_ids is null or list_contains($delivery_ids, delivery_id)  -- this run's deliveries
-    window same_content as (
-        partition by struct_pack(*columns(* exclude (source_row)))
-        order by source_row
-    )
 ),
 
 typed as (
@@ -49,13 +41,7 @@ typed as (
 ),
 
 municipality_lookup as (
-    select
-        t.*,
-        g.gemeentecode is not null as in_cbs_list,
-        reg.gemeentecode is not null
-            and rmj_valid_on(t.meetdatum_date, reg.valid_from, reg.valid_until) as region_entry_valid,
-        reg.reported_as,
-        reg.subregio
+    select t.*, rmj_municipality(t.gemeente_code, t.meetdatum_date, g, reg) as municipality  -- noqa: RF02
     from typed as t
     left join ref.gemeenten as g on g.gemeentecode = t.gemeente_code
     left join ref.region as reg on reg.gemeentecode = t.gemeente_code
@@ -64,38 +50,30 @@ municipality_lookup as (
 row_checks as (
     select
         m.*,
-        case
-            -- identity_missing, bsn_invalid_format, bsn_elfproef, pseudoniem_invalid: judged by the TTP step
-            when m.id_status not in ('ok', 'unknown')
-                then {'reason': m.id_status, 'detail': null::varchar}
-            when m.identifier_in_field is not null
-                then {'reason': 'identifier_in_field', 'detail': m.identifier_in_field}
-            when m.agb_code is null
-                then {'reason': 'agb_invalid', 'detail': rmj_reject_detail('aanbieder_agb', m.aanbieder_agb)}
-            when not (m.in_cbs_list or m.region_entry_valid)
-                then {'reason': 'gemeentecode_unknown', 'detail': rmj_reject_detail('gemeentecode', m.gemeentecode)}
-            when not m.region_entry_valid
-                then {'reason': 'gemeentecode_out_of_region', 'detail': rmj_reject_detail('gemeentecode', m.gemeentecode)}
-            when m.toewijzing_number is null
-                then {'reason': 'toewijzingnummer_invalid', 'detail': rmj_reject_detail('toewijzingnummer', m.toewijzingnummer)}
-            when m.meetdatum_date is null
-                then {'reason': 'date_invalid', 'detail': 'meetdatum'}
-            when m.meetdatum_date > current_date
-                then {'reason': 'date_in_future', 'detail': 'meetdatum'}
-            when m.trajecttype_code is null or m.trajecttype_code not in (select t.trajecttype from ref.trajecttypen as t)
-                then {'reason': 'trajecttype_unknown', 'detail': rmj_reject_detail('trajecttype', m.trajecttype)}
-            when m.doel_number is null or m.doel_number < 1 or m.doel_number > 2147483647
-                then {'reason': 'doel_nr_invalid', 'detail': rmj_reject_detail('doel_nr', m.doel_nr)}
-            when m.gas_score_number is null
-                or m.gas_score_number not between rmj_param('gas_score_min') and rmj_param('gas_score_max')
-                then {'reason': 'gas_score_out_of_range', 'detail': rmj_reject_detail('gas_score', m.gas_score)}
-            when m.gewicht_number is null or m.gewicht_number <= 0
-                then {'reason': 'gewicht_invalid', 'detail': rmj_reject_detail('gewicht', m.gewicht)}
-            when nullif(trim(m.probleemafname), '') is not null
-                and coalesce(m.probleemafname_number
-                    not between rmj_param('probleemafname_min') and rmj_param('probleemafname_max'), true)
-                then {'reason': 'probleemafname_out_of_range', 'detail': rmj_reject_detail('probleemafname', m.probleemafname)}
-        end as row_rejection
+        coalesce(
+            rmj_delivery_rejection(
+                m.id_status, m.identifier_in_field, m.aanbieder_agb, m.gemeentecode, m.municipality, m.toewijzingnummer
+            ),
+            case
+                when m.meetdatum_date is null
+                    then {'reason': 'date_invalid', 'detail': 'meetdatum'}
+                when m.meetdatum_date > current_date
+                    then {'reason': 'date_in_future', 'detail': 'meetdatum'}
+                when m.trajecttype_code is null or m.trajecttype_code not in (select t.trajecttype from ref.trajecttypen as t)
+                    then {'reason': 'trajecttype_unknown', 'detail': rmj_reject_detail('trajecttype', m.trajecttype)}
+                when m.doel_number is null or m.doel_number < 1 or m.doel_number > 2147483647
+                    then {'reason': 'doel_nr_invalid', 'detail': rmj_reject_detail('doel_nr', m.doel_nr)}
+                when m.gas_score_number is null
+                    or m.gas_score_number not between rmj_param('gas_score_min') and rmj_param('gas_score_max')
+                    then {'reason': 'gas_score_out_of_range', 'detail': rmj_reject_detail('gas_score', m.gas_score)}
+                when m.gewicht_number is null or m.gewicht_number <= 0
+                    then {'reason': 'gewicht_invalid', 'detail': rmj_reject_detail('gewicht', m.gewicht)}
+                when nullif(trim(m.probleemafname), '') is not null
+                    and coalesce(m.probleemafname_number
+                        not between rmj_param('probleemafname_min') and rmj_param('probleemafname_max'), true)
+                    then {'reason': 'probleemafname_out_of_range', 'detail': rmj_reject_detail('probleemafname', m.probleemafname)}
+            end
+        ) as row_rejection
     from municipality_lookup as m
 ),
 
@@ -118,10 +96,7 @@ checked as (
                     then {'reason': 'probleemafname_inconsistent',
                           'detail': 'probleemafname from ' || lowest_score || ' to ' || highest_score}
             end,
-            case
-                when copy_number > 1
-                    then {'reason': 'exact_duplicate', 'detail': 'copy of row ' || original_row}
-            end
+            rmj_exact_duplicate(row_copy)
         ) as rejection
     from measurement_scores
 )
@@ -134,8 +109,8 @@ select
     id_status,
     pseudoniem,
     coalesce(agb_code, aanbieder_agb) as aanbieder_agb,
-    case when region_entry_valid then reported_as else gemeente_code end as gemeentecode,
-    case when region_entry_valid then subregio end as subregio,
+    municipality.gemeentecode as gemeentecode,
+    municipality.subregio as subregio,
     toewijzing_number as toewijzingnummer,
     trajecttype_code as trajecttype,
     meetdatum_date as meetdatum,

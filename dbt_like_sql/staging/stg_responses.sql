@@ -12,17 +12,9 @@
 -- that reason (both rows are rejected and reported); only copies of otherwise good rows are reported as
 -- exact_duplicate, the first of them (lowest source_row) is kept.
 with delivered_rows as (
-    -- copies: rows equal in every column but source_row (so within one delivery), numbered in file order
-    select
-        *,
-        row_number() over same_content as copy_number,
-        first_value(source_row) over same_content as original_row
+    select *, rmj_row_copy(struct_pack(*columns(* exclude (source_row))), source_row) as row_copy
     from pseudo.responses
     where $delivery_ids is null or list_contains($delivery_ids, delivery_id)  -- this run's deliveries
-    window same_content as (
-        partition by struct_pack(*columns(* exclude (source_row)))
-        order by source_row
-    )
 ),
 
 typed as (
@@ -44,13 +36,7 @@ typed as (
 ),
 
 municipality_lookup as (
-    select
-        t.*,
-        g.gemeentecode is not null as in_cbs_list,
-        reg.gemeentecode is not null
-            and rmj_valid_on(t.invuldatum_date, reg.valid_from, reg.valid_until) as region_entry_valid,
-        reg.reported_as,
-        reg.subregio
+    select t.*, rmj_municipality(t.gemeente_code, t.invuldatum_date, g, reg) as municipality  -- noqa: RF02
     from typed as t
     left join ref.gemeenten as g on g.gemeentecode = t.gemeente_code
     left join ref.region as reg on reg.gemeentecode = t.gemeente_code
@@ -98,39 +84,30 @@ checked as (
         m.*,
         v.respondent_group,
         v.care_type,
-        case
-            -- identity_missing, bsn_invalid_format, bsn_elfproef, pseudoniem_invalid: judged by the TTP step
-            when m.id_status not in ('ok', 'unknown')
-                then {'reason': m.id_status, 'detail': null::varchar}
-            when m.identifier_in_field is not null
-                then {'reason': 'identifier_in_field', 'detail': m.identifier_in_field}
-            when m.agb_code is null
-                then {'reason': 'agb_invalid', 'detail': rmj_reject_detail('aanbieder_agb', m.aanbieder_agb)}
-            when not (m.in_cbs_list or m.region_entry_valid)
-                then {'reason': 'gemeentecode_unknown', 'detail': rmj_reject_detail('gemeentecode', m.gemeentecode)}
-            when not m.region_entry_valid
-                then {'reason': 'gemeentecode_out_of_region', 'detail': rmj_reject_detail('gemeentecode', m.gemeentecode)}
-            when m.toewijzing_number is null
-                then {'reason': 'toewijzingnummer_invalid', 'detail': rmj_reject_detail('toewijzingnummer', m.toewijzingnummer)}
-            when m.geboortejaarmaand is null or (m.leeftijd is null and m.invuldatum_date is not null)
-                then {'reason': 'birthdate_invalid', 'detail': 'geboortedatum'}
-            when m.invuldatum_date is null
-                then {'reason': 'date_invalid', 'detail': 'invuldatum'}
-            when m.invuldatum_date > current_date
-                then {'reason': 'date_in_future', 'detail': 'invuldatum'}
-            when m.voor_geboorte
-                then {'reason': 'date_before_birth', 'detail': 'invuldatum'}
-            when v.vragenlijst is null
-                then {'reason': 'vragenlijst_unknown', 'detail': rmj_reject_detail('vragenlijst', m.vragenlijst)}
-            -- with the day of birth unknown (YYYYMM00) the age lies between leeftijd_min and leeftijd: only an age
-            -- that certainly does not fit is a mismatch
-            when m.leeftijd < v.min_age or coalesce(m.leeftijd_min, m.leeftijd) > v.max_age
-                then {'reason': 'version_age_mismatch', 'detail': 'vragenlijst=' || v.vragenlijst || ', leeftijd=' || m.leeftijd}
-            when b.detail is not null or m.bad_inzage_detail is not null
-                then {'reason': 'answer_out_of_range', 'detail': concat_ws(', ', b.detail, m.bad_inzage_detail)}
-            when m.copy_number > 1
-                then {'reason': 'exact_duplicate', 'detail': 'copy of row ' || m.original_row}
-        end as rejection
+        coalesce(
+            rmj_delivery_rejection(
+                m.id_status, m.identifier_in_field, m.aanbieder_agb, m.gemeentecode, m.municipality, m.toewijzingnummer
+            ),
+            case
+                when m.geboortejaarmaand is null or (m.leeftijd is null and m.invuldatum_date is not null)
+                    then {'reason': 'birthdate_invalid', 'detail': 'geboortedatum'}
+                when m.invuldatum_date is null
+                    then {'reason': 'date_invalid', 'detail': 'invuldatum'}
+                when m.invuldatum_date > current_date
+                    then {'reason': 'date_in_future', 'detail': 'invuldatum'}
+                when m.voor_geboorte
+                    then {'reason': 'date_before_birth', 'detail': 'invuldatum'}
+                when v.vragenlijst is null
+                    then {'reason': 'vragenlijst_unknown', 'detail': rmj_reject_detail('vragenlijst', m.vragenlijst)}
+                -- with the day of birth unknown (YYYYMM00) the age lies between leeftijd_min and leeftijd: only an age
+                -- that certainly does not fit is a mismatch
+                when m.leeftijd < v.min_age or coalesce(m.leeftijd_min, m.leeftijd) > v.max_age
+                    then {'reason': 'version_age_mismatch', 'detail': 'vragenlijst=' || v.vragenlijst || ', leeftijd=' || m.leeftijd}
+                when b.detail is not null or m.bad_inzage_detail is not null
+                    then {'reason': 'answer_out_of_range', 'detail': concat_ws(', ', b.detail, m.bad_inzage_detail)}
+            end,
+            rmj_exact_duplicate(m.row_copy)
+        ) as rejection
     from municipality_lookup as m
     left join ref.vragenlijsten as v on v.vragenlijst = m.vragenlijst_code
     left join answers_out_of_range as b on b.delivery_id = m.delivery_id and b.source_row = m.source_row
@@ -144,8 +121,8 @@ select
     id_status,
     pseudoniem,
     coalesce(agb_code, aanbieder_agb) as aanbieder_agb,
-    case when region_entry_valid then reported_as else gemeente_code end as gemeentecode,
-    case when region_entry_valid then subregio end as subregio,
+    municipality.gemeentecode as gemeentecode,
+    municipality.subregio as subregio,
     toewijzing_number as toewijzingnummer,
     geboortejaarmaand,
     leeftijd,

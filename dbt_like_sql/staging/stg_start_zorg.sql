@@ -11,17 +11,9 @@
 -- exact_duplicate is the last check, as in the codebook: only copies of otherwise good rows are reported
 -- as exact_duplicate (the first is kept).
 with delivered_rows as (
-    -- copies: rows equal in every column but source_row (so within one delivery), numbered in file order
-    select
-        *,
-        row_number() over same_content as copy_number,
-        first_value(source_row) over same_content as original_row
+    select *, rmj_row_copy(struct_pack(*columns(* exclude (source_row))), source_row) as row_copy
     from pseudo.start_zorg
     where $delivery_ids is null or list_contains($delivery_ids, delivery_id)  -- this run's deliveries
-    window same_content as (
-        partition by struct_pack(*columns(* exclude (source_row)))
-        order by source_row
-    )
 ),
 
 typed as (
@@ -32,22 +24,13 @@ typed as (
         rmj_gemeentecode(r.gemeentecode) as gemeente_code,
         rmj_toewijzingnummer(r.toewijzingnummer) as toewijzing_number,
         rmj_date(r.begindatum) as begindatum_date,
-        case
-            when nullif(trim(r.status_aanlevering), '') is null then 1
-            else rmj_whole_number(r.status_aanlevering)
-        end as status_number
+        rmj_status_aanlevering(r.status_aanlevering) as status_number
     from delivered_rows as r
     left join audit.deliveries as d on d.delivery_id = r.delivery_id
 ),
 
 municipality_lookup as (
-    select
-        t.*,
-        g.gemeentecode is not null as in_cbs_list,
-        reg.gemeentecode is not null
-            and rmj_valid_on(t.begindatum_date, reg.valid_from, reg.valid_until) as region_entry_valid,
-        reg.reported_as,
-        reg.subregio
+    select t.*, rmj_municipality(t.gemeente_code, t.begindatum_date, g, reg) as municipality  -- noqa: RF02
     from typed as t
     left join ref.gemeenten as g on g.gemeentecode = t.gemeente_code
     left join ref.region as reg on reg.gemeentecode = t.gemeente_code
@@ -56,33 +39,24 @@ municipality_lookup as (
 checked as (
     select
         m.*,
-        case
-            -- identity_missing, bsn_invalid_format, bsn_elfproef, pseudoniem_invalid: judged by the TTP step
-            when m.id_status not in ('ok', 'unknown')
-                then {'reason': m.id_status, 'detail': null::varchar}
-            when m.identifier_in_field is not null
-                then {'reason': 'identifier_in_field', 'detail': m.identifier_in_field}
-            when m.agb_code is null
-                then {'reason': 'agb_invalid', 'detail': rmj_reject_detail('aanbieder_agb', m.aanbieder_agb)}
-            when not (m.in_cbs_list or m.region_entry_valid)
-                then {'reason': 'gemeentecode_unknown', 'detail': rmj_reject_detail('gemeentecode', m.gemeentecode)}
-            when not m.region_entry_valid
-                then {'reason': 'gemeentecode_out_of_region', 'detail': rmj_reject_detail('gemeentecode', m.gemeentecode)}
-            when m.toewijzing_number is null
-                then {'reason': 'toewijzingnummer_invalid', 'detail': rmj_reject_detail('toewijzingnummer', m.toewijzingnummer)}
-            when m.geboortejaarmaand is null
-                then {'reason': 'birthdate_invalid', 'detail': 'geboortedatum'}
-            when m.begindatum_date is null
-                then {'reason': 'date_invalid', 'detail': 'begindatum'}
-            when m.begindatum_date > current_date
-                then {'reason': 'date_in_future', 'detail': 'begindatum'}
-            when m.voor_geboorte
-                then {'reason': 'date_before_birth', 'detail': 'begindatum'}
-            when m.status_number is null or m.status_number not in (1, 2, 3)
-                then {'reason': 'status_aanlevering_invalid', 'detail': rmj_reject_detail('status_aanlevering', m.status_aanlevering)}
-            when m.copy_number > 1
-                then {'reason': 'exact_duplicate', 'detail': 'copy of row ' || m.original_row}
-        end as rejection
+        coalesce(
+            rmj_delivery_rejection(
+                m.id_status, m.identifier_in_field, m.aanbieder_agb, m.gemeentecode, m.municipality, m.toewijzingnummer
+            ),
+            case
+                when m.geboortejaarmaand is null
+                    then {'reason': 'birthdate_invalid', 'detail': 'geboortedatum'}
+                when m.begindatum_date is null
+                    then {'reason': 'date_invalid', 'detail': 'begindatum'}
+                when m.begindatum_date > current_date
+                    then {'reason': 'date_in_future', 'detail': 'begindatum'}
+                when m.voor_geboorte
+                    then {'reason': 'date_before_birth', 'detail': 'begindatum'}
+                when m.status_number is null or m.status_number not in (1, 2, 3)
+                    then {'reason': 'status_aanlevering_invalid', 'detail': rmj_reject_detail('status_aanlevering', m.status_aanlevering)}
+            end,
+            rmj_exact_duplicate(m.row_copy)
+        ) as rejection
     from municipality_lookup as m
 )
 
@@ -94,8 +68,8 @@ select
     id_status,
     pseudoniem,
     coalesce(agb_code, aanbieder_agb) as aanbieder_agb,
-    case when region_entry_valid then reported_as else gemeente_code end as gemeentecode,
-    case when region_entry_valid then subregio end as subregio,
+    municipality.gemeentecode as gemeentecode,
+    municipality.subregio as subregio,
     toewijzing_number as toewijzingnummer,
     geboortejaarmaand,
     leeftijd,

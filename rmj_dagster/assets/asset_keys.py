@@ -24,6 +24,11 @@ PYTHON_ASSET_PREFIX = {
 }
 
 
+def python_asset_names(name: str) -> dict:
+    """``name`` and ``key_prefix`` for the ``@dg.asset`` of Python asset ``name``, so its key is ``asset_key(name)``."""
+    return {"name": name, "key_prefix": [PYTHON_ASSET_PREFIX[name]]}
+
+
 def asset_key(name: str) -> dg.AssetKey:
     """The key of the asset called ``name`` (a Python asset or a SQL model)."""
     if name in PYTHON_ASSET_PREFIX:

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from rmj_dagster.assets import identifier_scan
-from rmj_dagster.assets.asset_keys import PYTHON_ASSET_PREFIX, asset_key
+from rmj_dagster.assets.asset_keys import asset_key, python_asset_names
 from rmj_dagster.assets.delivery_observations import LOADED_CHECK
 from rmj_dagster.assets.table_metadata import OWNERS, markdown_table, table_metadata
 from rmj_dagster.cockpit import lineage, monitor
@@ -39,8 +39,7 @@ _PUBLISHED_COLUMNS = """
 
 
 @dg.asset(
-    name="published_figures",
-    key_prefix=[PYTHON_ASSET_PREFIX["published_figures"]],
+    **python_asset_names("published_figures"),
     deps=[asset_key("ceo_publication")],
     partitions_def=years,
     group_name="indicators",
@@ -97,8 +96,7 @@ def figure_change_metadata(context: dg.AssetExecutionContext, con) -> dict[str, 
 
 
 @dg.asset(
-    name="delivery_monitor_page",
-    key_prefix=[PYTHON_ASSET_PREFIX["delivery_monitor_page"]],
+    **python_asset_names("delivery_monitor_page"),
     deps=[asset_key("delivery_monitor")],
     group_name="monitor",
     kinds={"plotly", "html"},

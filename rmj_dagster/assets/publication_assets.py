@@ -4,7 +4,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 import dagster as dg
 
-from rmj_dagster.assets.asset_keys import PYTHON_ASSET_PREFIX, asset_key
+from rmj_dagster.assets.asset_keys import asset_key, python_asset_names
 from rmj_dagster.assets.table_metadata import OWNERS
 from rmj_dagster.partitions import half_year_label, half_years, years
 from rmj_dagster.publish.cbs_files import write_cbs_extract
@@ -20,8 +20,7 @@ def pipeline_version() -> str:
 
 
 @dg.asset(
-    name="cbs_extract_files",
-    key_prefix=[PYTHON_ASSET_PREFIX["cbs_extract_files"]],
+    **python_asset_names("cbs_extract_files"),
     deps=[asset_key("cbs_outcome_extract"), asset_key("cbs_unlisted_trajectories")],
     partitions_def=half_years,
     group_name="cbs",
@@ -55,8 +54,7 @@ def cbs_extract_files(context: dg.AssetExecutionContext, warehouse: Warehouse, e
 
 
 @dg.asset(
-    name="ceo_publication",
-    key_prefix=[PYTHON_ASSET_PREFIX["cbs_extract_files"]],
+    **python_asset_names("ceo_publication"),
     deps=[asset_key("ceo_indicators")],
     partitions_def=years,
     group_name="indicators",

@@ -2,15 +2,14 @@
 
 import dagster as dg
 
-from rmj_dagster.assets.asset_keys import PYTHON_ASSET_PREFIX, asset_key
+from rmj_dagster.assets.asset_keys import asset_key, python_asset_names
 from rmj_dagster.assets.table_metadata import OWNERS
 from rmj_dagster.resources import AnalystSnapshot, Warehouse
 from rmj_dagster.warehouse import snapshot
 
 
 @dg.asset(
-    name="analyst_snapshot",
-    key_prefix=[PYTHON_ASSET_PREFIX["analyst_snapshot"]],
+    **python_asset_names("analyst_snapshot"),
     deps=[asset_key("delivery_reconciliation"), asset_key("cbs_extract_files"), asset_key("ceo_publication")],
     group_name="publish",
     kinds={"duckdb"},

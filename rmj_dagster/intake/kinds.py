@@ -15,7 +15,6 @@ IDENTITY_COLUMNS = ("bsn", "pseudoniem")
 @dataclass(frozen=True)
 class Kind:
     name: str
-    table: str  # the pseudo table the TTP step writes
     signature: str | None  # a column only this kind has: how a CSV of it is recognised from the header
     required: tuple[str, ...]
     optional: tuple[str, ...]
@@ -27,6 +26,11 @@ class Kind:
         return self.required + self.optional
 
     @property
+    def table(self) -> str:
+        """The pseudo table the TTP step writes."""
+        return f"pseudo.{self.name}"
+
+    @property
     def asset(self) -> str:
         """The TTP step's asset that writes the kind's pseudo table."""
         return f"pseudonymised_{self.name}"
@@ -34,7 +38,6 @@ class Kind:
 
 RESPONSES = Kind(
     name="responses",
-    table="pseudo.responses",
     signature="vragenlijst",
     required=("aanbieder_agb", "geboortedatum", "gemeentecode", "toewijzingnummer", "vragenlijst", "invuldatum"),
     optional=tuple(f"q{i:02d}" for i in range(1, 11)) + ("geen_inzage_hulpverlener",),
@@ -43,7 +46,6 @@ RESPONSES = Kind(
 )
 STOP_ZORG = Kind(
     name="stop_zorg",
-    table="pseudo.stop_zorg",
     signature="reden_beeindiging",
     required=("aanbieder_agb", "geboortedatum", "gemeentecode", "toewijzingnummer", "begindatum", "einddatum", "reden_beeindiging"),
     optional=("productcategorie", "productcode", "status_aanlevering"),
@@ -52,7 +54,6 @@ STOP_ZORG = Kind(
 )
 GOALS = Kind(
     name="goals",
-    table="pseudo.goals",
     signature="gas_score",
     required=("aanbieder_agb", "gemeentecode", "toewijzingnummer", "trajecttype", "meetdatum", "doel_nr", "gas_score"),
     optional=("gewicht", "probleemafname"),
@@ -62,7 +63,6 @@ GOALS = Kind(
 
 START_ZORG = Kind(
     name="start_zorg",
-    table="pseudo.start_zorg",
     signature=None,  # JW305 messages only, recognised by their namespace
     required=("aanbieder_agb", "geboortedatum", "gemeentecode", "toewijzingnummer", "begindatum"),
     optional=("productcategorie", "productcode", "status_aanlevering"),

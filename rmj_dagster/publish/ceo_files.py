@@ -25,7 +25,7 @@ from rmj_dagster import codebook, warehouse
 from rmj_dagster.partitions import TIMEZONE
 from rmj_dagster.privacy import disclosure
 from rmj_dagster.publish import figures, municipality_pages, provider_pages, replace_directory, sql_path, write_file_atomic
-from rmj_dagster.publish.figures import indicators_path, number, read_published, year_dir  # noqa: F401  (the one reader)
+from rmj_dagster.publish.figures import number, read_published, year_dir
 from rmj_dagster.publish.html_page import PageMeta
 from rmj_dagster.publish.report import summary_markdown, write_report
 from rmj_dagster.publish.workbook import write_workbook
