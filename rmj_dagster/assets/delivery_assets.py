@@ -24,7 +24,7 @@ from rmj_dagster.privacy import identifiers
 from rmj_dagster.resources import LandingZoneResource, PseudonymKeyResource, Warehouse
 from rmj_dagster.ttp import pseudonymise
 from rmj_dagster.ttp.pseudonym import PseudonymKey
-from rmj_dagster.warehouse import ddl, table_exists
+from rmj_dagster.warehouse import ddl, table_exists, transaction
 
 # BackfillPolicy is beta in Dagster 1.13; we rely on it on purpose (one run for many deliveries).
 warnings.filterwarnings("ignore", message=r"Parameter `backfill_policy`", category=dg.BetaWarning)
@@ -174,13 +174,8 @@ def raw_provider_drops(
             context.log.info(f"quarantined delivery {destroyed} destroyed: its retention period has passed")
         files = _files_by_delivery(zone, set(delivery_ids))
         for delivery_id in delivery_ids:
-            con.execute("begin transaction")
-            try:
+            with transaction(con):
                 outcomes[delivery_id] = receive(con, zone, delivery_id, files.get(delivery_id, []), landing.retain_originals, context.log)
-                con.execute("commit")
-            except Exception:
-                con.execute("rollback")
-                raise
         summary = _delivery_summary(con, delivery_ids)
         metadata = table_metadata(con, "audit.deliveries")
         check = identifier_scan.result(con, asset_key("raw_provider_drops"), list(_AUDIT_TABLES),
@@ -267,16 +262,17 @@ def _to_scan(context: dg.AssetExecutionContext, con, delivery_ids: list[str]) ->
 
 
 def _record_destruction(con, delivery_id: str, kept) -> None:
-    """Audit that the original is gone (or, in development, where it was kept)."""
-    con.execute(
-        "update audit.deliveries set destroyed_at = ? where delivery_id = ?",
-        [None if kept else _now(), delivery_id],
-    )
-    con.execute(
-        "update audit.file_receipts set outcome = 'processed', destroyed_at = ?, kept_at = ? "
-        "where delivery_id = ? and outcome = 'received'",
-        [None if kept else _now(), str(kept) if kept else None, delivery_id],
-    )
+    """Audit that the original is gone (or, in development, where it was kept), in one transaction."""
+    with transaction(con):
+        con.execute(
+            "update audit.deliveries set destroyed_at = ? where delivery_id = ?",
+            [None if kept else _now(), delivery_id],
+        )
+        con.execute(
+            "update audit.file_receipts set outcome = 'processed', destroyed_at = ?, kept_at = ? "
+            "where delivery_id = ? and outcome = 'received'",
+            [None if kept else _now(), str(kept) if kept else None, delivery_id],
+        )
 
 
 def _record_unrecorded_destructions(con, zone: LandingZone, retain: bool) -> None:
@@ -298,27 +294,32 @@ def _pseudonymise_one(con, zone: LandingZone, delivery_id: str, hmac_key: Pseudo
     path = zone.claimed(delivery_id)
     if row is None or row[0] == "quarantined" or path is None:
         return  # nothing received, quarantined, or processed earlier (original already destroyed)
+
+    def record_loaded(rows: int) -> None:  # in the transaction that stores the rows: both or neither
+        con.execute(
+            "update audit.deliveries set status = 'loaded', rows_read = ?, key_label = ?, processed_at = ? "
+            "where delivery_id = ?",
+            [rows, hmac_key.label, _now(), delivery_id],
+        )
+
     try:
         inspection = inspect_file(path)  # cheap; gives the header the reader needs
-        rows = pseudonymise.load_delivery(con, path, inspection, delivery_id, hmac_key, identities_seen)
+        rows = pseudonymise.load_delivery(con, path, inspection, delivery_id, hmac_key, identities_seen, record_loaded)
     except Exception as error:  # anything that goes wrong reading a delivery quarantines it, never the run
         problem = as_quarantine(error)
         if problem is None:  # the machine failed, not the file: the run fails, the original waits for the retry
             raise
         zone.quarantine(path, delivery_id=delivery_id, sha256="", code=problem.code, message=problem.message)
-        con.execute(
-            "update audit.deliveries set status = 'quarantined', reason_code = ?, reason_message = ?, "
-            "processed_at = ? where delivery_id = ?",
-            [problem.code, problem.message, _now(), delivery_id],
-        )
-        con.execute("update audit.file_receipts set outcome = 'quarantined' where delivery_id = ? and outcome = 'received'", [delivery_id])
+        with transaction(con):
+            con.execute(
+                "update audit.deliveries set status = 'quarantined', reason_code = ?, reason_message = ?, "
+                "processed_at = ? where delivery_id = ?",
+                [problem.code, problem.message, _now(), delivery_id],
+            )
+            con.execute("update audit.file_receipts set outcome = 'quarantined' where delivery_id = ? and outcome = 'received'",
+                        [delivery_id])
         log.warning(f"delivery {delivery_id} quarantined while loading: {problem.code}: {problem.message}")
         return
-    con.execute(
-        "update audit.deliveries set status = 'loaded', rows_read = ?, key_label = ?, processed_at = ? "
-        "where delivery_id = ?",
-        [rows, hmac_key.label, _now(), delivery_id],
-    )
     kept = zone.dispose(path, retain=retain)  # only after the rows are committed
     _record_destruction(con, delivery_id, kept)
     log.info(f"delivery {delivery_id}: {rows} {inspection.kind.name} rows pseudonymised; original {'kept (development retention)' if kept else 'destroyed'}")

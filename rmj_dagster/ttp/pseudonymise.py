@@ -2,15 +2,17 @@
 
 A delivery is read inside DuckDB into a temporary table (in memory, never in the warehouse file),
 each distinct identity is hashed once with the keyed pseudonym, the birth date is reduced to year
-and month plus the age at the event, and the rows land in the delivery's ``pseudo.*`` table in one
-transaction (delete-then-insert of that delivery: re-runs never duplicate).
+and month plus the age at the event, and the rows are staged in another temporary table where every
+identifier check runs on the delivery's own rows (its cost follows the delivery, not the history).
+They land in the delivery's ``pseudo.*`` table in one transaction (delete-then-insert of that
+delivery: re-runs never duplicate).
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -25,6 +27,7 @@ from rmj_dagster.intake.ijw import HEADER_FIELDS, NAME_PATH, OWN, Message, tag
 from rmj_dagster.privacy import identifiers
 from rmj_dagster.ttp.bsn import UNKNOWN_BSNS, normalise_bsn, passes_elfproef
 from rmj_dagster.ttp.pseudonym import PseudonymKey, is_pseudonym
+from rmj_dagster.warehouse import transaction
 from rmj_dagster.warehouse.ddl import PSEUDO_COLUMNS, columns_of
 
 _RAW = "rmj_delivery_rows"  # temporary view of one delivery's rows (as read) while it is pseudonymised
@@ -68,6 +71,7 @@ def load_delivery(
     delivery_id: str,
     key: PseudonymKey,
     identities_seen: dict[str, dict] | None = None,
+    record: Callable[[int], None] | None = None,
 ) -> int:
     """Pseudonymise one delivery into its ``pseudo`` table; returns the number of rows read.
 
@@ -78,6 +82,9 @@ def load_delivery(
     ``identities_seen`` (optional, per run): identities already judged and hashed by earlier deliveries
     of the same run, so each distinct BSN is hashed once per run, not once per file (the same youth
     appears in the stop, CEM+ and goal files). It lives in memory only, for one run's step.
+
+    ``record`` (optional) is called with the number of rows inside the transaction that stores them, so
+    what the caller writes there (the audit trail's status) is committed with the rows or not at all.
 
     Raises ``Quarantine`` when the content turns out unreadable while loading (e.g. ragged CSV rows), or
     when an identifier of the delivery stands in a stored field (nothing of it is stored then).
@@ -116,14 +123,11 @@ def load_delivery(
         _empty_identifier_fields(con, inspection)
         rows = con.execute(f"select count(*) from {_STAGED}").fetchone()[0]
         columns = ", ".join(columns_of(kind.table))
-        con.execute("begin transaction")
-        try:
+        with transaction(con):
             con.execute(f"delete from {kind.table} where delivery_id = ?", [delivery_id])
             con.execute(f"insert into {kind.table} ({columns}) select {columns} from {_STAGED}")
-            con.execute("commit")
-        except Exception:
-            con.execute("rollback")
-            raise
+            if record is not None:
+                record(int(rows))
         return int(rows)
     finally:
         con.execute(f"drop view if exists {_RAW}")
