@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import dagster as dg
 import duckdb
 
+from rmj_dagster import codebook
 from rmj_dagster.assets import identifier_scan
 from rmj_dagster.assets.asset_keys import PYTHON_ASSET_PREFIX, asset_key
 from rmj_dagster.assets.table_metadata import OWNERS, markdown_table, table_metadata
@@ -242,9 +243,18 @@ def pseudonymised_deliveries(
         refuse_unfit_key(con, hmac_key)
         _record_unrecorded_destructions(con, zone, landing.retain_originals)
         identities_seen: dict[str, dict] = {}  # each distinct BSN hashed once per run (memory only)
-        for delivery_id in delivery_ids:
-            _pseudonymise_one(con, zone, delivery_id, hmac_key, landing.retain_originals, context.log, identities_seen)
-        identities_seen.clear()
+        batch = pseudonymise.Batch(con)
+        waiting: dict[str, tuple] = {}
+        batch_rows = int(codebook.parameter("ttp_batch_rows"))
+        try:
+            for delivery_id in delivery_ids:
+                _pseudonymise_one(con, zone, delivery_id, hmac_key, context.log, identities_seen, batch, waiting)
+                if batch.rows >= batch_rows:
+                    _store(con, zone, batch, waiting, landing.retain_originals, context.log)
+            _store(con, zone, batch, waiting, landing.retain_originals, context.log)
+        finally:
+            batch.discard()  # after a failure: nothing of the batch stored, its originals wait for the rerun
+            identities_seen.clear()
         scanned = _to_scan(context, con, delivery_ids)
         for kind in KINDS.values():
             key_ = asset_key(kind.asset)
@@ -261,18 +271,19 @@ def _to_scan(context: dg.AssetExecutionContext, con, delivery_ids: list[str]) ->
     return sorted(set(delivery_ids) | (loaded - reported))
 
 
-def _record_destruction(con, delivery_id: str, kept) -> None:
-    """Audit that the original is gone (or, in development, where it was kept), in one transaction."""
+def _record_destruction(con, kept_of: dict[str, object]) -> None:
+    """Audit that the originals are gone (or, in development, where they were kept), in one transaction."""
     with transaction(con):
-        con.execute(
-            "update audit.deliveries set destroyed_at = ? where delivery_id = ?",
-            [None if kept else _now(), delivery_id],
-        )
-        con.execute(
-            "update audit.file_receipts set outcome = 'processed', destroyed_at = ?, kept_at = ? "
-            "where delivery_id = ? and outcome = 'received'",
-            [None if kept else _now(), str(kept) if kept else None, delivery_id],
-        )
+        for delivery_id, kept in kept_of.items():
+            con.execute(
+                "update audit.deliveries set destroyed_at = ? where delivery_id = ?",
+                [None if kept else _now(), delivery_id],
+            )
+            con.execute(
+                "update audit.file_receipts set outcome = 'processed', destroyed_at = ?, kept_at = ? "
+                "where delivery_id = ? and outcome = 'received'",
+                [None if kept else _now(), str(kept) if kept else None, delivery_id],
+            )
 
 
 def _record_unrecorded_destructions(con, zone: LandingZone, retain: bool) -> None:
@@ -283,13 +294,13 @@ def _record_unrecorded_destructions(con, zone: LandingZone, retain: bool) -> Non
     unrecorded = con.execute(
         "select delivery_id from audit.deliveries where status = 'loaded' and destroyed_at is null"
     ).fetchall()
-    for (delivery_id,) in unrecorded:
-        if zone.claimed(delivery_id) is None:
-            _record_destruction(con, delivery_id, None)
+    _record_destruction(con, {delivery_id: None for (delivery_id,) in unrecorded if zone.claimed(delivery_id) is None})
 
 
-def _pseudonymise_one(con, zone: LandingZone, delivery_id: str, hmac_key: PseudonymKey, retain: bool, log,
-                      identities_seen: dict | None = None) -> None:
+def _pseudonymise_one(con, zone: LandingZone, delivery_id: str, hmac_key: PseudonymKey, log,
+                      identities_seen: dict | None, batch: pseudonymise.Batch, waiting: dict[str, tuple]) -> None:
+    """Pseudonymise and check one delivery into ``batch`` (``waiting``: what ``_store`` needs after it is
+    stored), or quarantine it."""
     row = con.execute("select status from audit.deliveries where delivery_id = ?", [delivery_id]).fetchone()
     path = zone.claimed(delivery_id)
     if row is None or row[0] == "quarantined" or path is None:
@@ -304,7 +315,8 @@ def _pseudonymise_one(con, zone: LandingZone, delivery_id: str, hmac_key: Pseudo
 
     try:
         inspection = inspect_file(path)  # cheap; gives the header the reader needs
-        rows = pseudonymise.load_delivery(con, path, inspection, delivery_id, hmac_key, identities_seen, record_loaded)
+        rows = pseudonymise.load_delivery(con, path, inspection, delivery_id, hmac_key, identities_seen, record_loaded,
+                                          batch=batch)
     except Exception as error:  # anything that goes wrong reading a delivery quarantines it, never the run
         problem = as_quarantine(error)
         if problem is None:  # the machine failed, not the file: the run fails, the original waits for the retry
@@ -320,6 +332,15 @@ def _pseudonymise_one(con, zone: LandingZone, delivery_id: str, hmac_key: Pseudo
                         [delivery_id])
         log.warning(f"delivery {delivery_id} quarantined while loading: {problem.code}: {problem.message}")
         return
-    kept = zone.dispose(path, retain=retain)  # only after the rows are committed
-    _record_destruction(con, delivery_id, kept)
-    log.info(f"delivery {delivery_id}: {rows} {inspection.kind.name} rows pseudonymised; original {'kept (development retention)' if kept else 'destroyed'}")
+    waiting[delivery_id] = (path, inspection.kind.name, rows)
+
+
+def _store(con, zone: LandingZone, batch: pseudonymise.Batch, waiting: dict[str, tuple], retain: bool, log) -> None:
+    """Store the batch (rows and loaded status in one transaction), then destroy the originals: only after
+    their rows are committed. A kill in between leaves loaded deliveries with their original still claimed:
+    the rerun loads them again (delete-then-insert) or records the destruction it missed."""
+    for delivery_id in batch.store():
+        path, kind, rows = waiting.pop(delivery_id)
+        kept = zone.dispose(path, retain=retain)
+        _record_destruction(con, {delivery_id: kept})  # right after each: the window for a kill stays one file
+        log.info(f"delivery {delivery_id}: {rows} {kind} rows pseudonymised; original {'kept (development retention)' if kept else 'destroyed'}")

@@ -72,12 +72,14 @@ def load_delivery(
     key: PseudonymKey,
     identities_seen: dict[str, dict] | None = None,
     record: Callable[[int], None] | None = None,
+    batch: Batch | None = None,
 ) -> int:
     """Pseudonymise one delivery into its ``pseudo`` table; returns the number of rows read.
 
     The rows are pseudonymised into a temporary table and checked there (the delivery's own identifiers,
     fields emptied and flagged), so the work follows the delivery's size, not the history already stored;
     then one transaction replaces the delivery's rows in the pseudo table (re-runs never duplicate).
+    With ``batch`` that transaction waits for :meth:`Batch.store`, which stores several deliveries in one.
 
     ``identities_seen`` (optional, per run): identities already judged and hashed by earlier deliveries
     of the same run, so each distinct BSN is hashed once per run, not once per file (the same youth
@@ -121,18 +123,63 @@ def load_delivery(
         con.execute(_insert_sql(inspection), [delivery_id, key.label])
         _refuse_identifiers_from_input(con, inspection, names)
         _empty_identifier_fields(con, inspection)
-        rows = con.execute(f"select count(*) from {_STAGED}").fetchone()[0]
-        columns = ", ".join(columns_of(kind.table))
-        with transaction(con):
-            con.execute(f"delete from {kind.table} where delivery_id = ?", [delivery_id])
-            con.execute(f"insert into {kind.table} ({columns}) select {columns} from {_STAGED}")
-            if record is not None:
-                record(int(rows))
-        return int(rows)
+        rows = int(con.execute(f"select count(*) from {_STAGED}").fetchone()[0])
+        waiting = batch or Batch(con)
+        waiting.add(kind.table, delivery_id, rows, record)
+        if batch is None:
+            waiting.store()
+        return rows
     finally:
         con.execute(f"drop view if exists {_RAW}")
         for table in (_TEXT, _IDS, _TRIPWIRE, _STAGED):
             con.execute(f"drop table if exists {table}")
+
+
+class Batch:
+    """Deliveries pseudonymised and checked, waiting to be stored together: one transaction for several
+    deliveries, as a commit per delivery costs more than its rows. Their staged rows stay in temporary
+    tables (memory, the row's own BSN and birth date beside them) until :meth:`store` or :meth:`discard`;
+    nothing of them is in the warehouse before, so a kill loses the batch whole and a rerun redoes it."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self._con = con
+        self._waiting: list[tuple[str, str, str, int, Callable[[int], None] | None]] = []
+        self._made = 0
+
+    @property
+    def rows(self) -> int:
+        return sum(rows for *_, rows, _record in self._waiting)
+
+    def add(self, table: str, delivery_id: str, rows: int, record: Callable[[int], None] | None) -> None:
+        """Take over the delivery's staged rows (the temporary table is renamed, not copied)."""
+        self._made += 1
+        staged = f"{_STAGED}_{self._made}"
+        self._con.execute(f"alter table {_STAGED} rename to {staged}")
+        self._waiting.append((staged, table, delivery_id, rows, record))
+
+    def store(self) -> list[str]:
+        """In one transaction, each waiting delivery's rows replace its earlier ones (delete-then-insert)
+        and its ``record`` runs with its row count; returns the deliveries stored, in the order added."""
+        waiting, self._waiting = self._waiting, []
+        try:
+            if waiting:
+                with transaction(self._con):
+                    for staged, table, delivery_id, rows, record in waiting:
+                        columns = ", ".join(columns_of(table))
+                        self._con.execute(f"delete from {table} where delivery_id = ?", [delivery_id])
+                        self._con.execute(f"insert into {table} ({columns}) select {columns} from {staged}")
+                        if record is not None:
+                            record(rows)
+        finally:
+            for staged, *_ in waiting:
+                self._con.execute(f"drop table if exists {staged}")
+        return [delivery_id for _, _, delivery_id, *_ in waiting]
+
+    def discard(self) -> None:
+        """Drop what waits, storing nothing (the run failed; the originals wait for the rerun)."""
+        waiting, self._waiting = self._waiting, []
+        for staged, *_ in waiting:
+            self._con.execute(f"drop table if exists {staged}")
 
 
 def _staged_table_sql(table: str) -> str:
