@@ -136,10 +136,6 @@ def _quoted(column: str) -> str:
     return '"' + column.replace('"', '""') + '"'
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _shaped_per_column(
     con: duckdb.DuckDBPyConnection, relation: str, bsn_columns: list[str], date_columns: list[str],
     filter_sql: str = "true", *, small: bool = False,
