@@ -123,6 +123,32 @@ def test_reloading_a_delivery_replaces_its_rows(con, tmp_path):
     assert con.execute("select count(*) from pseudo.responses").fetchone()[0] == 1
 
 
+
+def test_a_batch_stores_nothing_until_store_and_then_each_delivery_with_its_record(con, tmp_path):
+    first = write(tmp_path / "a.csv", cem_csv())
+    second = write(tmp_path / "b.csv", cem_csv(rows=[["12345678", BSN, "2010-03-15", "0363", "43", "OUDERS_EINDE", "2025-04-01", "4", "8", "03"]] * 2))
+    recorded = []
+
+    def record(delivery_id):  # runs inside the transaction that stores the rows
+        return lambda rows: recorded.append((delivery_id, rows, con.execute("select count(*) from pseudo.responses").fetchone()[0]))
+
+    batch = pseudonymise.Batch(con)
+    pseudonymise.load_delivery(con, first, inspect_file(first), "a" * 16, KEY, record=record("a"), batch=batch)
+    pseudonymise.load_delivery(con, second, inspect_file(second), "b" * 16, KEY, record=record("b"), batch=batch)
+    assert batch.rows == 3
+    assert con.execute("select count(*) from pseudo.responses").fetchone()[0] == 0  # nothing stored while waiting
+    batch.discard()
+    assert batch.store() == [] and con.execute("select count(*) from pseudo.responses").fetchone()[0] == 0
+
+    load(con, first, "a" * 16)  # stored earlier: the batch replaces it, never duplicates
+    batch = pseudonymise.Batch(con)
+    for path, delivery_id in ((first, "a"), (second, "b")):
+        pseudonymise.load_delivery(con, path, inspect_file(path), delivery_id * 16, KEY, record=record(delivery_id), batch=batch)
+    assert batch.store() == ["a" * 16, "b" * 16]
+    assert recorded == [("a", 1, 1), ("b", 2, 3)]
+    assert con.execute("select delivery_id, count(*) from pseudo.responses group by 1 order by 1").fetchall() == [("a" * 16, 1), ("b" * 16, 2)]
+    assert not con.execute("select * from duckdb_tables() where temporary").fetchall()  # no staged rows left in memory
+
 @pytest.mark.parametrize(
     ("content", "code"),
     [

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import dagster as dg
 import duckdb
 
+from rmj_dagster import codebook
 from rmj_dagster.assets import identifier_scan
 from rmj_dagster.assets.asset_keys import PYTHON_ASSET_PREFIX, asset_key
 from rmj_dagster.assets.table_metadata import OWNERS, markdown_table, table_metadata
@@ -24,7 +25,7 @@ from rmj_dagster.privacy import identifiers
 from rmj_dagster.resources import LandingZoneResource, PseudonymKeyResource, Warehouse
 from rmj_dagster.ttp import pseudonymise
 from rmj_dagster.ttp.pseudonym import PseudonymKey
-from rmj_dagster.warehouse import ddl, table_exists
+from rmj_dagster.warehouse import ddl, table_exists, transaction
 
 # BackfillPolicy is beta in Dagster 1.13; we rely on it on purpose (one run for many deliveries).
 warnings.filterwarnings("ignore", message=r"Parameter `backfill_policy`", category=dg.BetaWarning)
@@ -174,13 +175,8 @@ def raw_provider_drops(
             context.log.info(f"quarantined delivery {destroyed} destroyed: its retention period has passed")
         files = _files_by_delivery(zone, set(delivery_ids))
         for delivery_id in delivery_ids:
-            con.execute("begin transaction")
-            try:
+            with transaction(con):
                 outcomes[delivery_id] = receive(con, zone, delivery_id, files.get(delivery_id, []), landing.retain_originals, context.log)
-                con.execute("commit")
-            except Exception:
-                con.execute("rollback")
-                raise
         summary = _delivery_summary(con, delivery_ids)
         metadata = table_metadata(con, "audit.deliveries")
         check = identifier_scan.result(con, asset_key("raw_provider_drops"), list(_AUDIT_TABLES),
@@ -247,9 +243,18 @@ def pseudonymised_deliveries(
         refuse_unfit_key(con, hmac_key)
         _record_unrecorded_destructions(con, zone, landing.retain_originals)
         identities_seen: dict[str, dict] = {}  # each distinct BSN hashed once per run (memory only)
-        for delivery_id in delivery_ids:
-            _pseudonymise_one(con, zone, delivery_id, hmac_key, landing.retain_originals, context.log, identities_seen)
-        identities_seen.clear()
+        batch = pseudonymise.Batch(con)
+        waiting: dict[str, tuple] = {}
+        batch_rows = int(codebook.parameter("ttp_batch_rows"))
+        try:
+            for delivery_id in delivery_ids:
+                _pseudonymise_one(con, zone, delivery_id, hmac_key, context.log, identities_seen, batch, waiting)
+                if batch.rows >= batch_rows:
+                    _store(con, zone, batch, waiting, landing.retain_originals, context.log)
+            _store(con, zone, batch, waiting, landing.retain_originals, context.log)
+        finally:
+            batch.discard()  # after a failure: nothing of the batch stored, its originals wait for the rerun
+            identities_seen.clear()
         scanned = _to_scan(context, con, delivery_ids)
         for kind in KINDS.values():
             key_ = asset_key(kind.asset)
@@ -266,17 +271,19 @@ def _to_scan(context: dg.AssetExecutionContext, con, delivery_ids: list[str]) ->
     return sorted(set(delivery_ids) | (loaded - reported))
 
 
-def _record_destruction(con, delivery_id: str, kept) -> None:
-    """Audit that the original is gone (or, in development, where it was kept)."""
-    con.execute(
-        "update audit.deliveries set destroyed_at = ? where delivery_id = ?",
-        [None if kept else _now(), delivery_id],
-    )
-    con.execute(
-        "update audit.file_receipts set outcome = 'processed', destroyed_at = ?, kept_at = ? "
-        "where delivery_id = ? and outcome = 'received'",
-        [None if kept else _now(), str(kept) if kept else None, delivery_id],
-    )
+def _record_destruction(con, kept_of: dict[str, object]) -> None:
+    """Audit that the originals are gone (or, in development, where they were kept), in one transaction."""
+    with transaction(con):
+        for delivery_id, kept in kept_of.items():
+            con.execute(
+                "update audit.deliveries set destroyed_at = ? where delivery_id = ?",
+                [None if kept else _now(), delivery_id],
+            )
+            con.execute(
+                "update audit.file_receipts set outcome = 'processed', destroyed_at = ?, kept_at = ? "
+                "where delivery_id = ? and outcome = 'received'",
+                [None if kept else _now(), str(kept) if kept else None, delivery_id],
+            )
 
 
 def _record_unrecorded_destructions(con, zone: LandingZone, retain: bool) -> None:
@@ -287,38 +294,53 @@ def _record_unrecorded_destructions(con, zone: LandingZone, retain: bool) -> Non
     unrecorded = con.execute(
         "select delivery_id from audit.deliveries where status = 'loaded' and destroyed_at is null"
     ).fetchall()
-    for (delivery_id,) in unrecorded:
-        if zone.claimed(delivery_id) is None:
-            _record_destruction(con, delivery_id, None)
+    _record_destruction(con, {delivery_id: None for (delivery_id,) in unrecorded if zone.claimed(delivery_id) is None})
 
 
-def _pseudonymise_one(con, zone: LandingZone, delivery_id: str, hmac_key: PseudonymKey, retain: bool, log,
-                      identities_seen: dict | None = None) -> None:
+def _pseudonymise_one(con, zone: LandingZone, delivery_id: str, hmac_key: PseudonymKey, log,
+                      identities_seen: dict | None, batch: pseudonymise.Batch, waiting: dict[str, tuple]) -> None:
+    """Pseudonymise and check one delivery into ``batch`` (``waiting``: what ``_store`` needs after it is
+    stored), or quarantine it."""
     row = con.execute("select status from audit.deliveries where delivery_id = ?", [delivery_id]).fetchone()
     path = zone.claimed(delivery_id)
     if row is None or row[0] == "quarantined" or path is None:
         return  # nothing received, quarantined, or processed earlier (original already destroyed)
+
+    def record_loaded(rows: int) -> None:  # in the transaction that stores the rows: both or neither
+        con.execute(
+            "update audit.deliveries set status = 'loaded', rows_read = ?, key_label = ?, processed_at = ? "
+            "where delivery_id = ?",
+            [rows, hmac_key.label, _now(), delivery_id],
+        )
+
     try:
         inspection = inspect_file(path)  # cheap; gives the header the reader needs
-        rows = pseudonymise.load_delivery(con, path, inspection, delivery_id, hmac_key, identities_seen)
+        rows = pseudonymise.load_delivery(con, path, inspection, delivery_id, hmac_key, identities_seen, record_loaded,
+                                          batch=batch)
     except Exception as error:  # anything that goes wrong reading a delivery quarantines it, never the run
         problem = as_quarantine(error)
         if problem is None:  # the machine failed, not the file: the run fails, the original waits for the retry
             raise
         zone.quarantine(path, delivery_id=delivery_id, sha256="", code=problem.code, message=problem.message)
-        con.execute(
-            "update audit.deliveries set status = 'quarantined', reason_code = ?, reason_message = ?, "
-            "processed_at = ? where delivery_id = ?",
-            [problem.code, problem.message, _now(), delivery_id],
-        )
-        con.execute("update audit.file_receipts set outcome = 'quarantined' where delivery_id = ? and outcome = 'received'", [delivery_id])
+        with transaction(con):
+            con.execute(
+                "update audit.deliveries set status = 'quarantined', reason_code = ?, reason_message = ?, "
+                "processed_at = ? where delivery_id = ?",
+                [problem.code, problem.message, _now(), delivery_id],
+            )
+            con.execute("update audit.file_receipts set outcome = 'quarantined' where delivery_id = ? and outcome = 'received'",
+                        [delivery_id])
         log.warning(f"delivery {delivery_id} quarantined while loading: {problem.code}: {problem.message}")
         return
-    con.execute(
-        "update audit.deliveries set status = 'loaded', rows_read = ?, key_label = ?, processed_at = ? "
-        "where delivery_id = ?",
-        [rows, hmac_key.label, _now(), delivery_id],
-    )
-    kept = zone.dispose(path, retain=retain)  # only after the rows are committed
-    _record_destruction(con, delivery_id, kept)
-    log.info(f"delivery {delivery_id}: {rows} {inspection.kind.name} rows pseudonymised; original {'kept (development retention)' if kept else 'destroyed'}")
+    waiting[delivery_id] = (path, inspection.kind.name, rows)
+
+
+def _store(con, zone: LandingZone, batch: pseudonymise.Batch, waiting: dict[str, tuple], retain: bool, log) -> None:
+    """Store the batch (rows and loaded status in one transaction), then destroy the originals: only after
+    their rows are committed. A kill in between leaves loaded deliveries with their original still claimed:
+    the rerun loads them again (delete-then-insert) or records the destruction it missed."""
+    for delivery_id in batch.store():
+        path, kind, rows = waiting.pop(delivery_id)
+        kept = zone.dispose(path, retain=retain)
+        _record_destruction(con, {delivery_id: kept})  # right after each: the window for a kill stays one file
+        log.info(f"delivery {delivery_id}: {rows} {kind} rows pseudonymised; original {'kept (development retention)' if kept else 'destroyed'}")

@@ -37,17 +37,40 @@ _TEXT_TYPES = ("VARCHAR", "BIGINT", "INTEGER", "HUGEINT", "UBIGINT")
 _DATE_TYPES = ("DATE", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE")
 # a full date written out: 2011-06-01, 01-06-2011, 2011/06/01, 20110601 (8 digits are dates only with a
 # plausible year, month and day: an AGB code such as 12345678 is not)
-FULL_DATE_SQL = (
-    r"regexp_full_match(v, '(19|20)\d\d[-/.](0[1-9]|1[0-2])[-/.](0[1-9]|[12]\d|3[01])') "
-    r"or regexp_full_match(v, '(0[1-9]|[12]\d|3[01])[-/.](0[1-9]|1[0-2])[-/.](19|20)\d\d') "
-    r"or regexp_full_match(v, '(19|20)\d\d(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])')"
+_FULL_DATE_PATTERNS = (
+    r"(19|20)\d\d[-/.](0[1-9]|1[0-2])[-/.](0[1-9]|[12]\d|3[01])",
+    r"(0[1-9]|[12]\d|3[01])[-/.](0[1-9]|1[0-2])[-/.](19|20)\d\d",
+    r"(19|20)\d\d(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])",
 )
-BSN_SHAPE_SQL = "regexp_full_match(v, '[0-9]{9}')"  # and passes the 11-proef (checked in Python)
-# Value classes of identifier_exemptions.csv: a value of the class's shape is legitimate in its columns.
+_BSN_SHAPE_PATTERN = "[0-9]{9}"  # and passes the 11-proef (checked in Python)
+# Every identifier shape is 8 to 10 characters of ASCII digits and separators: the cheap length test
+# spares the regular expression on most values.
+_SHAPE_LENGTHS = (8, 10)
+
+
+def _one_of(patterns) -> str:
+    """One regular expression that fully matches what any of ``patterns`` fully matches (RE2 full match)."""
+    return "|".join(f"(?:{p})" for p in patterns)
+
+
+def full_date_sql(value: str = "v") -> str:
+    """SQL: the text ``value`` is a full date in one of the written-out forms."""
+    return f"regexp_full_match({value}, '{_one_of(_FULL_DATE_PATTERNS)}')"
+
+
+def identifier_shaped_sql(value: str = "v") -> str:
+    """SQL: the text ``value`` has the shape of a BSN (9 digits, before the 11-proef) or of a full date."""
+    low, high = _SHAPE_LENGTHS
+    return (f"(length({value}) between {low} and {high} "
+            f"and regexp_full_match({value}, '{_one_of((_BSN_SHAPE_PATTERN, *_FULL_DATE_PATTERNS))}'))")
+
+
+# Value classes of identifier_exemptions.csv: a value of the class's shape is legitimate in its columns
+# (SQL over a text value).
 VALUE_CLASSES = {
-    "event_date": f"({FULL_DATE_SQL})",  # any full date; a BSN in the column is still a finding
-    "care_number": "regexp_full_match(v, '[0-9]{1,9}')",  # whole number 0-999999999, leading zeros kept
-    "agb_code": "regexp_full_match(v, '[0-9]{8}')",
+    "event_date": full_date_sql,  # any full date; a BSN in the column is still a finding
+    "care_number": lambda value: f"regexp_full_match({value}, '[0-9]{{1,9}}')",  # whole number 0-999999999, leading zeros kept
+    "agb_code": lambda value: f"regexp_full_match({value}, '[0-9]{{8}}')",
 }
 
 
@@ -65,10 +88,16 @@ def columns_of_class(value_class: str) -> frozenset[str]:
     return frozenset(c for c, k in exemptions().items() if k == value_class)
 
 
-def legitimate_sql(column: str) -> str:
-    """SQL over a trimmed text value ``v``: true when it is legitimate in ``column`` (its class's shape)."""
+def legitimate_sql(column: str, value: str = "v") -> str:
+    """SQL over a trimmed text ``value``: true when it is legitimate in ``column`` (its class's shape)."""
     value_class = exemptions().get(column.lower())
-    return VALUE_CLASSES[value_class] if value_class else "false"
+    return f"({VALUE_CLASSES[value_class](value)})" if value_class else "false"
+
+
+def finding_sql(column: str, value: str = "v") -> str:
+    """SQL: the trimmed text ``value`` of ``column`` is a BSN candidate (before the 11-proef) or a full
+    date, and not legitimate there."""
+    return f"({identifier_shaped_sql(value)} and not {legitimate_sql(column, value)})"
 
 
 EVENT_DATE_COLUMNS = columns_of_class("event_date")  # full dates are events here, not persons
@@ -103,50 +132,67 @@ def column_names_for_audit(header: tuple[str, ...], names: tuple[str, ...]) -> s
     return ",".join(kept) or None
 
 
-def _matching_values(
-    con: duckdb.DuckDBPyConnection, relation: str, column: str, where: str, keep=lambda value: True, filter_sql: str = "true",
-) -> set[str]:
-    """Distinct trimmed values ``v`` of ``column`` that match ``where`` and ``keep`` (rows limited by ``filter_sql``)."""
-    values = con.execute(
-        f'select distinct v from (select trim("{column}"::varchar) as v from {relation} where {filter_sql}) where {where}'
-    ).fetchall()
-    return {v for (v,) in values if keep(v)}
+def _quoted(column: str) -> str:
+    return '"' + column.replace('"', '""') + '"'
 
 
-def _bsn_where(column: str) -> str:
-    return f"{BSN_SHAPE_SQL} and not ({legitimate_sql(column)})"
+def _shaped_per_column(
+    con: duckdb.DuckDBPyConnection, relation: str, bsn_columns: list[str], date_columns: list[str],
+    filter_sql: str = "true", *, small: bool = False,
+) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    """Per column: the distinct values that are BSN candidates (9 digits passing the 11-proef, among
+    ``bsn_columns``) and full dates (among ``date_columns``), neither legitimate in their column.
+
+    One pass over the relation, each column's findings (few) gathered by a filtered aggregate. A ``small``
+    relation (one delivery's rows) is read per column instead, its distinct values tested: the shapes are
+    then tested once per distinct value, not per row (a date column holds a few hundred)."""
+    columns = list(dict.fromkeys([*bsn_columns, *date_columns]))
+    bsn: dict[str, set[str]] = {c: set() for c in bsn_columns}
+    dates: dict[str, set[str]] = {c: set() for c in date_columns}
+    if not columns:
+        return bsn, dates
+    if small:
+        per_column = dict(con.execute(" union all ".join(
+            f"select {i}, list(distinct v) filter (where {finding_sql(c, 'v')}) from "
+            f"(select trim(x::varchar) as v from (select distinct {_quoted(c)} as x from {relation} where {filter_sql}))"
+            for i, c in enumerate(columns))).fetchall())
+        row = [per_column[i] for i in range(len(columns))]
+    else:
+        values = ", ".join(f"trim({_quoted(c)}::varchar) as v{i}" for i, c in enumerate(columns))
+        found = ", ".join(f"list(distinct v{i}) filter (where {finding_sql(c, f'v{i}')})" for i, c in enumerate(columns))
+        row = con.execute(f"select {found} from (select {values} from {relation} where {filter_sql})").fetchone()
+    for column, shaped in zip(columns, row, strict=True):
+        for value in shaped or ():
+            if len(value) == 9 and value.isdigit():  # 9 digits are never a full date (8 digits, or separators)
+                if column in bsn and passes_elfproef(value):
+                    bsn[column].add(value)
+            elif column in dates:
+                dates[column].add(value)
+    return bsn, dates
 
 
-def _date_where(column: str) -> str:
-    return f"({FULL_DATE_SQL}) and not ({legitimate_sql(column)})"
-
-
-def _count_per_column(con, relation: str, columns: list[str], where_of, keep=lambda value: True) -> dict[str, int]:
-    found = {}
-    for column in columns:
-        hits = len(_matching_values(con, relation, column, where_of(column), keep))
-        if hits:
-            found[column] = hits
-    return found
+def _counts(values: dict[str, set[str]]) -> dict[str, int]:
+    return {column: len(found) for column, found in values.items() if found}
 
 
 def bsn_candidates_in_relation(con: duckdb.DuckDBPyConnection, relation: str, columns: list[str]) -> dict[str, int]:
     """Per column: how many distinct 9-digit values pass the 11-proef and are not legitimate there."""
-    return _count_per_column(con, relation, columns, _bsn_where, passes_elfproef)
+    return _counts(_shaped_per_column(con, relation, columns, [])[0])
 
 
 def full_dates_in_relation(con: duckdb.DuckDBPyConnection, relation: str, columns: list[str]) -> dict[str, int]:
     """Per column: how many distinct values are full dates and not legitimate there (event dates are)."""
-    return _count_per_column(con, relation, columns, _date_where)
+    return _counts(_shaped_per_column(con, relation, [], columns)[1])
 
 
 def identifier_shaped_values(
-    con: duckdb.DuckDBPyConnection, relation: str, column: str, filter_sql: str = "true"
-) -> set[str]:
-    """The distinct values of ``column`` that the table-wide scan would report: BSN candidates and full
-    dates not legitimate in that column. The TTP step rejects rows holding them before they are stored."""
-    return (_matching_values(con, relation, column, _bsn_where(column), passes_elfproef, filter_sql)
-            | _matching_values(con, relation, column, _date_where(column), filter_sql=filter_sql))
+    con: duckdb.DuckDBPyConnection, relation: str, columns: list[str], filter_sql: str = "true", *, small: bool = False,
+) -> dict[str, set[str]]:
+    """Per column of ``columns`` (those with any): the distinct values the table-wide scan would report, BSN
+    candidates and full dates not legitimate there (``small``: see ``_shaped_per_column``). The TTP step
+    empties and flags the fields holding them before they are stored."""
+    bsn, dates = _shaped_per_column(con, relation, columns, columns, filter_sql, small=small)
+    return {c: bsn[c] | dates[c] for c in columns if bsn[c] | dates[c]}
 
 
 def _columns(con: duckdb.DuckDBPyConnection, table: str, types: tuple[str, ...]) -> list[str]:
@@ -173,11 +219,11 @@ def scan_table(con: duckdb.DuckDBPyConnection, table: str, where: str | None = N
     named = [c for c in _columns(con, table, _TEXT_TYPES + _DATE_TYPES + ("BOOLEAN", "DOUBLE"))
              if c.lower() in FORBIDDEN_COLUMNS]
     typed_dates = [c for c in _columns(con, table, _DATE_TYPES) if c.lower() not in EVENT_DATE_COLUMNS]
+    bsn, dates = _shaped_per_column(con, relation, _columns(con, table, _TEXT_TYPES), _columns(con, table, ("VARCHAR",)))
     return {
         "identifying_columns": named,
-        "bsn_candidates": bsn_candidates_in_relation(con, relation, _columns(con, table, _TEXT_TYPES)),
-        "full_dates": full_dates_in_relation(con, relation, _columns(con, table, ("VARCHAR",)))
-        | {c: -1 for c in typed_dates},  # -1: the column's type is a date
+        "bsn_candidates": _counts(bsn),
+        "full_dates": _counts(dates) | {c: -1 for c in typed_dates},  # -1: the column's type is a date
     }
 
 
@@ -200,18 +246,18 @@ def warehouse_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
 def scan_csv(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, object]:
     """An export CSV (``;``-separated, with header): the same findings as a warehouse table.
 
-    The file is read once into a temporary table (the per-column scans would otherwise parse it again
-    for every column)."""
+    The file is read once into a temporary table and scanned in one pass over its cells."""
     con.execute(
         f"create or replace temp table rmj_scanned_csv as select * from "
         f"read_csv('{path.as_posix()}', delim=';', header=true, all_varchar=true)"
     )
     try:
         columns = [r[0] for r in con.execute("describe rmj_scanned_csv").fetchall()]
+        bsn, dates = _shaped_per_column(con, "rmj_scanned_csv", columns, columns)
         return {
             "identifying_columns": [c for c in columns if c.lower() in FORBIDDEN_COLUMNS],
-            "bsn_candidates": bsn_candidates_in_relation(con, "rmj_scanned_csv", columns),
-            "full_dates": full_dates_in_relation(con, "rmj_scanned_csv", columns),
+            "bsn_candidates": _counts(bsn),
+            "full_dates": _counts(dates),
         }
     finally:
         con.execute("drop table if exists rmj_scanned_csv")

@@ -2,15 +2,17 @@
 
 A delivery is read inside DuckDB into a temporary table (in memory, never in the warehouse file),
 each distinct identity is hashed once with the keyed pseudonym, the birth date is reduced to year
-and month plus the age at the event, and the rows land in the delivery's ``pseudo.*`` table in one
-transaction (delete-then-insert of that delivery: re-runs never duplicate).
+and month plus the age at the event, and the rows are staged in another temporary table where every
+identifier check runs on the delivery's own rows (its cost follows the delivery, not the history).
+They land in the delivery's ``pseudo.*`` table in one transaction (delete-then-insert of that
+delivery: re-runs never duplicate).
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -25,30 +27,41 @@ from rmj_dagster.intake.ijw import HEADER_FIELDS, NAME_PATH, OWN, Message, tag
 from rmj_dagster.privacy import identifiers
 from rmj_dagster.ttp.bsn import UNKNOWN_BSNS, normalise_bsn, passes_elfproef
 from rmj_dagster.ttp.pseudonym import PseudonymKey, is_pseudonym
-from rmj_dagster.warehouse.ddl import columns_of
+from rmj_dagster.warehouse import transaction
+from rmj_dagster.warehouse.ddl import PSEUDO_COLUMNS, columns_of
 
-_RAW = "rmj_delivery_rows"  # temporary table holding one delivery's rows while it is pseudonymised
+_RAW = "rmj_delivery_rows"  # temporary view of one delivery's rows (as read) while it is pseudonymised
+_TEXT = "rmj_delivery_text"  # the temporary table under that view
 # Arrow tables reach DuckDB through its replacement scan of a local variable, not ``con.register``:
 # DuckDB 2.0 refuses ``register`` while an earlier result on the connection is not fully fetched.
 _IDS = "rmj_delivery_ids"
 _TRIPWIRE = "rmj_delivery_identifiers"  # the delivery's own BSNs, birth dates and names, while it loads
+# The delivery's rows as they will be stored, with the row's own BSN and birth date beside them: every
+# check runs here, on the delivery's rows only, before the one insert into the pseudo table.
+_STAGED = "rmj_delivery_staged"
+_OWN = (("rmj_own_bsn9", "varchar"), ("rmj_own_birth_date", "date"))  # staged only, never stored
 
 
 def identity_status(raw: str | None, column: str, key: PseudonymKey) -> tuple[str | None, str]:
     """(pseudoniem, id_status) for one delivered identity value; ``id_status`` codes as in the data model."""
+    return _judged(raw, column, key)[:2]
+
+
+def _judged(raw: str | None, column: str, key: PseudonymKey) -> tuple[str | None, str, str | None]:
+    """As :func:`identity_status`, plus the valid 9-digit BSN itself (for the row's own-value checks)."""
     if raw is None or not raw.strip():
-        return None, "identity_missing"
+        return None, "identity_missing", None
     if column == "pseudoniem":
         text = raw.strip()
-        return (text, "ok") if is_pseudonym(text) else (None, "pseudoniem_invalid")
+        return (text, "ok", None) if is_pseudonym(text) else (None, "pseudoniem_invalid", None)
     bsn = normalise_bsn(raw)
     if bsn is None:
-        return None, "bsn_invalid_format"
+        return None, "bsn_invalid_format", None
     if bsn in UNKNOWN_BSNS:
-        return None, "unknown"
+        return None, "unknown", None
     if not passes_elfproef(bsn):
-        return None, "bsn_elfproef"
-    return key.pseudonym(bsn), "ok"
+        return None, "bsn_elfproef", None
+    return key.pseudonym(bsn), "ok", bsn
 
 
 def load_delivery(
@@ -58,21 +71,33 @@ def load_delivery(
     delivery_id: str,
     key: PseudonymKey,
     identities_seen: dict[str, dict] | None = None,
+    record: Callable[[int], None] | None = None,
+    batch: Batch | None = None,
 ) -> int:
     """Pseudonymise one delivery into its ``pseudo`` table; returns the number of rows read.
+
+    The rows are pseudonymised into a temporary table and checked there (the delivery's own identifiers,
+    fields emptied and flagged), so the work follows the delivery's size, not the history already stored;
+    then one transaction replaces the delivery's rows in the pseudo table (re-runs never duplicate).
+    With ``batch`` that transaction waits for :meth:`Batch.store`, which stores several deliveries in one.
 
     ``identities_seen`` (optional, per run): identities already judged and hashed by earlier deliveries
     of the same run, so each distinct BSN is hashed once per run, not once per file (the same youth
     appears in the stop, CEM+ and goal files). It lives in memory only, for one run's step.
 
-    Raises ``Quarantine`` when the content turns out unreadable while loading (e.g. ragged CSV rows).
+    ``record`` (optional) is called with the number of rows inside the transaction that stores them, so
+    what the caller writes there (the audit trail's status) is committed with the rows or not at all.
+
+    Raises ``Quarantine`` when the content turns out unreadable while loading (e.g. ragged CSV rows), or
+    when an identifier of the delivery stands in a stored field (nothing of it is stored then).
     """
     kind = inspection.kind
     try:
         with _private_copy_if_needed(path, inspection) as readable:
             if inspection.source_format != "csv":
                 ijw_rows, names = _ijw_rows(path)  # noqa: F841 -- rows read by DuckDB's replacement scan
-                con.execute(f"create or replace temp table {_RAW} as select * from ijw_rows")
+                con.execute(f"create or replace temp table {_TEXT} as select * from ijw_rows")
+                con.execute(f"create or replace temp view {_RAW} as select * from {_TEXT}")
             else:
                 names = _read_csv(con, readable, inspection)
         identity_column = inspection.identity_column
@@ -80,74 +105,135 @@ def load_delivery(
         known = {} if identities_seen is None else identities_seen.setdefault(identity_column, {})
         mapped = []
         for (value,) in distinct:
-            if value not in known:
-                known[value] = identity_status(value, identity_column, key)
-            mapped.append((value, *known[value]))
+            judged = known.get(value)
+            if judged is None:
+                judged = known[value] = _judged(value, identity_column, key)
+            mapped.append(judged)
         identities = pa.table(  # noqa: F841 -- read by DuckDB's replacement scan of this local
             {
-                "raw": pa.array([m[0] for m in mapped], pa.string()),
-                "pseudoniem": pa.array([m[1] for m in mapped], pa.string()),
-                "id_status": pa.array([m[2] for m in mapped], pa.string()),
+                "raw": pa.array([v for (v,) in distinct], pa.string()),
+                "pseudoniem": pa.array([m[0] for m in mapped], pa.string()),
+                "id_status": pa.array([m[1] for m in mapped], pa.string()),
                 # the valid BSN itself (9 digits), only in this temporary table: held against the row's fields
-                "bsn9": pa.array([normalise_bsn(m[0]) if identity_column == "bsn" and m[2] == "ok" else None
-                                  for m in mapped], pa.string()),
+                "bsn9": pa.array([m[2] for m in mapped], pa.string()),
             }
         )
         con.execute(f"create or replace temp table {_IDS} as select * from identities")
-        con.execute("begin transaction")
-        try:
-            con.execute(f"delete from {kind.table} where delivery_id = ?", [delivery_id])
-            con.execute(_insert_sql(inspection), [delivery_id, key.label])
-            _refuse_identifiers_from_input(con, inspection, delivery_id, names)
-            _empty_identifier_fields(con, inspection, delivery_id)
-            rows = con.execute(f"select count(*) from {_RAW}").fetchone()[0]
-            con.execute("commit")
-        except Exception:
-            con.execute("rollback")
-            raise
-        return int(rows)
+        con.execute(_staged_table_sql(kind.table))
+        con.execute(_insert_sql(inspection), [delivery_id, key.label])
+        _refuse_identifiers_from_input(con, inspection, names)
+        _empty_identifier_fields(con, inspection)
+        rows = int(con.execute(f"select count(*) from {_STAGED}").fetchone()[0])
+        waiting = batch or Batch(con)
+        waiting.add(kind.table, delivery_id, rows, record)
+        if batch is None:
+            waiting.store()
+        return rows
     finally:
-        con.execute(f"drop table if exists {_RAW}")
-        con.execute(f"drop table if exists {_IDS}")
-        con.execute(f"drop table if exists {_TRIPWIRE}")
+        con.execute(f"drop view if exists {_RAW}")
+        for table in (_TEXT, _IDS, _TRIPWIRE, _STAGED):
+            con.execute(f"drop table if exists {table}")
 
 
-def _refuse_identifiers_from_input(
-    con: duckdb.DuckDBPyConnection, inspection: Inspection, delivery_id: str, names: set[str]
-) -> None:
-    """Before the commit: no BSN, birth date or name *of this delivery* in any stored column of its rows.
+class Batch:
+    """Deliveries pseudonymised and checked, waiting to be stored together: one transaction for several
+    deliveries, as a commit per delivery costs more than its rows. Their staged rows stay in temporary
+    tables (memory, the row's own BSN and birth date beside them) until :meth:`store` or :meth:`discard`;
+    nothing of them is in the warehouse before, so a kill loses the batch whole and a rerun redoes it."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self._con = con
+        self._waiting: list[tuple[str, str, str, int, Callable[[int], None] | None]] = []
+        self._made = 0
+
+    @property
+    def rows(self) -> int:
+        return sum(rows for *_, rows, _record in self._waiting)
+
+    def add(self, table: str, delivery_id: str, rows: int, record: Callable[[int], None] | None) -> None:
+        """Take over the delivery's staged rows (the temporary table is renamed, not copied)."""
+        self._made += 1
+        staged = f"{_STAGED}_{self._made}"
+        self._con.execute(f"alter table {_STAGED} rename to {staged}")
+        self._waiting.append((staged, table, delivery_id, rows, record))
+
+    def store(self) -> list[str]:
+        """In one transaction, each waiting delivery's rows replace its earlier ones (delete-then-insert)
+        and its ``record`` runs with its row count; returns the deliveries stored, in the order added."""
+        waiting, self._waiting = self._waiting, []
+        try:
+            if waiting:
+                with transaction(self._con):
+                    for staged, table, delivery_id, rows, record in waiting:
+                        columns = ", ".join(columns_of(table))
+                        self._con.execute(f"delete from {table} where delivery_id = ?", [delivery_id])
+                        self._con.execute(f"insert into {table} ({columns}) select {columns} from {staged}")
+                        if record is not None:
+                            record(rows)
+        finally:
+            for staged, *_ in waiting:
+                self._con.execute(f"drop table if exists {staged}")
+        return [delivery_id for _, _, delivery_id, *_ in waiting]
+
+    def discard(self) -> None:
+        """Drop what waits, storing nothing (the run failed; the originals wait for the rerun)."""
+        waiting, self._waiting = self._waiting, []
+        for staged, *_ in waiting:
+            self._con.execute(f"drop table if exists {staged}")
+
+
+def _staged_table_sql(table: str) -> str:
+    """The temporary table for the delivery's rows: the pseudo table's columns and types, and the own values."""
+    columns = ", ".join(f"{name} {type_}" for name, type_ in (*PSEUDO_COLUMNS[table], *_OWN))
+    return f"create or replace temp table {_STAGED} ({columns})"
+
+
+def _refuse_identifiers_from_input(con: duckdb.DuckDBPyConnection, inspection: Inspection, names: set[str]) -> None:
+    """Before the insert: no BSN, birth date or name *of this delivery* in any stored column of its rows.
 
     The tripwire holds the delivery's own values (lowercased, in memory, dropped with the temporary
     tables); a value legitimate in its column (``identifier_exemptions.csv``: an event date, a
     ``toewijzingnummer``, an AGB code) is not held against them: an event may fall on someone's
     birthday and a year-prefixed number may read as one. Those columns get the row-wise checks of
-    ``_empty_identifier_fields``.
-    Raises ``Quarantine('identifier_in_field')`` naming columns and counts, never a value; the caller
-    rolls back, so nothing of the file is stored and the file is kept for the provider to correct.
+    ``_empty_identifier_fields``. One query over the delivery's staged rows holds each column's distinct
+    values against the tripwire.
+    Raises ``Quarantine('identifier_in_field')`` naming columns and counts, never a value; nothing of
+    the file is stored and the file is kept for the provider to correct.
     """
     kind = inspection.kind
-    sources = []
+    values = []
     if inspection.identity_column == "bsn":  # only values that can be a BSN: garbage like '10' is no identifier
-        sources.append(f"select lower(trim(bsn)) as v from {_RAW} where regexp_full_match(trim(bsn), '[0-9]{{8,9}}')")
-        sources.append(f"select lpad(trim(bsn), 9, '0') as v from {_RAW} where regexp_full_match(trim(bsn), '[0-9]{{8}}')")
+        values.append("case when regexp_full_match(trim(bsn), '[0-9]{8,9}') then lower(trim(bsn)) end")
+        values.append("case when regexp_full_match(trim(bsn), '[0-9]{8}') then lpad(trim(bsn), 9, '0') end")
     if kind.birth_date:  # only values that read as a date
-        sources.append(f"select lower(trim(geboortedatum)) as v from {_RAW} where rmj_birth_date(geboortedatum) is not null")
-        sources.append(f"select strftime(rmj_birth_date(geboortedatum), '%Y-%m-%d') as v from {_RAW}")
+        values.append("case when birth is not null then lower(trim(geboortedatum)) end")
+        values.append("strftime(birth, '%Y-%m-%d')")
     name_values = pa.table({"v": pa.array(sorted(names), pa.string())})  # noqa: F841 -- replacement scan
-    sources.append("select v from name_values")
+    sources = ["select v from name_values"]
+    if values:
+        birth = ", rmj_birth_date(geboortedatum) as birth" if kind.birth_date else ""
+        sources.insert(0, f"select unnest([{', '.join(values)}]) as v from (select *{birth} from {_RAW})")
     con.execute(
         f"create or replace temp table {_TRIPWIRE} as select distinct v from ({' union all '.join(sources)}) "
         "where v is not null and length(v) >= 2"
     )
-    found = {}
-    for column in _delivered_columns(kind.table):
-        hits = con.execute(
-            f"select count(*) from (select trim({column}::varchar) as v from {kind.table} where delivery_id = ?) "
-            f"where lower(v) in (select v from {_TRIPWIRE}) and not ({identifiers.legitimate_sql(column)})",
-            [delivery_id],
-        ).fetchone()[0]
-        if hits:
-            found[column] = hits
+    delivered = _delivered_columns(kind.table)
+    hits: dict[str, list[str]] = {}
+    distinct_values = " union all ".join(
+        f"select {i} as i, v from (select distinct trim({column}::varchar) as v from {_STAGED})"
+        for i, column in enumerate(delivered)
+    )
+    legitimate = " ".join(f"when {i} then {identifiers.legitimate_sql(column)}" for i, column in enumerate(delivered))
+    for i, value in con.execute(  # each column's distinct values against the tripwire, in one join
+        f"with cells as materialized ({distinct_values}) select i, v from cells "
+        f"where lower(v) in (select v from {_TRIPWIRE}) and not (case i {legitimate} else false end)"
+    ).fetchall():
+        hits.setdefault(delivered[i], []).append(value)
+    found = {  # rows per column, for the message (only when the delivery is refused)
+        column: con.execute(f"select count(*) from {_STAGED} where list_contains(?, trim({column}::varchar))",
+                            [held]).fetchone()[0]
+        for column, held in hits.items()
+    }
     if found:
         where = ", ".join(f"{c} ({n} row(s))" for c, n in sorted(found.items()))
         raise Quarantine(
@@ -156,8 +242,8 @@ def _refuse_identifiers_from_input(
         )
 
 
-def _empty_identifier_fields(con: duckdb.DuckDBPyConnection, inspection: Inspection, delivery_id: str) -> None:
-    """Before the commit: a field holding an identifier is emptied and its row flagged (``identifier_in_field``,
+def _empty_identifier_fields(con: duckdb.DuckDBPyConnection, inspection: Inspection) -> None:
+    """Before the insert: a field holding an identifier is emptied and its row flagged (``identifier_in_field``,
     rejected by staging with the column named), so the one row is lost, not the delivery or the chain.
 
     Two kinds of hit, both decided by the per-column rules of ``identifier_exemptions.csv``:
@@ -168,34 +254,50 @@ def _empty_identifier_fields(con: duckdb.DuckDBPyConnection, inspection: Inspect
       date (as a date, when its day is known). Only the same row is compared: a year-prefixed 20150101
       beside another youth born that day is not a hit. Any other 9-digit number is a legitimate
       ``toewijzingnummer`` by contract and cannot be told from a BSN.
+    Both run on the delivery's staged rows: one pass finds the first kind for every column, one UPDATE
+    empties them, and one UPDATE handles the second kind.
     """
     kind = inspection.kind
-    flag = "identifier_in_field = concat_ws(',', identifier_in_field, '{column}'), {column} = null"
-    for column in _delivered_columns(kind.table):
-        shaped = identifiers.identifier_shaped_values(con, kind.table, column, f"delivery_id = '{delivery_id}'")
-        if shaped:
-            shaped_values = pa.table({"v": pa.array(sorted(shaped), pa.string())})  # noqa: F841 -- replacement scan
-            con.execute(
-                f"update {kind.table} set {flag.format(column=column)} "
-                f"where delivery_id = ? and trim({column}) in (select v from shaped_values)",
-                [delivery_id],
-            )
-    own = [c for c in _delivered_columns(kind.table) if c in identifiers.exemptions()]
-    for column in own:
+    delivered = _delivered_columns(kind.table)
+    shaped = identifiers.identifier_shaped_values(con, _STAGED, delivered, small=True)
+    if shaped:
+        shaped_values = pa.table({  # noqa: F841 -- replacement scan
+            "rmj_column": pa.array([c for c in shaped for _ in shaped[c]], pa.string()),
+            "v": pa.array([v for c in shaped for v in sorted(shaped[c])], pa.string()),
+        })
+        con.execute(f"create or replace temp table {_TRIPWIRE}_shaped as select * from shaped_values")
+        try:
+            _flag(con, {column: f"trim({column}) in (select v from {_TRIPWIRE}_shaped where rmj_column = '{column}')"
+                        for column in delivered if column in shaped})
+        finally:
+            con.execute(f"drop table if exists {_TRIPWIRE}_shaped")
+    own = {}
+    for column in delivered:
+        if column not in identifiers.exemptions():
+            continue
         tests = []
         if inspection.identity_column == "bsn" and identifiers.exemptions()[column] == "care_number":
-            tests.append(f"regexp_full_match(trim(t.{column}), '[0-9]{{1,9}}') and r.bsn9 is not null "
-                         f"and try_cast(trim(t.{column}) as bigint) = try_cast(r.bsn9 as bigint)")
+            tests.append(f"regexp_full_match(trim({column}), '[0-9]{{1,9}}') and rmj_own_bsn9 is not null "
+                         f"and try_cast(trim({column}) as bigint) = try_cast(rmj_own_bsn9 as bigint)")
         if kind.birth_date:
-            tests.append(f"rmj_date(t.{column}) = rmj_date(r.geboortedatum)")
+            tests.append(f"rmj_date({column}) = rmj_own_birth_date")
         if tests:
-            con.execute(
-                f"update {kind.table} as t set {flag.format(column=column)} "
-                f"from (select raw.*, ids.bsn9 from {_RAW} as raw left join {_IDS} as ids "
-                f"on raw.{inspection.identity_column} is not distinct from ids.raw) as r "
-                f"where t.delivery_id = ? and t.source_row = r.source_row and ({' or '.join(tests)})",
-                [delivery_id],
-            )
+            own[column] = " or ".join(f"({t})" for t in tests)
+    _flag(con, own)
+
+
+def _flag(con: duckdb.DuckDBPyConnection, hits: dict[str, str]) -> None:
+    """One UPDATE of the staged rows: each column whose test (SQL) holds is emptied and named, in column
+    order, in ``identifier_in_field``."""
+    if not hits:
+        return
+    tests = {column: f"coalesce({test}, false)" for column, test in hits.items()}
+    names = ", ".join(f"case when {test} then '{column}' end" for column, test in tests.items())
+    emptied = ", ".join(f"{column} = case when {test} then null else {column} end" for column, test in tests.items())
+    con.execute(
+        f"update {_STAGED} set identifier_in_field = concat_ws(',', identifier_in_field, {names}), {emptied} "
+        f"where {' or '.join(tests.values())}"
+    )
 
 
 # Columns the TTP step computes or sets itself; every other column of a pseudo table is a delivered field.
@@ -208,7 +310,8 @@ def _delivered_columns(table: str) -> list[str]:
 
 
 def _insert_sql(inspection: Inspection) -> str:
-    """INSERT … SELECT from the temporary rows: identity and birth date replaced, the rest as text."""
+    """INSERT … SELECT from the delivery's rows into the staged table: identity and birth date replaced, the
+    rest as text; beside them the row's own valid BSN and birth date, for the checks (never stored)."""
     kind = inspection.kind
     present = set(inspection.header) if inspection.source_format == "csv" else set(kind.columns)
     computed = {
@@ -240,8 +343,10 @@ def _insert_sql(inspection: Inspection) -> str:
             select.append(f"nullif(trim(r.{column}), '') as {column}")
         else:
             select.append(f"null as {column}")
+    select.append("i.bsn9 as rmj_own_bsn9")
+    select.append(f"{'rmj_date(r.geboortedatum)' if kind.birth_date else 'null'} as rmj_own_birth_date")
     return (
-        f"insert into {kind.table} ({', '.join(columns)}) "
+        f"insert into {_STAGED} ({', '.join(columns)}, {', '.join(name for name, _ in _OWN)}) "
         f"select {', '.join(select)} from {_RAW} r "
         f"left join {_IDS} i on r.{inspection.identity_column} is not distinct from i.raw"
     )
@@ -258,7 +363,7 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, inspection: Inspection
     max_line = int(codebook.parameter("csv_max_line_bytes"))
     try:
         con.execute(
-            f"create or replace temp table {_RAW}_text as select * from read_csv(?, delim=?, header=true, "
+            f"create or replace temp table {_TEXT} as select * from read_csv(?, delim=?, header=true, "
             "all_varchar=true, quote='\"', escape='\"', strict_mode=true, "
             "null_padding=false, auto_detect=false, columns=?, max_line_size=?)",
             [str(path), inspection.delimiter, {f"c{i}": "VARCHAR" for i in range(len(inspection.header))}, max_line],
@@ -276,9 +381,8 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, inspection: Inspection
     for column in name_columns:
         index = inspection.header.index(column)
         names |= {v for (v,) in con.execute(
-            f"select distinct lower(trim(c{index})) from {_RAW}_text where c{index} is not null").fetchall()}
-    con.execute(f"create or replace temp table {_RAW} as select rowid + 1 as source_row, {select} from {_RAW}_text")
-    con.execute(f"drop table {_RAW}_text")
+            f"select distinct lower(trim(c{index})) from {_TEXT} where c{index} is not null").fetchall()}
+    con.execute(f"create or replace temp view {_RAW} as select rowid + 1 as source_row, {select} from {_TEXT}")
     return names
 
 
