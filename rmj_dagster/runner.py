@@ -325,7 +325,9 @@ def _output_exists(settings: Settings, partition: str, key: str) -> bool:
 
 
 def _periods_with_data(con) -> dict[str, list[str]]:
-    """Completed half-years and years that have cleaned data (the current period is not complete yet)."""
+    """Completed half-years that have cleaned data and completed years that have CEO observations (the
+    current period is not complete yet). A year whose data makes no CEO figure (e.g. only a stop record
+    whose reason does not count as an end) is not a year to publish: publishing it would fail."""
     dates = con.execute(
         "select distinct d from ("
         " select einddatum as d from intermediate.cleaned_stop_zorg union all"
@@ -335,7 +337,8 @@ def _periods_with_data(con) -> dict[str, list[str]]:
     half_year_keys = set(half_years.get_partition_keys())
     year_keys = set(years.get_partition_keys())
     found_half = {half_year_key(d) for (d,) in dates}
-    found_year = {str(d.year) for (d,) in dates}
+    found_year = {str(y) for (y,) in con.execute(
+        "select distinct year from intermediate.indicator_observations where year is not null").fetchall()}
     return {
         "half_years": sorted(found_half & half_year_keys),
         "years": sorted(found_year & year_keys),

@@ -14,7 +14,7 @@ from datetime import date
 from pathlib import Path
 
 import dagster as dg
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from rmj_dagster.generate import generate_deliveries
@@ -74,6 +74,8 @@ def _source_and_reference(tmp_path_factory, monkeypatch) -> tuple[list[Path], di
 # example really splits the deliveries (a cut is a position between two files, never at an end).
 @settings(max_examples=2, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(cuts=st.sets(st.integers(0, 10**6), min_size=1, max_size=2))
+# a first batch whose 2025 data makes no CEO figure yet: 2025 must wait for its figures, not fail
+@example(cuts={298})
 def test_any_batching_in_arrival_order_publishes_the_same_files(rmj_env, tmp_path_factory, monkeypatch, cuts):
     os.environ.pop("DAGSTER_HOME", None)
     files, reference = _source_and_reference(tmp_path_factory, monkeypatch)
