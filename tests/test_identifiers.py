@@ -3,10 +3,13 @@ and the exports; and every asset that writes a table carries a blocking scan."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import dagster as dg
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rmj_dagster import checks, warehouse
 from rmj_dagster.assets import identifier_scan
@@ -267,3 +270,25 @@ def test_the_full_verification_rescans_every_row_and_fails_on_a_row_written_outs
     assert failed == {dg.AssetCheckKey(asset_key("rejected_rows"), "full_identifier_scan")}
     assert not leaked.success
     assert defs.resolve_schedule_def("full_verification_weekly").job_name == "full_verification_job"
+
+
+_LIBRARY_AS_A_REGEX = re.compile(r"<script[^>]*>\s*/\*\*\s*\*\s*plotly\.js v.*?</script>", re.S)
+_PIECES = ["<script>", '<script id="plotly-js">', "<script\n type=x>", "/**", "* ", " ", "\n", "plotly.js v", "4.1",
+           "</script>", "</script", "<", ">", "123456782", "2010-03-15", "x", "<p>", "/** * plotly.js v"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=30))
+def test_the_library_is_cut_out_exactly_as_the_pattern_describes(pieces):
+    """The string search that skips plotly.js cuts out what the pattern it replaced would: no more, no less."""
+    text = "".join(pieces)
+    assert identifiers.without_plotly_library(text) == _LIBRARY_AS_A_REGEX.sub("", text)
+
+
+def test_a_real_page_library_is_skipped_and_its_neighbours_scanned():
+    from plotly.offline import get_plotlyjs
+
+    page = (f'<p>voor 2010-03-15</p><script type="text/javascript" id="plotly-js">{get_plotlyjs()}</script>'
+            '<script class="rmj-chart">{"x": [123456782]}</script>')
+    assert identifiers.without_plotly_library(page) == _LIBRARY_AS_A_REGEX.sub("", page)
+    assert identifiers.scan_text(page) == {"bsn_candidates": 1, "full_dates": 1}
