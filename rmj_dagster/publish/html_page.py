@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass, field
-from functools import cache
 from datetime import date, datetime
+from functools import cache
 
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
