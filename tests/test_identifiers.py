@@ -292,3 +292,25 @@ def test_a_real_page_library_is_skipped_and_its_neighbours_scanned():
             '<script class="rmj-chart">{"x": [123456782]}</script>')
     assert identifiers.without_plotly_library(page) == _LIBRARY_AS_A_REGEX.sub("", page)
     assert identifiers.scan_text(page) == {"bsn_candidates": 1, "full_dates": 1}
+
+
+def test_a_csv_scanned_in_one_query_counts_as_the_column_by_column_scan(tmp_path):
+    """Every column of an export CSV judged in one pass finds what the per-column table scan finds."""
+    import duckdb
+
+    path = tmp_path / "planted.csv"
+    path.write_text(
+        "aanbieder_agb;toewijzingnummer;code;datum_aanvang;geboortedatum;it's\n"
+        "12345678;111222333;111222333;2025-01-01;2010-03-15;01-02-2011\n"
+        "12345678;2011-06-01;123456782; 123456782 ;;\n"
+        "87654321;20250101;2010-03-15;2025/02/30;x;20110601\n", encoding="utf-8")
+    con = duckdb.connect()
+    scan = identifiers.scan_csv(con, path)
+    con.execute(f"create table t as select * from read_csv('{path}', delim=';', header=true, all_varchar=true)")
+    columns = [r[0] for r in con.execute("describe t").fetchall()]
+    assert scan == {
+        "identifying_columns": ["geboortedatum"],
+        "bsn_candidates": identifiers.bsn_candidates_in_relation(con, "t", columns),
+        "full_dates": identifiers.full_dates_in_relation(con, "t", columns),
+    }
+    assert scan["bsn_candidates"] == {"code": 2, "datum_aanvang": 1} and scan["full_dates"]["it's"] == 2

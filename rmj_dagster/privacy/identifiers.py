@@ -280,7 +280,7 @@ def without_plotly_library(text: str) -> str:
     kept, position, start = [], 0, text.find("<script")
     while start >= 0:
         opening = _PLOTLY_LIBRARY_START.match(text, start)
-        end = text.find(_SCRIPT_END, opening.end()) if opening else -1
+        end = _script_end(text, start, opening.end()) if opening else -1
         if end < 0:
             start = text.find("<script", start + 1)
             continue
@@ -288,6 +288,25 @@ def without_plotly_library(text: str) -> str:
         position = end + len(_SCRIPT_END)
         start = text.find("<script", position)
     return "".join(kept) + text[position:] if kept else text
+
+
+@cache
+def _plotly_bundle() -> str:
+    """The plotly.js bundle of the installed plotly: what a self-contained page inlines."""
+    from plotly.offline import get_plotlyjs
+
+    bundle = get_plotlyjs()
+    return bundle if _SCRIPT_END not in bundle else ""
+
+
+def _script_end(text: str, tag: int, after: int) -> int:
+    """The first ``</script>`` at or after ``after``; when the script opened at ``tag`` holds the known
+    bundle, the search starts at the bundle's end (it holds no ``</script>``, so nothing is skipped)."""
+    bundle = _plotly_bundle()
+    body = text.find(">", tag) + 1
+    if bundle and text.startswith(bundle, body) and body + len(bundle) >= after:
+        return text.find(_SCRIPT_END, max(after, body + len(bundle) - len(_SCRIPT_END) + 1))
+    return text.find(_SCRIPT_END, after)
 
 
 def scan_text(text: str) -> dict[str, object]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import cache
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from openpyxl import load_workbook
 from rmj_dagster import codebook
 from rmj_dagster.publish import charts, dutch, workbook
 from rmj_dagster.publish.figures import Published, figure_key, is_suppressed, load, number, year_dir
-from rmj_dagster.publish.html_page import CHART_CLASS, LIBRARY_ID, field_text
+from rmj_dagster.publish.html_page import CHART_CLASS, LIBRARY_ID, field_text, plotly_library
 from rmj_dagster.publish.municipality_pages import municipalities
 from rmj_dagster.publish.provider_pages import providers
 
@@ -128,7 +129,8 @@ def _read_page(text: str) -> tuple[_PageReader, str]:
         reader = _PageReader()
         reader.feed(text)
         return reader, text
-    start, end = marker + len(f'id="{LIBRARY_ID}">'), text.index("</script>", marker)
+    start = marker + len(f'id="{LIBRARY_ID}">')
+    end = _library_end(text, start)
     ours = text[:marker] + text[end:]
     reader = _PageReader()
     reader.feed(text[:start])
@@ -140,16 +142,33 @@ def _read_page(text: str) -> tuple[_PageReader, str]:
     return reader, ours
 
 
+def _library_end(text: str, start: int) -> int:
+    """Where the first ``</script>`` after ``start`` is (ValueError if none): right after the known bundle
+    when the page holds it there, since the bundle itself holds no ``</script>``."""
+    library = plotly_library()
+    if text.startswith(library, start) and "</script>" not in library:
+        return text.index("</script>", start + len(library) - len("</script>") + 1)
+    return text.index("</script>", start)
+
+
 def _library_passes_unread(reader: _PageReader, text: str, start: int, end: int) -> bool:
     """Whether the parser, at ``start``, is inside a script whose text runs unread up to ``end``."""
     if reader.rawdata or reader.cdata_elem != "script" or reader._open or reader._in_chart:
         return False
+    library = plotly_library()
+    if end - start == len(library) and text.startswith(library, start):
+        return _library_never_closes_a_script()  # the known bundle: judged once per process
     close = text.find("</", start, end)
     while close >= 0:
         if _SCRIPT_CLOSE.match(text, close):
             return False
         close = text.find("</", close + 2, end)
     return True
+
+
+@cache
+def _library_never_closes_a_script() -> bool:
+    return _SCRIPT_CLOSE.search(plotly_library()) is None
 
 
 def _check_text(key: str, field: str, shown: str, figures: dict) -> list[str]:
