@@ -74,19 +74,31 @@ def _styled(sheet, value, *, font: Font | None = None, fill: PatternFill | None 
     return cell
 
 
+def _sheet(book: Workbook, title: str, columns: int, lines: int):
+    """A write-only sheet that states its size (``A1:<last cell>``) up front, as a full workbook does.
+
+    The writer asks a sheet for ``calculate_dimension`` before the rows stream by; a write-only sheet
+    cannot know it, so it is given here. Without it a reader in read-only mode parses the whole sheet
+    an extra time just to learn its size."""
+    sheet = book.create_sheet(title)
+    dimension = f"A1:{get_column_letter(columns)}{lines}"
+    sheet.calculate_dimension = lambda: dimension
+    return sheet
+
+
 def _bold_header(sheet, headers: list[str]) -> None:
     sheet.append([_styled(sheet, header, font=Font(bold=True)) for header in headers])
 
 
 def _figures_sheet(book: Workbook, area_type: str, rows: list[dict[str, str]]) -> None:
-    sheet = book.create_sheet(sheet_name(area_type))
+    rows = [r for r in rows if r["area_type"] == area_type]
+    sheet = _sheet(book, sheet_name(area_type), len(COLUMNS), 1 + len(rows))
     for index, (header, _) in enumerate(COLUMNS, start=1):  # a write-only sheet takes its layout before rows
         width = 60 if header == "Indicator" else 34 if header == "Gebied" else max(12, len(header) + 2)
         sheet.column_dimensions[get_column_letter(index)].width = width
     sheet.freeze_panes = "D2"
     _bold_header(sheet, [header for header, _ in COLUMNS])
-    line = 1
-    for row in (r for r in rows if r["area_type"] == area_type):
+    for row in rows:
         labels, hidden = _labels(row), is_suppressed(row)
         cells = []
         for header, column in COLUMNS:
@@ -95,12 +107,11 @@ def _figures_sheet(book: Workbook, area_type: str, rows: list[dict[str, str]]) -
             cells.append(_styled(sheet, value, fill=SUPPRESSED_FILL if grey else None,
                                  number_format="0.0" if decimal else None) if decimal or grey else value)
         sheet.append(cells)
-        line += 1
-    sheet.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{line}"
+    sheet.auto_filter.ref = sheet.calculate_dimension()
 
 
 def _definitions_sheet(book: Workbook) -> None:
-    sheet = book.create_sheet("Definities")
+    sheet = _sheet(book, "Definities", 4, 1 + len(dutch.indicators()))
     for letter, width in zip("ABCD", (60, 12, 120, 24)):
         sheet.column_dimensions[letter].width = width
     _bold_header(sheet, ["Indicator", "Eenheid", "Definitie", "Indicatorcode"])
@@ -109,8 +120,6 @@ def _definitions_sheet(book: Workbook) -> None:
 
 
 def _about_sheet(book: Workbook, meta: PageMeta) -> None:
-    sheet = book.create_sheet("Toelichting")
-    sheet.column_dimensions["A"].width = 140
     threshold = int(codebook.parameter("suppression_min_n"))
     base = int(codebook.parameter("count_rounding_base"))
     lines = (
@@ -124,6 +133,8 @@ def _about_sheet(book: Workbook, meta: PageMeta) -> None:
         f"n is afgerond op veelvouden van {base}; percentages en gemiddelden op één decimaal.",
         "Waarden in procenten staan als getal (16,1 betekent 16,1%); de kolom Eenheid zegt welke het is.",
     )
+    sheet = _sheet(book, "Toelichting", 1, len(lines))
+    sheet.column_dimensions["A"].width = 140
     sheet.append([_styled(sheet, lines[0], font=Font(bold=True, size=14))])
     for line in lines[1:]:
         sheet.append([line])
