@@ -314,3 +314,11 @@ def test_a_csv_scanned_in_one_query_counts_as_the_column_by_column_scan(tmp_path
         "full_dates": identifiers.full_dates_in_relation(con, "t", columns),
     }
     assert scan["bsn_candidates"] == {"code": 2, "datum_aanvang": 1} and scan["full_dates"]["it's"] == 2
+
+
+def test_text_after_the_bundle_inside_its_script_is_cut_out_too():
+    """A page whose library script holds more than the bundle: cut up to the first ``</script>`` all the same."""
+    from plotly.offline import get_plotlyjs
+
+    page = f'<script id="plotly-js">{get_plotlyjs()}123456782</script><p>2010-03-15 123456782</p>'
+    assert identifiers.without_plotly_library(page) == _LIBRARY_AS_A_REGEX.sub("", page) == "<p>2010-03-15 123456782</p>"
