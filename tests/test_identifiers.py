@@ -3,10 +3,13 @@ and the exports; and every asset that writes a table carries a blocking scan."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import dagster as dg
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rmj_dagster import checks, warehouse
 from rmj_dagster.assets import identifier_scan
@@ -267,3 +270,55 @@ def test_the_full_verification_rescans_every_row_and_fails_on_a_row_written_outs
     assert failed == {dg.AssetCheckKey(asset_key("rejected_rows"), "full_identifier_scan")}
     assert not leaked.success
     assert defs.resolve_schedule_def("full_verification_weekly").job_name == "full_verification_job"
+
+
+_LIBRARY_AS_A_REGEX = re.compile(r"<script[^>]*>\s*/\*\*\s*\*\s*plotly\.js v.*?</script>", re.S)
+_PIECES = ["<script>", '<script id="plotly-js">', "<script\n type=x>", "/**", "* ", " ", "\n", "plotly.js v", "4.1",
+           "</script>", "</script", "<", ">", "123456782", "2010-03-15", "x", "<p>", "/** * plotly.js v"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=30))
+def test_the_library_is_cut_out_exactly_as_the_pattern_describes(pieces):
+    """The string search that skips plotly.js cuts out what the pattern it replaced would: no more, no less."""
+    text = "".join(pieces)
+    assert identifiers.without_plotly_library(text) == _LIBRARY_AS_A_REGEX.sub("", text)
+
+
+def test_a_real_page_library_is_skipped_and_its_neighbours_scanned():
+    from plotly.offline import get_plotlyjs
+
+    page = (f'<p>voor 2010-03-15</p><script type="text/javascript" id="plotly-js">{get_plotlyjs()}</script>'
+            '<script class="rmj-chart">{"x": [123456782]}</script>')
+    assert identifiers.without_plotly_library(page) == _LIBRARY_AS_A_REGEX.sub("", page)
+    assert identifiers.scan_text(page) == {"bsn_candidates": 1, "full_dates": 1}
+
+
+def test_a_csv_scanned_in_one_query_counts_as_the_column_by_column_scan(tmp_path):
+    """Every column of an export CSV judged in one pass finds what the per-column table scan finds."""
+    import duckdb
+
+    path = tmp_path / "planted.csv"
+    path.write_text(
+        "aanbieder_agb;toewijzingnummer;code;datum_aanvang;geboortedatum;it's\n"
+        "12345678;111222333;111222333;2025-01-01;2010-03-15;01-02-2011\n"
+        "12345678;2011-06-01;123456782; 123456782 ;;\n"
+        "87654321;20250101;2010-03-15;2025/02/30;x;20110601\n", encoding="utf-8")
+    con = duckdb.connect()
+    scan = identifiers.scan_csv(con, path)
+    con.execute(f"create table t as select * from read_csv('{path}', delim=';', header=true, all_varchar=true)")
+    columns = [r[0] for r in con.execute("describe t").fetchall()]
+    assert scan == {
+        "identifying_columns": ["geboortedatum"],
+        "bsn_candidates": identifiers.bsn_candidates_in_relation(con, "t", columns),
+        "full_dates": identifiers.full_dates_in_relation(con, "t", columns),
+    }
+    assert scan["bsn_candidates"] == {"code": 2, "datum_aanvang": 1} and scan["full_dates"]["it's"] == 2
+
+
+def test_text_after_the_bundle_inside_its_script_is_cut_out_too():
+    """A page whose library script holds more than the bundle: cut up to the first ``</script>`` all the same."""
+    from plotly.offline import get_plotlyjs
+
+    page = f'<script id="plotly-js">{get_plotlyjs()}123456782</script><p>2010-03-15 123456782</p>'
+    assert identifiers.without_plotly_library(page) == _LIBRARY_AS_A_REGEX.sub("", page) == "<p>2010-03-15 123456782</p>"

@@ -317,3 +317,37 @@ def test_the_check_finds_a_tampered_file(tmp_path, tamper):
     problems = verify_publication(exports, 2025)
     assert problems and all(p.startswith(name) for p in problems), problems
     assert all("93.7" not in p and "93,7" not in p for p in problems)  # the messages never repeat a hidden value
+
+
+_LIBRARY_TAG = '<script type="text/javascript" id="plotly-js">'
+
+
+def _library_variants(text: str) -> dict[str, str]:
+    """A real page and pages where the inlined plotly.js could hide a figure from a check that skipped it."""
+    key = re.search(r'data-figure="([^"]+)" data-field="value"', text).group(1)
+    return {
+        "as published": text,
+        "inside a tagged figure": text.replace(_LIBRARY_TAG, f'<span data-figure="{key}" data-field="value">{_LIBRARY_TAG}', 1)
+        .replace("</script>", "</script>99,9%</span>", 1),
+        "marked as a chart": text.replace(_LIBRARY_TAG, '<script class="rmj-chart" id="plotly-js">', 1),
+        "closed early": text.replace(_LIBRARY_TAG, f'{_LIBRARY_TAG}/* </SCRIPT >'
+                                     f'<span data-figure="{key}" data-field="value">99,9%</span><script> */', 1),
+        "in a division": text.replace(_LIBRARY_TAG, f'<div id="plotly-js"><span data-figure="{key}" data-field="value">'
+                                      f'99,9%</span><script>', 1),
+    }
+
+
+def test_the_page_check_reads_what_a_whole_parse_reads(exports):
+    """Skipping plotly.js's text changes nothing the check sees, also when a tampered page nests figures there."""
+    from rmj_dagster.publish import publication_check
+    from rmj_dagster.publish.figures import load
+
+    figures = load(exports, 2025).by_key()
+    text = (folder_of(exports) / "gemeenten" / "0358.html").read_text(encoding="utf-8")
+    for name, variant in _library_variants(text).items():
+        whole = publication_check._PageReader()
+        whole.feed(variant)
+        read, _ = publication_check._read_page(variant)
+        assert (read.tagged, read.charts) == (whole.tagged, whole.charts), name
+        problems = publication_check.check_page(variant, figures, None, set())
+        assert (problems == []) == (name == "as published"), (name, problems)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cache
 
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
@@ -51,6 +52,12 @@ class PageMeta:
     year: int
     produced: date
     cutoff: datetime | None
+
+
+@cache
+def plotly_library() -> str:
+    """The plotly.js bundle of the installed plotly, read once (every page inlines the same text)."""
+    return get_plotlyjs()
 
 
 def escape(text: object) -> str:
@@ -121,7 +128,7 @@ class Page:
                           f'<script type="application/json" class="{CHART_CLASS}" data-target="{target}">{data}</script>')
 
     def render(self, links: list[tuple[str, str]] = ()) -> str:
-        library = f'<script type="text/javascript" id="{LIBRARY_ID}">{get_plotlyjs()}</script>' if self.charts else ""
+        library = f'<script type="text/javascript" id="{LIBRARY_ID}">{plotly_library()}</script>' if self.charts else ""
         draw = f"<script>{_DRAW}</script>" if self.charts else ""
         link_items = "".join(f'<li><a href="{escape(href)}">{escape(text)}</a></li>' for text, href in links)
         return f"""<!DOCTYPE html>

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import cache
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from openpyxl import load_workbook
 from rmj_dagster import codebook
 from rmj_dagster.publish import charts, dutch, workbook
 from rmj_dagster.publish.figures import Published, figure_key, is_suppressed, load, number, year_dir
-from rmj_dagster.publish.html_page import CHART_CLASS, LIBRARY_ID, field_text
+from rmj_dagster.publish.html_page import CHART_CLASS, LIBRARY_ID, field_text, plotly_library
 from rmj_dagster.publish.municipality_pages import municipalities
 from rmj_dagster.publish.provider_pages import providers
 
@@ -104,14 +105,70 @@ class _PageReader(HTMLParser):
 def check_page(text: str, figures: dict[str, dict[str, str]], own_provider: str | None,
                every_provider: set[str]) -> list[str]:
     """Problems of one HTML page against the published figures (by key)."""
-    reader = _PageReader()
-    reader.feed(text)
+    reader, ours = _read_page(text)
     problems = [p for key, field, shown in reader.tagged for p in _check_text(key, field, shown, figures)]
     for number_of, data in enumerate(reader.charts, start=1):
         problems += [f"chart {number_of}: {p}" for p in _check_chart(data, figures)]
     if own_provider is not None:
-        problems += _foreign_providers(text, own_provider, every_provider)
+        problems += _foreign_providers(ours, own_provider, every_provider)
     return problems
+
+
+_SCRIPT_CLOSE = re.compile(r"</\s*script\s*>", re.I)  # where the parser leaves a script's text
+
+
+def _read_page(text: str) -> tuple[_PageReader, str]:
+    """The page parsed, and its text without the inlined plotly.js (for the provider check).
+
+    The library's 4.8 MB are handed to the parser only when they could count: a tagged figure or a chart
+    is open around them, or its text would end the script early. Otherwise the parser would pass them,
+    as one piece of script text, to nobody -- so the result is that of parsing the whole page.
+    """
+    marker = text.find(f'id="{LIBRARY_ID}">')
+    if marker < 0:
+        reader = _PageReader()
+        reader.feed(text)
+        return reader, text
+    start = marker + len(f'id="{LIBRARY_ID}">')
+    end = _library_end(text, start)
+    ours = text[:marker] + text[end:]
+    reader = _PageReader()
+    reader.feed(text[:start])
+    if _library_passes_unread(reader, text, start, end):
+        reader.feed(text[end:])
+    else:
+        reader = _PageReader()
+        reader.feed(text)
+    return reader, ours
+
+
+def _library_end(text: str, start: int) -> int:
+    """Where the first ``</script>`` after ``start`` is (ValueError if none): right after the known bundle
+    when the page holds it there, since the bundle itself holds no ``</script>``."""
+    library = plotly_library()
+    if text.startswith(library, start) and "</script>" not in library:
+        return text.index("</script>", start + len(library) - len("</script>") + 1)
+    return text.index("</script>", start)
+
+
+def _library_passes_unread(reader: _PageReader, text: str, start: int, end: int) -> bool:
+    """Whether the parser, at ``start``, is inside a script whose text runs unread up to ``end``."""
+    if reader.rawdata or reader.cdata_elem != "script" or reader._open or reader._in_chart:
+        return False
+    library = plotly_library()
+    if end - start == len(library) and text.startswith(library, start):
+        return _library_never_closes_a_script()  # the known bundle: judged once per process
+    close = text.find("</", start, end)
+    while close >= 0:
+        if _SCRIPT_CLOSE.match(text, close):
+            return False
+        close = text.find("</", close + 2, end)
+    return True
+
+
+@cache
+def _library_never_closes_a_script() -> bool:
+    return _SCRIPT_CLOSE.search(plotly_library()) is None
 
 
 def _check_text(key: str, field: str, shown: str, figures: dict) -> list[str]:
@@ -152,18 +209,11 @@ def _check_chart(data: str, figures: dict) -> list[str]:
     return problems
 
 
-def _without_library(text: str) -> str:
-    """The page without the inlined plotly.js (code, not data: its numbers are not codes)."""
-    start = text.find(f'id="{LIBRARY_ID}">')
-    if start < 0:
-        return text
-    return text[:start] + text[text.index("</script>", start):]
-
-
-def _foreign_providers(text: str, own: str, every_provider: set[str]) -> list[str]:
-    ours = _without_library(text)
+def _foreign_providers(ours: str, own: str, every_provider: set[str]) -> list[str]:
+    """Other providers' codes and names in the page's own text (``ours``: the page without plotly.js)."""
+    digit_runs = set(re.findall(r"\d+", ours))  # a code stands alone when it is a whole run of digits
     problems = [f"holds the code of another provider ({code[:2]}…)" for code in sorted(every_provider - {own})
-                if re.search(rf"(?<!\d){code}(?!\d)", ours)]
+                if (code in digit_runs if code.isdecimal() else re.search(rf"(?<!\d){code}(?!\d)", ours))]
     names = {r["aanbieder_agb"]: r["aanbiedernaam"] for r in codebook.rows("aanbieders")}
     problems += [f"holds the name of another provider ({name})" for code, name in sorted(names.items())
                  if code != own and name in ours]

@@ -3,7 +3,7 @@
 One sheet per area type with Dutch headers; numbers stored as numbers (Excel shows them with the reader's
 own decimal comma, which the ``;``/``.`` CSV cannot promise); a suppressed figure keeps its cells empty,
 greyed, with ``ja`` under *Niet getoond*; a sheet of definitions and one about the file. Built with
-openpyxl from the published rows only.
+openpyxl (write-only mode) from the published rows only.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
@@ -61,46 +62,67 @@ def _cell_value(row: dict[str, str], column: str):
     return row[column]
 
 
+def _styled(sheet, value, *, font: Font | None = None, fill: PatternFill | None = None, number_format: str | None = None):
+    """A cell of a write-only sheet carrying its style (plain values need no cell object)."""
+    cell = WriteOnlyCell(sheet, value=value)
+    if font is not None:
+        cell.font = font
+    if fill is not None:
+        cell.fill = fill
+    if number_format is not None:
+        cell.number_format = number_format
+    return cell
+
+
+def _sheet(book: Workbook, title: str, columns: int, lines: int):
+    """A write-only sheet that states its size (``A1:<last cell>``) up front, as a full workbook does.
+
+    The writer asks a sheet for ``calculate_dimension`` before the rows stream by; a write-only sheet
+    cannot know it, so it is given here. Without it a reader in read-only mode parses the whole sheet
+    an extra time just to learn its size."""
+    sheet = book.create_sheet(title)
+    dimension = f"A1:{get_column_letter(columns)}{lines}"
+    sheet.calculate_dimension = lambda: dimension
+    return sheet
+
+
+def _bold_header(sheet, headers: list[str]) -> None:
+    sheet.append([_styled(sheet, header, font=Font(bold=True)) for header in headers])
+
+
 def _figures_sheet(book: Workbook, area_type: str, rows: list[dict[str, str]]) -> None:
-    sheet = book.create_sheet(sheet_name(area_type))
-    sheet.append([header for header, _ in COLUMNS])
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    one_decimal = {i for i, (_, column) in enumerate(COLUMNS, start=1) if column in DECIMAL_COLUMNS}
-    hidden = {i for i, (_, column) in enumerate(COLUMNS, start=1) if column in SUPPRESSED_COLUMNS}
-    line = 1
-    for row in (r for r in rows if r["area_type"] == area_type):
-        labels = _labels(row)
-        sheet.append([_cell_value(row, column) if column else labels[header] for header, column in COLUMNS])
-        line += 1
-        for index in one_decimal:
-            sheet.cell(line, index).number_format = "0.0"
-        for index in hidden if is_suppressed(row) else ():
-            sheet.cell(line, index).fill = SUPPRESSED_FILL
-    for index, (header, _) in enumerate(COLUMNS, start=1):
+    rows = [r for r in rows if r["area_type"] == area_type]
+    sheet = _sheet(book, sheet_name(area_type), len(COLUMNS), 1 + len(rows))
+    for index, (header, _) in enumerate(COLUMNS, start=1):  # a write-only sheet takes its layout before rows
         width = 60 if header == "Indicator" else 34 if header == "Gebied" else max(12, len(header) + 2)
         sheet.column_dimensions[get_column_letter(index)].width = width
     sheet.freeze_panes = "D2"
-    sheet.auto_filter.ref = sheet.dimensions
+    _bold_header(sheet, [header for header, _ in COLUMNS])
+    for row in rows:
+        labels, hidden = _labels(row), is_suppressed(row)
+        cells = []
+        for header, column in COLUMNS:
+            value = _cell_value(row, column) if column else labels[header]
+            decimal, grey = column in DECIMAL_COLUMNS, hidden and column in SUPPRESSED_COLUMNS
+            cells.append(_styled(sheet, value, fill=SUPPRESSED_FILL if grey else None,
+                                 number_format="0.0" if decimal else None) if decimal or grey else value)
+        sheet.append(cells)
+    sheet.auto_filter.ref = sheet.calculate_dimension()
 
 
 def _definitions_sheet(book: Workbook) -> None:
-    sheet = book.create_sheet("Definities")
-    sheet.append(["Indicator", "Eenheid", "Definitie", "Indicatorcode"])
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for indicator in dutch.indicators():
-        sheet.append([indicator["label"], _UNITS[indicator["eenheid"]], indicator["definitie"], indicator["indicator"]])
+    sheet = _sheet(book, "Definities", 4, 1 + len(dutch.indicators()))
     for letter, width in zip("ABCD", (60, 12, 120, 24)):
         sheet.column_dimensions[letter].width = width
+    _bold_header(sheet, ["Indicator", "Eenheid", "Definitie", "Indicatorcode"])
+    for indicator in dutch.indicators():
+        sheet.append([indicator["label"], _UNITS[indicator["eenheid"]], indicator["definitie"], indicator["indicator"]])
 
 
 def _about_sheet(book: Workbook, meta: PageMeta) -> None:
-    sheet = book.active
-    sheet.title = "Toelichting"
     threshold = int(codebook.parameter("suppression_min_n"))
     base = int(codebook.parameter("count_rounding_base"))
-    for line in (
+    lines = (
         f"Cliëntervaringsonderzoek en uitkomsten jeugdhulp {meta.year}",
         f"Regio {dutch.label('regio', 'RMJ')}",
         f"Gemaakt op {dutch.long_date(meta.produced)}; gegevens tot en met de laatste ontvangen aanlevering: "
@@ -110,15 +132,20 @@ def _about_sheet(book: Workbook, meta: PageMeta) -> None:
         "onder Niet getoond); binnen een uitsplitsing is dan ook het eerstvolgende kleinste cijfer niet getoond.",
         f"n is afgerond op veelvouden van {base}; percentages en gemiddelden op één decimaal.",
         "Waarden in procenten staan als getal (16,1 betekent 16,1%); de kolom Eenheid zegt welke het is.",
-    ):
-        sheet.append([line])
-    sheet["A1"].font = Font(bold=True, size=14)
+    )
+    sheet = _sheet(book, "Toelichting", 1, len(lines))
     sheet.column_dimensions["A"].width = 140
+    sheet.append([_styled(sheet, lines[0], font=Font(bold=True, size=14))])
+    for line in lines[1:]:
+        sheet.append([line])
 
 
 def write_workbook(rows: list[dict[str, str]], meta: PageMeta, target: Path) -> None:
-    """Write the workbook of one year's published rows to ``target`` (the caller makes it atomic)."""
-    book = Workbook()
+    """Write the workbook of one year's published rows to ``target`` (the caller makes it atomic).
+
+    Written in openpyxl's write-only mode: rows stream to the file instead of being held as cell objects.
+    """
+    book = Workbook(write_only=True)
     _about_sheet(book, meta)
     for area_type in AREA_SHEETS:
         _figures_sheet(book, area_type, rows)
