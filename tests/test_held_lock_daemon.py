@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 from local_daemon import LocalDaemon, landing_idle  # noqa: E402
 
 HOLD = "import duckdb, sys, time; c = duckdb.connect(sys.argv[1], read_only=True); print('held', flush=True); time.sleep(float(sys.argv[2]))"
-HELD_SECONDS = 75  # longer than a run takes to start and wait out its bounded lock wait
+HELD_SECONDS = 600  # at most: the analyst leaves once a deliveries run has failed on the lock
 
 
 def test_a_reader_holding_the_warehouse_costs_a_bounded_number_of_runs_that_end_successful(rmj_env, tmp_path):
@@ -49,6 +49,13 @@ def test_a_reader_holding_the_warehouse_costs_a_bounded_number_of_runs_that_end_
                 for path in batch:
                     shutil.copy2(path, incoming / path.name)
                 time.sleep(3)
+            # the analyst keeps the file until a run has waited out its bounded lock wait and failed (a fixed
+            # hold would decide by timing how many of the sensor's runs it outlasts)
+            blocked = daemon.wait_until(lambda: any(
+                r.dagster_run.status == dg.DagsterRunStatus.FAILURE
+                for r in daemon.instance.get_run_records(filters=dg.RunsFilter(job_name=DELIVERY_JOB_NAME))
+            ), timeout=300, what="a run blocked by the reader")
+            analyst.kill()
             idle = daemon.wait_until(lambda: landing_idle(rmj_env["landing"]) and daemon.unfinished() == 0,
                                      timeout=900, what="the deliveries")
             records = daemon.instance.get_run_records(filters=dg.RunsFilter(job_name=DELIVERY_JOB_NAME))
@@ -58,6 +65,7 @@ def test_a_reader_holding_the_warehouse_costs_a_bounded_number_of_runs_that_end_
         analyst.wait()
     statuses = [r.dagster_run.status for r in reversed(records)]
     print(f"deliveries runs: {[s.value for s in statuses]}")
+    assert blocked, "no deliveries run failed while the reader held the warehouse"
     assert idle, "the deliveries were not all processed"
     assert 1 <= len(records) <= MAX_ATTEMPTS + 1  # bounded: never one per file
     assert statuses[-1] == dg.DagsterRunStatus.SUCCESS
