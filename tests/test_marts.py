@@ -81,6 +81,16 @@ def test_pct_positive_counts_4_and_5_over_answers_1_to_5(con):
     assert base_figure(con, "n_responses")["value"] == 8  # all eight responses count as responses
 
 
+def test_an_indicator_base_built_whole_before_it_was_partitioned_is_replaced_by_its_year(con):
+    """A warehouse from before indicator_base was partitioned holds it without a period column."""
+    add_answers(con, "q01", [5, 4, 4, 3, 2, 1, 9, None])
+    run(con, "indicator_observations")
+    con.execute("create table marts.indicator_base as select 2024 as year, 'regio' as area_type")
+    run(con, "indicator_base", "2025")
+    assert con.execute("select distinct period, year from marts.indicator_base").fetchall() == [("2025", 2025)]
+    assert base_figure(con, "pct_positive_q01", group="OUDERS", care="EINDE")["n"] == 6
+
+
 def test_mean_q09_and_q09_7_plus_per_respondent_group(con):
     # parents' q09: 8, 7, 6, 10, empty -> n = 4, mean = 31/4 = 7.75
     # sd = sqrt(((.25)^2 + (-.75)^2 + (-1.75)^2 + (2.25)^2) / 3) = sqrt(8.75/3) = 1.7078

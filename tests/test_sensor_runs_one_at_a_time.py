@@ -98,7 +98,9 @@ def test_no_new_deliveries_run_while_one_is_queued_or_running(incoming, ticker):
     assert len(keys) == 5 and (tags[PARTITION_RANGE_START_TAG], tags[PARTITION_RANGE_END_TAG]) == (keys[1], keys[4])
 
 
-def test_no_run_within_the_backoff_after_a_failed_run(incoming, ticker, rmj_env):
+def _a_run_died_after_claiming_one_of_three(incoming, ticker, rmj_env) -> str:
+    """Three files in one run, which claimed f0 and failed (f1, f2 stay in incoming); then a new file
+    with its marker arrives. Returns the claimed delivery's key."""
     for i in range(3):
         drop(incoming, f"f{i}.csv", row(i))
     ticker.tick()
@@ -110,23 +112,18 @@ def test_no_run_within_the_backoff_after_a_failed_run(incoming, ticker, rmj_env)
     finish(ticker.instance, dg.DagsterRunStatus.FAILURE)
     drop(incoming, "new.csv", row(9), mtime=1_700_000_500)
     (incoming / "new.csv.done").write_text("")
+    return key
+
+
+def test_no_run_within_the_backoff_after_a_failed_run(incoming, ticker, rmj_env):
+    _a_run_died_after_claiming_one_of_three(incoming, ticker, rmj_env)
     result = ticker.tick()  # the backoff (60 s after one failure) counts from the end of the failed run
     assert isinstance(result, dg.SkipReason) and "1 deliveries run(s) failed in a row; backing off" in result.skip_message
 
 
 def test_after_the_backoff_one_run_takes_new_files_files_left_behind_and_claims(incoming, ticker, rmj_env, monkeypatch):
     monkeypatch.setenv("RMJ_RETRY_BACKOFF_SECONDS", "0.5")
-    for i in range(3):
-        drop(incoming, f"f{i}.csv", row(i))
-    ticker.tick()
-    launch(ticker, ticker.tick())
-    key = delivery_id_of(sha256_of(incoming / "f0.csv"))
-    claim = rmj_env["landing"] / "received" / key
-    claim.mkdir(parents=True)
-    (incoming / "f0.csv").rename(claim / "f0.csv")
-    finish(ticker.instance, dg.DagsterRunStatus.FAILURE)
-    drop(incoming, "new.csv", row(9), mtime=1_700_000_500)
-    (incoming / "new.csv.done").write_text("")
+    key = _a_run_died_after_claiming_one_of_three(incoming, ticker, rmj_env)
     time.sleep(0.6)
     result = ticker.tick()
     assert isinstance(result, dg.SensorResult) and len(result.run_requests) == 1

@@ -22,6 +22,8 @@ import duckdb
 import sqlglot
 from sqlglot import exp
 
+from rmj_dagster.warehouse import column_schema, table_exists
+
 LAYERS = ("staging", "intermediate", "marts")
 _PARTITION_LINE = re.compile(r"^--\s*partition:\s*(\w+)\s*$", re.MULTILINE)
 _PARAMETER = re.compile(r"\$\w+")
@@ -203,7 +205,7 @@ def run_model(
                 raise ValueError(f"{sql_model.name} is partitioned by {sql_model.partition}: give a period")
             params = {"period": period, "period_start": period_start, "period_end": period_end}
             used = {k: v for k, v in params.items() if f"${k}" in select}
-            if "period" not in _columns(con, sql_model.table, default=("period",)):
+            if table_exists(con, sql_model.table) and "period" not in dict(column_schema(con, sql_model.table)):
                 con.execute(f"drop table {sql_model.table}")  # built whole before the model was partitioned
             con.execute(
                 f"create table if not exists {sql_model.table} as select * from ({select}) limit 0", used
@@ -220,17 +222,6 @@ def run_model(
         con.execute("rollback")
         raise
     return int(count)
-
-
-def _columns(con: duckdb.DuckDBPyConnection, table: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
-    """The table's column names; ``default`` when there is no such table."""
-    schema, name = table.split(".")
-    found = con.execute(
-        "select column_name from duckdb_columns() where database_name = current_database() "
-        "and schema_name = ? and table_name = ?",
-        [schema, name],
-    ).fetchall()
-    return tuple(c for (c,) in found) or default
 
 
 def key_match(keys: tuple[str, ...], table: str, keys_table: str) -> str:
