@@ -92,12 +92,10 @@ def full_identifier_scans() -> list[dg.AssetChecksDefinition]:
 
 
 def _export_findings(con, files) -> dict[str, dict]:
-    found = {}
-    for path in files:
-        scan = identifiers.scan_export_file(con, path)
-        if identifiers.export_findings(scan):
-            found[path.name if path.parent.name not in ("gemeenten", "aanbieders") else f"{path.parent.name}/{path.name}"] = scan
-    return found
+    return {
+        path.name if path.parent.name not in ("gemeenten", "aanbieders") else f"{path.parent.name}/{path.name}": scan
+        for path, scan in identifiers.scan_export_files(con, list(files)).items()
+    }
 
 
 @dg.asset_check(

@@ -162,6 +162,30 @@ def test_export_files_are_scanned(tmp_path, planted_warehouse):
     assert identifiers.export_findings(identifiers.scan_export_file(con, report)) == 0
 
 
+def test_a_period_of_export_files_scanned_together_names_each_file_that_holds_an_identifier(tmp_path):
+    """Forty clean provider files cost one pass; a BSN, a birth date or a forbidden column in any of them
+    is still found and named by file, whatever the other files hold."""
+    import duckdb
+
+    con = duckdb.connect()
+    header = "aanbieder_agb;toewijzingnummer;begindatum\n"
+    paths = []
+    for i in range(40):
+        path = tmp_path / f"provider_{i:02d}.csv"
+        path.write_text(header + f"{10000000 + i};{20250101 + i};2025-01-0{1 + i % 9}\n", encoding="utf-8")
+        paths.append(path)
+    assert identifiers.scan_export_files(con, paths) == {}
+    paths[7].write_text(header + "10000007;20250108;2025-01-08\n10000007;20250109; 111222333\n", encoding="utf-8")
+    paths[30].write_text("aanbieder_agb;bsn\n10000030;7\n", encoding="utf-8")
+    found = identifiers.scan_export_files(con, paths)
+    assert set(found) == {paths[7], paths[30]}
+    assert found[paths[7]]["bsn_candidates"] == {"begindatum": 1}
+    assert found[paths[30]]["identifying_columns"] == ["bsn"]
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text('{"note": "geboren 2010-03-15"}', encoding="utf-8")
+    assert set(identifiers.scan_export_files(con, [*paths[:5], manifest])) == {manifest}
+
+
 def test_every_asset_that_writes_a_table_has_a_blocking_identifier_scan(rmj_env):
     defs = build_defs()
     graph = defs.resolve_asset_graph()

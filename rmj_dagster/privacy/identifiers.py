@@ -243,13 +243,15 @@ def warehouse_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
     ]
 
 
-def scan_csv(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, object]:
-    """An export CSV (``;``-separated, with header): the same findings as a warehouse table.
+def scan_csv(con: duckdb.DuckDBPyConnection, path: Path | list[Path]) -> dict[str, object]:
+    """An export CSV (``;``-separated, with header), or several read as one: the same findings as a
+    warehouse table.
 
     The file is read once into a temporary table and scanned in one pass over its cells."""
+    listed = ", ".join("'" + p.as_posix().replace("'", "''") + "'" for p in (path if isinstance(path, list) else [path]))
     con.execute(
         f"create or replace temp table rmj_scanned_csv as select * from "
-        f"read_csv('{path.as_posix()}', delim=';', header=true, all_varchar=true)"
+        f"read_csv([{listed}], delim=';', header=true, all_varchar=true, union_by_name=true)"
     )
     try:
         columns = [r[0] for r in con.execute("describe rmj_scanned_csv").fetchall()]
@@ -333,6 +335,23 @@ def scan_export_file(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, ob
         book.close()
         return scan_text(cells)
     return scan_text(path.read_text(encoding="utf-8", errors="replace"))
+
+
+def scan_export_files(con: duckdb.DuckDBPyConnection, paths: list[Path]) -> dict[Path, dict[str, object]]:
+    """The scan of each file in ``paths`` that holds a finding (see ``scan_export_file``).
+
+    The CSV files are first scanned together in one pass (a period's 40 provider files cost one read, not
+    40); only when that pass finds something is each CSV scanned on its own, to name the file."""
+    csvs = [p for p in paths if p.suffix.lower() == ".csv"]
+    alone = [p for p in paths if p.suffix.lower() != ".csv"]
+    if len(csvs) > 1 and not export_findings(scan_csv(con, csvs)):
+        csvs = []  # the common case: nothing in any of them
+    found = {}
+    for path in sorted([*csvs, *alone]):
+        scan = scan_export_file(con, path)
+        if export_findings(scan):
+            found[path] = scan
+    return found
 
 
 def export_findings(scan: dict[str, object]) -> int:
