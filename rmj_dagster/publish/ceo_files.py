@@ -177,12 +177,12 @@ def data_cutoff(con: duckdb.DuckDBPyConnection) -> datetime | None:
     return con.execute("select max(received_at) from audit.deliveries").fetchone()[0]
 
 
-def _write_pages(target: Path, pages: dict[str, str]) -> None:
+def _write_pages(target: Path, pages: dict[str, bytes]) -> None:
     """One folder of pages (``<name>.html``), swapped in whole: a page of a provider gone is gone too."""
 
     def build(tmp: Path) -> None:
-        for name, text in pages.items():
-            (tmp / f"{name}.html").write_text(text, encoding="utf-8")
+        for name, document in pages.items():
+            (tmp / f"{name}.html").write_bytes(document)
             os.chmod(tmp / f"{name}.html", 0o644)
 
     replace_directory(target, build, mode=0o755)

@@ -60,6 +60,16 @@ def plotly_library() -> str:
     return get_plotlyjs()
 
 
+_LIBRARY_SLOT = "<!--plotly.js-->"  # where render puts the encoded bundle
+
+
+@cache
+def _library_element() -> bytes:
+    """The bundle's script element, encoded once: the bundle holds non-ASCII characters, so every page
+    built as text would copy and encode its ~4.8 MB again."""
+    return f'<script type="text/javascript" id="{LIBRARY_ID}">{plotly_library()}</script>'.encode()
+
+
 def escape(text: object) -> str:
     return html.escape(str(text))
 
@@ -127,11 +137,12 @@ class Page:
         self.parts.append(f'<div class="chart" id="{target}"></div>'
                           f'<script type="application/json" class="{CHART_CLASS}" data-target="{target}">{data}</script>')
 
-    def render(self, links: list[tuple[str, str]] = ()) -> str:
-        library = f'<script type="text/javascript" id="{LIBRARY_ID}">{plotly_library()}</script>' if self.charts else ""
+    def render(self, links: list[tuple[str, str]] = ()) -> bytes:
+        """The whole HTML document, UTF-8 encoded."""
+        library = _LIBRARY_SLOT if self.charts else ""
         draw = f"<script>{_DRAW}</script>" if self.charts else ""
         link_items = "".join(f'<li><a href="{escape(href)}">{escape(text)}</a></li>' for text, href in links)
-        return f"""<!DOCTYPE html>
+        document = f"""<!DOCTYPE html>
 <html lang="nl">
 <head>
 <meta charset="utf-8">
@@ -154,3 +165,5 @@ Zaanstreek-Waterland. Alle cijfers zijn geaggregeerd; kleine aantallen zijn niet
 </body>
 </html>
 """
+        before, _, after = document.partition(_LIBRARY_SLOT)
+        return before.encode() + (_library_element() if self.charts else b"") + after.encode()

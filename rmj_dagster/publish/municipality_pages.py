@@ -18,7 +18,7 @@ def municipalities() -> list[dict[str, str]]:
     return sorted(own, key=lambda r: r["gemeentenaam"])
 
 
-def build_municipality_page(published: Published, municipality: dict[str, str], meta: PageMeta) -> str:
+def build_municipality_page(published: Published, municipality: dict[str, str], meta: PageMeta) -> bytes:
     rows = lookup(published.rows)
     year, name = published.year, municipality["gemeentenaam"]
     columns = [(name, "gemeente", municipality["gemeentecode"]),

@@ -27,7 +27,7 @@ def own_view(published: Published, agb: str) -> Published:
                      earlier={y: keep(rows) for y, rows in published.earlier.items()})
 
 
-def build_provider_page(published: Published, agb: str, meta: PageMeta) -> str:
+def build_provider_page(published: Published, agb: str, meta: PageMeta) -> bytes:
     own = own_view(published, agb)
     rows = lookup(own.rows)
     year, name = own.year, dutch.provider_name(agb)

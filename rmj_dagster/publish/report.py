@@ -17,7 +17,7 @@ REGION = ("regio", "RMJ")
 
 
 def build_report(published: Published, meta: PageMeta, municipalities: list[dict[str, str]],
-                 providers: list[str]) -> str:
+                 providers: list[str]) -> bytes:
     """The whole page as HTML."""
     rows = lookup(published.rows)
     year = published.year
@@ -120,8 +120,8 @@ def _more_pages(page: Page, municipalities: list[dict[str, str]], providers: lis
 def write_report(published: Published, meta: PageMeta, target: Path, municipalities, providers) -> None:
     from rmj_dagster.publish import write_file_atomic
 
-    text = build_report(published, meta, municipalities, providers)
-    write_file_atomic(target, lambda tmp: tmp.write_text(text, encoding="utf-8"), mode=0o644)
+    document = build_report(published, meta, municipalities, providers)
+    write_file_atomic(target, lambda tmp: tmp.write_bytes(document), mode=0o644)
 
 
 def summary_markdown(rows: list[dict[str, str]]) -> str:
