@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
 import sys
 from pathlib import Path
@@ -172,5 +173,18 @@ def main(argv: list[str] | None = None) -> int:
     return args.run(args)
 
 
+def console() -> None:
+    """The ``rmj`` command: ``main``, then leave without tearing down every imported module.
+
+    Unloading Dagster, GX, pandas and plotly at interpreter exit takes over a second after the work is
+    done; everything the command wrote is closed by then. Exit handlers still run, output is flushed.
+    """
+    code = main()
+    atexit._run_exitfuncs()  # noqa: SLF001 -- what a normal exit runs first (logging flushed, temp files removed)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console()
