@@ -140,20 +140,24 @@ def process(settings: Settings | None = None, instance: dg.DagsterInstance | Non
     First destroys quarantined deliveries whose retention period has passed (``now``, UTC, for tests).
     """
     from rmj_dagster.definitions import build_defs
+    from rmj_dagster.quality import expectations
 
     settings = settings or Settings.from_env()
     _refuse_unfit_key(settings)  # before anything is read
+    expectations.import_in_background()  # the delivery run's GX check needs it; meanwhile files settle
+    zone = LandingZone(settings.landing_dir).ensure()
+    # The sensor's complete-file rule, with two looks a moment apart: a file still being written waits.
+    # The setup below is done between the looks, while the files settle.
+    first_look = zone.first_look(settle_seconds())
     defs = build_defs()  # resources from the RMJ_* environment as it is now
     instance = instance or local_instance.instance()  # the one the UI shows (DAGSTER_HOME)
     local_instance.reclaim_dead_runs(instance, log=lambda m: print(f"rmj: {m}", file=sys.stderr))  # a killed earlier run must not hold the pool
-    zone = LandingZone(settings.landing_dir).ensure()
     now = now or datetime.now(UTC)
     with warehouse.connect(settings.warehouse) as con:
         ddl.ensure_tables(con)
         destroyed = destroy_expired_quarantine(con, zone, now)
 
-    # The sensor's complete-file rule, with two looks a moment apart: a file still being written waits.
-    complete, waiting = zone.look_twice(settle_seconds())
+    complete, waiting = zone.second_look(first_look, settle_seconds())
     keys, known = _delivery_partitions(zone, complete, instance)
     waiting_names = [safe_name(s.name) for s in waiting]  # printed: identifier-free
     if not keys and not settings.warehouse.exists():  # nothing received yet, ever: nothing to build
@@ -246,7 +250,7 @@ def _publish_changed_periods(settings: Settings, defs, instance, checks: dict, f
                 continue  # the period's marts would come out as published: its files stand
             result = _execute(job, instance, checks, partition_key=key, **follow)
             with warehouse.connect(settings.warehouse, read_only=True) as con:  # the marts as now published
-                published = _period_fingerprint(con, partition, key)
+                published = _period_fingerprint(con, partition, key, stored=True)
             instance.add_run_tags(result.run_id, {FINGERPRINT_TAG: published or ""})
             if partition == "year":
                 ceo_files[key] = _files_written(result)
@@ -266,12 +270,14 @@ def _files_written(result) -> str:
 FINGERPRINT_TAG = "rmj/period_fingerprint"
 
 
-def _period_fingerprint(con, partition: str, key: str) -> str | None:
+def _period_fingerprint(con, partition: str, key: str, *, stored: bool = False) -> str | None:
     """What a period's publication is made of: the rows its mart models give now, and the code.
 
     Each mart model of the period is evaluated as a query (nothing written) and its rows hashed; with the
     models' SQL and the pipeline version. Equal to the fingerprint of the period's last successful run
-    means its published files would come out the same (apart from production timestamps). A model that
+    means its published files would come out the same (apart from production timestamps). Right after
+    the period's run, ``stored`` hashes the period's rows as the run stored them instead: the same rows
+    the query gives (the table is made from it), without evaluating it a second time. A model that
     reads the record of earlier publications (``audit.published_figures``: figure_sources) describes the
     publications rather than what is published, and changes with each of them: it is left out, or a
     period would never stand.
@@ -285,8 +291,12 @@ def _period_fingerprint(con, partition: str, key: str) -> str | None:
     for model in sql_models.discover():
         if model.partition != partition or PUBLISHED_FIGURES in model.upstream_tables:
             continue
-        select = model.sql.strip().rstrip(";")
-        params = {k: v for k, v in period_of(model, key).items() if f"${k}" in select}
+        period = period_of(model, key)
+        if stored:
+            select, params = f"select * from {model.table} where period = $period", {"period": period["period"]}
+        else:
+            select = model.sql.strip().rstrip(";")
+            params = {k: v for k, v in period.items() if f"${k}" in select}
         try:  # a mart may read another mart of its period as stored: exact while that one is unchanged
             columns = con.execute(f"select * from ({select}) as t limit 0", params).description
             rows, total = con.execute(

@@ -9,6 +9,7 @@ import sys
 import time
 
 import duckdb
+import pytest
 
 from rmj_dagster.intake.file_names import safe_name
 from rmj_dagster.intake.landing_zone import FileState, LandingZone, is_complete
@@ -49,10 +50,16 @@ def test_a_file_untouched_for_the_settle_time_is_complete_on_one_look_whatever_i
     assert zone.complete([state], {}, quiet_since_ns=state.changed_ns) == ([state], [])  # untouched since
 
     slept = []
-    assert zone.look_twice(30, sleep=slept.append) == ([state], []) and slept == [30]  # just written: two looks
+    assert zone.look_twice(30, sleep=slept.append) == ([state], []) and slept == [pytest.approx(30, abs=1)]  # just written: two looks
     time.sleep(0.2)
     slept.clear()
     assert zone.look_twice(0.1, sleep=slept.append) == ([state], []) and slept == []  # left alone: one look
+
+    path.write_text(CEM_HEADER, encoding="utf-8")  # written again: two looks, and work done between them
+    first = zone.first_look(1.0)                   # (rmj process sets up meanwhile) counts toward the wait
+    time.sleep(0.4)
+    slept.clear()
+    assert zone.second_look(first, 1.0, sleep=slept.append)[0] == zone.scan() and 0.4 < slept[0] <= 0.6
 
 
 def test_rmj_process_leaves_a_file_still_being_written_and_takes_it_whole_next_time(rmj_env, monkeypatch):

@@ -126,6 +126,13 @@ def delivery_id_of(sha256: str) -> str:
     return sha256[:DELIVERY_ID_LENGTH]
 
 
+@dataclass(frozen=True)
+class FirstLook:
+    states: list[FileState]
+    taken_at: float  # time.monotonic()
+    all_complete: bool
+
+
 class LandingZone:
     def __init__(self, root: str | Path):
         self.root = Path(root)
@@ -216,11 +223,20 @@ class LandingZone:
     def look_twice(self, settle_seconds: float, sleep=time.sleep) -> tuple[list[FileState], list[FileState]]:
         """Two looks ``settle_seconds`` apart; one when every file is complete already (a marker, or
         untouched for the settle time): (complete, waiting)."""
-        first = self.scan()
-        if not self.complete(first, {}, quiet_since(settle_seconds))[1]:
-            return first, []
-        sleep(settle_seconds)
-        return self.complete(self.scan(), {s.token: s.look for s in first}, quiet_since(settle_seconds))
+        return self.second_look(self.first_look(settle_seconds), settle_seconds, sleep)
+
+    def first_look(self, settle_seconds: float) -> FirstLook:
+        """The first of ``look_twice``'s looks; other work can go on before ``second_look``."""
+        states = self.scan()
+        return FirstLook(states, time.monotonic(), not self.complete(states, {}, quiet_since(settle_seconds))[1])
+
+    def second_look(self, first: FirstLook, settle_seconds: float, sleep=time.sleep) -> tuple[list[FileState], list[FileState]]:
+        """(complete, waiting): the first look's files if all were complete, else a look ``settle_seconds``
+        after the first (waiting only for what is left of that time)."""
+        if first.all_complete:
+            return first.states, []
+        sleep(max(0.0, settle_seconds - (time.monotonic() - first.taken_at)))
+        return self.complete(self.scan(), {s.token: s.look for s in first.states}, quiet_since(settle_seconds))
 
     # --- the landing zone's own memory: when each file was first seen -----------------------------
     @contextmanager

@@ -7,6 +7,7 @@ imported inside the functions: it takes seconds to import, and only the checks n
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass
 
 import pandas as pd
@@ -81,10 +82,26 @@ def cbs_extract_expectations(gx) -> list:
     ]
 
 
+def _import_gx():
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    import great_expectations
+
+    return great_expectations
+
+
+def import_in_background() -> threading.Thread:
+    """Start importing GX in a daemon thread: a run that will validate does not wait ~2.5 s for it at its
+    first check. ``rmj process`` starts it while the files settle and the TTP step works inside DuckDB,
+    which leave the interpreter free. Python's import lock makes a check that asks meanwhile wait for
+    the same import to finish, never import twice."""
+    thread = threading.Thread(target=_import_gx, name="import-gx", daemon=True)
+    thread.start()
+    return thread
+
+
 def validate(frame: pd.DataFrame, name: str, expectations_for) -> Outcome:
     """Run a suite over a frame in an ephemeral GX context; report failures without values."""
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-    import great_expectations as gx
+    gx = _import_gx()
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")
