@@ -18,6 +18,7 @@ import dagster as dg
 import duckdb
 
 from rmj_dagster import local_instance, warehouse
+from rmj_dagster.assets.asset_keys import asset_key
 from rmj_dagster.assets.delivery_observations import LOADED_CHECK
 from rmj_dagster.intake.file_names import safe_name
 from rmj_dagster.intake.landing_zone import (
@@ -106,9 +107,15 @@ _QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 def _execute(job: dg.JobDefinition, instance: dg.DagsterInstance, checks: dict | None = None, *,
              reporter: Reporter | None = None, defs: dg.Definitions | None = None, deliveries: int = 0,
-             tags: dict | None = None, **kwargs):
+             tags: dict | None = None, asset_selection: list[dg.AssetKey] | None = None, **kwargs):
     run_id = str(uuid.uuid4())
     tags = {**(tags or {}), **local_instance.process_tags()}  # a later process can tell if this one died
+    if asset_selection is None:  # the job's assets but the analysts' snapshot, taken once at the end
+        asset_selection = [k for k in job.asset_layer.executable_asset_keys if k != SNAPSHOT]
+    # the job's own checks of those assets (a bare asset selection would add every check defined on them,
+    # the weekly full scans included)
+    job = job.get_subset(asset_selection=set(asset_selection), asset_check_selection={
+        k for k in job.asset_layer.asset_graph.asset_check_keys if k.asset_key in asset_selection})
 
     def run() -> dg.ExecuteInProcessResult:
         return job.execute_in_process(instance=instance, raise_on_error=False, run_config=_QUIET, run_id=run_id,
@@ -170,6 +177,7 @@ def process(settings: Settings | None = None, instance: dg.DagsterInstance | Non
         reporter.line(f"{len(keys)} deliveries to process ({new} new) from {zone.incoming}")
     _run_deliveries(defs, instance, checks, keys, known, follow)
     periods, ceo_files = _publish_changed_periods(settings, defs, instance, checks, follow)
+    _take_snapshot(defs, instance, checks, follow)
 
     summary = _summarise(settings, periods)
     summary.ceo_files = ceo_files
@@ -228,6 +236,17 @@ def _run_deliveries(defs, instance, checks: dict, keys: list[str], known: list[s
     else:
         unpartitioned = [k for a in defs.assets if a.partitions_def is None for k in a.keys if k in delivery_job.asset_layer.executable_asset_keys]
         _execute(delivery_job, instance, checks, asset_selection=unpartitioned, **follow)
+
+
+SNAPSHOT = asset_key("analyst_snapshot")
+
+
+def _take_snapshot(defs, instance, checks: dict, follow: dict) -> None:
+    """The analysts' snapshot, once after all of this command's runs (each job ends with it when the
+    sensor or a schedule launches it; here a copy after every run would be replaced seconds later)."""
+    from rmj_dagster.sensors.delivery_sensor import DELIVERY_JOB_NAME
+
+    _execute(defs.resolve_job_def(DELIVERY_JOB_NAME), instance, checks, asset_selection=[SNAPSHOT], **follow)
 
 
 def _publish_changed_periods(settings: Settings, defs, instance, checks: dict, follow: dict) -> tuple[dict, dict]:
