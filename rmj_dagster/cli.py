@@ -44,13 +44,21 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _process(_: argparse.Namespace) -> int:
+    from rmj_dagster.intake.landing_zone import LandingZone
+    from rmj_dagster.quality import expectations
+
+    # The complete-file rule's first look, before Dagster is loaded: loading it counts toward the settle
+    # time, and so does importing GX, begun now (the delivery run's check needs it).
+    first_look = LandingZone(rmj_settings.Settings.from_env().landing_dir).ensure().first_look(rmj_settings.settle_seconds())
+    expectations.import_in_background()
+
     from rmj_dagster.progress import Reporter
     from rmj_dagster.runner import PipelineFailed, process
     from rmj_dagster.ttp.pseudonym import KeyRefused
 
     try:
         with Reporter() as reporter:
-            summary = process(reporter=reporter)
+            summary = process(reporter=reporter, first_look=first_look)
     except KeyRefused as refusal:
         print(f"rmj: refused: {refusal}", file=sys.stderr)
         return 2

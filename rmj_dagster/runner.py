@@ -23,6 +23,7 @@ from rmj_dagster.assets.delivery_observations import LOADED_CHECK
 from rmj_dagster.intake.file_names import safe_name
 from rmj_dagster.intake.landing_zone import (
     PARTIAL_GRACE,
+    FirstLook,
     LandingZone,
     delivery_id_of,
     not_deliveries_message,
@@ -141,10 +142,12 @@ def _execute(job: dg.JobDefinition, instance: dg.DagsterInstance, checks: dict |
 
 
 def process(settings: Settings | None = None, instance: dg.DagsterInstance | None = None,
-            reporter: Reporter | None = None, now: datetime | None = None) -> ProcessSummary:
+            reporter: Reporter | None = None, now: datetime | None = None,
+            first_look: FirstLook | None = None) -> ProcessSummary:
     """Process every file in ``incoming/`` end to end; returns what happened (progress to ``reporter``).
 
     First destroys quarantined deliveries whose retention period has passed (``now``, UTC, for tests).
+    ``first_look``: the complete-file rule's first look at ``incoming/``, if the caller took it already.
     """
     from rmj_dagster.definitions import build_defs
     from rmj_dagster.quality import expectations
@@ -155,7 +158,7 @@ def process(settings: Settings | None = None, instance: dg.DagsterInstance | Non
     zone = LandingZone(settings.landing_dir).ensure()
     # The sensor's complete-file rule, with two looks a moment apart: a file still being written waits.
     # The setup below is done between the looks, while the files settle.
-    first_look = zone.first_look(settle_seconds())
+    first_look = first_look or zone.first_look(settle_seconds())
     defs = build_defs()  # resources from the RMJ_* environment as it is now
     instance = instance or local_instance.instance()  # the one the UI shows (DAGSTER_HOME)
     local_instance.reclaim_dead_runs(instance, log=lambda m: print(f"rmj: {m}", file=sys.stderr))  # a killed earlier run must not hold the pool
