@@ -178,11 +178,11 @@ def process(settings: Settings | None = None, instance: dg.DagsterInstance | Non
     if reporter is not None:
         new = len([k for k in keys if k not in known])
         reporter.line(f"{len(keys)} deliveries to process ({new} new) from {zone.incoming}")
-    _run_deliveries(defs, instance, checks, keys, known, follow)
-    periods, ceo_files = _publish_changed_periods(settings, defs, instance, checks, follow)
-    _take_snapshot(defs, instance, checks, follow)
-
-    summary = _summarise(settings, periods)
+    with warehouse.held_open(settings.warehouse):  # one open database for every step of the runs below
+        _run_deliveries(defs, instance, checks, keys, known, follow)
+        periods, ceo_files = _publish_changed_periods(settings, defs, instance, checks, follow)
+        _take_snapshot(defs, instance, checks, follow)
+        summary = _summarise(settings, periods)
     summary.ceo_files = ceo_files
     summary.quarantine_destroyed = len(destroyed)
     summary.not_deliveries = zone.not_deliveries(

@@ -85,7 +85,10 @@ _FIGURE = duckdb.struct_type(
 
 
 def register(con: duckdb.DuckDBPyConnection) -> None:
-    """``rmj_close_disclosure(list of figures) -> list of cell ids`` on this connection."""
+    """``rmj_close_disclosure(list of figures) -> list of cell ids`` on this connection (a Python function
+    is kept by the database for all its connections: registered once per open database)."""
+    if con.execute("select count(*) from duckdb_functions() where function_name = 'rmj_close_disclosure'").fetchall()[0][0]:
+        return
     con.create_function(
         "rmj_close_disclosure", close_disclosure, [duckdb.list_type(_FIGURE)], duckdb.list_type("BIGINT"),
         side_effects=False,
