@@ -346,3 +346,28 @@ def test_text_after_the_bundle_inside_its_script_is_cut_out_too():
 
     page = f'<script id="plotly-js">{get_plotlyjs()}123456782</script><p>2010-03-15 123456782</p>'
     assert identifiers.without_plotly_library(page) == _LIBRARY_AS_A_REGEX.sub("", page) == "<p>2010-03-15 123456782</p>"
+
+
+def test_a_page_read_around_its_bundle_has_the_findings_of_the_page_read_whole(tmp_path):
+    """The export scan skips decoding the inlined plotly.js only where the page holds exactly the bundle
+    as a script's whole text; anywhere else (more text in the script, the bundle outside a script) the
+    page is read whole, and the findings are always those of the whole text."""
+    from plotly.offline import get_plotlyjs
+
+    bundle = get_plotlyjs()
+    pages = {
+        "as published": f'<p>é 2010-03-15</p><script type="text/javascript" id="plotly-js">{bundle}</script><p>123456782</p>',
+        "more in the script": f'<script id="plotly-js">{bundle}123456782</script><p>ë</p>',
+        "not in a script": f'<p>{bundle}</p><p>2010-03-15</p>',
+        "a tag inside the opening": f'<script <b>{bundle}</script><p>2011-06-01</p>',
+        "no bundle": '<p>111222333 2010-03-15</p>',
+    }
+    cut = {}
+    for name, text in pages.items():
+        path = tmp_path / f"{len(cut)}.html"
+        path.write_text(text, encoding="utf-8")
+        cut[name] = identifiers.around_plotly_bundle(path.read_bytes()) is not None
+        assert identifiers.scan_export_file(None, path) == identifiers.scan_text(text), name
+    assert cut == {"as published": True, "more in the script": False, "not in a script": False,
+                   "a tag inside the opening": False, "no bundle": False}
+    assert identifiers.scan_text(pages["as published"]) == {"bsn_candidates": 1, "full_dates": 1}

@@ -351,3 +351,5 @@ def test_the_page_check_reads_what_a_whole_parse_reads(exports):
         assert (read.tagged, read.charts) == (whole.tagged, whole.charts), name
         problems = publication_check.check_page(variant, figures, None, set())
         assert (problems == []) == (name == "as published"), (name, problems)
+        # read from the file's bytes, the bundle never decoded where that is safe: the same problems
+        assert publication_check.check_page(variant.encode(), figures, None, set()) == problems, name

@@ -22,6 +22,7 @@ from pathlib import Path
 from openpyxl import load_workbook
 
 from rmj_dagster import codebook
+from rmj_dagster.privacy import identifiers
 from rmj_dagster.publish import charts, dutch, workbook
 from rmj_dagster.publish.figures import Published, figure_key, is_suppressed, load, number, year_dir
 from rmj_dagster.publish.html_page import CHART_CLASS, LIBRARY_ID, field_text, plotly_library
@@ -55,7 +56,7 @@ def verify_publication(export_dir: Path, year: int) -> list[str]:
         path = folder / name
         if name.endswith(".html"):
             own = name.removeprefix("aanbieders/").removesuffix(".html") if name.startswith("aanbieders/") else None
-            problems += [f"{name}: {p}" for p in check_page(path.read_text(encoding="utf-8"), figures, own, every_provider)]
+            problems += [f"{name}: {p}" for p in check_page(path.read_bytes(), figures, own, every_provider)]
         elif name.endswith(".xlsx"):
             problems += [f"{name}: {p}" for p in check_workbook(path, list(published.rows))]
     return problems
@@ -102,10 +103,12 @@ class _PageReader(HTMLParser):
             entry[2].append(data)
 
 
-def check_page(text: str, figures: dict[str, dict[str, str]], own_provider: str | None,
+def check_page(page: str | bytes, figures: dict[str, dict[str, str]], own_provider: str | None,
                every_provider: set[str]) -> list[str]:
-    """Problems of one HTML page against the published figures (by key)."""
-    reader, ours = _read_page(text)
+    """Problems of one HTML page (its text, or the file's UTF-8 bytes) against the published figures (by key)."""
+    around = identifiers.around_plotly_bundle(page) if isinstance(page, bytes) else None
+    read = _read_page_around(*around) if around else None
+    reader, ours = read or _read_page(page.decode("utf-8") if isinstance(page, bytes) else page)
     problems = [p for key, field, shown in reader.tagged for p in _check_text(key, field, shown, figures)]
     for number_of, data in enumerate(reader.charts, start=1):
         problems += [f"chart {number_of}: {p}" for p in _check_chart(data, figures)]
@@ -140,6 +143,22 @@ def _read_page(text: str) -> tuple[_PageReader, str]:
         reader = _PageReader()
         reader.feed(text)
     return reader, ours
+
+
+def _read_page_around(before: str, after: str) -> tuple[_PageReader, str] | None:
+    """``_read_page`` of ``before + bundle + after`` (the known plotly.js between them) without decoding or
+    passing the bundle; None where ``_read_page`` would not skip it (the page is then read whole)."""
+    marker = f'id="{LIBRARY_ID}">'
+    if before.find(marker) != len(before) - len(marker):
+        return None
+    reader = _PageReader()
+    reader.feed(before)
+    if reader.rawdata or reader.cdata_elem != "script" or reader._open or reader._in_chart:
+        return None
+    if not _library_never_closes_a_script():
+        return None
+    reader.feed(after)
+    return reader, before[: -len(marker)] + after
 
 
 def _library_end(text: str, start: int) -> int:
