@@ -19,7 +19,8 @@ import dagster as dg
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-_PSEUDONYMISED = re.compile(r"^delivery \w+: (\d+) \w+ rows pseudonymised")
+_PSEUDONYMISED = re.compile(r"^pseudonymised and stored: (.*?);")  # one line per stored batch
+_STORED_KIND = re.compile(r"(\d+) \w+ \((\d+) rows\)")
 _QUARANTINED_IN_TTP = re.compile(r"^delivery \w+ quarantined while loading")
 _POLL_SECONDS = 1.0  # each look reads the event log: CPU the run itself could use
 # The business stages in the order data travel. Steps of a run follow the lineage, so a run reports a stage as
@@ -161,8 +162,9 @@ def follow_run(reporter: Reporter, defs: dg.Definitions, job_name: str, instance
             message = entry.user_message or ""
             pseudonymised = _PSEUDONYMISED.match(message)
             if pseudonymised or _QUARANTINED_IN_TTP.match(message):
-                done_deliveries += 1
-                rows += int(pseudonymised.group(1)) if pseudonymised else 0
+                stored = _STORED_KIND.findall(pseudonymised.group(1)) if pseudonymised else [("1", "0")]
+                done_deliveries += sum(int(n) for n, _ in stored)
+                rows += sum(int(r) for _, r in stored)
                 if task is not None:
                     task.update(done=done_deliveries, rows=rows)
         if connection is not None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 from collections import Counter
 from datetime import UTC, date, datetime
@@ -181,7 +182,9 @@ def test_every_published_figure_adds_up_to_the_rows_of_its_deliveries(monthly_ru
 def test_process_reports_progress_per_stage_in_plain_lines(monthly_run):
     lines, summary = monthly_run["progress"], monthly_run["summary"]
     stages = [line for line in lines if "deliveries_job · " in line]
-    assert any("pseudonymise: done" in line and "rows/s" in line for line in stages)
+    done = next(line for line in stages if "pseudonymise: done" in line and "rows/s" in line)
+    counted = re.search(r", (\d+)/(\d+), ([\d,]+) rows", done)  # every delivery counted, from the per-batch lines
+    assert counted and counted.group(1) == counted.group(2) and int(counted.group(3).replace(",", "")) > 0
     assert len(lines) < 40  # one line per stage, never a flood
     text = str(summary)
     bad_files = sum(monthly_run["truth"]["totals"]["quarantined_files"].values())

@@ -339,8 +339,17 @@ def _store(con, zone: LandingZone, batch: pseudonymise.Batch, waiting: dict[str,
     """Store the batch (rows and loaded status in one transaction), then destroy the originals: only after
     their rows are committed. A kill in between leaves loaded deliveries with their original still claimed:
     the rerun loads them again (delete-then-insert) or records the destruction it missed."""
+    stored: dict[str, list[int]] = {}  # kind -> [deliveries, rows]
+    kept_any = False
     for delivery_id in batch.store():
         path, kind, rows = waiting.pop(delivery_id)
         kept = zone.dispose(path, retain=retain)
         _record_destruction(con, {delivery_id: kept})  # right after each: the window for a kill stays one file
-        log.info(f"delivery {delivery_id}: {rows} {kind} rows pseudonymised; original {'kept (development retention)' if kept else 'destroyed'}")
+        stored.setdefault(kind, [0, 0])
+        stored[kind][0] += 1
+        stored[kind][1] += rows
+        kept_any = kept_any or kept is not None
+    if stored:  # one line per stored batch: an event per delivery costs the run more than the line is worth
+        counts = ", ".join(f"{n} {kind} ({rows} rows)" for kind, (n, rows) in sorted(stored.items()))
+        log.info(f"pseudonymised and stored: {counts}; originals {'kept (development retention)' if kept_any else 'destroyed'} "
+                 "(per delivery: audit.deliveries and the partition's observations)")
