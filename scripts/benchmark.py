@@ -51,7 +51,11 @@ class Measured:
 
 
 def timed_child(argv: list[str], env: dict[str, str] | None = None) -> Measured:
-    """Run a child process; wall time and its own peak RSS (from wait4, not this process's)."""
+    """Run a child process; wall time and its own peak RSS (from wait4, not this process's).
+
+    The disk first writes out what earlier work left in memory (``sync``): a refresh measured while the
+    national load's gigabyte is still being written would measure that load too."""
+    os.sync()
     start = time.perf_counter()
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     out = proc.stdout.read()

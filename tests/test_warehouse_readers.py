@@ -122,3 +122,20 @@ def test_each_run_publishes_a_snapshot_that_analysts_can_hold_open_without_block
     with duckdb.connect(str(snapshot), read_only=True) as con:
         assert con.execute("select count(*) from intermediate.delivery_reconciliation").fetchone()[0] == len(files) > first
     assert not list(snapshot.parent.glob(".*.tmp*"))  # no temporary copy left behind
+
+
+def test_rmj_process_keeps_one_database_open_for_its_runs_within_the_memory_limit(tmp_path, monkeypatch):
+    """Inside ``held_open`` every connection, read-only requests too, joins the one open database, which
+    holds the memory limit; afterwards the file is closed and another process may open it again."""
+    path = tmp_path / "warehouse.duckdb"
+    monkeypatch.setenv("RMJ_DUCKDB_MEMORY_LIMIT", "300MB")
+    with warehouse.held_open(path):
+        with warehouse.connect(path) as con:
+            con.execute("create table audit.t as select 1 as x")
+        with warehouse.connect(path, read_only=True) as con:  # no second configuration refused
+            assert con.execute("select x from audit.t").fetchall() == [(1,)]
+            limit = con.execute("select current_setting('memory_limit')").fetchone()[0]
+            assert limit.endswith("MiB") and float(limit.split()[0]) < 300
+    reader = subprocess.run([sys.executable, "-c", f"import duckdb; print(duckdb.connect({str(path)!r}, read_only=True)"
+                             ".execute('select count(*) from audit.t').fetchone()[0])"], capture_output=True, text=True)
+    assert reader.stdout.strip() == "1", reader.stderr

@@ -99,6 +99,9 @@ def held_open(path: str | Path) -> Iterator[None]:
         holder = open_with_backoff(path, read_only=False)
     finally:
         os.umask(previous_umask)
+    from rmj_dagster.settings import duckdb_memory_limit
+
+    holder.execute("set memory_limit = ?", [duckdb_memory_limit()])  # the open database would keep all it read
     _HELD[path.resolve()] = holder
     try:
         yield
