@@ -189,7 +189,7 @@ def base_figure(con, indicator: str, area_type: str = "regio", area_code: str = 
                 care: str = "ALL", year: int = 2025) -> dict | None:
     """One row of marts.indicator_base as a dict (None when the cell does not exist)."""
     cursor = con.execute(
-        "select * from marts.indicator_base where year = ? and indicator = ? and area_type = ? and area_code = ? "
+        "select * from marts.indicator_base where period = year::varchar and year = ? and indicator = ? and area_type = ? and area_code = ? "
         "and respondent_group = ? and care_type = ?",
         [year, indicator, area_type, area_code, group, care],
     )

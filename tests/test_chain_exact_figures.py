@@ -168,7 +168,7 @@ def unpublished(chain, indicator: str, group: str = "ALL") -> float:
     with warehouse.connect(chain["root"] / "warehouse" / "rmj.duckdb", read_only=True) as con:
         return con.execute(
             "select value from marts.indicator_base where area_type = 'regio' and respondent_group = ? "
-            "and care_type = 'ALL' and indicator = ? and year = 2025",
+            "and care_type = 'ALL' and indicator = ? and year = 2025 and period = '2025'",
             [group, indicator],
         ).fetchone()[0]
 

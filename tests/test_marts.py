@@ -317,6 +317,22 @@ def test_last_year_is_compared_with_the_same_suppression(con):
     assert con.execute("select distinct period from marts.ceo_indicators").fetchall() == [("2025",)]
 
 
+def test_a_year_is_compared_with_the_year_before_even_when_that_year_was_never_built(con):
+    """The daemon publishes the year just ended; the year before may never have had a CEO run (found by the
+    year simulation: 2025 published without its 2024 comparison, which one batch run over the same files
+    gave). A year's partition of indicator_base holds both years, from the data as it is now."""
+    for when, positive in ((date(2024, 5, 1), 5), (date(2025, 5, 1), 18)):
+        for i in range(20):
+            add_response(con, q01=5 if i < positive else 1, invuldatum=when)
+    run(con, "indicator_observations")
+    run(con, "indicator_base", "2025")  # never 2024
+    run(con, "ceo_indicators", "2025")
+    q01 = published_figure(con, "pct_positive_q01")
+    assert (q01["value"], q01["prev_value"]) == (pytest.approx(90.0), pytest.approx(25.0))
+    assert con.execute("select distinct period, year from marts.indicator_base order by 2").fetchall() == [
+        ("2025", 2024), ("2025", 2025)]
+
+
 # --------------------------------------------------------------------------------------------------
 # the published CSV, its check and the report
 

@@ -16,7 +16,7 @@ from rmj_dagster.publish.figures import read_published
 from rmj_dagster.quality.expectations import CBS_COLUMNS
 from rmj_dagster.warehouse import sql_models
 
-BASE_COLUMNS = "year integer, area_type varchar, area_code varchar, area_name varchar, parent_code varchar, respondent_group varchar, care_type varchar, indicator varchar, numerator bigint, n bigint, value double, ci_low double, ci_high double"
+BASE_COLUMNS = "period varchar, year integer, area_type varchar, area_code varchar, area_name varchar, parent_code varchar, respondent_group varchar, care_type varchar, indicator varchar, numerator bigint, n bigint, value double, ci_low double, ci_high double"
 
 
 def cell(year, area_type, code, parent, n, value=50.0, indicator="pct_uitval"):
@@ -32,7 +32,8 @@ def con(tmp_path: Path):
 
 
 def publish(con, rows, tmp_path: Path, year: int = 2025) -> dict[str, dict]:
-    con.executemany("insert into marts.indicator_base values (" + ", ".join("?" * 13) + ")", rows)
+    con.executemany("insert into marts.indicator_base values (" + ", ".join("?" * 14) + ")",
+                    [(str(year), *row) for row in rows])  # the partition of the year published
     sql_models.run_model(con, sql_models.model("ceo_indicators"), period=str(year),
                          period_start=__import__("datetime").date(year, 1, 1), period_end=__import__("datetime").date(year, 12, 31))
     export = write_ceo_outputs(con, year, tmp_path / "exports")

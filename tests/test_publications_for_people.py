@@ -24,7 +24,7 @@ from rmj_dagster.publish.figures import read_published
 from rmj_dagster.publish.publication_check import verify_publication
 from rmj_dagster.warehouse import sql_models
 
-BASE_COLUMNS = ("year integer, area_type varchar, area_code varchar, area_name varchar, parent_code varchar, "
+BASE_COLUMNS = ("period varchar, year integer, area_type varchar, area_code varchar, area_name varchar, parent_code varchar, "
                 "respondent_group varchar, care_type varchar, indicator varchar, numerator bigint, n bigint, "
                 "value double, ci_low double, ci_high double")
 # (area_type, code, name, parent, n)
@@ -67,8 +67,9 @@ def publish_years(folder: Path, years: tuple[int, ...]) -> Path:
     with warehouse.connect(folder / "w.duckdb") as con:
         codebook.load_into(con)
         con.execute(f"create table marts.indicator_base ({BASE_COLUMNS})")
-        for year in years:
-            con.executemany("insert into marts.indicator_base values (" + ", ".join("?" * 13) + ")", base_rows(year))
+        for year in years:  # a year's partition: the year and the year before (when there is one)
+            rows = [(str(year), *row) for before in years if before in (year - 1, year) for row in base_rows(before)]
+            con.executemany("insert into marts.indicator_base values (" + ", ".join("?" * 14) + ")", rows)
         for year in years:
             sql_models.run_model(con, sql_models.model("ceo_indicators"), period=str(year),
                                  period_start=date(year, 1, 1), period_end=date(year, 12, 31))

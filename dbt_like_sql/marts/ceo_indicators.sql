@@ -28,7 +28,7 @@ with recursive compared_years as (  -- noqa: PRS
             order by year, indicator, area_type, area_code, respondent_group, care_type
         ) as cell_id
     from marts.indicator_base
-    where year in (cast($period as integer), cast($period as integer) - 1)
+    where period = $period  -- the year and the year before (indicator_base)
 ),
 
 -- Each cell as member of the equations it belongs to, one row per (equation, cell); the total of an

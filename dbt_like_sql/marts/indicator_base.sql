@@ -1,8 +1,12 @@
 -- Every CEO figure of a year before suppression: year x area x respondent group x care type.
 -- partition: year
 -- group: indicators
--- grain: year, area_type, area_code, respondent_group, care_type, indicator
+-- grain: period, year, area_type, area_code, respondent_group, care_type, indicator
 -- Not published as such: ceo_indicators suppresses and compares it; nothing reads it for a file.
+-- A year's partition (period) holds the figures of that year and of the year before, from the data as it
+-- is now: the comparison ceo_indicators makes. So a year's publication never depends on whether, or on
+-- what data, the year before was built (a year published by its own CEO run, the year before never).
+-- Select one period when reading it: the year before appears in two partitions.
 -- Years: a response counts in the year of invuldatum, a stop record in the year of einddatum, a goal
 -- measurement in the year of meetdatum (outputs.md, "Reporting periods").
 -- Areas (area_type / area_code / area_name / parent_code):
@@ -45,7 +49,7 @@ with region_municipalities as (
 
 observations as (
     select * from intermediate.indicator_observations
-    where year = cast($period as integer)
+    where year in (cast($period as integer), cast($period as integer) - 1)
 ),
 
 -- One aggregation for every area x group x care cell. The area grouping sets are municipality (with its
