@@ -92,22 +92,37 @@ def held_open(path: str | Path) -> Iterator[None]:
     request joins it as well: DuckDB refuses a second configuration of a file the process has open, and
     the process is the file's one writer anyway. Checkpointed and closed when the block ends.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    previous_umask = os.umask(0o077)
-    try:
-        holder = open_with_backoff(path, read_only=False)
-    finally:
-        os.umask(previous_umask)
     from rmj_dagster.settings import duckdb_memory_limit
 
-    holder.execute("set memory_limit = ?", [duckdb_memory_limit()])  # the open database would keep all it read
-    _HELD[path.resolve()] = holder
+    path = Path(path)
+    with _owner_only(path, read_only=False) as holder:
+        holder.execute("set memory_limit = ?", [duckdb_memory_limit()])  # the open database would keep all it read
+        _HELD[path.resolve()] = holder
+        try:
+            yield
+        finally:
+            del _HELD[path.resolve()]
+
+
+@contextmanager
+def _owner_only(path: Path, *, read_only: bool) -> Iterator[duckdb.DuckDBPyConnection]:
+    """``open_with_backoff`` with the file (and its WAL, which holds row data) owner-only: born so, and set so
+    again when a writing connection closes. Always closed on exit."""
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    previous_umask = os.umask(0o077)  # a new database file (and its WAL) is born owner-only
     try:
-        yield
+        con = open_with_backoff(path, read_only=read_only)
     finally:
-        del _HELD[path.resolve()]
-        holder.close()
+        os.umask(previous_umask)
+    try:
+        yield con
+    finally:
+        con.close()
+    if not read_only:
+        for candidate in (path, path.with_name(path.name + ".wal")):
+            if candidate.exists():
+                os.chmod(candidate, 0o600)
 
 
 @contextmanager
@@ -119,14 +134,7 @@ def connect(path: str | Path, *, read_only: bool = False) -> Iterator[duckdb.Duc
     """
     path = Path(path)
     read_only = read_only and path.resolve() not in _HELD  # see held_open
-    if not read_only:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    previous_umask = os.umask(0o077)  # a new database file (and its WAL) is born owner-only
-    try:
-        con = open_with_backoff(path, read_only=read_only)
-    finally:
-        os.umask(previous_umask)
-    try:
+    with _owner_only(path, read_only=read_only) as con:
         if not read_only:
             for schema in SCHEMAS:
                 con.execute(f"create schema if not exists {schema}")
@@ -134,12 +142,6 @@ def connect(path: str | Path, *, read_only: bool = False) -> Iterator[duckdb.Duc
         con.execute(macros_sql())
         disclosure.register(con)
         yield con
-    finally:
-        con.close()
-    if not read_only:
-        for candidate in (path, path.with_name(path.name + ".wal")):
-            if candidate.exists():
-                os.chmod(candidate, 0o600)
 
 
 @contextmanager
