@@ -89,14 +89,19 @@ def _import_gx():
     return great_expectations
 
 
+_importing: list[threading.Thread] = []  # the one background import of this process, once started
+
+
 def import_in_background() -> threading.Thread:
-    """Start importing GX in a daemon thread: a run that will validate does not wait ~2.5 s for it at its
-    first check. ``rmj process`` starts it while the files settle and the TTP step works inside DuckDB,
-    which leave the interpreter free. Python's import lock makes a check that asks meanwhile wait for
-    the same import to finish, never import twice."""
-    thread = threading.Thread(target=_import_gx, name="import-gx", daemon=True)
-    thread.start()
-    return thread
+    """Start importing GX in a daemon thread, once per process: a run that will validate does not wait
+    ~2.5 s for it at its first check. ``rmj`` starts it before loading Dagster (``process`` asks too, for
+    callers that did not), while the files settle and the TTP step works inside DuckDB, which leave the
+    interpreter free. Python's import lock makes a check that asks meanwhile wait for the same import to
+    finish, never import twice."""
+    if not _importing:
+        _importing.append(threading.Thread(target=_import_gx, name="import-gx", daemon=True))
+        _importing[0].start()
+    return _importing[0]
 
 
 def validate(frame: pd.DataFrame, name: str, expectations_for) -> Outcome:
