@@ -59,7 +59,7 @@ def test_a_file_untouched_for_the_settle_time_is_complete_on_one_look_whatever_i
     first = zone.first_look(1.0)                   # (rmj process sets up meanwhile) counts toward the wait
     time.sleep(0.4)
     slept.clear()
-    assert zone.second_look(first, 1.0, sleep=slept.append)[0] == zone.scan() and 0.4 < slept[0] <= 0.6
+    assert zone.second_look(first, 1.0, sleep=slept.append)[0] == zone.scan() and 0 < slept[0] <= 0.6  # at most what is left of the second; more work between, less left
 
 
 def test_rmj_process_leaves_a_file_still_being_written_and_takes_it_whole_next_time(rmj_env, monkeypatch):
