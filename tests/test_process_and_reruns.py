@@ -89,6 +89,52 @@ def test_a_run_without_new_rows_publishes_no_period_again(rmj_env, tmp_path):
         assert con.execute("select count(distinct publication_id) from audit.published_figures").fetchone()[0] == versions
 
 
+def test_a_new_delivery_republishes_the_periods_it_touches_and_asks_only_the_others(rmj_env, tmp_path, monkeypatch):
+    """A period holding rows of the run's deliveries runs straight away; every other period is still asked
+    whether its marts changed, and stands when they did not."""
+    import dagster as dg
+
+    from rmj_dagster import runner
+    from rmj_dagster.intake.landing_zone import delivery_id_of, sha256_of
+    from rmj_dagster.jobs import CBS_JOB_NAME, CEO_JOB_NAME
+
+    generate_deliveries(tmp_path / "first", seed=22, scale=0.1, years=[2024, 2025], today=TODAY)
+    for path in (tmp_path / "first" / "incoming").iterdir():
+        shutil.copy2(path, rmj_env["landing"] / "incoming" / path.name)
+    instance = dg.DagsterInstance.ephemeral()
+    process(instance=instance)
+
+    def partitions_run(job: str) -> list[str]:
+        return sorted(r.dagster_run.tags["dagster/partition"] for r in instance.get_run_records(filters=dg.RunsFilter(job_name=job)))
+
+    before = {job: partitions_run(job) for job in (CBS_JOB_NAME, CEO_JOB_NAME)}
+    assert "2024-01-01" in before[CBS_JOB_NAME] and "2024" in before[CEO_JOB_NAME]
+    generate_deliveries(tmp_path / "later", seed=23, scale=0.1, years=[2025], today=TODAY)
+    late = sorted((tmp_path / "later" / "incoming").glob("cem*.csv"))[0]  # one provider's questionnaires of 2025
+    shutil.copy2(late, rmj_env["landing"] / "incoming" / late.name)
+    asked = []
+    real = runner._period_fingerprint
+
+    def asking(con, partition, key, *, stored=False):
+        if not stored:
+            asked.append(key)
+        return real(con, partition, key, stored=stored)
+
+    monkeypatch.setattr(runner, "_period_fingerprint", asking)
+    process(instance=instance)
+    after = {job: partitions_run(job) for job in (CBS_JOB_NAME, CEO_JOB_NAME)}
+    again = {job: sorted({p for p in runs if runs.count(p) > before[job].count(p)}) for job, runs in after.items()}
+    with duckdb.connect(str(rmj_env["warehouse"]), read_only=True) as con:
+        touched = {d.year for (d,) in con.execute(
+            "select distinct invuldatum from intermediate.cleaned_responses where delivery_id = ?",
+            [delivery_id_of(sha256_of(late))]).fetchall()}
+    assert touched == {2025}
+    assert again[CEO_JOB_NAME] == ["2025"]  # the year of the new questionnaires; 2024 stands
+    assert set(again[CBS_JOB_NAME]) <= {"2025-01-01", "2025-07-01"} and again[CBS_JOB_NAME]
+    assert "2024" in asked and "2024-01-01" in asked and "2024-07-01" in asked  # the others were asked
+    assert not set(again[CBS_JOB_NAME]) & set(asked) and "2025" not in asked  # the touched ran unasked
+
+
 def test_a_crash_in_the_ttp_step_keeps_the_original_and_the_rerun_completes(rmj_env, tmp_path, monkeypatch):
     generate_deliveries(rmj_env["landing"], seed=22, scale=0.1, years=[2025], today=TODAY)
     files = len(list((rmj_env["landing"] / "incoming").iterdir()))
