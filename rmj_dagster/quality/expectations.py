@@ -1,14 +1,19 @@
 """Great Expectations (GX 1.x) suites for the cleaned responses and the CBS extract.
 
 Value sets come from the codebook, so the suites cannot drift from the rules they check. GX is
-imported inside the functions: it takes seconds to import, and only the checks need it.
+imported inside the functions, or by a worker process (``import_in_background``): it takes seconds to
+import, and only the checks need it.
 """
 
 from __future__ import annotations
 
+import atexit
+import multiprocessing
+import multiprocessing.process
 import os
 import threading
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 
 import pandas as pd
 
@@ -89,23 +94,74 @@ def _import_gx():
     return great_expectations
 
 
-_importing: list[threading.Thread] = []  # the one background import of this process, once started
+_worker: list[tuple[multiprocessing.process.BaseProcess, Connection]] = []  # this process's GX worker, once started
+_asking = threading.Lock()  # one suite at a time through the worker's pipe
 
 
-def import_in_background() -> threading.Thread:
-    """Start importing GX in a daemon thread, once per process: a run that will validate does not wait
-    ~2.5 s for it at its first check. ``rmj`` starts it before loading Dagster (``process`` asks too, for
-    callers that did not), while the files settle and the TTP step works inside DuckDB, which leave the
-    interpreter free. Python's import lock makes a check that asks meanwhile wait for the same import to
-    finish, never import twice."""
-    if not _importing:
-        _importing.append(threading.Thread(target=_import_gx, name="import-gx", daemon=True))
-        _importing[0].start()
-    return _importing[0]
+def import_in_background() -> multiprocessing.process.BaseProcess:
+    """Start a worker process that imports GX, once per process; :func:`validate` then runs its suites there.
+
+    Importing GX takes seconds of interpreter time. A thread would hold the interpreter lock that
+    loading Dagster and running the first steps need, so on two cores it adds its whole import to the
+    command's time; a process imports on the other core. ``rmj`` starts it before loading Dagster
+    (``process`` asks too, for callers that did not). The frame of a suite travels to it through a pipe,
+    in memory (pseudonymised rows only: the checks read the warehouse); only the outcome comes back,
+    which names no value. Runs launched by a daemon, whose steps are processes of their own, never start
+    it and validate in their own process."""
+    if not _worker:
+        spawn = multiprocessing.get_context("spawn")  # a fork of a process with threads may deadlock
+        ours, theirs = spawn.Pipe()
+        worker = spawn.Process(target=_serve, args=(theirs,), name="rmj-gx", daemon=True)
+        worker.start()
+        theirs.close()
+        _worker.append((worker, ours))
+        atexit.register(_stop_worker)
+    return _worker[0][0]
+
+
+def _stop_worker() -> None:
+    """Close the pipe: the worker leaves its loop and exits on its own, releasing what GX made (a worker
+    killed instead leaves the resource tracker warning of leaked semaphores)."""
+    worker, pipe = _worker[0]
+    pipe.close()
+    worker.join(timeout=2)
+    if worker.is_alive():  # still importing (a command with nothing to validate ends quickly)
+        worker.terminate()
+
+
+def _serve(pipe: Connection) -> None:
+    """The worker: import GX at once, then validate each (frame, name, suite) received until the pipe closes."""
+    _import_gx()
+    while True:
+        try:
+            frame, name, expectations_for = pipe.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            answer = ("outcome", _validate(frame, name, expectations_for))
+        except Exception as error:  # raised in the caller's step, as if it had validated itself
+            answer = ("error", error)
+        del frame
+        pipe.send(answer)
 
 
 def validate(frame: pd.DataFrame, name: str, expectations_for) -> Outcome:
-    """Run a suite over a frame in an ephemeral GX context; report failures without values."""
+    """Run a suite over a frame in an ephemeral GX context; report failures without values.
+
+    In the worker process when :func:`import_in_background` started one, else here."""
+    if _worker:
+        worker, pipe = _worker[0]
+        with _asking:
+            if worker.is_alive():
+                pipe.send((frame, name, expectations_for))
+                kind, answer = pipe.recv()
+                if kind == "error":
+                    raise answer
+                return answer
+    return _validate(frame, name, expectations_for)
+
+
+def _validate(frame: pd.DataFrame, name: str, expectations_for) -> Outcome:
     gx = _import_gx()
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
