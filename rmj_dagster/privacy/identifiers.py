@@ -348,11 +348,9 @@ def scan_export_file(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, ob
         kept = {k: v for k, v in manifest.items() if k not in EVENT_DATE_COLUMNS} if isinstance(manifest, dict) else manifest
         return scan_text(json.dumps(kept))
     if path.suffix.lower() == ".xlsx":  # a workbook: the text of its cells (the file itself is a zip)
-        from openpyxl import load_workbook
+        from rmj_dagster.read_back import workbook_rows
 
-        book = load_workbook(path, read_only=True)
-        cells = "\n".join(str(v) for sheet in book for line in sheet.iter_rows(values_only=True) for v in line if v is not None)
-        book.close()
+        cells = "\n".join(str(v) for lines in workbook_rows(path).values() for line in lines for v in line if v is not None)
         return scan_text(cells)
     data = path.read_bytes()
     around = around_plotly_bundle(data)

@@ -19,8 +19,6 @@ from functools import cache
 from html.parser import HTMLParser
 from pathlib import Path
 
-from openpyxl import load_workbook
-
 from rmj_dagster import codebook
 from rmj_dagster.privacy import identifiers
 from rmj_dagster.publish import charts, dutch, workbook
@@ -28,6 +26,7 @@ from rmj_dagster.publish.figures import Published, figure_key, is_suppressed, lo
 from rmj_dagster.publish.html_page import CHART_CLASS, LIBRARY_ID, field_text, plotly_library
 from rmj_dagster.publish.municipality_pages import municipalities
 from rmj_dagster.publish.provider_pages import providers
+from rmj_dagster.read_back import workbook_rows
 
 _NO_NUMBER_WHEN_HIDDEN = ("value", "ci", "n", "overlap")
 _VOID = {"br", "hr", "img", "input", "meta", "link", "wbr"}  # no end tag: they open no level
@@ -240,16 +239,16 @@ def _foreign_providers(ours: str, own: str, every_provider: set[str]) -> list[st
 
 
 def check_workbook(path: Path, rows: list[dict[str, str]]) -> list[str]:
-    """The workbook read back with openpyxl against the CSV rows of its year."""
-    book = load_workbook(path, read_only=True)
-    problems = [f"sheet {name!r} missing" for name in ("Toelichting", "Definities") if name not in book.sheetnames]
+    """The workbook read back with openpyxl (``read_back``) against the CSV rows of its year."""
+    book = workbook_rows(path)
+    problems = [f"sheet {name!r} missing" for name in ("Toelichting", "Definities") if name not in book]
     headers = [header for header, _ in workbook.COLUMNS]
     for area_type in workbook.AREA_SHEETS:
         name = workbook.sheet_name(area_type)
-        if name not in book.sheetnames:
+        if name not in book:
             problems.append(f"sheet {name!r} missing")
             continue
-        lines = list(book[name].iter_rows(values_only=True))
+        lines = book[name]
         if not lines or list(lines[0]) != headers:
             problems.append(f"sheet {name!r}: headers differ")
             continue
@@ -262,7 +261,6 @@ def check_workbook(path: Path, rows: list[dict[str, str]]) -> list[str]:
             if problem:
                 problems.append(f"sheet {name!r}: {problem}")
         problems += [f"sheet {name!r}: {key} missing" for key in sorted(set(expected) - seen)]
-    book.close()
     return problems
 
 
