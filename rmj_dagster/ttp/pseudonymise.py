@@ -158,15 +158,18 @@ class Batch:
         self._waiting.append((staged, table, delivery_id, rows, record))
 
     def store(self) -> list[str]:
-        """In one transaction, each waiting delivery's rows replace its earlier ones (delete-then-insert)
-        and its ``record`` runs with its row count; returns the deliveries stored, in the order added."""
+        """In one transaction, each waiting delivery's rows replace its earlier ones (delete-then-insert:
+        one delete per table for all of them, as each delete reads the table's whole history) and its
+        ``record`` runs with its row count; returns the deliveries stored, in the order added."""
         waiting, self._waiting = self._waiting, []
         try:
             if waiting:
                 with transaction(self._con):
-                    for staged, table, delivery_id, rows, record in waiting:
+                    for table in dict.fromkeys(table for _, table, *_ in waiting):  # one pass over each table
+                        self._con.execute(f"delete from {table} where list_contains(?, delivery_id)",
+                                          [[delivery_id for _, t, delivery_id, *_ in waiting if t == table]])
+                    for staged, table, _delivery_id, rows, record in waiting:
                         columns = ", ".join(columns_of(table))
-                        self._con.execute(f"delete from {table} where delivery_id = ?", [delivery_id])
                         self._con.execute(f"insert into {table} ({columns}) select {columns} from {staged}")
                         if record is not None:
                             record(rows)
