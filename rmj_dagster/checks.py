@@ -231,13 +231,13 @@ def cleaned_responses_conform(context: dg.AssetCheckExecutionContext, warehouse:
     ])
     deliveries = deliveries_of_run(context)
     with warehouse.connect(read_only=True) as con:
-        frame = con.execute(
+        rows = con.sql(
             f"select {columns} from intermediate.cleaned_responses where $ids is null or list_contains($ids, delivery_id)",
-            {"ids": deliveries or None},
-        ).df()
+            params={"ids": deliveries or None},
+        ).to_arrow_table()
     verified = (f"rows of intermediate.cleaned_responses from the run's {len(deliveries)} deliveries" if deliveries
                 else "every row of intermediate.cleaned_responses (all periods)")
-    return _gx_result(expectations.validate(frame, "cleaned_responses", expectations.cleaned_responses_expectations), len(frame), verified)
+    return _gx_result(expectations.validate(rows, "cleaned_responses", expectations.cleaned_responses_expectations), rows.num_rows, verified)
 
 
 @dg.asset_check(
@@ -250,10 +250,10 @@ def cleaned_responses_conform(context: dg.AssetCheckExecutionContext, warehouse:
 def cbs_rows_conform(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
     period = half_year_label(context.partition_key)
     with warehouse.connect(read_only=True) as con:
-        frame = con.execute(
-            f"select {', '.join(CBS_COLUMNS)} from marts.cbs_outcome_extract where period = ?", [period]
-        ).df()
-    return _gx_result(expectations.validate(frame, "cbs_outcome_extract", expectations.cbs_extract_expectations), len(frame),
+        rows = con.sql(
+            f"select {', '.join(CBS_COLUMNS)} from marts.cbs_outcome_extract where period = ?", params=[period]
+        ).to_arrow_table()
+    return _gx_result(expectations.validate(rows, "cbs_outcome_extract", expectations.cbs_extract_expectations), rows.num_rows,
                       f"period {period} of marts.cbs_outcome_extract")
 
 

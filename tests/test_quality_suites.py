@@ -1,0 +1,60 @@
+"""The Great Expectations suites as the checks run them: rows read as Arrow, validated in GX's worker
+process (``rmj process``) or in the step's own process (daemon runs), with the same outcome."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from rmj_dagster.quality import expectations
+
+_COLUMNS = ("aanbieder_agb varchar, pseudoniem varchar, gemeentecode varchar, vragenlijst varchar, invuldatum date, "
+            "respondent_group varchar, care_type varchar, " + ", ".join(f"q{i:02d} integer" for i in range(1, 11)))
+_GOOD = ("'12345678', repeat('a', 64), '0363', 'OUDERS_EINDE', date '2025-03-01', 'OUDERS', 'EINDE', "
+         "4, 5, null, 9, 3, 2, 1, 5, 8, 4")  # a question left open (null) is allowed
+
+
+def _rows(*values: str):
+    con = duckdb.connect()
+    con.execute(f"create table r ({_COLUMNS})")
+    for row in values:
+        con.execute(f"insert into r values ({row})")
+    return con.sql("select * from r").to_arrow_table()
+
+
+@pytest.fixture(scope="module")
+def worker():
+    return expectations.import_in_background()
+
+
+@pytest.mark.parametrize(("planted", "expectation", "column"), [
+    (_GOOD.replace(", 4, 5, null", ", 7, 5, null"), "expect_column_values_to_be_in_set", "q01"),  # not an answer
+    (_GOOD.replace("'0363'", "'0999'"), "expect_column_values_to_be_in_set", "gemeentecode"),  # not in the region
+    (_GOOD.replace("date '2025-03-01'", "null"), "expect_column_values_to_not_be_null", "invuldatum"),
+    (_GOOD.replace("repeat('a', 64)", "'123456782'"), "expect_column_values_to_match_regex", "pseudoniem"),
+])
+def test_a_planted_row_fails_the_cleaned_responses_suite_in_the_worker_and_here(worker, planted, expectation, column):
+    rows = _rows(_GOOD, _GOOD, planted)
+    here = expectations._validate(rows, "cleaned_responses", expectations.cleaned_responses_expectations)
+    there = expectations.validate(rows, "cleaned_responses", expectations.cleaned_responses_expectations)
+    assert worker.is_alive()
+    assert not here.success
+    assert here.failures == [{"expectation": expectation, "column": column, "unexpected_count": 1}]
+    assert there == here
+
+
+def test_good_rows_pass_in_the_worker_and_here(worker):
+    rows = _rows(_GOOD, _GOOD.replace("'OUDERS_EINDE'", "'JONGEREN_EINDE'"))
+    there = expectations.validate(rows, "cleaned_responses", expectations.cleaned_responses_expectations)
+    assert there.success and there.evaluated == len(expectations.cleaned_responses_expectations(_FakeGx()))
+    assert there == expectations._validate(rows, "cleaned_responses", expectations.cleaned_responses_expectations)
+
+
+class _FakeGx:
+    """Counts a suite's expectations without importing GX: each constructor returns its name."""
+
+    class expectations:  # noqa: N801 -- stands for the gx.expectations module
+        def __getattr__(self, name):
+            return lambda **kwargs: name
+
+    expectations = expectations()
