@@ -28,6 +28,7 @@ import duckdb
 
 from rmj_dagster import codebook
 from rmj_dagster.ttp.bsn import passes_elfproef
+from rmj_dagster.warehouse import column_schema
 
 FORBIDDEN_COLUMNS = frozenset({
     "bsn", "burgerservicenummer", "geboortedatum", "naam", "clientnaam", "achternaam", "voornamen",
@@ -195,15 +196,9 @@ def identifier_shaped_values(
     return {c: bsn[c] | dates[c] for c in columns if bsn[c] | dates[c]}
 
 
-def _columns(con: duckdb.DuckDBPyConnection, table: str, types: tuple[str, ...]) -> list[str]:
-    schema, name = table.split(".")
-    return [
-        c for (c,) in con.execute(
-            "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
-            "and list_contains(?, data_type)",
-            [schema, name, list(types)],
-        ).fetchall()
-    ]
+def _columns(con: duckdb.DuckDBPyConnection, table: str, types: tuple[str, ...],
+             column_types: list[tuple[str, str]] | None = None) -> list[str]:
+    return [c for c, kind in (column_types if column_types is not None else column_schema(con, table)) if kind in types]
 
 
 def bsn_candidates_in_table(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, int]:
@@ -216,10 +211,11 @@ def scan_table(con: duckdb.DuckDBPyConnection, table: str, where: str | None = N
     ``where`` restricts the values scanned to some rows (those a step just wrote); column names and
     types are judged for the whole table either way."""
     relation = table if where is None else f"(select * from {table} where {where})"
-    named = [c for c in _columns(con, table, _TEXT_TYPES + _DATE_TYPES + ("BOOLEAN", "DOUBLE"))
+    kinds = column_schema(con, table)
+    named = [c for c in _columns(con, table, _TEXT_TYPES + _DATE_TYPES + ("BOOLEAN", "DOUBLE"), kinds)
              if c.lower() in FORBIDDEN_COLUMNS]
-    typed_dates = [c for c in _columns(con, table, _DATE_TYPES) if c.lower() not in EVENT_DATE_COLUMNS]
-    bsn, dates = _shaped_per_column(con, relation, _columns(con, table, _TEXT_TYPES), _columns(con, table, ("VARCHAR",)))
+    typed_dates = [c for c in _columns(con, table, _DATE_TYPES, kinds) if c.lower() not in EVENT_DATE_COLUMNS]
+    bsn, dates = _shaped_per_column(con, relation, _columns(con, table, _TEXT_TYPES, kinds), _columns(con, table, ("VARCHAR",), kinds))
     return {
         "identifying_columns": named,
         "bsn_candidates": _counts(bsn),

@@ -171,13 +171,13 @@ def row_count(con: duckdb.DuckDBPyConnection, qualified: str) -> int:
 
 
 def column_schema(con: duckdb.DuckDBPyConnection, qualified: str) -> list[tuple[str, str]]:
-    """(name, type) of every column, for Dagster's column-schema metadata."""
+    """(name, type) of every column in order (Dagster's column-schema metadata, the identifier scans).
+
+    ``duckdb_columns()``, the catalog itself, answers in a fraction of the ~10 ms ``information_schema.columns``
+    takes on the warehouse; every step asks it of what it wrote."""
     schema, name = qualified.split(".")
-    return [
-        (r[0], r[1])
-        for r in con.execute(
-            "select column_name, data_type from information_schema.columns "
-            "where table_schema = ? and table_name = ? order by ordinal_position",
-            [schema, name],
-        ).fetchall()
-    ]
+    return con.execute(
+        "select column_name, data_type from duckdb_columns() where database_name = current_database() "
+        "and schema_name = ? and table_name = ? order by column_index",
+        [schema, name],
+    ).fetchall()
