@@ -58,3 +58,31 @@ class _FakeGx:
             return lambda **kwargs: name
 
     expectations = expectations()
+
+
+_COMMAND = """
+import duckdb
+from rmj_dagster.quality import expectations
+
+if __name__ == "__main__":
+    worker = expectations.import_in_background()
+    rows = duckdb.connect().sql("select {good} from range(3)").to_arrow_table()
+    rows = rows.rename_columns([c.split()[0] for c in {columns!r}.split(", ")])
+    print(expectations.validate(rows, "cleaned_responses", expectations.cleaned_responses_expectations).success)
+    expectations._stop_worker()  # what the command's exit runs
+    print(worker.exitcode)
+"""
+
+
+def test_the_worker_validates_for_a_command_and_leaves_cleanly_when_it_ends(tmp_path):
+    """As under ``rmj``: a script that starts the worker (spawned: it imports the script as its main
+    module), validates there and ends; the worker ends with it, cleanly (no leaked semaphores reported)."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "command.py"
+    script.write_text(_COMMAND.format(good=_GOOD, columns=_COLUMNS), encoding="utf-8")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["True", "0"]
+    assert "leaked" not in done.stderr and "Traceback" not in done.stderr
