@@ -23,6 +23,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,20 +52,49 @@ class Measured:
 
 
 def timed_child(argv: list[str], env: dict[str, str] | None = None) -> Measured:
-    """Run a child process; wall time and its own peak RSS (from wait4, not this process's).
+    """Run a child process; wall time and peak RSS of the child with its own children (``rmj process``
+    validates in a GX worker process): the larger of the child's own peak (wait4) and the peak of the
+    sum over its process tree, sampled every 0.1 s.
 
     The disk first writes out what earlier work left in memory (``sync``): a refresh measured while the
     national load's gigabyte is still being written would measure that load too."""
     os.sync()
     start = time.perf_counter()
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    tree_peak = [0]
+    sampling = threading.Thread(target=_sample_tree, args=(proc, tree_peak), daemon=True)
+    sampling.start()
     out = proc.stdout.read()
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
+    sampling.join()
     if proc.returncode:
         sys.exit(f"{' '.join(argv)} failed ({proc.returncode}):\n{out[-4000:]}")
-    return Measured(wall=wall, peak_rss=usage.ru_maxrss * 1024, output=out)
+    return Measured(wall=wall, peak_rss=max(usage.ru_maxrss * 1024, tree_peak[0]), output=out)
+
+
+def _sample_tree(proc: subprocess.Popen, peak: list[int]) -> None:
+    """Peak of the summed RSS of ``proc`` and its descendants (Linux /proc), until it exits."""
+    while proc.returncode is None and Path(f"/proc/{proc.pid}").exists():
+        parents: dict[int, list[int]] = {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    parents.setdefault(int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]), []).append(int(entry.name))
+                except (OSError, IndexError, ValueError):
+                    continue
+        tree, total = [proc.pid], 0
+        while tree:
+            pid = tree.pop()
+            tree += parents.get(pid, [])
+            try:
+                total += next(int(line.split()[1]) * 1024 for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+                              if line.startswith("VmRSS:"))
+            except (OSError, StopIteration):
+                continue
+        peak[0] = max(peak[0], total)
+        time.sleep(0.1)
 
 
 def make_volume(target: Path, scale: int) -> int:
