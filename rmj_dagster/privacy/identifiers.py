@@ -196,13 +196,13 @@ def identifier_shaped_values(
     return {c: bsn[c] | dates[c] for c in columns if bsn[c] | dates[c]}
 
 
-def _columns(con: duckdb.DuckDBPyConnection, table: str, types: tuple[str, ...],
-             column_types: list[tuple[str, str]] | None = None) -> list[str]:
-    return [c for c, kind in (column_types if column_types is not None else column_schema(con, table)) if kind in types]
+def _columns(column_types: list[tuple[str, str]], types: tuple[str, ...]) -> list[str]:
+    """The names among ``column_types`` (``warehouse.column_schema``) whose type is one of ``types``."""
+    return [c for c, kind in column_types if kind in types]
 
 
 def bsn_candidates_in_table(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, int]:
-    return bsn_candidates_in_relation(con, table, _columns(con, table, _TEXT_TYPES))
+    return bsn_candidates_in_relation(con, table, _columns(column_schema(con, table), _TEXT_TYPES))
 
 
 def scan_table(con: duckdb.DuckDBPyConnection, table: str, where: str | None = None) -> dict[str, object]:
@@ -212,10 +212,10 @@ def scan_table(con: duckdb.DuckDBPyConnection, table: str, where: str | None = N
     types are judged for the whole table either way."""
     relation = table if where is None else f"(select * from {table} where {where})"
     kinds = column_schema(con, table)
-    named = [c for c in _columns(con, table, _TEXT_TYPES + _DATE_TYPES + ("BOOLEAN", "DOUBLE"), kinds)
+    named = [c for c in _columns(kinds, _TEXT_TYPES + _DATE_TYPES + ("BOOLEAN", "DOUBLE"))
              if c.lower() in FORBIDDEN_COLUMNS]
-    typed_dates = [c for c in _columns(con, table, _DATE_TYPES, kinds) if c.lower() not in EVENT_DATE_COLUMNS]
-    bsn, dates = _shaped_per_column(con, relation, _columns(con, table, _TEXT_TYPES, kinds), _columns(con, table, ("VARCHAR",), kinds))
+    typed_dates = [c for c in _columns(kinds, _DATE_TYPES) if c.lower() not in EVENT_DATE_COLUMNS]
+    bsn, dates = _shaped_per_column(con, relation, _columns(kinds, _TEXT_TYPES), _columns(kinds, ("VARCHAR",)))
     return {
         "identifying_columns": named,
         "bsn_candidates": _counts(bsn),
