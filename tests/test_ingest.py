@@ -149,6 +149,72 @@ def test_a_batch_stores_nothing_until_store_and_then_each_delivery_with_its_reco
     assert con.execute("select delivery_id, count(*) from pseudo.responses group by 1 order by 1").fetchall() == [("a" * 16, 1), ("b" * 16, 2)]
     assert not con.execute("select * from duckdb_tables() where temporary").fetchall()  # no staged rows left in memory
 
+def test_files_read_together_give_each_delivery_what_it_gets_alone(con, tmp_path):
+    """Several files of one shape go through one read; each delivery keeps its own row numbers, only a file
+    with a ragged row or with its own BSN in a field is quarantined, and a field holding another delivery's
+    BSN is emptied and flagged as it is when the file is read alone."""
+    other = "123456782"  # passes the 11-proef
+
+    def row(bsn, number, q01="4", q09="8"):
+        return ["12345678", bsn, "2010-03-15", "0363", number, "OUDERS_EINDE", "2025-03-01", q01, q09, "03"]
+
+    files = {
+        "a": write(tmp_path / "a.csv", cem_csv(rows=[row(BSN, "41"), row(BSN, "42"), row(BSN, "43")])),
+        "b": write(tmp_path / "b.csv", cem_csv(rows=[row(other, "51"), row(other, "52", q09=BSN)])),
+        "c": write(tmp_path / "c.csv", cem_csv(rows=[row(BSN, "61")]) + "1;2;3;4;5;6;7;8;9;10;11\n"),
+        "d": write(tmp_path / "d.csv", cem_csv(rows=[row(other, "71"), row(other, "72", q01=other)])),
+    }
+    deliveries = [pseudonymise.Delivery(name * 16, path, inspect_file(path)) for name, path in files.items()]
+    assert pseudonymise.read_together(deliveries) == [deliveries]  # one shape: one read
+
+    def stored():
+        return con.execute("select delivery_id, source_row, toewijzingnummer, q09, identifier_in_field "
+                           "from pseudo.responses order by all").fetchall()
+
+    def codes(outcomes):
+        return {d: o if isinstance(o, int) else o.code for d, o in outcomes.items()}
+
+    readable = [d for d in deliveries if d.delivery_id != "c" * 16]
+    outcomes = pseudonymise.load_deliveries(con, readable, KEY)  # one read
+    together = stored()
+    assert codes(outcomes) == {"a" * 16: 3, "b" * 16: 2, "d" * 16: "identifier_in_field"}
+    assert "q01 (1 row(s))" in outcomes["d" * 16].message and other not in outcomes["d" * 16].message
+    assert together == [("a" * 16, 1, "41", "8", None), ("a" * 16, 2, "42", "8", None), ("a" * 16, 3, "43", "8", None),
+                        ("b" * 16, 1, "51", "8", None), ("b" * 16, 2, "52", None, "q09")]
+
+    con.execute("delete from pseudo.responses")
+    alone = {}
+    for delivery in readable:
+        alone |= pseudonymise.load_deliveries(con, [delivery], KEY)
+    assert codes(alone) == codes(outcomes) and stored() == together
+
+    con.execute("delete from pseudo.responses")  # the ragged file spoils the shared read: each file again alone
+    assert codes(pseudonymise.load_deliveries(con, deliveries, KEY)) == codes(outcomes) | {"c" * 16: "unreadable_csv"}
+    assert stored() == together
+    assert not con.execute("select * from duckdb_tables() where temporary").fetchall()
+
+
+def test_reads_follow_the_shape_and_the_size_of_the_files(tmp_path, monkeypatch):
+    """Files of another kind, delimiter or header, Windows-1252 and iJw XML are read apart; files of one shape
+    are read together until ``ttp_read_bytes`` would be passed."""
+    shaped = {
+        "a": cem_csv(), "b": cem_csv(), "comma": cem_csv(","), "extra": cem_csv(columns=[*CEM_COLUMNS, "opmerking"],
+        rows=[["12345678", BSN, "2010-03-15", "0363", "42", "OUDERS_EINDE", "2025-03-01", "4", "8", "03", "x"]]),
+    }
+    deliveries = [pseudonymise.Delivery(name, write(tmp_path / f"{name}.csv", text), None) for name, text in shaped.items()]
+    deliveries = [pseudonymise.Delivery(d.delivery_id, d.path, inspect_file(d.path)) for d in deliveries]
+    windows = write(tmp_path / "w.csv", shaped["extra"].replace(";x\n", ";café\n"), encoding="cp1252")  # as "extra"
+    xml = write(tmp_path / "stop.xml", jw307())
+    deliveries += [pseudonymise.Delivery(p.stem, p, inspect_file(p)) for p in (windows, xml)]
+    deliveries.append(pseudonymise.Delivery("c", deliveries[0].path, deliveries[0].inspection))
+    grouped = [[d.delivery_id for d in group] for group in pseudonymise.read_together(deliveries)]
+    assert grouped == [["a", "b", "c"], ["comma"], ["extra"], ["w"], ["stop"]]
+    size = deliveries[0].path.stat().st_size
+    monkeypatch.setattr(codebook, "parameter", lambda name: 2 * size if name == "ttp_read_bytes" else None)
+    grouped = [[d.delivery_id for d in group] for group in pseudonymise.read_together(deliveries)]
+    assert grouped == [["a", "b"], ["comma"], ["extra"], ["w"], ["stop"], ["c"]]
+
+
 @pytest.mark.parametrize(
     ("content", "code"),
     [

@@ -43,7 +43,7 @@ if point == "claim":  # while claiming files from incoming/ into received/
     kill_at_call(LandingZone, "claim")
 elif point == "ttp":  # in the middle of the TTP step
     from rmj_dagster.ttp import pseudonymise
-    kill_at_call(pseudonymise, "load_delivery")
+    kill_at_call(pseudonymise, "load_deliveries")
 elif point == "destroy":  # rows committed, original not yet destroyed
     from rmj_dagster.intake.landing_zone import LandingZone
     kill_at_call(LandingZone, "dispose")

@@ -138,7 +138,7 @@ def test_a_new_delivery_republishes_the_periods_it_touches_and_asks_only_the_oth
 def test_a_crash_in_the_ttp_step_keeps_the_original_and_the_rerun_completes(rmj_env, tmp_path, monkeypatch):
     generate_deliveries(rmj_env["landing"], seed=22, scale=0.1, years=[2025], today=TODAY)
     files = len(list((rmj_env["landing"] / "incoming").iterdir()))
-    real = pseudonymise.load_delivery
+    real = pseudonymise.load_deliveries
     calls = {"n": 0}
 
     def crash_on_third(*args, **kwargs):
@@ -147,12 +147,12 @@ def test_a_crash_in_the_ttp_step_keeps_the_original_and_the_rerun_completes(rmj_
             raise OSError("disk full (simulated)")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(pseudonymise, "load_delivery", crash_on_third)
+    monkeypatch.setattr(pseudonymise, "load_deliveries", crash_on_third)
     with pytest.raises(PipelineFailed):
         process()
     kept = list((rmj_env["landing"] / "received").rglob("*.*"))
     assert kept, "the original of the failed delivery must survive the crash"
-    monkeypatch.setattr(pseudonymise, "load_delivery", real)
+    monkeypatch.setattr(pseudonymise, "load_deliveries", real)
     summary = process()
     assert summary.deliveries == {"loaded": files}
     assert not list((rmj_env["landing"] / "received").rglob("*.*"))

@@ -15,7 +15,7 @@ from rmj_dagster import codebook
 from rmj_dagster.assets import identifier_scan
 from rmj_dagster.assets.asset_keys import PYTHON_ASSET_PREFIX, asset_key
 from rmj_dagster.assets.table_metadata import OWNERS, markdown_table, table_metadata
-from rmj_dagster.intake.detect import as_quarantine, inspect_file
+from rmj_dagster.intake.detect import Quarantine, as_quarantine, inspect_file
 from rmj_dagster.intake.file_names import safe_name
 from rmj_dagster.intake.kinds import KINDS
 from rmj_dagster.intake.landing_zone import FileState, LandingZone, delivery_id_of, sha256_of
@@ -247,8 +247,15 @@ def pseudonymised_deliveries(
         waiting: dict[str, tuple] = {}
         batch_rows = int(codebook.parameter("ttp_batch_rows"))
         try:
-            for delivery_id in delivery_ids:
-                _pseudonymise_one(con, zone, delivery_id, hmac_key, context.log, identities_seen, batch, waiting)
+            claimed = _claimed(con, zone, delivery_ids, hmac_key, context.log)
+            for group in pseudonymise.read_together(claimed):
+                outcomes = pseudonymise.load_deliveries(con, group, hmac_key, identities_seen, batch)
+                for delivery in group:
+                    outcome = outcomes[delivery.delivery_id]
+                    if isinstance(outcome, Quarantine):
+                        _quarantine(con, zone, delivery.path, delivery.delivery_id, outcome, context.log)
+                    else:
+                        waiting[delivery.delivery_id] = (delivery.path, delivery.inspection.kind.name, outcome)
                 if batch.rows >= batch_rows:
                     _store(con, zone, batch, waiting, landing.retain_originals, context.log)
             _store(con, zone, batch, waiting, landing.retain_originals, context.log)
@@ -297,42 +304,48 @@ def _record_unrecorded_destructions(con, zone: LandingZone, retain: bool) -> Non
     _record_destruction(con, {delivery_id: None for (delivery_id,) in unrecorded if zone.claimed(delivery_id) is None})
 
 
-def _pseudonymise_one(con, zone: LandingZone, delivery_id: str, hmac_key: PseudonymKey, log,
-                      identities_seen: dict | None, batch: pseudonymise.Batch, waiting: dict[str, tuple]) -> None:
-    """Pseudonymise and check one delivery into ``batch`` (``waiting``: what ``_store`` needs after it is
-    stored), or quarantine it."""
-    row = con.execute("select status from audit.deliveries where delivery_id = ?", [delivery_id]).fetchone()
-    path = zone.claimed(delivery_id)
-    if row is None or row[0] == "quarantined" or path is None:
-        return  # nothing received, quarantined, or processed earlier (original already destroyed)
+def _claimed(con, zone: LandingZone, delivery_ids: list[str], hmac_key: PseudonymKey, log) -> list[pseudonymise.Delivery]:
+    """The run's deliveries still to pseudonymise, inspected (a file that fails inspection is quarantined)."""
+    status = dict(con.execute("select delivery_id, status from audit.deliveries where list_contains(?, delivery_id)",
+                              [delivery_ids]).fetchall())
+    claimed = []
+    for delivery_id in delivery_ids:
+        path = zone.claimed(delivery_id)
+        if status.get(delivery_id) in (None, "quarantined") or path is None:
+            continue  # nothing received, quarantined, or processed earlier (original already destroyed)
+        try:
+            inspection = inspect_file(path)  # cheap; gives the header the reader needs
+        except Exception as error:  # anything wrong with a delivery's file quarantines it, never the run
+            problem = as_quarantine(error)
+            if problem is None:  # the machine failed, not the file: the run fails, the original waits for the retry
+                raise
+            _quarantine(con, zone, path, delivery_id, problem, log)
+            continue
+        claimed.append(pseudonymise.Delivery(delivery_id, path, inspection, _record_loaded(con, delivery_id, hmac_key)))
+    return claimed
 
+
+def _record_loaded(con, delivery_id: str, hmac_key: PseudonymKey):
     def record_loaded(rows: int) -> None:  # in the transaction that stores the rows: both or neither
         con.execute(
             "update audit.deliveries set status = 'loaded', rows_read = ?, key_label = ?, processed_at = ? "
             "where delivery_id = ?",
             [rows, hmac_key.label, _now(), delivery_id],
         )
+    return record_loaded
 
-    try:
-        inspection = inspect_file(path)  # cheap; gives the header the reader needs
-        rows = pseudonymise.load_delivery(con, path, inspection, delivery_id, hmac_key, identities_seen, record_loaded,
-                                          batch=batch)
-    except Exception as error:  # anything that goes wrong reading a delivery quarantines it, never the run
-        problem = as_quarantine(error)
-        if problem is None:  # the machine failed, not the file: the run fails, the original waits for the retry
-            raise
-        zone.quarantine(path, delivery_id=delivery_id, sha256="", code=problem.code, message=problem.message)
-        with transaction(con):
-            con.execute(
-                "update audit.deliveries set status = 'quarantined', reason_code = ?, reason_message = ?, "
-                "processed_at = ? where delivery_id = ?",
-                [problem.code, problem.message, _now(), delivery_id],
-            )
-            con.execute("update audit.file_receipts set outcome = 'quarantined' where delivery_id = ? and outcome = 'received'",
-                        [delivery_id])
-        log.warning(f"delivery {delivery_id} quarantined while loading: {problem.code}: {problem.message}")
-        return
-    waiting[delivery_id] = (path, inspection.kind.name, rows)
+
+def _quarantine(con, zone: LandingZone, path, delivery_id: str, problem: Quarantine, log) -> None:
+    zone.quarantine(path, delivery_id=delivery_id, sha256="", code=problem.code, message=problem.message)
+    with transaction(con):
+        con.execute(
+            "update audit.deliveries set status = 'quarantined', reason_code = ?, reason_message = ?, "
+            "processed_at = ? where delivery_id = ?",
+            [problem.code, problem.message, _now(), delivery_id],
+        )
+        con.execute("update audit.file_receipts set outcome = 'quarantined' where delivery_id = ? and outcome = 'received'",
+                    [delivery_id])
+    log.warning(f"delivery {delivery_id} quarantined while loading: {problem.code}: {problem.message}")
 
 
 def _store(con, zone: LandingZone, batch: pseudonymise.Batch, waiting: dict[str, tuple], retain: bool, log) -> None:

@@ -1,11 +1,12 @@
 """The TTP step: the only code that sees a BSN or a birth date.
 
-A delivery is read inside DuckDB into a temporary table (in memory, never in the warehouse file),
-each distinct identity is hashed once with the keyed pseudonym, the birth date is reduced to year
-and month plus the age at the event, and the rows are staged in another temporary table where every
-identifier check runs on the delivery's own rows (its cost follows the delivery, not the history).
-They land in the delivery's ``pseudo.*`` table in one transaction (delete-then-insert of that
-delivery: re-runs never duplicate).
+Deliveries are read inside DuckDB into a temporary table (in memory, never in the warehouse file):
+CSV files of the same kind and shape together, in one read (a statement per file costs more than its
+rows), every other file alone. Each distinct identity is hashed once with the keyed pseudonym, the
+birth date is reduced to year and month plus the age at the event, and the rows are staged in another
+temporary table where every identifier check runs on the deliveries' own rows, each delivery's rows
+against its own identifiers (the cost follows the deliveries, not the history). They land in the
+``pseudo.*`` table in one transaction (delete-then-insert by delivery: re-runs never duplicate).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -21,7 +23,7 @@ import pyarrow as pa
 from lxml import etree
 
 from rmj_dagster import codebook
-from rmj_dagster.intake.detect import Inspection, Quarantine, parse_ijw
+from rmj_dagster.intake.detect import ENVIRONMENT_ERRORS, Inspection, Quarantine, as_quarantine, parse_ijw
 from rmj_dagster.intake.file_names import scrub_text
 from rmj_dagster.intake.ijw import HEADER_FIELDS, NAME_PATH, OWN, Message, tag
 from rmj_dagster.privacy import identifiers
@@ -30,8 +32,9 @@ from rmj_dagster.ttp.pseudonym import PseudonymKey, is_pseudonym
 from rmj_dagster.warehouse import transaction
 from rmj_dagster.warehouse.ddl import PSEUDO_COLUMNS, columns_of
 
-_RAW = "rmj_delivery_rows"  # temporary view of one delivery's rows (as read) while it is pseudonymised
+_RAW = "rmj_delivery_rows"  # temporary view of the deliveries' rows (as read) while they are pseudonymised
 _TEXT = "rmj_delivery_text"  # the temporary table under that view
+_FILES = "rmj_delivery_files"  # per file read: its delivery and the row id of its first row
 # Arrow tables reach DuckDB through its replacement scan of a local variable, not ``con.register``:
 # DuckDB 2.0 refuses ``register`` while an earlier result on the connection is not fully fetched.
 _IDS = "rmj_delivery_ids"
@@ -64,6 +67,18 @@ def _judged(raw: str | None, column: str, key: PseudonymKey) -> tuple[str | None
     return key.pseudonym(bsn), "ok", bsn
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """A claimed delivery to pseudonymise. ``record`` (optional) is called with its number of rows inside the
+    transaction that stores them, so what the caller writes there (the audit trail's status) is committed
+    with the rows or not at all."""
+
+    delivery_id: str
+    path: Path
+    inspection: Inspection
+    record: Callable[[int], None] | None = None
+
+
 def load_delivery(
     con: duckdb.DuckDBPyConnection,
     path: Path,
@@ -74,31 +89,95 @@ def load_delivery(
     record: Callable[[int], None] | None = None,
     batch: Batch | None = None,
 ) -> int:
-    """Pseudonymise one delivery into its ``pseudo`` table; returns the number of rows read.
-
-    The rows are pseudonymised into a temporary table and checked there (the delivery's own identifiers,
-    fields emptied and flagged), so the work follows the delivery's size, not the history already stored;
-    then one transaction replaces the delivery's rows in the pseudo table (re-runs never duplicate).
-    With ``batch`` that transaction waits for :meth:`Batch.store`, which stores several deliveries in one.
-
-    ``identities_seen`` (optional, per run): identities already judged and hashed by earlier deliveries
-    of the same run, so each distinct BSN is hashed once per run, not once per file (the same youth
-    appears in the stop, CEM+ and goal files). It lives in memory only, for one run's step.
-
-    ``record`` (optional) is called with the number of rows inside the transaction that stores them, so
-    what the caller writes there (the audit trail's status) is committed with the rows or not at all.
+    """Pseudonymise one delivery (see :func:`load_deliveries`); returns the number of rows read.
 
     Raises ``Quarantine`` when the content turns out unreadable while loading (e.g. ragged CSV rows), or
     when an identifier of the delivery stands in a stored field (nothing of it is stored then).
     """
+    outcome = load_deliveries(con, [Delivery(delivery_id, path, inspection, record)], key, identities_seen, batch)
+    if isinstance(outcome[delivery_id], Quarantine):
+        raise outcome[delivery_id]
+    return outcome[delivery_id]
+
+
+def read_together(deliveries: list[Delivery]) -> list[list[Delivery]]:
+    """The deliveries in groups that one read takes: CSV files of the same kind, encoding, delimiter and
+    header that need no private copy, up to ``ttp_read_bytes`` of files together (memory bounds a read);
+    every other delivery (iJw XML, Windows-1252, blank lines) alone. Order within a group is kept."""
+    limit = int(codebook.parameter("ttp_read_bytes"))
+    groups: list[list[Delivery]] = []
+    open_groups: dict[tuple, tuple[list[Delivery], int]] = {}
+    for delivery in deliveries:
+        inspection = delivery.inspection
+        if inspection.source_format != "csv" or _needs_private_copy(inspection):
+            groups.append([delivery])
+            continue
+        shape = (inspection.kind.name, inspection.encoding, inspection.delimiter, inspection.header)
+        size = delivery.path.stat().st_size
+        group, held = open_groups.get(shape, (None, 0))
+        if group is None or held + size > limit:
+            group, held = [], 0
+            groups.append(group)
+        group.append(delivery)
+        open_groups[shape] = (group, held + size)
+    return groups
+
+
+def load_deliveries(
+    con: duckdb.DuckDBPyConnection,
+    deliveries: list[Delivery],
+    key: PseudonymKey,
+    identities_seen: dict[str, dict] | None = None,
+    batch: Batch | None = None,
+) -> dict[str, int | Quarantine]:
+    """Pseudonymise deliveries of one read (:func:`read_together`) into their ``pseudo`` table; returns per
+    delivery the number of rows read, or the ``Quarantine`` that refuses it (nothing of it is stored).
+
+    The rows are pseudonymised into a temporary table and checked there (each delivery's rows against its
+    own identifiers, fields emptied and flagged), so the work follows the deliveries' size, not the history
+    already stored; then one transaction replaces their rows in the pseudo table (re-runs never duplicate).
+    With ``batch`` that transaction waits for :meth:`Batch.store`, which stores several reads in one.
+
+    ``identities_seen`` (optional, per run): identities already judged and hashed by earlier reads of the
+    same run, so each distinct BSN is hashed once per run, not once per file (the same youth appears in
+    the stop, CEM+ and goal files). It lives in memory only, for one run's step.
+
+    When a read of several files fails on the content of one (a ragged row, anything but the machine
+    failing), each is read again alone, so only that one is quarantined. A failure of the machine
+    (``ENVIRONMENT_ERRORS``) is raised: the run fails and the originals wait for the retry.
+    """
+    try:
+        return _load_together(con, deliveries, key, identities_seen, batch)
+    except Exception as error:  # a file's content, never the run: quarantined, the others loaded
+        if isinstance(error, ENVIRONMENT_ERRORS):
+            raise
+        if len(deliveries) == 1:
+            return {deliveries[0].delivery_id: as_quarantine(error)}
+    outcomes: dict[str, int | Quarantine] = {}
+    for delivery in deliveries:
+        outcomes |= load_deliveries(con, [delivery], key, identities_seen, batch)
+    return outcomes
+
+
+def _load_together(
+    con: duckdb.DuckDBPyConnection,
+    deliveries: list[Delivery],
+    key: PseudonymKey,
+    identities_seen: dict[str, dict] | None,
+    batch: Batch | None,
+) -> dict[str, int | Quarantine]:
+    inspection = deliveries[0].inspection
     kind = inspection.kind
     try:
-        with _private_copy_if_needed(path, inspection) as readable:
-            if inspection.source_format != "csv":
-                ijw_rows, names = _ijw_rows(path)  # noqa: F841 -- rows read by DuckDB's replacement scan
-                con.execute(f"create or replace temp table {_TEXT} as select * from ijw_rows")
-                con.execute(f"create or replace temp view {_RAW} as select * from {_TEXT}")
-            else:
+        if inspection.source_format != "csv":
+            (delivery,) = deliveries
+            ijw_rows, names = _ijw_rows(delivery.path)  # noqa: F841 -- rows read by DuckDB's replacement scan
+            con.execute(f"create or replace temp table {_TEXT} as select ?::varchar as rmj_delivery, * from ijw_rows",
+                        [delivery.delivery_id])
+            con.execute(f"create or replace temp view {_RAW} as select * from {_TEXT}")
+            names = {delivery.delivery_id: names}
+        else:
+            with _private_copy_if_needed(deliveries) as readable:
                 names = _read_csv(con, readable, inspection)
         identity_column = inspection.identity_column
         distinct = con.execute(f"select distinct {identity_column} from {_RAW}").fetchall()
@@ -120,42 +199,51 @@ def load_delivery(
         )
         con.execute(f"create or replace temp table {_IDS} as select * from identities")
         con.execute(_staged_table_sql(kind.table))
-        con.execute(_insert_sql(inspection), [delivery_id, key.label])
-        _refuse_identifiers_from_input(con, inspection, names)
+        con.execute(_insert_sql(inspection), [key.label])
+        refused = _refuse_identifiers_from_input(con, inspection, names)
+        if refused:
+            con.execute(f"delete from {_STAGED} where list_contains(?, delivery_id)", [list(refused)])
         _empty_identifier_fields(con, inspection)
-        rows = int(con.execute(f"select count(*) from {_STAGED}").fetchone()[0])
+        counted = dict(con.execute(f"select delivery_id, count(*) from {_STAGED} group by delivery_id").fetchall())
+        outcomes: dict[str, int | Quarantine] = {
+            d.delivery_id: refused.get(d.delivery_id, int(counted.get(d.delivery_id, 0))) for d in deliveries
+        }
         waiting = batch or Batch(con)
-        waiting.add(kind.table, delivery_id, rows, record)
+        waiting.add(kind.table, [(d.delivery_id, outcomes[d.delivery_id], d.record)
+                                 for d in deliveries if d.delivery_id not in refused])
         if batch is None:
             waiting.store()
-        return rows
+        return outcomes
     finally:
         con.execute(f"drop view if exists {_RAW}")
-        for table in (_TEXT, _IDS, _TRIPWIRE, _STAGED):
+        for table in (_TEXT, _FILES, _IDS, _TRIPWIRE, _STAGED):
             con.execute(f"drop table if exists {table}")
 
 
 class Batch:
     """Deliveries pseudonymised and checked, waiting to be stored together: one transaction for several
-    deliveries, as a commit per delivery costs more than its rows. Their staged rows stay in temporary
+    reads, as a commit per delivery costs more than its rows. Their staged rows stay in temporary
     tables (memory, the row's own BSN and birth date beside them) until :meth:`store` or :meth:`discard`;
     nothing of them is in the warehouse before, so a kill loses the batch whole and a rerun redoes it."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self._con = con
-        self._waiting: list[tuple[str, str, str, int, Callable[[int], None] | None]] = []
+        # per read: its staged table, the pseudo table, and (delivery_id, rows, record) of its deliveries
+        self._waiting: list[tuple[str, str, list[tuple[str, int, Callable[[int], None] | None]]]] = []
         self._made = 0
 
     @property
     def rows(self) -> int:
-        return sum(rows for *_, rows, _record in self._waiting)
+        return sum(rows for *_, deliveries in self._waiting for _, rows, _record in deliveries)
 
-    def add(self, table: str, delivery_id: str, rows: int, record: Callable[[int], None] | None) -> None:
-        """Take over the delivery's staged rows (the temporary table is renamed, not copied)."""
+    def add(self, table: str, deliveries: list[tuple[str, int, Callable[[int], None] | None]]) -> None:
+        """Take over the staged rows of a read's ``deliveries`` (the temporary table is renamed, not copied)."""
+        if not deliveries:
+            return
         self._made += 1
         staged = f"{_STAGED}_{self._made}"
         self._con.execute(f"alter table {_STAGED} rename to {staged}")
-        self._waiting.append((staged, table, delivery_id, rows, record))
+        self._waiting.append((staged, table, deliveries))
 
     def store(self) -> list[str]:
         """In one transaction, each waiting delivery's rows replace its earlier ones (delete-then-insert:
@@ -165,18 +253,19 @@ class Batch:
         try:
             if waiting:
                 with transaction(self._con):
-                    for table in dict.fromkeys(table for _, table, *_ in waiting):  # one pass over each table
+                    for table in dict.fromkeys(table for _, table, _ in waiting):  # one pass over each table
                         self._con.execute(f"delete from {table} where list_contains(?, delivery_id)",
-                                          [[delivery_id for _, t, delivery_id, *_ in waiting if t == table]])
-                    for staged, table, _delivery_id, rows, record in waiting:
+                                          [[d for _, t, deliveries in waiting if t == table for d, *_ in deliveries]])
+                    for staged, table, deliveries in waiting:
                         columns = ", ".join(columns_of(table))
                         self._con.execute(f"insert into {table} ({columns}) select {columns} from {staged}")
-                        if record is not None:
-                            record(rows)
+                        for _delivery_id, rows, record in deliveries:
+                            if record is not None:
+                                record(rows)
         finally:
             for staged, *_ in waiting:
                 self._con.execute(f"drop table if exists {staged}")
-        return [delivery_id for _, _, delivery_id, *_ in waiting]
+        return [delivery_id for *_, deliveries in waiting for delivery_id, *_ in deliveries]
 
     def discard(self) -> None:
         """Drop what waits, storing nothing (the run failed; the originals wait for the rerun)."""
@@ -191,17 +280,19 @@ def _staged_table_sql(table: str) -> str:
     return f"create or replace temp table {_STAGED} ({columns})"
 
 
-def _refuse_identifiers_from_input(con: duckdb.DuckDBPyConnection, inspection: Inspection, names: set[str]) -> None:
-    """Before the insert: no BSN, birth date or name *of this delivery* in any stored column of its rows.
+def _refuse_identifiers_from_input(
+    con: duckdb.DuckDBPyConnection, inspection: Inspection, names: dict[str, set[str]],
+) -> dict[str, Quarantine]:
+    """Before the insert: no BSN, birth date or name *of a delivery* in any stored column of its rows.
 
-    The tripwire holds the delivery's own values (lowercased, in memory, dropped with the temporary
+    The tripwire holds each delivery's own values (lowercased, in memory, dropped with the temporary
     tables); a value legitimate in its column (``identifier_exemptions.csv``: an event date, a
     ``toewijzingnummer``, an AGB code) is not held against them: an event may fall on someone's
     birthday and a year-prefixed number may read as one. Those columns get the row-wise checks of
-    ``_empty_identifier_fields``. One query over the delivery's staged rows holds each column's distinct
-    values against the tripwire.
-    Raises ``Quarantine('identifier_in_field')`` naming columns and counts, never a value; nothing of
-    the file is stored and the file is kept for the provider to correct.
+    ``_empty_identifier_fields``. One query over the staged rows holds each column's distinct values of
+    a delivery against that delivery's tripwire (``names``: the name values per delivery).
+    Returns ``Quarantine('identifier_in_field')`` per delivery refused, naming columns and counts, never a
+    value; nothing of such a delivery is stored and its file is kept for the provider to correct.
     """
     kind = inspection.kind
     values = []
@@ -211,38 +302,44 @@ def _refuse_identifiers_from_input(con: duckdb.DuckDBPyConnection, inspection: I
     if kind.birth_date:  # only values that read as a date
         values.append("case when birth is not null then lower(trim(geboortedatum)) end")
         values.append("strftime(birth, '%Y-%m-%d')")
-    name_values = pa.table({"v": pa.array(sorted(names), pa.string())})  # noqa: F841 -- replacement scan
-    sources = ["select v from name_values"]
+    name_values = pa.table({  # noqa: F841 -- replacement scan
+        "d": pa.array([d for d in names for _ in names[d]], pa.string()),
+        "v": pa.array([v for d in names for v in sorted(names[d])], pa.string()),
+    })
+    sources = ["select d, v from name_values"]
     if values:
         birth = ", rmj_birth_date(geboortedatum) as birth" if kind.birth_date else ""
-        sources.insert(0, f"select unnest([{', '.join(values)}]) as v from (select *{birth} from {_RAW})")
+        sources.insert(0, f"select rmj_delivery as d, unnest([{', '.join(values)}]) as v "
+                          f"from (select *{birth} from {_RAW})")
     con.execute(
-        f"create or replace temp table {_TRIPWIRE} as select distinct v from ({' union all '.join(sources)}) "
+        f"create or replace temp table {_TRIPWIRE} as select distinct d, v from ({' union all '.join(sources)}) "
         "where v is not null and length(v) >= 2"
     )
     delivered = _delivered_columns(kind.table)
-    hits: dict[str, list[str]] = {}
+    hits: dict[str, dict[str, list[str]]] = {}  # delivery -> column -> values
     distinct_values = " union all ".join(
-        f"select {i} as i, v from (select distinct trim({column}::varchar) as v from {_STAGED})"
+        f"select {i} as i, d, v from (select distinct delivery_id as d, trim({column}::varchar) as v from {_STAGED})"
         for i, column in enumerate(delivered)
     )
-    legitimate = " ".join(f"when {i} then {identifiers.legitimate_sql(column)}" for i, column in enumerate(delivered))
-    for i, value in con.execute(  # each column's distinct values against the tripwire, in one join
-        f"with cells as materialized ({distinct_values}) select i, v from cells "
-        f"where lower(v) in (select v from {_TRIPWIRE}) and not (case i {legitimate} else false end)"
+    legitimate = " ".join(f"when {i} then {identifiers.legitimate_sql(column, 'c.v')}" for i, column in enumerate(delivered))
+    for i, delivery_id, value in con.execute(  # each column's distinct values against the tripwire, in one join
+        f"with cells as materialized ({distinct_values}) select c.i, c.d, c.v from cells c "
+        f"join {_TRIPWIRE} t on t.d = c.d and t.v = lower(c.v) where not (case c.i {legitimate} else false end)"
     ).fetchall():
-        hits.setdefault(delivered[i], []).append(value)
-    found = {  # rows per column, for the message (only when the delivery is refused)
-        column: con.execute(f"select count(*) from {_STAGED} where list_contains(?, trim({column}::varchar))",
-                            [held]).fetchone()[0]
-        for column, held in hits.items()
-    }
-    if found:
+        hits.setdefault(delivery_id, {}).setdefault(delivered[i], []).append(value)
+    refused = {}
+    for delivery_id, held in hits.items():  # rows per column, for the message (only when a delivery is refused)
+        found = {
+            column: con.execute(f"select count(*) from {_STAGED} where delivery_id = ? "
+                                f"and list_contains(?, trim({column}::varchar))", [delivery_id, values]).fetchone()[0]
+            for column, values in held.items()
+        }
         where = ", ".join(f"{c} ({n} row(s))" for c, n in sorted(found.items()))
-        raise Quarantine(
+        refused[delivery_id] = Quarantine(
             "identifier_in_field",
             f"a BSN, birth date or name of this delivery stands in a stored field: {where}",
         )
+    return refused
 
 
 def _empty_identifier_fields(con: duckdb.DuckDBPyConnection, inspection: Inspection) -> None:
@@ -313,15 +410,15 @@ def _delivered_columns(table: str) -> list[str]:
 
 
 def _insert_sql(inspection: Inspection) -> str:
-    """INSERT … SELECT from the delivery's rows into the staged table: identity and birth date replaced, the
+    """INSERT … SELECT from the deliveries' rows into the staged table: identity and birth date replaced, the
     rest as text; beside them the row's own valid BSN and birth date, for the checks (never stored)."""
     kind = inspection.kind
     present = set(inspection.header) if inspection.source_format == "csv" else set(kind.columns)
     computed = {
-        "delivery_id": "$1",
+        "delivery_id": "r.rmj_delivery",
         "source_row": "r.source_row",
         "pseudoniem": "i.pseudoniem",
-        "key_label": "$2",
+        "key_label": "$1",
         "id_status": "i.id_status",
         "identifier_in_field": "null",
     }
@@ -355,11 +452,12 @@ def _insert_sql(inspection: Inspection) -> str:
     )
 
 
-def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, inspection: Inspection) -> set[str]:
-    """Read the CSV with DuckDB's reader, every column as text, renamed to normalised header names.
+def _read_csv(con: duckdb.DuckDBPyConnection, files: list[tuple[Path, str]], inspection: Inspection) -> dict[str, set[str]]:
+    """Read the CSV files (path, delivery_id) of one shape in one read with DuckDB's reader, every column as
+    text, renamed to normalised header names, each row with its delivery and its row number in its file.
 
-    Returns the distinct values of columns named like a name (``naam``, ``achternaam``, …), lowercased:
-    they are never stored, only held against the rows by the identifier tripwire.
+    Returns per delivery the distinct values of columns named like a name (``naam``, ``achternaam``, …),
+    lowercased: they are never stored, only held against the rows by the identifier tripwire.
     """
     name_columns = [c for c in inspection.header if c in identifiers.FORBIDDEN_COLUMNS and c not in ("bsn", "geboortedatum")]
     wanted = set(inspection.kind.columns) | {inspection.identity_column}
@@ -367,49 +465,70 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, inspection: Inspection
     try:
         con.execute(
             f"create or replace temp table {_TEXT} as select * from read_csv(?, delim=?, header=true, "
-            "all_varchar=true, quote='\"', escape='\"', strict_mode=true, "
+            "all_varchar=true, quote='\"', escape='\"', strict_mode=true, filename=true, "
             "null_padding=false, auto_detect=false, columns=?, max_line_size=?)",
-            [str(path), inspection.delimiter, {f"c{i}": "VARCHAR" for i in range(len(inspection.header))}, max_line],
+            [[str(path) for path, _ in files], inspection.delimiter,
+             {f"c{i}": "VARCHAR" for i in range(len(inspection.header))}, max_line],
         )
     except (duckdb.InvalidInputException, duckdb.ConversionException) as error:
         if "maximum line size" in str(error).lower():
             raise Quarantine("line_too_long", f"a line is longer than {max_line:,} bytes (e.g. a cell of megabytes); "
                                               "no row is that long in a delivery") from None
         raise Quarantine("unreadable_csv", f"the CSV cannot be read as {len(inspection.header)} columns per row: "
-                                           f"{_first_line_of(error, path)}") from None
+                                           f"{_first_line_of(error, files)}") from None
+    delivery_of = pa.table({  # noqa: F841 -- replacement scan
+        "filename": pa.array([str(path) for path, _ in files], pa.string()),
+        "rmj_delivery": pa.array([delivery_id for _, delivery_id in files], pa.string()),
+    })
+    # rows keep the files' order (insertion order), so a row's number in its file counts from its file's first
+    con.execute(f"create or replace temp table {_FILES} as select f.*, first_row from delivery_of f "
+                f"join (select filename, min(rowid) as first_row from {_TEXT} group by filename) using (filename)")
     select = ", ".join(
-        f"c{i} as {name}" for i, name in enumerate(inspection.header) if name in wanted
+        f"t.c{i} as {name}" for i, name in enumerate(inspection.header) if name in wanted
     )
-    names: set[str] = set()
+    names: dict[str, set[str]] = {delivery_id: set() for _, delivery_id in files}
     for column in name_columns:
         index = inspection.header.index(column)
-        names |= {v for (v,) in con.execute(
-            f"select distinct lower(trim(c{index})) from {_TEXT} where c{index} is not null").fetchall()}
-    con.execute(f"create or replace temp view {_RAW} as select rowid + 1 as source_row, {select} from {_TEXT}")
+        for delivery_id, value in con.execute(
+                f"select distinct f.rmj_delivery, lower(trim(t.c{index})) from {_TEXT} t join {_FILES} f using (filename) "
+                f"where t.c{index} is not null").fetchall():
+            names[delivery_id].add(value)
+    con.execute(f"create or replace temp view {_RAW} as select f.rmj_delivery, t.rowid - f.first_row + 1 as source_row, "
+                f"{select} from {_TEXT} t join {_FILES} f using (filename)")
     return names
 
 
-def _first_line_of(error: Exception, path: Path) -> str:
+def _first_line_of(error: Exception, files: list[tuple[Path, str]]) -> str:
     """DuckDB's CSV errors quote the offending line, which may hold a BSN, and the file's path, which
     may hold a name: keep only the first line, without the path, dates and BSN-like numbers replaced."""
-    return scrub_text(str(error).splitlines()[0].replace(str(path), "the file"))[:160]
+    line = str(error).splitlines()[0]
+    for path, _ in files:
+        line = line.replace(str(path), "the file")
+    return scrub_text(line)[:160]
+
+
+def _needs_private_copy(inspection: Inspection) -> bool:
+    return inspection.encoding == "cp1252" or inspection.blank_lines
 
 
 @contextmanager
-def _private_copy_if_needed(path: Path, inspection: Inspection) -> Iterator[Path]:
-    """Windows-1252 files are transcoded to a UTF-8 copy in an owner-only temp dir, removed afterwards;
-    so are files with lines of only spaces or tabs, without those lines (the contract's blank lines)."""
-    if inspection.encoding != "cp1252" and not inspection.blank_lines:
-        yield path
+def _private_copy_if_needed(deliveries: list[Delivery]) -> Iterator[list[tuple[Path, str]]]:
+    """The files to read, as (path, delivery_id). A Windows-1252 file is transcoded to a UTF-8 copy in an
+    owner-only temp dir, removed afterwards; so is a file with lines of only spaces or tabs, without those
+    lines (the contract's blank lines). Such a delivery is read alone (:func:`read_together`)."""
+    if not any(_needs_private_copy(d.inspection) for d in deliveries):
+        yield [(d.path, d.delivery_id) for d in deliveries]
         return
+    (delivery,) = deliveries
     with tempfile.TemporaryDirectory(prefix="rmj-ttp-") as folder:
         os.chmod(folder, 0o700)
         target = Path(folder) / "delivery.csv"
-        with path.open("r", encoding=inspection.encoding, newline="") as source, target.open("w", encoding="utf-8", newline="") as sink:
+        with (delivery.path.open("r", encoding=delivery.inspection.encoding, newline="") as source,
+              target.open("w", encoding="utf-8", newline="") as sink):
             for line in source:
                 if not line.strip("\r\n") or line.strip():
                     sink.write(line)
-        yield target
+        yield [(target, delivery.delivery_id)]
 
 
 def _ijw_rows(path: Path) -> tuple[pa.Table, set[str]]:
