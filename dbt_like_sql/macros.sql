@@ -110,11 +110,13 @@ create or replace temp macro rmj_birth_date_latest(s) as
 -- name the tables they read (pseudo.*, audit.deliveries, ref.gemeenten, ref.region), so the loader reads
 -- their dependencies from the model's own SQL.
 
--- Copies: rows equal in every column but source_row (so within one delivery), numbered in file order.
--- content is the row without source_row: struct_pack(*columns(* exclude (source_row))).
+-- Copies: rows equal in every column but source_row (so within one delivery); the first in file order is
+-- the original (number 1), every later one a copy (number 2). content is the row without source_row:
+-- struct_pack(*columns(* exclude (source_row))). One unordered min per group of equal rows: a row number
+-- ordered within each group cost the goal staging a third of its time.
 create or replace temp macro rmj_row_copy(content, source_row) as {
-    'number': row_number() over (partition by content order by source_row),
-    'original_row': first_value(source_row) over (partition by content order by source_row)
+    'number': case when source_row = min(source_row) over (partition by content) then 1 else 2 end,
+    'original_row': min(source_row) over (partition by content)
 };
 
 -- Whether the row's ref.region entry (region: its join to ref.region) holds on day d: 0370 Beemster counts
