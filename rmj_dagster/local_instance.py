@@ -4,6 +4,12 @@
 when it is set, else ``.dagster_home/`` in the working directory (beside ``data/``), created on first
 use with the project's ``dagster.yaml``. So what the command line ran shows up in the UI.
 
+These processes also turn on Dagster's own switch ``DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS``
+(``deploy/rmj.env`` sets it for the services): a run over a range of delivery partitions then logs one
+"materialization planned" event per asset, naming the range, instead of one per asset and partition
+(600 SQLite writes for a national year's 120 deliveries). Its price: the partitions of a failed run read
+as missing in the UI, not as failed; the run itself is failed and the delivery sensor retries them.
+
 A new home is initialised under an exclusive file lock: two first runs at the same moment would
 otherwise both create the SQLite run storage and stamp two schema versions into it, breaking the
 instance for good.
@@ -31,6 +37,7 @@ import dagster as dg
 DAGSTER_HOME = "DAGSTER_HOME"
 DEFAULT_HOME = ".dagster_home"
 PROJECT_DAGSTER_YAML = Path(__file__).resolve().parents[1] / "dagster.yaml"
+PLANNED_EVENTS_AS_RANGES = "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS"  # see above
 PROCESS_TAG = "rmj/process"  # boot id:pid:start time of the process that executes the run in-process
 _LOCK_NAME = ".init.lock"
 
@@ -80,6 +87,7 @@ def _open_home(environ: dict[str, str] | None = None) -> tuple[Path, dg.DagsterI
             raise
     if environ is None:
         os.environ[DAGSTER_HOME] = str(folder)
+        os.environ.setdefault(PLANNED_EVENTS_AS_RANGES, "true")
     return folder, opened
 
 

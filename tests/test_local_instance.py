@@ -125,3 +125,27 @@ def test_the_delivery_sensor_cleans_up_after_a_killed_rmj_process(rmj_env, tmp_p
         delivery_sensor(dg.build_sensor_context(instance=instance, resources={"landing": LandingZoneResource(root=str(rmj_env["landing"]))}))
         assert instance.get_run_by_id(dead.run_id).status == dg.DagsterRunStatus.FAILURE
         assert not instance.event_log_storage.get_concurrency_info("duckdb").claimed_slots
+
+
+def test_a_run_over_many_deliveries_plans_each_asset_once_with_the_range(rmj_env):
+    """One "materialization planned" event per asset of a deliveries run (naming its range of delivery
+    partitions), not one per asset and delivery; every delivery partition still ends materialised."""
+    from rmj_dagster.assets.asset_keys import asset_key
+    from rmj_dagster.generate import generate_deliveries
+    from rmj_dagster.partitions import PARTITION_RANGE_START_TAG
+    from rmj_dagster.runner import process
+
+    generate_deliveries(rmj_env["landing"], seed=12, years=[2025], scale=0.05, today=date(2026, 3, 1))
+    process()
+    instance = dg.DagsterInstance.get()
+    keys = instance.get_dynamic_partitions("deliveries")
+    assert len(keys) > 5
+    run = next(r for r in instance.get_runs() if r.job_name == "deliveries_job" and r.tags.get(PARTITION_RANGE_START_TAG))
+    planned = [e.dagster_event.event_specific_data for e in instance.all_logs(
+        run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED)]
+    stop = asset_key("pseudonymised_stop_zorg")
+    of_stop = [p for p in planned if p.asset_key == stop]
+    assert len(of_stop) == 1 and of_stop[0].partition is None
+    assert set(of_stop[0].partitions_subset.get_partition_keys()) == set(keys)
+    assert len(planned) == len({p.asset_key for p in planned})
+    assert set(instance.get_materialized_partitions(stop)) == set(keys)
