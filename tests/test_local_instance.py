@@ -143,9 +143,9 @@ def test_a_run_over_many_deliveries_plans_each_asset_once_with_the_range(rmj_env
     run = next(r for r in instance.get_runs() if r.job_name == "deliveries_job" and r.tags.get(PARTITION_RANGE_START_TAG))
     planned = [e.dagster_event.event_specific_data for e in instance.all_logs(
         run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED)]
-    stop = asset_key("pseudonymised_stop_zorg")
-    of_stop = [p for p in planned if p.asset_key == stop]
-    assert len(of_stop) == 1 and of_stop[0].partition is None
-    assert set(of_stop[0].partitions_subset.get_partition_keys()) == set(keys)
+    drops = asset_key("raw_provider_drops")  # partitioned by delivery
+    of_drops = [p for p in planned if p.asset_key == drops]
+    assert len(of_drops) == 1 and of_drops[0].partition is None
+    assert set(of_drops[0].partitions_subset.get_partition_keys()) == set(keys)
     assert len(planned) == len({p.asset_key for p in planned})
-    assert set(instance.get_materialized_partitions(stop)) == set(keys)
+    assert set(instance.get_materialized_partitions(drops)) == set(keys)

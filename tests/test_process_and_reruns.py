@@ -7,6 +7,7 @@ import shutil
 from datetime import date
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import pytest
 
@@ -333,3 +334,32 @@ def test_a_run_killed_in_the_middle_of_the_ttp_step_loses_nothing_and_the_rerun_
         assert stored == read  # no row twice, none missing
         assert con.execute("select count(*) from intermediate.delivery_reconciliation where not reconciled").fetchone()[0] == 0
         assert con.execute("select count(*) from audit.deliveries where status = 'loaded' and destroyed_at is null").fetchone()[0] == 0
+
+
+def test_rows_a_dead_run_committed_but_never_reported_are_scanned_by_the_next_run(rmj_env, tmp_path):
+    """A run killed after committing a delivery's rows and before its step scanned and reported them leaves
+    rows no check has seen: the next run scans them with its own deliveries, and a BSN among them fails it."""
+    source = tmp_path / "source"
+    generate_deliveries(source, seed=24, scale=0.05, years=[2025], today=TODAY)
+    files = sorted((source / "incoming").iterdir())
+    incoming = rmj_env["landing"] / "incoming"
+    shutil.copy2(files[0], incoming / files[0].name)
+    process()
+    bsn_in_a_field = "123456782"  # passes the 11-proef: what the TTP step's own checks would have emptied
+    with duckdb.connect(str(rmj_env["warehouse"])) as con:  # as the dead run left it
+        kind = next(k for k in KINDS.values() if con.execute(f"select count(*) from {k.table}").fetchone()[0])
+        con.execute("insert into audit.deliveries (delivery_id, sha256, file_name, size_bytes, received_at, kind, status, "
+                    "rows_read, processed_at) values (?, ?, 'x.csv', 1, now()::timestamp, ?, 'loaded', 1, now()::timestamp)",
+                    ["e" * 16, "e" * 64, kind.name])
+        con.execute(f"insert into {kind.table} select * replace (?::varchar as delivery_id, ?::varchar as gemeentecode) "
+                    f"from {kind.table} limit 1", ["e" * 16, bsn_in_a_field])
+    shutil.copy2(files[1], incoming / files[1].name)
+    with pytest.raises(PipelineFailed):
+        process()
+    instance = dg.DagsterInstance.get()
+    check = instance.event_log_storage.get_latest_asset_check_execution_by_key(
+        [dg.AssetCheckKey(asset_key(kind.asset), "no_identifiers")])
+    evaluation = next(iter(check.values())).event.dagster_event.event_specific_data
+    assert not evaluation.passed
+    assert "gemeentecode" in json.dumps(evaluation.metadata["findings"].value)
+    assert bsn_in_a_field not in str(evaluation.metadata)

@@ -14,6 +14,7 @@ import duckdb
 from rmj_dagster import codebook
 from rmj_dagster.assets import identifier_scan
 from rmj_dagster.assets.asset_keys import PYTHON_ASSET_PREFIX, asset_key
+from rmj_dagster.assets.delivery_observations import deliveries_of_run
 from rmj_dagster.assets.table_metadata import OWNERS, markdown_table, table_metadata
 from rmj_dagster.intake.detect import Quarantine, as_quarantine, inspect_file
 from rmj_dagster.intake.file_names import safe_name
@@ -215,7 +216,9 @@ def whole_table(metadata: dict[str, object]) -> dict[str, object]:
             description=(
                 f"{kind.name} rows of each delivery after the TTP step ({kind.table}): BSN replaced by the "
                 "keyed pseudonym (HMAC-SHA256), birth date reduced to year-month and age, names and "
-                "free text dropped. Every delivery partition is materialised (0 rows for other kinds)."
+                "free text dropped. Not partitioned, like staging: a run replaces the rows of its own "
+                "deliveries (delete-then-insert by delivery_id); per delivery, see the raw_provider_drops "
+                "partition (status, rows read, accepted and rejected)."
             ),
             group_name="pseudonymise",
             kinds={"duckdb"},
@@ -225,8 +228,6 @@ def whole_table(metadata: dict[str, object]) -> dict[str, object]:
         for kind in KINDS.values()
     ],
     check_specs=[identifier_scan.spec(asset_key(kind.asset), [kind.table]) for kind in KINDS.values()],
-    partitions_def=deliveries,
-    backfill_policy=dg.BackfillPolicy.single_run(),
     pool="duckdb",
 )
 def pseudonymised_deliveries(
@@ -237,7 +238,9 @@ def pseudonymised_deliveries(
 ):
     hmac_key = pseudonym_key.load()
     zone = landing.zone()
-    delivery_ids = list(context.partition_keys)
+    # The TTP output is not partitioned by delivery: a run over 120 deliveries would log 480 materialisations
+    # (four tables per delivery, three of them empty), each a write to the instance (5 s of a national year).
+    delivery_ids = deliveries_of_run(context)
     with warehouse.connect() as con:
         ddl.ensure_tables(con)
         refuse_unfit_key(con, hmac_key)
@@ -267,15 +270,19 @@ def pseudonymised_deliveries(
             key_ = asset_key(kind.asset)
             check = identifier_scan.result(con, key_, [kind.table], where=_of_deliveries(scanned),
                                            scope=f"rows of {len(scanned)} deliveries")
-            yield dg.MaterializeResult(asset_key=key_, metadata=whole_table(table_metadata(con, kind.table)), check_results=[check])
+            yield dg.MaterializeResult(asset_key=key_, metadata=table_metadata(con, kind.table) | {
+                "deliveries_this_run": len(delivery_ids)}, check_results=[check])
 
 
 def _to_scan(context: dg.AssetExecutionContext, con, delivery_ids: list[str]) -> list[str]:
     """The run's deliveries, and any loaded by an earlier run that died before it reported them (its rows
-    were committed but never scanned by the step): those whose partition was never materialised."""
-    loaded = {d for (d,) in con.execute("select delivery_id from audit.deliveries where status = 'loaded'").fetchall()}
-    reported = set(context.instance.get_materialized_partitions(asset_key(next(iter(KINDS.values())).asset)))
-    return sorted(set(delivery_ids) | (loaded - reported))
+    were committed but never scanned by the step): those loaded after the step last reported."""
+    last = context.instance.get_latest_materialization_event(asset_key(next(iter(KINDS.values())).asset))
+    since = None if last is None else datetime.fromtimestamp(last.timestamp, UTC).replace(tzinfo=None)
+    unreported = con.execute(
+        "select delivery_id from audit.deliveries where status = 'loaded' and (?::timestamp is null or processed_at > ?)",
+        [since, since]).fetchall()
+    return sorted(set(delivery_ids) | {d for (d,) in unreported})
 
 
 def _record_destruction(con, kept_of: dict[str, object]) -> None:
