@@ -48,6 +48,7 @@ def test_good_rows_pass_in_the_worker_and_here(worker):
     there = expectations.validate(rows, "cleaned_responses", expectations.cleaned_responses_expectations)
     suite = expectations.cleaned_responses_expectations(expectations._import_gx())  # the real GX
     assert there.success and there.failures == [] and there.evaluated == len(suite) > 0
+    worker.join(timeout=1.0)  # the worker gives the suite's memory back after answering: it lives on
     assert worker.is_alive()
     assert there == expectations._validate(rows, "cleaned_responses", expectations.cleaned_responses_expectations)
 

@@ -8,6 +8,7 @@ import, and only the checks need it.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import multiprocessing
 import multiprocessing.process
 import os
@@ -145,6 +146,22 @@ def _serve(pipe: Connection) -> None:
             answer = ("error", error)
         del rows
         pipe.send(answer)
+        _give_back_memory()
+
+
+def _give_back_memory() -> None:
+    """Return the memory of the suite just run to the system. The worker lives as long as the command, and
+    the frame of a run's responses (about 0.4 GiB for 590k rows) would otherwise stay in its heap: freed
+    but kept by the allocators, on top of the command's own peak while the next steps run."""
+    import ctypes
+    import gc
+
+    import pyarrow
+
+    gc.collect()
+    pyarrow.default_memory_pool().release_unused()
+    with contextlib.suppress(OSError, AttributeError):  # glibc only (Linux); elsewhere the heap is kept
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def _leave() -> None:
