@@ -1,6 +1,7 @@
 """A real ``dagster-daemon`` on a temporary DAGSTER_HOME, for the year simulation and the daemon tests.
 
-The home holds the project's ``dagster.yaml``; the daemon loads the code location from the project's
+The home holds the project's ``dagster.yaml``, and the daemon gets the services' Dagster and GX switches from
+``deploy/rmj.env`` (its paths and key settings are the caller's); it loads the code location from the project's
 ``workspace.yaml`` and launches runs the way a server does (run queue, run workers in their own
 processes). Runs outside the sensor are submitted with ``dagster job launch``, so they go through the
 same queue.
@@ -26,6 +27,13 @@ UNFINISHED = [
 ]
 
 
+def service_switches() -> dict[str, str]:
+    """The ``DAGSTER_*`` and ``GX_*`` lines of ``deploy/rmj.env``: what the systemd services run with."""
+    lines = (PROJECT / "deploy" / "rmj.env").read_text(encoding="utf-8").splitlines()
+    pairs = (line.split("=", 1) for line in lines if "=" in line and not line.lstrip().startswith("#"))
+    return {k.strip(): v.strip() for k, v in pairs if k.strip().startswith(("DAGSTER_", "GX_"))}
+
+
 def _tool(name: str) -> str:
     beside = Path(sys.executable).with_name(name)
     return str(beside) if beside.exists() else name
@@ -38,7 +46,7 @@ class LocalDaemon:
         self.home = Path(home)
         self.home.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(PROJECT / "dagster.yaml", self.home / "dagster.yaml")
-        self.env = os.environ.copy() | env | {"DAGSTER_HOME": str(self.home)}
+        self.env = os.environ.copy() | service_switches() | env | {"DAGSTER_HOME": str(self.home)}
         self.process: subprocess.Popen | None = None
         self._instance: dg.DagsterInstance | None = None
 

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections import Counter
 from datetime import date
 from pathlib import Path
 
@@ -17,6 +18,8 @@ import duckdb
 
 from rmj_dagster import warehouse
 from rmj_dagster.generate import generate_deliveries
+from rmj_dagster.local_instance import PLANNED_EVENTS_AS_RANGES
+from rmj_dagster.partitions import PARTITION_RANGE_START_TAG
 from rmj_dagster.sensors.delivery_sensor import DELIVERY_JOB_NAME, MAX_ATTEMPTS
 from tests.conftest import TEST_KEY
 
@@ -27,7 +30,7 @@ HOLD = "import duckdb, sys, time; c = duckdb.connect(sys.argv[1], read_only=True
 HELD_SECONDS = 600  # at most: the analyst leaves once a deliveries run has failed on the lock
 
 
-def test_a_reader_holding_the_warehouse_costs_a_bounded_number_of_runs_that_end_successful(rmj_env, tmp_path):
+def test_a_reader_holding_the_warehouse_costs_a_bounded_number_of_runs_that_end_successful(rmj_env, tmp_path, monkeypatch):
     source = tmp_path / "source"
     generate_deliveries(source, seed=12, scale=0.2, years=[2025], today=date(2026, 2, 1))
     files = sorted((source / "incoming").iterdir())[:22]
@@ -39,6 +42,8 @@ def test_a_reader_holding_the_warehouse_costs_a_bounded_number_of_runs_that_end_
         "RMJ_PSEUDONYM_KEY": TEST_KEY, "GX_ANALYTICS_ENABLED": "False",
         "RMJ_SENSOR_INTERVAL_SECONDS": "2", "RMJ_WAREHOUSE_LOCK_WAIT": "5", "RMJ_RETRY_BACKOFF_SECONDS": "5",
     }
+    # the daemon plans each asset once per run only if the services' switches (deploy/rmj.env) say so
+    monkeypatch.delenv(PLANNED_EVENTS_AS_RANGES, raising=False)
     analyst = subprocess.Popen([sys.executable, "-c", HOLD, str(rmj_env["warehouse"]), str(HELD_SECONDS)],
                                stdout=subprocess.PIPE, text=True)
     assert analyst.stdout.readline().strip() == "held"
@@ -59,6 +64,8 @@ def test_a_reader_holding_the_warehouse_costs_a_bounded_number_of_runs_that_end_
             idle = daemon.wait_until(lambda: landing_idle(rmj_env["landing"]) and daemon.unfinished() == 0,
                                      timeout=900, what="the deliveries")
             records = daemon.instance.get_run_records(filters=dg.RunsFilter(job_name=DELIVERY_JOB_NAME))
+            planned = [Counter(e.dagster_event.event_specific_data.asset_key for e in daemon.instance.all_logs(
+                r.dagster_run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED)) for r in records]
             log = (daemon.home / "daemon.log").read_text(errors="replace")
     finally:
         analyst.kill()
@@ -77,3 +84,6 @@ def test_a_reader_holding_the_warehouse_costs_a_bounded_number_of_runs_that_end_
         deliveries = con.execute("select count(*) from audit.deliveries").fetchone()[0]
         unreconciled = con.execute("select count(*) from intermediate.delivery_reconciliation where not reconciled").fetchone()[0]
     assert deliveries == len(files) and unreconciled == 0
+    # each asset planned once per run, also for a run over a range of delivery partitions
+    assert any(PARTITION_RANGE_START_TAG in r.dagster_run.tags for r in records)
+    assert all(counts and set(counts.values()) == {1} for counts in planned)
