@@ -239,7 +239,7 @@ def pseudonymised_deliveries(
     hmac_key = pseudonym_key.load()
     zone = landing.zone()
     # The TTP output is not partitioned by delivery: a run over 120 deliveries would log 480 materialisations
-    # (four tables per delivery, three of them empty), each a write to the instance (5 s of a national year).
+    # (four tables per delivery, three of them empty), each a write to the instance (~4 s of a national year).
     delivery_ids = deliveries_of_run(context)
     with warehouse.connect() as con:
         ddl.ensure_tables(con)

@@ -171,11 +171,11 @@ def _load_together(
     try:
         if inspection.source_format != "csv":
             (delivery,) = deliveries
-            ijw_rows, names = _ijw_rows(delivery.path)  # noqa: F841 -- rows read by DuckDB's replacement scan
+            ijw_rows, client_names = _ijw_rows(delivery.path)  # noqa: F841 -- rows read by DuckDB's replacement scan
             con.execute(f"create or replace temp table {_TEXT} as select ?::varchar as rmj_delivery, * from ijw_rows",
                         [delivery.delivery_id])
             con.execute(f"create or replace temp view {_RAW} as select * from {_TEXT}")
-            names = {delivery.delivery_id: names}
+            names = {delivery.delivery_id: client_names}
         else:
             with _private_copy_if_needed(deliveries) as readable:
                 names = _read_csv(con, readable, inspection)
