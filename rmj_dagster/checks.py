@@ -4,6 +4,7 @@ conforms) and the reconciliation of every delivery are blocking: a failure stops
 Every check that opens the warehouse is in the ``duckdb`` pool, like the assets: DuckDB lets one
 process hold the file for writing, and a read-only connection from another process blocks that writer."""
 
+import dataclasses
 import json
 
 import dagster as dg
@@ -113,25 +114,33 @@ def cbs_extract_conforms(context: dg.AssetCheckExecutionContext, warehouse: Ware
     from rmj_dagster.intake.landing_zone import sha256_of
     from rmj_dagster.publish.cbs_files import period_dir
 
-    folder = period_dir(exports.path(), half_year_label(context.partition_key)) if context.has_partition_key else None
+    periods = [half_year_label(key) for key in context.partition_keys] if context.has_partition_key_range or context.has_partition_key else []
     problems: list[str] = []
-    verified = {"verified": f"period {half_year_label(context.partition_key)}, folder {folder}" if folder else "no period"}
-    if folder is None or not (folder / "manifest.json").exists():
-        return dg.AssetCheckResult(passed=False, metadata=verified | {"problems": dg.MetadataValue.json(["no manifest for the period"])})
-    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    files = 0
+    verified = {"verified": (f"period {', '.join(periods)}, folder " + ", ".join(str(period_dir(exports.path(), p)) for p in periods))
+                if periods else "no period"}
+    if not periods:
+        problems.append("no period")
     with warehouse.connect(read_only=True) as con:
-        for entry in manifest["files"]:
-            path = folder / entry["file"]
-            if sha256_of(path) != entry["sha256"]:
-                problems.append(f"{entry['file']}: sha256 differs from the manifest")
-            header = path.read_text(encoding="utf-8").splitlines()[0].split(";")
-            if header != list(CBS_COLUMNS):
-                problems.append(f"{entry['file']}: columns differ from the specification")
-        for name, scan in _export_findings(con, sorted(folder.iterdir())).items():
-            problems.append(f"{name}: holds an identifier ({json.dumps(scan)})")
+        for period in periods:
+            folder = period_dir(exports.path(), period)
+            if not (folder / "manifest.json").exists():
+                problems.append(f"{period}: no manifest for the period")
+                continue
+            manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+            files += len(manifest["files"])
+            for entry in manifest["files"]:
+                path = folder / entry["file"]
+                if sha256_of(path) != entry["sha256"]:
+                    problems.append(f"{period}/{entry['file']}: sha256 differs from the manifest")
+                header = path.read_text(encoding="utf-8").splitlines()[0].split(";")
+                if header != list(CBS_COLUMNS):
+                    problems.append(f"{period}/{entry['file']}: columns differ from the specification")
+            for name, scan in _export_findings(con, sorted(folder.iterdir())).items():
+                problems.append(f"{period}/{name}: holds an identifier ({json.dumps(scan)})")
     return dg.AssetCheckResult(
         passed=not problems,
-        metadata=verified | {"files": len(manifest["files"]), "problems": dg.MetadataValue.json(problems)},
+        metadata=verified | {"files": files, "problems": dg.MetadataValue.json(problems)},
     )
 
 
@@ -248,13 +257,19 @@ def cleaned_responses_conform(context: dg.AssetCheckExecutionContext, warehouse:
     description="Great Expectations: the period's extract rows have the specified columns, codes, date formats and unique trajectories.",
 )
 def cbs_rows_conform(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
-    period = half_year_label(context.partition_key)
+    outcomes, rows = [], 0
+    periods = [half_year_label(key) for key in context.partition_keys]  # one, or each of a range run
     with warehouse.connect(read_only=True) as con:
-        rows = con.sql(
-            f"select {', '.join(CBS_COLUMNS)} from marts.cbs_outcome_extract where period = ?", params=[period]
-        ).to_arrow_table()
-    return _gx_result(expectations.validate(rows, "cbs_outcome_extract", expectations.cbs_extract_expectations), rows.num_rows,
-                      f"period {period} of marts.cbs_outcome_extract")
+        for period in periods:  # each period on its own: a trajectory is unique within its period's extract
+            table = con.sql(
+                f"select {', '.join(CBS_COLUMNS)} from marts.cbs_outcome_extract where period = ?", params=[period]
+            ).to_arrow_table()
+            outcome = expectations.validate(table, "cbs_outcome_extract", expectations.cbs_extract_expectations)
+            outcomes.append(dataclasses.replace(outcome, failures=[{"period": period} | f for f in outcome.failures]))
+            rows += table.num_rows
+    combined = expectations.Outcome(success=all(o.success for o in outcomes), evaluated=sum(o.evaluated for o in outcomes),
+                                    failures=[f for o in outcomes for f in o.failures])
+    return _gx_result(combined, rows, f"period {', '.join(periods)} of marts.cbs_outcome_extract")
 
 
 def all_checks() -> list[dg.AssetChecksDefinition]:

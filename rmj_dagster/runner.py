@@ -1,8 +1,8 @@
 """``rmj process``: run everything in the landing zone through the real Dagster jobs, in-process.
 
 The same planning as the sensor (landing zone scan, content hash as partition key), the same jobs and
-assets as a Dagster run: one run over all new deliveries, then one CBS run per completed half-year and
-one CEO run per completed year found in the data.
+assets as a Dagster run: one run over all new deliveries, then one CBS run over the completed half-years
+it changed (one per stretch of consecutive half-years) and one CEO run per completed year it changed.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from rmj_dagster.intake.landing_zone import (
     sha256_of,
 )
 from rmj_dagster.intake.retention import destroy_expired_quarantine
-from rmj_dagster.partitions import deliveries, half_year_key, half_year_label, half_years, one_run_over, years
+from rmj_dagster.partitions import deliveries, half_year_key, half_year_label, half_years, one_run_over, range_tags, years
 from rmj_dagster.progress import Reporter, follow_run
 from rmj_dagster.settings import Settings, settle_seconds
 from rmj_dagster.ttp.pseudonym import PseudonymKey
@@ -255,14 +255,17 @@ def _take_snapshot(defs, instance, checks: dict, follow: dict) -> None:
 
 def _publish_changed_periods(settings: Settings, defs, instance, checks: dict, follow: dict,
                              deliveries: list[str] = ()) -> tuple[dict, dict]:
-    """Run the CBS job per half-year and the CEO job per year whose marts changed since their last publication.
+    """Run the CBS job over the half-years and the CEO job per year whose marts changed since their last
+    publication.
 
     A period whose marts come out as last published, with its files in place, stands. A period that
     holds rows of this run's ``deliveries`` runs without that question: evaluating its marts first would
     cost as much as the run's own first step (a year's indicator base), only to find them changed.
     Every other period is still asked, so a change that reaches it otherwise (a correction moving an end
-    date out of it, new code, the year before) is found. Returns (the periods with data, the CEO files
-    written per year).
+    date out of it, new code, the year before) is found. Half-years do not read each other: the changed
+    ones run together, one run per stretch of consecutive half-years (a run takes one range). A year
+    reads the year before, so years run one at a time, oldest first, each judged after the one before it
+    ran. Returns (the periods with data, the CEO files written per year).
     """
     from rmj_dagster.jobs import CBS_JOB_NAME, CEO_JOB_NAME
 
@@ -270,21 +273,44 @@ def _publish_changed_periods(settings: Settings, defs, instance, checks: dict, f
         periods = _periods_with_data(con)
         touched = _periods_of_deliveries(con, list(deliveries))
     cbs_job, ceo_job = defs.resolve_job_def(CBS_JOB_NAME), defs.resolve_job_def(CEO_JOB_NAME)
+    changed = [key for key in periods["half_years"] if key in touched["half_year"] or not _stands(settings, instance, cbs_job, "half_year", key)]
+    for stretch in _consecutive(changed, half_years.get_partition_keys()):
+        tags = range_tags(stretch) if len(stretch) > 1 else {}
+        result = _execute(cbs_job, instance, checks, partition_key=None if tags else stretch[0], tags=tags, **follow)
+        _record_published(settings, instance, result, "half_year", stretch)
     ceo_files = {}
-    for partition, job, keys in (("half_year", cbs_job, periods["half_years"]), ("year", ceo_job, periods["years"])):
-        for key in keys:  # oldest first, each judged after the one before it ran: a year reads the year before
-            if key not in touched[partition]:
-                with warehouse.connect(settings.warehouse, read_only=True) as con:
-                    fingerprint = _period_fingerprint(con, partition, key)
-                if fingerprint and _published_as(instance, job.name, key, fingerprint) and _output_exists(settings, partition, key):
-                    continue  # the period's marts would come out as published: its files stand
-            result = _execute(job, instance, checks, partition_key=key, **follow)
-            with warehouse.connect(settings.warehouse, read_only=True) as con:  # the marts as now published
-                published = _period_fingerprint(con, partition, key, stored=True)
-            instance.add_run_tags(result.run_id, {FINGERPRINT_TAG: published or ""})
-            if partition == "year":
-                ceo_files[key] = _files_written(result)
+    for key in periods["years"]:
+        if key in touched["year"] or not _stands(settings, instance, ceo_job, "year", key):
+            result = _execute(ceo_job, instance, checks, partition_key=key, **follow)
+            _record_published(settings, instance, result, "year", [key])
+            ceo_files[key] = _files_written(result)
     return periods, ceo_files
+
+
+def _stands(settings: Settings, instance, job, partition: str, key: str) -> bool:
+    """Whether the period's marts would come out as last published, with its files in place."""
+    with warehouse.connect(settings.warehouse, read_only=True) as con:
+        fingerprint = _period_fingerprint(con, partition, key)
+    return bool(fingerprint) and _published_as(instance, job.name, key, fingerprint) and _output_exists(settings, partition, key)
+
+
+def _consecutive(keys: list[str], order: list[str]) -> list[list[str]]:
+    """``keys`` in stretches of neighbours in ``order`` (``keys`` in that order)."""
+    stretches: list[list[str]] = []
+    for key in keys:
+        if stretches and order.index(key) == order.index(stretches[-1][-1]) + 1:
+            stretches[-1].append(key)
+        else:
+            stretches.append([key])
+    return stretches
+
+
+def _record_published(settings: Settings, instance, result, partition: str, keys: list[str]) -> None:
+    """Tag the run with what it published per period: the marts as now stored, for ``_published_as``."""
+    with warehouse.connect(settings.warehouse, read_only=True) as con:  # the marts as now published
+        instance.add_run_tags(result.run_id, {
+            **{_published_tag(key): _period_fingerprint(con, partition, key, stored=True) or "" for key in keys},
+        })
 
 
 def _files_written(result) -> str:
@@ -298,6 +324,11 @@ def _files_written(result) -> str:
 
 
 FINGERPRINT_TAG = "rmj/period_fingerprint"
+
+
+def _published_tag(key: str) -> str:
+    """The run tag holding what a run published for period ``key`` (a run may publish several)."""
+    return f"{FINGERPRINT_TAG}.{key}"
 
 
 def _period_fingerprint(con, partition: str, key: str, *, stored: bool = False) -> str | None:
@@ -347,12 +378,18 @@ def _comparable(columns) -> str:
 
 
 def _published_as(instance: dg.DagsterInstance, job_name: str, key: str, fingerprint: str) -> bool:
-    """Whether the period's latest successful run published exactly this fingerprint."""
+    """Whether the latest successful run that published period ``key`` published exactly this fingerprint."""
     latest = instance.get_run_records(
-        filters=dg.RunsFilter(job_name=job_name, statuses=[dg.DagsterRunStatus.SUCCESS], tags={"dagster/partition": key}),
+        filters=dg.RunsFilter(job_name=job_name, statuses=[dg.DagsterRunStatus.SUCCESS], tags={_published_tag(key): fingerprint}),
         limit=1,
     )
-    return bool(latest) and latest[0].dagster_run.tags.get(FINGERPRINT_TAG) == fingerprint
+    if not latest:
+        return False
+    newer = instance.get_run_records(
+        filters=dg.RunsFilter(job_name=job_name, statuses=[dg.DagsterRunStatus.SUCCESS], created_after=latest[0].create_timestamp),
+    )  # a later publication of the period with another fingerprint
+    return not any(_published_tag(key) in r.dagster_run.tags and r.dagster_run.run_id != latest[0].dagster_run.run_id
+                   and r.dagster_run.tags[_published_tag(key)] != fingerprint for r in newer)
 
 
 def _output_exists(settings: Settings, partition: str, key: str) -> bool:

@@ -98,6 +98,7 @@ def test_a_new_delivery_republishes_the_periods_it_touches_and_asks_only_the_oth
     from rmj_dagster import runner
     from rmj_dagster.intake.landing_zone import delivery_id_of, sha256_of
     from rmj_dagster.jobs import CBS_JOB_NAME, CEO_JOB_NAME
+    from rmj_dagster.partitions import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG, half_years
 
     generate_deliveries(tmp_path / "first", seed=22, scale=0.1, years=[2024, 2025], today=TODAY)
     for path in (tmp_path / "first" / "incoming").iterdir():
@@ -105,11 +106,25 @@ def test_a_new_delivery_republishes_the_periods_it_touches_and_asks_only_the_oth
     instance = dg.DagsterInstance.ephemeral()
     process(instance=instance)
 
+    def runs_of(job: str) -> list[list[str]]:
+        """The partitions of each run of ``job``: one, or a range (the CBS half-years run as one)."""
+        found = []
+        for record in instance.get_run_records(filters=dg.RunsFilter(job_name=job)):
+            tags = record.dagster_run.tags
+            if "dagster/partition" in tags:
+                found.append([tags["dagster/partition"]])
+            else:
+                keys = half_years.get_partition_keys()
+                found.append(keys[keys.index(tags[PARTITION_RANGE_START_TAG]): keys.index(tags[PARTITION_RANGE_END_TAG]) + 1])
+        return found
+
     def partitions_run(job: str) -> list[str]:
-        return sorted(r.dagster_run.tags["dagster/partition"] for r in instance.get_run_records(filters=dg.RunsFilter(job_name=job)))
+        return sorted(key for run in runs_of(job) for key in run)
 
     before = {job: partitions_run(job) for job in (CBS_JOB_NAME, CEO_JOB_NAME)}
     assert "2024-01-01" in before[CBS_JOB_NAME] and "2024" in before[CEO_JOB_NAME]
+    assert len(runs_of(CBS_JOB_NAME)) == 1  # every half-year with data, consecutive: one run
+    cbs_runs_before = len(runs_of(CBS_JOB_NAME))
     generate_deliveries(tmp_path / "later", seed=23, scale=0.1, years=[2025], today=TODAY)
     late = sorted((tmp_path / "later" / "incoming").glob("cem*.csv"))[0]  # one provider's questionnaires of 2025
     shutil.copy2(late, rmj_env["landing"] / "incoming" / late.name)
@@ -132,6 +147,7 @@ def test_a_new_delivery_republishes_the_periods_it_touches_and_asks_only_the_oth
     assert touched == {2025}
     assert again[CEO_JOB_NAME] == ["2025"]  # the year of the new questionnaires; 2024 stands
     assert set(again[CBS_JOB_NAME]) <= {"2025-01-01", "2025-07-01"} and again[CBS_JOB_NAME]
+    assert len(runs_of(CBS_JOB_NAME)) == cbs_runs_before + 1  # the half-years it touched, in one run
     assert "2024" in asked and "2024-01-01" in asked and "2024-07-01" in asked  # the others were asked
     assert not set(again[CBS_JOB_NAME]) & set(asked) and "2025" not in asked  # the touched ran unasked
 

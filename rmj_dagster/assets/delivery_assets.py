@@ -5,7 +5,6 @@ and quarantines what cannot be read; ``pseudonymised_*`` is the TTP step (see ``
 after which the original is destroyed. Both run many deliveries in one run (single-run backfills).
 """
 
-import warnings
 from datetime import UTC, datetime
 
 import dagster as dg
@@ -27,10 +26,6 @@ from rmj_dagster.resources import LandingZoneResource, PseudonymKeyResource, War
 from rmj_dagster.ttp import pseudonymise
 from rmj_dagster.ttp.pseudonym import PseudonymKey
 from rmj_dagster.warehouse import ddl, table_exists, transaction
-
-# BackfillPolicy is beta in Dagster 1.13; we rely on it on purpose (one run for many deliveries).
-warnings.filterwarnings("ignore", message=r"Parameter `backfill_policy`", category=dg.BetaWarning)
-
 
 _AUDIT_TABLES = ("audit.deliveries", "audit.file_receipts", "audit.key_labels")
 _KEY_LABELS = ("audit.key_labels",)  # no delivery_id: one row per key label, scanned whole

@@ -10,7 +10,7 @@ from rmj_dagster.assets.cockpit_assets import figure_change_metadata
 from rmj_dagster.assets.delivery_observations import deliveries_of_run, observe_deliveries
 from rmj_dagster.assets.table_metadata import OWNERS, table_metadata
 from rmj_dagster.intake.kinds import KINDS
-from rmj_dagster.partitions import half_year_bounds, half_year_label, half_years, year_bounds, years
+from rmj_dagster.partitions import backfill_policy, half_year_bounds, half_year_label, half_years, year_bounds, years
 from rmj_dagster.resources import Warehouse
 from rmj_dagster.warehouse import sql_models
 
@@ -184,11 +184,11 @@ def grain_spec(key: dg.AssetKey, model: sql_models.SqlModel) -> dg.AssetCheckSpe
     )
 
 
-def grain_result(con, key: dg.AssetKey, model: sql_models.SqlModel, period: str | None = None,
+def grain_result(con, key: dg.AssetKey, model: sql_models.SqlModel, periods: list[str] | None = None,
                  delivery_ids: list[str] | None = None, keys_table: str | None = None) -> dg.AssetCheckResult:
-    found = sql_models.grain_violations(con, model, period, delivery_ids, keys_table)
-    if period:
-        verified = f"period {period}"
+    found = sql_models.grain_violations(con, model, periods, delivery_ids, keys_table)
+    if periods:
+        verified = f"period {', '.join(periods)}"
     elif delivery_ids is not None:
         verified = f"rows of {len(delivery_ids)} deliveries"
     elif keys_table is not None:
@@ -212,6 +212,7 @@ def build_sql_asset(model: sql_models.SqlModel) -> dg.AssetsDefinition:
         key_prefix=[model.layer],
         deps=[asset_key_of_table(t) for t in model.upstream_tables],
         partitions_def=partitions_def,
+        backfill_policy=backfill_policy(partitions_def),
         group_name=model.group,
         description=model.description or None,
         kinds={"duckdb", "sql"},
@@ -222,7 +223,9 @@ def build_sql_asset(model: sql_models.SqlModel) -> dg.AssetsDefinition:
         check_specs=[identifier_scan.spec(key, [model.table]), *([grain_spec(key, model)] if model.grain else [])],
     )
     def _sql_asset(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
-        period = period_of(model, context.partition_key) if partitions_def else {}
+        # one period, or each period of a range run (the CBS half-years a delivery run changed, in one run)
+        periods = [period_of(model, k) for k in context.partition_keys] if partitions_def else []
+        labels = [p["period"] for p in periods]
         written = None  # the rows this step wrote, as a filter for the identifier scan (None = all)
         delivery_ids = None
         keys_table = None
@@ -235,10 +238,11 @@ def build_sql_asset(model: sql_models.SqlModel) -> dg.AssetsDefinition:
                 rows, keys_table = build_keyed(con, model)
                 if keys_table is not None:
                     written = f"exists (select 1 from {keys_table} where {sql_models.key_match(model.keys, model.table, keys_table)})"
+            elif periods:
+                rows = sum(sql_models.run_model(con, model, **period) for period in periods)
+                written = "period in (" + ", ".join("'" + label.replace("'", "''") + "'" for label in labels) + ")"
             else:
-                rows = sql_models.run_model(con, model, **period)
-                if period:
-                    written = "period = '" + period["period"].replace("'", "''") + "'"
+                rows = sql_models.run_model(con, model)
             metadata = table_metadata(con, model.table)
             if model.name in _AFTER_BUILD:
                 metadata |= _AFTER_BUILD[model.name](context, con)
@@ -248,9 +252,9 @@ def build_sql_asset(model: sql_models.SqlModel) -> dg.AssetsDefinition:
             )
             checks = [check]
             if model.grain:
-                checks.append(grain_result(con, key, model, period.get("period"), delivery_ids, keys_table))
-        if period:
-            metadata |= {"dagster/row_count": rows, "period": period["period"], "table_rows_all_periods": metadata["dagster/row_count"]}
+                checks.append(grain_result(con, key, model, labels or None, delivery_ids, keys_table))
+        if periods:
+            metadata |= {"dagster/row_count": rows, "period": ", ".join(labels), "table_rows_all_periods": metadata["dagster/row_count"]}
         elif written is not None:
             metadata |= {"rows_written": rows}
         return dg.MaterializeResult(metadata=metadata, check_results=checks)

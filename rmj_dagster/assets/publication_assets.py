@@ -6,7 +6,7 @@ import dagster as dg
 
 from rmj_dagster.assets.asset_keys import asset_key, python_asset_names
 from rmj_dagster.assets.table_metadata import OWNERS
-from rmj_dagster.partitions import half_year_label, half_years, years
+from rmj_dagster.partitions import backfill_policy, half_year_label, half_years, years
 from rmj_dagster.publish.cbs_files import write_cbs_extract
 from rmj_dagster.publish.ceo_files import NoFiguresError, write_ceo_outputs
 from rmj_dagster.resources import ExportArea, Warehouse
@@ -23,6 +23,7 @@ def pipeline_version() -> str:
     **python_asset_names("cbs_extract_files"),
     deps=[asset_key("cbs_outcome_extract"), asset_key("cbs_unlisted_trajectories")],
     partitions_def=half_years,
+    backfill_policy=backfill_policy(half_years),
     group_name="cbs",
     kinds={"csv", "file"},
     owners=OWNERS,
@@ -34,19 +35,21 @@ def pipeline_version() -> str:
     ),
 )
 def cbs_extract_files(context: dg.AssetExecutionContext, warehouse: Warehouse, exports: ExportArea) -> dg.MaterializeResult:
-    period = half_year_label(context.partition_key)
+    periods = [half_year_label(key) for key in context.partition_keys]  # one, or each of a range run
     with warehouse.connect() as con:
-        export = write_cbs_extract(con, period, exports.path(), pipeline_version())
+        written = [write_cbs_extract(con, period, exports.path(), pipeline_version()) for period in periods]
         unlisted = con.execute(
-            "select reason, count(*) from marts.cbs_unlisted_trajectories where period = ? group by reason order by reason",
-            [period],
+            "select reason, count(*) from marts.cbs_unlisted_trajectories where list_contains(?, period) "
+            "group by reason order by reason",
+            [periods],
         ).fetchall()
     return dg.MaterializeResult(
         metadata={
-            "dagster/row_count": export.total_rows,
-            "period": period,
-            "files": len(export.files),
-            "manifest": dg.MetadataValue.path(str(export.manifest_path)),
+            "dagster/row_count": sum(export.total_rows for export in written),
+            "period": ", ".join(periods),
+            "files": sum(len(export.files) for export in written),
+            **{f"manifest_{export.period}" if len(written) > 1 else "manifest": dg.MetadataValue.path(str(export.manifest_path))
+               for export in written},
             "unlisted_long_term_trajectories": sum(n for _, n in unlisted),
             **{f"unlisted_{reason}": n for reason, n in unlisted},
         }

@@ -249,19 +249,19 @@ def _for_keys(con: duckdb.DuckDBPyConnection, sql_model: SqlModel, select: str, 
 
 
 def grain_violations(
-    con: duckdb.DuckDBPyConnection, sql_model: SqlModel, period: str | None = None,
+    con: duckdb.DuckDBPyConnection, sql_model: SqlModel, periods: list[str] | None = None,
     delivery_ids: list[str] | None = None, keys_table: str | None = None,
 ) -> dict[str, int]:
     """Rows breaking the model's grain: keys held by more than one row, and NULLs where none may be.
 
-    Counts only, never key values (a key can hold a pseudonym). For a partitioned model, one period; for
+    Counts only, never key values (a key can hold a pseudonym). For a partitioned model, its ``periods``; for
     an incremental one given ``delivery_ids``, those deliveries' rows (its grain starts with delivery_id);
     for a keyed one given ``keys_table``, the rows of those keys.
     """
     grain = sql_model.grain
     where, params = "", {}
-    if period is not None and sql_model.partition:
-        where, params = "where period = $period", {"period": period}
+    if periods is not None and sql_model.partition:
+        where, params = "where list_contains($periods, period)", {"periods": periods}
     elif delivery_ids is not None and sql_model.incremental:
         where, params = "where list_contains($ids, delivery_id)", {"ids": delivery_ids}
     elif keys_table is not None and sql_model.keys:
