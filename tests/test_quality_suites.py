@@ -53,6 +53,33 @@ def test_good_rows_pass_in_the_worker_and_here(worker):
     assert there == expectations._validate(rows, "cleaned_responses", expectations.cleaned_responses_expectations)
 
 
+def test_a_row_wise_suite_in_slices_finds_what_one_validation_finds():
+    """Planted rows in different slices: the sliced outcome names each failing expectation once, with the
+    unexpected rows of every slice added up, as one validation of all rows does."""
+    bad_answer = _GOOD.replace(", 4, 5, null", ", 7, 5, null")
+    no_date = _GOOD.replace("date '2025-03-01'", "null")
+    rows = _rows(bad_answer, _GOOD, _GOOD, bad_answer, _GOOD, no_date, bad_answer)
+    whole = expectations._validate(rows, "cleaned_responses", expectations.cleaned_responses_expectations, chunk_rows=len(rows))
+    sliced = expectations._validate(rows, "cleaned_responses", expectations.cleaned_responses_expectations, chunk_rows=2)
+    assert sorted(whole.failures, key=str) == [
+        {"expectation": "expect_column_values_to_be_in_set", "column": "q01", "unexpected_count": 3},
+        {"expectation": "expect_column_values_to_not_be_null", "column": "invuldatum", "unexpected_count": 1},
+    ]
+    assert (sliced.success, sliced.evaluated, sorted(sliced.failures, key=str)) == (whole.success, whole.evaluated, sorted(whole.failures, key=str))
+
+
+def test_a_suite_that_needs_every_row_at_once_is_never_sliced():
+    """The CBS suite holds a trajectory unique in its period: a duplicate split over two slices is still found."""
+    con = duckdb.connect()
+    row = "'12345678', '1001', '20250101', '20250301', '01', '8', '03', '7', '02'"
+    con.execute(f"create table r as select * from (values ({row}), ({row})) t({', '.join(expectations.CBS_COLUMNS)})")
+    rows = con.sql("select * from r").to_arrow_table()
+    outcome = expectations._validate(rows, "cbs_outcome_extract", expectations.cbs_extract_expectations, chunk_rows=1)
+    assert not outcome.success
+    assert outcome.failures == [{"expectation": "expect_compound_columns_to_be_unique",
+                                 "column": ["aanbieder_agb", "toewijzingnummer", "datum_aanvang"], "unexpected_count": 2}]
+
+
 _COMMAND = """
 import duckdb
 from rmj_dagster.quality import expectations

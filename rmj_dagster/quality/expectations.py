@@ -201,30 +201,38 @@ def _frame(rows: pa.Table):
         return con.sql("select * from rows").df()
 
 
-def _validate(rows: pa.Table, name: str, expectations_for) -> Outcome:
-    frame = _frame(rows)
+# Expectations that judge each row on its own: a suite of only these gives, over slices of the rows, the
+# outcome it gives over all of them (counts added up). Uniqueness and table shape need every row at once.
+ROW_WISE = frozenset({"expect_column_values_to_not_be_null", "expect_column_values_to_be_in_set",
+                      "expect_column_values_to_match_regex"})
+
+
+def _validate(rows: pa.Table, name: str, expectations_for, chunk_rows: int | None = None) -> Outcome:
+    """Validate ``rows`` with the suite; a row-wise suite in slices of ``gx_chunk_rows`` (codebook) rows, so
+    the pandas frame GX works on stays a slice's size (a run's responses as one frame took ~0.5 GiB)."""
     gx = _import_gx()
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
-    batch = (
-        context.data_sources.add_pandas(name)
-        .add_dataframe_asset(name)
-        .add_batch_definition_whole_dataframe("all")
-        .get_batch(batch_parameters={"dataframe": frame})
-    )
+    batches = context.data_sources.add_pandas(name).add_dataframe_asset(name).add_batch_definition_whole_dataframe("all")
     suite = gx.ExpectationSuite(name=name)
     for expectation in expectations_for(gx):
         suite.add_expectation(expectation)
-    result = batch.validate(suite, result_format="BASIC")
-    failures = [
-        {
-            "expectation": r.expectation_config.type,
-            "column": r.expectation_config.kwargs.get("column") or r.expectation_config.kwargs.get("column_list"),
-            "unexpected_count": r.result.get("unexpected_count"),
-        }
-        for r in result.results
-        if not r.success
-    ]
-    return Outcome(success=result.success, evaluated=len(result.results), failures=failures)
+    chunk = chunk_rows or int(codebook.parameter("gx_chunk_rows"))
+    if not all(e.expectation_type in ROW_WISE for e in suite.expectations):
+        chunk = max(rows.num_rows, 1)  # needs every row at once
+    success, evaluated, unexpected = True, 0, {}
+    for offset in range(0, max(rows.num_rows, 1), chunk):
+        result = batches.get_batch(batch_parameters={"dataframe": _frame(rows.slice(offset, chunk))}).validate(
+            suite, result_format="BASIC")
+        success, evaluated = success and result.success, len(result.results)
+        for r in result.results:
+            if not r.success:
+                column = r.expectation_config.kwargs.get("column") or r.expectation_config.kwargs.get("column_list")
+                found = (r.expectation_config.type, tuple(column) if isinstance(column, list) else column)
+                count = r.result.get("unexpected_count")  # None for a table-wide expectation (never sliced)
+                unexpected[found] = count if found not in unexpected or count is None else unexpected[found] + count
+    failures = [{"expectation": kind, "column": list(column) if isinstance(column, tuple) else column, "unexpected_count": count}
+                for (kind, column), count in unexpected.items()]
+    return Outcome(success=success, evaluated=evaluated, failures=failures)
