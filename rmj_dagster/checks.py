@@ -4,7 +4,6 @@ conforms) and the reconciliation of every delivery are blocking: a failure stops
 Every check that opens the warehouse is in the ``duckdb`` pool, like the assets: DuckDB lets one
 process hold the file for writing, and a read-only connection from another process blocks that writer."""
 
-import dataclasses
 import json
 
 import dagster as dg
@@ -14,7 +13,7 @@ from rmj_dagster.assets.asset_keys import asset_key
 from rmj_dagster.assets.cockpit_assets import deliveries_loaded, no_provider_late
 from rmj_dagster.assets.delivery_observations import deliveries_of_run
 from rmj_dagster.assets.model_assets import PYTHON_OWNED
-from rmj_dagster.partitions import half_year_label
+from rmj_dagster.partitions import half_years_of_run
 from rmj_dagster.privacy import identifiers
 from rmj_dagster.quality import expectations
 from rmj_dagster.quality.expectations import CBS_COLUMNS
@@ -114,7 +113,7 @@ def cbs_extract_conforms(context: dg.AssetCheckExecutionContext, warehouse: Ware
     from rmj_dagster.intake.landing_zone import sha256_of
     from rmj_dagster.publish.cbs_files import period_dir
 
-    periods = [half_year_label(key) for key in context.partition_keys] if context.has_partition_key_range or context.has_partition_key else []
+    periods = half_years_of_run(context)
     problems: list[str] = []
     files = 0
     verified = {"verified": (f"period {', '.join(periods)}, folder " + ", ".join(str(period_dir(exports.path(), p)) for p in periods))
@@ -258,18 +257,15 @@ def cleaned_responses_conform(context: dg.AssetCheckExecutionContext, warehouse:
 )
 def cbs_rows_conform(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
     outcomes, rows = [], 0
-    periods = [half_year_label(key) for key in context.partition_keys]  # one, or each of a range run
+    periods = half_years_of_run(context)
     with warehouse.connect(read_only=True) as con:
         for period in periods:  # each period on its own: a trajectory is unique within its period's extract
             table = con.sql(
                 f"select {', '.join(CBS_COLUMNS)} from marts.cbs_outcome_extract where period = ?", params=[period]
             ).to_arrow_table()
-            outcome = expectations.validate(table, "cbs_outcome_extract", expectations.cbs_extract_expectations)
-            outcomes.append(dataclasses.replace(outcome, failures=[{"period": period} | f for f in outcome.failures]))
+            outcomes.append(expectations.validate(table, "cbs_outcome_extract", expectations.cbs_extract_expectations).labelled(period=period))
             rows += table.num_rows
-    combined = expectations.Outcome(success=all(o.success for o in outcomes), evaluated=sum(o.evaluated for o in outcomes),
-                                    failures=[f for o in outcomes for f in o.failures])
-    return _gx_result(combined, rows, f"period {', '.join(periods)} of marts.cbs_outcome_extract")
+    return _gx_result(expectations.merged(outcomes), rows, f"period {', '.join(periods)} of marts.cbs_outcome_extract")
 
 
 def all_checks() -> list[dg.AssetChecksDefinition]:

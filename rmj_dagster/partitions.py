@@ -41,6 +41,14 @@ def half_year_label(partition_key: str) -> str:
     return f"{start.year}-H{1 if start.month == 1 else 2}"
 
 
+def half_years_of_run(context) -> list[str]:
+    """The half-years (``2025-H1`` …) a run's step covers: its partition, or each of its range; [] outside a
+    partitioned run."""
+    if not (context.has_partition_key or context.has_partition_key_range):
+        return []
+    return [half_year_label(key) for key in context.partition_keys]
+
+
 def half_year_bounds(partition_key: str) -> tuple[date, date]:
     start = date.fromisoformat(partition_key)
     end = date(start.year, 6, 30) if start.month == 1 else date(start.year, 12, 31)

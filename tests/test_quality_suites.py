@@ -68,6 +68,20 @@ def test_a_row_wise_suite_in_slices_finds_what_one_validation_finds():
     assert (sliced.success, sliced.evaluated, sorted(sliced.failures, key=str)) == (whole.success, whole.evaluated, sorted(whole.failures, key=str))
 
 
+def test_the_outcome_of_several_periods_names_the_period_of_each_failure():
+    """The CBS check validates each half-year of a range on its own: a failure keeps its period, and the same
+    expectation failing in two periods is two findings, not one sum."""
+    unique = {"expectation": "expect_compound_columns_to_be_unique", "column": ["aanbieder_agb", "toewijzingnummer", "datum_aanvang"]}
+    first = expectations.Outcome(False, 11, [unique | {"unexpected_count": 2}]).labelled(period="2025-H1")
+    second = expectations.Outcome(False, 11, [unique | {"unexpected_count": 4}]).labelled(period="2025-H2")
+    fine = expectations.Outcome(True, 11, []).labelled(period="2024-H2")
+    combined = expectations.merged([first, fine, second])
+    assert (combined.success, combined.evaluated) == (False, 11)
+    assert combined.failures == [{"period": "2025-H1"} | unique | {"unexpected_count": 2},
+                                 {"period": "2025-H2"} | unique | {"unexpected_count": 4}]
+    assert expectations.merged([fine]).success
+
+
 def test_a_suite_that_needs_every_row_at_once_is_never_sliced():
     """The CBS suite holds a trajectory unique in its period: a duplicate split over two slices is still found."""
     con = duckdb.connect()

@@ -6,7 +6,7 @@ import dagster as dg
 
 from rmj_dagster.assets.asset_keys import asset_key, python_asset_names
 from rmj_dagster.assets.table_metadata import OWNERS
-from rmj_dagster.partitions import backfill_policy, half_year_label, half_years, years
+from rmj_dagster.partitions import backfill_policy, half_years, half_years_of_run, years
 from rmj_dagster.publish.cbs_files import write_cbs_extract
 from rmj_dagster.publish.ceo_files import NoFiguresError, write_ceo_outputs
 from rmj_dagster.resources import ExportArea, Warehouse
@@ -35,7 +35,7 @@ def pipeline_version() -> str:
     ),
 )
 def cbs_extract_files(context: dg.AssetExecutionContext, warehouse: Warehouse, exports: ExportArea) -> dg.MaterializeResult:
-    periods = [half_year_label(key) for key in context.partition_keys]  # one, or each of a range run
+    periods = half_years_of_run(context)
     with warehouse.connect() as con:
         written = [write_cbs_extract(con, period, exports.path(), pipeline_version()) for period in periods]
         unlisted = con.execute(

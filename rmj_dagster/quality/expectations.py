@@ -39,8 +39,27 @@ CBS_COLUMNS = (
 @dataclass(frozen=True)
 class Outcome:
     success: bool
-    evaluated: int
-    failures: list[dict]  # expectation type, column, unexpected count: never a value
+    evaluated: int  # expectations in the suite
+    failures: list[dict]  # expectation type, column, unexpected count (and any label): never a value
+
+    def labelled(self, **label: str) -> Outcome:
+        """The outcome with ``label`` (e.g. the period validated) on each failure."""
+        return Outcome(self.success, self.evaluated, [label | failure for failure in self.failures])
+
+
+def merged(parts: list[Outcome]) -> Outcome:
+    """One outcome of a suite validated in parts (slices of the rows; periods, their failures labelled):
+    failed where a part failed, each failure once per expectation, column and label with the unexpected
+    rows of every part added up."""
+    counts: dict[tuple, int | None] = {}
+    for part in parts:
+        for failure in part.failures:
+            found = tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in failure.items() if k != "unexpected_count")
+            count = failure["unexpected_count"]  # None for a table-wide expectation
+            counts[found] = count if found not in counts or count is None else (counts[found] or 0) + count
+    failures = [{k: list(v) if isinstance(v, tuple) else v for k, v in found} | {"unexpected_count": count}
+                for found, count in counts.items()]
+    return Outcome(all(p.success for p in parts), max((p.evaluated for p in parts), default=0), failures)
 
 
 def _item(name: str) -> dict[str, str]:
@@ -222,17 +241,17 @@ def _validate(rows: pa.Table, name: str, expectations_for, chunk_rows: int | Non
     chunk = chunk_rows or int(codebook.parameter("gx_chunk_rows"))
     if not all(e.expectation_type in ROW_WISE for e in suite.expectations):
         chunk = max(rows.num_rows, 1)  # needs every row at once
-    success, evaluated, unexpected = True, 0, {}
+    parts = []
     for offset in range(0, max(rows.num_rows, 1), chunk):
         result = batches.get_batch(batch_parameters={"dataframe": _frame(rows.slice(offset, chunk))}).validate(
             suite, result_format="BASIC")
-        success, evaluated = success and result.success, len(result.results)
-        for r in result.results:
-            if not r.success:
-                column = r.expectation_config.kwargs.get("column") or r.expectation_config.kwargs.get("column_list")
-                found = (r.expectation_config.type, tuple(column) if isinstance(column, list) else column)
-                count = r.result.get("unexpected_count")  # None for a table-wide expectation (never sliced)
-                unexpected[found] = count if found not in unexpected or count is None else unexpected[found] + count
-    failures = [{"expectation": kind, "column": list(column) if isinstance(column, tuple) else column, "unexpected_count": count}
-                for (kind, column), count in unexpected.items()]
-    return Outcome(success=success, evaluated=evaluated, failures=failures)
+        parts.append(Outcome(result.success, len(result.results), [
+            {
+                "expectation": r.expectation_config.type,
+                "column": r.expectation_config.kwargs.get("column") or r.expectation_config.kwargs.get("column_list"),
+                "unexpected_count": r.result.get("unexpected_count"),
+            }
+            for r in result.results
+            if not r.success
+        ]))
+    return merged(parts)
