@@ -308,9 +308,8 @@ def _consecutive(keys: list[str], order: list[str]) -> list[list[str]]:
 def _record_published(settings: Settings, instance, result, partition: str, keys: list[str]) -> None:
     """Tag the run with what it published per period: the marts as now stored, for ``_published_as``."""
     with warehouse.connect(settings.warehouse, read_only=True) as con:  # the marts as now published
-        instance.add_run_tags(result.run_id, {
-            **{_published_tag(key): _period_fingerprint(con, partition, key, stored=True) or "" for key in keys},
-        })
+        instance.add_run_tags(result.run_id, {_published_tag(key): _period_fingerprint(con, partition, key, stored=True) or ""
+                                              for key in keys})
 
 
 def _files_written(result) -> str:
@@ -385,11 +384,9 @@ def _published_as(instance: dg.DagsterInstance, job_name: str, key: str, fingerp
     )
     if not latest:
         return False
-    newer = instance.get_run_records(
-        filters=dg.RunsFilter(job_name=job_name, statuses=[dg.DagsterRunStatus.SUCCESS], created_after=latest[0].create_timestamp),
-    )  # a later publication of the period with another fingerprint
-    return not any(_published_tag(key) in r.dagster_run.tags and r.dagster_run.run_id != latest[0].dagster_run.run_id
-                   and r.dagster_run.tags[_published_tag(key)] != fingerprint for r in newer)
+    later = instance.get_run_records(  # runs after it (the period may have been published since, otherwise)
+        filters=dg.RunsFilter(job_name=job_name, statuses=[dg.DagsterRunStatus.SUCCESS], created_after=latest[0].create_timestamp))
+    return all(r.dagster_run.tags.get(_published_tag(key), fingerprint) == fingerprint for r in later)
 
 
 def _output_exists(settings: Settings, partition: str, key: str) -> bool:
