@@ -1,7 +1,7 @@
 """Progress of long work (``rmj process``, ``rmj generate``): live on a terminal, one plain line per stage else.
 
-``rmj process`` follows Dagster's own event stream: each job runs in a worker thread while the event log of
-its run is read every half second. A stage is an asset group (ingest, pseudonymise, clean, outcomes,
+``rmj process`` follows Dagster's own event stream: each job runs in a worker thread and the instance hands
+every event of its run to a listener as it stores it. A stage is an asset group (ingest, pseudonymise, clean, outcomes,
 monitor, cbs, indicators). On a terminal a rich progress display shows the stage running, deliveries done
 of all, rows per second and elapsed time; in a pipe or CI one line is printed when a stage ends.
 """
@@ -22,7 +22,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 _PSEUDONYMISED = re.compile(r"^pseudonymised and stored: (.*?);")  # one line per stored batch
 _STORED_KIND = re.compile(r"(\d+) \w+ \((\d+) rows\)")
 _QUARANTINED_IN_TTP = re.compile(r"^delivery \w+ quarantined while loading")
-_POLL_SECONDS = 1.0  # each look reads the event log: CPU the run itself could use
 # The business stages in the order data travel. Steps of a run follow the lineage, so a run reports a stage as
 # done once a step of a later stage starts (a check or the codebook running late counts toward the current one).
 STAGES = ("ingest", "pseudonymise", "clean", "outcomes", "monitor", "indicators", "cbs")
@@ -120,23 +119,15 @@ def _stage_of_step(defs: dg.Definitions) -> Callable[[str], str]:
 
 def follow_run(reporter: Reporter, defs: dg.Definitions, job_name: str, instance: dg.DagsterInstance, run_id: str,
                execute: Callable[[], object], deliveries: int = 0) -> object:
-    """Run ``execute`` (which launches run ``run_id``) in a thread and report its stages from the event log."""
+    """Run ``execute`` (which launches run ``run_id`` in this process on ``instance``) in a thread and report
+    its stages from its events as the instance stores them (an event listener: no polling of the event log,
+    which cost the run CPU)."""
     stage_of = _stage_of_step(defs)
     outcome: dict[str, object] = {}
-
-    def work() -> None:
-        try:
-            outcome["result"] = execute()
-        except BaseException as error:  # re-raised in the caller's thread
-            outcome["error"] = error
-
-    worker = threading.Thread(target=work, name=f"rmj-{job_name}", daemon=True)
-    worker.start()
-    cursor, current, task = None, None, None
-    done_deliveries, rows = 0, 0
+    state = {"current": None, "task": None, "done": 0, "rows": 0}
 
     def switch(stage: str | None, final: bool = False) -> None:
-        nonlocal current, task
+        current, task = state["current"], state["task"]
         if not final and (stage is None or stage == current or (
                 current in STAGES and (stage not in STAGES or STAGES.index(stage) < STAGES.index(current)))):
             return  # stages only move forward
@@ -144,37 +135,43 @@ def follow_run(reporter: Reporter, defs: dg.Definitions, job_name: str, instance
             if current == "pseudonymise" and deliveries:
                 task.update(done=deliveries)  # those quarantined on receipt are done without a TTP message
             task.finish()
-        current = stage
+        state["current"] = stage
         total = deliveries if stage == "pseudonymise" and deliveries else None
-        task = reporter.task(f"{job_name} · {stage}", total) if stage else None
+        state["task"] = reporter.task(f"{job_name} · {stage}", total) if stage else None
 
-    while True:
-        finished = not worker.is_alive()
+    def on_event(entry) -> None:  # called in the run's thread for every event stored
+        event = entry.dagster_event
+        if event is not None and event.event_type_value == "STEP_START" and event.step_key:
+            switch(stage_of(event.step_key))
+        message = entry.user_message or ""
+        pseudonymised = _PSEUDONYMISED.match(message)
+        if pseudonymised or _QUARANTINED_IN_TTP.match(message):
+            stored = _STORED_KIND.findall(pseudonymised.group(1)) if pseudonymised else [("1", "0")]
+            state["done"] += sum(int(n) for n, _ in stored)
+            state["rows"] += sum(int(r) for _, r in stored)
+            if state["task"] is not None:
+                state["task"].update(done=state["done"], rows=state["rows"])
+
+    def listen(entry) -> None:
         try:
-            connection = instance.get_records_for_run(run_id, cursor=cursor)
-        except Exception:  # the run is not registered yet
-            connection = None
-        for record in connection.records if connection else ():
-            entry = record.event_log_entry
-            event = entry.dagster_event
-            if event is not None and event.event_type_value == "STEP_START" and event.step_key:
-                switch(stage_of(event.step_key))
-            message = entry.user_message or ""
-            pseudonymised = _PSEUDONYMISED.match(message)
-            if pseudonymised or _QUARANTINED_IN_TTP.match(message):
-                stored = _STORED_KIND.findall(pseudonymised.group(1)) if pseudonymised else [("1", "0")]
-                done_deliveries += sum(int(n) for n, _ in stored)
-                rows += sum(int(r) for _, r in stored)
-                if task is not None:
-                    task.update(done=done_deliveries, rows=rows)
-        if connection is not None:
-            cursor = connection.cursor
-        if finished and not (connection and connection.has_more):
-            break
-        if not (connection and connection.has_more):
-            worker.join(timeout=_POLL_SECONDS)  # back at once when the run ends, not a poll later
+            on_event(entry)
+        except Exception as error:  # showing progress must never fail the run it shows
+            outcome.setdefault("display_error", error)
+
+    def work() -> None:
+        try:
+            outcome["result"] = execute()
+        except BaseException as error:  # re-raised in the caller's thread
+            outcome["error"] = error
+
+    instance.add_event_listener(run_id, listen)
+    worker = threading.Thread(target=work, name=f"rmj-{job_name}", daemon=True)
+    worker.start()
+    while worker.is_alive():
+        worker.join(timeout=1.0)  # in steps, so Ctrl-C reaches this thread
     switch(None, final=True)
-    worker.join()
+    if "display_error" in outcome:
+        reporter.line(f"progress display failed (the run itself went on): {outcome['display_error']!r}")
     if "error" in outcome:
         raise outcome["error"]  # type: ignore[misc]
     return outcome.get("result")
