@@ -152,9 +152,9 @@ def follow_run(reporter: Reporter, defs: dg.Definitions, job_name: str, instance
             if state["task"] is not None:
                 state["task"].update(done=state["done"], rows=state["rows"])
 
-    def listen(entry) -> None:
+    def shown(show: Callable[[], None]) -> None:
         try:
-            on_event(entry)
+            show()
         except Exception as error:  # showing progress must never fail the run it shows
             outcome.setdefault("display_error", error)
 
@@ -164,12 +164,11 @@ def follow_run(reporter: Reporter, defs: dg.Definitions, job_name: str, instance
         except BaseException as error:  # re-raised in the caller's thread
             outcome["error"] = error
 
-    instance.add_event_listener(run_id, listen)
+    instance.add_event_listener(run_id, lambda entry: shown(lambda: on_event(entry)))
     worker = threading.Thread(target=work, name=f"rmj-{job_name}", daemon=True)
     worker.start()
-    while worker.is_alive():
-        worker.join(timeout=1.0)  # in steps, so Ctrl-C reaches this thread
-    switch(None, final=True)
+    worker.join()  # a lock wait: Ctrl-C still reaches this thread
+    shown(lambda: switch(None, final=True))
     if "display_error" in outcome:
         reporter.line(f"progress display failed (the run itself went on): {outcome['display_error']!r}")
     if "error" in outcome:
