@@ -229,7 +229,8 @@ def _delivery_partitions(zone: LandingZone, complete, instance: dg.DagsterInstan
 
 
 def _run_deliveries(defs, instance, checks: dict, keys: list[str], known: list[str], follow: dict) -> None:
-    """One delivery-job run over ``keys``; without any, the unpartitioned chain (e.g. after a codebook change)."""
+    """One delivery-job run over ``keys``; without any, the unpartitioned chain: it writes only what a rule
+    change (the codebook, a model's SQL) or a run that died calls for, and refreshes the delivery monitor."""
     from rmj_dagster.sensors.delivery_sensor import DELIVERY_JOB_NAME
 
     delivery_job = defs.resolve_job_def(DELIVERY_JOB_NAME)

@@ -101,3 +101,37 @@ def test_a_change_to_an_upstream_model_changes_the_fingerprint_so_the_table_is_r
     assert model_assets.rules_fingerprint(goals) != before
     # a model that does not read stg_goals keeps its rows
     assert model_assets.rules_fingerprint(sql_models.model("cleaned_responses")) == responses_before
+
+
+def test_a_run_with_nothing_new_stages_only_what_was_left_behind_unless_the_rules_changed(rmj_env, tmp_path):
+    """``rmj process`` with nothing new (an hourly cron, say) must not rebuild the staging tables: it takes in
+    a delivery an earlier run loaded but never staged, and rebuilds a table whole only when its rules changed."""
+    source = tmp_path / "source"
+    generate_deliveries(source, seed=42, scale=0.05, years=[2025], today=TODAY)
+    for path in (source / "incoming").iterdir():
+        shutil.copy2(path, rmj_env["landing"] / "incoming" / path.name)
+    instance = dg.DagsterInstance.ephemeral()
+    assert process(instance=instance).checks["failed"] == 0
+
+    def counts(con) -> dict[str, int]:
+        return {m.table: con.execute(f"select count(*) from {m.table}").fetchone()[0] for m in sql_models.discover() if m.incremental}
+
+    with connect(rmj_env["warehouse"]) as con:
+        before = counts(con)
+        (left_behind, rows_left) = con.execute(  # a run died after the TTP step, before staging this delivery
+            "select delivery_id, count(*) from staging.stg_goals group by all order by count(*) desc limit 1").fetchone()
+        con.execute("delete from staging.stg_goals where delivery_id = ?", [left_behind])
+        con.execute("comment on table staging.stg_responses is 'rules of an earlier version'")
+
+    assert process(instance=instance).checks["failed"] == 0  # nothing new arrived
+
+    def written(name: str) -> dict:
+        event = instance.get_latest_materialization_event(dg.AssetKey(["staging", name]))
+        return {k: v.value for k, v in event.asset_materialization.metadata.items()}
+
+    assert written("stg_stop_zorg")["rows_written"] == 0
+    assert written("stg_goals")["rows_written"] == rows_left
+    assert "rows_written" not in written("stg_responses")  # rebuilt whole: its rules changed
+    with connect(rmj_env["warehouse"], read_only=True) as con:
+        assert counts(con) == before
+        assert con.execute("select comment from duckdb_tables() where table_name = 'stg_responses'").fetchone()[0].startswith("rules ")

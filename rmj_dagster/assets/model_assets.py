@@ -91,6 +91,8 @@ def rules_fingerprint(model: sql_models.SqlModel) -> str:
 def build_incremental(con, model: sql_models.SqlModel, delivery_ids: list[str]) -> tuple[int, list[str] | None]:
     """Rebuild ``model`` for ``delivery_ids`` only, or whole when its rules changed since the last full build.
 
+    Any delivery an earlier run loaded but never staged is taken too. A run without deliveries (``rmj
+    process`` with nothing new) thus writes nothing unless the rules changed: its rows stand as they are.
     Returns (rows written, the deliveries written; None = the whole table was written).
     """
     fingerprint = "rules " + rules_fingerprint(model)  # kept as the table's comment
@@ -99,7 +101,7 @@ def build_incremental(con, model: sql_models.SqlModel, delivery_ids: list[str]) 
         "select comment from duckdb_tables() where database_name = current_database() and schema_name = ? and table_name = ?",
         [schema, name],
     ).fetchone()
-    if delivery_ids and stored is not None and stored[0] == fingerprint:
+    if stored is not None and stored[0] == fingerprint:
         # also any delivery loaded by an earlier run that died before staging it (never left behind)
         sources = [t for t in model.upstream_tables if t.startswith("pseudo.")]
         unstaged = con.execute(
@@ -233,7 +235,8 @@ def build_sql_asset(model: sql_models.SqlModel) -> dg.AssetsDefinition:
             if model.incremental:
                 rows, delivery_ids = build_incremental(con, model, deliveries_of_run(context))
                 if delivery_ids is not None:
-                    written = "delivery_id in (" + ", ".join("'" + d.replace("'", "''") + "'" for d in delivery_ids) + ")"
+                    written = ("delivery_id in (" + ", ".join("'" + d.replace("'", "''") + "'" for d in delivery_ids) + ")"
+                               if delivery_ids else "false")  # nothing written
             elif model.keys:
                 rows, keys_table = build_keyed(con, model)
                 if keys_table is not None:
