@@ -6,7 +6,8 @@ on the same files, one after the other, so the ratio is measured on the same mac
 Printed per volume (1x = 450k ended trajectories; 2x, 4x add further seeds): wall time per stage for
 both, rows per second, peak RSS and the ratio. Then a refresh: one provider's month
 (``make_volume.py DIR 37500 8 _2025-12``, the three ``*_10000000_2025-12.csv`` files) dropped on the
-national warehouse and processed to refreshed CBS and CEO outputs, with cost per stage.
+national warehouse and processed to refreshed CBS and CEO outputs, with cost per stage; then ``rmj
+process`` once more with nothing new.
 
 Not a test: run it by hand, e.g.
 
@@ -175,7 +176,8 @@ def _stage_totals(steps: dict[str, float], runs: dict[str, float], wall: float) 
 
 
 def show(title: str, measured: Measured, rows: int) -> None:
-    print(f"\n  {title}: {measured.wall:7.1f} s wall, {rows / measured.wall:>10,.0f} rows/s, peak RSS {measured.peak_rss / GIB:.2f} GiB")
+    throughput = f"{rows / measured.wall:>10,.0f} rows/s, " if rows else ""
+    print(f"\n  {title}: {measured.wall:7.1f} s wall, {throughput}peak RSS {measured.peak_rss / GIB:.2f} GiB")
     for stage, seconds in measured.stages.items():
         print(f"    {stage:<22} {seconds:7.1f} s")
 
@@ -195,13 +197,18 @@ def refresh(work: Path, root: Path, load: Measured, before: set[str]) -> None:
     drop = sorted((month / "incoming").glob(REFRESH_FILES))
     for path in drop:
         shutil.copy(path, root / "landing" / "incoming" / path.name)
-    measured, steps, _ = chain(root, before)
+    measured, steps, ran = chain(root, before)
     rows = data_rows(drop)
     print(f"\n== refresh: one provider's month ({len(drop)} files, {rows:,} rows) on the national warehouse ==")
     show("rmj process", measured, rows)
     show_steps(steps)
     print(f"\n  refresh {measured.wall:.1f} s wall (target <= 15 s), {measured.wall / load.wall:.2f}x the national "
           "load (target <= 0.25)")
+    # what a cron calling rmj process with nothing new costs: the delivery monitor, nothing rebuilt
+    idle, idle_steps, _ = chain(root, before | ran)
+    print("\n== nothing new: rmj process again on the same warehouse ==")
+    show("rmj process", idle, 0)
+    show_steps(idle_steps, top=5)
 
 
 def main() -> None:
