@@ -48,6 +48,7 @@ REFRESH_FILES = "*_10000000_2025-12.csv"
 class Measured:
     wall: float
     peak_rss: int  # bytes
+    started_at: float = 0.0  # epoch seconds: when the child was started
     stages: dict[str, float] = field(default_factory=dict)
     output: str = ""
 
@@ -60,6 +61,7 @@ def timed_child(argv: list[str], env: dict[str, str] | None = None) -> Measured:
     The disk first writes out what earlier work left in memory (``sync``): a refresh measured while the
     national load's gigabyte is still being written would measure that load too."""
     os.sync()
+    started_at = time.time()
     start = time.perf_counter()
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     tree_peak = [0]
@@ -72,7 +74,7 @@ def timed_child(argv: list[str], env: dict[str, str] | None = None) -> Measured:
     sampling.join()
     if proc.returncode:
         sys.exit(f"{' '.join(argv)} failed ({proc.returncode}):\n{out[-4000:]}")
-    return Measured(wall=wall, peak_rss=max(usage.ru_maxrss * 1024, tree_peak[0]), output=out)
+    return Measured(wall=wall, peak_rss=max(usage.ru_maxrss * 1024, tree_peak[0]), started_at=started_at, output=out)
 
 
 def _sample_tree(proc: subprocess.Popen, peak: list[int]) -> None:
@@ -126,37 +128,43 @@ def chain_env(root: Path) -> dict[str, str]:
     }
 
 
-def step_stages(home: Path, skip_runs: set[str]) -> tuple[dict[str, float], dict[str, float], set[str]]:
-    """(seconds per step, seconds per job run, run ids) of the runs in ``home`` not in ``skip_runs``."""
+def step_stages(home: Path, skip_runs: set[str]) -> tuple[dict[str, float], dict[str, float], set[str], float]:
+    """(seconds per step, seconds per job run, run ids, when the first of them started: epoch seconds) of
+    the runs in ``home`` not in ``skip_runs``."""
     import dagster as dg
 
     instance = dg.DagsterInstance.from_config(str(home))
     steps: dict[str, float] = {}
     runs: dict[str, float] = {}
     ids = set()
+    first_start = float("inf")
     for run in instance.get_runs():
         if run.run_id in skip_runs:
             continue
         ids.add(run.run_id)
         stats = instance.get_run_stats(run.run_id)
         if stats.start_time and stats.end_time:
+            first_start = min(first_start, stats.start_time)
             runs[run.job_name] = runs.get(run.job_name, 0.0) + stats.end_time - stats.start_time
         for stat in instance.get_run_step_stats(run.run_id):
             if stat.end_time and stat.start_time:
                 steps[stat.step_key] = steps.get(stat.step_key, 0.0) + stat.end_time - stat.start_time
     instance.dispose()
-    return steps, runs, ids
+    return steps, runs, ids, first_start
 
 
 def chain(root: Path, skip_runs: set[str]) -> tuple[Measured, dict[str, float], set[str]]:
     measured = timed_child([str(RMJ), "process"], env=chain_env(root))
-    steps, runs, ids = step_stages(root / "dagster_home", skip_runs)
-    measured.stages = _stage_totals(steps, runs, measured.wall)
+    steps, runs, ids, first_start = step_stages(root / "dagster_home", skip_runs)
+    measured.stages = _stage_totals(steps, runs, measured.wall, first_start - measured.started_at)
     return measured, steps, ids
 
 
-def _stage_totals(steps: dict[str, float], runs: dict[str, float], wall: float) -> dict[str, float]:
-    """Step durations summed into the stages of the floor's vocabulary, plus what lies outside the steps."""
+def _stage_totals(steps: dict[str, float], runs: dict[str, float], wall: float, start_up: float) -> dict[str, float]:
+    """Step durations summed into the stages of the floor's vocabulary, plus what lies outside the steps:
+    the process's start until its first run starts (imports, the instance, the landing zone's looks),
+    Dagster's work in the runs outside their steps, and the rest (creating runs, judging which periods
+    to publish, the exit)."""
     def total(match) -> float:
         return sum(s for k, s in steps.items() if match(k))
 
@@ -172,6 +180,9 @@ def _stage_totals(steps: dict[str, float], runs: dict[str, float], wall: float) 
         "CBS half-years": cbs,
         "CEO years": ceo,
         "outside steps": wall - sum(steps.values()),
+        "  start-up": start_up,
+        "  in runs": sum(runs.values()) - sum(steps.values()),
+        "  between runs, exit": wall - start_up - sum(runs.values()),
     }
 
 
