@@ -74,7 +74,7 @@ def published_figures(context: dg.AssetExecutionContext, warehouse: Warehouse) -
         metadata = table_metadata(con, PUBLISHED_FIGURES)
         check = identifier_scan.result(
             con, asset_key("published_figures"), [PUBLISHED_FIGURES],
-            where="publication_id = '" + context.run_id.replace("'", "''") + "'",
+            where=identifier_scan.rows_in("publication_id", [context.run_id]),
             scope=f"rows of this publication of {year} ({rows})",
         )
     return dg.MaterializeResult(

@@ -31,11 +31,6 @@ _AUDIT_TABLES = ("audit.deliveries", "audit.file_receipts", "audit.key_labels")
 _KEY_LABELS = ("audit.key_labels",)  # no delivery_id: one row per key label, scanned whole
 
 
-def _of_deliveries(keys: list[str]) -> str:
-    """A row filter for the identifier scan: the rows of these deliveries (what the step wrote)."""
-    return "delivery_id in (" + ", ".join("'" + k.replace("'", "''") + "'" for k in keys) + ")"
-
-
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
@@ -176,7 +171,7 @@ def raw_provider_drops(
         summary = _delivery_summary(con, delivery_ids)
         metadata = table_metadata(con, "audit.deliveries")
         check = identifier_scan.result(con, asset_key("raw_provider_drops"), list(_AUDIT_TABLES),
-                                       where=_of_deliveries(delivery_ids), scope=f"rows of the run's {len(delivery_ids)} deliveries",
+                                       where=identifier_scan.rows_in("delivery_id", delivery_ids), scope=f"rows of the run's {len(delivery_ids)} deliveries",
                                        whole=_KEY_LABELS)
     for delivery_id, file_name, kind, _status, reason, _ in summary:  # each partition: its own file and outcome
         context.log_event(dg.AssetObservation(asset_key=context.asset_key, partition=delivery_id, metadata={
@@ -263,7 +258,7 @@ def pseudonymised_deliveries(
         scanned = _to_scan(context, con, delivery_ids)
         for kind in KINDS.values():
             key_ = asset_key(kind.asset)
-            check = identifier_scan.result(con, key_, [kind.table], where=_of_deliveries(scanned),
+            check = identifier_scan.result(con, key_, [kind.table], where=identifier_scan.rows_in("delivery_id", scanned),
                                            scope=f"rows of {len(scanned)} deliveries")
             yield dg.MaterializeResult(asset_key=key_, metadata=table_metadata(con, kind.table) | {
                 "deliveries_this_run": len(delivery_ids)}, check_results=[check])

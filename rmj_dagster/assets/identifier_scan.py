@@ -25,6 +25,14 @@ def describe(tables: list[str]) -> str:
     )
 
 
+def rows_in(column: str, values: list[str]) -> str:
+    """A ``where`` for :func:`result`: the rows whose ``column`` is one of ``values`` (what a step wrote);
+    no value, no row (a step that wrote nothing scans nothing)."""
+    if not values:
+        return "false"
+    return f"{column} in (" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + ")"
+
+
 def spec(key: dg.AssetKey, tables: list[str]) -> dg.AssetCheckSpec:
     """``no_identifiers`` on ``key``: scanned in the asset's own step over what it wrote."""
     return dg.AssetCheckSpec(

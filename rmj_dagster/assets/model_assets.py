@@ -235,15 +235,14 @@ def build_sql_asset(model: sql_models.SqlModel) -> dg.AssetsDefinition:
             if model.incremental:
                 rows, delivery_ids = build_incremental(con, model, deliveries_of_run(context))
                 if delivery_ids is not None:
-                    written = ("delivery_id in (" + ", ".join("'" + d.replace("'", "''") + "'" for d in delivery_ids) + ")"
-                               if delivery_ids else "false")  # nothing written
+                    written = identifier_scan.rows_in("delivery_id", delivery_ids)
             elif model.keys:
                 rows, keys_table = build_keyed(con, model)
                 if keys_table is not None:
                     written = f"exists (select 1 from {keys_table} where {sql_models.key_match(model.keys, model.table, keys_table)})"
             elif periods:
                 rows = sum(sql_models.run_model(con, model, **period) for period in periods)
-                written = "period in (" + ", ".join("'" + label.replace("'", "''") + "'" for label in labels) + ")"
+                written = identifier_scan.rows_in("period", labels)
             else:
                 rows = sql_models.run_model(con, model)
             metadata = table_metadata(con, model.table)
