@@ -130,6 +130,10 @@ def test_a_run_with_nothing_new_stages_only_what_was_left_behind_unless_the_rule
         return {k: v.value for k, v in event.asset_materialization.metadata.items()}
 
     assert written("stg_stop_zorg")["rows_written"] == 0
+    scan = instance.event_log_storage.get_asset_check_execution_history(
+        dg.AssetCheckKey(dg.AssetKey(["staging", "stg_stop_zorg"]), "no_identifiers"), limit=1)[0]
+    evaluation = scan.event.dagster_event.event_specific_data
+    assert evaluation.passed and evaluation.metadata["rows_scanned"].value == "rows written by this step (0)"
     assert written("stg_goals")["rows_written"] == rows_left
     assert "rows_written" not in written("stg_responses")  # rebuilt whole: its rules changed
     with connect(rmj_env["warehouse"], read_only=True) as con:

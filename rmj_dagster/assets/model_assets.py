@@ -109,6 +109,8 @@ def build_incremental(con, model: sql_models.SqlModel, delivery_ids: list[str]) 
             + f" except select distinct delivery_id from {model.table}"
         ).fetchall()
         delivery_ids = sorted(set(delivery_ids) | {d for (d,) in unstaged})
+        if not delivery_ids:
+            return 0, []  # nothing to write: no transaction, no pass over the table or its sources
         return sql_models.run_model(con, model, delivery_ids=delivery_ids), delivery_ids
     rows = sql_models.run_model(con, model)  # every delivery, under the current rules
     con.execute(f"comment on table {model.table} is '{fingerprint}'")
