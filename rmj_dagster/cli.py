@@ -55,6 +55,7 @@ def _process(_: argparse.Namespace) -> int:
     from rmj_dagster.progress import Reporter
     from rmj_dagster.runner import PipelineFailed, process
     from rmj_dagster.ttp.pseudonym import KeyRefused
+    from rmj_dagster.warehouse import WarehouseDamaged, WarehouseLocked
 
     try:
         with Reporter() as reporter:
@@ -62,6 +63,9 @@ def _process(_: argparse.Namespace) -> int:
     except KeyRefused as refusal:
         print(f"rmj: refused: {refusal}", file=sys.stderr)
         return 2
+    except (WarehouseDamaged, WarehouseLocked) as problem:
+        print(f"rmj: {problem}", file=sys.stderr)
+        return 1
     except PipelineFailed as failure:
         print(f"rmj: the pipeline failed: {failure}", file=sys.stderr)
         return 1

@@ -139,3 +139,51 @@ def test_rmj_process_keeps_one_database_open_for_its_runs_within_the_memory_limi
     reader = subprocess.run([sys.executable, "-c", f"import duckdb; print(duckdb.connect({str(path)!r}, read_only=True)"
                              ".execute('select count(*) from audit.t').fetchone()[0])"], capture_output=True, text=True)
     assert reader.stdout.strip() == "1", reader.stderr
+
+
+def test_while_waiting_it_says_whom_for_every_few_seconds(tmp_path):
+    """``rmj process`` started while another run holds the warehouse says whom it waits for, not nothing."""
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    path = tmp_path / "held.duckdb"
+    duckdb.connect(str(path)).close()
+    reader = hold(path, 30)
+    said: list[tuple[float, str]] = []
+    try:
+        with pytest.raises(warehouse.WarehouseLocked):
+            warehouse.open_with_backoff(path, read_only=False, wait_seconds=40, sleep=sleep, clock=lambda: now[0],
+                                        report=lambda line: said.append((now[0], line)))
+    finally:
+        reader.kill()
+        reader.wait()
+    assert said, "nothing was said while waiting"
+    assert all(f"PID {reader.pid}" in line for _, line in said)
+    times = [t for t, _ in said]
+    assert times[0] == 0 and all(b - a >= warehouse.WAIT_REPORT_SECONDS for a, b in zip(times, times[1:]))
+    assert len(said) >= 40 // 15  # more than once over a long wait
+
+
+@pytest.mark.parametrize("damage", ["truncate", "overwrite"])
+def test_a_damaged_warehouse_is_named_damaged_with_the_restore_steps(rmj_env, capsys, damage):
+    from rmj_dagster import cli
+
+    path = rmj_env["warehouse"]
+    with warehouse.connect(path) as con:
+        con.execute("create table marts.t as select range as i from range(200000)")
+    size = path.stat().st_size
+    with path.open("r+b") as file:
+        if damage == "truncate":
+            file.truncate(size // 2)
+        else:
+            file.write(b"\0" * 4096)
+    with pytest.raises(warehouse.WarehouseDamaged) as raised, warehouse.connect(path):
+        pass
+    message = str(raised.value)
+    assert "damaged" in message and "restore" in message.lower() and "docs/operations.md" in message
+    assert cli.main(["process"]) == 1  # not a traceback: the operator is told what happened and what to do
+    err = capsys.readouterr().err
+    assert "is damaged" in err and "Traceback" not in err
+    assert path.stat().st_size == (size // 2 if damage == "truncate" else size)  # nothing was changed

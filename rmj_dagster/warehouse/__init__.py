@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib.resources import files
 from pathlib import Path
@@ -20,14 +21,41 @@ SCHEMAS = ("ref", "audit", "pseudo", "staging", "intermediate", "marts")
 LOCK_WAIT_SECONDS = 120.0
 """How long opening the warehouse waits, in all, while another process holds it (default)."""
 _FIRST_BACKOFF, _MAX_BACKOFF = 0.5, 15.0
+_log = logging.getLogger(__name__)
 
 
 class WarehouseLocked(RuntimeError):
     """Another process held the warehouse file for longer than the wait allowed."""
 
 
+class WarehouseDamaged(RuntimeError):
+    """The warehouse file exists but DuckDB cannot read it (truncated, overwritten, a failed disk)."""
+
+
+WAIT_REPORT_SECONDS = 5.0
+"""While waiting for another process's lock, say whom we wait for at most this often."""
+
+# What DuckDB says of a file it cannot read as a database; anything else on opening is raised as it is.
+_DAMAGE_SIGNS = ("Could not read enough bytes", "not a valid DuckDB database file", "Corrupt", "checksum",
+                 "Serialization Error", "INTERNAL Error")
+
+
 def _is_lock_conflict(error: Exception) -> bool:
     return isinstance(error, duckdb.IOException) and "Could not set lock" in str(error)
+
+
+def _damaged(path: Path, error: Exception) -> WarehouseDamaged | None:
+    """A ``WarehouseDamaged`` with the restore steps when ``error`` says the file is no readable database."""
+    text = str(error)
+    if not any(sign.lower() in text.lower() for sign in _DAMAGE_SIGNS):
+        return None
+    first_line = text.splitlines()[0].replace(str(path), "the file")[:200]
+    return WarehouseDamaged(
+        f"the warehouse {path} is damaged and cannot be opened ({first_line}). Nothing was changed. "
+        "Restore it: stop the daemon and the webserver, put back the last backup of the warehouse file "
+        "(and of the instance storage, docs/operations.md 'A damaged warehouse'), start them again; "
+        "deliveries received after that backup are processed again from received/ and landing/incoming/."
+    )
 
 
 def _holder(error: Exception) -> str:
@@ -36,26 +64,39 @@ def _holder(error: Exception) -> str:
 
 
 def open_with_backoff(path: Path, *, read_only: bool, wait_seconds: float | None = None,
-                      sleep=time.sleep, clock=time.monotonic) -> duckdb.DuckDBPyConnection:
+                      sleep=time.sleep, clock=time.monotonic,
+                      report: Callable[[str], None] | None = None) -> duckdb.DuckDBPyConnection:
     """``duckdb.connect`` that waits out another process's lock, backing off 0.5 s, 1 s, 2 s … 15 s.
 
     DuckDB lets one process open a file for writing, and a read-only connection held elsewhere (an
     analyst's SQL client) blocks it. A run waits for it up to ``wait_seconds`` (``RMJ_WAREHOUSE_LOCK_WAIT``,
     default 120 s) and then fails with ``WarehouseLocked`` naming the holder, so the sensor's bounded,
-    backed-off retry takes over instead of a crash on the first "Could not set lock".
+    backed-off retry takes over instead of a crash on the first "Could not set lock". While it waits it says
+    whom for, every ``WAIT_REPORT_SECONDS`` at most, through ``report`` (default: the ``rmj_dagster.warehouse``
+    logger, which a run's log and ``rmj process`` show). A file DuckDB cannot read raises ``WarehouseDamaged``.
     """
     if wait_seconds is None:
         from rmj_dagster.settings import ENV_WAREHOUSE_LOCK_WAIT, seconds
 
         wait_seconds = seconds(ENV_WAREHOUSE_LOCK_WAIT, LOCK_WAIT_SECONDS)
-    deadline, delay, tries = clock() + wait_seconds, _FIRST_BACKOFF, 0
+    report = report or _log.warning
+    started = clock()
+    deadline, delay, tries, reported = started + wait_seconds, _FIRST_BACKOFF, 0, None
     while True:
         tries += 1
         try:
             return duckdb.connect(str(path), read_only=read_only)
-        except duckdb.IOException as error:
+        except duckdb.Error as error:
             if not _is_lock_conflict(error):
+                damaged = _damaged(path, error) if path.exists() else None
+                if damaged is not None:
+                    raise damaged from None
                 raise
+            now = clock()
+            if reported is None or now - reported >= WAIT_REPORT_SECONDS:
+                reported = now
+                report(f"waiting for the warehouse: it is held by {_holder(error)} (another run, or a program "
+                       f"reading the live file); waited {now - started:.0f} s of at most {wait_seconds:.0f} s")
             remaining = deadline - clock()
             if remaining <= 0:
                 raise WarehouseLocked(
@@ -84,7 +125,7 @@ _HELD: dict[Path, duckdb.DuckDBPyConnection] = {}  # warehouse -> the connection
 
 
 @contextmanager
-def held_open(path: str | Path) -> Iterator[None]:
+def held_open(path: str | Path, report: Callable[[str], None] | None = None) -> Iterator[None]:
     """Keep the warehouse open in this process while the block runs (``rmj process``: its runs back to back).
 
     Each ``connect`` inside then joins the database already open, instead of opening the file, reading its
@@ -95,7 +136,7 @@ def held_open(path: str | Path) -> Iterator[None]:
     from rmj_dagster.settings import duckdb_memory_limit
 
     path = Path(path)
-    with _owner_only(path, read_only=False) as holder:
+    with _owner_only(path, read_only=False, report=report) as holder:
         holder.execute("set memory_limit = ?", [duckdb_memory_limit()])  # the open database would keep all it read
         _HELD[path.resolve()] = holder
         try:
@@ -105,14 +146,15 @@ def held_open(path: str | Path) -> Iterator[None]:
 
 
 @contextmanager
-def _owner_only(path: Path, *, read_only: bool) -> Iterator[duckdb.DuckDBPyConnection]:
+def _owner_only(path: Path, *, read_only: bool,
+                report: Callable[[str], None] | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
     """``open_with_backoff`` with the file (and its WAL, which holds row data) owner-only: born so, and set so
     again when a writing connection closes. Always closed on exit."""
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
     previous_umask = os.umask(0o077)  # a new database file (and its WAL) is born owner-only
     try:
-        con = open_with_backoff(path, read_only=read_only)
+        con = open_with_backoff(path, read_only=read_only, report=report)
     finally:
         os.umask(previous_umask)
     try:
