@@ -28,6 +28,7 @@ from rmj_dagster.intake.landing_zone import (
     delivery_id_of,
     not_deliveries_message,
     sha256_of,
+    unreadable_message,
 )
 from rmj_dagster.intake.retention import destroy_expired_quarantine
 from rmj_dagster.partitions import deliveries, half_year_key, half_year_label, half_years, one_run_over, range_tags, years
@@ -62,6 +63,7 @@ class ProcessSummary:
     quarantine_destroyed: int = 0  # quarantined deliveries destroyed at the start (retention passed)
     not_deliveries: list[tuple[str, str]] = field(default_factory=list)  # (safe name, reason) left in incoming/
     still_being_written: list[str] = field(default_factory=list)  # left in incoming/ for a later run
+    unreadable: list[str] = field(default_factory=list)  # tokens of files this process may not read
 
     def __str__(self) -> str:
         lines = [
@@ -93,6 +95,8 @@ class ProcessSummary:
             lines.append(f"quarantine: {self.quarantine_destroyed} delivery(ies) destroyed, their retention period passed")
         if self.not_deliveries:
             lines.append(not_deliveries_message(self.not_deliveries))
+        if self.unreadable:
+            lines.append(unreadable_message(self.unreadable))
         if self.still_being_written:
             lines.append(f"left in incoming/ (still being written, taken next time): {', '.join(self.still_being_written)}")
         lines.append(f"asset checks: {self.checks['passed']} passed, {self.checks['failed']} failed"
@@ -168,17 +172,20 @@ def process(settings: Settings | None = None, instance: dg.DagsterInstance | Non
         destroyed = destroy_expired_quarantine(con, zone, now)
 
     complete, waiting = zone.second_look(first_look, settle_seconds())
-    keys, known = _delivery_partitions(zone, complete, instance)
+    unreadable: list[str] = []
+    keys, known = _delivery_partitions(zone, complete, instance, unreadable)
     waiting_names = [safe_name(s.name) for s in waiting]  # printed: identifier-free
     if not keys and not settings.warehouse.exists():  # nothing received yet, ever: nothing to build
-        return ProcessSummary(export_dir=settings.export_dir, warehouse=settings.warehouse, still_being_written=waiting_names)
+        return ProcessSummary(export_dir=settings.export_dir, warehouse=settings.warehouse,
+                              still_being_written=waiting_names, unreadable=unreadable)
 
     checks: dict = {"passed": 0, "failed": 0, "warnings": 0}
     follow = {"reporter": reporter, "defs": defs}
     if reporter is not None:
         new = len([k for k in keys if k not in known])
         reporter.line(f"{len(keys)} deliveries to process ({new} new) from {zone.incoming}")
-    with warehouse.held_open(settings.warehouse):  # one open database for every step of the runs below
+    # one open database for every step of the runs below; while another process holds it, say whom we wait for
+    with warehouse.held_open(settings.warehouse, report=None if reporter is None else reporter.line):
         _run_deliveries(defs, instance, checks, keys, known, follow)
         periods, ceo_files = _publish_changed_periods(settings, defs, instance, checks, follow, keys)
         _take_snapshot(defs, instance, checks, follow)
@@ -188,6 +195,7 @@ def process(settings: Settings | None = None, instance: dg.DagsterInstance | Non
     summary.not_deliveries = zone.not_deliveries(
         now.astimezone(UTC).replace(tzinfo=None) if now.tzinfo else now, PARTIAL_GRACE)
     summary.still_being_written = waiting_names
+    summary.unreadable = unreadable
     summary.checks = {"passed": checks["passed"], "failed": checks["failed"]}
     summary.warnings = sorted(set(checks.get("warned", [])))
     summary.failed_checks = sorted(set(checks.get("names", [])))
@@ -210,15 +218,21 @@ def _refuse_unfit_key(settings: Settings) -> None:
             key.refuse_to_mix(key_labels_in_warehouse(con))
 
 
-def _delivery_partitions(zone: LandingZone, complete, instance: dg.DagsterInstance) -> tuple[list[str], list[str]]:
+def _delivery_partitions(zone: LandingZone, complete, instance: dg.DagsterInstance,
+                         unreadable: list[str]) -> tuple[list[str], list[str]]:
     """The deliveries this run processes, each a delivery partition; returns (them, the partitions known before).
+    Files this process may not read are added to ``unreadable`` (by token) and left in ``incoming/``.
 
     Deliveries claimed by an earlier run that died or failed before the TTP step finished come first;
     all of them and every new file go in ONE run, so one rerun heals whatever a crash left.
     """
     keys: list[str] = zone.pending_claims()
     for state in complete:
-        key = delivery_id_of(sha256_of(zone.incoming / state.name))
+        try:
+            key = delivery_id_of(sha256_of(zone.incoming / state.name))
+        except PermissionError:  # not this process's to read: reported, left where it is (see unreadable)
+            unreadable.append(state.token)
+            continue
         if key not in keys:
             keys.append(key)
     known = list(instance.get_dynamic_partitions(deliveries.name))

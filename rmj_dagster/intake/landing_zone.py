@@ -66,6 +66,13 @@ def not_deliveries_message(found: list[tuple[str, str]]) -> str:
     ) + (" …" if len(found) > 20 else "")
 
 
+def unreadable_message(tokens: list[str]) -> str:
+    """One readable line for complete files in incoming/ this process may not read (named by token only)."""
+    return (f"{len(tokens)} file(s) in incoming/ cannot be read by this service ({', '.join(tokens[:5])}"
+            f"{' …' if len(tokens) > 5 else ''}): make them readable by the service user (e.g. group rmj, mode 0640), "
+            "see docs/operations.md 'A delivery that cannot be read'; they are looked at again every time")
+
+
 def _name_too_long(error: OSError) -> bool:
     return error.errno == errno.ENAMETOOLONG
 

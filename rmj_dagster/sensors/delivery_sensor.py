@@ -31,6 +31,7 @@ from rmj_dagster.intake.landing_zone import (
     not_deliveries_message,
     quiet_since,
     sha256_of,
+    unreadable_message,
 )
 from rmj_dagster.partitions import deliveries, one_run_over
 from rmj_dagster.resources import LandingZoneResource
@@ -141,8 +142,9 @@ def plan_tick(zone: LandingZone, cursor: DeliveryCursor, run_ended=lambda run_ke
                 continue
         try:
             sha = sha256_of(zone.incoming / state.name)
-        except OSError:
-            plan.unreadable.append(state.token)  # gone or locked; looked at again next tick
+        except OSError as error:  # gone, or not readable by this service; looked at again next tick
+            if isinstance(error, PermissionError):
+                plan.unreadable.append(state.token)  # reported: only a person can make it readable
             plan.cursor.pending[state.token] = list(state.look)
             continue
         if before and (before.size, before.mtime_ns) == state.look:
@@ -178,6 +180,8 @@ def delivery_sensor(context: dg.SensorEvaluationContext, landing: LandingZoneRes
     others = zone.not_deliveries(datetime.now(UTC).replace(tzinfo=None), PARTIAL_GRACE)
     if others:
         context.log.warning(not_deliveries_message(others))
+    if plan.unreadable:
+        context.log.warning(unreadable_message(plan.unreadable))
     notes = _notes(plan, claims_given_up) + (f"; {not_deliveries_message(others)}" if others else "")
 
     due = bool(plan.new or plan.again or claims_due)
@@ -229,6 +233,8 @@ def _notes(plan: Plan, claims_given_up: list[str]) -> str:
         notes.append(f"waiting for {len(plan.waiting)} file(s) to finish")
     if plan.given_up:
         notes.append(f"{len(plan.given_up)} file(s) left in incoming/ after {MAX_ATTEMPTS} runs: {', '.join(plan.given_up[:5])}")
+    if plan.unreadable:
+        notes.append(unreadable_message(plan.unreadable))
     if claims_given_up:
         notes.append(f"{len(claims_given_up)} claimed delivery(ies) failed {MAX_ATTEMPTS} times, see received/")
     return "".join(f"; {n}" for n in notes)
