@@ -144,6 +144,54 @@ def test_a_killed_delivery_run_is_failed_and_its_deliveries_requested_again(daem
     _assert_loaded_once(daemon_env["warehouse"], len(picked))
 
 
+def test_a_run_killed_after_the_ttp_step_is_finished_by_the_next_tick_without_a_new_delivery(daemon_env, tmp_path, monkeypatch):
+    """The worker dies after its deliveries were pseudonymised and their originals destroyed: nothing is left in
+    incoming/ or received/ to ask again, yet staging, reconciliation and the snapshot were never built. The
+    sensor asks for the rest of the chain by itself, once, and every delivery ends reconciled."""
+    from rmj_dagster.generate import generate_deliveries
+    from rmj_dagster.sensors.delivery_sensor import FINISH_TAG
+
+    source = tmp_path / "generated"
+    generate_deliveries(source, seed=6, years=[2025], scale=0.1, jw307_max_files=1, today=date(2026, 3, 1))
+    incoming = daemon_env["landing"] / "incoming"
+    picked = _one_file_per_kind(source / "incoming")
+    for path in picked:
+        shutil.copyfile(path, incoming / path.name)
+        (incoming / f"{path.name}.done").touch()
+    snapshot = tmp_path / "snapshot" / "rmj_marts.duckdb"
+    env = daemon_env["env"] | {"RMJ_SNAPSHOT": str(snapshot)}
+
+    monkeypatch.setenv("DAGSTER_HOME", env["DAGSTER_HOME"])
+    daemon = subprocess.Popen(
+        [str(Path(sys.executable).with_name("dagster-daemon")), "run", "-w", "workspace.yaml"],
+        cwd=PROJECT_ROOT, env=env, start_new_session=True,
+        stdout=open(tmp_path / "daemon.log", "wb"), stderr=subprocess.STDOUT,  # noqa: SIM115 -- lives as long as the daemon
+    )
+    try:
+        with dg.DagsterInstance.get() as instance:
+            first = _wait("the sensor's first delivery run", lambda: (_delivery_runs(instance) or [None])[0], 120)
+            _wait("the TTP step to finish", lambda: _step_succeeded(instance, first.run_id, "pseudonymised_deliveries"), 180, 0.05)
+            pid = _wait("the run worker's pid", lambda: _worker_pid(instance, first.run_id), 10)
+            os.kill(pid, signal.SIGKILL)
+            assert not [p for p in incoming.iterdir() if not p.name.endswith(".done")]  # nothing left to ask again
+            finish = _wait("the sensor to finish the chain",
+                           lambda: next((r for r in _delivery_runs(instance) if r.tags.get(FINISH_TAG) == first.run_id), None), 180)
+            _wait("the finishing run to succeed",
+                  lambda: instance.get_run_by_id(finish.run_id).status == dg.DagsterRunStatus.SUCCESS, 300, 1.0)
+            runs = _delivery_runs(instance)
+    finally:
+        os.killpg(daemon.pid, signal.SIGTERM)
+        try:
+            daemon.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(daemon.pid, signal.SIGKILL)
+            daemon.wait(10)
+    assert [r.status for r in runs] == [dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.SUCCESS], [(r.status, r.tags) for r in runs]
+    _assert_loaded_once(daemon_env["warehouse"], len(picked))
+    with duckdb.connect(str(snapshot), read_only=True) as con:  # the analysts' copy is current again
+        assert con.execute("select count(*) from intermediate.delivery_reconciliation").fetchone()[0] == len(picked)
+
+
 def _one_file_per_kind(folder: Path) -> list[Path]:
     from rmj_dagster.intake.detect import inspect_file
     from rmj_dagster.intake.kinds import KINDS

@@ -300,3 +300,27 @@ def test_a_file_completing_across_a_restart_is_requested_once(incoming, ticker):
     restarted.cursor = ticker.cursor
     assert isinstance(restarted.tick(), dg.SensorResult)  # unchanged since the saved look: complete
     assert isinstance(restarted.tick(), dg.SkipReason)
+
+
+def test_a_run_that_failed_after_loading_its_deliveries_is_finished_without_a_new_delivery(incoming, ticker):
+    """Killed after the TTP step: nothing is left in incoming/ or received/, yet staging, reconciliation and the
+    snapshot are stale. The next tick asks for the rest of the chain, once per failed run, and stops after the
+    last attempt as for files."""
+    sensor = delivery_sensor_module()
+    record_run(ticker.instance, None, dg.DagsterRunStatus.FAILURE)
+    finish = ticker.tick()
+    assert isinstance(finish, dg.SensorResult), finish
+    (request,) = finish.run_requests
+    selected = {key.to_user_string() for key in request.asset_selection}
+    assert {"intermediate/delivery_reconciliation", "snapshot/analyst_snapshot", "staging/stg_responses"} <= selected
+    assert "audit/raw_provider_drops" not in selected  # no delivery is received again: the run stages what was left
+    assert request.partition_key is None and request.tags[sensor.FINISH_TAG]
+    record_run(ticker.instance, request.run_key, dg.DagsterRunStatus.SUCCESS)
+    assert isinstance(ticker.tick(), dg.SkipReason)  # finished: nothing more
+    for _ in range(sensor.MAX_ATTEMPTS):
+        record_run(ticker.instance, None, dg.DagsterRunStatus.FAILURE)
+    os.environ["RMJ_RETRY_BACKOFF_SECONDS"] = "0"
+    try:
+        assert isinstance(ticker.tick(), dg.SkipReason)  # three failures in a row: given up, a person looks
+    finally:
+        del os.environ["RMJ_RETRY_BACKOFF_SECONDS"]

@@ -44,6 +44,7 @@ MAX_BACKOFF_SECONDS = 1800.0
 CURSOR_VERSION = 3  # 3: keyed by file token (inode and safe name); 1 and 2 were keyed by the name as received
 RUN_KEY_TAG = "dagster/run_key"
 RETRY_TAG = "rmj/retry"  # "true" on a run that requests again what an earlier run left behind
+FINISH_TAG = "rmj/finishes"  # on a run that finishes the chain after a deliveries run that failed: that run's id
 _UNFINISHED = [
     dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
     dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING,
@@ -115,6 +116,7 @@ class Plan:
     given_up: list[str] = field(default_factory=list)
     waiting: list[str] = field(default_factory=list)
     unreadable: list[str] = field(default_factory=list)
+    in_flight: list[str] = field(default_factory=list)  # requested, their run still to come or under way
     cursor: DeliveryCursor = field(default_factory=DeliveryCursor)
 
 
@@ -135,6 +137,7 @@ def plan_tick(zone: LandingZone, cursor: DeliveryCursor, run_ended=lambda run_ke
         if before and (before.size, before.mtime_ns) == state.look:
             if before.run_key is None or not run_ended(before.run_key):
                 plan.cursor.requested[state.token] = before  # its run is still to come or under way
+                plan.in_flight.append(state.token)
                 continue
             if before.attempts >= MAX_ATTEMPTS:
                 plan.cursor.requested[state.token] = before
@@ -186,6 +189,14 @@ def delivery_sensor(context: dg.SensorEvaluationContext, landing: LandingZoneRes
 
     due = bool(plan.new or plan.again or claims_due)
     holdup = runs.holdup() if due else None
+    if not due and not plan.in_flight and not claims and not plan.given_up:
+        failed = runs.left_unfinished()
+        if failed is not None and not runs.holdup():  # died after its deliveries were loaded: nothing new would ask again
+            context.log.warning(f"deliveries run {failed.run_id[:8]} failed after its deliveries left incoming/; "
+                                "requesting the rest of the chain (staging to marts, monitor, snapshot) again")
+            return dg.SensorResult(run_requests=[dg.RunRequest(
+                run_key=f"finish:{failed.run_id}", asset_selection=_chain_after_intake(), tags={FINISH_TAG: failed.run_id})],
+                cursor=cursor.dump())
     if not due or holdup:
         context.update_cursor(cursor.dump())
         return dg.SkipReason((holdup or "no complete new deliveries") + notes)
@@ -276,6 +287,19 @@ class _DeliveryRuns:
             return False
         return bool(records) and records[0].dagster_run.status not in _UNFINISHED
 
+    def left_unfinished(self) -> dg.DagsterRun | None:
+        """The last deliveries run, when it failed and fewer than ``MAX_ATTEMPTS`` failed in a row: what it left
+        after the TTP step (staging, reconciliation, the snapshot) is due again, once per failed run (its run key)."""
+        try:
+            recent = self.instance.get_run_records(filters=dg.RunsFilter(job_name=DELIVERY_JOB_NAME), limit=MAX_ATTEMPTS)
+        except Exception:
+            return None
+        if not recent or recent[0].dagster_run.status != dg.DagsterRunStatus.FAILURE:
+            return None
+        if len(recent) == MAX_ATTEMPTS and all(r.dagster_run.status == dg.DagsterRunStatus.FAILURE for r in recent):
+            return None  # given up, as for files: a person looks at the failed runs
+        return recent[0].dagster_run
+
     def holdup(self, now: float | None = None) -> str | None:
         """Why no deliveries run may be requested now: one is queued or running, or the backoff after
         failed ones has not passed (measured from the end of the last failed run)."""
@@ -299,6 +323,16 @@ class _DeliveryRuns:
         if left > 0:
             return f"{failures} deliveries run(s) failed in a row; backing off, next try in {left:.0f} s"
         return None
+
+
+def _chain_after_intake() -> list[dg.AssetKey]:
+    """The delivery job's unpartitioned assets (staging to marts, the monitor, the snapshot): what a run
+    without deliveries builds, staging only what an earlier run loaded but never staged."""
+    from rmj_dagster.definitions import defs
+
+    job = defs.resolve_job_def(DELIVERY_JOB_NAME)
+    return sorted((k for a in defs.assets if a.partitions_def is None for k in a.keys
+                   if k in job.asset_layer.executable_asset_keys), key=lambda k: k.to_user_string())
 
 
 def backoff_seconds(failures: int) -> float:
