@@ -141,3 +141,14 @@ def test_cbs_files_are_owner_only_match_their_manifest_and_replace_the_period(tm
         assert oct(path.stat().st_mode & 0o777) == "0o600"
         assert hashlib.sha256(path.read_bytes()).hexdigest() == entry["sha256"]
     assert (folder / "11111111.csv").read_text().splitlines()[0].split(";") == list(CBS_COLUMNS)
+
+
+def test_the_files_table_in_the_ui_keeps_its_placeholders():
+    """Dagster renders metadata markdown as HTML: a bare ``gemeenten/<code>.html`` would show as ``gemeenten/.html``."""
+    from rmj_dagster.assets.publication_assets import _files_table
+    from rmj_dagster.publish.ceo_files import CeoExport
+
+    export = CeoExport(**{f: None for f in CeoExport.__dataclass_fields__} | {
+        "year": 2025, "files": {"gemeenten": (14, 3_000_000), "aanbieders": (9, 2_000_000)}, "seconds": {}})
+    table = _files_table(export)
+    assert "| `gemeenten/<code>.html` | 14 |" in table and "| `aanbieders/<agb>.html` | 9 |" in table

@@ -95,8 +95,9 @@ def ceo_publication(context: dg.AssetExecutionContext, warehouse: Warehouse, exp
 
 def _files_table(export) -> str:
     lines = ["| files | count | MB | seconds |", "|---|---|---|---|"]
+    # as code: the UI renders metadata markdown as HTML, where a bare <code> placeholder would vanish
     names = {"gemeenten": "gemeenten/<code>.html", "aanbieders": "aanbieders/<agb>.html",
              "workbook": f"indicatoren-{export.year}.xlsx"}
-    lines += [f"| {names.get(kind, kind)} | {count} | {size / 1e6:.1f} | {export.seconds.get(kind, 0):.2f} |"
+    lines += [f"| `{names.get(kind, kind)}` | {count} | {size / 1e6:.1f} | {export.seconds.get(kind, 0):.2f} |"
               for kind, (count, size) in export.files.items()]
     return "\n".join(lines)
