@@ -14,7 +14,7 @@ from rmj_dagster import codebook
 from rmj_dagster.assets import identifier_scan
 from rmj_dagster.assets.asset_keys import PYTHON_ASSET_PREFIX, asset_key
 from rmj_dagster.assets.delivery_observations import deliveries_of_run
-from rmj_dagster.assets.table_metadata import OWNERS, markdown_table, table_metadata
+from rmj_dagster.assets.table_metadata import OWNERS, table_metadata
 from rmj_dagster.intake.detect import Quarantine, as_quarantine, inspect_file
 from rmj_dagster.intake.file_names import safe_name
 from rmj_dagster.intake.kinds import KINDS
@@ -173,29 +173,20 @@ def raw_provider_drops(
         check = identifier_scan.result(con, asset_key("raw_provider_drops"), list(_AUDIT_TABLES),
                                        where=identifier_scan.rows_in("delivery_id", delivery_ids), scope=f"rows of the run's {len(delivery_ids)} deliveries",
                                        whole=_KEY_LABELS)
-    for delivery_id, file_name, kind, _status, reason, _ in summary:  # each partition: its own file and outcome
+    for delivery_id, file_name, kind, _status, reason, _ in summary:  # each partition: its own figures
         context.log_event(dg.AssetObservation(asset_key=context.asset_key, partition=delivery_id, metadata={
             "file_name": file_name, "kind": kind or "", "outcome": outcomes[delivery_id], "quarantine_reason": reason or ""}))
     counts = {o: sum(1 for v in outcomes.values() if v == o) for o in sorted(set(outcomes.values()))}
-    return dg.MaterializeResult(
-        metadata=whole_table(metadata)
-        | {_RECEIPT_COUNT.get(o, f"deliveries_{o.replace(' ', '_')}"): n for o, n in counts.items()}
-        | {"deliveries": markdown_table(["delivery", "file", "kind", "status", "reason", "rows"], summary[:50])},
-        check_results=[check],
-    )
+    context.log.info(f"receipt of {len(delivery_ids)} delivery(ies): "
+                     + ", ".join(f"{o} {n}" for o, n in counts.items()))  # the run's totals: on the run, not a partition
+    return dg.MaterializeResult(metadata=partition_safe(metadata), check_results=[check])
 
 
-# What the receipt step counts, named for the step: two more files may be quarantined in the TTP step, and
-# delivery_reconciliation (all steps) gives the total, so no figure here reads as the whole count.
-_RECEIPT_COUNT = {"received": "received_this_run", "quarantined": "quarantined_on_receipt"}
-
-
-def whole_table(metadata: dict[str, object]) -> dict[str, object]:
-    """Table metadata for a run over many delivery partitions: Dagster copies it onto every partition, so
-    the table's total must not pose as the partition's row count (per delivery: the observations)."""
-    found = dict(metadata)
-    found["table_rows_all_deliveries"] = found.pop("dagster/row_count")
-    return found
+def partition_safe(metadata: dict[str, object]) -> dict[str, object]:
+    """Table metadata for a run over many delivery partitions: Dagster copies it onto every partition, so no
+    count of the table or the run may stand there as if it were the partition's own (per delivery: its
+    observation, with its file, kind, outcome and rows; the run's totals: the run's log)."""
+    return {name: value for name, value in metadata.items() if name != "dagster/row_count"}
 
 
 @dg.multi_asset(
