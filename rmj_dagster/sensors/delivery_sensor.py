@@ -10,7 +10,9 @@ names them) until its bytes change. So a warehouse held by an analyst costs a bo
 What is complete, and in which order files arrived, is the landing zone's rule
 (``intake/landing_zone.py``), the same one ``rmj process`` applies. The cursor holds file states and
 run keys, never the wall clock; same bytes = same delivery (the partition key is the content hash).
-The sensor never opens the warehouse and never lets one bad file stop the others.
+The sensor never opens the warehouse and never lets one bad file stop the others. Without a usable
+pseudonym key it requests no run (each would fail at its first step and hold the warehouse) and its
+skip reason says why and what to do.
 """
 
 from __future__ import annotations
@@ -181,6 +183,12 @@ def delivery_sensor(context: dg.SensorEvaluationContext, landing: LandingZoneRes
     notes = _notes(plan, claims_given_up) + (f"; {not_deliveries_message(others)}" if others else "")
 
     due = bool(plan.new or plan.again or claims_due)
+    unusable = key_problem()
+    if unusable:  # a run would fail at its first step and hold the warehouse: request none, say why
+        context.update_cursor(cursor.dump())  # new files stay pending, not requested: taken once the key is fixed
+        waiting_for_key = len(plan.new) + len(plan.again) + len(claims_due)
+        context.log.warning(f"no deliveries run requested: {unusable}")
+        return dg.SkipReason(f"no deliveries run requested ({waiting_for_key} delivery(ies) wait): {unusable}" + notes)
     holdup = runs.holdup() if due else None
     if not due or holdup:
         context.update_cursor(cursor.dump())
@@ -221,6 +229,21 @@ def delivery_sensor(context: dg.SensorEvaluationContext, landing: LandingZoneRes
         dynamic_partitions_requests=[deliveries.build_add_request(new_keys)] if new_keys else [],
         cursor=cursor.dump(),
     )
+
+
+def key_problem(environ=None) -> str | None:
+    """Why no deliveries run can use the pseudonym key the daemon was started with, and what to do; ``None``
+    when it can. Reads the key as a run would (``PseudonymKey.from_env``: presence, length, label, file mode),
+    never the warehouse; the refusal names variables and files, never the key or the label's value."""
+    from rmj_dagster.ttp.pseudonym import KeyRefused, PseudonymKey
+
+    try:
+        PseudonymKey.from_env(environ)
+    except KeyRefused as refused:
+        return (f"the pseudonym key is not usable: {refused}. Fix it where the daemon gets it (deploy/rmj.env, the "
+                "daemon unit's credential; docs/deployment.md, 'The pseudonym key') and restart the daemon; "
+                "the files wait in incoming/")
+    return None
 
 
 def _notes(plan: Plan, claims_given_up: list[str]) -> str:
