@@ -20,7 +20,6 @@ import duckdb
 from rmj_dagster import local_instance, warehouse
 from rmj_dagster.assets.asset_keys import asset_key
 from rmj_dagster.assets.delivery_observations import LOADED_CHECK
-from rmj_dagster.intake.file_names import safe_name
 from rmj_dagster.intake.landing_zone import (
     PARTIAL_GRACE,
     FirstLook,
@@ -60,7 +59,7 @@ class ProcessSummary:
     export_dir: Path | None = None
     warehouse: Path | None = None
     quarantine_destroyed: int = 0  # quarantined deliveries destroyed at the start (retention passed)
-    not_deliveries: list[tuple[str, str]] = field(default_factory=list)  # (safe name, reason) left in incoming/
+    not_deliveries: list[tuple[str, str]] = field(default_factory=list)  # (entry label, reason) left in incoming/
     still_being_written: list[str] = field(default_factory=list)  # left in incoming/ for a later run
 
     def __str__(self) -> str:
@@ -169,7 +168,7 @@ def process(settings: Settings | None = None, instance: dg.DagsterInstance | Non
 
     complete, waiting = zone.second_look(first_look, settle_seconds())
     keys, known = _delivery_partitions(zone, complete, instance)
-    waiting_names = [safe_name(s.name) for s in waiting]  # printed: identifier-free
+    waiting_names = [s.label for s in waiting]  # printed: by inode, never the name as received
     if not keys and not settings.warehouse.exists():  # nothing received yet, ever: nothing to build
         return ProcessSummary(export_dir=settings.export_dir, warehouse=settings.warehouse, still_being_written=waiting_names)
 

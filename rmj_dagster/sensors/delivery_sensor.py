@@ -42,7 +42,8 @@ DELIVERY_JOB_NAME = "deliveries_job"
 MAX_ATTEMPTS = 3
 BACKOFF_SECONDS = 60.0  # after the first failed run; doubles per failure in a row (RMJ_RETRY_BACKOFF_SECONDS)
 MAX_BACKOFF_SECONDS = 1800.0
-CURSOR_VERSION = 3  # 3: keyed by file token (inode and safe name); 1 and 2 were keyed by the name as received
+CURSOR_VERSION = 4  # 4: keyed by file token (inode and the name's keyed tag); 3 by inode and a cleaned name,
+# 1 and 2 by the name as received (files of an older cursor are looked at anew)
 RUN_KEY_TAG = "dagster/run_key"
 RETRY_TAG = "rmj/retry"  # "true" on a run that requests again what an earlier run left behind
 _UNFINISHED = [
@@ -63,8 +64,8 @@ class Requested:
 
 @dataclass
 class DeliveryCursor:
-    """What the sensor keeps between ticks (JSON, versioned), keyed by each file's token (inode and
-    identifier-free name, ``FileState.token``), never the name as received. Version 1 held the same facts as lists:
+    """What the sensor keeps between ticks (JSON, versioned), keyed by each file's token (inode and the
+    keyed tag of its name, ``FileState.token``), never the name as received. Version 1 held the same facts as lists:
     ``requested: {name: [size, mtime, run key, attempts]}``; it still loads."""
 
     pending: dict[str, list[int]] = field(default_factory=dict)  # name -> [size, mtime] at the last look
@@ -139,7 +140,7 @@ def plan_tick(zone: LandingZone, cursor: DeliveryCursor, run_ended=lambda run_ke
                 continue
             if before.attempts >= MAX_ATTEMPTS:
                 plan.cursor.requested[state.token] = before
-                plan.given_up.append(state.token)
+                plan.given_up.append(state.label)
                 continue
         try:
             sha = sha256_of(zone.incoming / state.name)
@@ -251,7 +252,7 @@ def _notes(plan: Plan, claims_given_up: list[str]) -> str:
     if plan.waiting:
         notes.append(f"waiting for {len(plan.waiting)} file(s) to finish")
     if plan.given_up:
-        notes.append(f"{len(plan.given_up)} file(s) left in incoming/ after {MAX_ATTEMPTS} runs: {', '.join(plan.given_up[:5])}")
+        notes.append(f"{len(plan.given_up)} file(s) left in incoming/ after {MAX_ATTEMPTS} runs: {', '.join(plan.given_up[:5])} (ls -i incoming/)")
     if claims_given_up:
         notes.append(f"{len(claims_given_up)} claimed delivery(ies) failed {MAX_ATTEMPTS} times, see received/")
     return "".join(f"; {n}" for n in notes)
