@@ -20,7 +20,6 @@ import duckdb
 from rmj_dagster import local_instance, warehouse
 from rmj_dagster.assets.asset_keys import asset_key
 from rmj_dagster.assets.delivery_observations import LOADED_CHECK
-from rmj_dagster.intake.file_names import safe_name
 from rmj_dagster.intake.landing_zone import (
     PARTIAL_GRACE,
     FirstLook,
@@ -61,9 +60,9 @@ class ProcessSummary:
     export_dir: Path | None = None
     warehouse: Path | None = None
     quarantine_destroyed: int = 0  # quarantined deliveries destroyed at the start (retention passed)
-    not_deliveries: list[tuple[str, str]] = field(default_factory=list)  # (safe name, reason) left in incoming/
+    not_deliveries: list[tuple[str, str]] = field(default_factory=list)  # (entry label, reason) left in incoming/
     still_being_written: list[str] = field(default_factory=list)  # left in incoming/ for a later run
-    unreadable: list[str] = field(default_factory=list)  # tokens of files this process may not read
+    unreadable: list[str] = field(default_factory=list)  # labels of files this process may not read
 
     def __str__(self) -> str:
         lines = [
@@ -174,7 +173,7 @@ def process(settings: Settings | None = None, instance: dg.DagsterInstance | Non
     complete, waiting = zone.second_look(first_look, settle_seconds())
     unreadable: list[str] = []
     keys, known = _delivery_partitions(zone, complete, instance, unreadable)
-    waiting_names = [safe_name(s.name) for s in waiting]  # printed: identifier-free
+    waiting_names = [s.label for s in waiting]  # printed: by inode, never the name as received
     if not keys and not settings.warehouse.exists():  # nothing received yet, ever: nothing to build
         return ProcessSummary(export_dir=settings.export_dir, warehouse=settings.warehouse,
                               still_being_written=waiting_names, unreadable=unreadable)
@@ -231,7 +230,7 @@ def _delivery_partitions(zone: LandingZone, complete, instance: dg.DagsterInstan
         try:
             key = delivery_id_of(sha256_of(zone.incoming / state.name))
         except PermissionError:  # not this process's to read: reported, left where it is (see unreadable)
-            unreadable.append(state.token)
+            unreadable.append(state.label)
             continue
         if key not in keys:
             keys.append(key)

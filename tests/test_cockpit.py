@@ -21,7 +21,6 @@ from rmj_dagster.assets.asset_keys import asset_key
 from rmj_dagster.assets.delivery_observations import LOADED_CHECK
 from rmj_dagster.generate import generate_deliveries
 from rmj_dagster.generate.truth import replay_arrivals
-from rmj_dagster.intake.file_names import safe_name
 from rmj_dagster.intake.landing_zone import LandingZone, delivery_id_of, sha256_of
 from rmj_dagster.progress import Reporter
 from rmj_dagster.runner import process
@@ -223,7 +222,11 @@ def test_explain_lists_the_deliveries_behind_a_figure_and_a_correction_says_what
     third = _stop_file(incoming, "stopzorg_B.csv", [(AGB_B, n, "32", "1") for n in range(12, 16)], datetime(2025, 5, 9, 9, 0, tzinfo=UTC))
     process()
     assert cli.main(["explain", "2025", "RMJ", "pct_uitval"]) == 0
-    stored = {name: safe_name(name) for name in ("stopzorg_A_jan.csv", "stopzorg_A_feb.csv", "stopzorg_B.csv")}  # as stored
+    stored = {  # as stored: derived from kind, the content's AGB, the day received and a number, never the name
+        "stopzorg_A_jan.csv": f"stop_zorg_{AGB_A}_20250408_001.csv",
+        "stopzorg_A_feb.csv": f"stop_zorg_{AGB_A}_20250508_001.csv",
+        "stopzorg_B.csv": f"stop_zorg_{AGB_B}_20250509_001.csv",
+    }
     width = max(len(s) for s in stored.values())
     assert capsys.readouterr().out == "\n".join([
         "2025 regio RMJ pct_uitval (group ALL, care ALL): value 37.5, n 15 (as published)",
@@ -241,7 +244,7 @@ def test_explain_lists_the_deliveries_behind_a_figure_and_a_correction_says_what
     summary = process()
     changed = "\n".join(summary.changed_figures)
     assert (f"2025 regio RMJ pct_uitval (group ALL, care ALL): 37.5 (n 15) -> 50 (n 15); new deliveries: "
-            f"{AGB_A} {safe_name('stopzorg_A_correctie.csv')} ({correction})") in changed
+            f"{AGB_A} stop_zorg_{AGB_A}_20250602_001.csv ({correction})") in changed
     assert "published figures changed by this run" in str(summary)
     with duckdb.connect(str(rmj_env["warehouse"]), read_only=True) as con:
         unchanged = con.execute("select count(*) from marts.figure_sources where not changed and indicator = 'pct_uitval' and published").fetchone()[0]

@@ -324,3 +324,61 @@ def test_a_run_that_failed_after_loading_its_deliveries_is_finished_without_a_ne
         assert isinstance(ticker.tick(), dg.SkipReason)  # three failures in a row: given up, a person looks
     finally:
         del os.environ["RMJ_RETRY_BACKOFF_SECONDS"]
+
+
+SECRET = "file-key-0123456789-0123456789-abcdef-secret"
+
+
+def _no_key(monkeypatch, tmp_path):
+    monkeypatch.delenv("RMJ_PSEUDONYM_KEY")
+
+
+def _refused_label(monkeypatch, tmp_path):
+    monkeypatch.setenv("RMJ_PSEUDONYM_KEY_LABEL", "2026-1")  # the label deploy/rmj.env once shipped
+
+
+def _missing_key_file(monkeypatch, tmp_path):
+    monkeypatch.delenv("RMJ_PSEUDONYM_KEY")
+    monkeypatch.setenv("RMJ_PSEUDONYM_KEY_FILE", str(tmp_path / "credentials" / "pseudonym.key"))
+
+
+def _key_file_open_to_others(monkeypatch, tmp_path):
+    key_file = tmp_path / "pseudonym.key"
+    key_file.write_text(SECRET)
+    key_file.chmod(0o644)
+    monkeypatch.delenv("RMJ_PSEUDONYM_KEY")
+    monkeypatch.setenv("RMJ_PSEUDONYM_KEY_FILE", str(key_file))
+
+
+def _short_key(monkeypatch, tmp_path):
+    monkeypatch.setenv("RMJ_PSEUDONYM_KEY", "too-short-secret")
+
+
+@pytest.mark.parametrize(("unusable", "said"), [
+    (_no_key, "no pseudonym key: set RMJ_PSEUDONYM_KEY"),
+    (_refused_label, "RMJ_PSEUDONYM_KEY_LABEL is refused"),
+    (_missing_key_file, "cannot read the pseudonym key file"),
+    (_key_file_open_to_others, "chmod 600"),
+    (_short_key, "at least 32 are required"),
+])
+def test_without_a_usable_key_the_sensor_requests_nothing_and_says_why(incoming, ticker, rmj_env, monkeypatch, tmp_path,
+                                                                        unusable, said, caplog):
+    path = drop(incoming, "cem_12345678_20250131.csv", CEM_HEADER + "12345678;111222333;2010-01-01;0363;1;OUDERS_EINDE;2025-01-31\n")
+    unusable(monkeypatch, tmp_path)
+    ticker.tick()  # first look
+    for _ in range(2):  # the file is complete now: still nothing, every tick, with the reason
+        result = ticker.tick()
+        assert isinstance(result, dg.SkipReason), "a run without a usable key fails at its first step and holds the warehouse"
+        message = result.skip_message
+        assert "no deliveries run requested (1 delivery(ies) wait)" in message and said in message
+        assert "restart the daemon" in message and "files wait in incoming/" in message
+        assert SECRET not in message and "too-short-secret" not in message and SECRET not in caplog.text
+    assert not ticker.instance.get_runs() and not ticker.instance.get_dynamic_partitions(deliveries.name)
+    assert not rmj_env["warehouse"].exists() and not rmj_env["warehouse"].parent.exists()  # never opened
+
+    monkeypatch.setenv("RMJ_PSEUDONYM_KEY", SECRET)  # fixed (and the daemon restarted): the waiting file is taken
+    monkeypatch.delenv("RMJ_PSEUDONYM_KEY_FILE", raising=False)
+    monkeypatch.delenv("RMJ_PSEUDONYM_KEY_LABEL", raising=False)
+    fixed = ticker.tick()
+    assert isinstance(fixed, dg.SensorResult)
+    assert [r.partition_key for r in fixed.run_requests] == [delivery_id_of(sha256_of(path))]

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from rmj_dagster.intake.landing_zone import delivery_id_of, sha256_of
 from rmj_dagster.resources import LandingZoneResource
 from rmj_dagster.sensors import delivery_sensor
+from tests.conftest import TEST_KEY
 
 NAMES = st.sampled_from(["a.csv", "Export (3).CSV", "stop zorg jan.csv", "doelen_ü.csv", "x.xml", "y.csv.part", ".hidden", "z"])
 BODIES = st.sampled_from([b"", b"aanbieder_agb;bsn\n", b"aanbieder_agb;bsn\n1;2\n", b"<Bericht/>", b"\xff\xfe\x00junk"])
@@ -62,6 +63,8 @@ def test_any_sequence_of_events_never_crashes_and_never_requests_a_content_twice
     folder = Path(tempfile.mkdtemp())
     old = os.environ.get("RMJ_LANDING_DIR")
     os.environ["RMJ_LANDING_DIR"] = str(folder)
+    saved_key = {name: os.environ.pop(name, None) for name in ("RMJ_PSEUDONYM_KEY", "RMJ_PSEUDONYM_KEY_FILE", "RMJ_PSEUDONYM_KEY_LABEL")}
+    os.environ["RMJ_PSEUDONYM_KEY"] = TEST_KEY  # without a usable key the sensor requests nothing
     try:
         incoming = folder / "incoming"
         incoming.mkdir()
@@ -95,6 +98,11 @@ def test_any_sequence_of_events_never_crashes_and_never_requests_a_content_twice
             if path.is_file() and not path.name.startswith(".") and not path.name.endswith((".part", ".done")):
                 assert delivery_id_of(sha256_of(path)) in new_deliveries, path.name
     finally:
+        for name, value in saved_key.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
         if old is None:
             os.environ.pop("RMJ_LANDING_DIR", None)
         else:

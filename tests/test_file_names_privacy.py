@@ -1,7 +1,8 @@
 """File names are data too (delivery contract v1; issue 8, must-hold 5).
 
-Unit: ``safe_name`` replaces BSNs, dates in every accepted form and names. End to end: deliveries named
-after a client (surname, BSN, birth date) go through ``rmj process`` and through the real Dagster daemon
+Unit: the stored name is derived (kind, the content's AGB, day received, number), never cleaned. End to end:
+deliveries named after a client (surname, BSN and birth date in many spellings) go through ``rmj process``
+and through the real Dagster daemon
 (sensor, run launcher) on a DAGSTER_HOME under tmp_path, and none of those tokens is found afterwards in
 the warehouse, the exports, the instance's storage (run, event log, schedule/sensor storage, compute
 logs: every SQLite database dumped as text, every other file read) or the console output.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -24,7 +26,6 @@ import duckdb
 import pytest
 from dagster._core.instance.ref import InstanceRef
 
-from rmj_dagster.intake.file_names import safe_name
 from tests.conftest import PROJECT_ROOT, TEST_KEY
 from tests.jw307_samples import jw307
 
@@ -35,32 +36,31 @@ TOKENS = (BSN, *BIRTH, *NAMES)
 
 
 @pytest.mark.parametrize(
-    ("name", "expected"),
+    ("kind", "agb", "expected"),
     [
-        ("Jansen_123456782_2011-06-01.csv", "<naam>_<bsn>_<datum>.csv"),
-        ("123456782", "<bsn>"),
-        ("2024-01-15", "<datum>"),
-        ("van der Meer 01-06-2011.xml", "<naam> <datum>.xml"),
-        ("Öztürk20110601_123456782.xml", "<naam><datum>_<bsn>.xml"),
-        ("12345678_1-6-2011.csv", "<bsn>_<datum>.csv"),  # 012345678? no: 8 digits passing the 11-proef padded
-        ("client 23456789 01.06.11.csv", "<naam> 23456789 <datum>.csv"),  # an AGB-like 8-digit number stays
-        ("El Amrani 12345678220110601.csv", "<naam> <nummer>.csv"),  # BSN and date written together
-        ("cem_12345678_20250131.csv", "cem_12345678_<datum>.csv"),
-        ("Export (3).CSV", "Export (3).CSV"),
-        ("JW307-export_74968677_2025.csv", "JW307-export_74968677_2025.csv"),
-        ("Doelrealisatie 2025 - 76819816.csv", "Doelrealisatie 2025 - 76819816.csv"),
+        ("responses", "74968677", "responses_74968677_20250131_003.csv"),
+        ("stop_zorg", "20110601", "stop_zorg_onbekend_20250131_003.csv"),  # a date in the AGB field
+        ("goals", "12345678 ", "goals_12345678_20250131_003.csv"),
+        ("goals", "123456782", "goals_onbekend_20250131_003.csv"),  # a BSN in the AGB field
+        ("goals", "Jansen", "goals_onbekend_20250131_003.csv"),
+        (None, None, "onbekend_onbekend_20250131_003.csv"),
+        ("Jansen 1 juni 2011", "7496867７", "onbekend_onbekend_20250131_003.csv"),  # only known parts, ASCII digits
     ],
 )
-def test_safe_name_replaces_identifiers(name, expected):
-    if name.startswith("12345678_"):  # whether 012345678 passes decides; state it rather than assume it
-        from rmj_dagster.ttp.bsn import passes_elfproef
-        expected = expected if passes_elfproef("012345678") else "12345678_<datum>.csv"
-    assert safe_name(name) == expected
+def test_a_stored_name_is_derived_from_what_the_pipeline_knows(kind, agb, expected):
+    from datetime import datetime
+
+    from rmj_dagster.intake.file_names import derived_name
+
+    assert derived_name(kind, agb, datetime(2025, 1, 31, 23, 59), 3, "csv") == expected
 
 
-def test_safe_name_is_bounded_and_has_no_control_characters():
-    assert len(safe_name("a" * 255)) <= 120
-    assert "\n" not in safe_name("Jansen\nFAKE LOG LINE.csv")
+def test_the_extension_is_the_format_read_or_a_common_one():
+    from rmj_dagster.intake.file_names import extension_for
+
+    assert extension_for("jw307", "Jansen 123.456.782.csv") == "xml"
+    assert extension_for(None, "Jansen.XLSX") == "xlsx"
+    assert extension_for(None, "Jansen.123 456 782") == "onbekend"
 
 
 def _cem(toewijzing: str, birth: str = "2011-06-01") -> bytes:
@@ -177,15 +177,111 @@ def test_identifiers_in_file_names_reach_no_store_log_or_console(tmp_path):
         assert con.execute("select count(*) from audit.deliveries where status = 'loaded'").fetchone()[0] == 5
     stored = _instance_text(home)
     assert "delivery_sensor" in stored and "deliveries_job" in stored  # the scan did read the instance
-    assert "<naam>_<bsn>_<datum>" in stored  # ... and the names in it, safe
+    assert "responses_12345678_" in stored  # ... and the names in it, derived
     assert _found(stored) == []
     warehouse_text = _warehouse_text(tmp_path / "warehouse" / "rmj.duckdb")
-    assert "<naam>_<bsn>_<datum>.csv" in warehouse_text
+    assert "responses_12345678_" in warehouse_text
     assert _found(warehouse_text) == []
     exports = "\n".join(p.read_bytes().decode("utf-8", "replace") for p in (tmp_path / "exports").rglob("*") if p.is_file())
     assert _found(exports) == []
     assert _found(console.stdout + console.stderr) == []
-    assert "<naam>_<datum>_<naam>.csv" in console.stderr  # the quarantine warning, with the name made safe
+    assert "onbekend_onbekend_" in console.stderr  # the quarantine warning, with the derived name
     assert _found(daemon_log.read_text()) == []
     reasons = [json.loads(p.read_text()) for p in (landing / "quarantine").glob("*.reason.json")]
-    assert [r["file_name"] for r in reasons] == ["<naam>_<datum>_<naam>.csv"]
+    assert [r["file_name"][:18] for r in reasons] == ["onbekend_onbekend_"]
+
+
+# A BSN in any spelling: its digits with up to two separators between each (dots, spaces, dashes, a
+# zero-width or non-breaking space, raw or JSON-escaped), never inside a longer run of letters and digits.
+_SEP = r"(?:[^0-9A-Za-z]|\\u200b|\\u00a0|\\xa0){0,2}"
+BSN_ANY_SPELLING = re.compile(r"(?<![0-9A-Za-z])" + _SEP.join(BSN) + r"(?![0-9])")
+SPELLED = ("123.456.782", "123 456 782", "123-456-782", "12345\u200b6782", "1 juni 2011", "2011-06-01", "20110601",
+           "01-06-2011", "Jansen", "Oosterhuis", "Brinkhorst", "Vermeulen")
+
+
+def _leaks(text: str) -> list[str]:
+    found = [token for token in SPELLED if token.lower() in text.lower()]
+    return found + [m[0] for m in BSN_ANY_SPELLING.finditer(text)]
+
+
+def _bytes_text(path: Path) -> str:
+    return path.read_bytes().decode("utf-8", "replace")
+
+
+def _every_table_as_text(db: Path) -> str:
+    """Every table and view of a DuckDB file, every column cast to text."""
+    parts = []
+    with duckdb.connect(str(db), read_only=True) as con:
+        tables = con.execute("select schema_name, table_name from duckdb_tables()").fetchall()
+        tables += con.execute("select schema_name, view_name from duckdb_views() where not internal").fetchall()
+        for schema, table in tables:
+            columns = [c for (c,) in con.execute(
+                "select column_name from duckdb_columns() where schema_name = ? and table_name = ?", [schema, table]).fetchall()]
+            if not columns:
+                continue
+            casts = ", ".join(f'"{c}"::varchar' for c in columns)
+            parts.append(f"{schema}.{table}: " + json.dumps(con.execute(f'select {casts} from "{schema}"."{table}"').fetchall(),
+                                                              ensure_ascii=False))
+    return "\n".join(parts)
+
+
+def test_a_file_name_holding_identifiers_in_any_spelling_is_stored_nowhere(tmp_path):
+    """Issue 23, item 3: ``rmj process`` over files named with a BSN written with dots, spaces, dashes or a
+    zero-width space, surnames and a birth date in words; not one of those strings, nor the BSN's digits in
+    any spelling, is found in the warehouse, the snapshot, the exports, the landing zone's state and
+    quarantine, the Dagster instance (SQLite bytes, compute logs) or the console."""
+    landing, home = tmp_path / "landing", tmp_path / "dagster_home"
+    incoming = landing / "incoming"
+    incoming.mkdir(parents=True)
+    home.mkdir()
+    shutil.copy(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
+    warehouse, snapshot = tmp_path / "warehouse" / "rmj.duckdb", tmp_path / "snapshot" / "rmj_marts.duckdb"
+    env = {**os.environ, "DAGSTER_HOME": str(home), "RMJ_LANDING_DIR": str(landing), "RMJ_WAREHOUSE": str(warehouse),
+           "RMJ_SNAPSHOT": str(snapshot), "RMJ_EXPORT_DIR": str(tmp_path / "exports"), "RMJ_PSEUDONYM_KEY": TEST_KEY,
+           "RMJ_SETTLE_SECONDS": "0", "GX_ANALYTICS_ENABLED": "False", "DAGSTER_DISABLE_TELEMETRY": "1"}
+    for name in ("RMJ_PSEUDONYM_KEY_FILE", "RMJ_PSEUDONYM_KEY_LABEL", "RMJ_DEMO_MODE", "RMJ_RETAIN_ORIGINALS"):
+        env.pop(name, None)
+    files = {
+        "Jansen_123.456.782_1 juni 2011.csv": _cem("42"),
+        "OOSTERHUIS 123 456 782.csv": _cem("43"),
+        "Brinkhorst 123-456-782 01-06-2011.xml": jw307(bsn=BSN).encode(),
+        "Vermeulen 12345\u200b6782 20110601.csv": _cem("44"),
+        "Jansen 123.456.782 2011-06-01 facturen.csv": b"factuurnummer;bedrag\n1;2\n",  # quarantined
+        "Kopie OOSTERHUIS 123 456 782 (1 juni 2011).csv": _cem("43"),  # the same bytes again: a duplicate receipt
+    }
+    for name, content in files.items():
+        (incoming / name).write_bytes(content)
+    (incoming / "Jansen 123.456.782").mkdir()  # not a delivery: reported on the console
+    (incoming / ".~lock.Vermeulen 123 456 782.csv#").write_text("lock")  # a hidden file: reported too
+    console = subprocess.run([str(Path(sys.executable).with_name("rmj")), "process"], env=env, cwd=tmp_path,
+                             capture_output=True, text=True, timeout=900)
+    assert console.returncode == 0, console.stderr[-3000:]
+    assert all(part in console.stdout for part in ("1 duplicate files", "4 loaded", "1 quarantined")), console.stdout
+    assert "not processed" in console.stdout + console.stderr  # the folder and the hidden file, by inode
+
+    day = time.strftime("%Y%m%d", time.gmtime())
+    places = {
+        "warehouse": _every_table_as_text(warehouse),
+        "snapshot": _every_table_as_text(snapshot),
+        "exports": "\n".join(f"{p.relative_to(tmp_path)}\n{_bytes_text(p)}" for p in (tmp_path / "exports").rglob("*") if p.is_file()),
+        "console": console.stdout + console.stderr,
+        "landing state": "\n".join(f"{p.name}\n{_bytes_text(p)}" for p in (landing / "state").rglob("*") if p.is_file()),
+        "quarantine": "\n".join(str(p.relative_to(landing)) + ("\n" + _bytes_text(p) if p.name.endswith(".reason.json") else "")
+                                for p in (landing / "quarantine").rglob("*")),
+        "received": "\n".join(str(p) for p in (landing / "received").rglob("*")),
+        "dagster storage": "\n".join(f"{p.relative_to(home)}\n{_bytes_text(p)}" for p in home.rglob("*") if p.is_file()),
+        "dagster storage dumped": _instance_text(home),
+    }
+    leaks = {place: found for place, text in places.items() if (found := _leaks(text))}
+    assert leaks == {}
+    assert "deliveries_job" in places["dagster storage"] and f"responses_12345678_{day}_001.csv" in places["dagster storage"]
+    assert f"responses_12345678_{day}_001.csv" in places["snapshot"]
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        names = con.execute("select kind, file_name from audit.deliveries order by file_name").fetchall()
+        receipts = con.execute("select file_name from audit.file_receipts order by file_name").fetchall()
+    # numbered per kind, provider and day in the order received (the copy's receipt takes a number too)
+    assert [n for (n,) in receipts] == [f"onbekend_onbekend_{day}_001.csv", *(f"responses_12345678_{day}_{n:03d}.csv" for n in (1, 2, 3, 4)),
+                                        f"stop_zorg_12345678_{day}_001.xml"]
+    assert len(names) == 5 and {n for _, n in names} < {n for (n,) in receipts}
+
+    assert not any(p.name in files for p in landing.rglob("*") if not p.is_relative_to(incoming))

@@ -225,14 +225,37 @@ def test_another_key_under_a_known_label_is_refused_before_anything_is_read(rmj_
         refuse_unfit_key(con, first)  # the first key is still welcome
 
 
-@pytest.mark.parametrize("label", ["2026-01-01", "123456782", "20260101", "sleutel 2026-01-01", "-x", "x" * 41])
+@pytest.mark.parametrize("label", [
+    "2026-01-01", "123456782", "20260101", "sleutel 2026-01-01", "-x", "x" * 41,
+    "v2026-01-01", "k123456782", "1-6-2011", "2026-1", "v2026_01", "k1611", "sleutel-1juni", "rmj.2026",
+])
 def test_a_key_label_that_is_not_a_plain_name_is_refused(label):
     from rmj_dagster.ttp.pseudonym import KeyRefused, PseudonymKey
 
     env = {"RMJ_PSEUDONYM_KEY": "k" * 40, "RMJ_PSEUDONYM_KEY_LABEL": label}
-    with pytest.raises(KeyRefused, match="start with a letter"):
+    with pytest.raises(KeyRefused, match="RMJ_PSEUDONYM_KEY_LABEL is refused") as refused:
         PseudonymKey.from_env(env)
-    assert PseudonymKey.from_env(env | {"RMJ_PSEUDONYM_KEY_LABEL": "sleutel-2026a"}).label == "sleutel-2026a"
+    assert "rmj-2026a" in str(refused.value)  # says what a fit label looks like
+    for fit in ("sleutel-2026a", "rmj-2026a", "rmj_v2", "K2026b"):
+        assert PseudonymKey.from_env(env | {"RMJ_PSEUDONYM_KEY_LABEL": fit}).label == fit
+
+
+@pytest.mark.parametrize("mode", [0o640, 0o604, 0o644, 0o660])
+def test_a_key_file_readable_by_others_is_refused_as_ssh_refuses_a_private_key(tmp_path, mode):
+    from rmj_dagster.ttp.pseudonym import KeyRefused, PseudonymKey
+
+    key_file = tmp_path / "rmj-key"
+    secret = "file-key-0123456789-0123456789-abcdef"
+    key_file.write_text(secret)
+    key_file.chmod(mode)
+    env = {"RMJ_PSEUDONYM_KEY_FILE": str(key_file)}
+    with pytest.raises(KeyRefused, match="readable by others") as refused:
+        PseudonymKey.from_env(env)
+    assert f"chmod 600 {key_file}" in str(refused.value) and secret not in str(refused.value)
+    key_file.chmod(0o600)
+    assert PseudonymKey.from_env(env).secret == secret.encode()
+    key_file.chmod(0o400)  # a systemd credential file
+    assert PseudonymKey.from_env(env).secret == secret.encode()
 
 
 def test_each_delivery_partition_shows_its_figures_in_dagster(rmj_env, tmp_path):

@@ -36,13 +36,14 @@ def test_a_quarantined_file_is_destroyed_after_the_retention_period_and_audited(
     (deliveries, receipts) = audit(rmj_env["warehouse"])
     assert deliveries == [("quarantined", "unknown_kind", None)] and receipts == [("quarantined", None)]
     (delivery_id,) = [p.name for p in quarantine.iterdir() if p.is_dir()]
-    assert (quarantine / delivery_id / "facturen.csv").exists() and (quarantine / f"{delivery_id}.reason.json").exists()
+    (held,) = (quarantine / delivery_id).iterdir()  # under its derived name, not the provider's
+    assert held.name.startswith("onbekend_onbekend_") and held.suffix == ".csv" and (quarantine / f"{delivery_id}.reason.json").exists()
 
     days = codebook.parameter("quarantine_retention_days")
     now = datetime.now(UTC)
     summary = process(now=now + timedelta(days=days) - timedelta(hours=1))  # the clock moved forward, not far enough
     assert summary.quarantine_destroyed == 0
-    assert (quarantine / delivery_id / "facturen.csv").exists()
+    assert held.exists()
     assert audit(rmj_env["warehouse"])[0][0][2] is None
 
     later = now + timedelta(days=days, hours=1)

@@ -9,8 +9,7 @@ import dagster as dg
 import pytest
 from dagster._core.events import DagsterEventType
 
-from rmj_dagster.intake.file_names import safe_name
-from rmj_dagster.intake.landing_zone import delivery_id_of, sha256_of
+from rmj_dagster.intake.landing_zone import LandingZone, delivery_id_of, sha256_of
 from rmj_dagster.partitions import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG, deliveries
 from rmj_dagster.sensors.delivery_sensor import MAX_ATTEMPTS, RETRY_TAG, DeliveryCursor, Requested
 from tests.test_delivery_sensor import CEM_HEADER, Ticker, drop
@@ -71,8 +70,8 @@ def test_an_old_positional_cursor_still_loads(incoming, ticker):
     assert cursor.pending == {"b.csv": [10, 1_700_000_000_000_000_000]} and cursor.claims == {"0123456789abcdef": 1}
     ticker.cursor = old
     assert isinstance(ticker.tick(), dg.SkipReason)  # its run is still to come: not requested again
-    assert json.loads(ticker.cursor)["version"] == 3
-    token = f"{stat.st_ino}:{safe_name('a.csv')}"  # kept from now on by token, never by the name as received
+    assert json.loads(ticker.cursor)["version"] == 4
+    token = f"{stat.st_ino}:{LandingZone(incoming.parent).name_tag('a.csv')}"  # kept from now on by token, never by the name
     assert DeliveryCursor.load(ticker.cursor).requested[token].run_key == "somekey"
     assert "a.csv" not in ticker.cursor
 

@@ -15,8 +15,8 @@ from rmj_dagster.assets import identifier_scan
 from rmj_dagster.assets.asset_keys import PYTHON_ASSET_PREFIX, asset_key
 from rmj_dagster.assets.delivery_observations import deliveries_of_run
 from rmj_dagster.assets.table_metadata import OWNERS, table_metadata
+from rmj_dagster.intake import file_names
 from rmj_dagster.intake.detect import Quarantine, as_quarantine, inspect_file
-from rmj_dagster.intake.file_names import safe_name
 from rmj_dagster.intake.kinds import KINDS
 from rmj_dagster.intake.landing_zone import FileState, LandingZone, delivery_id_of, sha256_of
 from rmj_dagster.intake.retention import destroy_expired_quarantine
@@ -48,12 +48,21 @@ def _files_by_delivery(zone: LandingZone, wanted: set[str]) -> dict[str, list[tu
     return found
 
 
-def _record_receipt(con, state: FileState, sha: str, delivery_id: str, outcome: str, kept: str | None = None) -> None:
+def _record_receipt(con, state: FileState, sha: str, delivery_id: str, outcome: str, stored_name: str,
+                    kept: str | None = None) -> None:
     con.execute(
         "insert or replace into audit.file_receipts values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [sha, delivery_id, safe_name(state.name), state.size, state.received_at, outcome, _now(),
+        [sha, delivery_id, stored_name, state.size, state.received_at, outcome, _now(),
          None if kept else (_now() if outcome in ("duplicate", "processed") else None), kept],
     )
+
+
+def stored_name(con, state: FileState, kind: str | None, agb: str | None, source_format: str | None) -> str:
+    """The derived name of a received file (``intake.file_names``): kind, the content's AGB, the day it was
+    first seen and its sequence among the stored receipts of that kind, provider and day."""
+    prefix = file_names.name_prefix(kind, file_names.name_agb(agb), state.received_at)
+    return file_names.derived_name(kind, agb, state.received_at, file_names.next_sequence(con, prefix),
+                                   file_names.extension_for(source_format, state.name))
 
 
 def receive(con: duckdb.DuckDBPyConnection, zone: LandingZone, delivery_id: str, files: list[tuple[FileState, str]],
@@ -68,34 +77,47 @@ def receive(con: duckdb.DuckDBPyConnection, zone: LandingZone, delivery_id: str,
     if not files:
         return f"already {known[0]}" if known else "no file in incoming"
     first, *copies = files if known is None else (None, *files)
+    outcome = f"duplicate of {known[0]} delivery" if known else None
+    if first is not None:
+        outcome = _register(con, zone, delivery_id, *first, claimed, log)
+    kind, source_format, first_name = con.execute(
+        "select kind, source_format, file_name from audit.deliveries where delivery_id = ?", [delivery_id]).fetchone()
+    agb = first_name.removeprefix(f"{kind or file_names.UNKNOWN}_")[:8]  # the delivery's, from its derived name
     for state, sha in copies:  # the same bytes again under another name: one delivery, counted once
         kept = zone.dispose(zone.incoming / state.name, retain=retain)
-        _record_receipt(con, state, sha, delivery_id, "duplicate", str(kept) if kept else None)
-        log.info(f"delivery {delivery_id}: {safe_name(state.name)} repeats known bytes; recorded as duplicate, not processed again")
-    if first is None:
-        return f"duplicate of {known[0]} delivery"
-    state, sha = first
+        name = stored_name(con, state, kind, agb, source_format)
+        _record_receipt(con, state, sha, delivery_id, "duplicate", name, str(kept) if kept else None)
+        log.info(f"delivery {delivery_id}: {name} repeats known bytes; recorded as duplicate, not processed again")
+    return outcome
+
+
+def _register(con, zone: LandingZone, delivery_id: str, state: FileState, sha: str, claimed, log) -> str:
+    """Claim, inspect and register a delivery's first file under its derived name."""
     path = claimed or zone.claim(state.name, delivery_id)
-    row = dict(delivery_id=delivery_id, sha256=sha, file_name=safe_name(state.name), size_bytes=state.size,
+    row = dict(delivery_id=delivery_id, sha256=sha, size_bytes=state.size,
                received_at=state.received_at, status="received", processed_at=_now())
     try:
         inspection = inspect_file(path)
         row |= dict(kind=inspection.kind.name, source_format=inspection.source_format,
                     encoding=inspection.encoding, delimiter=inspection.delimiter,
                     extra_columns=identifiers.column_names_for_audit(inspection.header, inspection.extra_columns))
+        agb = file_names.provider_agb(path, inspection.encoding, inspection.delimiter)
+        row["file_name"] = stored_name(con, state, inspection.kind.name, agb, inspection.source_format)
         outcome = "received"
     except Exception as error:  # anything that goes wrong reading a delivery quarantines it, never the run
         problem = as_quarantine(error)
         if problem is None:  # the machine failed, not the file: the run fails, the original waits for the retry
             raise
-        zone.quarantine(path, delivery_id=delivery_id, sha256=sha, code=problem.code, message=problem.message)
+        row["file_name"] = stored_name(con, state, None, file_names.provider_agb(path), None)
+        zone.quarantine(path, delivery_id=delivery_id, sha256=sha, code=problem.code, message=problem.message,
+                        stored_name=row["file_name"])
         row |= dict(status="quarantined", reason_code=problem.code, reason_message=problem.message)
         outcome = "quarantined"
-        log.warning(f"delivery {delivery_id} ({safe_name(state.name)}) quarantined: {problem.code}: {problem.message}")
+        log.warning(f"delivery {delivery_id} ({row['file_name']}) quarantined: {problem.code}: {problem.message}")
     columns = ", ".join(row)
     con.execute(f"insert or replace into audit.deliveries ({columns}) values ({', '.join('?' * len(row))})",
                 list(row.values()))
-    _record_receipt(con, state, sha, delivery_id, outcome)
+    _record_receipt(con, state, sha, delivery_id, outcome, row["file_name"])
     return outcome
 
 
@@ -324,7 +346,8 @@ def _record_loaded(con, delivery_id: str, hmac_key: PseudonymKey):
 
 
 def _quarantine(con, zone: LandingZone, path, delivery_id: str, problem: Quarantine, log) -> None:
-    zone.quarantine(path, delivery_id=delivery_id, sha256="", code=problem.code, message=problem.message)
+    (name,) = con.execute("select file_name from audit.deliveries where delivery_id = ?", [delivery_id]).fetchone()
+    zone.quarantine(path, delivery_id=delivery_id, sha256="", code=problem.code, message=problem.message, stored_name=name)
     with transaction(con):
         con.execute(
             "update audit.deliveries set status = 'quarantined', reason_code = ?, reason_message = ?, "

@@ -21,7 +21,6 @@ TABLES = (
     "indicatoren",
     "labels",
     "aanbieders",
-    "file_name_words",
 )
 
 

@@ -1,39 +1,43 @@
-"""File names outside the landing zone: identifiers replaced by placeholders (delivery contract v1).
+"""File names outside the landing zone are derived, never the provider's name cleaned (delivery contract v1).
 
-Providers name exports per client (``Jansen_123456782_2011-06-01.csv``), so a file name is treated as
-data. ``safe_name`` is the one function that makes the form of a name that may be stored (audit tables,
-reason files), logged, put in Dagster metadata or run/sensor state, or printed. The name as received
-is used only to open the file while it is in the landing zone.
+Providers name exports per client (``Jansen_123.456.782_1 juni 2011.csv``), and no pattern catches every
+spelling of a BSN, a date or a name. So nothing of the name as received leaves the landing zone: what is
+stored (``audit.deliveries``, ``audit.file_receipts``, reason files), logged, put in Dagster metadata or
+run/sensor state, or printed is built from what the pipeline knows (``derived_name``)::
 
-Rules, applied in this order (over-replacing is harmless: the delivery id identifies the file):
-1. dates in any form a person writes them: ``YYYY-MM-DD`` / ``DD-MM-YYYY`` / ``DD-MM-YY`` with ``-``,
-   ``.``, ``_``, ``/`` or a space between the parts, and digit runs of 8 (``YYYYMMDD``, ``DDMMYYYY``,
-   CBS ``YYYYMM00``) or 6 (``DDMMYY``, ``YYMMDD``) that read as a real date -> ``<datum>``;
-2. BSN-like numbers: every run of exactly 9 digits, and a run of 8 digits that passes the 11-proef
-   once its lost leading zero is restored -> ``<bsn>``; runs of 10 or more digits (a BSN and a date
-   written together) -> ``<nummer>``;
-3. names: a client's name cannot be told from a provider's or a system's word by its form, so every
-   word (run of letters) not in the codebook's ``file_name_words.csv`` becomes ``<naam>``;
-4. control characters become ``?`` and the result is cut to ``MAX_SAFE_NAME`` characters (extension kept).
+    <kind>_<AGB>_<received yyyymmdd>_<nnn>.<extension>      e.g. responses_74968677_20250131_003.csv
+
+- kind: the delivery kind recognised from the content (``onbekend`` when it could not be);
+- AGB: the provider's AGB code from the content's first record (``provider_agb``), when it has an AGB's
+  shape and reads as neither a date nor a BSN; else ``onbekend``;
+- the day the pipeline first saw the file (UTC) and its sequence among the receipts of that kind,
+  provider and day (``next_sequence``: stored receipts + 1, so a rerun that finds a delivery registered
+  keeps its name, and a new one takes the next number);
+- the extension of the format read (``csv``, ``xml``), else one of a short list, else ``onbekend``.
+
+A file still in ``incoming/`` (waiting, or not a delivery) is named by its inode (``entry_label``):
+``ls -i`` finds it. The name as received is used only to open the file while it is in the landing zone.
+``scrub_text`` is for messages that may quote a value (dates and BSN-like numbers replaced).
 """
 
 from __future__ import annotations
 
+import csv
 import re
-from datetime import date
-from functools import cache
+from datetime import date, datetime
+from pathlib import Path
 
-from rmj_dagster import codebook
 from rmj_dagster.ttp.bsn import passes_elfproef
 
-MAX_SAFE_NAME = 120
+UNKNOWN = "onbekend"
 _SEP = r"[-._/ ]"
 _YMD = re.compile(rf"(?<!\d)(\d{{4}})({_SEP})(\d{{1,2}})\2(\d{{1,2}})(?!\d)")
 _DMY = re.compile(rf"(?<!\d)(\d{{1,2}})({_SEP})(\d{{1,2}})\2(\d{{4}}|\d{{2}})(?!\d)")
 _DIGITS = re.compile(r"\d+")
-_WORD = re.compile(r"[^\W\d_]+")
-_NAME_RUN = re.compile(r"<naam>(?:[ '\-]+<naam>)+")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_AGB = re.compile(r"\d{8}")
+_KIND = re.compile(r"[a-z][a-z0-9_]{0,30}")
+EXTENSIONS = {"csv": "csv", "jw305": "xml", "jw307": "xml"}  # the format read -> the extension
+_OTHER_EXTENSIONS = frozenset({"csv", "txt", "xml", "xlsx", "xls", "json", "zip", "dat", "tsv"})
 
 
 def _is_date(year: int, month: int, day: int, *, day_may_be_zero: bool = False) -> bool:
@@ -76,19 +80,67 @@ def scrub_text(text: str) -> str:
     return _DIGITS.sub(_digit_run, _replace_separated_dates(text))
 
 
-@cache
-def _kept_words() -> frozenset[str]:
-    return frozenset(row["word"].strip().lower() for row in codebook.rows("file_name_words"))
+def name_agb(value: str | None) -> str | None:
+    """``value`` as the AGB part of a derived name: exactly 8 ASCII digits that read as neither a date
+    (``20110601``, ``01062011``) nor a BSN that lost its leading zero; else ``None``."""
+    text = (value or "").strip()
+    if not _AGB.fullmatch(text) or not text.isascii():
+        return None
+    return text if _digit_run(_DIGITS.fullmatch(text)) == text else None
 
 
-def safe_name(name: str) -> str:
-    """The form of a delivered file name that may leave the landing zone (see the module docstring)."""
-    text = _CONTROL.sub("?", scrub_text(name))
-    kept = _kept_words()
-    text = _WORD.sub(lambda m: m[0] if m[0].lower() in kept or m[0] in ("datum", "bsn", "nummer", "naam") else "<naam>", text)
-    text = _NAME_RUN.sub("<naam>", text)  # "van der Meer" is one name
-    if len(text) > MAX_SAFE_NAME:
-        stem, dot, extension = text.rpartition(".")
-        tail = f".{extension}" if dot and len(extension) <= 8 else ""
-        text = text[: MAX_SAFE_NAME - len(tail) - 1] + "…" + tail
-    return text
+def derived_name(kind: str | None, agb: str | None, received_at: datetime, sequence: int, extension: str) -> str:
+    """The name a delivery's file has outside the landing zone (see the module docstring)."""
+    kind_part = kind if kind and _KIND.fullmatch(kind) else UNKNOWN
+    extension = extension if extension in _OTHER_EXTENSIONS else UNKNOWN
+    return f"{name_prefix(kind_part, name_agb(agb), received_at)}{sequence:03d}.{extension}"
+
+
+def name_prefix(kind: str | None, agb: str | None, received_at: datetime) -> str:
+    """What derived names of one kind, provider and day share (the sequence number follows it)."""
+    return f"{kind or UNKNOWN}_{agb or UNKNOWN}_{received_at:%Y%m%d}_"
+
+
+def next_sequence(con, prefix: str) -> int:
+    """The next sequence number for ``prefix`` among the stored receipts (``audit.file_receipts``)."""
+    (count,) = con.execute(
+        "select count(distinct file_name) from audit.file_receipts where starts_with(file_name, ?)", [prefix]
+    ).fetchone()
+    return int(count) + 1
+
+
+def extension_for(source_format: str | None, name: str) -> str:
+    """The extension of the format read; for a file that could not be read, the received name's extension
+    when it is a common one (``csv``, ``xml``, ``xlsx`` ...), else ``onbekend``."""
+    if source_format in EXTENSIONS:
+        return EXTENSIONS[source_format]
+    suffix = Path(name).suffix.lower().lstrip(".")
+    return suffix if suffix in _OTHER_EXTENSIONS else UNKNOWN
+
+
+def provider_agb(path: Path, encoding: str | None = None, delimiter: str | None = None) -> str | None:
+    """The provider's AGB code from the content, for the derived name: the ``aanbieder_agb`` of a CSV's
+    first record, or the ``Afzender`` of an iJw message's header; ``None`` when there is none, it does not
+    read as an AGB (``name_agb``), or the file cannot be read that far. Reads the head of the file only."""
+    try:
+        head = path.open("rb").read(1 << 16)
+        stripped = head.lstrip(b"\xef\xbb\xbf").lstrip()
+        if stripped.startswith(b"<"):
+            found = re.search(rb"<(?:\w+:)?Header\b.*?<(?:\w+:)?Afzender>\s*([^<]{1,20}?)\s*</", stripped, re.S)
+            return name_agb(found[1].decode("ascii", "replace")) if found else None
+        text = head.decode(encoding or "utf-8", errors="replace").lstrip("\ufeff")
+        lines = [line for line in text.splitlines() if line.strip()][:2]
+        if len(lines) < 2:
+            return None
+        if delimiter is None:
+            delimiter = max((";", ",", "\t"), key=lines[0].count)
+        header, first = (next(csv.reader([line], delimiter=delimiter)) for line in lines)
+        columns = [c.replace("\ufeff", "").strip().strip('"').strip().lower() for c in header]
+        return name_agb(first[columns.index("aanbieder_agb")]) if "aanbieder_agb" in columns and len(first) == len(columns) else None
+    except (OSError, ValueError, csv.Error, LookupError):
+        return None
+
+
+def entry_label(inode: int) -> str:
+    """How a file still in ``incoming/`` is named in messages: its inode (``ls -i incoming/`` shows it)."""
+    return f"file #{inode}"

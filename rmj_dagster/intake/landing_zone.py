@@ -2,18 +2,20 @@
 
 ``incoming/``   providers drop files here (any name); the sensor only looks here.
 ``received/``   a delivery claimed by a run, waiting for the TTP step (owner-only).
-``quarantine/`` files that cannot be loaded: ``<delivery_id>/<name>`` with ``<delivery_id>.reason.json``
+``quarantine/`` files that cannot be loaded: ``<delivery_id>/<derived name>`` with ``<delivery_id>.reason.json``
                 beside it; fix and re-drop. Destroyed after the codebook's retention period.
 ``retained/``   originals kept after processing, only when RMJ_RETAIN_ORIGINALS is on (development).
-``state/``      the landing zone's own memory: when the pipeline first saw each file (owner-only).
+``state/``      the landing zone's own memory: when the pipeline first saw each file (owner-only), keyed by
+                a keyed hash of its name (``name_tag``), never the name: the name as received exists only
+                in the landing zone while the file is there (``intake/file_names.py``).
 
 Two rules live here, so the sensor and ``rmj process`` apply them alike:
 
 - **Complete file** (``is_complete``): a ``<name>.done`` marker stands beside it, or its size and mtime
   are the same as at an earlier look, or nothing has touched it for the settle time (its ctime, which
   every write sets and no copy tool can set back, is older): a file still being written is left alone.
-- **Arrival order** is the order the pipeline saw the bytes: every look (``scan``) records when a name
-  was first seen, and a delivery's ``received_at`` is that time, not the provider's mtime (which may
+- **Arrival order** is the order the pipeline saw the bytes: every look (``scan``) records when a file
+  (by its name's tag) was first seen, and a delivery's ``received_at`` is that time, not the provider's mtime (which may
   be older than the original's for a correction copied with its timestamps kept). Files first seen in
   the same look are ordered by mtime, then name.
 """
@@ -23,6 +25,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import hashlib
+import hmac
 import json
 import os
 import shutil
@@ -35,12 +38,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from rmj_dagster import codebook
-from rmj_dagster.intake.file_names import safe_name
+from rmj_dagster.intake.file_names import entry_label
 
 DONE_SUFFIX = ".done"
 _IN_PROGRESS_SUFFIXES = (".part", ".tmp", ".crdownload", ".filepart", DONE_SUFFIX)
 DELIVERY_ID_LENGTH = 16
 REASON_SUFFIX = ".reason.json"
+NAME_KEY_FILE = "name.key"  # state/: the landing zone's own secret for name tags (never leaves it)
 PARTIAL_GRACE = timedelta(hours=codebook.parameter("partial_name_report_hours"))
 """How long a temporary/partial name may wait in incoming/ before it is reported as not a delivery."""
 
@@ -60,16 +64,16 @@ NOT_A_DELIVERY_MESSAGES = {
 
 
 def not_deliveries_message(found: list[tuple[str, str]]) -> str:
-    """One readable line for entries of incoming/ that are not deliveries (safe names only)."""
+    """One readable line for entries of incoming/ that are not deliveries (named by inode, ``entry_label``)."""
     return f"{len(found)} entry(ies) in incoming/ are not processed: " + "; ".join(
         f"{name} {NOT_A_DELIVERY_MESSAGES[reason]} ({reason})" for name, reason in found[:20]
-    ) + (" …" if len(found) > 20 else "")
+    ) + (" …" if len(found) > 20 else "") + " (files named by inode: ls -i incoming/)"
 
 
-def unreadable_message(tokens: list[str]) -> str:
-    """One readable line for complete files in incoming/ this process may not read (named by token only)."""
-    return (f"{len(tokens)} file(s) in incoming/ cannot be read by this service ({', '.join(tokens[:5])}"
-            f"{' …' if len(tokens) > 5 else ''}): make them readable by the service user (e.g. group rmj, mode 0640), "
+def unreadable_message(labels: list[str]) -> str:
+    """One readable line for complete files in incoming/ this process may not read (named by label only)."""
+    return (f"{len(labels)} file(s) in incoming/ cannot be read by this service ({', '.join(labels[:5])}"
+            f"{' …' if len(labels) > 5 else ''}): make them readable by the service user (e.g. group rmj, mode 0640), "
             "see docs/operations.md 'A delivery that cannot be read'; they are looked at again every time")
 
 
@@ -87,11 +91,18 @@ class FileState:
     inode: int = 0
     first_seen_us: int | None = None  # when the pipeline first saw this name (µs since the epoch, UTC)
     changed_ns: int = 0  # st_ctime_ns: the last write or metadata change (0 = not known)
+    tag: str = ""  # the keyed hash of the name (``LandingZone.name_tag``): stable across looks, reveals nothing
 
     @property
     def token(self) -> str:
-        """How run and sensor state name the file: its inode and its safe name, never the name as received."""
-        return f"{self.inode}:{safe_name(self.name)}"
+        """How run and sensor state name the file: its inode and its name's tag, never the name as received
+        (a rename or a new file under the name gives a new token)."""
+        return f"{self.inode}:{self.tag}"
+
+    @property
+    def label(self) -> str:
+        """How messages name the file while it is in ``incoming/`` (``entry_label``)."""
+        return entry_label(self.inode)
 
     @property
     def look(self) -> tuple[int, int]:
@@ -148,6 +159,7 @@ class LandingZone:
         self.quarantine_dir = self.root / "quarantine"
         self.retained = self.root / "retained"
         self.state = self.root / "state"
+        self._name_key: bytes | None = None
 
     def ensure(self) -> LandingZone:
         self.incoming.mkdir(parents=True, exist_ok=True)
@@ -172,12 +184,13 @@ class LandingZone:
                     stat = entry.stat(follow_symlinks=False)
                 except OSError:  # vanished between listing and stat
                     continue
-                states.append(FileState(entry.name, stat.st_size, stat.st_mtime_ns, stat.st_ino, changed_ns=stat.st_ctime_ns))
+                states.append(FileState(entry.name, stat.st_size, stat.st_mtime_ns, stat.st_ino, changed_ns=stat.st_ctime_ns,
+                                        tag=self.name_tag(entry.name)))
         return sorted(self._record_arrivals(states), key=lambda s: (s.first_seen_us or 0, s.mtime_ns, s.name))
 
     def not_deliveries(self, now: datetime, partial_grace: timedelta) -> list[tuple[str, str]]:
         """Entries of ``incoming/`` that ``scan`` leaves alone and a person should hear about:
-        (safe name, reason code) for symlinks, folders, other non-files and hidden files, and for
+        (``entry_label``, reason code) for symlinks, folders, other non-files and hidden files, and for
         temporary/partial names unchanged for longer than ``partial_grace`` (before that they are
         still being written). Markers (``.done``) are not reported. Nothing is opened or followed."""
         if not self.incoming.is_dir():
@@ -207,7 +220,7 @@ class LandingZone:
                     reason = STILL_BEING_WRITTEN
                 else:
                     continue
-                found.append((safe_name(name), reason))
+                found.append((entry_label(info.st_ino), reason))
         return sorted(found)
 
     def has_done_marker(self, name: str) -> bool:
@@ -246,6 +259,40 @@ class LandingZone:
         return self.complete(self.scan(), {s.token: s.look for s in first.states}, quiet_since(settle_seconds))
 
     # --- the landing zone's own memory: when each file was first seen -----------------------------
+    def name_tag(self, name: str) -> str:
+        """A keyed hash of a name as received (HMAC-SHA256 under ``state/name.key``, a secret the landing
+        zone makes once): what the arrival record and the sensor's cursor keep instead of the name. Without
+        the key, a tag cannot be tested against guessed names (a BSN has only 10^9 values)."""
+        return hmac.new(self._tag_key(), name.encode("utf-8", "surrogateescape"), hashlib.sha256).hexdigest()[:24]
+
+    def _tag_key(self) -> bytes:
+        if self._name_key is None:
+            path = self.state / NAME_KEY_FILE
+            try:
+                self._name_key = bytes.fromhex(path.read_text(encoding="ascii").strip())
+            except (OSError, ValueError):
+                self._name_key = self._new_tag_key(path)
+        return self._name_key
+
+    def _new_tag_key(self, path: Path) -> bytes:
+        key = os.urandom(32)
+        try:
+            self.state.mkdir(parents=True, exist_ok=True)
+            os.chmod(self.state, 0o700)
+            temporary = path.with_name(f"{NAME_KEY_FILE}.{os.getpid()}.tmp")
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="ascii") as handle:
+                handle.write(key.hex())
+            try:
+                os.link(temporary, path)  # the first process to make one wins; the others read it
+            except FileExistsError:
+                key = bytes.fromhex(path.read_text(encoding="ascii").strip())
+            finally:
+                temporary.unlink(missing_ok=True)
+        except OSError:
+            pass  # a read-only landing zone keeps no memory: a key for this process only
+        return key
+
     @contextmanager
     def _arrivals(self) -> Iterator[dict]:
         """The arrivals record under an exclusive lock (the sensor and a run may look at once)."""
@@ -279,15 +326,16 @@ class LandingZone:
             return states
         with self._arrivals() as record:
             seen = record["incoming"]
-            for name in [n for n in seen if n not in {s.name for s in states}]:
-                del seen[name]  # gone from incoming/ (claimed, removed or renamed)
+            for tag in [t for t in seen if t not in {s.tag for s in states}]:
+                del seen[tag]  # gone from incoming/ (claimed, removed or renamed); also a record of an older
+                # version keyed by names as received
             now_us = time.time_ns() // 1000
             stamped = []
             for state in sorted(states, key=lambda s: (s.mtime_ns, s.name)):
-                if state.name not in seen:
+                if state.tag not in seen:
                     record["last_us"] = max(now_us, record["last_us"] + 1)  # one look: mtime order, strictly rising
-                    seen[state.name] = record["last_us"]
-                stamped.append(replace(state, first_seen_us=int(seen[state.name])))
+                    seen[state.tag] = record["last_us"]
+                stamped.append(replace(state, first_seen_us=int(seen[state.tag])))
         return stamped
 
     def replay_arrivals(self, received: Mapping[str, datetime]) -> None:
@@ -298,8 +346,9 @@ class LandingZone:
         with self._arrivals() as record:
             seen = record["incoming"]
             for name, moment in received.items():
-                if name not in seen and (self.incoming / name).is_file():
-                    seen[name] = int(moment.replace(tzinfo=UTC).timestamp() * 1_000_000)
+                tag = self.name_tag(name)
+                if tag not in seen and (self.incoming / name).is_file():
+                    seen[tag] = int(moment.replace(tzinfo=UTC).timestamp() * 1_000_000)
 
     def first_seen_of_claim(self, delivery_id: str) -> int | None:
         """When the file a run claimed for ``delivery_id`` was first seen in ``incoming/``."""
@@ -315,8 +364,9 @@ class LandingZone:
         os.chmod(target_dir, 0o700)
         target = target_dir / name
         with self._arrivals() as record:  # before the move: a look in between must not lose it
-            if name in record["incoming"]:
-                record["claims"][delivery_id] = record["incoming"][name]
+            tag = self.name_tag(name)
+            if tag in record["incoming"]:  # the arrival goes with the file, kept under the delivery id
+                record["claims"][delivery_id] = record["incoming"].pop(tag)
         os.replace(self.incoming / name, target)
         self._drop_marker(name)
         return target
@@ -337,17 +387,17 @@ class LandingZone:
         files = sorted(p for p in folder.iterdir() if p.is_file())
         return files[0] if files else None
 
-    def quarantine(self, path: Path, *, delivery_id: str, sha256: str, code: str, message: str,
+    def quarantine(self, path: Path, *, delivery_id: str, sha256: str, code: str, message: str, stored_name: str,
                    now: datetime | None = None) -> Path:
-        """Move a file to ``quarantine/<delivery_id>/`` (its name kept, any length) with a machine-readable
-        reason in ``quarantine/<delivery_id>.reason.json``; never loaded."""
+        """Move a file to ``quarantine/<delivery_id>/<stored_name>`` (the derived name: the provider's name
+        stays behind) with a machine-readable reason in ``quarantine/<delivery_id>.reason.json``; never loaded."""
         folder = self.quarantine_dir / delivery_id
         folder.mkdir(parents=True, exist_ok=True)
         os.chmod(folder, 0o700)
-        target = folder / path.name
+        target = folder / stored_name
         os.replace(path, target)
         reason = {
-            "file_name": safe_name(path.name),
+            "file_name": stored_name,
             "delivery_id": delivery_id,
             "sha256": sha256,
             "reason_code": code,
@@ -399,6 +449,9 @@ class LandingZone:
         Returns where it was kept, or ``None`` when destroyed.
         """
         kept = None
+        if path.parent == self.incoming:  # a copy of known bytes, destroyed from incoming/: its arrival goes too
+            with self._arrivals() as record:
+                record["incoming"].pop(self.name_tag(path.name), None)
         if retain:
             target = self.retained / path.parent.name / path.name if path.parent != self.incoming else self.retained / path.name
             target.parent.mkdir(parents=True, exist_ok=True)

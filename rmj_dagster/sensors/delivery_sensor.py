@@ -10,7 +10,9 @@ names them) until its bytes change. So a warehouse held by an analyst costs a bo
 What is complete, and in which order files arrived, is the landing zone's rule
 (``intake/landing_zone.py``), the same one ``rmj process`` applies. The cursor holds file states and
 run keys, never the wall clock; same bytes = same delivery (the partition key is the content hash).
-The sensor never opens the warehouse and never lets one bad file stop the others.
+The sensor never opens the warehouse and never lets one bad file stop the others. Without a usable
+pseudonym key it requests no run (each would fail at its first step and hold the warehouse) and its
+skip reason says why and what to do.
 """
 
 from __future__ import annotations
@@ -41,7 +43,8 @@ DELIVERY_JOB_NAME = "deliveries_job"
 MAX_ATTEMPTS = 3
 BACKOFF_SECONDS = 60.0  # after the first failed run; doubles per failure in a row (RMJ_RETRY_BACKOFF_SECONDS)
 MAX_BACKOFF_SECONDS = 1800.0
-CURSOR_VERSION = 3  # 3: keyed by file token (inode and safe name); 1 and 2 were keyed by the name as received
+CURSOR_VERSION = 4  # 4: keyed by file token (inode and the name's keyed tag); 3 by inode and a cleaned name,
+# 1 and 2 by the name as received (files of an older cursor are looked at anew)
 RUN_KEY_TAG = "dagster/run_key"
 RETRY_TAG = "rmj/retry"  # "true" on a run that requests again what an earlier run left behind
 FINISH_TAG = "rmj/finishes"  # on a run that finishes the chain after a deliveries run that failed: that run's id
@@ -63,8 +66,8 @@ class Requested:
 
 @dataclass
 class DeliveryCursor:
-    """What the sensor keeps between ticks (JSON, versioned), keyed by each file's token (inode and
-    identifier-free name, ``FileState.token``), never the name as received. Version 1 held the same facts as lists:
+    """What the sensor keeps between ticks (JSON, versioned), keyed by each file's token (inode and the
+    keyed tag of its name, ``FileState.token``), never the name as received. Version 1 held the same facts as lists:
     ``requested: {name: [size, mtime, run key, attempts]}``; it still loads."""
 
     pending: dict[str, list[int]] = field(default_factory=dict)  # name -> [size, mtime] at the last look
@@ -141,13 +144,13 @@ def plan_tick(zone: LandingZone, cursor: DeliveryCursor, run_ended=lambda run_ke
                 continue
             if before.attempts >= MAX_ATTEMPTS:
                 plan.cursor.requested[state.token] = before
-                plan.given_up.append(state.token)
+                plan.given_up.append(state.label)
                 continue
         try:
             sha = sha256_of(zone.incoming / state.name)
         except OSError as error:  # gone, or not readable by this service; looked at again next tick
             if isinstance(error, PermissionError):
-                plan.unreadable.append(state.token)  # reported: only a person can make it readable
+                plan.unreadable.append(state.label)  # reported: only a person can make it readable
             plan.cursor.pending[state.token] = list(state.look)
             continue
         if before and (before.size, before.mtime_ns) == state.look:
@@ -188,6 +191,12 @@ def delivery_sensor(context: dg.SensorEvaluationContext, landing: LandingZoneRes
     notes = _notes(plan, claims_given_up) + (f"; {not_deliveries_message(others)}" if others else "")
 
     due = bool(plan.new or plan.again or claims_due)
+    unusable = key_problem()
+    if unusable:  # a run would fail at its first step and hold the warehouse: request none, say why
+        context.update_cursor(cursor.dump())  # new files stay pending, not requested: taken once the key is fixed
+        waiting_for_key = len(plan.new) + len(plan.again) + len(claims_due)
+        context.log.warning(f"no deliveries run requested: {unusable}")
+        return dg.SkipReason(f"no deliveries run requested ({waiting_for_key} delivery(ies) wait): {unusable}" + notes)
     holdup = runs.holdup() if due else None
     if not due and not plan.in_flight and not claims and not plan.given_up:
         failed = runs.left_unfinished()
@@ -238,12 +247,27 @@ def delivery_sensor(context: dg.SensorEvaluationContext, landing: LandingZoneRes
     )
 
 
+def key_problem(environ=None) -> str | None:
+    """Why no deliveries run can use the pseudonym key the daemon was started with, and what to do; ``None``
+    when it can. Reads the key as a run would (``PseudonymKey.from_env``: presence, length, label, file mode),
+    never the warehouse; the refusal names variables and files, never the key or the label's value."""
+    from rmj_dagster.ttp.pseudonym import KeyRefused, PseudonymKey
+
+    try:
+        PseudonymKey.from_env(environ)
+    except KeyRefused as refused:
+        return (f"the pseudonym key is not usable: {refused}. Fix it where the daemon gets it (deploy/rmj.env, the "
+                "daemon unit's credential; docs/deployment.md, 'The pseudonym key') and restart the daemon; "
+                "the files wait in incoming/")
+    return None
+
+
 def _notes(plan: Plan, claims_given_up: list[str]) -> str:
     notes = []
     if plan.waiting:
         notes.append(f"waiting for {len(plan.waiting)} file(s) to finish")
     if plan.given_up:
-        notes.append(f"{len(plan.given_up)} file(s) left in incoming/ after {MAX_ATTEMPTS} runs: {', '.join(plan.given_up[:5])}")
+        notes.append(f"{len(plan.given_up)} file(s) left in incoming/ after {MAX_ATTEMPTS} runs: {', '.join(plan.given_up[:5])} (ls -i incoming/)")
     if plan.unreadable:
         notes.append(unreadable_message(plan.unreadable))
     if claims_given_up:

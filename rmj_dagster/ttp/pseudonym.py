@@ -107,25 +107,72 @@ class PseudonymKey:
                 "the demo pseudonym key is only accepted in demo mode (RMJ_DEMO_MODE=1); "
                 "real deliveries need a real secret key"
             )
-        label = (env.get(settings.ENV_PSEUDONYM_KEY_LABEL) or "").strip() or fingerprint(secret)
-        _refuse_unfit_label(label, settings.ENV_PSEUDONYM_KEY_LABEL)
-        return cls(secret=secret, label=label)
+        label = (env.get(settings.ENV_PSEUDONYM_KEY_LABEL) or "").strip()
+        if label:  # the fingerprint is ours (hex after "fp-"); a label a person chose is checked
+            _refuse_unfit_label(label, settings.ENV_PSEUDONYM_KEY_LABEL)
+        return cls(secret=secret, label=label or fingerprint(secret))
 
 
-_LABEL = re.compile(r"[A-Za-z][A-Za-z0-9._-]{0,39}")
+_LABEL = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,39}")
+_LONG_DIGITS = re.compile(r"\d{6,}")
+_SEPARATED_NUMBERS = re.compile(r"\d[-_]+\d")  # 2026-1, 1-6-2011, 2026_01_01: parts of a date, or of a BSN
+_MONTHS = (
+    "januari|februari|maart|april|mei|juni|juli|augustus|september|oktober|november|december|"
+    "january|february|march|may|june|july|august|october|"
+    "jan|feb|mrt|mar|apr|jun|jul|aug|sep|sept|okt|oct|nov|dec"
+)
+_MONTH_BY_NUMBER = re.compile(rf"(\d[-_]*({_MONTHS}))|(({_MONTHS})[-_]*\d)", re.IGNORECASE)
+_SHORT_DIGITS = re.compile(r"(?<!\d)\d{4,5}(?!\d)")
+
+
+def _reads_as_date(run: str) -> bool:
+    """Whether a run of 4-5 digits can be read as a day, month and two-digit year (``1611``: 1-6-11)."""
+    from datetime import date
+
+    for day_len in (1, 2):
+        for month_len in (1, 2):
+            if day_len + month_len + 2 != len(run):
+                continue
+            day, month, year = int(run[:day_len]), int(run[day_len:day_len + month_len]), int(run[-2:])
+            for century in (1900, 2000):
+                try:
+                    date(century + year, month, day)
+                    return True
+                except ValueError:
+                    pass
+    return False
+
+
+def label_problem(label: str) -> str | None:
+    """Why ``label`` may not be a key label, or ``None`` when it may.
+
+    The label is stored on every pseudonymised row and in the audit trail, so it is an allow-list: a
+    letter first, then letters, digits, ``_`` or ``-`` (at most 40); and nothing in it may read as a
+    BSN or a date in any form: no run of 6 or more digits, no numbers joined by a separator (``2026-1``,
+    ``1-6-2011``), no month name beside a number (``1juni``) and no 4-5 digit run that reads as a
+    day, month and year (``1611``). So a version is written as letters after the year: ``rmj-2026a``.
+    """
+    if not _LABEL.fullmatch(label):
+        return "it must start with a letter and hold only letters, digits, '_' or '-' (at most 40 characters)"
+    if _LONG_DIGITS.search(label):
+        return "it holds a run of 6 or more digits (a BSN or a date without separators)"
+    if _SEPARATED_NUMBERS.search(label):
+        return "it holds numbers joined by '-' or '_' (a date such as 2026-01-01 or 1-6-2011)"
+    if _MONTH_BY_NUMBER.search(label):
+        return "it holds a month name beside a number (a date in words)"
+    if any(_reads_as_date(m[0]) for m in _SHORT_DIGITS.finditer(label)):
+        return "it holds a number that reads as a date (day, month and year)"
+    return None
 
 
 def _refuse_unfit_label(label: str, variable: str) -> None:
-    """The label is stored on every pseudonymised row and in the audit trail, so it must look like a
-    name, never like a BSN or a date: a letter first, then letters, digits, ``.``, ``_`` or ``-`` (at most
-    40), with no 9-digit number passing the 11-proef and no full date in it (``2026-01-01`` would make
-    every table fail the identifier scan)."""
-    from rmj_dagster.privacy.identifiers import looks_like_identifier
-
-    if not _LABEL.fullmatch(label) or looks_like_identifier(label):
+    """Refuse a label ``label_problem`` finds unfit, saying why and what a fit one looks like."""
+    problem = label_problem(label)
+    if problem is not None:
         raise KeyRefused(
-            f"{variable} must start with a letter and hold only letters, digits, '.', '_' or '-' (at most 40), "
-            "and no date or BSN-like number (e.g. 'sleutel-2026a'); it is stored beside every pseudonym"
+            f"{variable} is refused: {problem}. A key label is stored beside every pseudonym, so it holds "
+            "letters, digits, '_' and '-' only and nothing that reads as a BSN or a date; "
+            "write a version as letters after the year, e.g. 'rmj-2026a'"
         )
 
 
@@ -140,8 +187,16 @@ def _read_secret(env: Mapping[str, str], settings) -> bytes:
         return direct.strip().encode("utf-8")
     key_file = env.get(settings.ENV_PSEUDONYM_KEY_FILE)
     if key_file:
+        path = Path(key_file)
         try:
-            return Path(key_file).read_bytes().strip()
+            mode = path.stat().st_mode
+            if mode & 0o077:
+                raise KeyRefused(
+                    f"the pseudonym key file named by {settings.ENV_PSEUDONYM_KEY_FILE} is readable by others than its "
+                    f"owner (mode {mode & 0o777:04o}); a secret key must be its owner's only. "
+                    f"Run: chmod 600 {path}"
+                )
+            return path.read_bytes().strip()
         except OSError as error:
             raise KeyRefused(f"cannot read the pseudonym key file named by {settings.ENV_PSEUDONYM_KEY_FILE}: {error.strerror}") from None
     raise KeyRefused(
