@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import csv
 import math
-from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
