@@ -16,7 +16,7 @@ import pytest
 from rmj_dagster import codebook
 from rmj_dagster.publish.ceo_files import verify_suppression, write_indicators_csv
 from tests import mart_fixtures as mf
-from tests.disclosure_attacker import attack
+from tests.disclosure_attacker import _wilson, attack
 
 AGB_C = "11223344"
 LARGE = {"0363", "0479", "0439", "0362"}  # Amsterdam, Zaanstad, Purmerend, Amstelveen
@@ -92,3 +92,32 @@ def test_no_group_under_the_threshold_can_be_derived_from_the_published_files(tm
     assert not groups, f"{len(groups)} group(s) of hidden figures under {threshold:g} can be derived, e.g. {shown}"
     for path in published:
         assert verify_suppression(path) == []
+
+
+def _row(code: str, area_type: str, n: int | None, k: int = 0) -> dict:
+    """One published pct_uitval row as the product writes it (n rounded, value and interval at one decimal)."""
+    row = {"year": "2025", "area_type": area_type, "area_code": code, "area_name": code, "respondent_group": "ALL",
+           "care_type": "ALL", "indicator": "pct_uitval", "n": "", "value": "", "ci_low": "", "ci_high": "",
+           "suppressed": "true"}
+    if n is not None:
+        base = codebook.parameter("count_rounding_base")
+        low, high = _wilson(k, n, codebook.parameter("wilson_z"))
+        row |= {"n": str(int(round(n / base) * base)), "value": f"{100 * k / n:.1f}", "ci_low": f"{low:.1f}",
+                "ci_high": f"{high:.1f}", "suppressed": "false"}
+    return row
+
+
+def test_the_published_file_check_refuses_a_hidden_group_under_the_threshold(tmp_path):
+    """Amsterdam-Amstelland 52, Amsterdam 44 shown: Aalsmeer and Amstelveen, both hidden, hold 8 together.
+    Two hidden cells satisfy complementary suppression; the file check still refuses the file."""
+    rows = [_row("AA", "subregio", 52, 13), _row("0363", "gemeente", 44, 11), _row("0358", "gemeente", None),
+            _row("0362", "gemeente", None)]
+    path = tmp_path / "indicators.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        handle.write(";".join(rows[0]) + "\n" + "".join(";".join(r.values()) + "\n" for r in rows))
+    violations = verify_suppression(path)
+    assert len(violations) == 1, violations
+    assert "0358" in violations[0] and "0362" in violations[0] and "fewer than 10" in violations[0]
+    groups, _ = attack([path])
+    assert [sorted(k[3] for k in g.cells) for g in groups] == [["0358", "0362"]]
+    assert (groups[0].low, groups[0].high) == (8, 8)
