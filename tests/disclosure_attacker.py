@@ -158,7 +158,7 @@ def attack(paths: list[Path]) -> tuple[list[Group], dict]:
     groups: dict[frozenset, Group] = {}
 
     def note(cells: frozenset, lo: float, hi: float, how: str) -> None:
-        if cells and lo >= 1 and hi < threshold and cells not in groups:
+        if cells and 1 <= lo <= hi < threshold and cells not in groups:
             groups[cells] = Group(cells, lo, hi, how)
 
     for key in hidden:

@@ -103,7 +103,7 @@ def small_groups(breakdowns: Sequence[Breakdown], known: dict[Hashable, Interval
     groups: dict[frozenset, int | None] = {}
     for figure in hidden:
         lo, hi = found[figure]
-        if lo >= 1 and hi < threshold:
+        if 1 <= lo <= hi < threshold:  # lo > hi: the breakdowns contradict each other, nothing is learnt
             groups.setdefault(frozenset([figure]), None)
     for index, (total, cells) in enumerate(breakdowns):
         if total not in found or any(c not in found for c in cells):
@@ -114,7 +114,7 @@ def small_groups(breakdowns: Sequence[Breakdown], known: dict[Hashable, Interval
         rest = [c for c in cells if c not in unknown]
         lo = found[total][0] - sum(found[c][1] for c in rest)
         hi = found[total][1] - sum(found[c][0] for c in rest)
-        if unknown and lo >= 1 and hi < threshold:
+        if unknown and 1 <= lo <= hi < threshold:
             groups.setdefault(frozenset(unknown), index)
     return list(groups.items())
 
@@ -161,11 +161,16 @@ def close_disclosure(figures: list[dict]) -> list[int]:
         members[figure["equation_id"]].append(figure)
     equations = [[(f["cell_id"], 1.0 if f["is_total"] else -1.0) for f in eq] for eq in members.values()]
     with_total = [eq for eq in members.values() if any(f["is_total"] for f in eq)]
-    breakdowns = [
-        (next(f["cell_id"] for f in eq if f["is_total"]), [f["cell_id"] for f in eq if not f["is_total"]])
-        for eq in with_total
-    ]
     n_of = {f["cell_id"]: float(f["n"]) for f in figures}
+    # A total may hold people in none of its cells (a municipality outside the region still counts in the
+    # region): each breakdown gets a known rest, total - its cells, so it holds exactly and what is left
+    # hidden is protected on its own (a reader who takes the rest as 0 only overestimates a hidden group).
+    breakdowns = []
+    for index, eq in enumerate(with_total):
+        total = next(f["cell_id"] for f in eq if f["is_total"])
+        cells = [f["cell_id"] for f in eq if not f["is_total"]]
+        n_of[("rest", index)] = n_of[total] - sum(n_of[c] for c in cells)
+        breakdowns.append((total, [*cells, ("rest", index)]))
     order = {f["cell_id"]: (f["n"], f["area_code"] or "", f["cell_id"]) for f in figures}
     around_cell: dict[int, list[list[dict]]] = defaultdict(list)
     for eq in members.values():
