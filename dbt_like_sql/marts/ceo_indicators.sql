@@ -16,7 +16,11 @@
 --    ALL minus OUDERS.
 -- 3. what no single equation gives away, several together still can (the providers and the
 --    municipalities are two breakdowns of the same region): all equations of a table are solved at
---    once and more is hidden until no hidden figure can be worked out (the closure CTE below).
+--    once and more is hidden until no hidden figure can be worked out (the closure CTE below);
+-- 4. nothing derivable under suppression_min_n: a total minus its shown cells is the sum of its hidden
+--    cells, and a shown percentage with its interval gives its exact n away (rounding n hides nothing).
+--    The same closure takes every shown n as known and hides the smallest shown figure of a breakdown
+--    until no group of hidden figures can be shown to hold 1 to suppression_min_n - 1 people.
 -- A suppressed row keeps no n, value or interval; the numerator never leaves this model. Values stay
 -- unrounded here; rounding happens where a file is written. Last year's figure (prev_*) comes through the
 -- same suppression and is NULL when it was suppressed or missing; ci_overlap_prev tells whether both

@@ -245,7 +245,10 @@ def verify_suppression(published_csv: Path) -> list[str]:
       from the others. Equations run along the areas (the municipalities of a sub-region, the sub-regions
       of the region, the providers of the region), the respondent groups (OUDERS + JONGEREN = ALL) and the
       care types (EINDE + DUURZAAM = ALL), per year x indicator; a total that is not in the file leaves
-      its cells' equation in force (it may be known elsewhere).
+      its cells' equation in force (it may be known elsewhere);
+    - no group of hidden figures that a reader can derive from the file holds 1 to ``suppression_min_n`` - 1
+      people, taking the n a reader recovers from each shown figure (its rounded n, and for a percentage
+      its value and interval, which usually give the exact n away).
     The messages name figures by their key, never a hidden value.
     """
     subregio_of = {r["gemeentecode"]: r["subregio"] for r in codebook.rows("region")}
@@ -271,6 +274,8 @@ def verify_suppression(published_csv: Path) -> list[str]:
     violations += _recoverable_by_subtraction(cells, total_of, hidden_by_key)
     if not violations:
         violations += _worked_out_from_all_equations(cells, total_of, hidden_by_key)
+    if not violations:
+        violations += _small_groups_derivable(rows, cells, total_of, hidden_by_key)
     return violations
 
 
@@ -344,3 +349,33 @@ def _worked_out_from_all_equations(cells: dict, total_of: dict, hidden_by_key: d
             found.append(f"{year} {area_type} {area_code} {indicator} {group}/{care}: suppressed, "
                          "but it can be worked out by combining the published breakdowns")
     return found
+
+
+def _small_groups_derivable(rows: list[dict[str, str]], cells: dict, total_of: dict, hidden_by_key: dict) -> list[str]:
+    """Groups of hidden figures whose number of people the file gives away as under the threshold.
+
+    Each shown figure's n is what a reader can recover from the file (``disclosure.published_n``); the
+    breakdowns with a total in the file are solved together per table (``disclosure.small_groups``).
+    """
+    threshold = codebook.parameter("suppression_min_n")
+    unit = {r["indicator"]: r["eenheid"] for r in codebook.rows("indicatoren")}
+    known = {
+        _figure_key(row): disclosure.published_n(unit.get(row["indicator"], ""), number(row["n"]), number(row["value"]),
+                                                 number(row["ci_low"]), number(row["ci_high"]))
+        for row in rows if row["suppressed"] == "false" and number(row["n"]) is not None
+    }
+    tables: dict[tuple, list] = defaultdict(list)
+    for equation, members in cells.items():
+        if total_of[equation] in hidden_by_key:
+            tables[equation[1:3]].append((total_of[equation], [_figure_key(m) for m in members]))
+    hidden = {key for key, is_hidden in hidden_by_key.items() if is_hidden}
+    found = []
+    for breakdowns in tables.values():
+        figures = {f for total, members in breakdowns for f in (total, *members)}
+        for group, _ in disclosure.small_groups(breakdowns, {f: known[f] for f in figures if f in known},
+                                                hidden & figures, threshold):
+            names = ", ".join(sorted(" ".join(key[2:]) for key in group))
+            year, indicator = next(iter(group))[:2]
+            found.append(f"{year} {indicator}: the suppressed figures {names} can be worked out together "
+                         f"to hold fewer than {threshold:g} people")
+    return sorted(found)

@@ -129,8 +129,11 @@ def _about_sheet(book: Workbook, meta: PageMeta) -> None:
         f"{dutch.long_date(meta.cutoff)}.",
         "Eén werkblad per soort gebied; dezelfde cijfers als indicators.csv.",
         f"Een cijfer dat op minder dan {threshold} waarnemingen rust, is niet getoond (lege, grijze cellen en 'ja' "
-        "onder Niet getoond); binnen een uitsplitsing is dan ook het eerstvolgende kleinste cijfer niet getoond.",
-        f"n is afgerond op veelvouden van {base}; percentages en gemiddelden op één decimaal.",
+        "onder Niet getoond); binnen een uitsplitsing is dan ook het eerstvolgende kleinste cijfer niet getoond, "
+        f"en zo veel meer dat niet getoonde cijfers samen altijd minstens {threshold} waarnemingen tellen of niet "
+        "af te leiden zijn.",
+        f"n is afgerond op veelvouden van {base}; percentages en gemiddelden op één decimaal. Het afronden "
+        "beschermt zelf niets (uit percentage en interval is n vaak terug te rekenen); het niet tonen wel.",
         "Waarden in procenten staan als getal (16,1 betekent 16,1%); de kolom Eenheid zegt welke het is.",
     )
     sheet = _sheet(book, "Toelichting", 1, len(lines))
