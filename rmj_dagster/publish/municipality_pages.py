@@ -34,7 +34,7 @@ def build_municipality_page(published: Published, municipality: dict[str, str], 
     page.heading("Kerncijfers")
     page_sections.comparison_table(page, headline, columns, rows)
     page_sections.comparison_chart(page, headline, columns, rows,
-                                   f"{name} naast {municipality['subregio_naam']} en de regio, {year} (95%-intervallen)")
+                                   f"{name} naast {municipality['subregio_naam']} en de regio, {{years}} (95%-intervallen)")
     page.heading("Ontwikkeling over de jaren")
     page_sections.trend_charts(page, published, columns, headline)
     page.heading("De stellingen van de vragenlijst")

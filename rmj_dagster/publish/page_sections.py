@@ -48,10 +48,15 @@ def comparison_chart(page: Page, indicators: list[dict[str, str]], columns: list
     """The percentages of the page's area beside the other areas (grouped bars with intervals)."""
     shown = [i for i in indicators if i["eenheid"] == "pct"]
     series = []
-    for heading, area_type, code in columns:
+    for (heading, area_type, code), style in zip(columns, _column_styles(len(columns))):
         bars = [(i["kort"], row, "value") for i in shown if (row := headline_row(rows, area_type, code, i))]
-        series.append(charts.Series(heading, bars))
-    page.chart(charts.grouped_bars(series, title, "%"))
+        series.append(charts.Series(heading, bars, style))
+    page.chart(charts.grouped_bars(series, title))
+
+
+def _column_styles(count: int) -> list[int]:
+    """The page's own area strongest, the region (last) lightest, a sub-region between."""
+    return [charts.STRONG, charts.LIGHT] if count == 2 else [charts.STRONG, charts.SECOND, charts.LIGHT][:count]
 
 
 def trend_charts(page: Page, published: Published, columns: list[tuple[str, str, str]],
@@ -70,8 +75,7 @@ def trend_charts(page: Page, published: Published, columns: list[tuple[str, str,
             if found:
                 series.append((heading, found))
         if series:
-            axis = "%" if indicator["eenheid"] == "pct" else "gemiddelde"
-            page.chart(charts.trend_lines(series, f"{indicator['label']}, {years[0]}–{years[-1]}", axis))
+            page.chart(charts.trend_lines(series, indicator["label"]))
 
 
 def items_table(page: Page, columns: list[tuple[str, str, str]], rows: Lookup) -> None:

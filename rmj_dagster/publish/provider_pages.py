@@ -37,7 +37,7 @@ def build_provider_page(published: Published, agb: str, meta: PageMeta) -> bytes
     headline = dutch.headline_indicators()
     page.heading("Kerncijfers")
     page_sections.comparison_table(page, headline, columns, rows)
-    page_sections.comparison_chart(page, headline, columns, rows, f"{name} naast de regio, {year} (95%-intervallen)")
+    page_sections.comparison_chart(page, headline, columns, rows, f"{name} naast de regio, {{years}} (95%-intervallen)")
     page.heading("Ontwikkeling over de jaren")
     page_sections.trend_charts(page, own, columns, headline)
     page.heading("De stellingen van de vragenlijst")

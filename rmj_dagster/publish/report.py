@@ -43,7 +43,8 @@ def _headline_cards(page: Page, rows: Lookup) -> None:
         row = page_sections.headline_row(rows, *REGION, indicator)
         if row is None:
             cards.append(f'<div class="card"><div class="label">{escape(indicator["label"])}</div>'
-                         f'<div class="value">{page_sections.NO_DATA}</div></div>')
+                         f'<div class="value">{page_sections.NO_DATA}</div>'
+                         '<div class="detail">Vorig jaar: geen gepubliceerd cijfer</div></div>')
             continue
         previous = (f"Vorig jaar: {tagged(row, 'prev', 'span', 'prev')} "
                     f"({tagged(row, 'prev_ci', 'span', 'prev_ci')}), {tagged(row, 'overlap', 'span', 'overlap')}"
@@ -60,9 +61,9 @@ def _headline_cards(page: Page, rows: Lookup) -> None:
 def _headline_chart(page: Page, rows: Lookup, year: int) -> None:
     shown = [i for i in dutch.headline_indicators() if i["eenheid"] == "pct"]
     found = [(i["kort"], row) for i in shown if (row := page_sections.headline_row(rows, *REGION, i))]
-    series = [charts.Series(str(year - 1), [(k, row, "prev") for k, row in found]),
-              charts.Series(str(year), [(k, row, "value") for k, row in found])]
-    page.chart(charts.grouped_bars(series, f"De regio in {year} en {year - 1} (95%-intervallen)", "%"))
+    series = [charts.Series(str(year - 1), [(k, row, "prev") for k, row in found], charts.LIGHT),
+              charts.Series(str(year), [(k, row, "value") for k, row in found], charts.STRONG)]
+    page.chart(charts.grouped_bars(series, "De regio in {years} (95%-intervallen)"))
 
 
 def _area_order(row: dict[str, str]) -> tuple:
@@ -87,11 +88,11 @@ def _breakdowns(page: Page, rows: list[dict[str, str]]) -> None:
 def _items_chart(page: Page, rows: Lookup) -> None:
     page.heading("De stellingen van de vragenlijst")
     series = []
-    for group in ("ALL", "OUDERS", "JONGEREN"):
+    for group, style in (("ALL", charts.STRONG), ("OUDERS", charts.SECOND), ("JONGEREN", 3)):
         bars = [(i["kort"], row, "value") for i in dutch.item_indicators()
                 if (row := rows.get(("regio", "RMJ", group, "ALL", i["indicator"])))]
-        series.append(charts.Series(dutch.label("respondent_group", group), bars))
-    page.chart(charts.grouped_bars(series, "Regio: % (helemaal) eens per stelling", "%"))
+        series.append(charts.Series(dutch.label("respondent_group", group), bars, style))
+    page.chart(charts.grouped_bars(series, "Regio: % (helemaal) eens per stelling, {years}"))
 
 
 def _region_table(page: Page, rows: list[dict[str, str]]) -> None:
