@@ -192,6 +192,29 @@ def test_process_reports_progress_per_stage_in_plain_lines(monthly_run):
     assert "warning: marts/delivery_monitor:no_provider_late" in text
 
 
+def test_process_warns_of_each_provider_about_to_be_published_without_a_name(monthly_run):
+    """Seed 31's providers are not in codebook/aanbieders.csv: the warning check names every one of them."""
+    text = str(monthly_run["summary"])
+    warning = next(line for line in text.splitlines() if "every_provider_has_a_name" in line)
+    assert warning.startswith("  warning: marts/ceo_indicators:every_provider_has_a_name (")
+    with duckdb.connect(str(monthly_run["env"]["RMJ_WAREHOUSE"]), read_only=True) as con:
+        published = [c for (c,) in con.execute("select distinct area_code from marts.ceo_indicators "
+                                               "where area_type = 'aanbieder' and period = '2025'").fetchall()]
+    assert published and all(agb in warning for agb in published)
+    assert f"{len(published)} provider(s) of 2025 without a name" in warning
+
+
+def test_every_demo_provider_has_a_name():
+    """``rmj demo`` (seed 42, at any scale up to the region's) publishes no provider as a bare AGB code."""
+    from rmj_dagster.generate import plan_providers
+    from rmj_dagster.publish import dutch
+
+    agbs = [plan.agb for plan in plan_providers(42, 1.0, with_ttp=True)]
+    assert len(agbs) == 6 and dutch.unnamed_providers(agbs) == []
+    assert dutch.unnamed_providers([*agbs, "70000000"]) == ["70000000"]
+    assert all(not dutch.provider_name(agb).startswith("Aanbieder met AGB-code") for agb in agbs)
+
+
 # ---------------------------------------------------------------------------------------------------------
 # rmj explain and changed figures on hand-built deliveries
 
