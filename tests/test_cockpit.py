@@ -16,9 +16,10 @@ import dagster as dg
 import duckdb
 import pytest
 
-from rmj_dagster import cli
+from rmj_dagster import cli, codebook
 from rmj_dagster.assets.asset_keys import asset_key
 from rmj_dagster.assets.delivery_observations import LOADED_CHECK
+from rmj_dagster.cockpit import monitor
 from rmj_dagster.generate import generate_deliveries
 from rmj_dagster.generate.truth import replay_arrivals
 from rmj_dagster.intake.file_names import safe_name
@@ -102,8 +103,12 @@ def test_the_provider_that_skips_a_month_is_late_in_that_month_only_through_its_
     by_month = {r[0]: r[1:] for r in rows}
     ended, with_goal, in_time, is_late, status = by_month[month]
     assert ended > 0 and with_goal > 0 and in_time == 0 and is_late and status == "late"  # they came, a month late
-    others = [m for m, (e, g, t, lt, _) in by_month.items() if m != month and t > 0]
-    assert others and not any(by_month[m][3] for m in others)
+    # every other month is late exactly when under goals_on_time_min_share of its goal measurements came in time
+    share = codebook.parameter("goals_on_time_min_share")
+    assert share == 0.9
+    due = [(m, v) for m, v in by_month.items() if m != month and m < "2025-12"]  # December's goals fall due after the cut-off
+    assert due and all(lt == (e > 0 and (g == 0 or t < share * g)) for _, (e, g, t, lt, _) in due)
+    assert any(not v[3] and v[2] > 0 for _, v in due)
     # the warning check names it, with its counts
     check = monthly_run["instance"].event_log_storage.get_asset_check_execution_history(
         dg.AssetCheckKey(asset_key("delivery_monitor"), "no_provider_late"), limit=1)[0]
@@ -122,7 +127,34 @@ def test_monitor_page_is_owner_only_and_opens_with_the_grid(monthly_run):
     assert text.index('"type":"heatmap"') < text.index("<h2>Te laat</h2>")  # the grid comes first
     assert "plotly.js" in text and "<script src=" not in text  # self-contained
     late = monthly_run["truth"]["late_deliveries"][0]
-    assert f"{late['agb']}: 1 maand(en) te laat ({late['month']})" in text
+    (with_goal,), = _monitor(monthly_run["env"]["RMJ_WAREHOUSE"], "select ended_with_goal from marts.delivery_monitor "
+                             "where aanbieder_agb = ? and month = ?", [late["agb"], late["month"]])
+    why = f"{monitor.dutch_month(late['month'])}: 0 van {with_goal} doelmetingen op tijd"
+    assert re.search(rf"<li>{late['agb']} \(naam onbekend\): \d maand\(en\) te laat; [^<]*{why}", text)
+    assert "minder dan 90% van de" in text  # the rule, with the codebook's threshold
+
+
+def test_monitor_speaks_dutch_and_has_no_page_for_a_year_without_deliveries(monthly_run, capsys):
+    folder = monthly_run["env"]["RMJ_EXPORT_DIR"] / "monitor"
+    db = monthly_run["env"]["RMJ_WAREHOUSE"]
+    ended_before = _monitor(db, "select count(*) from marts.delivery_monitor where month < '2025'")[0][0]
+    assert ended_before > 0  # back-dated stop and start records reach earlier years ...
+    assert sorted(p.name for p in folder.iterdir()) == ["2025.html", "2026.html"]  # ... but get no page
+    text = (folder / "2025.html").read_text(encoding="utf-8")
+    table = text[text.index("<h2>Per aanbieder en maand</h2>"):]
+    planted = monthly_run["truth"]["totals"]["defects"]
+    labels = {r["reason_code"]: r["label"] for r in codebook.rows("reject_reasons")}
+    assert any(f"{labels[code]}: " in table for code in planted)
+    assert not any(f"{code}=" in text or f"{code}:" in table for code in planted)  # no raw reason codes
+    assert "maart 2025" in table and "2025-03" not in table
+
+    os.environ.update({k: str(v) for k, v in monthly_run["env"].items()})
+    assert cli.main(["monitor", "--year", "2031"]) == 1
+    err = capsys.readouterr().err
+    assert "there is no data for that year" in err and "Years with deliveries: 2025, 2026" in err
+    assert cli.main(["monitor", "--year", "2025"]) == 0
+    out = capsys.readouterr().out
+    assert f"{monthly_run['truth']['late_deliveries'][0]['month']} 0 of " in out
 
 
 def test_ui_shows_a_loaded_and_a_quarantined_delivery_for_what_they_are(monthly_run):
