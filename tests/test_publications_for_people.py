@@ -454,3 +454,20 @@ def test_every_headline_card_says_what_last_year_was(exports, tmp_path):
     # a first year names no year it does not draw
     first = read_page(folder / "report.html").charts
     assert all("2023" not in c["layout"]["title"]["text"] for c in first)
+
+
+METHOD_TERMS = ("Kiresuk", "CBS-categorie", "Wilson", "toewijzingnummer", "werkdefinitie", "rho", "standaardfout",
+                "kwadraten")
+
+
+def test_plain_dutch_first_and_the_method_in_the_verantwoording_at_the_end(exports):
+    folder = folder_of(exports)
+    for path in (folder / "report.html", folder / "gemeenten" / "0363.html", folder / "aanbieders" / "11111111.html"):
+        text = " ".join(read_page(path).text)
+        front, _, back = text.partition("Zo leest u de cijfers")
+        assert back and "Verantwoording" in back and "Verantwoording" not in front, path.name
+        assert not [t for t in METHOD_TERMS if t in front], path.name  # none before the reading guide
+        for indicator in dutch.headline_indicators():
+            assert indicator["uitleg"] in front, (path.name, indicator["indicator"])  # each shown in plain words
+            assert indicator["definitie"] in back.partition("Verantwoording")[2]  # and how it is computed, at the end
+    assert all(i["uitleg"] and len(i["uitleg"]) < 100 for i in dutch.indicators())  # one line each

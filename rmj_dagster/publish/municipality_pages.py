@@ -39,7 +39,8 @@ def build_municipality_page(published: Published, municipality: dict[str, str], 
     page_sections.trend_charts(page, published, columns, headline)
     page.heading("De stellingen van de vragenlijst")
     page_sections.items_table(page, columns, rows)
-    page_sections.reading_guide(page)
     page_sections.glossary(page, rows, "gemeente", municipality["gemeentecode"], headline + dutch.item_indicators())
+    page_sections.reading_guide(page)
+    page_sections.accountability(page, headline + dutch.item_indicators())
     return page.render(links=[("Het regionale rapport", "../report.html"),
                               (f"Alle cijfers als Excel-werkmap (indicatoren-{year}.xlsx)", f"../indicatoren-{year}.xlsx")])

@@ -36,11 +36,16 @@ def comparison_table(page: Page, indicators: list[dict[str, str]], columns: list
     body = []
     for indicator in indicators:
         own = headline_row(rows, own_type, own_code, indicator)
-        line = [cell(indicator["label"]), *_figure_cells(own, OWN_FIELDS)]
+        line = [indicator_cell(indicator), *_figure_cells(own, OWN_FIELDS)]
         for _, area_type, code in others:
             line += _figure_cells(headline_row(rows, area_type, code, indicator), ("value",))
         body.append(line)
     page.raw(table(head, body))
+
+
+def indicator_cell(indicator: dict[str, str]) -> str:
+    """The indicator's label with its one-line plain description (``uitleg``) beneath: what it means, before how."""
+    return f'<td>{escape(indicator["label"])}<br><span class="uitleg">{escape(indicator["uitleg"])}</span></td>'
 
 
 def comparison_chart(page: Page, indicators: list[dict[str, str]], columns: list[tuple[str, str, str]],
@@ -108,12 +113,19 @@ def reading_guide(page: Page) -> None:
 
 
 def glossary(page: Page, rows: Lookup, area_type: str, code: str, indicators: list[dict[str, str]]) -> None:
-    """Each figure's label, definition and n (of the page's own area)."""
+    """Each figure in plain words, with its n (of the page's own area); how it is computed is in the Verantwoording."""
     page.heading("Begrippen")
     entries = []
     for indicator in indicators:
         row = headline_row(rows, area_type, code, indicator)
         n = f"<br>n: {tagged(row, 'n', tag='span', css='n')}" if row is not None else f"<br>n: {NO_DATA}"
-        entries.append(f"<dt>{escape(indicator['label'])}</dt><dd>{escape(indicator['definitie'])}{n}</dd>")
+        entries.append(f"<dt>{escape(indicator['label'])}</dt><dd>{escape(indicator['uitleg'])}{n}</dd>")
     page.raw("<dl>" + "".join(entries) + "</dl>")
 
+
+def accountability(page: Page, indicators: list[dict[str, str]]) -> None:
+    """The method at the end of the page (``Verantwoording``): each figure's exact definition from the codebook."""
+    page.heading("Verantwoording")
+    page.paragraph("Hoe elk cijfer precies is berekend, voor wie het wil nagaan of vergelijken met andere bronnen.")
+    entries = [f"<dt>{escape(i['label'])}</dt><dd>{escape(i['definitie'])}</dd>" for i in indicators]
+    page.raw('<dl class="verantwoording">' + "".join(entries) + "</dl>")

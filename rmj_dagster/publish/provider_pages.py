@@ -42,6 +42,7 @@ def build_provider_page(published: Published, agb: str, meta: PageMeta) -> bytes
     page_sections.trend_charts(page, own, columns, headline)
     page.heading("De stellingen van de vragenlijst")
     page_sections.items_table(page, columns, rows)
-    page_sections.reading_guide(page)
     page_sections.glossary(page, rows, "aanbieder", agb, headline + dutch.item_indicators())
+    page_sections.reading_guide(page)
+    page_sections.accountability(page, headline + dutch.item_indicators())
     return page.render()

@@ -1,8 +1,9 @@
 """``report.html``: the region's yearly page, drawn from the published figures only.
 
-Headline figures first (with interval and last year), then the breakdowns by area and by provider, the
-questionnaire statements, every region figure, the glossary and the links to the CSV, the workbook and
-the municipality and provider pages.
+Headline figures first (each with a plain description, interval and last year), then the breakdowns by area
+and by provider, the questionnaire statements, every region figure, the links to the municipality and
+provider pages, the glossary in plain words, the reading guide and, last, the method (Verantwoording); the
+links to the CSV and the workbook close the page.
 """
 
 from __future__ import annotations
@@ -28,9 +29,10 @@ def build_report(published: Published, meta: PageMeta, municipalities: list[dict
     _breakdowns(page, published.rows)
     _items_chart(page, rows)
     _region_table(page, published.rows)
-    page_sections.reading_guide(page)
-    page_sections.glossary(page, rows, *REGION, dutch.indicators())
     _more_pages(page, municipalities, providers)
+    page_sections.glossary(page, rows, *REGION, dutch.indicators())
+    page_sections.reading_guide(page)
+    page_sections.accountability(page, dutch.indicators())
     return page.render(links=[("De cijfers als CSV voor verdere verwerking (indicators.csv, met een punt als "
                                "decimaalteken; open in Excel liever de werkmap)", "indicators.csv"),
                               (f"De cijfers als Excel-werkmap (indicatoren-{year}.xlsx)", f"indicatoren-{year}.xlsx")])
@@ -43,6 +45,7 @@ def _headline_cards(page: Page, rows: Lookup) -> None:
         row = page_sections.headline_row(rows, *REGION, indicator)
         if row is None:
             cards.append(f'<div class="card"><div class="label">{escape(indicator["label"])}</div>'
+                         f'<div class="uitleg">{escape(indicator["uitleg"])}</div>'
                          f'<div class="value">{page_sections.NO_DATA}</div>'
                          '<div class="detail">Vorig jaar: geen gepubliceerd cijfer</div></div>')
             continue
@@ -51,6 +54,7 @@ def _headline_cards(page: Page, rows: Lookup) -> None:
                     if row.get("prev_value") else "Vorig jaar: geen gepubliceerd cijfer")
         cards.append(
             f'<div class="card"><div class="label">{escape(indicator["label"])}</div>'
+            f'<div class="uitleg">{escape(indicator["uitleg"])}</div>'
             f'<div class="value">{tagged(row, "value", "span", "value")}</div>'
             f'<div class="detail">95%-interval {tagged(row, "ci", "span", "ci")}; n = {tagged(row, "n", "span", "n")}</div>'
             f'<div class="detail">{previous}</div></div>'
