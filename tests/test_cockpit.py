@@ -286,6 +286,20 @@ def test_explain_lists_the_deliveries_behind_a_figure_and_a_correction_says_what
         f"  {AGB_B}  {third}  {stored['stopzorg_B.csv']:<{width}}  2025-05-09 09:00     4",
     ]) + "\n"
     assert cli.main(["explain", "2025", "RMJ", "pct_doelrealisatie"]) == 1  # nothing published: says so
+    # each dead end says which part of the question is unknown and what there is instead
+    for question, answer in (
+        (["2031", "RMJ", "pct_uitval"], "no figures published for 2031: published years are 2025"),
+        (["2025", "RMJ", "pct_doelrealisatie"], "no published figure for indicator 'pct_doelrealisatie' in 2025; "
+                                                "indicators of 2025: "),
+        (["2025", "Amsterdam", "pct_uitval"], "'Amsterdam' is a name, not an area code: ask for 0363 "
+                                              "(rmj explain 2025 0363 pct_uitval)"),
+        (["2025", "9999", "pct_uitval"], "no published figure for area code '9999' in 2025; area codes of 2025: "),
+        (["2025", AGB_B, "pct_uitval"], f"2025 {AGB_B} pct_uitval (group ALL, care ALL) is suppressed (niet getoond)"),
+    ):
+        capsys.readouterr()
+        assert cli.main(["explain", *question]) == 1
+        assert capsys.readouterr().err.startswith("rmj: " + answer), question
+    capsys.readouterr()
 
     # a correction: provider A changes two endings to uitval (status 2); the region's uitval goes 6 -> 8 of 16
     correction = _stop_file(incoming, "stopzorg_A_correctie.csv", [(AGB_A, n, "32", "2") for n in (2, 3)],
