@@ -428,9 +428,14 @@ def test_every_chart_of_every_page_keeps_to_the_chart_rules(exports):
     pages += [(p, f"2025|aanbieder|{p.stem}") for p in sorted((folder / "aanbieders").iterdir())]
     problems, charts = [], 0
     for path, own in pages:
+        looks = {}
         for chart in read_page(path).charts:
             charts += 1
             problems += [f"{path.name}: {p}" for p in chart_problems(chart, own.split("|", 1)[1], 2025)]
+            for trace in chart["data"]:
+                if trace.get("name"):  # one area looks the same in every chart of the page
+                    looks.setdefault(trace["name"], set()).add(_look(trace)[0])
+        problems += [f"{path.name}: {name} drawn in {sorted(c)}" for name, c in looks.items() if len(c) > 1]
     assert charts > 100 and problems == []
     # the trends of a municipality set its three series side by side, never on top of one another
     trend = [c for c in read_page(folder / "gemeenten" / "0363.html").charts if c["data"][0]["type"] == "scatter"][0]

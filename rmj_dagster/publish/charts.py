@@ -145,15 +145,16 @@ def grouped_bars(series: list[Series], title: str) -> go.Figure:
     return figure
 
 
-def trend_lines(series: list[tuple[str, list[dict[str, str]]]], label: str) -> go.Figure:
-    """A line per series over the published years (x = year), each point with its 95% interval.
+def trend_lines(series: list[tuple[str, list[dict[str, str]], int]], label: str) -> go.Figure:
+    """A line per series (name, rows, style) over the published years (x = year), each point with its 95% interval.
 
     The series are set side by side within a year (``scattermode='group'``), so equal figures of the
     municipality and its sub-region never hide one another; the title names the years drawn.
     """
     figure = go.Figure()
     years, indicator = set(), "pct_uitval"
-    for look, (name, rows) in zip(STYLES, series):
+    for name, rows, style in series:
+        look = STYLES[style]
         points = [point(row, "value") for row in rows]
         years |= {row["year"] for row, p in zip(rows, points) if p[0] is not None}
         indicator = rows[0]["indicator"]

@@ -75,10 +75,10 @@ def trend_charts(page: Page, published: Published, columns: list[tuple[str, str,
     per_year = {y: lookup(published.rows if y == published.year else published.earlier[y]) for y in years}
     for indicator in indicators:
         series = []
-        for heading, area_type, code in columns:
+        for (heading, area_type, code), style in zip(columns, _column_styles(len(columns))):
             found = [row for y in years if (row := headline_row(per_year[y], area_type, code, indicator))]
             if found:
-                series.append((heading, found))
+                series.append((heading, found, style))
         if series:
             page.chart(charts.trend_lines(series, indicator["label"]))
 
