@@ -209,6 +209,34 @@ def ceo_files_hold_no_identifiers(context: dg.AssetCheckExecutionContext, wareho
     )
 
 
+@dg.asset_check(
+    asset=asset_key("ceo_indicators"),
+    name="every_provider_has_a_name",
+    pool="duckdb",
+    description=(
+        "Warning: names each AGB code about to be published (a provider with figures in the year) that "
+        "codebook/aanbieders.csv gives no name; its page and the report would call it 'Aanbieder met AGB-code ...'."
+    ),
+)
+def every_provider_has_a_name(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
+    from rmj_dagster.publish.dutch import unnamed_providers
+
+    year = context.partition_key
+    with warehouse.connect(read_only=True) as con:
+        codes = [code for (code,) in con.execute(
+            "select distinct area_code from marts.ceo_indicators where period = ? and area_type = 'aanbieder'",
+            [year]).fetchall()]
+    unnamed = unnamed_providers(codes)
+    return dg.AssetCheckResult(
+        passed=not unnamed,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=(f"{len(unnamed)} provider(s) of {year} without a name in codebook/aanbieders.csv: "
+                     + ", ".join(unnamed)) if unnamed else f"all {len(codes)} providers of {year} have a name",
+        metadata={"verified": f"year {year}: every provider in marts.ceo_indicators against codebook/aanbieders.csv",
+                  "providers": len(codes), "without_name": dg.MetadataValue.json(unnamed)},
+    )
+
+
 def _gx_result(outcome: expectations.Outcome, rows: int, verified: str) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(
         passed=outcome.success,
@@ -278,6 +306,7 @@ def all_checks() -> list[dg.AssetChecksDefinition]:
         suppression_holds,
         every_file_shows_the_published_figures,
         ceo_files_hold_no_identifiers,
+        every_provider_has_a_name,
         no_provider_late,
         deliveries_loaded,
     ]

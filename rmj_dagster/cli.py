@@ -118,6 +118,9 @@ def _monitor(args: argparse.Namespace) -> int:
         if not warehouse.table_exists(con, monitor.MONITOR_TABLE):
             print("rmj: no delivery monitor yet; run rmj process first", file=sys.stderr)
             return 1
+        if args.year is not None and (missing := monitor.no_data(con, args.year)):
+            print(f"rmj: {missing}", file=sys.stderr)
+            return 1
         print(monitor.summary(con, args.year))
     return 0
 

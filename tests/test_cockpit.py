@@ -16,9 +16,10 @@ import dagster as dg
 import duckdb
 import pytest
 
-from rmj_dagster import cli
+from rmj_dagster import cli, codebook
 from rmj_dagster.assets.asset_keys import asset_key
 from rmj_dagster.assets.delivery_observations import LOADED_CHECK
+from rmj_dagster.cockpit import monitor
 from rmj_dagster.generate import generate_deliveries
 from rmj_dagster.generate.truth import replay_arrivals
 from rmj_dagster.intake.landing_zone import LandingZone, delivery_id_of, sha256_of
@@ -101,8 +102,12 @@ def test_the_provider_that_skips_a_month_is_late_in_that_month_only_through_its_
     by_month = {r[0]: r[1:] for r in rows}
     ended, with_goal, in_time, is_late, status = by_month[month]
     assert ended > 0 and with_goal > 0 and in_time == 0 and is_late and status == "late"  # they came, a month late
-    others = [m for m, (e, g, t, lt, _) in by_month.items() if m != month and t > 0]
-    assert others and not any(by_month[m][3] for m in others)
+    # every other month is late exactly when under goals_on_time_min_share of its goal measurements came in time
+    share = codebook.parameter("goals_on_time_min_share")
+    assert share == 0.9
+    due = [(m, v) for m, v in by_month.items() if m != month and m < "2025-12"]  # December's goals fall due after the cut-off
+    assert due and all(lt == (e > 0 and (g == 0 or t < share * g)) for _, (e, g, t, lt, _) in due)
+    assert any(not v[3] and v[2] > 0 for _, v in due)
     # the warning check names it, with its counts
     check = monthly_run["instance"].event_log_storage.get_asset_check_execution_history(
         dg.AssetCheckKey(asset_key("delivery_monitor"), "no_provider_late"), limit=1)[0]
@@ -121,7 +126,34 @@ def test_monitor_page_is_owner_only_and_opens_with_the_grid(monthly_run):
     assert text.index('"type":"heatmap"') < text.index("<h2>Te laat</h2>")  # the grid comes first
     assert "plotly.js" in text and "<script src=" not in text  # self-contained
     late = monthly_run["truth"]["late_deliveries"][0]
-    assert f"{late['agb']}: 1 maand(en) te laat ({late['month']})" in text
+    (with_goal,), = _monitor(monthly_run["env"]["RMJ_WAREHOUSE"], "select ended_with_goal from marts.delivery_monitor "
+                             "where aanbieder_agb = ? and month = ?", [late["agb"], late["month"]])
+    why = f"{monitor.dutch_month(late['month'])}: 0 van {with_goal} doelmetingen op tijd"
+    assert re.search(rf"<li>{late['agb']} \(naam onbekend\): \d maand\(en\) te laat; [^<]*{why}", text)
+    assert "minder dan 90% van de" in text  # the rule, with the codebook's threshold
+
+
+def test_monitor_speaks_dutch_and_has_no_page_for_a_year_without_deliveries(monthly_run, capsys):
+    folder = monthly_run["env"]["RMJ_EXPORT_DIR"] / "monitor"
+    db = monthly_run["env"]["RMJ_WAREHOUSE"]
+    ended_before = _monitor(db, "select count(*) from marts.delivery_monitor where month < '2025'")[0][0]
+    assert ended_before > 0  # back-dated stop and start records reach earlier years ...
+    assert sorted(p.name for p in folder.iterdir()) == ["2025.html", "2026.html"]  # ... but get no page
+    text = (folder / "2025.html").read_text(encoding="utf-8")
+    table = text[text.index("<h2>Per aanbieder en maand</h2>"):]
+    planted = monthly_run["truth"]["totals"]["defects"]
+    labels = {r["reason_code"]: r["label"] for r in codebook.rows("reject_reasons")}
+    assert any(f"{labels[code]}: " in table for code in planted)
+    assert not any(f"{code}=" in text or f"{code}:" in table for code in planted)  # no raw reason codes
+    assert "maart 2025" in table and "2025-03" not in table
+
+    os.environ.update({k: str(v) for k, v in monthly_run["env"].items()})
+    assert cli.main(["monitor", "--year", "2031"]) == 1
+    err = capsys.readouterr().err
+    assert "there is no data for that year" in err and "Years with deliveries: 2025, 2026" in err
+    assert cli.main(["monitor", "--year", "2025"]) == 0
+    out = capsys.readouterr().out
+    assert f"{monthly_run['truth']['late_deliveries'][0]['month']} 0 of " in out
 
 
 def test_ui_shows_a_loaded_and_a_quarantined_delivery_for_what_they_are(monthly_run):
@@ -194,6 +226,29 @@ def test_process_reports_progress_per_stage_in_plain_lines(monthly_run):
     assert "warning: marts/delivery_monitor:no_provider_late" in text
 
 
+def test_process_warns_of_each_provider_about_to_be_published_without_a_name(monthly_run):
+    """Seed 31's providers are not in codebook/aanbieders.csv: the warning check names every one of them."""
+    text = str(monthly_run["summary"])
+    warning = next(line for line in text.splitlines() if "every_provider_has_a_name" in line)
+    assert warning.startswith("  warning: marts/ceo_indicators:every_provider_has_a_name (")
+    with duckdb.connect(str(monthly_run["env"]["RMJ_WAREHOUSE"]), read_only=True) as con:
+        published = [c for (c,) in con.execute("select distinct area_code from marts.ceo_indicators "
+                                               "where area_type = 'aanbieder' and period = '2025'").fetchall()]
+    assert published and all(agb in warning for agb in published)
+    assert f"{len(published)} provider(s) of 2025 without a name" in warning
+
+
+def test_every_demo_provider_has_a_name():
+    """``rmj demo`` (seed 42, at any scale up to the region's) publishes no provider as a bare AGB code."""
+    from rmj_dagster.generate import plan_providers
+    from rmj_dagster.publish import dutch
+
+    agbs = [plan.agb for plan in plan_providers(42, 1.0, with_ttp=True)]
+    assert len(agbs) == 6 and dutch.unnamed_providers(agbs) == []
+    assert dutch.unnamed_providers([*agbs, "70000000"]) == ["70000000"]
+    assert all(not dutch.provider_name(agb).startswith("Aanbieder met AGB-code") for agb in agbs)
+
+
 # ---------------------------------------------------------------------------------------------------------
 # rmj explain and changed figures on hand-built deliveries
 
@@ -237,6 +292,20 @@ def test_explain_lists_the_deliveries_behind_a_figure_and_a_correction_says_what
         f"  {AGB_B}  {third}  {stored['stopzorg_B.csv']:<{width}}  2025-05-09 09:00     4",
     ]) + "\n"
     assert cli.main(["explain", "2025", "RMJ", "pct_doelrealisatie"]) == 1  # nothing published: says so
+    # each dead end says which part of the question is unknown and what there is instead
+    for question, answer in (
+        (["2031", "RMJ", "pct_uitval"], "no figures published for 2031: published years are 2025"),
+        (["2025", "RMJ", "pct_doelrealisatie"], "no published figure for indicator 'pct_doelrealisatie' in 2025; "
+                                                "indicators of 2025: "),
+        (["2025", "Amsterdam", "pct_uitval"], "'Amsterdam' is a name, not an area code: ask for 0363 "
+                                              "(rmj explain 2025 0363 pct_uitval)"),
+        (["2025", "9999", "pct_uitval"], "no published figure for area code '9999' in 2025; area codes of 2025: "),
+        (["2025", AGB_B, "pct_uitval"], f"2025 {AGB_B} pct_uitval (group ALL, care ALL) is suppressed (niet getoond)"),
+    ):
+        capsys.readouterr()
+        assert cli.main(["explain", *question]) == 1
+        assert capsys.readouterr().err.startswith("rmj: " + answer), question
+    capsys.readouterr()
 
     # a correction: provider A changes two endings to uitval (status 2); the region's uitval goes 6 -> 8 of 16
     correction = _stop_file(incoming, "stopzorg_A_correctie.csv", [(AGB_A, n, "32", "2") for n in (2, 3)],

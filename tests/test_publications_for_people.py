@@ -354,3 +354,125 @@ def test_the_page_check_reads_what_a_whole_parse_reads(exports):
         assert (problems == []) == (name == "as published"), (name, problems)
         # read from the file's bytes, the bundle never decoded where that is safe: the same problems
         assert publication_check.check_page(variant.encode(), figures, None, set()) == problems, name
+
+
+# --- charts that do not exaggerate (outputs.md): read back from the plotly JSON each page carries ---
+FULL_SCALE = {"pct": [0, 100], "mean_q09": [1, 10], "mean_gas_t": [20, 80]}
+
+
+def _scale(indicator: str) -> list[float] | None:
+    if indicator in FULL_SCALE:
+        return FULL_SCALE[indicator]
+    return FULL_SCALE["pct"] if dutch.indicator(indicator)["eenheid"] == "pct" else None
+
+
+def _darkness(colour: str) -> float:
+    red, green, blue = (int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5))
+    return 1 - (0.2126 * red + 0.7152 * green + 0.0722 * blue)
+
+
+def _look(trace: dict) -> tuple:
+    """What tells a trace apart: colour, and marker symbol and dash (lines) or pattern (bars)."""
+    if trace["type"] == "scatter":
+        return trace["line"]["color"], trace["marker"]["symbol"], trace["line"].get("dash", "solid")
+    marker = trace["marker"]
+    return marker["color"], (marker.get("pattern") or {}).get("shape", "")
+
+
+def chart_problems(chart: dict, own: str, year: int) -> list[str]:
+    """The chart rules, held for one chart; ``own`` is the page's own area (``gemeente|0363``)."""
+    layout, traces = chart["layout"], chart["data"]
+    title = layout["title"]["text"]
+    problems = []
+    tags = [(str(tag).split("|"), value) for trace in traces
+            for tag, value in zip(trace["customdata"], trace["x" if trace.get("orientation") == "h" else "y"])]
+    scales = {json.dumps(_scale(key[5])) for key, _ in tags}
+    axis = layout["xaxis" if traces[0].get("orientation") == "h" else "yaxis"]
+    if len(scales) != 1:
+        problems.append(f"{title}: indicators of different scales in one chart")
+    elif (expected := json.loads(scales.pop())) is not None:
+        if axis.get("range") != expected or axis.get("autorange") is not False:
+            problems.append(f"{title}: value axis {axis.get('range')}, not the full scale {expected}")
+        if "schaal" not in axis["title"]["text"]:
+            problems.append(f"{title}: the axis does not state its scale")
+    for trace in traces:
+        values = trace["x" if trace.get("orientation") == "h" else "y"]
+        errors = trace["error_x" if trace.get("orientation") == "h" else "error_y"]
+        if any(v is not None and (up is None or down is None)
+               for v, up, down in zip(values, errors["array"], errors["arrayminus"])):
+            problems.append(f"{title}: a drawn figure without its interval")
+    looks = [_look(t) for t in traces]
+    if len(traces) > 1:
+        for part in range(len(looks[0])):
+            if len({look[part] for look in looks}) != len(looks):
+                problems.append(f"{title}: two series look alike ({[look[part] for look in looks]})")
+        strongest = max(traces, key=lambda t: _darkness(_look(t)[0]))
+        drawn_own = any(str(tag).startswith(f"{year}|{own}|") for t in traces for tag in t["customdata"])
+        if drawn_own and not any(tag.startswith(f"{year}|{own}|") and tag.endswith("|value")
+                   for tag in strongest["customdata"]):
+            problems.append(f"{title}: the strongest colour is not the page's own area in {year}")
+    drawn = {int(key[0]) - (key[6] == "prev") for key, value in tags if value is not None}
+    named = {int(y) for y in re.findall(r"\b(20\d\d)\b", title)}
+    if not named <= drawn:
+        problems.append(f"{title}: names {sorted(named - drawn)}, not drawn")
+    trace_years = {int(x) for t in traces if t["type"] == "scatter" for x in t["x"]}
+    if trace_years and named != trace_years:
+        problems.append(f"{title}: a trend drawing {sorted(trace_years)} is titled with {sorted(named)}")
+    return problems
+
+
+def test_every_chart_of_every_page_keeps_to_the_chart_rules(exports):
+    folder = folder_of(exports)
+    pages = [(folder / "report.html", "2025|regio|RMJ")]
+    pages += [(p, f"2025|gemeente|{p.stem}") for p in sorted((folder / "gemeenten").iterdir())]
+    pages += [(p, f"2025|aanbieder|{p.stem}") for p in sorted((folder / "aanbieders").iterdir())]
+    problems, charts = [], 0
+    for path, own in pages:
+        looks = {}
+        for chart in read_page(path).charts:
+            charts += 1
+            problems += [f"{path.name}: {p}" for p in chart_problems(chart, own.split("|", 1)[1], 2025)]
+            for trace in chart["data"]:
+                if trace.get("name"):  # one area looks the same in every chart of the page
+                    looks.setdefault(trace["name"], set()).add(_look(trace)[0])
+        problems += [f"{path.name}: {name} drawn in {sorted(c)}" for name, c in looks.items() if len(c) > 1]
+    assert charts > 100 and problems == []
+    # the trends of a municipality set its three series side by side, never on top of one another
+    trend = [c for c in read_page(folder / "gemeenten" / "0363.html").charts if c["data"][0]["type"] == "scatter"][0]
+    assert trend["layout"]["scattermode"] == "group" and trend["layout"]["title"]["text"].endswith("2024 en 2025")
+    # the rapportcijfer on 1-10, the year-on-year chart with the current year darkest and named as drawn
+    report = read_page(folder / "report.html").charts
+    means = [c for c in report if "Rapportcijfer" in c["layout"]["title"]["text"]]
+    assert means and all(c["layout"]["xaxis"]["range"] == [1, 10] for c in means)
+    years = report[0]
+    assert [t["name"] for t in years["data"]] == ["2024", "2025"]
+    assert _darkness(_look(years["data"][1])[0]) > _darkness(_look(years["data"][0])[0])
+    assert "2024 en 2025" in years["layout"]["title"]["text"]
+
+
+def test_every_headline_card_says_what_last_year_was(exports, tmp_path):
+    for year, folder in ((2025, folder_of(exports)), (2024, folder_of(publish_years(tmp_path, (2024,)), 2024))):
+        html = (folder / "report.html").read_text(encoding="utf-8")
+        cards = re.findall(r'<div class="card">(.*?)</div></div>', html)
+        assert len(cards) == 6, year
+        assert all("Vorig jaar:" in card for card in cards), year
+    # a first year names no year it does not draw
+    first = read_page(folder / "report.html").charts
+    assert all("2023" not in c["layout"]["title"]["text"] for c in first)
+
+
+METHOD_TERMS = ("Kiresuk", "CBS-categorie", "Wilson", "toewijzingnummer", "werkdefinitie", "rho", "standaardfout",
+                "kwadraten")
+
+
+def test_plain_dutch_first_and_the_method_in_the_verantwoording_at_the_end(exports):
+    folder = folder_of(exports)
+    for path in (folder / "report.html", folder / "gemeenten" / "0363.html", folder / "aanbieders" / "11111111.html"):
+        text = " ".join(read_page(path).text)
+        front, _, back = text.partition("Zo leest u de cijfers")
+        assert back and "Verantwoording" in back and "Verantwoording" not in front, path.name
+        assert not [t for t in METHOD_TERMS if t in front], path.name  # none before the reading guide
+        for indicator in dutch.headline_indicators():
+            assert indicator["uitleg"] in front, (path.name, indicator["indicator"])  # each shown in plain words
+            assert indicator["definitie"] in back.partition("Verantwoording")[2]  # and how it is computed, at the end
+    assert all(i["uitleg"] and len(i["uitleg"]) < 100 for i in dutch.indicators())  # one line each

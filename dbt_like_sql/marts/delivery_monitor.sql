@@ -9,9 +9,12 @@
 -- else 'onbekend'), rows accepted and rejected by reason. Trajectories are counted in the month they ended
 -- (einddatum of the cleaned stop record): ended, with a goal (end) measurement (meetdatum at most
 -- end_measurement_window_days before einddatum, or later) and with an EINDE questionnaire (has_end_response).
--- Late: a month with ended trajectories for which no goal measurement had been received by the end of month
--- M + goals_due_months (codebook), once that deadline lies before the data cut-off (the latest delivery
--- received). Months are written YYYY-MM (no full date leaves audit). status: late, quarantined (a file of that month was quarantined), delivered, or nothing_due.
+-- Late, once the deadline (the end of month M + goals_due_months, codebook) lies before the data cut-off (the
+-- latest delivery received): a month with ended trajectories of which none has a goal measurement yet, or whose
+-- goal measurements came in on time for less than goals_on_time_min_share (codebook) of them
+-- (goals_on_time_share = ended_with_goal_in_time / ended_with_goal): a month where 19 of 20 measurements came
+-- a month late is late, though one came in time. Trajectories that never get a goal measurement (not every
+-- trajectory is measured) do not make a month late on their own. Months are written YYYY-MM (no full date leaves audit). status: late, quarantined (a file of that month was quarantined), delivered, or nothing_due.
 with cutoff as (
     select max(received_at)::date as data_cutoff from audit.deliveries
 ),
@@ -120,17 +123,24 @@ select
     coalesce(t.ended_with_goal_in_time, 0) as ended_with_goal_in_time,
     coalesce(t.ended_with_response, 0) as ended_with_response,
     strftime(g.month + to_months(rmj_param('goals_due_months')::integer), '%Y-%m') as goals_due_month,
+    t.ended_with_goal_in_time / nullif(t.ended_with_goal, 0) as goals_on_time_share,
     coalesce(
         t.trajectories_ended > 0
-        and t.ended_with_goal_in_time = 0
-        and last_day(g.month + to_months(rmj_param('goals_due_months')::integer)) < c.data_cutoff,
+        and last_day(g.month + to_months(rmj_param('goals_due_months')::integer)) < c.data_cutoff
+        and (
+            t.ended_with_goal = 0
+            or t.ended_with_goal_in_time < rmj_param('goals_on_time_min_share')::double * t.ended_with_goal
+        ),
         false
     ) as late,
     case
         when coalesce(
             t.trajectories_ended > 0
-            and t.ended_with_goal_in_time = 0
-            and last_day(g.month + to_months(rmj_param('goals_due_months')::integer)) < c.data_cutoff,
+            and last_day(g.month + to_months(rmj_param('goals_due_months')::integer)) < c.data_cutoff
+            and (
+                t.ended_with_goal = 0
+                or t.ended_with_goal_in_time < rmj_param('goals_on_time_min_share')::double * t.ended_with_goal
+            ),
             false
         ) then 'late'
         when coalesce(f.files_quarantined, 0) > 0 then 'quarantined'

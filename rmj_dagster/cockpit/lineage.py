@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import duckdb
 
 SOURCES_TABLE = "marts.figure_sources"
+FIGURES_TABLE = "marts.ceo_indicators"
 
 
 class FigureNotFound(LookupError):
@@ -47,10 +48,7 @@ def explain(con: duckdb.DuckDBPyConnection, year: int, area: str, indicator: str
         [year, area, indicator, group, care],
     ).fetchall()
     if not rows or not rows[0][3]:
-        raise FigureNotFound(
-            f"no published figure {year} {area} {indicator} (group {group}, care {care}); "
-            "suppressed figures and years not yet published have no sources"
-        )
+        raise FigureNotFound(why_not_found(con, year, area, indicator, group, care))
     figure = Figure(year, rows[0][0], area, group, care, indicator)
     header = ("provider", "delivery", "file", "received at", "rows")
     table = [(r[5] or "", r[4], r[6], r[7], str(r[8])) for r in rows]
@@ -63,6 +61,60 @@ def explain(con: duckdb.DuckDBPyConnection, year: int, area: str, indicator: str
     lines += ["  " + "  ".join(c.rjust(w) if i == 4 else c.ljust(w) for i, (c, w) in enumerate(zip(t, widths))).rstrip()
               for t in table]
     return "\n".join(lines)
+
+
+def _listed(values) -> str:
+    values = [str(v) for v in values]
+    return ", ".join(values) if len(values) <= 40 else ", ".join(values[:40]) + f", ... ({len(values)} in all)"
+
+
+def _area_code_of(name: str) -> str | None:
+    """The code of a municipality, sub-region or provider given by its name (as people type it)."""
+    from rmj_dagster import codebook
+
+    wanted = name.strip().lower()
+    for row in codebook.rows("region"):
+        if wanted in (row["gemeentenaam"].lower(), row["subregio_naam"].lower()):
+            return row["reported_as"] if wanted == row["gemeentenaam"].lower() else row["subregio"]
+    for row in codebook.rows("aanbieders"):
+        if wanted == row["aanbiedernaam"].lower():
+            return row["aanbieder_agb"]
+    return None
+
+
+def why_not_found(con: duckdb.DuckDBPyConnection, year: int, area: str, indicator: str, group: str, care: str) -> str:
+    """Which part of the question has no published figure, and what there is instead: the years, the
+    indicators, the area codes (or the code of an area given by name), the groups and care types; or that
+    the figure exists but is suppressed."""
+    asked = f"{year} {area} {indicator} (group {group}, care {care})"
+    # every figure of a year as computed, suppressed ones too (figure_sources holds the published ones only)
+    years = [y for (y,) in con.execute(f"select distinct year from {FIGURES_TABLE} where period = year::varchar "
+                                       "order by 1").fetchall()]
+    if year not in years:
+        return f"no figures published for {year}: published years are {_listed(years) or 'none yet'}"
+
+    def present(column: str, **known) -> list[str]:
+        where = " and ".join(["year = $year", "period = $period", *(f"{c} = ${c}" for c in known)])
+        return [v for (v,) in con.execute(f"select distinct {column} from {FIGURES_TABLE} where {where} order by 1",
+                                          {"year": year, "period": str(year), **known}).fetchall()]
+
+    indicators = present("indicator")
+    if indicator not in indicators:
+        return f"no published figure for indicator {indicator!r} in {year}; indicators of {year}: {_listed(indicators)}"
+    areas = present("area_code")
+    if area not in areas:
+        code = _area_code_of(area)
+        if code is not None:
+            return f"{area!r} is a name, not an area code: ask for {code} (rmj explain {year} {code} {indicator})"
+        return f"no published figure for area code {area!r} in {year}; area codes of {year}: {_listed(areas)}"
+    groups = present("respondent_group", area_code=area, indicator=indicator)
+    if group not in groups:
+        return f"no group {group!r} for {area} {indicator} in {year}; groups: {_listed(groups)}"
+    cares = present("care_type", area_code=area, indicator=indicator, respondent_group=group)
+    if care not in cares:
+        return f"no care type {care!r} for {area} {indicator} group {group} in {year}; care types: {_listed(cares)}"
+    return (f"{asked} is suppressed (niet getoond): too few observations, or it would give a hidden figure away; "
+            "a suppressed figure is not published and has no sources")
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,13 @@ def provider_name(agb: str) -> str:
     return f"Aanbieder met AGB-code {agb}"
 
 
+def unnamed_providers(codes) -> list[str]:
+    """The AGB codes among ``codes`` that the codebook (``aanbieders.csv``) gives no name: published, they
+    would read "Aanbieder met AGB-code ..."."""
+    named = {row["aanbieder_agb"] for row in codebook.rows("aanbieders")}
+    return sorted(set(codes) - named)
+
+
 def area_name(row: dict[str, str]) -> str:
     """How a published row's area is named for a reader."""
     if row["area_type"] == "aanbieder":

@@ -29,7 +29,7 @@ h1 { color: #00457c; margin-bottom: 0.2em; } h2 { color: #00457c; border-bottom:
 .cards { display: flex; flex-wrap: wrap; gap: 1em; }
 .card { flex: 1 1 300px; border: 1px solid #c9d6e3; border-radius: 6px; padding: 0.8em 1em; background: #f6f9fc; }
 .card .label { font-weight: 600; } .card .value { font-size: 2em; color: #00457c; }
-.card .detail { color: #444; font-size: 0.92em; }
+.card .detail { color: #444; font-size: 0.92em; } .uitleg { color: #444; font-size: 0.9em; }
 table { border-collapse: collapse; font-size: 0.92em; margin: 0.5em 0 1em; }
 th, td { border: 1px solid #ccd5df; padding: 0.25em 0.6em; text-align: left; vertical-align: top; }
 th { background: #e9f0f7; } td.num { text-align: right; white-space: nowrap; }

@@ -34,12 +34,13 @@ def build_municipality_page(published: Published, municipality: dict[str, str], 
     page.heading("Kerncijfers")
     page_sections.comparison_table(page, headline, columns, rows)
     page_sections.comparison_chart(page, headline, columns, rows,
-                                   f"{name} naast {municipality['subregio_naam']} en de regio, {year} (95%-intervallen)")
+                                   f"{name} naast {municipality['subregio_naam']} en de regio, {{years}} (95%-intervallen)")
     page.heading("Ontwikkeling over de jaren")
     page_sections.trend_charts(page, published, columns, headline)
     page.heading("De stellingen van de vragenlijst")
     page_sections.items_table(page, columns, rows)
-    page_sections.reading_guide(page)
     page_sections.glossary(page, rows, "gemeente", municipality["gemeentecode"], headline + dutch.item_indicators())
+    page_sections.reading_guide(page)
+    page_sections.accountability(page, headline + dutch.item_indicators())
     return page.render(links=[("Het regionale rapport", "../report.html"),
                               (f"Alle cijfers als Excel-werkmap (indicatoren-{year}.xlsx)", f"../indicatoren-{year}.xlsx")])

@@ -36,11 +36,16 @@ def comparison_table(page: Page, indicators: list[dict[str, str]], columns: list
     body = []
     for indicator in indicators:
         own = headline_row(rows, own_type, own_code, indicator)
-        line = [cell(indicator["label"]), *_figure_cells(own, OWN_FIELDS)]
+        line = [indicator_cell(indicator), *_figure_cells(own, OWN_FIELDS)]
         for _, area_type, code in others:
             line += _figure_cells(headline_row(rows, area_type, code, indicator), ("value",))
         body.append(line)
     page.raw(table(head, body))
+
+
+def indicator_cell(indicator: dict[str, str]) -> str:
+    """The indicator's label with its one-line plain description (``uitleg``) beneath: what it means, before how."""
+    return f'<td>{escape(indicator["label"])}<br><span class="uitleg">{escape(indicator["uitleg"])}</span></td>'
 
 
 def comparison_chart(page: Page, indicators: list[dict[str, str]], columns: list[tuple[str, str, str]],
@@ -48,10 +53,15 @@ def comparison_chart(page: Page, indicators: list[dict[str, str]], columns: list
     """The percentages of the page's area beside the other areas (grouped bars with intervals)."""
     shown = [i for i in indicators if i["eenheid"] == "pct"]
     series = []
-    for heading, area_type, code in columns:
+    for (heading, area_type, code), style in zip(columns, _column_styles(len(columns))):
         bars = [(i["kort"], row, "value") for i in shown if (row := headline_row(rows, area_type, code, i))]
-        series.append(charts.Series(heading, bars))
-    page.chart(charts.grouped_bars(series, title, "%"))
+        series.append(charts.Series(heading, bars, style))
+    page.chart(charts.grouped_bars(series, title))
+
+
+def _column_styles(count: int) -> list[int]:
+    """The page's own area strongest, the region (last) lightest, a sub-region between."""
+    return [charts.STRONG, charts.LIGHT] if count == 2 else [charts.STRONG, charts.SECOND, charts.LIGHT][:count]
 
 
 def trend_charts(page: Page, published: Published, columns: list[tuple[str, str, str]],
@@ -65,13 +75,12 @@ def trend_charts(page: Page, published: Published, columns: list[tuple[str, str,
     per_year = {y: lookup(published.rows if y == published.year else published.earlier[y]) for y in years}
     for indicator in indicators:
         series = []
-        for heading, area_type, code in columns:
+        for (heading, area_type, code), style in zip(columns, _column_styles(len(columns))):
             found = [row for y in years if (row := headline_row(per_year[y], area_type, code, indicator))]
             if found:
-                series.append((heading, found))
+                series.append((heading, found, style))
         if series:
-            axis = "%" if indicator["eenheid"] == "pct" else "gemiddelde"
-            page.chart(charts.trend_lines(series, f"{indicator['label']}, {years[0]}–{years[-1]}", axis))
+            page.chart(charts.trend_lines(series, indicator["label"]))
 
 
 def items_table(page: Page, columns: list[tuple[str, str, str]], rows: Lookup) -> None:
@@ -108,12 +117,19 @@ def reading_guide(page: Page) -> None:
 
 
 def glossary(page: Page, rows: Lookup, area_type: str, code: str, indicators: list[dict[str, str]]) -> None:
-    """Each figure's label, definition and n (of the page's own area)."""
+    """Each figure in plain words, with its n (of the page's own area); how it is computed is in the Verantwoording."""
     page.heading("Begrippen")
     entries = []
     for indicator in indicators:
         row = headline_row(rows, area_type, code, indicator)
         n = f"<br>n: {tagged(row, 'n', tag='span', css='n')}" if row is not None else f"<br>n: {NO_DATA}"
-        entries.append(f"<dt>{escape(indicator['label'])}</dt><dd>{escape(indicator['definitie'])}{n}</dd>")
+        entries.append(f"<dt>{escape(indicator['label'])}</dt><dd>{escape(indicator['uitleg'])}{n}</dd>")
     page.raw("<dl>" + "".join(entries) + "</dl>")
 
+
+def accountability(page: Page, indicators: list[dict[str, str]]) -> None:
+    """The method at the end of the page (``Verantwoording``): each figure's exact definition from the codebook."""
+    page.heading("Verantwoording")
+    page.paragraph("Hoe elk cijfer precies is berekend, voor wie het wil nagaan of vergelijken met andere bronnen.")
+    entries = [f"<dt>{escape(i['label'])}</dt><dd>{escape(i['definitie'])}</dd>" for i in indicators]
+    page.raw('<dl class="verantwoording">' + "".join(entries) + "</dl>")

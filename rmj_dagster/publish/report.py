@@ -1,8 +1,9 @@
 """``report.html``: the region's yearly page, drawn from the published figures only.
 
-Headline figures first (with interval and last year), then the breakdowns by area and by provider, the
-questionnaire statements, every region figure, the glossary and the links to the CSV, the workbook and
-the municipality and provider pages.
+Headline figures first (each with a plain description, interval and last year), then the breakdowns by area
+and by provider, the questionnaire statements, every region figure, the links to the municipality and
+provider pages, the glossary in plain words, the reading guide and, last, the method (Verantwoording); the
+links to the CSV and the workbook close the page.
 """
 
 from __future__ import annotations
@@ -28,9 +29,10 @@ def build_report(published: Published, meta: PageMeta, municipalities: list[dict
     _breakdowns(page, published.rows)
     _items_chart(page, rows)
     _region_table(page, published.rows)
-    page_sections.reading_guide(page)
-    page_sections.glossary(page, rows, *REGION, dutch.indicators())
     _more_pages(page, municipalities, providers)
+    page_sections.glossary(page, rows, *REGION, dutch.indicators())
+    page_sections.reading_guide(page)
+    page_sections.accountability(page, dutch.indicators())
     return page.render(links=[("De cijfers als CSV voor verdere verwerking (indicators.csv, met een punt als "
                                "decimaalteken; open in Excel liever de werkmap)", "indicators.csv"),
                               (f"De cijfers als Excel-werkmap (indicatoren-{year}.xlsx)", f"indicatoren-{year}.xlsx")])
@@ -43,13 +45,16 @@ def _headline_cards(page: Page, rows: Lookup) -> None:
         row = page_sections.headline_row(rows, *REGION, indicator)
         if row is None:
             cards.append(f'<div class="card"><div class="label">{escape(indicator["label"])}</div>'
-                         f'<div class="value">{page_sections.NO_DATA}</div></div>')
+                         f'<div class="uitleg">{escape(indicator["uitleg"])}</div>'
+                         f'<div class="value">{page_sections.NO_DATA}</div>'
+                         '<div class="detail">Vorig jaar: geen gepubliceerd cijfer</div></div>')
             continue
         previous = (f"Vorig jaar: {tagged(row, 'prev', 'span', 'prev')} "
                     f"({tagged(row, 'prev_ci', 'span', 'prev_ci')}), {tagged(row, 'overlap', 'span', 'overlap')}"
                     if row.get("prev_value") else "Vorig jaar: geen gepubliceerd cijfer")
         cards.append(
             f'<div class="card"><div class="label">{escape(indicator["label"])}</div>'
+            f'<div class="uitleg">{escape(indicator["uitleg"])}</div>'
             f'<div class="value">{tagged(row, "value", "span", "value")}</div>'
             f'<div class="detail">95%-interval {tagged(row, "ci", "span", "ci")}; n = {tagged(row, "n", "span", "n")}</div>'
             f'<div class="detail">{previous}</div></div>'
@@ -60,9 +65,9 @@ def _headline_cards(page: Page, rows: Lookup) -> None:
 def _headline_chart(page: Page, rows: Lookup, year: int) -> None:
     shown = [i for i in dutch.headline_indicators() if i["eenheid"] == "pct"]
     found = [(i["kort"], row) for i in shown if (row := page_sections.headline_row(rows, *REGION, i))]
-    series = [charts.Series(str(year - 1), [(k, row, "prev") for k, row in found]),
-              charts.Series(str(year), [(k, row, "value") for k, row in found])]
-    page.chart(charts.grouped_bars(series, f"De regio in {year} en {year - 1} (95%-intervallen)", "%"))
+    series = [charts.Series(str(year - 1), [(k, row, "prev") for k, row in found], charts.LIGHT),
+              charts.Series(str(year), [(k, row, "value") for k, row in found], charts.STRONG)]
+    page.chart(charts.grouped_bars(series, "De regio in {years} (95%-intervallen)"))
 
 
 def _area_order(row: dict[str, str]) -> tuple:
@@ -87,11 +92,11 @@ def _breakdowns(page: Page, rows: list[dict[str, str]]) -> None:
 def _items_chart(page: Page, rows: Lookup) -> None:
     page.heading("De stellingen van de vragenlijst")
     series = []
-    for group in ("ALL", "OUDERS", "JONGEREN"):
+    for group, style in (("ALL", charts.STRONG), ("OUDERS", charts.SECOND), ("JONGEREN", 3)):
         bars = [(i["kort"], row, "value") for i in dutch.item_indicators()
                 if (row := rows.get(("regio", "RMJ", group, "ALL", i["indicator"])))]
-        series.append(charts.Series(dutch.label("respondent_group", group), bars))
-    page.chart(charts.grouped_bars(series, "Regio: % (helemaal) eens per stelling", "%"))
+        series.append(charts.Series(dutch.label("respondent_group", group), bars, style))
+    page.chart(charts.grouped_bars(series, "Regio: % (helemaal) eens per stelling, {years}"))
 
 
 def _region_table(page: Page, rows: list[dict[str, str]]) -> None:
