@@ -1,37 +1,137 @@
-"""Shared test setup: every test gets its own landing zone, warehouse and export dir under tmp_path."""
+"""Shared test setup: isolation from the user's data by construction, the two tiers, hypothesis profiles.
+
+Every place the pipeline writes is an ``RMJ_*`` path setting (``settings.DEFAULTS``) or ``DAGSTER_HOME``.
+Their defaults (``data/…``, ``.dagster_home``) are the user's own data in the checkout, so:
+
+- the session removes every ``RMJ_*`` setting the user may have exported and points all the path settings
+  and ``DAGSTER_HOME`` at a temporary folder of its own before anything is collected (a module that
+  builds Dagster resources on import then holds ``EnvVar``s, never the defaults), and refuses to start if
+  one of them still resolves into the checkout's ``data/`` or ``.dagster_home/``;
+- an autouse fixture points them at the test's own ``tmp_path`` (subprocesses inherit ``os.environ``) and
+  fails a test that leaves one of them resolving into those folders.
+
+``tests/test_isolation.py`` proves it: the user's ``data/`` and ``.dagster_home/`` are byte-identical after
+a run of tests that write through the defaults.
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
+from rmj_dagster import settings
+from tests import hypothesis_profiles
+
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-SHARED = PROJECT_ROOT.parent / "shared"
+INVOCATION_DIR = Path.cwd().resolve()  # relative defaults resolve here, unless a test moves elsewhere on purpose
+# ../shared beside the checkout (a worktree one level deeper finds it one level up)
+SHARED = next((p / "shared" for p in (PROJECT_ROOT.parent, PROJECT_ROOT.parent.parent) if (p / "shared").exists()),
+              PROJECT_ROOT.parent / "shared")
 TEST_KEY = "test-key-0123456789-0123456789-0123456789"
+
+DAGSTER_HOME = "DAGSTER_HOME"  # the code's own default: local_instance.DEFAULT_HOME in the working directory
+DEFAULT_DAGSTER_HOME = ".dagster_home"
+# Where each path setting points inside a test's folder: its default with the leading data/ taken off.
+ISOLATED = {name: Path(default).relative_to("data") for name, default in settings.DEFAULTS.items()} | {
+    DAGSTER_HOME: Path("dagster_home")
+}
+# Every RMJ_* setting of the pipeline (settings.ENV_*): none of the user's values reaches a test.
+RMJ_SETTINGS = sorted(value for name, value in vars(settings).items() if name.startswith("ENV_"))
+
+SLOW_TIER = ".venv/bin/pytest -m slow"
+
+
+def user_data_folders() -> list[Path]:
+    """The folders the defaults resolve to: the checkout's (and pytest's working directory's) data/ and .dagster_home/."""
+    roots = {PROJECT_ROOT, INVOCATION_DIR}
+    return [root / name for root in sorted(roots) for name in ("data", DEFAULT_DAGSTER_HOME)]
+
+
+def into_user_data(environ: dict[str, str] | os._Environ) -> list[str]:
+    """The isolated variables that resolve (as the pipeline resolves them) into the user's data folders."""
+    forbidden = user_data_folders()
+    found = []
+    for name in ISOLATED:
+        value = environ.get(name) or (DEFAULT_DAGSTER_HOME if name == DAGSTER_HOME else settings.DEFAULTS[name])
+        resolved = Path(value).resolve()
+        if any(resolved == folder or folder in resolved.parents for folder in forbidden):
+            found.append(f"{name}={environ.get(name) or '(not set: default)'} -> {resolved}")
+    return found
+
+
+def isolated_paths(root: Path) -> dict[str, Path]:
+    """Each isolated variable's value under ``root``."""
+    return {name: root / sub for name, sub in ISOLATED.items()}
+
+
+_session_root: Path | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _session_root
+    config.addinivalue_line(
+        "markers", "slow: needs a real daemon, SIGKILL, PostgreSQL, a browser, national volume or a full hypothesis "
+        f"budget; left out of plain pytest, run with {SLOW_TIER}")
+    for name in RMJ_SETTINGS:
+        os.environ.pop(name, None)
+    _session_root = Path(tempfile.mkdtemp(prefix="rmj-tests-"))
+    os.environ.update({name: str(path) for name, path in isolated_paths(_session_root).items()})
+    leaks = into_user_data(os.environ)
+    if leaks:
+        shutil.rmtree(_session_root, ignore_errors=True)
+        raise pytest.UsageError(
+            "refusing to run the tests: they would write into the checkout's own data folders "
+            f"({', '.join(str(f) for f in user_data_folders())}):\n  " + "\n  ".join(leaks)
+            + "\nPoint the temporary folder (TMPDIR, --basetemp) outside data/ and .dagster_home/.")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _session_root is not None:
+        shutil.rmtree(_session_root, ignore_errors=True)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    markexpr = config.getoption("markexpr") or ""
+    if "not slow" in markexpr:
+        terminalreporter.write_sep("-", "fast tier only")
+        terminalreporter.write_line(
+            f"The slow tier (real daemon, SIGKILL, PostgreSQL, headless browser, national volume, whole-chain "
+            f"property runs) is left out: run it with  {SLOW_TIER}  (.ci/run runs both).")
+    terminalreporter.write_line(f"hypothesis profile: {hypothesis_profiles.PROFILE} ({hypothesis_profiles.HOW})")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_from_user_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest):
+    """Every path setting and DAGSTER_HOME in this test's own folder; a test that leaves one in the user's
+    data (unset, so it falls back to the default, or pointed there) fails."""
+    for name, path in isolated_paths(tmp_path).items():
+        monkeypatch.setenv(name, str(path))
+    yield
+    leaks = into_user_data(os.environ)
+    if leaks:
+        pytest.fail(f"{request.node.nodeid} points into the user's data folders; use tmp_path:\n  " + "\n  ".join(leaks))
 
 
 @pytest.fixture
 def rmj_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
-    """RMJ_* variables pointing into tmp_path, with a test key (not the demo key)."""
+    """The RMJ_* paths (all in tmp_path, see above) as a dict, an empty landing zone, a test key (not the demo key)."""
+    isolated = isolated_paths(tmp_path)
     paths = {
-        "landing": tmp_path / "landing",
-        "warehouse": tmp_path / "warehouse" / "rmj.duckdb",
-        "exports": tmp_path / "exports",
+        "landing": isolated[settings.ENV_LANDING_DIR],
+        "warehouse": isolated[settings.ENV_WAREHOUSE],
+        "snapshot": isolated[settings.ENV_SNAPSHOT],
+        "exports": isolated[settings.ENV_EXPORT_DIR],
+        "dagster_home": isolated[DAGSTER_HOME],  # rmj process records its runs here, as the UI would
     }
     (paths["landing"] / "incoming").mkdir(parents=True)
-    monkeypatch.setenv("RMJ_LANDING_DIR", str(paths["landing"]))
-    monkeypatch.setenv("RMJ_WAREHOUSE", str(paths["warehouse"]))
-    monkeypatch.setenv("RMJ_EXPORT_DIR", str(paths["exports"]))
-    monkeypatch.setenv("RMJ_PSEUDONYM_KEY", TEST_KEY)
-    monkeypatch.delenv("RMJ_PSEUDONYM_KEY_FILE", raising=False)
-    monkeypatch.delenv("RMJ_PSEUDONYM_KEY_LABEL", raising=False)
-    monkeypatch.delenv("RMJ_DEMO_MODE", raising=False)
-    monkeypatch.delenv("RMJ_RETAIN_ORIGINALS", raising=False)
-    monkeypatch.setenv("RMJ_SETTLE_SECONDS", "0")  # files in these tests are written before rmj process looks
-    paths["dagster_home"] = tmp_path / "dagster_home"  # rmj process records its runs here, as the UI would
-    monkeypatch.setenv("DAGSTER_HOME", str(paths["dagster_home"]))
+    for name, path in isolated.items():
+        monkeypatch.setenv(name, str(path))
+    monkeypatch.setenv(settings.ENV_PSEUDONYM_KEY, TEST_KEY)
+    monkeypatch.setenv(settings.ENV_SETTLE_SECONDS, "0")  # files in these tests are written before rmj process looks
     return paths

@@ -294,9 +294,9 @@ def main() -> None:  # pragma: no cover -- a measuring tool
         paths = {"landing": tmp / "landing", "warehouse": tmp / "w" / "rmj.duckdb", "exports": tmp / "exports"}
         (paths["landing"] / "incoming").mkdir(parents=True)
         os.environ |= {"RMJ_LANDING_DIR": str(paths["landing"]), "RMJ_WAREHOUSE": str(paths["warehouse"]),
-                       "RMJ_EXPORT_DIR": str(paths["exports"]),
+                       "RMJ_EXPORT_DIR": str(paths["exports"]), "RMJ_SNAPSHOT": str(tmp / "snapshot" / "rmj_marts.duckdb"),
+                       "DAGSTER_HOME": str(tmp / "dagster_home"),
                        "RMJ_PSEUDONYM_KEY": "corpus-key-0123456789-0123456789-0123456789"}
-        os.environ.pop("DAGSTER_HOME", None)
         n = write_legitimate_deliveries(paths["landing"] / "incoming")
         print(f"legitimate corpus: {n} trajectories; styles per field:")
         for field, styles in LEGITIMATE.items():

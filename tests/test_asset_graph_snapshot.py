@@ -29,10 +29,12 @@ def _partitioning(partitions_def) -> str | None:
 
 def graph_snapshot() -> dict:
     graph = defs.resolve_asset_graph()
+    # the definition that runs each check: from what the code location was given (no private AssetGraph map)
+    owners = {key: d for d in [*defs.assets, *defs.asset_checks] for key in getattr(d, "check_keys", ())}
     checks_by_asset: dict[str, list[dict]] = {}
     for check_key in sorted(graph.asset_check_keys, key=lambda k: (k.asset_key.to_user_string(), k.name)):
         spec = graph.get_check_spec(check_key)
-        owner = graph._assets_defs_by_check_key[check_key]  # the definition that runs the check
+        owner = owners[check_key]
         checks_by_asset.setdefault(check_key.asset_key.to_user_string(), []).append(
             {"name": check_key.name, "blocking": spec.blocking, "pool": _pool_of(owner)}
         )

@@ -8,12 +8,12 @@ periods whose marts did not change left as published.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from datetime import date
 from pathlib import Path
 
 import dagster as dg
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -38,7 +38,8 @@ def _published(exports: Path) -> dict[str, bytes]:
 
 
 def _run(root: Path, batches: list[list[Path]], monkeypatch) -> dict[str, bytes]:
-    for name, sub in (("RMJ_LANDING_DIR", "landing"), ("RMJ_WAREHOUSE", "w.duckdb"), ("RMJ_EXPORT_DIR", "exports")):
+    for name, sub in (("RMJ_LANDING_DIR", "landing"), ("RMJ_WAREHOUSE", "w.duckdb"), ("RMJ_EXPORT_DIR", "exports"),
+                      ("RMJ_SNAPSHOT", "snapshot.duckdb"), ("DAGSTER_HOME", "dagster_home")):
         monkeypatch.setenv(name, str(root / sub))
     incoming = root / "landing" / "incoming"
     incoming.mkdir(parents=True)
@@ -72,12 +73,12 @@ def _source_and_reference(tmp_path_factory, monkeypatch) -> tuple[list[Path], di
 
 # Each example costs a whole `rmj process` per batch; two examples of two or three batches each, so every
 # example really splits the deliveries (a cut is a position between two files, never at an end).
+@pytest.mark.slow  # a whole `rmj process` per batch: about ten per example
 @settings(max_examples=2, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(cuts=st.sets(st.integers(0, 10**6), min_size=1, max_size=2))
 # a first batch whose 2025 data makes no CEO figure yet: 2025 must wait for its figures, not fail
 @example(cuts={298})
 def test_any_batching_in_arrival_order_publishes_the_same_files(rmj_env, tmp_path_factory, monkeypatch, cuts):
-    os.environ.pop("DAGSTER_HOME", None)
     files, reference = _source_and_reference(tmp_path_factory, monkeypatch)
     bounds = sorted({1 + c % (len(files) - 1) for c in cuts})
     batches = [files[a:b] for a, b in zip([0, *bounds], [*bounds, len(files)])]

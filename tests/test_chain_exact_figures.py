@@ -96,6 +96,7 @@ def chain(tmp_path_factory):
         "RMJ_LANDING_DIR": str(root / "landing"),
         "RMJ_WAREHOUSE": str(root / "warehouse" / "rmj.duckdb"),
         "RMJ_EXPORT_DIR": str(root / "exports"),
+        "RMJ_SNAPSHOT": str(root / "snapshot" / "rmj_marts.duckdb"),
         "RMJ_PSEUDONYM_KEY": "chain-test-key-0123456789abcdef0123456789",
         "DAGSTER_HOME": str(root / "dagster_home"),
     }

@@ -54,10 +54,12 @@ def chain(tmp_path_factory):
         "RMJ_LANDING_DIR": str(root / "landing"),
         "RMJ_WAREHOUSE": str(root / "warehouse" / "rmj.duckdb"),
         "RMJ_EXPORT_DIR": str(root / "exports"),
+        "RMJ_SNAPSHOT": str(root / "snapshot" / "rmj_marts.duckdb"),
+        "DAGSTER_HOME": str(root / "dagster_home"),
         "RMJ_PSEUDONYM_KEY": "long-term-test-key-0123456789abcdef01234567",
     }.items():
         mp.setenv(name, value)
-    for name in ("DAGSTER_HOME", "RMJ_DEMO_MODE", "RMJ_RETAIN_ORIGINALS", "RMJ_PSEUDONYM_KEY_FILE", "RMJ_PSEUDONYM_KEY_LABEL"):
+    for name in ("RMJ_DEMO_MODE", "RMJ_RETAIN_ORIGINALS", "RMJ_PSEUDONYM_KEY_FILE", "RMJ_PSEUDONYM_KEY_LABEL"):
         mp.delenv(name, raising=False)
     incoming = root / "landing" / "incoming"
     incoming.mkdir(parents=True)

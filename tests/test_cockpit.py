@@ -34,12 +34,12 @@ TODAY = date(2026, 2, 20)
 def monthly_run(tmp_path_factory):
     """Generated monthly deliveries of 2025 with planted defects and bad files, processed once."""
     root = tmp_path_factory.mktemp("monthly")
-    env = {"RMJ_LANDING_DIR": root / "landing", "RMJ_WAREHOUSE": root / "wh.duckdb", "RMJ_EXPORT_DIR": root / "exports"}
-    saved = {k: os.environ.get(k) for k in [*env, "RMJ_PSEUDONYM_KEY", "RMJ_DEMO_MODE", "DAGSTER_HOME"]}
+    env = {"RMJ_LANDING_DIR": root / "landing", "RMJ_WAREHOUSE": root / "wh.duckdb", "RMJ_EXPORT_DIR": root / "exports",
+           "RMJ_SNAPSHOT": root / "snapshot.duckdb", "DAGSTER_HOME": root / "dagster_home"}
+    saved = {k: os.environ.get(k) for k in [*env, "RMJ_PSEUDONYM_KEY", "RMJ_DEMO_MODE"]}
     os.environ.update({k: str(v) for k, v in env.items()})
     os.environ["RMJ_PSEUDONYM_KEY"] = "test-key-0123456789-0123456789-0123456789"
     os.environ.pop("RMJ_DEMO_MODE", None)
-    os.environ.pop("DAGSTER_HOME", None)
     generate_deliveries(env["RMJ_LANDING_DIR"], seed=31, scale=0.1, years=[2025], defect_rate=0.02, today=TODAY, monthly=True)
     replay_arrivals(env["RMJ_LANDING_DIR"])  # as if the pipeline had watched the landing zone all year
     truth = json.loads((env["RMJ_LANDING_DIR"] / "generator_truth.json").read_text(encoding="utf-8"))

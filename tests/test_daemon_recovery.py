@@ -23,6 +23,8 @@ import pytest
 
 from tests.conftest import PROJECT_ROOT
 
+pytestmark = pytest.mark.slow  # a real dagster-daemon and a SIGKILL
+
 DEADLINE_S = 240  # the whole scenario, daemon start to every delivery reconciled
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import uuid
 from pathlib import Path
 
 import dagster as dg
@@ -209,13 +210,10 @@ def test_no_landing_zone_yet_is_a_skip_not_a_crash(tmp_path, monkeypatch, ticker
 
 def record_run(instance: dg.DagsterInstance, run_key: str | None, status: dg.DagsterRunStatus, partition: str | None = None) -> None:
     """A deliveries_job run in the instance, as the daemon would have launched it."""
-    from dagster._core.storage.dagster_run import DagsterRun
-    from dagster._core.utils import make_new_run_id
-
     tags = {"dagster/run_key": run_key} if run_key else {}
     if partition:
         tags["dagster/partition"] = partition
-    instance.add_run(DagsterRun(job_name=delivery_sensor_module().DELIVERY_JOB_NAME, run_id=make_new_run_id(), tags=tags, status=status))
+    instance.add_run(dg.DagsterRun(job_name=delivery_sensor_module().DELIVERY_JOB_NAME, run_id=str(uuid.uuid4()), tags=tags, status=status))
 
 
 def delivery_sensor_module():

@@ -21,6 +21,7 @@ from rmj_dagster.intake.landing_zone import delivery_id_of, sha256_of
 from rmj_dagster.resources import LandingZoneResource
 from rmj_dagster.sensors import delivery_sensor
 from tests.conftest import TEST_KEY
+from tests.hypothesis_profiles import examples
 
 NAMES = st.sampled_from(["a.csv", "Export (3).CSV", "stop zorg jan.csv", "doelen_ü.csv", "x.xml", "y.csv.part", ".hidden", "z"])
 BODIES = st.sampled_from([b"", b"aanbieder_agb;bsn\n", b"aanbieder_agb;bsn\n1;2\n", b"<Bericht/>", b"\xff\xfe\x00junk"])
@@ -57,7 +58,7 @@ def _apply(incoming: Path, action: tuple, clock: list[int]) -> None:
         os.utime(path, ns=(clock[0] * 10**9, clock[0] * 10**9))
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(ACTIONS, min_size=1, max_size=25))
 def test_any_sequence_of_events_never_crashes_and_never_requests_a_content_twice_as_new(actions):
     folder = Path(tempfile.mkdtemp())

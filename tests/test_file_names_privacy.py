@@ -24,7 +24,6 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
-from dagster._core.instance.ref import InstanceRef
 
 from tests.conftest import PROJECT_ROOT, TEST_KEY
 from tests.jw307_samples import jw307
@@ -108,7 +107,7 @@ def _wait_for(predicate, timeout: float, what: str) -> None:
 
 def _sensor_runs_ended(home: Path) -> bool:
     """A run requested by the delivery sensor exists and every such run has ended."""
-    with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
+    with dg.DagsterInstance.from_config(str(home)) as instance:
         runs = instance.get_run_records(filters=dg.RunsFilter(tags={"dagster/sensor_name": "delivery_sensor"}))
     return bool(runs) and all(r.dagster_run.is_finished for r in runs)
 
@@ -121,6 +120,7 @@ def _warehouse_free(db: Path) -> bool:
     return True
 
 
+@pytest.mark.slow  # a real dagster-daemon
 def test_identifiers_in_file_names_reach_no_store_log_or_console(tmp_path):
     landing, home = tmp_path / "landing", tmp_path / "dagster_home"
     incoming = landing / "incoming"
@@ -169,7 +169,7 @@ def test_identifiers_in_file_names_reach_no_store_log_or_console(tmp_path):
                 daemon.wait()
 
     _wait_for(lambda: _warehouse_free(tmp_path / "warehouse" / "rmj.duckdb"), 60, "the warehouse to be released")
-    with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
+    with dg.DagsterInstance.from_config(str(home)) as instance:
         launched = instance.get_run_records(filters=dg.RunsFilter(tags={"dagster/sensor_name": "delivery_sensor"}))
     assert [r.dagster_run.status for r in launched] == [dg.DagsterRunStatus.SUCCESS]
     assert not any(p.suffix == ".csv" for p in incoming.iterdir())

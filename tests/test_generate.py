@@ -11,7 +11,6 @@ import csv
 import hashlib
 import io
 import json
-import os
 import tracemalloc
 from collections import Counter
 from dataclasses import dataclass
@@ -597,7 +596,7 @@ def test_memory_stays_bounded_as_scale_grows(tmp_path):
     assert peak < 16_000_000, f"peak {peak / 1e6:.0f} MB"  # measured: 2 MB at scale 2, 4 MB at scale 8
 
 
-@pytest.mark.skipif(not os.environ.get("RMJ_SLOW_TESTS"), reason="national scale takes about 40 s; set RMJ_SLOW_TESTS=1")
+@pytest.mark.slow  # national scale: about 40 s
 def test_national_scale_fits_in_little_memory(tmp_path):
     tracemalloc.start()
     summary = generate_deliveries(tmp_path, seed=7, scale=225, years=[2025], today=TODAY)

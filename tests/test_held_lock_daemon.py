@@ -15,6 +15,7 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import pytest
 
 from rmj_dagster import warehouse
 from rmj_dagster.generate import generate_deliveries
@@ -25,6 +26,8 @@ from tests.conftest import TEST_KEY
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 from local_daemon import LocalDaemon, landing_idle  # noqa: E402
+
+pytestmark = pytest.mark.slow  # a real dagster-daemon
 
 HOLD = "import duckdb, sys, time; c = duckdb.connect(sys.argv[1], read_only=True); print('held', flush=True); time.sleep(float(sys.argv[2]))"
 HELD_SECONDS = 600  # at most: the analyst leaves once a deliveries run has failed on the lock

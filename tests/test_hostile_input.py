@@ -112,8 +112,10 @@ def hostile(tmp_path_factory):
         mp.setenv("RMJ_LANDING_DIR", str(landing))
         mp.setenv("RMJ_WAREHOUSE", str(root / "w.duckdb"))
         mp.setenv("RMJ_EXPORT_DIR", str(root / "exports"))
+        mp.setenv("RMJ_SNAPSHOT", str(root / "snapshot" / "rmj_marts.duckdb"))
+        mp.setenv("DAGSTER_HOME", str(root / "dagster_home"))  # process() records its runs here, not in .dagster_home/
         mp.setenv("RMJ_PSEUDONYM_KEY", TEST_KEY)
-        for name in ("RMJ_PSEUDONYM_KEY_FILE", "RMJ_PSEUDONYM_KEY_LABEL", "RMJ_DEMO_MODE", "RMJ_RETAIN_ORIGINALS", "DAGSTER_HOME"):
+        for name in ("RMJ_PSEUDONYM_KEY_FILE", "RMJ_PSEUDONYM_KEY_LABEL", "RMJ_DEMO_MODE", "RMJ_RETAIN_ORIGINALS"):
             mp.delenv(name, raising=False)
         mp.setattr(delivery_assets, "inspect_file", inspect_or_fail)
         summary = process()  # raises PipelineFailed if any run failed

@@ -17,8 +17,10 @@ def legitimate_chain(tmp_path_factory):
     for name, value in {"RMJ_LANDING_DIR": paths["landing"], "RMJ_WAREHOUSE": paths["warehouse"],
                         "RMJ_EXPORT_DIR": paths["exports"]}.items():
         mp.setenv(name, str(value))
+    mp.setenv("RMJ_SNAPSHOT", str(tmp / "snapshot" / "rmj_marts.duckdb"))
+    mp.setenv("DAGSTER_HOME", str(tmp / "dagster_home"))  # rmj process records its runs here, not in .dagster_home/
     mp.setenv("RMJ_PSEUDONYM_KEY", "corpus-key-0123456789-0123456789-0123456789")
-    for name in ("RMJ_PSEUDONYM_KEY_FILE", "RMJ_PSEUDONYM_KEY_LABEL", "RMJ_DEMO_MODE", "RMJ_RETAIN_ORIGINALS", "DAGSTER_HOME"):
+    for name in ("RMJ_PSEUDONYM_KEY_FILE", "RMJ_PSEUDONYM_KEY_LABEL", "RMJ_DEMO_MODE", "RMJ_RETAIN_ORIGINALS"):
         mp.delenv(name, raising=False)
     trajectories = corpus.write_legitimate_deliveries(paths["landing"] / "incoming")
     yield trajectories, corpus.scan_legitimate_chain(paths)

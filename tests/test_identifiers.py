@@ -19,6 +19,7 @@ from rmj_dagster.intake.detect import Quarantine
 from rmj_dagster.privacy import identifiers
 from rmj_dagster.resources import Warehouse
 from rmj_dagster.ttp import pseudonymise
+from tests.hypothesis_profiles import examples
 from tests.jw307_samples import jw307
 from tests.test_ingest import BSN, CEM_COLUMNS, cem_csv, con, load, write  # noqa: F401 -- con is a fixture
 
@@ -301,7 +302,7 @@ _PIECES = ["<script>", '<script id="plotly-js">', "<script\n type=x>", "/**", "*
            "</script>", "</script", "<", ">", "123456782", "2010-03-15", "x", "<p>", "/** * plotly.js v"]
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(st.lists(st.sampled_from(_PIECES), max_size=30))
 def test_the_library_is_cut_out_exactly_as_the_pattern_describes(pieces):
     """The string search that skips plotly.js cuts out what the pattern it replaced would: no more, no less."""

@@ -45,7 +45,8 @@ def _feed(root: Path, files: list[Path], instance: dg.DagsterInstance) -> None:
 
 
 def _env(root: Path, monkeypatch) -> None:
-    for name, sub in (("RMJ_LANDING_DIR", "landing"), ("RMJ_WAREHOUSE", "w.duckdb"), ("RMJ_EXPORT_DIR", "exports")):
+    for name, sub in (("RMJ_LANDING_DIR", "landing"), ("RMJ_WAREHOUSE", "w.duckdb"), ("RMJ_EXPORT_DIR", "exports"),
+                      ("RMJ_SNAPSHOT", "snapshot.duckdb")):
         monkeypatch.setenv(name, str(root / sub))
     (root / "landing" / "incoming").mkdir(parents=True)
 

@@ -22,6 +22,8 @@ import pytest
 from rmj_dagster.generate import generate_deliveries
 from rmj_dagster.intake.kinds import KINDS
 
+pytestmark = pytest.mark.slow  # SIGKILL at each point, and a rerun each time
+
 PROJECT = Path(__file__).resolve().parents[1]
 
 KILLER = """

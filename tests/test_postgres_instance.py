@@ -21,6 +21,8 @@ import yaml
 
 from tests.conftest import PROJECT_ROOT
 
+pytestmark = pytest.mark.slow  # a real PostgreSQL server
+
 PORT = 54329  # names the socket file only: the server listens on no TCP address
 
 

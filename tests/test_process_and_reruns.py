@@ -329,6 +329,7 @@ def _count_claimed(received) -> int:
     return count
 
 
+@pytest.mark.slow  # SIGKILL
 def test_a_run_killed_in_the_middle_of_the_ttp_step_loses_nothing_and_the_rerun_completes(rmj_env):
     """SIGKILL, not an exception: no cleanup code runs, DuckDB is left with its write-ahead log."""
     import os

@@ -16,6 +16,7 @@ from rmj_dagster.intake.detect import Quarantine, inspect_file
 from rmj_dagster.ttp import pseudonymise
 from rmj_dagster.ttp.pseudonym import PseudonymKey
 from rmj_dagster.warehouse import ddl, sql_models
+from tests.hypothesis_profiles import examples
 from tests.jw307_samples import jw305, jw307
 
 KEY = PseudonymKey(secret=b"property-test-key-0123456789abcdef", label="prop")
@@ -85,7 +86,7 @@ def read_or_quarantine(con: duckdb.DuckDBPyConnection, path: Path) -> str:
     return "loaded"
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.sampled_from(range(len(SEEDS))), mutation=st.integers(0, 2**32), edits=st.integers(1, 6))
 def test_mutated_deliveries_are_loaded_or_quarantined(con, tmp_path, seed, mutation, edits):
     path = tmp_path / "delivery"
@@ -93,7 +94,7 @@ def test_mutated_deliveries_are_loaded_or_quarantined(con, tmp_path, seed, mutat
     assert read_or_quarantine(con, path) in QUARANTINE_CODES | {"loaded"}
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(100), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(content=st.binary(max_size=400))
 def test_random_bytes_are_loaded_or_quarantined(con, tmp_path, content):
     path = tmp_path / "delivery"

@@ -18,6 +18,8 @@ import pytest
 
 from tests.test_publications_for_people import publish_years
 
+pytestmark = pytest.mark.slow  # a real headless Chromium
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 # the background-networking flags keep Chromium from calling home at start (machines/python.md)
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

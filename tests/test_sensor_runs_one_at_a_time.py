@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 
 import dagster as dg
 import pytest
-from dagster._core.events import DagsterEventType
 
 from rmj_dagster.intake.landing_zone import LandingZone, delivery_id_of, sha256_of
 from rmj_dagster.partitions import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG, deliveries
@@ -39,20 +39,17 @@ def finish(instance: dg.DagsterInstance, status=dg.DagsterRunStatus.SUCCESS) -> 
                 instance.report_run_failed(run)
             else:
                 instance.report_dagster_event(
-                    dg.DagsterEvent(event_type_value=DagsterEventType.RUN_SUCCESS.value, job_name=run.job_name), run.run_id
+                    dg.DagsterEvent(event_type_value=dg.DagsterEventType.RUN_SUCCESS.value, job_name=run.job_name), run.run_id
                 )
 
 
 def launch(ticker: Ticker, result) -> str:
     """Record the run a tick requested as the daemon would have started it, returning its run key."""
-    from dagster._core.storage.dagster_run import DagsterRun
-    from dagster._core.utils import make_new_run_id
-
     request = result.run_requests[0]
     tags = dict(request.tags) | {"dagster/run_key": request.run_key}
     if request.partition_key:
         tags["dagster/partition"] = request.partition_key
-    ticker.instance.add_run(DagsterRun(job_name="deliveries_job", run_id=make_new_run_id(), tags=tags,
+    ticker.instance.add_run(dg.DagsterRun(job_name="deliveries_job", run_id=str(uuid.uuid4()), tags=tags,
                                        status=dg.DagsterRunStatus.STARTED))
     return request.run_key
 

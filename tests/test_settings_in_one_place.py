@@ -26,10 +26,11 @@ def test_anything_else_is_not_demo_mode_for_either(word):
         PseudonymKey.from_env(env)
 
 
-def test_the_sensor_gets_the_landing_zone_the_resources_and_the_cli_resolve(rmj_env, monkeypatch):
+def test_the_sensor_gets_the_landing_zone_the_resources_and_the_cli_resolve(rmj_env, monkeypatch, tmp_path):
     assert "landing" in delivery_sensor.required_resource_keys
     root = build_resources()["landing"].root
     assert isinstance(root, dg.EnvVar)  # the UI shows where the value came from
     assert root.get_value() == str(settings.Settings.from_env().landing_dir) == str(rmj_env["landing"])
+    monkeypatch.chdir(tmp_path)  # the default is relative: here it names tmp_path/data/landing, not the user's
     monkeypatch.delenv(settings.ENV_LANDING_DIR)
     assert build_resources()["landing"].root == str(settings.Settings.from_env().landing_dir) == settings.DEFAULT_LANDING_DIR

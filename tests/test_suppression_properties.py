@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from rmj_dagster import codebook
 from rmj_dagster.publish.ceo_files import SuppressionError, verify_suppression, write_ceo_outputs
 from rmj_dagster.publish.figures import read_published
+from tests.hypothesis_profiles import examples
 from tests.mart_fixtures import AGB_A, AGB_B, add_response, build_indicators, mart_warehouse
 
 MUNICIPALITIES = ("0363", "0362", "0384", "0479", "0439")  # three of AA, two of ZW
@@ -77,7 +78,7 @@ def _determined(hidden: list[tuple], equations, exact_n: dict[tuple, int]) -> li
             if np.linalg.matrix_rank(np.vstack([system, np.eye(len(hidden))[i]])) == rank]
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cell_counts)
 def test_no_hidden_count_can_be_worked_out(counts):
     with tempfile.TemporaryDirectory() as folder, mart_warehouse(Path(folder)) as con:
