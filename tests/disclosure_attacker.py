@@ -7,7 +7,8 @@ sub-region) and nothing of how the product suppresses.
 1. The n of a shown figure: its rounded n gives a range (n +/- half the base, at least the threshold); a
    percentage narrows it to the n for which some count k gives the published value and both Wilson
    bounds at one decimal (usually one n is left). A figure hidden in its own year but shown as
-   ``prev_*`` of the next year is recovered from value and interval alone.
+   ``prev_*`` of the next year is recovered from value and interval alone. Figures with the same
+   denominator (mean_q09 and pct_q09_7plus, mean_gas_t and pct_doelrealisatie) share their n.
 2. Every breakdown is an equation ``total = cell_1 + ... + cell_k``: municipalities of a sub-region,
    sub-regions of the region, providers of the region, OUDERS + JONGEREN = ALL, EINDE + DUURZAAM = ALL,
    per year x indicator. Interval arithmetic over all equations at once, until nothing narrows: each
@@ -28,6 +29,8 @@ from pathlib import Path
 from rmj_dagster import codebook
 
 INF = math.inf
+# n = "aantal ingevulde cijfers" for both, and "aantal doelmetingen" for both (codebook indicatoren.csv)
+SAME_N = (("mean_q09", "pct_q09_7plus"), ("mean_gas_t", "pct_doelrealisatie"))
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,16 @@ def known_n(rows: list[dict]) -> tuple[dict, set, dict]:
         if ns:
             interval[key] = (min(ns), max(ns))
             hidden.discard(key)
+    # figures with the same denominator (their definitions say so) share one n
+    for a, b in SAME_N:
+        for key in [k for k in list(interval) + list(hidden) if k[1] == a]:
+            other = (key[0], b, *key[2:])
+            both = [interval[k] for k in (key, other) if k in interval]
+            if both:
+                shared = (max(lo for lo, _ in both), min(hi for _, hi in both))
+                for k in (key, other):
+                    if k in interval or k in hidden:
+                        interval[k] = shared
     return interval, hidden - set(interval), stats
 
 
