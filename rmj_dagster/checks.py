@@ -149,8 +149,10 @@ def cbs_extract_conforms(context: dg.AssetCheckExecutionContext, warehouse: Ware
     blocking=True,
     description=(
         "Recomputed from the published indicators.csv alone: no shown figure has n below the threshold, no "
-        "breakdown (areas, respondent groups, care types) has exactly one hidden figure, and no hidden "
-        "figure can be worked out by solving all breakdowns together."
+        "breakdown (areas, respondent groups, care types) has exactly one hidden figure, no hidden "
+        "figure can be worked out by solving all breakdowns together, and no group of hidden figures can be "
+        "shown to hold fewer people than the threshold (each shown n taken as a reader recovers it from the "
+        "rounded n, the value and the interval)."
     ),
 )
 def suppression_holds(context: dg.AssetCheckExecutionContext, exports: ExportArea) -> dg.AssetCheckResult:

@@ -53,14 +53,38 @@ def determined(equations: Iterable[Equation], hidden: set) -> set:
     for row, eq in enumerate(restricted):
         for figure, coefficient in eq:
             matrix[row, column[figure]] += coefficient
-    if matrix.shape[0] < matrix.shape[1]:  # zero rows change nothing but give the reduced SVD a full vt
-        matrix = np.vstack([matrix, np.zeros((matrix.shape[1] - matrix.shape[0], matrix.shape[1]))])
-    _, singular, vt = np.linalg.svd(matrix, full_matrices=False)  # the full U (equations squared) is not needed
-    null_space = vt[int((singular > _TOLERANCE).sum()):]
-    if not null_space.size:
-        return set(unknowns)
-    free = np.abs(null_space).max(axis=0) > _TOLERANCE
+    free = _free_columns(matrix)
     return {f for f, i in column.items() if not free[i]}
+
+
+def _free_columns(matrix: np.ndarray) -> np.ndarray:
+    """Per column, whether its unknown can change while ``matrix @ x`` stays put (some null vector is
+    non-zero there). Gauss-Jordan elimination with partial pivoting: a free column is one without a pivot,
+    and a pivot column is free when its row reaches a free column. Row operations touch only the rows
+    that hold the pivot's column (the equations are sparse), and use no multi-threaded BLAS call (an SVD
+    did, and on a busy machine its threads cost ten times the work)."""
+    a = matrix.astype(float)
+    rows, columns = a.shape
+    pivots: list[int] = []
+    for column in range(columns):
+        row = len(pivots)
+        if row == rows:
+            break
+        best = row + int(np.argmax(np.abs(a[row:, column])))
+        if abs(a[best, column]) <= _TOLERANCE:
+            continue
+        a[[row, best]] = a[[best, row]]
+        a[row] /= a[row, column]
+        touched = np.flatnonzero(np.abs(a[:, column]) > _TOLERANCE)
+        touched = touched[touched != row]
+        a[touched] -= a[touched, column][:, None] * a[row]
+        pivots.append(column)
+    free = np.ones(columns, dtype=bool)
+    free[pivots] = False
+    if free.any():
+        for row, column in enumerate(pivots):
+            free[column] = bool((np.abs(a[row, free]) > _TOLERANCE).any())
+    return free
 
 
 def bounds(breakdowns: Sequence[Breakdown], known: dict[Hashable, Interval], hidden: set) -> dict[Hashable, Interval]:
