@@ -101,7 +101,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     if "not slow" in markexpr:
         terminalreporter.write_sep("-", "fast tier only")
         terminalreporter.write_line(
-            f"The slow tier (real daemon, SIGKILL, PostgreSQL, headless browser, national volume, whole-chain "
+            f"The slow tier (real daemon, SIGKILL, PostgreSQL, headless browser, national volume, repeated "
             f"property runs) is left out: run it with  {SLOW_TIER}  (.ci/run runs both).")
     terminalreporter.write_line(f"hypothesis profile: {hypothesis_profiles.PROFILE} ({hypothesis_profiles.HOW})")
 
