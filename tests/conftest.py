@@ -76,8 +76,8 @@ _session_root: Path | None = None
 def pytest_configure(config: pytest.Config) -> None:
     global _session_root
     config.addinivalue_line(
-        "markers", "slow: needs a real daemon, SIGKILL, PostgreSQL, a browser, national volume or a full hypothesis "
-        f"budget; left out of plain pytest, run with {SLOW_TIER}")
+        "markers", "slow: needs a real daemon, SIGKILL, PostgreSQL, a browser, national volume or runs the whole "
+        f"chain again and again; left out of plain pytest, run with {SLOW_TIER}")
     for name in RMJ_SETTINGS:
         os.environ.pop(name, None)
     _session_root = Path(tempfile.mkdtemp(prefix="rmj-tests-"))
@@ -101,8 +101,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     if "not slow" in markexpr:
         terminalreporter.write_sep("-", "fast tier only")
         terminalreporter.write_line(
-            f"The slow tier (real daemon, SIGKILL, PostgreSQL, headless browser, national volume, whole-chain "
-            f"property runs) is left out: run it with  {SLOW_TIER}  (.ci/run runs both).")
+            f"The slow tier (real daemon, SIGKILL, PostgreSQL, headless browser, national volume, repeated "
+            f"whole-chain runs) is left out: run it with  {SLOW_TIER}  (.ci/run runs both).")
     terminalreporter.write_line(f"hypothesis profile: {hypothesis_profiles.PROFILE} ({hypothesis_profiles.HOW})")
 
 

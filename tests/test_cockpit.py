@@ -27,6 +27,8 @@ from rmj_dagster.progress import Reporter
 from rmj_dagster.runner import process
 from tests.test_chain_exact_figures import valid_bsns
 
+pytestmark = pytest.mark.slow  # a year of monthly deliveries through the whole chain, and the demo
+
 TODAY = date(2026, 2, 20)
 
 

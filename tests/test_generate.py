@@ -525,6 +525,7 @@ def test_bad_files_cover_every_quarantine_reason(with_defects):
     assert len(set(contents)) == len(contents), "no two deliveries share their bytes"
 
 
+@pytest.mark.slow  # whole `rmj process` runs: a minute or more on the shared machine
 def test_pipeline_rejects_exactly_what_was_planted(tmp_path, monkeypatch):
     landing = tmp_path / "landing"
     summary = generate_deliveries(landing, seed=12, scale=0.2, years=[2025], defect_rate=0.1, today=TODAY)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import pytest
 
 from rmj_dagster.assets import model_assets
 from rmj_dagster.generate import generate_deliveries
@@ -51,6 +52,7 @@ def _env(root: Path, monkeypatch) -> None:
     (root / "landing" / "incoming").mkdir(parents=True)
 
 
+@pytest.mark.slow  # whole `rmj process` runs: a minute or more on the shared machine
 def test_keyed_tables_equal_a_whole_rebuild_after_batches_and_after_a_run_that_died(rmj_env, tmp_path, monkeypatch):
     source = tmp_path / "source"
     generate_deliveries(source, seed=41, scale=0.05, years=[2024, 2025], today=TODAY)
@@ -104,6 +106,7 @@ def test_a_change_to_an_upstream_model_changes_the_fingerprint_so_the_table_is_r
     assert model_assets.rules_fingerprint(sql_models.model("cleaned_responses")) == responses_before
 
 
+@pytest.mark.slow  # whole `rmj process` runs: a minute or more on the shared machine
 def test_a_run_with_nothing_new_stages_only_what_was_left_behind_unless_the_rules_changed(rmj_env, tmp_path):
     """``rmj process`` with nothing new (an hourly cron, say) must not rebuild the staging tables: it takes in
     a delivery an earlier run loaded but never staged, and rebuilds a table whole only when its rules changed."""

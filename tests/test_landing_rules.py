@@ -62,6 +62,7 @@ def test_a_file_untouched_for_the_settle_time_is_complete_on_one_look_whatever_i
     assert zone.second_look(first, 1.0, sleep=slept.append)[0] == zone.scan() and 0 < slept[0] <= 0.6  # at most what is left of the second; more work between, less left
 
 
+@pytest.mark.slow  # whole `rmj process` runs: a minute or more on the shared machine
 def test_rmj_process_leaves_a_file_still_being_written_and_takes_it_whole_next_time(rmj_env, monkeypatch):
     monkeypatch.setenv("RMJ_SETTLE_SECONDS", "1")
     path = rmj_env["landing"] / "incoming" / "cem_groeiend.csv"
@@ -84,6 +85,7 @@ def _rows(db) -> int:
         return con.execute("select count(*) from pseudo.responses").fetchone()[0]
 
 
+@pytest.mark.slow  # whole `rmj process` runs: a minute or more on the shared machine
 def test_a_correction_with_an_older_mtime_than_its_original_still_wins(rmj_env):
     incoming = rmj_env["landing"] / "incoming"
     original = incoming / "stopzorg_jan.csv"

@@ -12,6 +12,7 @@ from datetime import date
 from pathlib import Path
 
 import dagster as dg
+import pytest
 import yaml
 
 from rmj_dagster import local_instance
@@ -81,6 +82,7 @@ def _started_run(instance: dg.DagsterInstance, tags: dict) -> dg.DagsterRun:
     return instance.get_run_by_id(run.run_id)
 
 
+@pytest.mark.slow  # whole `rmj process` runs: a minute or more on the shared machine
 def test_every_file_the_pipeline_writes_is_owner_only_the_wal_included(rmj_env, tmp_path):
     """`rmj process` started with a lax umask (022): the WAL, seen while the run writes, and every file
     left afterwards are the owner's only, apart from the aggregated CEO publication."""
@@ -127,6 +129,7 @@ def test_the_delivery_sensor_cleans_up_after_a_killed_rmj_process(rmj_env, tmp_p
         assert not instance.event_log_storage.get_concurrency_info("duckdb").claimed_slots
 
 
+@pytest.mark.slow  # whole `rmj process` runs: a minute or more on the shared machine
 def test_a_run_over_many_deliveries_plans_each_asset_once_with_the_range(rmj_env):
     """One "materialization planned" event per asset of a deliveries run (naming its range of delivery
     partitions), not one per asset and delivery; every delivery partition still ends materialised."""

@@ -48,6 +48,7 @@ def test_process_refuses_without_a_fit_key_before_reading_anything(rmj_env, monk
     assert not rmj_env["warehouse"].exists()
 
 
+@pytest.mark.slow  # whole `rmj process` runs: a minute or more on the shared machine
 def test_the_same_deliveries_twice_change_nothing(rmj_env, tmp_path):
     source = tmp_path / "source"
     generate_deliveries(source, seed=21, scale=0.15, years=[2025], today=TODAY)
@@ -64,6 +65,7 @@ def test_the_same_deliveries_twice_change_nothing(rmj_env, tmp_path):
     assert not any(incoming.iterdir())
 
 
+@pytest.mark.slow  # whole `rmj process` runs: a minute or more on the shared machine
 def test_a_run_without_new_rows_publishes_no_period_again(rmj_env, tmp_path):
     """The record of earlier publications (audit.published_figures, read by figure_sources) grows with
     every publication; it must not make an unchanged period look changed."""
@@ -90,6 +92,7 @@ def test_a_run_without_new_rows_publishes_no_period_again(rmj_env, tmp_path):
         assert con.execute("select count(distinct publication_id) from audit.published_figures").fetchone()[0] == versions
 
 
+@pytest.mark.slow  # whole `rmj process` runs: a minute or more on the shared machine
 def test_a_new_delivery_republishes_the_periods_it_touches_and_asks_only_the_others(rmj_env, tmp_path, monkeypatch):
     """A period holding rows of the run's deliveries runs straight away; every other period is still asked
     whether its marts changed, and stands when they did not."""
@@ -152,6 +155,7 @@ def test_a_new_delivery_republishes_the_periods_it_touches_and_asks_only_the_oth
     assert not set(again[CBS_JOB_NAME]) & set(asked) and "2025" not in asked  # the touched ran unasked
 
 
+@pytest.mark.slow  # whole `rmj process` runs: a minute or more on the shared machine
 def test_a_crash_in_the_ttp_step_keeps_the_original_and_the_rerun_completes(rmj_env, tmp_path, monkeypatch):
     generate_deliveries(rmj_env["landing"], seed=22, scale=0.1, years=[2025], today=TODAY)
     files = len(list((rmj_env["landing"] / "incoming").iterdir()))
@@ -178,6 +182,7 @@ def test_a_crash_in_the_ttp_step_keeps_the_original_and_the_rerun_completes(rmj_
         assert con.execute("select count(*) from intermediate.delivery_reconciliation where not reconciled").fetchone()[0] == 0
 
 
+@pytest.mark.slow  # whole `rmj process` runs: a minute or more on the shared machine
 def test_a_second_key_is_refused_before_anything_is_read(rmj_env, tmp_path, monkeypatch, capsys):
     source = tmp_path / "source"
     generate_deliveries(source, seed=5, scale=0.05, years=[2025], today=TODAY)
@@ -194,6 +199,7 @@ def test_a_second_key_is_refused_before_anything_is_read(rmj_env, tmp_path, monk
     assert (incoming / files[1].name).exists() and counts(rmj_env["warehouse"]) == before
 
 
+@pytest.mark.slow  # whole `rmj process` runs: a minute or more on the shared machine
 def test_another_key_under_a_known_label_is_refused_before_anything_is_read(rmj_env, tmp_path, monkeypatch, capsys):
     from rmj_dagster import warehouse
     from rmj_dagster.assets.delivery_assets import refuse_unfit_key
@@ -258,6 +264,7 @@ def test_a_key_file_readable_by_others_is_refused_as_ssh_refuses_a_private_key(t
     assert PseudonymKey.from_env(env).secret == secret.encode()
 
 
+@pytest.mark.slow  # whole `rmj process` runs: a minute or more on the shared machine
 def test_each_delivery_partition_shows_its_figures_in_dagster(rmj_env, tmp_path):
     import dagster as dg
 
@@ -293,6 +300,7 @@ def test_each_delivery_partition_shows_its_figures_in_dagster(rmj_env, tmp_path)
     assert event.asset_materialization.metadata["responses_geen_inzage_hulpverlener"].value == chosen > 0
 
 
+@pytest.mark.slow  # whole `rmj process` runs: a minute or more on the shared machine
 def test_a_quarantined_file_can_be_corrected_and_dropped_again(rmj_env):
     incoming = rmj_env["landing"] / "incoming"
     header = "aanbieder_agb;bsn;geboortedatum;gemeentecode;toewijzingnummer;vragenlijst;invuldatum;q09\n"
@@ -376,6 +384,7 @@ def test_a_run_killed_in_the_middle_of_the_ttp_step_loses_nothing_and_the_rerun_
         assert con.execute("select count(*) from audit.deliveries where status = 'loaded' and destroyed_at is null").fetchone()[0] == 0
 
 
+@pytest.mark.slow  # whole `rmj process` runs: a minute or more on the shared machine
 def test_rows_a_dead_run_committed_but_never_reported_are_scanned_by_the_next_run(rmj_env, tmp_path):
     """A run killed after committing a delivery's rows and before its step scanned and reported them leaves
     rows no check has seen: the next run scans them with its own deliveries, and a BSN among them fails it."""

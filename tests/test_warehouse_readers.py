@@ -92,6 +92,7 @@ def test_backoff_doubles_and_stays_within_the_wait(tmp_path):
     assert slept[:6] == [0.5, 1, 2, 4, 8, 15] and sum(slept) == pytest.approx(40)
 
 
+@pytest.mark.slow  # whole `rmj process` runs: a minute or more on the shared machine
 def test_each_run_publishes_a_snapshot_that_analysts_can_hold_open_without_blocking_the_next_run(rmj_env, tmp_path, monkeypatch):
     snapshot = tmp_path / "snapshot" / "rmj_marts.duckdb"
     monkeypatch.setenv("RMJ_SNAPSHOT", str(snapshot))
