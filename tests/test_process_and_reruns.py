@@ -48,6 +48,49 @@ def test_process_refuses_without_a_fit_key_before_reading_anything(rmj_env, monk
     assert not rmj_env["warehouse"].exists()
 
 
+# In a fresh interpreter: rmj process as the command runs it, then which heavy packages it had imported.
+_REFUSAL_PROBE = """
+import sys
+from rmj_dagster import cli
+code = cli.main(["process"])
+print(code, *(name in sys.modules for name in ("dagster", "duckdb", "great_expectations", "pandas")))
+"""
+
+
+@pytest.mark.parametrize(
+    ("key", "label", "message"),
+    [(None, None, "no pseudonym key"), ("short", None, "at least 32"), (DEMO_KEY.decode(), None, "demo mode"),
+     ("k" * 40, "rmj-2026-01-01", "RMJ_PSEUDONYM_KEY_LABEL is refused")],
+)
+def test_an_unfit_key_is_refused_at_once_before_the_heavy_imports(rmj_env, key, label, message):
+    """No key, a short key, the demo key outside demo mode or an unfit label: refused before Dagster, DuckDB
+    and GX are imported (those take seconds), so the answer comes at once; nothing is touched."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("RMJ_PSEUDONYM_KEY", "RMJ_PSEUDONYM_KEY_FILE", "RMJ_PSEUDONYM_KEY_LABEL", "RMJ_DEMO_MODE")}
+    env |= {"RMJ_PSEUDONYM_KEY": key} if key else {}
+    env |= {"RMJ_PSEUDONYM_KEY_LABEL": label} if label else {}
+    incoming = rmj_env["landing"] / "incoming"
+    (incoming / "cem.csv").write_text("aanbieder_agb;bsn\n", encoding="utf-8")
+    probe = subprocess.run([sys.executable, "-c", _REFUSAL_PROBE], env=env, capture_output=True, text=True, timeout=120)
+    assert probe.stdout.split() == ["2", "False", "False", "False", "False"], probe.stdout + probe.stderr
+    assert message in probe.stderr and (key is None or key not in probe.stderr)
+    # the command as a user types it: one interpreter start and a few small modules, well under the 8-10 s
+    # the heavy imports took (a generous bound: the machine may be busy)
+    rmj = Path(sys.executable).with_name("rmj")
+    started = time.monotonic()
+    refused = subprocess.run([str(rmj), "process"], env=env, capture_output=True, text=True, timeout=120)
+    seconds = time.monotonic() - started
+    assert refused.returncode == 2 and message in refused.stderr
+    assert seconds < 2.5, f"the refusal took {seconds:.1f} s"
+    assert (incoming / "cem.csv").exists() and not rmj_env["warehouse"].exists()
+    assert sorted(p.name for p in rmj_env["landing"].iterdir()) == ["incoming"]  # the landing zone untouched
+
+
 def test_the_same_deliveries_twice_change_nothing(rmj_env, tmp_path):
     source = tmp_path / "source"
     generate_deliveries(source, seed=21, scale=0.15, years=[2025], today=TODAY)
