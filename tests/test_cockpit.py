@@ -330,7 +330,7 @@ def test_explain_lists_the_deliveries_behind_a_figure_and_a_correction_says_what
     # as indicators.csv shows them: one decimal, always written ("50.0", not "50"), n rounded
     assert (f"2025 regio RMJ pct_uitval (group ALL, care ALL): 37.5 (n 15) -> 50.0 (n 15); new deliveries: "
             f"{AGB_A} stop_zorg_{AGB_A}_20250602_001.csv ({correction})") in changed
-    assert "published figures changed by this run" in str(summary)
+    assert "published figures changed by this run (" in str(summary)
     published = {(r["area_code"], r["indicator"], r["respondent_group"], r["care_type"]): (r["value"], r["n"])
                  for r in read_published(indicators_path(rmj_env["exports"], 2025)) if r["suppressed"] != "true"}
     with warehouse.connect(rmj_env["warehouse"], read_only=True) as con:
@@ -340,6 +340,9 @@ def test_explain_lists_the_deliveries_behind_a_figure_and_a_correction_says_what
         f = change.figure
         shown = published.get((f.area_code, f.indicator, f.respondent_group, f.care_type), (None, None))
         assert (change.value, None if change.n is None else str(change.n)) == shown, str(change)
+    # this run: the one correction (2 rows), not the three deliveries before it; those are in the totals
+    assert summary.deliveries == {"loaded": 1} and summary.rows == {"read": 2, "accepted": 2, "rejected": 0}
+    assert summary.totals["deliveries"] == {"loaded": 4} and summary.totals["rows"]["read"] == 18
     with duckdb.connect(str(rmj_env["warehouse"]), read_only=True) as con:
         unchanged = con.execute("select count(*) from marts.figure_sources where not changed and indicator = 'pct_uitval' and published").fetchone()[0]
         rows = con.execute("select delivery_id, rows_contributed from marts.figure_sources where area_code = 'RMJ' "

@@ -103,7 +103,16 @@ def test_the_same_deliveries_twice_change_nothing(rmj_env, tmp_path):
         shutil.copy2(path, incoming / f"opnieuw_{path.name}")
     summary = process()
     assert counts(rmj_env["warehouse"]) == first
-    assert summary.deliveries["duplicate files"] == len(list((source / "incoming").iterdir()))
+    delivered = len(list((source / "incoming").iterdir()))
+    # what this run did: only duplicates, no rows, nothing published; the first run's deliveries are totals
+    assert summary.deliveries == {"duplicate files": delivered}
+    assert summary.rows == {"read": 0, "accepted": 0, "rejected": 0} and not summary.quarantined
+    assert summary.totals["deliveries"]["loaded"] + summary.totals["deliveries"].get("quarantined", 0) == delivered
+    text = str(summary)
+    assert text.index("this run:") < text.index(f"  deliveries: {delivered} duplicate files") < text.index(
+        "totals, every delivery so far:")
+    assert "CEO publications" not in text and "CBS extract" not in text
+    assert "  unchanged, not published again: CEO 2025, CBS 2025-H1" in text
     assert not any(incoming.iterdir())
 
 
@@ -141,7 +150,7 @@ def test_a_new_delivery_republishes_the_periods_it_touches_and_asks_only_the_oth
     from rmj_dagster import runner
     from rmj_dagster.intake.landing_zone import delivery_id_of, sha256_of
     from rmj_dagster.jobs import CBS_JOB_NAME, CEO_JOB_NAME
-    from rmj_dagster.partitions import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG, half_years
+    from rmj_dagster.partitions import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG, half_year_label, half_years
 
     generate_deliveries(tmp_path / "first", seed=22, scale=0.1, years=[2024, 2025], today=TODAY)
     for path in (tmp_path / "first" / "incoming").iterdir():
@@ -180,7 +189,7 @@ def test_a_new_delivery_republishes_the_periods_it_touches_and_asks_only_the_oth
         return real(con, partition, key, stored=stored)
 
     monkeypatch.setattr(runner, "_period_fingerprint", asking)
-    process(instance=instance)
+    summary = process(instance=instance)
     after = {job: partitions_run(job) for job in (CBS_JOB_NAME, CEO_JOB_NAME)}
     again = {job: sorted({p for p in runs if runs.count(p) > before[job].count(p)}) for job, runs in after.items()}
     with duckdb.connect(str(rmj_env["warehouse"]), read_only=True) as con:
@@ -193,6 +202,12 @@ def test_a_new_delivery_republishes_the_periods_it_touches_and_asks_only_the_oth
     assert len(runs_of(CBS_JOB_NAME)) == cbs_runs_before + 1  # the half-years it touched, in one run
     assert "2024" in asked and "2024-01-01" in asked and "2024-07-01" in asked  # the others were asked
     assert not set(again[CBS_JOB_NAME]) & set(asked) and "2025" not in asked  # the touched ran unasked
+    # the summary says what this run did: one delivery, 2025 republished, 2024 unchanged (no empty heading)
+    assert summary.deliveries == {"loaded": 1} and summary.totals["deliveries"]["loaded"] > 1
+    text = str(summary)
+    assert f"CEO publications 2025 in {rmj_env['exports']}/ceo/2025/:" in text and "CEO publications 2024" not in text
+    assert "CEO 2024" in text.split("unchanged, not published again: ")[1].splitlines()[0]
+    assert [period for period, _, _ in summary.cbs_periods] == sorted(half_year_label(k) for k in again[CBS_JOB_NAME])
 
 
 def test_a_crash_in_the_ttp_step_keeps_the_original_and_the_rerun_completes(rmj_env, tmp_path, monkeypatch):
@@ -214,7 +229,7 @@ def test_a_crash_in_the_ttp_step_keeps_the_original_and_the_rerun_completes(rmj_
     assert kept, "the original of the failed delivery must survive the crash"
     monkeypatch.setattr(pseudonymise, "load_deliveries", real)
     summary = process()
-    assert summary.deliveries == {"loaded": files}
+    assert summary.totals["deliveries"] == {"loaded": files} and summary.deliveries.get("loaded")
     assert not list((rmj_env["landing"] / "received").rglob("*.*"))
     with duckdb.connect(str(rmj_env["warehouse"]), read_only=True) as con:
         assert con.execute("select count(*) from audit.deliveries where destroyed_at is null").fetchone()[0] == 0
