@@ -461,3 +461,17 @@ def test_rows_a_dead_run_committed_but_never_reported_are_scanned_by_the_next_ru
     assert not evaluation.passed
     assert "gemeentecode" in json.dumps(evaluation.metadata["findings"].value)
     assert bsn_in_a_field not in str(evaluation.metadata)
+
+
+def test_the_summary_names_publications_that_wait_for_their_period_to_end():
+    """Rows of the running year (or later) reach no publication yet: the summary says so instead of nothing."""
+    from rmj_dagster.partitions import half_years, years
+    from rmj_dagster.runner import ProcessSummary, _not_complete_yet
+
+    last_year, last_half = years.get_partition_keys()[-1], half_years.get_partition_keys()[-1]
+    running = str(int(last_year) + 1)
+    waiting = _not_complete_yet({"year": {last_year, running}, "half_year": {last_half, f"{running}-07-01"}})
+    assert waiting == [f"CEO {running}", f"CBS {running}-H2"]  # the completed ones are published, not waiting
+    text = str(ProcessSummary(deliveries={"loaded": 1}, not_yet_published=waiting, standing=[f"CEO {last_year}"]))
+    assert f"  not published yet (period not complete): CEO {running}, CBS {running}-H2" in text
+    assert f"  unchanged, not published again: CEO {last_year}" in text
