@@ -190,3 +190,18 @@ create or replace temp macro rmj_or_all(rolled_up, value) as
 -- key's columns, e.g. (aanbieder_agb, toewijzingnummer, begindatum)).
 create or replace temp macro rmj_latest_first(key, received_at, delivery_id, source_row) as
     row_number() over (partition by key order by received_at desc nulls last, delivery_id desc, source_row desc);
+
+-- ---------------------------------------------------------------------------------------------------
+-- A figure as published (indicators.csv, and every file and message that shows a published figure): the one
+-- place of the publication's rounding. The warehouse keeps the unrounded values.
+-- A count (n, and the value of a count indicator): to the nearest multiple of count_rounding_base.
+create or replace temp macro rmj_published_count(n) as
+    cast(round(n / rmj_param('count_rounding_base')) * rmj_param('count_rounding_base') as bigint);
+
+-- A figure's value as text: a count indicator (n_responses, value = n) like n, percentages and means to one
+-- decimal, always with that decimal ('50.0').
+create or replace temp macro rmj_published_figure(indicator, value) as
+    case
+        when indicator in ('n_responses') then cast(rmj_published_count(value) as varchar)
+        else cast(cast(round(value, 1) as decimal(18, 1)) as varchar)
+    end;

@@ -44,6 +44,17 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _process(_: argparse.Namespace) -> int:
+    from rmj_dagster.ttp.pseudonym import KeyRefused, PseudonymKey
+
+    # A missing or unfit key is refused at once: before the landing zone is touched, before Dagster and the
+    # rest are imported (seconds). Whether the key links with the stored pseudonyms needs the warehouse:
+    # process() asks that, still before any delivery is read.
+    try:
+        PseudonymKey.from_env()
+    except KeyRefused as refusal:
+        print(f"rmj: refused: {refusal}", file=sys.stderr)
+        return 2
+
     from rmj_dagster.intake.landing_zone import LandingZone
     from rmj_dagster.quality import expectations
 
@@ -54,7 +65,6 @@ def _process(_: argparse.Namespace) -> int:
 
     from rmj_dagster.progress import Reporter
     from rmj_dagster.runner import PipelineFailed, process
-    from rmj_dagster.ttp.pseudonym import KeyRefused
     from rmj_dagster.warehouse import WarehouseDamaged, WarehouseLocked
 
     try:

@@ -43,17 +43,23 @@ class PipelineFailed(RuntimeError):
 
 @dataclass
 class ProcessSummary:
-    deliveries: dict[str, int] = field(default_factory=dict)  # status → count
-    rows: dict[str, int] = field(default_factory=dict)
-    rejected_by_reason: list[tuple[str, int]] = field(default_factory=list)
-    quarantined: list[tuple[str, int, str]] = field(default_factory=list)  # reason, files, files named
+    """What one ``rmj process`` did (deliveries, rows, quarantined files, publications: this run's only),
+    then the totals over every delivery so far, labelled as such."""
+
+    deliveries: dict[str, int] = field(default_factory=dict)  # this run: status -> count ("duplicate files" too)
+    rows: dict[str, int] = field(default_factory=dict)  # this run's deliveries: read, accepted, rejected
+    rejected_by_reason: list[tuple[str, int]] = field(default_factory=list)  # this run's deliveries
+    quarantined: list[tuple[str, int, str]] = field(default_factory=list)  # this run: reason, files, files named
+    totals: dict[str, dict[str, int]] = field(default_factory=dict)  # every delivery so far: deliveries, rows, quarantined
     changed_figures: list[str] = field(default_factory=list)  # published figures a delivery of this run changed
     late_this_month: list[str] = field(default_factory=list)
     monitor_pages: list[str] = field(default_factory=list)
-    cbs_periods: list[tuple[str, int, int]] = field(default_factory=list)  # period, files, rows
-    ceo_years: list[tuple[str, str]] = field(default_factory=list)  # year, folder
+    cbs_periods: list[tuple[str, int, int]] = field(default_factory=list)  # published by this run: period, files, rows
+    ceo_years: list[tuple[str, str]] = field(default_factory=list)  # published by this run: year, folder
     ceo_files: dict[str, str] = field(default_factory=dict)  # year -> the files table (markdown) of its run
-    headline: list[tuple[str, str, str]] = field(default_factory=list)  # year, indicator, value
+    headline: list[tuple[str, str, str]] = field(default_factory=list)  # published by this run: year, indicator, value
+    standing: list[str] = field(default_factory=list)  # publications this run left as they were (nothing changed)
+    not_yet_published: list[str] = field(default_factory=list)  # periods this run's rows fall in, not complete yet
     checks: dict[str, int] = field(default_factory=lambda: {"passed": 0, "failed": 0})
     failed_checks: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # warning checks that did not pass (late provider, quarantine)
@@ -65,44 +71,61 @@ class ProcessSummary:
     unreadable: list[str] = field(default_factory=list)  # labels of files this process may not read
 
     def __str__(self) -> str:
-        lines = [
-            f"warehouse: {self.warehouse}",
-            "deliveries: " + (", ".join(f"{n} {s}" for s, n in sorted(self.deliveries.items())) or "none"),
-            "rows: " + ", ".join(f"{k} {v}" for k, v in self.rows.items()),
-        ]
+        lines = [f"warehouse: {self.warehouse}", "this run:"]
+        lines.append("  deliveries: " + (_counts(self.deliveries) or "none (nothing new in incoming/)"))
+        if self.rows and any(self.rows.values()):
+            lines.append("  rows: " + _counts(self.rows, first=True))
         if self.rejected_by_reason:
-            lines.append("rejected rows by reason: " + ", ".join(f"{r} {n}" for r, n in self.rejected_by_reason))
+            lines.append("  rejected rows by reason: " + ", ".join(f"{r} {n}" for r, n in self.rejected_by_reason))
         if self.quarantined:
-            lines.append(f"quarantined files ({sum(n for _, n, _ in self.quarantined)}), by reason:")
-            lines += [f"  {reason} {n}: {names}" for reason, n, names in self.quarantined]
-        for period, files, rows in self.cbs_periods:
-            lines.append(f"CBS extract {period}: {files} provider file(s), {rows} record(s) -> {self.export_dir}/cbs/{period}/")
-        for year, folder in self.ceo_years:
-            lines.append(f"CEO publications {year} in {folder}/:")
-            lines += [f"  {line}" for line in self.ceo_files.get(year, "").splitlines()]
-        for year, indicator, value in self.headline:
-            lines.append(f"  {year} region {indicator}: {value}")
-        if self.changed_figures:
-            lines.append(f"published figures changed by this run ({len(self.changed_figures)}):")
-            lines += [f"  {change}" for change in self.changed_figures[:20]]
-            if len(self.changed_figures) > 20:
-                lines.append(f"  ... and {len(self.changed_figures) - 20} more (marts.figure_sources, changed)")
-        if self.monitor_pages:
-            lines.append("late this month: " + ("; ".join(self.late_this_month) or "none")
-                         + f" (delivery monitor: {self.monitor_pages[-1]})")
+            lines.append(f"  quarantined files ({sum(n for _, n, _ in self.quarantined)}), by reason:")
+            lines += [f"    {reason} {n}: {names}" for reason, n, names in self.quarantined]
         if self.quarantine_destroyed:
-            lines.append(f"quarantine: {self.quarantine_destroyed} delivery(ies) destroyed, their retention period passed")
+            lines.append(f"  quarantine: {self.quarantine_destroyed} delivery(ies) destroyed, their retention period passed")
+        if self.cbs_periods or self.ceo_years:
+            lines.append("  published by this run:")
+        for period, files, rows in self.cbs_periods:
+            lines.append(f"    CBS extract {period}: {files} provider file(s), {rows} record(s) -> {self.export_dir}/cbs/{period}/")
+        for year, folder in self.ceo_years:
+            written = self.ceo_files.get(year, "").splitlines()
+            lines.append(f"    CEO publications {year} in {folder}/" + (":" if written else ""))
+            lines += [f"      {line}" for line in written]
+            lines += [f"      {y} region {indicator}: {value}" for y, indicator, value in self.headline if y == year]
+        if self.standing:
+            lines.append("  unchanged, not published again: " + ", ".join(self.standing))
+        if self.not_yet_published:
+            lines.append("  not published yet (period not complete): " + ", ".join(self.not_yet_published))
+        if self.changed_figures:
+            lines.append(f"  published figures changed by this run ({len(self.changed_figures)}), as published:")
+            lines += [f"    {change}" for change in self.changed_figures[:20]]
+            if len(self.changed_figures) > 20:
+                lines.append(f"    ... and {len(self.changed_figures) - 20} more (marts.figure_sources, changed)")
         if self.not_deliveries:
             lines.append(not_deliveries_message(self.not_deliveries))
         if self.unreadable:
             lines.append(unreadable_message(self.unreadable))
         if self.still_being_written:
             lines.append(f"left in incoming/ (still being written, taken next time): {', '.join(self.still_being_written)}")
+        if self.monitor_pages:
+            lines.append("late this month: " + ("; ".join(self.late_this_month) or "none")
+                         + f" (delivery monitor: {self.monitor_pages[-1]})")
         lines.append(f"asset checks: {self.checks['passed']} passed, {self.checks['failed']} failed"
                      + (f" ({', '.join(self.failed_checks)})" if self.failed_checks else "")
                      + (f", {len(self.warnings)} warning(s)" if self.warnings else ""))
         lines += [f"  warning: {w}" for w in self.warnings]
+        if self.totals:
+            lines.append("totals, every delivery so far:")
+            lines.append("  deliveries: " + (_counts(self.totals.get("deliveries", {})) or "none"))
+            lines.append("  rows: " + _counts(self.totals.get("rows", {}), first=True))
+            lines.append(f"  quarantined files: {self.totals.get('quarantined', {}).get('files', 0)}")
         return "\n".join(lines)
+
+
+def _counts(counts: dict[str, int], *, first: bool = False) -> str:
+    """``3 loaded, 1 quarantined`` (sorted by name), or with ``first`` in order, name first: ``read 3, accepted 2``."""
+    if first:
+        return ", ".join(f"{name} {n}" for name, n in counts.items())
+    return ", ".join(f"{n} {name}" for name, n in sorted(counts.items()))
 
 
 # The console shows warnings (quarantined files) and errors; every event is still in the instance's log.
@@ -157,6 +180,7 @@ def process(settings: Settings | None = None, instance: dg.DagsterInstance | Non
 
     settings = settings or Settings.from_env()
     _refuse_unfit_key(settings)  # before anything is read
+    started = datetime.now(UTC).replace(tzinfo=None)  # what this run did: deliveries processed from now on
     expectations.import_in_background()  # the delivery run's GX check needs it; meanwhile files settle
     zone = LandingZone(settings.landing_dir).ensure()
     # The sensor's complete-file rule, with two looks a moment apart: a file still being written waits.
@@ -186,10 +210,10 @@ def process(settings: Settings | None = None, instance: dg.DagsterInstance | Non
     # one open database for every step of the runs below; while another process holds it, say whom we wait for
     with warehouse.held_open(settings.warehouse, report=None if reporter is None else reporter.line):
         _run_deliveries(defs, instance, checks, keys, known, follow)
-        periods, ceo_files = _publish_changed_periods(settings, defs, instance, checks, follow, keys)
+        # the periods the rows of this run's deliveries fall in (a file repeating known bytes brings none)
+        published = _publish_changed_periods(settings, defs, instance, checks, follow, _loaded_since(settings, started))
         _take_snapshot(defs, instance, checks, follow)
-        summary = _summarise(settings, periods)
-    summary.ceo_files = ceo_files
+        summary = _summarise(settings, published, started)
     summary.quarantine_destroyed = len(destroyed)
     summary.not_deliveries = zone.not_deliveries(
         now.astimezone(UTC).replace(tzinfo=None) if now.tzinfo else now, PARTIAL_GRACE)
@@ -199,6 +223,13 @@ def process(settings: Settings | None = None, instance: dg.DagsterInstance | Non
     summary.warnings = sorted(set(checks.get("warned", [])))
     summary.failed_checks = sorted(set(checks.get("names", [])))
     return summary
+
+
+def _loaded_since(settings: Settings, started: datetime) -> list[str]:
+    """The deliveries loaded since ``started``: this run's."""
+    with warehouse.connect(settings.warehouse, read_only=True) as con:
+        return [d for (d,) in con.execute("select delivery_id from audit.deliveries where status = 'loaded' "
+                                          "and processed_at >= ? order by 1", [started]).fetchall()]
 
 
 def _refuse_unfit_key(settings: Settings) -> None:
@@ -267,8 +298,18 @@ def _take_snapshot(defs, instance, checks: dict, follow: dict) -> None:
     _execute(defs.resolve_job_def(DELIVERY_JOB_NAME), instance, checks, asset_selection=[SNAPSHOT], **follow)
 
 
+@dataclass
+class Published:
+    """What the period runs of one ``rmj process`` found and did."""
+
+    periods: dict[str, list[str]]  # completed half-years and years with data
+    half_years: list[str]  # the half-years whose CBS extract this run wrote
+    ceo_files: dict[str, str]  # year -> the files table of its CEO run, for the years this run published
+    touched: dict[str, set[str]]  # the half-years and years the rows of this run's deliveries fall in
+
+
 def _publish_changed_periods(settings: Settings, defs, instance, checks: dict, follow: dict,
-                             deliveries: list[str] = ()) -> tuple[dict, dict]:
+                             deliveries: list[str] = ()) -> Published:
     """Run the CBS job over the half-years and the CEO job per year whose marts changed since their last
     publication.
 
@@ -279,7 +320,7 @@ def _publish_changed_periods(settings: Settings, defs, instance, checks: dict, f
     date out of it, new code, the year before) is found. Half-years do not read each other: the changed
     ones run together, one run per stretch of consecutive half-years (a run takes one range). A year
     reads the year before, so years run one at a time, oldest first, each judged after the one before it
-    ran. Returns (the periods with data, the CEO files written per year).
+    ran. Returns what it found and published.
     """
     from rmj_dagster.jobs import CBS_JOB_NAME, CEO_JOB_NAME
 
@@ -298,7 +339,7 @@ def _publish_changed_periods(settings: Settings, defs, instance, checks: dict, f
             result = _execute(ceo_job, instance, checks, partition_key=key, **follow)
             _record_published(settings, instance, result, "year", [key])
             ceo_files[key] = _files_written(result)
-    return periods, ceo_files
+    return Published(periods, changed, ceo_files, touched)
 
 
 def _stands(settings: Settings, instance, job, partition: str, key: str) -> bool:
@@ -458,49 +499,68 @@ def _headline(export_dir: Path, year: int) -> list[tuple[str, str, str]]:
     ]
 
 
-def _cockpit(con, summary: ProcessSummary, settings: Settings, periods: dict[str, list[str]]) -> None:
-    """What the data team asks after a run: which published figures changed, who is late this month."""
+def _cockpit(con, summary: ProcessSummary, settings: Settings, published_years: list[str]) -> None:
+    """What the data team asks after a run: which published figures it changed (in the years it published;
+    a year it left standing changed in an earlier run), who is late this month."""
     from rmj_dagster.cockpit import lineage, monitor
 
-    if warehouse.table_exists(con, lineage.SOURCES_TABLE) and periods["years"]:
-        summary.changed_figures = [str(c) for c in lineage.changed_figures(con, [int(y) for y in periods["years"]])]
+    if warehouse.table_exists(con, lineage.SOURCES_TABLE) and published_years:
+        summary.changed_figures = [str(c) for c in lineage.changed_figures(con, [int(y) for y in published_years])]
     if warehouse.table_exists(con, monitor.MONITOR_TABLE):
         summary.late_this_month = [str(p) for p in monitor.late_this_month(con)]
         folder = settings.export_dir / "monitor"
         summary.monitor_pages = sorted(str(p) for p in folder.glob("*.html")) if folder.exists() else []
 
 
-def _summarise(settings: Settings, periods: dict[str, list[str]]) -> ProcessSummary:
+def _summarise(settings: Settings, published: Published, started: datetime) -> ProcessSummary:
+    """This run's deliveries (processed since ``started``), rows, quarantined files and publications; then
+    the totals over every delivery so far."""
     summary = ProcessSummary(export_dir=settings.export_dir, warehouse=settings.warehouse)
+    periods = published.periods
+    this_run = "delivery_id in (select delivery_id from audit.deliveries where processed_at >= $started)"
     with warehouse.connect(settings.warehouse, read_only=True) as con:
-        summary.deliveries = dict(con.execute("select status, count(*) from audit.deliveries group by status").fetchall())
-        duplicates = con.execute("select count(*) from audit.file_receipts where outcome = 'duplicate'").fetchone()[0]
-        if duplicates:
-            summary.deliveries["duplicate files"] = duplicates
-        summary.rows = dict(
-            zip(
-                ("read", "accepted", "rejected"),
-                con.execute(
-                    "select coalesce(sum(rows_read),0), coalesce(sum(rows_accepted),0), coalesce(sum(rows_rejected),0) "
-                    "from intermediate.delivery_reconciliation"
-                ).fetchone(),
-            )
-        )
-        summary.rejected_by_reason = con.execute(
-            "select reason_code, count(*) from intermediate.rejected_rows group by 1 order by 2 desc, 1"
-        ).fetchall()
-        summary.quarantined = con.execute(
-            "select quarantine_reason, count(*), string_agg(file_name, ', ' order by file_name) "
-            "from intermediate.delivery_reconciliation where status = 'quarantined' group by 1 order by 2 desc, 1"
-        ).fetchall()
-        _cockpit(con, summary, settings, periods)
-        for key in periods["half_years"]:
+        for scope, where, params in (("run", this_run, {"started": started}), ("all", "true", {})):
+            deliveries = dict(con.execute(
+                f"select status, count(*) from audit.deliveries where {where} group by status", params).fetchall())
+            duplicates = con.execute("select count(*) from audit.file_receipts where outcome = 'duplicate' and "
+                                     + ("recorded_at >= $started" if params else "true"), params).fetchone()[0]
+            if duplicates:
+                deliveries["duplicate files"] = duplicates
+            rows = dict(zip(("read", "accepted", "rejected"), con.execute(
+                "select coalesce(sum(rows_read),0), coalesce(sum(rows_accepted),0), coalesce(sum(rows_rejected),0) "
+                f"from intermediate.delivery_reconciliation where {where}", params).fetchone()))
+            quarantined = con.execute(
+                "select quarantine_reason, count(*), string_agg(file_name, ', ' order by file_name) "
+                f"from intermediate.delivery_reconciliation where status = 'quarantined' and {where} "
+                "group by 1 order by 2 desc, 1", params).fetchall()
+            if scope == "run":
+                summary.deliveries, summary.rows, summary.quarantined = deliveries, rows, quarantined
+                summary.rejected_by_reason = con.execute(
+                    f"select reason_code, count(*) from intermediate.rejected_rows where {where} "
+                    "group by 1 order by 2 desc, 1", params).fetchall()
+            else:
+                summary.totals = {"deliveries": deliveries, "rows": rows,
+                                  "quarantined": {"files": sum(n for _, n, _ in quarantined)}}
+        _cockpit(con, summary, settings, list(published.ceo_files))
+        for key in published.half_years:
             period = half_year_label(key)
-            files, rows = con.execute(
+            files, records = con.execute(
                 "select count(distinct aanbieder_agb), count(*) from marts.cbs_outcome_extract where period = ?", [period]
             ).fetchone()
-            summary.cbs_periods.append((period, files, rows))
-        for year in periods["years"]:
+            summary.cbs_periods.append((period, files, records))
+        for year in published.ceo_files:
             summary.ceo_years.append((year, str(settings.export_dir / "ceo" / year)))
             summary.headline += _headline(settings.export_dir, int(year))
+    summary.ceo_files = published.ceo_files
+    summary.standing = [f"CEO {y}" for y in periods["years"] if y not in published.ceo_files] + [
+        f"CBS {half_year_label(k)}" for k in periods["half_years"] if k not in published.half_years]
+    summary.not_yet_published = _not_complete_yet(published.touched)
     return summary
+
+
+def _not_complete_yet(touched: dict[str, set[str]]) -> list[str]:
+    """The publications the rows of this run's deliveries reach that wait for their period to end
+    (the running year and half-year, or later)."""
+    last_year, last_half = years.get_partition_keys()[-1], half_years.get_partition_keys()[-1]
+    return [f"CEO {y}" for y in sorted(touched["year"]) if y > last_year] + [
+        f"CBS {half_year_label(k)}" for k in sorted(touched["half_year"]) if k > last_half]

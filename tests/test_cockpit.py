@@ -16,14 +16,15 @@ import dagster as dg
 import duckdb
 import pytest
 
-from rmj_dagster import cli, codebook
+from rmj_dagster import cli, codebook, warehouse
 from rmj_dagster.assets.asset_keys import asset_key
 from rmj_dagster.assets.delivery_observations import LOADED_CHECK
-from rmj_dagster.cockpit import monitor
+from rmj_dagster.cockpit import lineage, monitor
 from rmj_dagster.generate import generate_deliveries
 from rmj_dagster.generate.truth import replay_arrivals
 from rmj_dagster.intake.landing_zone import LandingZone, delivery_id_of, sha256_of
 from rmj_dagster.progress import Reporter
+from rmj_dagster.publish.figures import indicators_path, read_published
 from rmj_dagster.runner import process
 from tests.test_chain_exact_figures import valid_bsns
 
@@ -215,6 +216,20 @@ def test_every_published_figure_adds_up_to_the_rows_of_its_deliveries(monthly_ru
     assert figures == exact == published > 0
 
 
+def test_every_figure_rmj_explain_and_the_changes_show_is_the_published_one(monthly_run):
+    """marts.figure_sources holds each figure as indicators.csv publishes it: n_responses rounded like its n
+    (never the count of the warehouse beside a rounded n), percentages and means with their one decimal."""
+    published = {(r["area_code"], r["indicator"], r["respondent_group"], r["care_type"]): (r["value"], r["n"])
+                 for r in read_published(indicators_path(monthly_run["env"]["RMJ_EXPORT_DIR"], 2025))
+                 if r["suppressed"] != "true"}
+    with warehouse.connect(monthly_run["env"]["RMJ_WAREHOUSE"], read_only=True) as con:
+        shown = {(a, i, g, c): (str(v), str(n)) for a, i, g, c, v, n in con.execute(
+            "select distinct area_code, indicator, respondent_group, care_type, value, n "
+            "from marts.figure_sources where published and year = 2025").fetchall()}
+    assert shown == published
+    assert any(indicator == "n_responses" for _, indicator, _, _ in shown)
+
+
 def test_process_reports_progress_per_stage_in_plain_lines(monthly_run):
     lines, summary = monthly_run["progress"], monthly_run["summary"]
     stages = [line for line in lines if "deliveries_job · " in line]
@@ -314,9 +329,22 @@ def test_explain_lists_the_deliveries_behind_a_figure_and_a_correction_says_what
                             datetime(2025, 6, 2, 9, 0, tzinfo=UTC))
     summary = process()
     changed = "\n".join(summary.changed_figures)
-    assert (f"2025 regio RMJ pct_uitval (group ALL, care ALL): 37.5 (n 15) -> 50 (n 15); new deliveries: "
+    # as indicators.csv shows them: one decimal, always written ("50.0", not "50"), n rounded
+    assert (f"2025 regio RMJ pct_uitval (group ALL, care ALL): 37.5 (n 15) -> 50.0 (n 15); new deliveries: "
             f"{AGB_A} stop_zorg_{AGB_A}_20250602_001.csv ({correction})") in changed
-    assert "published figures changed by this run" in str(summary)
+    assert "published figures changed by this run (" in str(summary)
+    published = {(r["area_code"], r["indicator"], r["respondent_group"], r["care_type"]): (r["value"], r["n"])
+                 for r in read_published(indicators_path(rmj_env["exports"], 2025)) if r["suppressed"] != "true"}
+    with warehouse.connect(rmj_env["warehouse"], read_only=True) as con:
+        changes = lineage.changed_figures(con, [2025])
+    assert changes
+    for change in changes:  # every changed figure shows the values of indicators.csv (none where it is gone)
+        f = change.figure
+        shown = published.get((f.area_code, f.indicator, f.respondent_group, f.care_type), (None, None))
+        assert (change.value, None if change.n is None else str(change.n)) == shown, str(change)
+    # this run: the one correction (2 rows), not the three deliveries before it; those are in the totals
+    assert summary.deliveries == {"loaded": 1} and summary.rows == {"read": 2, "accepted": 2, "rejected": 0}
+    assert summary.totals["deliveries"] == {"loaded": 4} and summary.totals["rows"]["read"] == 18
     with duckdb.connect(str(rmj_env["warehouse"]), read_only=True) as con:
         unchanged = con.execute("select count(*) from marts.figure_sources where not changed and indicator = 'pct_uitval' and published").fetchone()[0]
         rows = con.execute("select delivery_id, rows_contributed from marts.figure_sources where area_code = 'RMJ' "

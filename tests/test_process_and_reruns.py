@@ -48,6 +48,49 @@ def test_process_refuses_without_a_fit_key_before_reading_anything(rmj_env, monk
     assert not rmj_env["warehouse"].exists()
 
 
+# In a fresh interpreter: rmj process as the command runs it, then which heavy packages it had imported.
+_REFUSAL_PROBE = """
+import sys
+from rmj_dagster import cli
+code = cli.main(["process"])
+print(code, *(name in sys.modules for name in ("dagster", "duckdb", "great_expectations", "pandas")))
+"""
+
+
+@pytest.mark.parametrize(
+    ("key", "label", "message"),
+    [(None, None, "no pseudonym key"), ("short", None, "at least 32"), (DEMO_KEY.decode(), None, "demo mode"),
+     ("k" * 40, "rmj-2026-01-01", "RMJ_PSEUDONYM_KEY_LABEL is refused")],
+)
+def test_an_unfit_key_is_refused_at_once_before_the_heavy_imports(rmj_env, key, label, message):
+    """No key, a short key, the demo key outside demo mode or an unfit label: refused before Dagster, DuckDB
+    and GX are imported (those take seconds), so the answer comes at once; nothing is touched."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("RMJ_PSEUDONYM_KEY", "RMJ_PSEUDONYM_KEY_FILE", "RMJ_PSEUDONYM_KEY_LABEL", "RMJ_DEMO_MODE")}
+    env |= {"RMJ_PSEUDONYM_KEY": key} if key else {}
+    env |= {"RMJ_PSEUDONYM_KEY_LABEL": label} if label else {}
+    incoming = rmj_env["landing"] / "incoming"
+    (incoming / "cem.csv").write_text("aanbieder_agb;bsn\n", encoding="utf-8")
+    probe = subprocess.run([sys.executable, "-c", _REFUSAL_PROBE], env=env, capture_output=True, text=True, timeout=120)
+    assert probe.stdout.split() == ["2", "False", "False", "False", "False"], probe.stdout + probe.stderr
+    assert message in probe.stderr and (key is None or key not in probe.stderr)
+    # the command as a user types it: one interpreter start and a few small modules, well under the 8-10 s
+    # the heavy imports took (a generous bound: the machine may be busy)
+    rmj = Path(sys.executable).with_name("rmj")
+    started = time.monotonic()
+    refused = subprocess.run([str(rmj), "process"], env=env, capture_output=True, text=True, timeout=120)
+    seconds = time.monotonic() - started
+    assert refused.returncode == 2 and message in refused.stderr
+    assert seconds < 2.5, f"the refusal took {seconds:.1f} s"
+    assert (incoming / "cem.csv").exists() and not rmj_env["warehouse"].exists()
+    assert sorted(p.name for p in rmj_env["landing"].iterdir()) == ["incoming"]  # the landing zone untouched
+
+
 @pytest.mark.slow  # whole `rmj process` runs: a minute or more on the shared machine
 def test_the_same_deliveries_twice_change_nothing(rmj_env, tmp_path):
     source = tmp_path / "source"
@@ -61,7 +104,16 @@ def test_the_same_deliveries_twice_change_nothing(rmj_env, tmp_path):
         shutil.copy2(path, incoming / f"opnieuw_{path.name}")
     summary = process()
     assert counts(rmj_env["warehouse"]) == first
-    assert summary.deliveries["duplicate files"] == len(list((source / "incoming").iterdir()))
+    delivered = len(list((source / "incoming").iterdir()))
+    # what this run did: only duplicates, no rows, nothing published; the first run's deliveries are totals
+    assert summary.deliveries == {"duplicate files": delivered}
+    assert summary.rows == {"read": 0, "accepted": 0, "rejected": 0} and not summary.quarantined
+    assert summary.totals["deliveries"]["loaded"] + summary.totals["deliveries"].get("quarantined", 0) == delivered
+    text = str(summary)
+    assert text.index("this run:") < text.index(f"  deliveries: {delivered} duplicate files") < text.index(
+        "totals, every delivery so far:")
+    assert "CEO publications" not in text and "CBS extract" not in text
+    assert "  unchanged, not published again: CEO 2025, CBS 2025-H1" in text
     assert not any(incoming.iterdir())
 
 
@@ -101,7 +153,7 @@ def test_a_new_delivery_republishes_the_periods_it_touches_and_asks_only_the_oth
     from rmj_dagster import runner
     from rmj_dagster.intake.landing_zone import delivery_id_of, sha256_of
     from rmj_dagster.jobs import CBS_JOB_NAME, CEO_JOB_NAME
-    from rmj_dagster.partitions import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG, half_years
+    from rmj_dagster.partitions import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG, half_year_label, half_years
 
     generate_deliveries(tmp_path / "first", seed=22, scale=0.1, years=[2024, 2025], today=TODAY)
     for path in (tmp_path / "first" / "incoming").iterdir():
@@ -140,7 +192,7 @@ def test_a_new_delivery_republishes_the_periods_it_touches_and_asks_only_the_oth
         return real(con, partition, key, stored=stored)
 
     monkeypatch.setattr(runner, "_period_fingerprint", asking)
-    process(instance=instance)
+    summary = process(instance=instance)
     after = {job: partitions_run(job) for job in (CBS_JOB_NAME, CEO_JOB_NAME)}
     again = {job: sorted({p for p in runs if runs.count(p) > before[job].count(p)}) for job, runs in after.items()}
     with duckdb.connect(str(rmj_env["warehouse"]), read_only=True) as con:
@@ -153,6 +205,12 @@ def test_a_new_delivery_republishes_the_periods_it_touches_and_asks_only_the_oth
     assert len(runs_of(CBS_JOB_NAME)) == cbs_runs_before + 1  # the half-years it touched, in one run
     assert "2024" in asked and "2024-01-01" in asked and "2024-07-01" in asked  # the others were asked
     assert not set(again[CBS_JOB_NAME]) & set(asked) and "2025" not in asked  # the touched ran unasked
+    # the summary says what this run did: one delivery, 2025 republished, 2024 unchanged (no empty heading)
+    assert summary.deliveries == {"loaded": 1} and summary.totals["deliveries"]["loaded"] > 1
+    text = str(summary)
+    assert f"CEO publications 2025 in {rmj_env['exports']}/ceo/2025/:" in text and "CEO publications 2024" not in text
+    assert "CEO 2024" in text.split("unchanged, not published again: ")[1].splitlines()[0]
+    assert [period for period, _, _ in summary.cbs_periods] == sorted(half_year_label(k) for k in again[CBS_JOB_NAME])
 
 
 @pytest.mark.slow  # whole `rmj process` runs: a minute or more on the shared machine
@@ -175,7 +233,7 @@ def test_a_crash_in_the_ttp_step_keeps_the_original_and_the_rerun_completes(rmj_
     assert kept, "the original of the failed delivery must survive the crash"
     monkeypatch.setattr(pseudonymise, "load_deliveries", real)
     summary = process()
-    assert summary.deliveries == {"loaded": files}
+    assert summary.totals["deliveries"] == {"loaded": files} and summary.deliveries.get("loaded")
     assert not list((rmj_env["landing"] / "received").rglob("*.*"))
     with duckdb.connect(str(rmj_env["warehouse"]), read_only=True) as con:
         assert con.execute("select count(*) from audit.deliveries where destroyed_at is null").fetchone()[0] == 0
@@ -412,3 +470,17 @@ def test_rows_a_dead_run_committed_but_never_reported_are_scanned_by_the_next_ru
     assert not evaluation.passed
     assert "gemeentecode" in json.dumps(evaluation.metadata["findings"].value)
     assert bsn_in_a_field not in str(evaluation.metadata)
+
+
+def test_the_summary_names_publications_that_wait_for_their_period_to_end():
+    """Rows of the running year (or later) reach no publication yet: the summary says so instead of nothing."""
+    from rmj_dagster.partitions import half_years, years
+    from rmj_dagster.runner import ProcessSummary, _not_complete_yet
+
+    last_year, last_half = years.get_partition_keys()[-1], half_years.get_partition_keys()[-1]
+    running = str(int(last_year) + 1)
+    waiting = _not_complete_yet({"year": {last_year, running}, "half_year": {last_half, f"{running}-07-01"}})
+    assert waiting == [f"CEO {running}", f"CBS {running}-H2"]  # the completed ones are published, not waiting
+    text = str(ProcessSummary(deliveries={"loaded": 1}, not_yet_published=waiting, standing=[f"CEO {last_year}"]))
+    assert f"  not published yet (period not complete): CEO {running}, CBS {running}-H2" in text
+    assert f"  unchanged, not published again: CEO {last_year}" in text

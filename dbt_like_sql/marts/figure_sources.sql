@@ -8,8 +8,8 @@
 -- indicator_base). Figures that were published before and are suppressed or gone now keep one row without a
 -- delivery (published = false).
 -- Changes: audit.published_figures holds every publication of the year (publication_id, recorded_at). The
--- latest is compared with the one before, as published: value rounded to one decimal, n rounded to
--- count_rounding_base, suppression. changed is true where the published form differs (new, gone, other
+-- latest is compared with the one before, as published (value and n exactly as indicators.csv shows them:
+-- the macros rmj_published_figure and rmj_published_count; never an unrounded value), and suppression. changed is true where the published form differs (new, gone, other
 -- value or n); new_delivery marks deliveries processed after the previous publication, i.e. the ones that
 -- brought the change (a correction that only withdrew rows shows as a changed figure without one).
 with publications as (
@@ -22,9 +22,8 @@ versions as (
         p.recency,
         p.recorded_at,
         f.year, f.area_type, f.area_code, f.respondent_group, f.care_type, f.indicator,
-        case when not f.suppressed then round(f.value, 1) end as shown_value,
-        case when not f.suppressed
-            then round(f.n / rmj_param('count_rounding_base')) * rmj_param('count_rounding_base') end as shown_n,
+        case when not f.suppressed then rmj_published_figure(f.indicator, f.value) end as shown_value,
+        case when not f.suppressed then rmj_published_count(f.n) end as shown_n,
         f.suppressed
     from audit.published_figures as f
     inner join publications as p using (publication_id)

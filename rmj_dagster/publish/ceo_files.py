@@ -37,22 +37,15 @@ OUTPUT_COLUMNS = (
 COMPARISON_COLUMNS = ("prev_value", "prev_ci_low", "prev_ci_high", "ci_overlap_prev")
 PUBLISHED_COLUMNS = OUTPUT_COLUMNS + COMPARISON_COLUMNS
 
-# Figures that are counts (value = n): rounded like n, not to one decimal.
-COUNT_INDICATORS = ("n_responses",)
-
-_COUNTS = ", ".join(f"'{name}'" for name in COUNT_INDICATORS)
-
 
 def _rounded_count(column: str) -> str:
-    return f"cast(round({column} / rmj_param('count_rounding_base')) * rmj_param('count_rounding_base') as bigint)"
+    """A count as published: to the rounding base (the macro holds the rule, for every reader of figures)."""
+    return f"rmj_published_count({column})"
 
 
 def _rounded_figure(column: str) -> str:
-    """A figure as text: counts to the rounding base, percentages and means to one decimal."""
-    return (
-        f"case when indicator in ({_COUNTS}) then cast({_rounded_count(column)} as varchar) "
-        f"else cast(cast(round({column}, 1) as decimal(18, 1)) as varchar) end"
-    )
+    """A figure as text: counts to the rounding base, percentages and means to one decimal (macros.sql)."""
+    return f"rmj_published_figure(indicator, {column})"
 
 
 def _rounded_bound(column: str) -> str:
