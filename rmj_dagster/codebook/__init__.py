@@ -22,6 +22,7 @@ TABLES = (
     "labels",
     "aanbieders",
     "file_name_words",
+    "field_types",
 )
 
 

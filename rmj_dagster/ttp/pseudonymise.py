@@ -27,6 +27,7 @@ from rmj_dagster.intake.detect import ENVIRONMENT_ERRORS, Inspection, Quarantine
 from rmj_dagster.intake.file_names import scrub_text
 from rmj_dagster.intake.ijw import HEADER_FIELDS, NAME_PATH, OWN, Message, tag
 from rmj_dagster.privacy import identifiers
+from rmj_dagster.ttp import field_types
 from rmj_dagster.ttp.bsn import UNKNOWN_BSNS, normalise_bsn, passes_elfproef
 from rmj_dagster.ttp.pseudonym import PseudonymKey, is_pseudonym
 from rmj_dagster.warehouse import transaction
@@ -367,7 +368,7 @@ def _empty_identifier_fields(con: duckdb.DuckDBPyConnection, inspection: Inspect
         })
         con.execute(f"create or replace temp table {_TRIPWIRE}_shaped as select * from shaped_values")
         try:
-            _flag(con, {column: f"trim({column}) in (select v from {_TRIPWIRE}_shaped where rmj_column = '{column}')"
+            _flag(con, {column: f"trim({column}::varchar) in (select v from {_TRIPWIRE}_shaped where rmj_column = '{column}')"
                         for column in delivered if column in shaped})
         finally:
             con.execute(f"drop table if exists {_TRIPWIRE}_shaped")
@@ -377,10 +378,10 @@ def _empty_identifier_fields(con: duckdb.DuckDBPyConnection, inspection: Inspect
             continue
         tests = []
         if inspection.identity_column == "bsn" and identifiers.exemptions()[column] == "care_number":
-            tests.append(f"regexp_full_match(trim({column}), '[0-9]{{1,9}}') and rmj_own_bsn9 is not null "
-                         f"and try_cast(trim({column}) as bigint) = try_cast(rmj_own_bsn9 as bigint)")
-        if kind.birth_date:
-            tests.append(f"rmj_date({column}) = rmj_own_birth_date")
+            tests.append(f"regexp_full_match(trim({column}::varchar), '[0-9]{{1,9}}') and rmj_own_bsn9 is not null "
+                         f"and try_cast(trim({column}::varchar) as bigint) = try_cast(rmj_own_bsn9 as bigint)")
+        if kind.birth_date:  # a typed date reads as YYYY-MM-DD, a number or code as itself
+            tests.append(f"rmj_date({column}::varchar) = rmj_own_birth_date")
         if tests:
             own[column] = " or ".join(f"({t})" for t in tests)
     _flag(con, own)
@@ -402,7 +403,8 @@ def _flag(con: duckdb.DuckDBPyConnection, hits: dict[str, str]) -> None:
 
 # Columns the TTP step computes or sets itself; every other column of a pseudo table is a delivered field.
 _COMPUTED = frozenset({"delivery_id", "source_row", "pseudoniem", "key_label", "id_status", "geboortejaarmaand",
-                       "leeftijd", "leeftijd_min", "voor_geboorte", "source_format", "identifier_in_field"})
+                       "leeftijd", "leeftijd_min", "voor_geboorte", "source_format", "identifier_in_field",
+                       "field_problems"})
 
 
 def _delivered_columns(table: str) -> list[str]:
@@ -410,8 +412,10 @@ def _delivered_columns(table: str) -> list[str]:
 
 
 def _insert_sql(inspection: Inspection) -> str:
-    """INSERT … SELECT from the deliveries' rows into the staged table: identity and birth date replaced, the
-    rest as text; beside them the row's own valid BSN and birth date, for the checks (never stored)."""
+    """INSERT … SELECT from the deliveries' rows into the staged table: identity and birth date replaced, every
+    delivered field typed as ``field_types.csv`` declares (a value not of its type is NULL, its column and
+    class of problem in ``field_problems``); beside them the row's own valid BSN and birth date, for the
+    checks (never stored)."""
     kind = inspection.kind
     present = set(inspection.header) if inspection.source_format == "csv" else set(kind.columns)
     computed = {
@@ -435,12 +439,18 @@ def _insert_sql(inspection: Inspection) -> str:
     if kind.name == "stop_zorg":
         computed["source_format"] = f"'{inspection.source_format}'"
     columns = columns_of(kind.table)
+
+    def text(column: str) -> str:
+        return field_types.delivered_text(f"r.{column}")
+
+    delivered = [c for c in _delivered_columns(kind.table) if c in present]
+    computed["field_problems"] = field_types.field_problems_sql(kind.table, delivered, text)
     select = []
     for column in columns:
         if column in computed:
             select.append(f"{computed[column]} as {column}")
-        elif column in present:
-            select.append(f"nullif(trim(r.{column}), '') as {column}")
+        elif column in present:  # only a value of the field's declared type is stored, never the text
+            select.append(f"{field_types.typed_sql(field_types.field(kind.table, column), text(column))} as {column}")
         else:
             select.append(f"null as {column}")
     select.append("i.bsn9 as rmj_own_bsn9")
