@@ -329,3 +329,29 @@ def test_a_stop_element_in_a_start_message_is_not_read_as_a_stop(tmp_path):
         inspect_file(path)
     assert caught.value.code == "xml_not_valid_jw305"
 
+
+
+def test_a_warehouse_with_the_old_text_pseudo_tables_is_retyped_in_place(tmp_path):
+    """A pseudo table of the version that stored delivered text is rebuilt by ensure_tables: each field typed
+    as at the TTP door, what does not fit NULL with its class, the free text gone; a second call changes nothing."""
+    answers = ", ".join(f"q{i:02d} varchar" for i in range(1, 11))
+    with warehouse.connect(tmp_path / "old.duckdb") as con:
+        con.execute(
+            "create table pseudo.responses (delivery_id varchar not null, source_row bigint not null, aanbieder_agb varchar, "
+            "pseudoniem varchar, key_label varchar not null, id_status varchar not null, gemeentecode varchar, "
+            "toewijzingnummer varchar, geboortejaarmaand varchar, leeftijd integer, leeftijd_min integer, "
+            f"voor_geboorte boolean, vragenlijst varchar, invuldatum varchar, {answers}, geen_inzage_hulpverlener varchar)")
+        con.execute("insert into pseudo.responses (delivery_id, source_row, aanbieder_agb, key_label, id_status, gemeentecode, "
+                    "toewijzingnummer, vragenlijst, invuldatum, q01, q05, geen_inzage_hulpverlener) values "
+                    "('d', 1, '12345678', 'k', 'ok', 'GM363', '0042', 'ouders_einde', '01-03-2025', '04', 'Jansen', 'ja')")
+        ddl.ensure_tables(con)
+        row = con.execute("select gemeentecode, toewijzingnummer, vragenlijst, invuldatum, q01, q05, geen_inzage_hulpverlener, "
+                          "identifier_in_field, field_problems from pseudo.responses").fetchone()
+        assert row == ("0363", 42, "OUDERS_EINDE", date(2025, 3, 1), 4, None, True, None, "q05:not_an_answer_code")
+        assert "Jansen" not in str(con.execute("select * from pseudo.responses").fetchall())
+        types = dict(con.execute("select column_name, data_type from information_schema.columns "
+                                 "where table_schema = 'pseudo' and table_name = 'responses'").fetchall())
+        assert (types["q05"], types["invuldatum"], types["toewijzingnummer"]) == ("INTEGER", "DATE", "BIGINT")
+        ddl.ensure_tables(con)  # now of this version: nothing to do
+        assert con.execute("select count(*) from pseudo.responses").fetchone()[0] == 1
+        assert not con.execute("select * from duckdb_tables() where table_name like '%before_types%'").fetchall()

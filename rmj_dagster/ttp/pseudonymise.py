@@ -3,8 +3,10 @@
 Deliveries are read inside DuckDB into a temporary table (in memory, never in the warehouse file):
 CSV files of the same kind and shape together, in one read (a statement per file costs more than its
 rows), every other file alone. Each distinct identity is hashed once with the keyed pseudonym, the
-birth date is reduced to year and month plus the age at the event, and the rows are staged in another
-temporary table where every identifier check runs on the deliveries' own rows, each delivery's rows
+birth date is reduced to year and month plus the age at the event, every delivered field is typed as
+``field_types.csv`` declares (the allow-list: a value not of its type is stored as NULL and named in
+``field_problems``, never as text), and the rows are staged in another temporary table where the
+remaining identifier checks run on the deliveries' own rows, each delivery's rows
 against its own identifiers (the cost follows the deliveries, not the history). They land in the
 ``pseudo.*`` table in one transaction (delete-then-insert by delivery: re-runs never duplicate).
 """
@@ -12,6 +14,7 @@ against its own identifiers (the cost follows the deliveries, not the history). 
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,7 +27,6 @@ from lxml import etree
 
 from rmj_dagster import codebook
 from rmj_dagster.intake.detect import ENVIRONMENT_ERRORS, Inspection, Quarantine, as_quarantine, parse_ijw
-from rmj_dagster.intake.file_names import scrub_text
 from rmj_dagster.intake.ijw import HEADER_FIELDS, NAME_PATH, OWN, Message, tag
 from rmj_dagster.privacy import identifiers
 from rmj_dagster.ttp import field_types
@@ -347,7 +349,9 @@ def _empty_identifier_fields(con: duckdb.DuckDBPyConnection, inspection: Inspect
     """Before the insert: a field holding an identifier is emptied and its row flagged (``identifier_in_field``,
     rejected by staging with the column named), so the one row is lost, not the delivery or the chain.
 
-    Two kinds of hit, both decided by the per-column rules of ``identifier_exemptions.csv``:
+    With every field typed at the door, what is left to catch here is what a field's type allows: a whole
+    number (doel_nr) that is a BSN or a compact date, and the row's own values in the columns whose type
+    admits them. Two kinds of hit, both decided by the per-column rules of ``identifier_exemptions.csv``:
     - a value the table-wide scan would report: a 9-digit number passing the 11-proef or a full date,
       where the column's class does not make it legitimate (a BSN as begindatum, a date as q09);
     - in a column whose class makes such values legitimate (``toewijzingnummer``, AGB code, event dates):
@@ -509,12 +513,10 @@ def _read_csv(con: duckdb.DuckDBPyConnection, files: list[tuple[Path, str]], ins
 
 
 def _first_line_of(error: Exception, files: list[tuple[Path, str]]) -> str:
-    """DuckDB's CSV errors quote the offending line, which may hold a BSN, and the file's path, which
-    may hold a name: keep only the first line, without the path, dates and BSN-like numbers replaced."""
-    line = str(error).splitlines()[0]
-    for path, _ in files:
-        line = line.replace(str(path), "the file")
-    return scrub_text(line)[:160]
+    """Where DuckDB's CSV reader failed, as a line number only: its message quotes the offending line (which
+    may hold a BSN or a name) and the file's path (which may hold a name), so nothing else of it is kept."""
+    found = re.search(r"line:?\s*(\d+)", str(error), flags=re.IGNORECASE)
+    return f"line {found.group(1)}" if found else "a row of another number of columns"
 
 
 def _needs_private_copy(inspection: Inspection) -> bool:
