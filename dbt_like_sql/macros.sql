@@ -82,17 +82,19 @@ create or replace temp macro rmj_valid_on(d, valid_from, valid_until) as
     or ((valid_from is null or d >= try_cast(valid_from as date))
         and (valid_until is null or d <= try_cast(valid_until as date)));
 
--- reject_detail naming a column and, when it cannot be an identifier, the value: 'q03=7', 'vragenlijst=OUDER'.
--- The value is shown only when short (at most 8 characters, no run of 5 digits) or an upper-case code
--- ('OUDERS_TUSSEN'); otherwise only the column is named, so no BSN or name reaches rejected_rows.
-create or replace temp macro rmj_reject_detail(column_name, s) as
-    column_name || coalesce(
-        '=' || case
-            when length(trim(s)) between 1 and 8 and not regexp_matches(trim(s), '[0-9]{5}') then trim(s)
-            when regexp_full_match(trim(s), '[A-Z][A-Z_]{0,39}') then trim(s)
-        end,
-        ''
-    );
+-- The problems the TTP step found in some delivered fields (field_problems: 'column:class', comma-separated,
+-- e.g. 'q05:not_an_answer_code,invuldatum:not_a_date'), as reject_detail names them: the column and the
+-- class of problem ('q05: not an answer code'), never the delivered value (which is stored nowhere).
+-- NULL when none of columns has a problem.
+create or replace temp macro rmj_field_problems(field_problems, columns) as
+    nullif(array_to_string(list_transform(
+        list_filter(string_split(coalesce(field_problems, ''), ','), lambda p: list_contains(columns, split_part(p, ':', 1))),
+        lambda p: split_part(p, ':', 1) || ': ' || replace(split_part(p, ':', 2), '_', ' ')
+    ), ', '), '');
+
+-- reject_detail of one field without a usable value: its problem, or 'missing' when nothing was delivered.
+create or replace temp macro rmj_field_detail(field_problems, column_name) as
+    coalesce(rmj_field_problems(field_problems, [column_name]), column_name || ': missing');
 
 -- Age in completed years on a day (negative when the day lies before birth).
 create or replace temp macro rmj_age(birth, day) as
@@ -131,6 +133,7 @@ create or replace temp macro rmj_in_region(d, region) as
 -- (gemeentecode as reported_as, 0370 as 0439; subregio only in the region). The models pass the joined rows
 -- whole (g, reg), which sqlfluff takes for unqualified columns: hence their noqa: RF02.
 create or replace temp macro rmj_municipality(code, d, cbs, region) as {
+    'code': code,
     'known': cbs.gemeentecode is not null or rmj_in_region(d, region),
     'in_region': rmj_in_region(d, region),
     'gemeentecode': case when rmj_in_region(d, region) then region.reported_as else code end,
@@ -139,9 +142,10 @@ create or replace temp macro rmj_municipality(code, d, cbs, region) as {
 
 -- The first checks of every kind, in the order of ref.reject_reasons: the rejection of the first that
 -- fails, NULL when all pass (each model goes on with coalesce(rmj_delivery_rejection(...), its own checks)).
--- Raw field values are given as delivered; municipality is rmj_municipality(...).
+-- Field values are as the TTP step typed them (NULL when missing or not of their type, field_problems says
+-- which); municipality is rmj_municipality(...).
 create or replace temp macro rmj_delivery_rejection(
-    id_status, identifier_in_field, aanbieder_agb, gemeentecode, municipality, toewijzingnummer
+    id_status, identifier_in_field, field_problems, aanbieder_agb, municipality, toewijzingnummer
 ) as
     case
         -- identity_missing, bsn_invalid_format, bsn_elfproef, pseudoniem_invalid: judged by the TTP step
@@ -149,14 +153,17 @@ create or replace temp macro rmj_delivery_rejection(
             then {'reason': id_status, 'detail': null::varchar}
         when identifier_in_field is not null
             then {'reason': 'identifier_in_field', 'detail': identifier_in_field}
-        when rmj_agb(aanbieder_agb) is null
-            then {'reason': 'agb_invalid', 'detail': rmj_reject_detail('aanbieder_agb', aanbieder_agb)}
+        when aanbieder_agb is null
+            then {'reason': 'agb_invalid', 'detail': rmj_field_detail(field_problems, 'aanbieder_agb')}
         when not municipality.known
-            then {'reason': 'gemeentecode_unknown', 'detail': rmj_reject_detail('gemeentecode', gemeentecode)}
+            then {'reason': 'gemeentecode_unknown', 'detail': coalesce(
+                rmj_field_problems(field_problems, ['gemeentecode']),
+                'gemeentecode: ' || case when municipality.code is null then 'missing' else 'not a CBS municipality' end
+            )}
         when not municipality.in_region
-            then {'reason': 'gemeentecode_out_of_region', 'detail': rmj_reject_detail('gemeentecode', gemeentecode)}
-        when rmj_toewijzingnummer(toewijzingnummer) is null
-            then {'reason': 'toewijzingnummer_invalid', 'detail': rmj_reject_detail('toewijzingnummer', toewijzingnummer)}
+            then {'reason': 'gemeentecode_out_of_region', 'detail': 'gemeentecode: not in the region'}
+        when toewijzingnummer is null
+            then {'reason': 'toewijzingnummer_invalid', 'detail': rmj_field_detail(field_problems, 'toewijzingnummer')}
     end;
 
 -- exact_duplicate, the last check of every kind: a later copy of an otherwise good row (row_copy from rmj_row_copy).

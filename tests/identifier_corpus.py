@@ -6,13 +6,14 @@ the tables):
 
 - **legitimate** -- deliveries of all three kinds whose every field takes each style in turn
   (``LEGITIMATE``), run through the whole chain (``runner.process``: the TTP step, every SQL model, the
-  CBS extract). Findings are counted per scan: the TTP step (files quarantined or rows rejected as
-  ``identifier_in_field``), the table-wide scan of every warehouse table, and the export-file scan of
+  CBS extract). Findings are counted per scan: the TTP step (files quarantined, rows rejected as
+  ``identifier_in_field`` or fields whose declared type refused the value), the table-wide scan of every warehouse table, and the export-file scan of
   every CBS file. A legitimate value is never a finding.
 - **planted** -- for every stored field of every kind: the row's own BSN, another valid BSN, the row's
   birth date as delivered and in another accepted format, and the row's name (delivered in a name
   column) put into that field, one delivery each, loaded by the TTP step and then scanned table-wide. A
-  planted identifier is found when the TTP step quarantines the file or rejects the row, or the table
+  planted identifier is found when the TTP step quarantines the file, rejects the row or the field's type
+  refuses the value (NULL with its class of problem in ``field_problems``), or the table
   scan reports it; it is *stored* when its text is in the pseudo table afterwards.
 
 Only public APIs that exist before and after the change are used, so the same file measures both.
@@ -244,9 +245,11 @@ def scan_planted(tmp: Path) -> list[dict]:
         codebook.load_into(con)
         for kind, fields in KIND_FIELDS.items():
             table = f"pseudo.{kind}"
-            flag = "identifier_in_field" in {c for (c,) in con.execute(
+            stored_columns = {c for (c,) in con.execute(
                 "select column_name from information_schema.columns where table_schema = 'pseudo' and table_name = ?",
                 [kind]).fetchall()}
+            flag = "identifier_in_field" in stored_columns
+            typed = "field_problems" in stored_columns  # the field's type refused the value (NULL + its class)
             for field in fields:
                 for plant, value in PLANTS.items():
                     if kind == "goals" and plant.startswith("birth"):
@@ -263,6 +266,9 @@ def scan_planted(tmp: Path) -> list[dict]:
                         how.append(f"error {type(error).__name__}")
                     if flag and con.execute(f"select count(*) from {table} where identifier_in_field is not null").fetchone()[0]:
                         how.append("TTP row reject")
+                    if typed and con.execute(f"select count(*) from {table} where field_problems like ?",
+                                             [f"%{field}:%"]).fetchone()[0]:
+                        how.append("TTP field type")
                     scan = identifiers.scan_table(con, table)  # a finding counts when it is in the planted field
                     if any(field in (v if isinstance(v, (dict, list)) else ()) for v in scan.values()):
                         how.append("table scan (blocking)")
@@ -316,3 +322,88 @@ def main() -> None:  # pragma: no cover -- a measuring tool
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+# ----------------------------------------------------------------------------------------------------
+# identifiers written the way people write them (issue 23): every spelling in every delivered field
+
+SPELLED_BSN = valid_bsns(1, start=146_000_000)[0]
+SPELLED_BIRTH = "2011-06-01"
+SPELLED_NAME = "BOSMA"  # the youth's surname, in capitals; delivered as "Bosma" in its name column
+
+
+def spellings(bsn: str = SPELLED_BSN) -> dict[str, str]:
+    """The row's own BSN, birth date and surname as people write them (none is a value of any field's type)."""
+    a, b, c = bsn[:3], bsn[3:6], bsn[6:]
+    return {
+        "BSN with spaces": f"{a} {b} {c}",
+        "BSN with dots": f"{a}.{b}.{c}",
+        "BSN with dashes": f"{a}-{b}-{c}",
+        "BSN with a zero-width space": f"{a}\u200b{b}{c}",
+        "BSN with non-breaking spaces": f"{a}\u00a0{b}\u00a0{c}",
+        "BSN with a prefix": f"BSN {bsn}",
+        "BSN with a leading zero": f"0{bsn}",
+        "birth date d-m-yyyy": "1-6-2011",
+        "birth date dd-mm-yy": "01-06-11",
+        "birth date in words": "1 juni 2011",
+        "birth date d/m/yyyy": "1/6/2011",
+        "surname in capitals": SPELLED_NAME,
+        "surname with prefix in capitals": f"DE {SPELLED_NAME}",
+    }
+
+
+_SPELLED_FIELDS = {  # per CSV kind: its delivered fields (start_zorg comes as JW305 only)
+    "responses": KIND_FIELDS["responses"],
+    "stop_zorg": KIND_FIELDS["stop_zorg"],
+    "goals": KIND_FIELDS["goals"],
+}
+# A goal delivery carries no birth date: a date in a contract format as meetdatum is a measurement day and
+# nothing can tell it from the youth's birthday (elsewhere the row's own birth date is held against it).
+SPELLED_INDISTINGUISHABLE = {("goals", "meetdatum", "birth date d-m-yyyy")}
+
+
+def write_spelled_deliveries(incoming: Path) -> dict[str, int]:
+    """One CSV delivery per kind whose rows each carry one spelling in one field (a clean row first), plus
+    a JW307 and a JW305 message with the spellings that fit their schema. Returns rows per file."""
+    from tests.jw307_samples import jw305, jw307
+
+    written = {}
+    for kind, fields in _SPELLED_FIELDS.items():
+        person = ["bsn"] + (["geboortedatum"] if kind != "goals" else []) + ["achternaam"]
+        rows = []
+        number = 2000
+        for field in [None, *fields]:
+            for label, spelled in (spellings().items() if field else [(None, None)]):
+                if (kind, field, label) in SPELLED_INDISTINGUISHABLE:
+                    continue
+                number += 1
+                values = dict(_CLEAN[kind]) | {"toewijzingnummer": str(number)}
+                if field:
+                    values[field] = spelled
+                rows.append([SPELLED_BSN] + ([SPELLED_BIRTH] if kind != "goals" else []) + ["Bosma"]
+                            + [values[f] for f in fields])
+        name = f"spelled_{kind}.csv"
+        (incoming / name).write_text(_csv([*person, *fields], rows, ";"), encoding="utf-8")
+        written[name] = len(rows)
+    # iJw messages: the schema types most fields; a product code (1-5 characters) can still carry a name
+    stop = [{"toewijzingnummer": 3001 + i, "begindatum": "2024-09-01", "einddatum": "2025-03-01", "reden": "31"}
+            for i in range(2)]
+    text = jw307(bsn=SPELLED_BSN, products=stop).replace(">45A01<", f">{SPELLED_NAME}<")
+    (incoming / "spelled_jw307.xml").write_text(text, encoding="utf-8")
+    written["spelled_jw307.xml"] = 2
+    start = [{"toewijzingnummer": 4001, "begindatum": "2022-03-01", "categorie": "45", "code": SPELLED_NAME},
+             {"toewijzingnummer": 4002, "begindatum": "2022-03-01", "categorie": "45", "code": "45A01"}]
+    (incoming / "spelled_jw305.xml").write_text(jw305(bsn=SPELLED_BSN, products=start, birth=SPELLED_BIRTH),
+                                                encoding="utf-8")
+    written["spelled_jw305.xml"] = 2
+    return written
+
+
+def spelled_needles() -> list[str]:
+    """What must be found nowhere: every spelling (as text and as JSON writes it), the BSN's digits, the
+    birth date in the delivered and the usual formats."""
+    import json
+
+    plain = [*spellings().values(), SPELLED_BSN, SPELLED_BSN[:3] + " " + SPELLED_BSN[3:6], SPELLED_BIRTH, "20110601",
+             "01-06-2011", "Bosma"]
+    return sorted({form for value in plain for form in (value, json.dumps(value)[1:-1])})

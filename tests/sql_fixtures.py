@@ -186,9 +186,13 @@ def insert_delivery(
         if unknown:
             raise KeyError(f"{table} has no column(s) {sorted(unknown)}")
         records.append([row.get(c) for c in columns])
-    if records:
+    if records:  # as delivered text, typed on the way in as the TTP step types it (ddl.typed_select_sql)
         placeholders = ", ".join("?" for _ in columns)
-        con.executemany(f"insert into {table} ({', '.join(columns)}) values ({placeholders})", records)
+        con.execute(f"create or replace temp table rmj_fixture_text ({', '.join(f'{c} varchar' for c in columns)})")
+        con.executemany(f"insert into rmj_fixture_text values ({placeholders})",
+                        [[None if v is None else str(v) for v in record] for record in records])
+        con.execute(f"insert into {table} {ddl.typed_select_sql(table, 'rmj_fixture_text', set(columns))}")
+        con.execute("drop table rmj_fixture_text")
 
 
 def run_models(con: duckdb.DuckDBPyConnection, layers: tuple[str, ...] = ("staging", "intermediate")) -> None:

@@ -55,3 +55,62 @@ def test_every_planted_identifier_is_caught_by_the_ttp_step_and_never_stored(tmp
             continue
         assert r["found_by"] and all(how.startswith("TTP") for how in r["found_by"]), case
         assert not r["stored"], case
+
+
+def _texts_of_duckdb(path, place: str) -> dict[str, str]:
+    """Every table of a DuckDB file, every column cast to text, by table."""
+    import duckdb
+
+    if not path.exists():
+        return {}
+    with duckdb.connect(str(path), read_only=True) as con:
+        tables = con.execute("select schema_name, table_name from duckdb_tables()").fetchall()
+        return {f"{place} {s}.{t}": str(con.execute(f'select columns(*)::varchar from "{s}"."{t}"').fetchall())
+                for s, t in tables}
+
+
+def _texts_of_files(folder) -> str:
+    """Every file under folder as text (zip members too: xlsx), bytes that are no UTF-8 skipped."""
+    import zipfile
+
+    out = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                out += [archive.read(member).decode("utf-8", "ignore") for member in archive.namelist()]
+        else:
+            out.append(path.read_bytes().decode("utf-8", "ignore"))
+    return "\n".join(out)
+
+
+def test_identifiers_spelled_as_people_write_them_are_stored_nowhere(rmj_env, tmp_path, monkeypatch, capsys):
+    """Issue 23: the row's own BSN, birth date and surname in every spelling, in every delivered field of
+    every kind, processed by ``rmj process``: the run exits 0, every delivery reconciles, and not one of
+    those strings is in the warehouse, the snapshot, the exports, the console, the landing zone's state or
+    Dagster's storage (its event log)."""
+    from rmj_dagster import cli, warehouse
+
+    monkeypatch.setenv("RMJ_SNAPSHOT", str(tmp_path / "snapshot" / "rmj_marts.duckdb"))
+    written = corpus.write_spelled_deliveries(rmj_env["landing"] / "incoming")
+    assert cli.main(["process"]) == 0
+    console = capsys.readouterr()
+    with warehouse.connect(rmj_env["warehouse"], read_only=True) as con:
+        loaded = con.execute("select status, rows_read from audit.deliveries order by rows_read").fetchall()
+        assert loaded == sorted(("loaded", n) for n in written.values())
+        reconciled = con.execute("select rows_read, rows_accepted + rows_rejected, reconciled "
+                                 "from intermediate.delivery_reconciliation").fetchall()
+        assert len(reconciled) == len(written) and all(r == a and ok for r, a, ok in reconciled), reconciled
+        # the clean rows are accepted, each planted row rejected with its column named, never its value
+        details = [d for (d,) in con.execute("select distinct reason_detail from intermediate.rejected_rows").fetchall()]
+    places = {
+        **_texts_of_duckdb(rmj_env["warehouse"], "warehouse"),
+        **_texts_of_duckdb(tmp_path / "snapshot" / "rmj_marts.duckdb", "snapshot"),
+        "exports": _texts_of_files(rmj_env["exports"]),
+        "console": console.out + console.err,
+        "landing state": _texts_of_files(rmj_env["landing"] / "state"),
+        "dagster storage": _texts_of_files(rmj_env["dagster_home"]),
+        "reject details": "\n".join(d or "" for d in details),
+    }
+    assert places["dagster storage"] and places["warehouse pseudo.responses"]  # the places were read
+    found = {(where, needle) for where, text in places.items() for needle in corpus.spelled_needles() if needle in text}
+    assert found == set()

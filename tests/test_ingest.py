@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -61,7 +62,8 @@ def test_encodings_delimiters_and_line_ends_read_the_same(con, tmp_path, encodin
     assert inspection.extra_columns == ("opmerking",)
     assert load(con, path) == 1  # trailing blank lines are not rows
     row = con.execute("select pseudoniem, gemeentecode, invuldatum, q01, geboortejaarmaand, leeftijd from pseudo.responses").fetchone()
-    assert row == (pseudonym(BSN, KEY.secret), "GM363", "01-03-2025", "4", "2010-03", 14)
+    # stored typed: the municipality code as its 4 digits, the date as a date, the answer as a number
+    assert row == (pseudonym(BSN, KEY.secret), "0363", date(2025, 3, 1), 4, "2010-03", 14)
 
 
 def test_headers_are_case_and_space_insensitive(con, tmp_path):
@@ -168,7 +170,7 @@ def test_files_read_together_give_each_delivery_what_it_gets_alone(con, tmp_path
     assert pseudonymise.read_together(deliveries) == [deliveries]  # one shape: one read
 
     def stored():
-        return con.execute("select delivery_id, source_row, toewijzingnummer, q09, identifier_in_field "
+        return con.execute("select delivery_id, source_row, toewijzingnummer, q01, q09, field_problems "
                            "from pseudo.responses order by all").fetchall()
 
     def codes(outcomes):
@@ -177,10 +179,11 @@ def test_files_read_together_give_each_delivery_what_it_gets_alone(con, tmp_path
     readable = [d for d in deliveries if d.delivery_id != "c" * 16]
     outcomes = pseudonymise.load_deliveries(con, readable, KEY)  # one read
     together = stored()
-    assert codes(outcomes) == {"a" * 16: 3, "b" * 16: 2, "d" * 16: "identifier_in_field"}
-    assert "q01 (1 row(s))" in outcomes["d" * 16].message and other not in outcomes["d" * 16].message
-    assert together == [("a" * 16, 1, "41", "8", None), ("a" * 16, 2, "42", "8", None), ("a" * 16, 3, "43", "8", None),
-                        ("b" * 16, 1, "51", "8", None), ("b" * 16, 2, "52", None, "q09")]
+    # a BSN in an answer is not an answer code: NULL with its class of problem, the delivery's rows all kept
+    assert codes(outcomes) == {"a" * 16: 3, "b" * 16: 2, "d" * 16: 2}
+    assert together == [("a" * 16, 1, 41, 4, 8, None), ("a" * 16, 2, 42, 4, 8, None), ("a" * 16, 3, 43, 4, 8, None),
+                        ("b" * 16, 1, 51, 4, 8, None), ("b" * 16, 2, 52, 4, None, "q09:not_an_answer_code"),
+                        ("d" * 16, 1, 71, 4, 8, None), ("d" * 16, 2, 72, None, 8, "q01:not_an_answer_code")]
 
     con.execute("delete from pseudo.responses")
     alone = {}
@@ -260,7 +263,8 @@ def test_jw307_is_read_without_name_or_bsn(con, tmp_path):
         "select aanbieder_agb, gemeentecode, toewijzingnummer, productcategorie, begindatum, einddatum, reden_beeindiging, "
         "status_aanlevering, source_format, geboortejaarmaand, pseudoniem from pseudo.stop_zorg order by source_row"
     ).fetchall()
-    assert rows[0] == ("12345678", "0363", "700123", "45", "2024-09-01", "2025-02-28", "32", "1", "jw307", "2011-04", pseudonym(BSN, KEY.secret))
+    assert rows[0] == ("12345678", "0363", 700123, "45", date(2024, 9, 1), date(2025, 2, 28), "32", 1, "jw307", "2011-04",
+                       pseudonym(BSN, KEY.secret))
     assert rows[1][3] is None
     dump = str(con.execute("select * from pseudo.stop_zorg").fetchall())
     assert "Zwaneveld" not in dump and BSN not in dump
@@ -293,8 +297,8 @@ def test_jw305_is_recognised_from_its_namespace_and_read_without_name_or_birth_d
         "status_aanlevering, geboortejaarmaand, leeftijd, id_status, pseudoniem from pseudo.start_zorg order by source_row"
     ).fetchall()
     assert rows == [
-        (1, "12345678", "0363", "800001", "45", "45A01", "2022-03-01", "1", "2011-04", 10, "ok", pseudonym(BSN, KEY.secret)),
-        (2, "12345678", "0363", "800002", None, None, "2022-04-01", "2", "2011-04", 10, "ok", pseudonym(BSN, KEY.secret)),
+        (1, "12345678", "0363", 800001, "45", "45A01", date(2022, 3, 1), 1, "2011-04", 10, "ok", pseudonym(BSN, KEY.secret)),
+        (2, "12345678", "0363", 800002, None, None, date(2022, 4, 1), 2, "2011-04", 10, "ok", pseudonym(BSN, KEY.secret)),
     ]
     dump = str(con.execute("select * from pseudo.start_zorg").fetchall())
     assert "Zwaneveld" not in dump and BSN not in dump and "2011-04-17" not in dump
@@ -325,3 +329,29 @@ def test_a_stop_element_in_a_start_message_is_not_read_as_a_stop(tmp_path):
         inspect_file(path)
     assert caught.value.code == "xml_not_valid_jw305"
 
+
+
+def test_a_warehouse_with_the_old_text_pseudo_tables_is_retyped_in_place(tmp_path):
+    """A pseudo table of the version that stored delivered text is rebuilt by ensure_tables: each field typed
+    as at the TTP door, what does not fit NULL with its class, the free text gone; a second call changes nothing."""
+    answers = ", ".join(f"q{i:02d} varchar" for i in range(1, 11))
+    with warehouse.connect(tmp_path / "old.duckdb") as con:
+        con.execute(
+            "create table pseudo.responses (delivery_id varchar not null, source_row bigint not null, aanbieder_agb varchar, "
+            "pseudoniem varchar, key_label varchar not null, id_status varchar not null, gemeentecode varchar, "
+            "toewijzingnummer varchar, geboortejaarmaand varchar, leeftijd integer, leeftijd_min integer, "
+            f"voor_geboorte boolean, vragenlijst varchar, invuldatum varchar, {answers}, geen_inzage_hulpverlener varchar)")
+        con.execute("insert into pseudo.responses (delivery_id, source_row, aanbieder_agb, key_label, id_status, gemeentecode, "
+                    "toewijzingnummer, vragenlijst, invuldatum, q01, q05, geen_inzage_hulpverlener) values "
+                    "('d', 1, '12345678', 'k', 'ok', 'GM363', '0042', 'ouders_einde', '01-03-2025', '04', 'Jansen', 'ja')")
+        ddl.ensure_tables(con)
+        row = con.execute("select gemeentecode, toewijzingnummer, vragenlijst, invuldatum, q01, q05, geen_inzage_hulpverlener, "
+                          "identifier_in_field, field_problems from pseudo.responses").fetchone()
+        assert row == ("0363", 42, "OUDERS_EINDE", date(2025, 3, 1), 4, None, True, None, "q05:not_an_answer_code")
+        assert "Jansen" not in str(con.execute("select * from pseudo.responses").fetchall())
+        types = dict(con.execute("select column_name, data_type from information_schema.columns "
+                                 "where table_schema = 'pseudo' and table_name = 'responses'").fetchall())
+        assert (types["q05"], types["invuldatum"], types["toewijzingnummer"]) == ("INTEGER", "DATE", "BIGINT")
+        ddl.ensure_tables(con)  # now of this version: nothing to do
+        assert con.execute("select count(*) from pseudo.responses").fetchone()[0] == 1
+        assert not con.execute("select * from duckdb_tables() where table_name like '%before_types%'").fetchall()

@@ -60,10 +60,10 @@ def _common_cases() -> list[Case]:
             # the TTP step emptied a field that held an identifier and named it: the row is rejected first
             Case(kind, "identifier_in_field", [{"toewijzingnummer": None, "identifier_in_field": "toewijzingnummer"}],
                  {1: "identifier_in_field"}, "toewijzingnummer"),
-            Case(kind, "agb_invalid", [{"aanbieder_agb": "1234567"}], {1: "agb_invalid"}, "aanbieder_agb"),
-            Case(kind, "gemeentecode_unknown", [{"gemeentecode": "9999"}], {1: "gemeentecode_unknown"}, "gemeentecode=9999"),
-            Case(kind, "gemeentecode_out_of_region", [{"gemeentecode": "GM0599"}], {1: "gemeentecode_out_of_region"}, "gemeentecode=GM0599"),
-            Case(kind, "toewijzingnummer_invalid", [{"toewijzingnummer": "1000000000"}], {1: "toewijzingnummer_invalid"}, "toewijzingnummer"),
+            Case(kind, "agb_invalid", [{"aanbieder_agb": "1234567"}], {1: "agb_invalid"}, "aanbieder_agb: not an agb code"),
+            Case(kind, "gemeentecode_unknown", [{"gemeentecode": "9999"}], {1: "gemeentecode_unknown"}, "gemeentecode: not a CBS municipality"),
+            Case(kind, "gemeentecode_out_of_region", [{"gemeentecode": "GM0599"}], {1: "gemeentecode_out_of_region"}, "gemeentecode: not in the region"),
+            Case(kind, "toewijzingnummer_invalid", [{"toewijzingnummer": "1000000000"}], {1: "toewijzingnummer_invalid"}, "toewijzingnummer: out of range"),
             Case(kind, "exact_duplicate", [{"toewijzingnummer": "77"}, {"toewijzingnummer": "77"}], {1: None, 2: "exact_duplicate"}),
         ]
     return cases
@@ -75,31 +75,31 @@ CASES: list[Case] = _identity_cases() + _common_cases() + [
     Case("responses", "date_invalid", [{"invuldatum": "2025-02-30"}], {1: "date_invalid"}, "invuldatum"),
     Case("responses", "date_in_future", [{"invuldatum": TOMORROW}], {1: "date_in_future"}, "invuldatum"),
     Case("responses", "date_before_birth", [{"geboortedatum": "2025-03-01", "invuldatum": "2025-02-20"}], {1: "date_before_birth"}, "invuldatum"),
-    Case("responses", "vragenlijst_unknown", [{"vragenlijst": "OUDERS_TUSSEN"}], {1: "vragenlijst_unknown"}, "vragenlijst=OUDERS_TUSSEN"),
+    Case("responses", "vragenlijst_unknown", [{"vragenlijst": "OUDERS_TUSSEN"}], {1: "vragenlijst_unknown"}, "vragenlijst: not a code"),
     Case("responses", "version_age_mismatch", [{"vragenlijst": "OUDERS_EINDE", "geboortedatum": "2005-01-01"}], {1: "version_age_mismatch"}, "vragenlijst=OUDERS_EINDE, leeftijd=20"),
-    Case("responses", "answer_out_of_range", [{"q03": "7"}], {1: "answer_out_of_range"}, "q03=7"),
+    Case("responses", "answer_out_of_range", [{"q03": "7"}], {1: "answer_out_of_range"}, "q03: not an answer code"),
     # stop-zorg
     Case("stop_zorg", "birthdate_invalid", [{"geboortedatum": None}], {1: "birthdate_invalid"}, "geboortedatum"),
     Case("stop_zorg", "date_invalid", [{"einddatum": "31-02-2025"}], {1: "date_invalid"}, "einddatum"),
     Case("stop_zorg", "date_in_future", [{"einddatum": TOMORROW}], {1: "date_in_future"}, "einddatum"),
     Case("stop_zorg", "date_before_birth", [{"geboortedatum": "2024-10-01"}], {1: "date_before_birth"}, "begindatum"),
     Case("stop_zorg", "end_before_begin", [{"einddatum": "2024-08-31"}], {1: "end_before_begin"}, "einddatum"),
-    Case("stop_zorg", "reden_beeindiging_unknown", [{"reden_beeindiging": "99"}], {1: "reden_beeindiging_unknown"}, "reden_beeindiging=99"),
-    Case("stop_zorg", "status_aanlevering_invalid", [{"status_aanlevering": "4"}], {1: "status_aanlevering_invalid"}, "status_aanlevering=4"),
+    Case("stop_zorg", "reden_beeindiging_unknown", [{"reden_beeindiging": "99"}], {1: "reden_beeindiging_unknown"}, "reden_beeindiging: not a code"),
+    Case("stop_zorg", "status_aanlevering_invalid", [{"status_aanlevering": "4"}], {1: "status_aanlevering_invalid"}, "status_aanlevering: out of range"),
     # start-zorg (JW305)
     Case("start_zorg", "birthdate_invalid", [{"geboortedatum": None}], {1: "birthdate_invalid"}, "geboortedatum"),
     Case("start_zorg", "date_invalid", [{"begindatum": "2024-02-30"}], {1: "date_invalid"}, "begindatum"),
     Case("start_zorg", "date_in_future", [{"begindatum": TOMORROW}], {1: "date_in_future"}, "begindatum"),
     Case("start_zorg", "date_before_birth", [{"geboortedatum": "2024-10-01"}], {1: "date_before_birth"}, "begindatum"),
-    Case("start_zorg", "status_aanlevering_invalid", [{"status_aanlevering": "0"}], {1: "status_aanlevering_invalid"}, "status_aanlevering=0"),
+    Case("start_zorg", "status_aanlevering_invalid", [{"status_aanlevering": "0"}], {1: "status_aanlevering_invalid"}, "status_aanlevering: out of range"),
     # doelrealisatie
     Case("goals", "date_invalid", [{"meetdatum": "2025-13-01"}], {1: "date_invalid"}, "meetdatum"),
     Case("goals", "date_in_future", [{"meetdatum": TOMORROW}], {1: "date_in_future"}, "meetdatum"),
-    Case("goals", "trajecttype_unknown", [{"trajecttype": "KORT"}], {1: "trajecttype_unknown"}, "trajecttype=KORT"),
-    Case("goals", "doel_nr_invalid", [{"doel_nr": "0"}], {1: "doel_nr_invalid"}, "doel_nr=0"),
-    Case("goals", "gas_score_out_of_range", [{"gas_score": "3"}], {1: "gas_score_out_of_range"}, "gas_score=3"),
-    Case("goals", "gewicht_invalid", [{"gewicht": "-1"}], {1: "gewicht_invalid"}, "gewicht=-1"),
-    Case("goals", "probleemafname_out_of_range", [{"probleemafname": "4"}], {1: "probleemafname_out_of_range"}, "probleemafname=4"),
+    Case("goals", "trajecttype_unknown", [{"trajecttype": "KORT"}], {1: "trajecttype_unknown"}, "trajecttype: not a code"),
+    Case("goals", "doel_nr_invalid", [{"doel_nr": "0"}], {1: "doel_nr_invalid"}, "doel_nr: out of range"),
+    Case("goals", "gas_score_out_of_range", [{"gas_score": "3"}], {1: "gas_score_out_of_range"}, "gas_score: out of range"),
+    Case("goals", "gewicht_invalid", [{"gewicht": "-1"}], {1: "gewicht_invalid"}, "gewicht: out of range"),
+    Case("goals", "probleemafname_out_of_range", [{"probleemafname": "4"}], {1: "probleemafname_out_of_range"}, "probleemafname: out of range"),
     Case(
         "goals", "probleemafname_inconsistent",
         [{"doel_nr": "1", "probleemafname": "1"}, {"doel_nr": "2", "probleemafname": "3"}],
@@ -286,9 +286,9 @@ def staged(con, kind: str, delivery: str) -> dict[int, tuple[str | None, str | N
 # The model files themselves
 
 MODEL_UPSTREAM = {
-    "stg_responses": {"audit.deliveries", "pseudo.responses", "ref.cem_items", "ref.gemeenten", "ref.region", "ref.vragenlijsten"},
-    "stg_stop_zorg": {"audit.deliveries", "pseudo.stop_zorg", "ref.gemeenten", "ref.region", "ref.reden_beeindiging"},
-    "stg_goals": {"audit.deliveries", "pseudo.goals", "ref.gemeenten", "ref.region", "ref.trajecttypen"},
+    "stg_responses": {"audit.deliveries", "pseudo.responses", "ref.gemeenten", "ref.region", "ref.vragenlijsten"},
+    "stg_stop_zorg": {"audit.deliveries", "pseudo.stop_zorg", "ref.gemeenten", "ref.region"},
+    "stg_goals": {"audit.deliveries", "pseudo.goals", "ref.gemeenten", "ref.region"},
     "stg_start_zorg": {"audit.deliveries", "pseudo.start_zorg", "ref.gemeenten", "ref.region"},
     "cleaned_start_zorg": {"staging.stg_start_zorg"},
     "cleaned_responses": {"staging.stg_responses"},
@@ -395,14 +395,15 @@ def test_the_first_failing_check_in_csv_order_wins(con):
 
 
 def test_a_copy_of_a_bad_row_carries_the_bad_rows_reason(con):
-    assert staged(con, "responses", "bad-copy") == {1: ("answer_out_of_range", "q01=6"), 2: ("answer_out_of_range", "q01=6")}
+    assert staged(con, "responses", "bad-copy") == {1: ("answer_out_of_range", "q01: not an answer code"), 2: ("answer_out_of_range", "q01: not an answer code")}
 
 
 def test_answer_detail_names_every_bad_item_but_never_an_identifier(con):
     rows = staged(con, "responses", "answers")
-    assert rows[1] == ("answer_out_of_range", "q01=0, q05=x, q09=11, q10=5, geen_inzage_hulpverlener")
-    assert rows[2] == ("answer_out_of_range", "q02")
-    assert rows[3] == ("answer_out_of_range", "q10=9")
+    assert rows[1] == ("answer_out_of_range", "q01: not an answer code, q05: not an answer code, q09: not an answer code, "
+                       "q10: not an answer code, geen_inzage_hulpverlener: not yes or no")
+    assert rows[2] == ("answer_out_of_range", "q02: not an answer code")
+    assert rows[3] == ("answer_out_of_range", "q10: not an answer code")
     assert identifiers.bsn_candidates_in_table(con, "intermediate.rejected_rows") == {}
     assert con.execute("select count(*) from intermediate.rejected_rows where reason_detail like ?", [f"%{BSN_LIKE}%"]).fetchone()[0] == 0
 
@@ -416,7 +417,7 @@ def test_inconsistent_probleemafname_only_among_rows_that_pass_other_checks(con)
 
 def test_a_delete_needs_no_end_date_or_reason_but_a_first_delivery_does(con):
     rows = staged(con, "stop_zorg", "delete-without-end")
-    assert rows == {1: (None, None), 2: ("date_invalid", "einddatum"), 3: ("reden_beeindiging_unknown", "reden_beeindiging")}
+    assert rows == {1: (None, None), 2: ("date_invalid", "einddatum"), 3: ("reden_beeindiging_unknown", "reden_beeindiging: missing")}
 
 
 def test_unknown_bsn_rows_are_accepted_without_pseudonym(con):
@@ -609,7 +610,7 @@ def test_rejected_rows_hold_every_rejection_and_no_identifier(con):
         assert listed == staged_rejections > 0
     assert con.execute(
         "select reason_code, reason_detail from intermediate.rejected_rows where delivery_id = 'responses-answer_out_of_range'"
-    ).fetchall() == [("answer_out_of_range", "q03=7")]
+    ).fetchall() == [("answer_out_of_range", "q03: not an answer code")]
 
 
 def test_every_delivery_reconciles_and_shows_where_its_rows_went(con):

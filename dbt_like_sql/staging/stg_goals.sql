@@ -3,10 +3,12 @@
 -- grain: delivery_id, source_row
 -- incremental: delivery_id
 -- One reason per row, the first failing check in the order of ref.reject_reasons (reject_reasons.csv);
--- reject_detail names the column and, where harmless, the value (gas_score=3). Value rules of delivery
--- contract v1: trajecttype one of ref.trajecttypen; doel_nr a positive whole number; gas_score a
--- whole number gas_score_min..gas_score_max (a plus sign is fine); gewicht a positive number, decimal comma allowed, empty = 1;
--- probleemafname probleemafname_min..max or empty (ref.parameters). Municipalities are judged on meetdatum (0370 Beemster until its valid_until,
+-- reject_detail names the column and the class of problem (gas_score: out of range), never the value. The
+-- fields come typed from the TTP step, which holds the value rules of delivery contract v1 (field_types.csv):
+-- trajecttype one of trajecttypen.csv; doel_nr a positive whole number; gas_score a whole number
+-- gas_score_min..gas_score_max (a plus sign is fine); gewicht a positive number, decimal comma allowed, empty = 1;
+-- probleemafname probleemafname_min..max or empty (parameters.csv); a value not of its type is NULL and
+-- named in field_problems. Municipalities are judged on meetdatum (0370 Beemster until its valid_until,
 -- reported as 0439).
 -- A measurement is (delivery, provider, pseudonym, toewijzingnummer, meetdatum); rows of an unknown BSN
 -- (no pseudonym) of one delivery with the same provider, toewijzingnummer and meetdatum form one
@@ -24,27 +26,19 @@ typed as (
     select
         r.*,
         d.received_at,
-        rmj_agb(r.aanbieder_agb) as agb_code,
-        rmj_gemeentecode(r.gemeentecode) as gemeente_code,
-        rmj_toewijzingnummer(r.toewijzingnummer) as toewijzing_number,
-        rmj_date(r.meetdatum) as meetdatum_date,
-        upper(trim(r.trajecttype)) as trajecttype_code,
-        rmj_whole_number(r.doel_nr) as doel_number,
-        rmj_whole_number(r.gas_score) as gas_score_number,
         case
-            when nullif(trim(r.gewicht), '') is null then 1.0
-            else rmj_decimal(r.gewicht)
-        end as gewicht_number,
-        rmj_whole_number(r.probleemafname) as probleemafname_number
+            when r.gewicht is null and rmj_field_problems(r.field_problems, ['gewicht']) is null then 1.0
+            else r.gewicht
+        end as gewicht_number
     from delivered_rows as r
     left join audit.deliveries as d on d.delivery_id = r.delivery_id
 ),
 
 municipality_lookup as (
-    select t.*, rmj_municipality(t.gemeente_code, t.meetdatum_date, g, reg) as municipality  -- noqa: RF02
+    select t.*, rmj_municipality(t.gemeentecode, t.meetdatum, g, reg) as municipality  -- noqa: RF02
     from typed as t
-    left join ref.gemeenten as g on g.gemeentecode = t.gemeente_code
-    left join ref.region as reg on reg.gemeentecode = t.gemeente_code
+    left join ref.gemeenten as g on g.gemeentecode = t.gemeentecode
+    left join ref.region as reg on reg.gemeentecode = t.gemeentecode
 ),
 
 row_checks as (
@@ -52,26 +46,23 @@ row_checks as (
         m.*,
         coalesce(
             rmj_delivery_rejection(
-                m.id_status, m.identifier_in_field, m.aanbieder_agb, m.gemeentecode, m.municipality, m.toewijzingnummer
+                m.id_status, m.identifier_in_field, m.field_problems, m.aanbieder_agb, m.municipality, m.toewijzingnummer
             ),
             case
-                when m.meetdatum_date is null
+                when m.meetdatum is null
                     then {'reason': 'date_invalid', 'detail': 'meetdatum'}
-                when m.meetdatum_date > current_date
+                when m.meetdatum > current_date
                     then {'reason': 'date_in_future', 'detail': 'meetdatum'}
-                when m.trajecttype_code is null or m.trajecttype_code not in (select t.trajecttype from ref.trajecttypen as t)
-                    then {'reason': 'trajecttype_unknown', 'detail': rmj_reject_detail('trajecttype', m.trajecttype)}
-                when m.doel_number is null or m.doel_number < 1 or m.doel_number > 2147483647
-                    then {'reason': 'doel_nr_invalid', 'detail': rmj_reject_detail('doel_nr', m.doel_nr)}
-                when m.gas_score_number is null
-                    or m.gas_score_number not between rmj_param('gas_score_min') and rmj_param('gas_score_max')
-                    then {'reason': 'gas_score_out_of_range', 'detail': rmj_reject_detail('gas_score', m.gas_score)}
-                when m.gewicht_number is null or m.gewicht_number <= 0
-                    then {'reason': 'gewicht_invalid', 'detail': rmj_reject_detail('gewicht', m.gewicht)}
-                when nullif(trim(m.probleemafname), '') is not null
-                    and coalesce(m.probleemafname_number
-                        not between rmj_param('probleemafname_min') and rmj_param('probleemafname_max'), true)
-                    then {'reason': 'probleemafname_out_of_range', 'detail': rmj_reject_detail('probleemafname', m.probleemafname)}
+                when m.trajecttype is null
+                    then {'reason': 'trajecttype_unknown', 'detail': rmj_field_detail(m.field_problems, 'trajecttype')}
+                when m.doel_nr is null
+                    then {'reason': 'doel_nr_invalid', 'detail': rmj_field_detail(m.field_problems, 'doel_nr')}
+                when m.gas_score is null
+                    then {'reason': 'gas_score_out_of_range', 'detail': rmj_field_detail(m.field_problems, 'gas_score')}
+                when m.gewicht_number is null
+                    then {'reason': 'gewicht_invalid', 'detail': rmj_field_detail(m.field_problems, 'gewicht')}
+                when rmj_field_problems(m.field_problems, ['probleemafname']) is not null
+                    then {'reason': 'probleemafname_out_of_range', 'detail': rmj_field_problems(m.field_problems, ['probleemafname'])}
             end
         ) as row_rejection
     from municipality_lookup as m
@@ -80,10 +71,10 @@ row_checks as (
 measurement_scores as (
     select
         *,
-        min(case when row_rejection is null then probleemafname_number end) over measurement as lowest_score,
-        max(case when row_rejection is null then probleemafname_number end) over measurement as highest_score
+        min(case when row_rejection is null then probleemafname end) over measurement as lowest_score,
+        max(case when row_rejection is null then probleemafname end) over measurement as highest_score
     from row_checks
-    window measurement as (partition by delivery_id, agb_code, pseudoniem, toewijzing_number, meetdatum_date)
+    window measurement as (partition by delivery_id, aanbieder_agb, pseudoniem, toewijzingnummer, meetdatum)
 ),
 
 checked as (
@@ -108,16 +99,16 @@ select
     key_label,
     id_status,
     pseudoniem,
-    coalesce(agb_code, aanbieder_agb) as aanbieder_agb,
+    aanbieder_agb,
     municipality.gemeentecode as gemeentecode,
     municipality.subregio as subregio,
-    toewijzing_number as toewijzingnummer,
-    trajecttype_code as trajecttype,
-    meetdatum_date as meetdatum,
-    try_cast(doel_number as integer) as doel_nr,
-    try_cast(gas_score_number as integer) as gas_score,
+    toewijzingnummer,
+    trajecttype,
+    meetdatum,
+    doel_nr,
+    gas_score,
     gewicht_number as gewicht,
-    try_cast(probleemafname_number as integer) as probleemafname,
+    probleemafname,
     rejection.reason as reject_reason,
     rejection.detail as reject_detail
 from checked

@@ -4,7 +4,8 @@
 -- incremental: delivery_id
 --
 -- One reason per row, the first failing check in the order of ref.reject_reasons (reject_reasons.csv);
--- reject_detail names the column. A start record gives a trajectory (provider, toewijzingnummer,
+-- reject_detail names the column and the class of problem, never the value (fields come typed from the TTP
+-- step, field_types.csv; a value not of its type is NULL and named in field_problems). A start record gives a trajectory (provider, toewijzingnummer,
 -- begindatum) its begin date before any stop record does. status_aanlevering is 1, 2 or 3 (empty = 1).
 -- Municipalities come from ref.gemeenten and ref.region, judged on begindatum: 0370 Beemster counts until
 -- its valid_until and is reported as 0439. The same field rules as stg_stop_zorg (macros.sql).
@@ -20,20 +21,20 @@ typed as (
     select
         r.*,
         d.received_at,
-        rmj_agb(r.aanbieder_agb) as agb_code,
-        rmj_gemeentecode(r.gemeentecode) as gemeente_code,
-        rmj_toewijzingnummer(r.toewijzingnummer) as toewijzing_number,
-        rmj_date(r.begindatum) as begindatum_date,
-        rmj_status_aanlevering(r.status_aanlevering) as status_number
+        case
+            when r.status_aanlevering is null and rmj_field_problems(r.field_problems, ['status_aanlevering']) is null
+                then 1
+            else r.status_aanlevering
+        end as status_number
     from delivered_rows as r
     left join audit.deliveries as d on d.delivery_id = r.delivery_id
 ),
 
 municipality_lookup as (
-    select t.*, rmj_municipality(t.gemeente_code, t.begindatum_date, g, reg) as municipality  -- noqa: RF02
+    select t.*, rmj_municipality(t.gemeentecode, t.begindatum, g, reg) as municipality  -- noqa: RF02
     from typed as t
-    left join ref.gemeenten as g on g.gemeentecode = t.gemeente_code
-    left join ref.region as reg on reg.gemeentecode = t.gemeente_code
+    left join ref.gemeenten as g on g.gemeentecode = t.gemeentecode
+    left join ref.region as reg on reg.gemeentecode = t.gemeentecode
 ),
 
 checked as (
@@ -41,19 +42,19 @@ checked as (
         m.*,
         coalesce(
             rmj_delivery_rejection(
-                m.id_status, m.identifier_in_field, m.aanbieder_agb, m.gemeentecode, m.municipality, m.toewijzingnummer
+                m.id_status, m.identifier_in_field, m.field_problems, m.aanbieder_agb, m.municipality, m.toewijzingnummer
             ),
             case
                 when m.geboortejaarmaand is null
                     then {'reason': 'birthdate_invalid', 'detail': 'geboortedatum'}
-                when m.begindatum_date is null
+                when m.begindatum is null
                     then {'reason': 'date_invalid', 'detail': 'begindatum'}
-                when m.begindatum_date > current_date
+                when m.begindatum > current_date
                     then {'reason': 'date_in_future', 'detail': 'begindatum'}
                 when m.voor_geboorte
                     then {'reason': 'date_before_birth', 'detail': 'begindatum'}
                 when m.status_number is null or m.status_number not in (1, 2, 3)
-                    then {'reason': 'status_aanlevering_invalid', 'detail': rmj_reject_detail('status_aanlevering', m.status_aanlevering)}
+                    then {'reason': 'status_aanlevering_invalid', 'detail': rmj_field_detail(m.field_problems, 'status_aanlevering')}
             end,
             rmj_exact_duplicate(m.row_copy)
         ) as rejection
@@ -67,15 +68,15 @@ select
     key_label,
     id_status,
     pseudoniem,
-    coalesce(agb_code, aanbieder_agb) as aanbieder_agb,
+    aanbieder_agb,
     municipality.gemeentecode as gemeentecode,
     municipality.subregio as subregio,
-    toewijzing_number as toewijzingnummer,
+    toewijzingnummer,
     geboortejaarmaand,
     leeftijd,
-    nullif(trim(productcategorie), '') as productcategorie,
-    nullif(trim(productcode), '') as productcode,
-    begindatum_date as begindatum,
+    productcategorie,
+    productcode,
+    begindatum,
     try_cast(status_number as integer) as status_aanlevering,
     rejection.reason as reject_reason,
     rejection.detail as reject_detail

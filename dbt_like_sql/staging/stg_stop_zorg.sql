@@ -3,8 +3,10 @@
 -- grain: delivery_id, source_row
 -- incremental: delivery_id
 -- One reason per row, the first failing check in the order of ref.reject_reasons (reject_reasons.csv);
--- reject_detail names the column. reden_beeindiging must be a JZ588 code of ref.reden_beeindiging (a single
--- digit gets its leading zero back: 2 -> 02); status_aanlevering is 1, 2 or 3 (empty = 1). Municipalities
+-- reject_detail names the column and the class of problem, never the value. The fields come typed from the
+-- TTP step (field_types.csv): reden_beeindiging a JZ588 code of reden_beeindiging.csv (a single digit gets its
+-- leading zero back: 2 -> 02), status_aanlevering 1, 2 or 3 (empty = 1); a value not of its type is NULL and
+-- named in field_problems. Municipalities
 -- come from ref.gemeenten and ref.region, judged on einddatum (begindatum when there is none): 0370
 -- Beemster counts until its valid_until and is reported as 0439.
 -- A delete (status 3) only needs the key of the record it removes (provider, toewijzingnummer, begindatum):
@@ -23,16 +25,11 @@ typed as (
     select
         r.*,
         d.received_at,
-        rmj_agb(r.aanbieder_agb) as agb_code,
-        rmj_gemeentecode(r.gemeentecode) as gemeente_code,
-        rmj_toewijzingnummer(r.toewijzingnummer) as toewijzing_number,
-        rmj_date(r.begindatum) as begindatum_date,
-        rmj_date(r.einddatum) as einddatum_date,
         case
-            when regexp_full_match(trim(r.reden_beeindiging), '[0-9]') then '0' || trim(r.reden_beeindiging)
-            else nullif(trim(r.reden_beeindiging), '')
-        end as reden_code,
-        rmj_status_aanlevering(r.status_aanlevering) as status_number
+            when r.status_aanlevering is null and rmj_field_problems(r.field_problems, ['status_aanlevering']) is null
+                then 1
+            else r.status_aanlevering
+        end as status_number
     from delivered_rows as r
     left join audit.deliveries as d on d.delivery_id = r.delivery_id
 ),
@@ -41,12 +38,10 @@ municipality_lookup as (
     select
         t.*,
         coalesce(t.status_number = 3, false) as is_delete,
-        rmj_municipality(t.gemeente_code, coalesce(t.einddatum_date, t.begindatum_date), g, reg) as municipality,  -- noqa: RF02
-        rb.reden_beeindiging is not null as reden_known
+        rmj_municipality(t.gemeentecode, coalesce(t.einddatum, t.begindatum), g, reg) as municipality  -- noqa: RF02
     from typed as t
-    left join ref.gemeenten as g on g.gemeentecode = t.gemeente_code
-    left join ref.region as reg on reg.gemeentecode = t.gemeente_code
-    left join ref.reden_beeindiging as rb on rb.reden_beeindiging = t.reden_code
+    left join ref.gemeenten as g on g.gemeentecode = t.gemeentecode
+    left join ref.region as reg on reg.gemeentecode = t.gemeentecode
 ),
 
 checked as (
@@ -54,27 +49,27 @@ checked as (
         m.*,
         coalesce(
             rmj_delivery_rejection(
-                m.id_status, m.identifier_in_field, m.aanbieder_agb, m.gemeentecode, m.municipality, m.toewijzingnummer
+                m.id_status, m.identifier_in_field, m.field_problems, m.aanbieder_agb, m.municipality, m.toewijzingnummer
             ),
             case
                 when m.geboortejaarmaand is null
                     then {'reason': 'birthdate_invalid', 'detail': 'geboortedatum'}
-                when m.begindatum_date is null
+                when m.begindatum is null
                     then {'reason': 'date_invalid', 'detail': 'begindatum'}
-                when m.einddatum_date is null and not m.is_delete
+                when m.einddatum is null and not m.is_delete
                     then {'reason': 'date_invalid', 'detail': 'einddatum'}
-                when m.begindatum_date > current_date
+                when m.begindatum > current_date
                     then {'reason': 'date_in_future', 'detail': 'begindatum'}
-                when m.einddatum_date > current_date and not m.is_delete
+                when m.einddatum > current_date and not m.is_delete
                     then {'reason': 'date_in_future', 'detail': 'einddatum'}
                 when m.voor_geboorte
                     then {'reason': 'date_before_birth', 'detail': 'begindatum'}
-                when m.einddatum_date < m.begindatum_date and not m.is_delete
+                when m.einddatum < m.begindatum and not m.is_delete
                     then {'reason': 'end_before_begin', 'detail': 'einddatum'}
-                when not m.reden_known and not m.is_delete
-                    then {'reason': 'reden_beeindiging_unknown', 'detail': rmj_reject_detail('reden_beeindiging', m.reden_beeindiging)}
+                when m.reden_beeindiging is null and not m.is_delete
+                    then {'reason': 'reden_beeindiging_unknown', 'detail': rmj_field_detail(m.field_problems, 'reden_beeindiging')}
                 when m.status_number is null or m.status_number not in (1, 2, 3)
-                    then {'reason': 'status_aanlevering_invalid', 'detail': rmj_reject_detail('status_aanlevering', m.status_aanlevering)}
+                    then {'reason': 'status_aanlevering_invalid', 'detail': rmj_field_detail(m.field_problems, 'status_aanlevering')}
             end,
             rmj_exact_duplicate(m.row_copy)
         ) as rejection
@@ -89,17 +84,17 @@ select
     key_label,
     id_status,
     pseudoniem,
-    coalesce(agb_code, aanbieder_agb) as aanbieder_agb,
+    aanbieder_agb,
     municipality.gemeentecode as gemeentecode,
     municipality.subregio as subregio,
-    toewijzing_number as toewijzingnummer,
+    toewijzingnummer,
     geboortejaarmaand,
     leeftijd,
-    nullif(trim(productcategorie), '') as productcategorie,
-    nullif(trim(productcode), '') as productcode,
-    begindatum_date as begindatum,
-    einddatum_date as einddatum,
-    reden_code as reden_beeindiging,
+    productcategorie,
+    productcode,
+    begindatum,
+    einddatum,
+    reden_beeindiging,
     try_cast(status_number as integer) as status_aanlevering,
     rejection.reason as reject_reason,
     rejection.detail as reject_detail

@@ -21,6 +21,7 @@ TABLES = (
     "indicatoren",
     "labels",
     "aanbieders",
+    "field_types",
 )
 
 

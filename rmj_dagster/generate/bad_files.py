@@ -110,15 +110,6 @@ def _ragged(s: Sample) -> BadFile:
     return BadFile(f"Stop zorg {s.agb} handmatig.csv", text.encode("utf-8"), "unreadable_csv", "stop_zorg", 2)
 
 
-def _bsn_in_wrong_column(s: Sample) -> BadFile:
-    """A hand-edited export where the BSN was pasted into the product code as well."""
-    columns = LAYOUTS["stop_zorg"]
-    values = s.stop_values()
-    values[columns.index("productcode")] = s.youth.bsn
-    text = ";".join(columns) + "\n" + ";".join(values) + "\n"
-    return BadFile(f"stopzorg_{s.agb}_correctie_hand.csv", text.encode("utf-8"), "identifier_in_field", "stop_zorg", 1)
-
-
 def _doctype(s: Sample) -> BadFile:
     """A message from a tool that writes an internal DTD and uses an entity for a repeated code."""
     content = s.message()
@@ -136,9 +127,12 @@ def _giant_cell(s: Sample) -> BadFile:
     return BadFile(f"stopzorg_{s.agb}_met_verslag.csv", text.encode("utf-8"), "line_too_long", "stop_zorg", 1)
 
 
-NOT_MADE = frozenset({"unreadable_file"})
+NOT_MADE = frozenset({"unreadable_file", "identifier_in_field"})
 """Quarantine reasons no bad file is made for: ``unreadable_file`` is the catch-all for failures nobody
-foresaw, and a failure someone can plant gets a reason of its own."""
+foresaw, and a failure someone can plant gets a reason of its own. ``identifier_in_field`` (a delivery's own
+BSN, birth date or name in a stored field) stays as a defence, but with every field typed at the door
+(``field_types.csv``) no such value is of a stored field's type: a BSN pasted into a product code is no
+product code (stored as NULL, never as text)."""
 
 MAKERS: dict[str, list[Callable[[Sample], BadFile]]] = {
     "empty_file": [_empty],
@@ -150,7 +144,6 @@ MAKERS: dict[str, list[Callable[[Sample], BadFile]]] = {
     "xml_not_valid_jw307": [_invalid_jw307],
     "xml_not_valid_jw305": [_invalid_jw305],
     "unreadable_csv": [_ragged],
-    "identifier_in_field": [_bsn_in_wrong_column],
     "xml_doctype_refused": [_doctype],
     "line_too_long": [_giant_cell],
 }

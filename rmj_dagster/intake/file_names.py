@@ -17,7 +17,6 @@ run/sensor state, or printed is built from what the pipeline knows (``derived_na
 
 A file still in ``incoming/`` (waiting, or not a delivery) is named by its inode (``entry_label``):
 ``ls -i`` finds it. The name as received is used only to open the file while it is in the landing zone.
-``scrub_text`` is for messages that may quote a value (dates and BSN-like numbers replaced).
 """
 
 from __future__ import annotations
@@ -30,9 +29,6 @@ from pathlib import Path
 from rmj_dagster.ttp.bsn import passes_elfproef
 
 UNKNOWN = "onbekend"
-_SEP = r"[-._/ ]"
-_YMD = re.compile(rf"(?<!\d)(\d{{4}})({_SEP})(\d{{1,2}})\2(\d{{1,2}})(?!\d)")
-_DMY = re.compile(rf"(?<!\d)(\d{{1,2}})({_SEP})(\d{{1,2}})\2(\d{{4}}|\d{{2}})(?!\d)")
 _DIGITS = re.compile(r"\d+")
 _AGB = re.compile(r"\d{8}")
 _KIND = re.compile(r"[a-z][a-z0-9_]{0,30}")
@@ -54,11 +50,6 @@ def _is_date(year: int, month: int, day: int, *, day_may_be_zero: bool = False) 
     return True
 
 
-def _replace_separated_dates(text: str) -> str:
-    text = _YMD.sub(lambda m: "<datum>" if _is_date(int(m[1]), int(m[3]), int(m[4])) else m[0], text)
-    return _DMY.sub(lambda m: "<datum>" if _is_date(int(m[4]), int(m[3]), int(m[1])) else m[0], text)
-
-
 def _digit_run(match: re.Match) -> str:
     run = match[0]
     if len(run) == 8:
@@ -73,11 +64,6 @@ def _digit_run(match: re.Match) -> str:
     if len(run) >= 10:
         return "<nummer>"
     return run
-
-
-def scrub_text(text: str) -> str:
-    """Dates and BSN-like numbers replaced (rules 1-2); for messages that may quote a name or a value."""
-    return _DIGITS.sub(_digit_run, _replace_separated_dates(text))
 
 
 def name_agb(value: str | None) -> str | None:

@@ -3,8 +3,10 @@
 Deliveries are read inside DuckDB into a temporary table (in memory, never in the warehouse file):
 CSV files of the same kind and shape together, in one read (a statement per file costs more than its
 rows), every other file alone. Each distinct identity is hashed once with the keyed pseudonym, the
-birth date is reduced to year and month plus the age at the event, and the rows are staged in another
-temporary table where every identifier check runs on the deliveries' own rows, each delivery's rows
+birth date is reduced to year and month plus the age at the event, every delivered field is typed as
+``field_types.csv`` declares (the allow-list: a value not of its type is stored as NULL and named in
+``field_problems``, never as text), and the rows are staged in another temporary table where the
+remaining identifier checks run on the deliveries' own rows, each delivery's rows
 against its own identifiers (the cost follows the deliveries, not the history). They land in the
 ``pseudo.*`` table in one transaction (delete-then-insert by delivery: re-runs never duplicate).
 """
@@ -12,6 +14,7 @@ against its own identifiers (the cost follows the deliveries, not the history). 
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,9 +27,9 @@ from lxml import etree
 
 from rmj_dagster import codebook
 from rmj_dagster.intake.detect import ENVIRONMENT_ERRORS, Inspection, Quarantine, as_quarantine, parse_ijw
-from rmj_dagster.intake.file_names import scrub_text
 from rmj_dagster.intake.ijw import HEADER_FIELDS, NAME_PATH, OWN, Message, tag
 from rmj_dagster.privacy import identifiers
+from rmj_dagster.ttp import field_types
 from rmj_dagster.ttp.bsn import UNKNOWN_BSNS, normalise_bsn, passes_elfproef
 from rmj_dagster.ttp.pseudonym import PseudonymKey, is_pseudonym
 from rmj_dagster.warehouse import transaction
@@ -346,7 +349,9 @@ def _empty_identifier_fields(con: duckdb.DuckDBPyConnection, inspection: Inspect
     """Before the insert: a field holding an identifier is emptied and its row flagged (``identifier_in_field``,
     rejected by staging with the column named), so the one row is lost, not the delivery or the chain.
 
-    Two kinds of hit, both decided by the per-column rules of ``identifier_exemptions.csv``:
+    With every field typed at the door, what is left to catch here is what a field's type allows: a whole
+    number (doel_nr) that is a BSN or a compact date, and the row's own values in the columns whose type
+    admits them. Two kinds of hit, both decided by the per-column rules of ``identifier_exemptions.csv``:
     - a value the table-wide scan would report: a 9-digit number passing the 11-proef or a full date,
       where the column's class does not make it legitimate (a BSN as begindatum, a date as q09);
     - in a column whose class makes such values legitimate (``toewijzingnummer``, AGB code, event dates):
@@ -367,7 +372,7 @@ def _empty_identifier_fields(con: duckdb.DuckDBPyConnection, inspection: Inspect
         })
         con.execute(f"create or replace temp table {_TRIPWIRE}_shaped as select * from shaped_values")
         try:
-            _flag(con, {column: f"trim({column}) in (select v from {_TRIPWIRE}_shaped where rmj_column = '{column}')"
+            _flag(con, {column: f"trim({column}::varchar) in (select v from {_TRIPWIRE}_shaped where rmj_column = '{column}')"
                         for column in delivered if column in shaped})
         finally:
             con.execute(f"drop table if exists {_TRIPWIRE}_shaped")
@@ -377,10 +382,10 @@ def _empty_identifier_fields(con: duckdb.DuckDBPyConnection, inspection: Inspect
             continue
         tests = []
         if inspection.identity_column == "bsn" and identifiers.exemptions()[column] == "care_number":
-            tests.append(f"regexp_full_match(trim({column}), '[0-9]{{1,9}}') and rmj_own_bsn9 is not null "
-                         f"and try_cast(trim({column}) as bigint) = try_cast(rmj_own_bsn9 as bigint)")
-        if kind.birth_date:
-            tests.append(f"rmj_date({column}) = rmj_own_birth_date")
+            tests.append(f"regexp_full_match(trim({column}::varchar), '[0-9]{{1,9}}') and rmj_own_bsn9 is not null "
+                         f"and try_cast(trim({column}::varchar) as bigint) = try_cast(rmj_own_bsn9 as bigint)")
+        if kind.birth_date:  # a typed date reads as YYYY-MM-DD, a number or code as itself
+            tests.append(f"rmj_date({column}::varchar) = rmj_own_birth_date")
         if tests:
             own[column] = " or ".join(f"({t})" for t in tests)
     _flag(con, own)
@@ -402,7 +407,8 @@ def _flag(con: duckdb.DuckDBPyConnection, hits: dict[str, str]) -> None:
 
 # Columns the TTP step computes or sets itself; every other column of a pseudo table is a delivered field.
 _COMPUTED = frozenset({"delivery_id", "source_row", "pseudoniem", "key_label", "id_status", "geboortejaarmaand",
-                       "leeftijd", "leeftijd_min", "voor_geboorte", "source_format", "identifier_in_field"})
+                       "leeftijd", "leeftijd_min", "voor_geboorte", "source_format", "identifier_in_field",
+                       "field_problems"})
 
 
 def _delivered_columns(table: str) -> list[str]:
@@ -410,8 +416,10 @@ def _delivered_columns(table: str) -> list[str]:
 
 
 def _insert_sql(inspection: Inspection) -> str:
-    """INSERT … SELECT from the deliveries' rows into the staged table: identity and birth date replaced, the
-    rest as text; beside them the row's own valid BSN and birth date, for the checks (never stored)."""
+    """INSERT … SELECT from the deliveries' rows into the staged table: identity and birth date replaced, every
+    delivered field typed as ``field_types.csv`` declares (a value not of its type is NULL, its column and
+    class of problem in ``field_problems``); beside them the row's own valid BSN and birth date, for the
+    checks (never stored)."""
     kind = inspection.kind
     present = set(inspection.header) if inspection.source_format == "csv" else set(kind.columns)
     computed = {
@@ -435,12 +443,18 @@ def _insert_sql(inspection: Inspection) -> str:
     if kind.name == "stop_zorg":
         computed["source_format"] = f"'{inspection.source_format}'"
     columns = columns_of(kind.table)
+
+    def text(column: str) -> str:
+        return field_types.delivered_text(f"r.{column}")
+
+    delivered = [c for c in _delivered_columns(kind.table) if c in present]
+    computed["field_problems"] = field_types.field_problems_sql(kind.table, delivered, text)
     select = []
     for column in columns:
         if column in computed:
             select.append(f"{computed[column]} as {column}")
-        elif column in present:
-            select.append(f"nullif(trim(r.{column}), '') as {column}")
+        elif column in present:  # only a value of the field's declared type is stored, never the text
+            select.append(f"{field_types.typed_sql(field_types.field(kind.table, column), text(column))} as {column}")
         else:
             select.append(f"null as {column}")
     select.append("i.bsn9 as rmj_own_bsn9")
@@ -499,12 +513,10 @@ def _read_csv(con: duckdb.DuckDBPyConnection, files: list[tuple[Path, str]], ins
 
 
 def _first_line_of(error: Exception, files: list[tuple[Path, str]]) -> str:
-    """DuckDB's CSV errors quote the offending line, which may hold a BSN, and the file's path, which
-    may hold a name: keep only the first line, without the path, dates and BSN-like numbers replaced."""
-    line = str(error).splitlines()[0]
-    for path, _ in files:
-        line = line.replace(str(path), "the file")
-    return scrub_text(line)[:160]
+    """Where DuckDB's CSV reader failed, as a line number only: its message quotes the offending line (which
+    may hold a BSN or a name) and the file's path (which may hold a name), so nothing else of it is kept."""
+    found = re.search(r"line:?\s*(\d+)", str(error), flags=re.IGNORECASE)
+    return f"line {found.group(1)}" if found else "a row of another number of columns"
 
 
 def _needs_private_copy(inspection: Inspection) -> bool:
