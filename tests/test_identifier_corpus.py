@@ -114,3 +114,72 @@ def test_identifiers_spelled_as_people_write_them_are_stored_nowhere(rmj_env, tm
     assert places["dagster storage"] and places["warehouse pseudo.responses"]  # the places were read
     found = {(where, needle) for where, text in places.items() for needle in corpus.spelled_needles() if needle in text}
     assert found == set()
+
+
+@pytest.mark.slow  # a real dagster-daemon
+def test_identifiers_spelled_as_people_write_them_are_stored_nowhere_under_the_daemon(rmj_env, tmp_path):
+    """The same corpus through the deployed path: the real daemon's sensor requests the run and launches it.
+    Every run succeeds, every delivery reconciles, and no spelling is in the warehouse, the snapshot, the
+    exports, the landing zone's state, Dagster's storage (runs, events, sensor ticks and cursor) or the
+    daemon's log."""
+    import os
+    import shutil
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    import dagster as dg
+    import duckdb
+
+    from tests.conftest import PROJECT_ROOT
+
+    home, snapshot = rmj_env["dagster_home"], tmp_path / "snapshot" / "rmj_marts.duckdb"
+    home.mkdir()
+    shutil.copy(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
+    env = {**os.environ, "RMJ_SNAPSHOT": str(snapshot), "DAGSTER_DISABLE_TELEMETRY": "1"}
+    incoming = rmj_env["landing"] / "incoming"
+    written = corpus.write_spelled_deliveries(incoming)
+    for path in list(incoming.iterdir()):
+        (incoming / f"{path.name}.done").touch()  # uploaded completely
+    daemon_log = tmp_path / "daemon.log"
+    with daemon_log.open("w") as log:
+        daemon = subprocess.Popen([str(Path(sys.executable).with_name("dagster-daemon")), "run", "-w",
+                                   str(PROJECT_ROOT / "workspace.yaml")], env=env, cwd=PROJECT_ROOT,
+                                  stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            deadline = time.monotonic() + 480
+            while True:
+                with dg.DagsterInstance.from_config(str(home)) as instance:
+                    runs = [r.dagster_run for r in instance.get_run_records(filters=dg.RunsFilter(job_name="deliveries_job"))]
+                done = runs and all(r.is_finished for r in runs) and not [p for p in incoming.iterdir() if p.suffix != ".done"]
+                if done and snapshot.exists():
+                    break
+                assert time.monotonic() < deadline, f"the sensor's run did not end: {[(r.status, r.run_id) for r in runs]}"
+                time.sleep(3)
+        finally:
+            os.killpg(daemon.pid, signal.SIGTERM)
+            try:
+                daemon.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(daemon.pid, signal.SIGKILL)
+                daemon.wait()
+    assert [r.status for r in runs] == [dg.DagsterRunStatus.SUCCESS] * len(runs)
+    with duckdb.connect(str(rmj_env["warehouse"]), read_only=True) as con:
+        loaded = con.execute("select status, rows_read from audit.deliveries order by rows_read").fetchall()
+        reconciled = con.execute("select rows_read = rows_accepted + rows_rejected and reconciled "
+                                 "from intermediate.delivery_reconciliation").fetchall()
+    assert loaded == sorted(("loaded", n) for n in written.values())
+    assert len(reconciled) == len(written) and all(ok for (ok,) in reconciled)
+    places = {
+        **_texts_of_duckdb(rmj_env["warehouse"], "warehouse"),
+        **_texts_of_duckdb(snapshot, "snapshot"),
+        "exports": _texts_of_files(rmj_env["exports"]),
+        "landing state": _texts_of_files(rmj_env["landing"] / "state"),
+        "dagster storage": _texts_of_files(home),
+        "daemon log": daemon_log.read_text(errors="replace"),
+    }
+    assert "delivery_sensor" in places["dagster storage"]  # the instance's storage was read
+    found = {(where, needle) for where, text in places.items() for needle in corpus.spelled_needles() if needle in text}
+    assert found == set()
