@@ -20,7 +20,7 @@ def table_metadata(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, obje
 
 
 def _cell(value: object) -> str:
-    """A value as literal text in a markdown cell (a safe file name holds ``<naam>``, which is no HTML tag)."""
+    """A value as literal text in a markdown cell (no character of it read as markdown or HTML)."""
     return str(value).replace("\\", "\\\\").replace("|", "\\|").replace("<", "\\<").replace("\n", " ")
 
 
