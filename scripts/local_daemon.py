@@ -46,6 +46,11 @@ class LocalDaemon:
         self.home = Path(home)
         self.home.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(PROJECT / "dagster.yaml", self.home / "dagster.yaml")
+        # initialised once, as `rmj ui` and the service units do: the daemon and its code server would
+        # otherwise both create the SQLite storage at once (two alembic heads, Dagster's own race)
+        from rmj_dagster import local_instance
+
+        local_instance.ensure_home({"DAGSTER_HOME": str(self.home)})
         self.env = os.environ.copy() | service_switches() | env | {"DAGSTER_HOME": str(self.home)}
         self.process: subprocess.Popen | None = None
         self._instance: dg.DagsterInstance | None = None

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import time
 from datetime import date
@@ -22,6 +21,9 @@ import duckdb
 import pytest
 
 from tests.conftest import PROJECT_ROOT
+
+sys.path.insert(0, str(PROJECT_ROOT / "scripts"))
+from local_daemon import LocalDaemon  # noqa: E402
 
 pytestmark = pytest.mark.slow  # a real dagster-daemon and a SIGKILL
 
@@ -57,18 +59,10 @@ def _step_succeeded(instance: dg.DagsterInstance, run_id: str, step_key: str) ->
 
 @pytest.fixture
 def daemon_env(tmp_path: Path, rmj_env):
-    from rmj_dagster import local_instance
     from rmj_dagster.ttp.pseudonym import DEMO_KEY
 
-    home = rmj_env["dagster_home"]
-    home.mkdir()
-    shutil.copyfile(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")  # the project's own settings
-    # initialised once, as `rmj ui` and the service units do: the daemon and its code server would
-    # otherwise both create the SQLite storage at once (two alembic heads, Dagster's own race)
-    local_instance.ensure_home({"DAGSTER_HOME": str(home)})
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
     env |= {
-        "DAGSTER_HOME": str(home),
         "RMJ_LANDING_DIR": str(rmj_env["landing"]),
         "RMJ_WAREHOUSE": str(rmj_env["warehouse"]),
         "RMJ_EXPORT_DIR": str(rmj_env["exports"]),
@@ -81,59 +75,38 @@ def daemon_env(tmp_path: Path, rmj_env):
 
 
 def test_a_killed_delivery_run_is_failed_and_its_deliveries_requested_again(daemon_env, tmp_path, monkeypatch):
-    from rmj_dagster.generate import generate_deliveries
-
-    # three deliveries, one of each kind, dropped complete (with .done markers) before the daemon starts
-    source = tmp_path / "generated"
-    generate_deliveries(source, seed=5, years=[2025], scale=0.1, jw307_max_files=1, today=date(2026, 3, 1))
     incoming = daemon_env["landing"] / "incoming"
-    picked = _one_file_per_kind(source / "incoming")
-    for path in picked:
-        shutil.copyfile(path, incoming / path.name)
-        (incoming / f"{path.name}.done").touch()
+    picked = _drop_one_of_each_kind(tmp_path, incoming, seed=5)
 
-    monkeypatch.setenv("DAGSTER_HOME", daemon_env["env"]["DAGSTER_HOME"])
-    daemon = subprocess.Popen(
-        [str(Path(sys.executable).with_name("dagster-daemon")), "run", "-w", "workspace.yaml"],
-        cwd=PROJECT_ROOT, env=daemon_env["env"], start_new_session=True,
-        stdout=open(tmp_path / "daemon.log", "wb"), stderr=subprocess.STDOUT,  # noqa: SIM115 -- lives as long as the daemon
-    )
     started = time.monotonic()
-    try:
-        with dg.DagsterInstance.get() as instance:
-            first = _wait("the sensor's first delivery run", lambda: (_delivery_runs(instance) or [None])[0], 90)
-            _wait("raw_provider_drops to claim the files", lambda: _step_succeeded(instance, first.run_id, "audit__raw_provider_drops"), 60, 0.1)
-            pid = _wait("the run worker's pid", lambda: _worker_pid(instance, first.run_id), 10)
-            os.kill(pid, signal.SIGKILL)
-            killed = time.monotonic()
+    with LocalDaemon(daemon_env["dagster_home"], daemon_env["env"]) as daemon:
+        instance = daemon.instance
+        first = _wait("the sensor's first delivery run", lambda: (_delivery_runs(instance) or [None])[0], 90)
+        _wait("raw_provider_drops to claim the files", lambda: _step_succeeded(instance, first.run_id, "audit__raw_provider_drops"), 60, 0.1)
+        pid = _wait("the run worker's pid", lambda: _worker_pid(instance, first.run_id), 10)
+        os.kill(pid, signal.SIGKILL)
+        killed = time.monotonic()
 
-            failed = _wait("the killed run to be marked failed",
-                           lambda: instance.get_run_by_id(first.run_id).status == dg.DagsterRunStatus.FAILURE, 60)
-            marked_failed_s = time.monotonic() - killed
-            assert failed
-            retry = _wait("the sensor to request the deliveries again",
-                          lambda: next((r for r in _delivery_runs(instance) if r.run_id != first.run_id), None), 90)
-            rerequested_s = time.monotonic() - killed
+        failed = _wait("the killed run to be marked failed",
+                       lambda: instance.get_run_by_id(first.run_id).status == dg.DagsterRunStatus.FAILURE, 60)
+        marked_failed_s = time.monotonic() - killed
+        assert failed
+        retry = _wait("the sensor to request the deliveries again",
+                      lambda: next((r for r in _delivery_runs(instance) if r.run_id != first.run_id), None), 90)
+        rerequested_s = time.monotonic() - killed
 
-            # The warehouse is the pipeline's alone while runs may start: judge from the instance and the
-            # landing zone until the daemon is stopped, then read the warehouse.
-            def settled():
-                runs = _delivery_runs(instance)
-                landing = daemon_env["landing"]
-                return (runs[-1].status == dg.DagsterRunStatus.SUCCESS and all(r.is_finished for r in runs)
-                        and not any((landing / "received").iterdir())
-                        and not [p for p in incoming.iterdir() if not p.name.endswith(".done")])
-
-            _wait("every delivery through and no run unfinished", settled, DEADLINE_S - (time.monotonic() - started), 2.0)
+        # The warehouse is the pipeline's alone while runs may start: judge from the instance and the
+        # landing zone until the daemon is stopped, then read the warehouse.
+        def settled():
             runs = _delivery_runs(instance)
-            slots = instance.event_log_storage.get_concurrency_info("duckdb")
-    finally:
-        os.killpg(daemon.pid, signal.SIGTERM)
-        try:
-            daemon.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(daemon.pid, signal.SIGKILL)
-            daemon.wait(10)
+            landing = daemon_env["landing"]
+            return (runs[-1].status == dg.DagsterRunStatus.SUCCESS and all(r.is_finished for r in runs)
+                    and not any((landing / "received").iterdir())
+                    and not [p for p in incoming.iterdir() if not p.name.endswith(".done")])
+
+        _wait("every delivery through and no run unfinished", settled, DEADLINE_S - (time.monotonic() - started), 2.0)
+        runs = _delivery_runs(instance)
+        slots = instance.event_log_storage.get_concurrency_info("duckdb")
     total_s = time.monotonic() - started
     print(f"\nkilled run marked failed after {marked_failed_s:.1f} s; deliveries re-requested after {rerequested_s:.1f} s; "
           f"{len(runs)} delivery run(s), statuses {[r.status.value for r in runs]}; scenario {total_s:.0f} s")
@@ -150,48 +123,42 @@ def test_a_run_killed_after_the_ttp_step_is_finished_by_the_next_tick_without_a_
     """The worker dies after its deliveries were pseudonymised and their originals destroyed: nothing is left in
     incoming/ or received/ to ask again, yet staging, reconciliation and the snapshot were never built. The
     sensor asks for the rest of the chain by itself, once, and every delivery ends reconciled."""
-    from rmj_dagster.generate import generate_deliveries
     from rmj_dagster.sensors.delivery_sensor import FINISH_TAG
 
-    source = tmp_path / "generated"
-    generate_deliveries(source, seed=6, years=[2025], scale=0.1, jw307_max_files=1, today=date(2026, 3, 1))
     incoming = daemon_env["landing"] / "incoming"
-    picked = _one_file_per_kind(source / "incoming")
-    for path in picked:
-        shutil.copyfile(path, incoming / path.name)
-        (incoming / f"{path.name}.done").touch()
+    picked = _drop_one_of_each_kind(tmp_path, incoming, seed=6)
     snapshot = tmp_path / "snapshot" / "rmj_marts.duckdb"
     env = daemon_env["env"] | {"RMJ_SNAPSHOT": str(snapshot)}
 
-    monkeypatch.setenv("DAGSTER_HOME", env["DAGSTER_HOME"])
-    daemon = subprocess.Popen(
-        [str(Path(sys.executable).with_name("dagster-daemon")), "run", "-w", "workspace.yaml"],
-        cwd=PROJECT_ROOT, env=env, start_new_session=True,
-        stdout=open(tmp_path / "daemon.log", "wb"), stderr=subprocess.STDOUT,  # noqa: SIM115 -- lives as long as the daemon
-    )
-    try:
-        with dg.DagsterInstance.get() as instance:
-            first = _wait("the sensor's first delivery run", lambda: (_delivery_runs(instance) or [None])[0], 120)
-            _wait("the TTP step to finish", lambda: _step_succeeded(instance, first.run_id, "pseudonymised_deliveries"), 180, 0.05)
-            pid = _wait("the run worker's pid", lambda: _worker_pid(instance, first.run_id), 10)
-            os.kill(pid, signal.SIGKILL)
-            assert not [p for p in incoming.iterdir() if not p.name.endswith(".done")]  # nothing left to ask again
-            finish = _wait("the sensor to finish the chain",
-                           lambda: next((r for r in _delivery_runs(instance) if r.tags.get(FINISH_TAG) == first.run_id), None), 180)
-            _wait("the finishing run to succeed",
-                  lambda: instance.get_run_by_id(finish.run_id).status == dg.DagsterRunStatus.SUCCESS, 300, 1.0)
-            runs = _delivery_runs(instance)
-    finally:
-        os.killpg(daemon.pid, signal.SIGTERM)
-        try:
-            daemon.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(daemon.pid, signal.SIGKILL)
-            daemon.wait(10)
+    with LocalDaemon(daemon_env["dagster_home"], env) as daemon:
+        instance = daemon.instance
+        first = _wait("the sensor's first delivery run", lambda: (_delivery_runs(instance) or [None])[0], 120)
+        _wait("the TTP step to finish", lambda: _step_succeeded(instance, first.run_id, "pseudonymised_deliveries"), 180, 0.05)
+        pid = _wait("the run worker's pid", lambda: _worker_pid(instance, first.run_id), 10)
+        os.kill(pid, signal.SIGKILL)
+        assert not [p for p in incoming.iterdir() if not p.name.endswith(".done")]  # nothing left to ask again
+        finish = _wait("the sensor to finish the chain",
+                       lambda: next((r for r in _delivery_runs(instance) if r.tags.get(FINISH_TAG) == first.run_id), None), 180)
+        _wait("the finishing run to succeed",
+              lambda: instance.get_run_by_id(finish.run_id).status == dg.DagsterRunStatus.SUCCESS, 300, 1.0)
+        runs = _delivery_runs(instance)
     assert [r.status for r in runs] == [dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.SUCCESS], [(r.status, r.tags) for r in runs]
     _assert_loaded_once(daemon_env["warehouse"], len(picked))
     with duckdb.connect(str(snapshot), read_only=True) as con:  # the analysts' copy is current again
         assert con.execute("select count(*) from intermediate.delivery_reconciliation").fetchone()[0] == len(picked)
+
+
+def _drop_one_of_each_kind(tmp_path: Path, incoming: Path, seed: int) -> list[Path]:
+    """Deliveries of every kind, one each, dropped complete (with .done markers) before the daemon starts."""
+    from rmj_dagster.generate import generate_deliveries
+
+    source = tmp_path / "generated"
+    generate_deliveries(source, seed=seed, years=[2025], scale=0.1, jw307_max_files=1, today=date(2026, 3, 1))
+    picked = _one_file_per_kind(source / "incoming")
+    for path in picked:
+        shutil.copyfile(path, incoming / path.name)
+        (incoming / f"{path.name}.done").touch()
+    return picked
 
 
 def _one_file_per_kind(folder: Path) -> list[Path]:

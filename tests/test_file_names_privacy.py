@@ -14,7 +14,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -27,6 +26,9 @@ import pytest
 
 from tests.conftest import PROJECT_ROOT, TEST_KEY
 from tests.jw307_samples import jw307
+
+sys.path.insert(0, str(PROJECT_ROOT / "scripts"))
+from local_daemon import LocalDaemon  # noqa: E402
 
 BSN = "123456782"
 BIRTH = ("2011-06-01", "20110601", "01-06-2011")
@@ -153,20 +155,9 @@ def test_identifiers_in_file_names_reach_no_store_log_or_console(tmp_path):
     for name, content in later.items():
         (incoming / name).write_bytes(content)
         (incoming / f"{name}.done").touch()
-    daemon_log = tmp_path / "daemon.log"
-    with daemon_log.open("w") as log:
-        daemon = subprocess.Popen([str(Path(sys.executable).with_name("dagster-daemon")), "run", "-w",
-                                   str(PROJECT_ROOT / "workspace.yaml")], env=env, cwd=PROJECT_ROOT,
-                                  stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            _wait_for(lambda: _sensor_runs_ended(home), 420, "the sensor's run to end")
-        finally:
-            os.killpg(daemon.pid, signal.SIGTERM)
-            try:
-                daemon.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(daemon.pid, signal.SIGKILL)
-                daemon.wait()
+    with LocalDaemon(home, env):
+        _wait_for(lambda: _sensor_runs_ended(home), 420, "the sensor's run to end")
+    daemon_log = home / "daemon.log"
 
     _wait_for(lambda: _warehouse_free(tmp_path / "warehouse" / "rmj.duckdb"), 60, "the warehouse to be released")
     with dg.DagsterInstance.from_config(str(home)) as instance:

@@ -3,9 +3,15 @@ identifier scan (the TTP step, the table-wide scan of every warehouse table, the
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from tests import identifier_corpus as corpus
+from tests.conftest import PROJECT_ROOT
+
+sys.path.insert(0, str(PROJECT_ROOT / "scripts"))
+from local_daemon import LocalDaemon, landing_idle  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -122,49 +128,22 @@ def test_identifiers_spelled_as_people_write_them_are_stored_nowhere_under_the_d
     Every run succeeds, every delivery reconciles, and no spelling is in the warehouse, the snapshot, the
     exports, the landing zone's state, Dagster's storage (runs, events, sensor ticks and cursor) or the
     daemon's log."""
-    import os
-    import shutil
-    import signal
-    import subprocess
-    import sys
-    import time
-    from pathlib import Path
-
     import dagster as dg
     import duckdb
 
-    from tests.conftest import PROJECT_ROOT
-
     home, snapshot = rmj_env["dagster_home"], tmp_path / "snapshot" / "rmj_marts.duckdb"
-    home.mkdir()
-    shutil.copy(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
-    env = {**os.environ, "RMJ_SNAPSHOT": str(snapshot), "DAGSTER_DISABLE_TELEMETRY": "1"}
     incoming = rmj_env["landing"] / "incoming"
     written = corpus.write_spelled_deliveries(incoming)
     for path in list(incoming.iterdir()):
         (incoming / f"{path.name}.done").touch()  # uploaded completely
-    daemon_log = tmp_path / "daemon.log"
-    with daemon_log.open("w") as log:
-        daemon = subprocess.Popen([str(Path(sys.executable).with_name("dagster-daemon")), "run", "-w",
-                                   str(PROJECT_ROOT / "workspace.yaml")], env=env, cwd=PROJECT_ROOT,
-                                  stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            deadline = time.monotonic() + 480
-            while True:
-                with dg.DagsterInstance.from_config(str(home)) as instance:
-                    runs = [r.dagster_run for r in instance.get_run_records(filters=dg.RunsFilter(job_name="deliveries_job"))]
-                done = runs and all(r.is_finished for r in runs) and not [p for p in incoming.iterdir() if p.suffix != ".done"]
-                if done and snapshot.exists():
-                    break
-                assert time.monotonic() < deadline, f"the sensor's run did not end: {[(r.status, r.run_id) for r in runs]}"
-                time.sleep(3)
-        finally:
-            os.killpg(daemon.pid, signal.SIGTERM)
-            try:
-                daemon.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(daemon.pid, signal.SIGKILL)
-                daemon.wait()
+    with LocalDaemon(home, {"RMJ_SNAPSHOT": str(snapshot), "DAGSTER_DISABLE_TELEMETRY": "1"}) as daemon:
+        def through() -> bool:
+            runs = daemon.runs("deliveries_job")
+            return bool(runs) and all(r.is_finished for r in runs) and landing_idle(rmj_env["landing"]) and snapshot.exists()
+
+        assert daemon.wait_until(through, timeout=480, what="the sensor's run"), [(r.status, r.run_id) for r in daemon.runs()]
+        runs = daemon.runs("deliveries_job")
+    assert (home / "daemon.log").stat().st_size > 0  # the daemon's log is read with the storage below
     assert [r.status for r in runs] == [dg.DagsterRunStatus.SUCCESS] * len(runs)
     with duckdb.connect(str(rmj_env["warehouse"]), read_only=True) as con:
         loaded = con.execute("select status, rows_read from audit.deliveries order by rows_read").fetchall()
@@ -177,8 +156,7 @@ def test_identifiers_spelled_as_people_write_them_are_stored_nowhere_under_the_d
         **_texts_of_duckdb(snapshot, "snapshot"),
         "exports": _texts_of_files(rmj_env["exports"]),
         "landing state": _texts_of_files(rmj_env["landing"] / "state"),
-        "dagster storage": _texts_of_files(home),
-        "daemon log": daemon_log.read_text(errors="replace"),
+        "dagster storage": _texts_of_files(home),  # the daemon's log included
     }
     assert "delivery_sensor" in places["dagster storage"]  # the instance's storage was read
     found = {(where, needle) for where, text in places.items() for needle in corpus.spelled_needles() if needle in text}
