@@ -100,9 +100,13 @@ def deployed_root():
         subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", SERVICE_USER], check=True)
     root = Path(tempfile.mkdtemp(prefix="rmjdeploy", dir="/tmp"))  # outside pytest's root-only folders
     os.chmod(root, 0o755)
+    # the install steps run as root with the usual umask; this process may have taken the code location's
+    # 077 from an earlier test, which would leave <root>/opt and <root>/var closed to the service user
+    umask = os.umask(0o022)
     try:
         yield root
     finally:
+        os.umask(umask)
         shutil.rmtree(root, ignore_errors=True)
 
 
