@@ -26,6 +26,7 @@ import pytest
 
 from tests.conftest import PROJECT_ROOT, TEST_KEY
 from tests.jw307_samples import jw307
+from tests.stored_text import database_as_text
 
 sys.path.insert(0, str(PROJECT_ROOT / "scripts"))
 from local_daemon import LocalDaemon  # noqa: E402
@@ -80,17 +81,6 @@ def _instance_text(home: Path) -> str:
                 parts.append("\n".join(db.iterdump()))
         else:
             parts.append(path.read_bytes().decode("utf-8", "replace"))
-    return "\n".join(parts)
-
-
-def _warehouse_text(db: Path) -> str:
-    parts = []
-    with duckdb.connect(str(db), read_only=True) as con:
-        tables = con.execute("select schema_name, table_name from duckdb_tables()").fetchall()
-        tables += con.execute("select schema_name, view_name from duckdb_views() where not internal").fetchall()
-        for schema, table in tables:
-            rows = con.execute(f'select * from "{schema}"."{table}"').fetchall()
-            parts.append(json.dumps(rows, default=str))
     return "\n".join(parts)
 
 
@@ -170,7 +160,7 @@ def test_identifiers_in_file_names_reach_no_store_log_or_console(tmp_path):
     assert "delivery_sensor" in stored and "deliveries_job" in stored  # the scan did read the instance
     assert "responses_12345678_" in stored  # ... and the names in it, derived
     assert _found(stored) == []
-    warehouse_text = _warehouse_text(tmp_path / "warehouse" / "rmj.duckdb")
+    warehouse_text = database_as_text(tmp_path / "warehouse" / "rmj.duckdb")
     assert "responses_12345678_" in warehouse_text
     assert _found(warehouse_text) == []
     exports = "\n".join(p.read_bytes().decode("utf-8", "replace") for p in (tmp_path / "exports").rglob("*") if p.is_file())
@@ -197,23 +187,6 @@ def _leaks(text: str) -> list[str]:
 
 def _bytes_text(path: Path) -> str:
     return path.read_bytes().decode("utf-8", "replace")
-
-
-def _every_table_as_text(db: Path) -> str:
-    """Every table and view of a DuckDB file, every column cast to text."""
-    parts = []
-    with duckdb.connect(str(db), read_only=True) as con:
-        tables = con.execute("select schema_name, table_name from duckdb_tables()").fetchall()
-        tables += con.execute("select schema_name, view_name from duckdb_views() where not internal").fetchall()
-        for schema, table in tables:
-            columns = [c for (c,) in con.execute(
-                "select column_name from duckdb_columns() where schema_name = ? and table_name = ?", [schema, table]).fetchall()]
-            if not columns:
-                continue
-            casts = ", ".join(f'"{c}"::varchar' for c in columns)
-            parts.append(f"{schema}.{table}: " + json.dumps(con.execute(f'select {casts} from "{schema}"."{table}"').fetchall(),
-                                                              ensure_ascii=False))
-    return "\n".join(parts)
 
 
 def test_a_file_name_holding_identifiers_in_any_spelling_is_stored_nowhere(tmp_path):
@@ -252,8 +225,8 @@ def test_a_file_name_holding_identifiers_in_any_spelling_is_stored_nowhere(tmp_p
 
     day = time.strftime("%Y%m%d", time.gmtime())
     places = {
-        "warehouse": _every_table_as_text(warehouse),
-        "snapshot": _every_table_as_text(snapshot),
+        "warehouse": database_as_text(warehouse),
+        "snapshot": database_as_text(snapshot),
         "exports": "\n".join(f"{p.relative_to(tmp_path)}\n{_bytes_text(p)}" for p in (tmp_path / "exports").rglob("*") if p.is_file()),
         "console": console.stdout + console.stderr,
         "landing state": "\n".join(f"{p.name}\n{_bytes_text(p)}" for p in (landing / "state").rglob("*") if p.is_file()),

@@ -9,6 +9,7 @@ import pytest
 
 from tests import identifier_corpus as corpus
 from tests.conftest import PROJECT_ROOT
+from tests.stored_text import tables_as_text
 
 sys.path.insert(0, str(PROJECT_ROOT / "scripts"))
 from local_daemon import LocalDaemon, landing_idle  # noqa: E402
@@ -65,14 +66,7 @@ def test_every_planted_identifier_is_caught_by_the_ttp_step_and_never_stored(tmp
 
 def _texts_of_duckdb(path, place: str) -> dict[str, str]:
     """Every table of a DuckDB file, every column cast to text, by table."""
-    import duckdb
-
-    if not path.exists():
-        return {}
-    with duckdb.connect(str(path), read_only=True) as con:
-        tables = con.execute("select schema_name, table_name from duckdb_tables()").fetchall()
-        return {f"{place} {s}.{t}": str(con.execute(f'select columns(*)::varchar from "{s}"."{t}"').fetchall())
-                for s, t in tables}
+    return {f"{place} {table}": text for table, text in tables_as_text(path).items()}
 
 
 def _texts_of_files(folder) -> str:
