@@ -373,7 +373,7 @@ def _files_written(result) -> str:
         metadata = event.materialization.metadata
         if "files" in metadata:
             rows = [line.strip("|").split("|") for line in metadata["files"].value.splitlines()[2:]]
-            return "\n".join(f"{k.strip():<22} {c.strip():>3} file(s) {mb.strip():>6} MB  {s.strip()} s" for k, c, mb, s in rows)
+            return "\n".join(f"{k.strip().strip('`'):<22} {c.strip():>3} file(s) {mb.strip():>6} MB  {s.strip()} s" for k, c, mb, s in rows)
     return ""
 
 
