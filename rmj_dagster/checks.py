@@ -10,7 +10,7 @@ import dagster as dg
 
 from rmj_dagster.assets import identifier_scan
 from rmj_dagster.assets.asset_keys import asset_key
-from rmj_dagster.assets.cockpit_assets import deliveries_loaded, no_provider_late
+from rmj_dagster.assets.cockpit_assets import deliveries_loaded, no_provider_late, publication_current
 from rmj_dagster.assets.delivery_observations import deliveries_of_run
 from rmj_dagster.assets.model_assets import PYTHON_OWNED
 from rmj_dagster.partitions import half_years_of_run
@@ -311,4 +311,5 @@ def all_checks() -> list[dg.AssetChecksDefinition]:
         every_provider_has_a_name,
         no_provider_late,
         deliveries_loaded,
+        publication_current,
     ]

@@ -83,6 +83,38 @@ def _process(_: argparse.Namespace) -> int:
     return 0
 
 
+def _publish(args: argparse.Namespace) -> int:
+    """``rmj publish ceo <YYYY>`` / ``rmj publish cbs <YYYY-Hn>``: publish one period on purpose."""
+    from rmj_dagster.ttp.pseudonym import KeyRefused, PseudonymKey
+
+    try:
+        PseudonymKey.from_env()
+    except KeyRefused as refusal:
+        print(f"rmj: refused: {refusal}", file=sys.stderr)
+        return 2
+    from rmj_dagster.progress import Reporter
+    from rmj_dagster.runner import NotPublishable, PipelineFailed, publish
+    from rmj_dagster.warehouse import WarehouseDamaged, WarehouseLocked
+
+    try:
+        with Reporter() as reporter:
+            summary = publish(args.kind, args.period, reporter=reporter)
+    except KeyRefused as refusal:
+        print(f"rmj: refused: {refusal}", file=sys.stderr)
+        return 2
+    except NotPublishable as why:
+        print(f"rmj: cannot publish {args.kind.upper()} {args.period}: {why}", file=sys.stderr)
+        return 1
+    except (WarehouseDamaged, WarehouseLocked) as problem:
+        print(f"rmj: {problem}", file=sys.stderr)
+        return 1
+    except PipelineFailed as failure:
+        print(f"rmj: the publication failed: {failure}", file=sys.stderr)
+        return 1
+    print(summary)
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from rmj_dagster.ttp.pseudonym import DEMO_KEY
 
@@ -93,7 +125,20 @@ def _demo(args: argparse.Namespace) -> int:
     args.out = None
     _generate(args)
     print()
-    return _process(args)
+    code = _process(args)
+    if code:
+        return code
+    # A new user sees every publication: the CEO years and CBS half-years of the sample data, published on
+    # purpose as an analyst would (rmj process makes only what is due).
+    from rmj_dagster.runner import periods_with_data
+
+    for kind, periods in periods_with_data().items():
+        for period in periods:
+            print(f"\nrmj publish {kind} {period}")
+            code = _publish(argparse.Namespace(kind=kind, period=period))
+            if code:
+                return code
+    return 0
 
 
 def _explain(args: argparse.Namespace) -> int:
@@ -175,6 +220,14 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="generate sample deliveries and process them with the demo key")
     _add_generate_options(demo, default_defect_rate=DEMO_DEFECT_RATE, monthly=True)
     demo.set_defaults(run=_demo)
+    publish = commands.add_parser(
+        "publish", help="publish one CEO year or CBS half-year on purpose (an analyst's request)",
+        description="Publish one period on purpose, in-process, with the same job as the UI: a CEO year is "
+                    "published only so; a CBS half-year is made by itself on its publication day, on request "
+                    "for any other.")
+    publish.add_argument("kind", choices=("ceo", "cbs"))
+    publish.add_argument("period", help="a year (2025) for ceo, a half-year (2025-H1) for cbs")
+    publish.set_defaults(run=_publish)
     explain = commands.add_parser("explain", help="list the deliveries behind one published CEO figure")
     explain.add_argument("year", type=int)
     explain.add_argument("area", help="area code: RMJ, AA, ZW, a 4-digit municipality code or a provider's AGB code")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import dagster as dg
 
-from rmj_dagster import settings
+from rmj_dagster import automation, settings
 from rmj_dagster.assets import all_assets
 from rmj_dagster.checks import all_checks
 from rmj_dagster.jobs import build_jobs
 from rmj_dagster.resources import AnalystSnapshot, ExportArea, LandingZoneResource, PseudonymKeyResource, Warehouse
-from rmj_dagster.schedules import cbs_half_yearly_schedule, full_verification_schedule
+from rmj_dagster.schedules import full_verification_schedule
 from rmj_dagster.sensors import delivery_sensor
 
 settings.owner_only_files()  # the code server and every run worker load this module first
@@ -37,8 +37,9 @@ def build_defs() -> dg.Definitions:
         assets=assets,
         asset_checks=checks,
         jobs=build_jobs(assets, checks),
-        sensors=[delivery_sensor],
-        schedules=[cbs_half_yearly_schedule, full_verification_schedule],
+        sensors=[delivery_sensor, automation.policy_sensor(dg.AssetSelection.assets(
+            *[k for a in assets for k, c in a.automation_conditions_by_key.items() if c is not None]))],
+        schedules=[full_verification_schedule],
         resources=build_resources(),
         executor=dg.in_process_executor,
     )

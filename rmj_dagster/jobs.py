@@ -24,6 +24,7 @@ def _keys_partitioned_by(assets: list[dg.AssetsDefinition], partitions_def) -> l
 
 
 def build_jobs(assets: list[dg.AssetsDefinition], checks: list[dg.AssetChecksDefinition]) -> list[dg.UnresolvedAssetJobDefinition]:
+    from rmj_dagster.assets.cockpit_assets import publication_current
     from rmj_dagster.checks import FULL_IDENTIFIER_SCAN, cleaned_responses_conform, every_row_accounted_for
 
     cbs_keys = _keys_partitioned_by(assets, half_years)
@@ -42,7 +43,10 @@ def build_jobs(assets: list[dg.AssetsDefinition], checks: list[dg.AssetChecksDef
                 | dg.AssetSelection.assets(asset_key("codebook")).downstream()
             )
             - dg.AssetSelection.assets(*cbs_keys, *ceo_keys)
-            - not_full,
+            - not_full
+            # whether each published CEO year is still current: a check of the publication, run with the
+            # deliveries that may have changed it (the year itself waits for an analyst)
+            | dg.AssetSelection.checks(publication_current),
             description=(
                 "Receive and pseudonymise deliveries; stage them (their rows only), then rebuild cleaning and "
                 "outcome tables."

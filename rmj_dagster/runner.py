@@ -1,13 +1,13 @@
 """``rmj process``: run everything in the landing zone through the real Dagster jobs, in-process.
 
 The same planning as the sensor (landing zone scan, content hash as partition key), the same jobs and
-assets as a Dagster run: one run over all new deliveries, then one CBS run over the completed half-years
-it changed (one per stretch of consecutive half-years) and one CEO run per completed year it changed.
+assets as a Dagster run: one run over all new deliveries, then what the automation conditions on the
+assets request (``rmj_dagster/automation.py``, asked of Dagster as the daemon asks it), then the analysts'
+snapshot. CEO years and other CBS half-years are published on purpose: ``publish``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import sys
 import uuid
 from dataclasses import dataclass, field
@@ -15,10 +15,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 
 from rmj_dagster import local_instance, warehouse
 from rmj_dagster.assets.asset_keys import asset_key
+from rmj_dagster.assets.cockpit_assets import PUBLICATION_CURRENT_CHECK
 from rmj_dagster.assets.delivery_observations import LOADED_CHECK
 from rmj_dagster.intake.landing_zone import (
     PARTIAL_GRACE,
@@ -58,8 +58,8 @@ class ProcessSummary:
     ceo_years: list[tuple[str, str]] = field(default_factory=list)  # published by this run: year, folder
     ceo_files: dict[str, str] = field(default_factory=dict)  # year -> the files table (markdown) of its run
     headline: list[tuple[str, str, str]] = field(default_factory=list)  # published by this run: year, indicator, value
-    standing: list[str] = field(default_factory=list)  # publications this run left as they were (nothing changed)
-    not_yet_published: list[str] = field(default_factory=list)  # periods this run's rows fall in, not complete yet
+    out_of_date: list[str] = field(default_factory=list)  # published CEO years whose figures would now differ
+    not_yet_published: list[str] = field(default_factory=list)  # periods this run's rows fall in, not ended yet
     checks: dict[str, int] = field(default_factory=lambda: {"passed": 0, "failed": 0})
     failed_checks: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # warning checks that did not pass (late provider, quarantine)
@@ -69,10 +69,12 @@ class ProcessSummary:
     not_deliveries: list[tuple[str, str]] = field(default_factory=list)  # (entry label, reason) left in incoming/
     still_being_written: list[str] = field(default_factory=list)  # left in incoming/ for a later run
     unreadable: list[str] = field(default_factory=list)  # labels of files this process may not read
+    publish_only: bool = False  # ``rmj publish``: no deliveries taken, only the publication
 
     def __str__(self) -> str:
         lines = [f"warehouse: {self.warehouse}", "this run:"]
-        lines.append("  deliveries: " + (_counts(self.deliveries) or "none (nothing new in incoming/)"))
+        if not self.publish_only:
+            lines.append("  deliveries: " + (_counts(self.deliveries) or "none (nothing new in incoming/)"))
         if self.rows and any(self.rows.values()):
             lines.append("  rows: " + _counts(self.rows, first=True))
         if self.rejected_by_reason:
@@ -91,10 +93,9 @@ class ProcessSummary:
             lines.append(f"    CEO publications {year} in {folder}/" + (":" if written else ""))
             lines += [f"      {line}" for line in written]
             lines += [f"      {y} region {indicator}: {value}" for y, indicator, value in self.headline if y == year]
-        if self.standing:
-            lines.append("  unchanged, not published again: " + ", ".join(self.standing))
+        lines += [f"  {line}" for line in self.out_of_date]
         if self.not_yet_published:
-            lines.append("  not published yet (period not complete): " + ", ".join(self.not_yet_published))
+            lines.append("  not due yet (period not ended): " + ", ".join(self.not_yet_published))
         if self.changed_figures:
             lines.append(f"  published figures changed by this run ({len(self.changed_figures)}), as published:")
             lines += [f"    {change}" for change in self.changed_figures[:20]]
@@ -141,8 +142,10 @@ def _execute(job: dg.JobDefinition, instance: dg.DagsterInstance, checks: dict |
         asset_selection = [k for k in job.asset_layer.executable_asset_keys if k != SNAPSHOT]
     # the job's own checks of those assets (a bare asset selection would add every check defined on them,
     # the weekly full scans included)
+    # (and whether the published CEO years are current, after the delivery chain)
     job = job.get_subset(asset_selection=set(asset_selection), asset_check_selection={
-        k for k in job.asset_layer.asset_graph.asset_check_keys if k.asset_key in asset_selection})
+        k for k in job.asset_layer.asset_graph.asset_check_keys
+        if k.asset_key in asset_selection or (k.name == PUBLICATION_CURRENT_CHECK and asset_selection != [SNAPSHOT])})
 
     def run() -> dg.ExecuteInProcessResult:
         return job.execute_in_process(instance=instance, raise_on_error=False, run_config=_QUIET, run_id=run_id,
@@ -156,6 +159,10 @@ def _execute(job: dg.JobDefinition, instance: dg.DagsterInstance, checks: dict |
         for evaluation in result.get_asset_check_evaluations():
             if evaluation.partition is not None and evaluation.check_name == LOADED_CHECK:
                 continue  # one per delivery partition: the summary's quarantined files say the same
+            if evaluation.check_name == PUBLICATION_CURRENT_CHECK:  # the summary says it in its own lines
+                checks["out_of_date"] = list(evaluation.metadata["out_of_date_years"].value)
+                checks["passed" if evaluation.passed else "warnings"] += 1
+                continue
             warning = evaluation.severity == dg.AssetCheckSeverity.WARN
             checks["passed" if evaluation.passed else "warnings" if warning else "failed"] += 1
             if not evaluation.passed:
@@ -208,12 +215,12 @@ def process(settings: Settings | None = None, instance: dg.DagsterInstance | Non
         new = len([k for k in keys if k not in known])
         reporter.line(f"{len(keys)} deliveries to process ({new} new) from {zone.incoming}")
     # one open database for every step of the runs below; while another process holds it, say whom we wait for
+    cursor = _policy_cursor(defs, instance, now)  # before the delivery run: what it changes counts
     with warehouse.held_open(settings.warehouse, report=None if reporter is None else reporter.line):
         _run_deliveries(defs, instance, checks, keys, known, follow)
-        # the periods the rows of this run's deliveries fall in (a file repeating known bytes brings none)
-        published = _publish_changed_periods(settings, defs, instance, checks, follow, _loaded_since(settings, started))
+        made = _apply_policy(defs, instance, checks, follow, now, cursor)
         _take_snapshot(defs, instance, checks, follow)
-        summary = _summarise(settings, published, started)
+        summary = _summarise(settings, made, started)
     summary.quarantine_destroyed = len(destroyed)
     summary.not_deliveries = zone.not_deliveries(
         now.astimezone(UTC).replace(tzinfo=None) if now.tzinfo else now, PARTIAL_GRACE)
@@ -221,15 +228,9 @@ def process(settings: Settings | None = None, instance: dg.DagsterInstance | Non
     summary.unreadable = unreadable
     summary.checks = {"passed": checks["passed"], "failed": checks["failed"]}
     summary.warnings = sorted(set(checks.get("warned", [])))
+    summary.out_of_date = checks.get("out_of_date", [])
     summary.failed_checks = sorted(set(checks.get("names", [])))
     return summary
-
-
-def _loaded_since(settings: Settings, started: datetime) -> list[str]:
-    """The deliveries loaded since ``started``: this run's."""
-    with warehouse.connect(settings.warehouse, read_only=True) as con:
-        return [d for (d,) in con.execute("select delivery_id from audit.deliveries where status = 'loaded' "
-                                          "and processed_at >= ? order by 1", [started]).fetchall()]
 
 
 def _refuse_unfit_key(settings: Settings) -> None:
@@ -298,55 +299,63 @@ def _take_snapshot(defs, instance, checks: dict, follow: dict) -> None:
     _execute(defs.resolve_job_def(DELIVERY_JOB_NAME), instance, checks, asset_selection=[SNAPSHOT], **follow)
 
 
-@dataclass
-class Published:
-    """What the period runs of one ``rmj process`` found and did."""
-
-    periods: dict[str, list[str]]  # completed half-years and years with data
-    half_years: list[str]  # the half-years whose CBS extract this run wrote
-    ceo_files: dict[str, str]  # year -> the files table of its CEO run, for the years this run published
-    touched: dict[str, set[str]]  # the half-years and years the rows of this run's deliveries fall in
+POLICY_CURSOR_FILE = "rmj_automation_cursor"  # in DAGSTER_HOME: where the conditions' evaluation left off
 
 
-def _publish_changed_periods(settings: Settings, defs, instance, checks: dict, follow: dict,
-                             deliveries: list[str] = ()) -> Published:
-    """Run the CBS job over the half-years and the CEO job per year whose marts changed since their last
-    publication.
+def _cursor_path(instance: dg.DagsterInstance) -> Path | None:
+    root = getattr(instance, "root_directory", None)
+    return Path(root) / POLICY_CURSOR_FILE if root else None
 
-    A period whose marts come out as last published, with its files in place, stands. A period that
-    holds rows of this run's ``deliveries`` runs without that question: evaluating its marts first would
-    cost as much as the run's own first step (a year's indicator base), only to find them changed.
-    Every other period is still asked, so a change that reaches it otherwise (a correction moving an end
-    date out of it, new code, the year before) is found. Half-years do not read each other: the changed
-    ones run together, one run per stretch of consecutive half-years (a run takes one range). A year
-    reads the year before, so years run one at a time, oldest first, each judged after the one before it
-    ran. Returns what it found and published.
-    """
+
+def _evaluate_policy(defs, instance: dg.DagsterInstance, now: datetime, cursor=None):
+    """What the automation conditions request now, asked of Dagster as the daemon's sensor asks it."""
+    return dg.evaluate_automation_conditions(defs=defs, instance=instance, evaluation_time=now, cursor=cursor)
+
+
+def _policy_cursor(defs, instance: dg.DagsterInstance, now: datetime):
+    """Where the last evaluation of this instance left off; on the first, an evaluation now (before the
+    delivery run) so that what that run changes counts as a change. Its requests are not run: the
+    evaluation after the delivery run asks again."""
+    path = _cursor_path(instance)
+    if path is not None and path.exists():
+        return dg.deserialize_value(path.read_text())
+    return _evaluate_policy(defs, instance, now).cursor
+
+
+def _apply_policy(defs, instance: dg.DagsterInstance, checks: dict, follow: dict, now: datetime, cursor) -> list[str]:
+    """Run exactly what the automation conditions request (the daemon's path, in-process): per job, one
+    run per stretch of consecutive partitions asked for the same assets. Returns the half-years made."""
     from rmj_dagster.jobs import CBS_JOB_NAME, CEO_JOB_NAME
 
-    with warehouse.connect(settings.warehouse, read_only=True) as con:
-        periods = _periods_with_data(con)
-        touched = _periods_of_deliveries(con, list(deliveries))
-    cbs_job, ceo_job = defs.resolve_job_def(CBS_JOB_NAME), defs.resolve_job_def(CEO_JOB_NAME)
-    changed = [key for key in periods["half_years"] if key in touched["half_year"] or not _stands(settings, instance, cbs_job, "half_year", key)]
-    for stretch in _consecutive(changed, half_years.get_partition_keys()):
-        tags = range_tags(stretch) if len(stretch) > 1 else {}
-        result = _execute(cbs_job, instance, checks, partition_key=None if tags else stretch[0], tags=tags, **follow)
-        _record_published(settings, instance, result, "half_year", stretch)
-    ceo_files = {}
-    for key in periods["years"]:
-        if key in touched["year"] or not _stands(settings, instance, ceo_job, "year", key):
-            result = _execute(ceo_job, instance, checks, partition_key=key, **follow)
-            _record_published(settings, instance, result, "year", [key])
-            ceo_files[key] = _files_written(result)
-    return Published(periods, changed, ceo_files, touched)
-
-
-def _stands(settings: Settings, instance, job, partition: str, key: str) -> bool:
-    """Whether the period's marts would come out as last published, with its files in place."""
-    with warehouse.connect(settings.warehouse, read_only=True) as con:
-        fingerprint = _period_fingerprint(con, partition, key)
-    return bool(fingerprint) and _published_as(instance, job.name, key, fingerprint) and _output_exists(settings, partition, key)
+    result = _evaluate_policy(defs, instance, now, cursor)
+    graph = defs.resolve_asset_graph()
+    wanted: dict[tuple[str, frozenset], list[str]] = {}
+    by_partition: dict[tuple[object, str], set[dg.AssetKey]] = {}
+    for key in graph.get_all_asset_keys():
+        for partition in result.get_requested_partitions(key):
+            by_partition.setdefault((graph.get(key).partitions_def, partition), set()).add(key)
+    jobs = {id(half_years): CBS_JOB_NAME, id(years): CEO_JOB_NAME}
+    for (partitions_def, partition), keys in by_partition.items():
+        if id(partitions_def) not in jobs:
+            raise PipelineFailed(f"an automation condition requested {sorted(k.to_user_string() for k in keys)}, "
+                                 "which no publication job runs")
+        wanted.setdefault((jobs[id(partitions_def)], frozenset(keys)), []).append(partition)
+    made: list[str] = []
+    for (job_name, keys), partitions in sorted(wanted.items(), key=lambda item: (item[0][0], sorted(item[1]))):
+        job = defs.resolve_job_def(job_name)
+        order = (half_years if job_name == CBS_JOB_NAME else years).get_partition_keys()
+        # a year reads the year before: one at a time, oldest first; half-years in stretches
+        stretches = _consecutive(sorted(partitions), order) if job_name == CBS_JOB_NAME else [[p] for p in sorted(partitions)]
+        for stretch in stretches:
+            tags = range_tags(stretch) if len(stretch) > 1 else {}
+            _execute(job, instance, checks, partition_key=None if tags else stretch[0], tags=tags,
+                     asset_selection=sorted(keys, key=lambda k: k.path), **follow)
+        if job_name == CBS_JOB_NAME:
+            made += [p for p in partitions if p not in made]
+    path = _cursor_path(instance)
+    if path is not None:
+        path.write_text(dg.serialize_value(result.cursor))
+    return sorted(made)
 
 
 def _consecutive(keys: list[str], order: list[str]) -> list[list[str]]:
@@ -360,13 +369,6 @@ def _consecutive(keys: list[str], order: list[str]) -> list[list[str]]:
     return stretches
 
 
-def _record_published(settings: Settings, instance, result, partition: str, keys: list[str]) -> None:
-    """Tag the run with what it published per period: the marts as now stored, for ``_published_as``."""
-    with warehouse.connect(settings.warehouse, read_only=True) as con:  # the marts as now published
-        instance.add_run_tags(result.run_id, {_published_tag(key): _period_fingerprint(con, partition, key, stored=True) or ""
-                                              for key in keys})
-
-
 def _files_written(result) -> str:
     """The files table a publication run recorded (kind, count, size, seconds), as plain text lines."""
     for event in result.get_asset_materialization_events():
@@ -375,82 +377,6 @@ def _files_written(result) -> str:
             rows = [line.strip("|").split("|") for line in metadata["files"].value.splitlines()[2:]]
             return "\n".join(f"{k.strip().strip('`'):<22} {c.strip():>3} file(s) {mb.strip():>6} MB  {s.strip()} s" for k, c, mb, s in rows)
     return ""
-
-
-FINGERPRINT_TAG = "rmj/period_fingerprint"
-
-
-def _published_tag(key: str) -> str:
-    """The run tag holding what a run published for period ``key`` (a run may publish several)."""
-    return f"{FINGERPRINT_TAG}.{key}"
-
-
-def _period_fingerprint(con, partition: str, key: str, *, stored: bool = False) -> str | None:
-    """What a period's publication is made of: the rows its mart models give now, and the code.
-
-    Each mart model of the period is evaluated as a query (nothing written) and its rows hashed; with the
-    models' SQL and the pipeline version. Equal to the fingerprint of the period's last successful run
-    means its published files would come out the same (apart from production timestamps). Right after
-    the period's run, ``stored`` hashes the period's rows as the run stored them instead: the same rows
-    the query gives (the table is made from it), without evaluating it a second time. A model that
-    reads the record of earlier publications (``audit.published_figures``: figure_sources) describes the
-    publications rather than what is published, and changes with each of them: it is left out, or a
-    period would never stand.
-    """
-    from rmj_dagster.assets.cockpit_assets import PUBLISHED_FIGURES
-    from rmj_dagster.assets.model_assets import period_of
-    from rmj_dagster.assets.publication_assets import pipeline_version
-    from rmj_dagster.warehouse import sql_models
-
-    digest = hashlib.sha256(pipeline_version().encode())
-    for model in sql_models.discover():
-        if model.partition != partition or PUBLISHED_FIGURES in model.upstream_tables:
-            continue
-        period = period_of(model, key)
-        if stored:
-            select, params = f"select * from {model.table} where period = $period", {"period": period["period"]}
-        else:
-            select = model.sql.strip().rstrip(";")
-            params = {k: v for k, v in period.items() if f"${k}" in select}
-        try:  # a mart may read another mart of its period as stored: exact while that one is unchanged
-            columns = con.execute(f"select * from ({select}) as t limit 0", params).description
-            rows, total = con.execute(
-                f"select count(*), sum(hash({_comparable(columns)})::hugeint) from ({select}) as t", params
-            ).fetchone()
-        except duckdb.CatalogException:
-            return None  # not built yet: nothing to compare, so the period runs
-        digest.update(f"{model.name} {hashlib.sha256(model.sql.encode()).hexdigest()} {rows} {total};".encode())
-    return digest.hexdigest()
-
-
-def _comparable(columns) -> str:
-    """The row as compared: a double to 9 decimals, since a rebuild may sum the same values in another
-    order (parallel aggregation) and change the last bits of a mean that is published to one decimal."""
-    return "row(" + ", ".join(
-        f'round(t."{name}", 9)' if str(kind) in ("DOUBLE", "FLOAT") else f't."{name}"' for name, kind, *_ in columns
-    ) + ")"
-
-
-def _published_as(instance: dg.DagsterInstance, job_name: str, key: str, fingerprint: str) -> bool:
-    """Whether the latest successful run that published period ``key`` published exactly this fingerprint."""
-    latest = instance.get_run_records(
-        filters=dg.RunsFilter(job_name=job_name, statuses=[dg.DagsterRunStatus.SUCCESS], tags={_published_tag(key): fingerprint}),
-        limit=1,
-    )
-    if not latest:
-        return False
-    later = instance.get_run_records(  # runs after it (the period may have been published since, otherwise)
-        filters=dg.RunsFilter(job_name=job_name, statuses=[dg.DagsterRunStatus.SUCCESS], created_after=latest[0].create_timestamp))
-    return all(r.dagster_run.tags.get(_published_tag(key), fingerprint) == fingerprint for r in later)
-
-
-def _output_exists(settings: Settings, partition: str, key: str) -> bool:
-    from rmj_dagster.publish.cbs_files import period_dir
-    from rmj_dagster.publish.figures import indicators_path
-
-    if partition == "half_year":
-        return (period_dir(settings.export_dir, half_year_label(key)) / "manifest.json").exists()
-    return indicators_path(settings.export_dir, int(key)).exists()
 
 
 _EVENT_DATES = " union all ".join(  # the date that places a cleaned row in a period, per table
@@ -499,24 +425,30 @@ def _headline(export_dir: Path, year: int) -> list[tuple[str, str, str]]:
     ]
 
 
-def _cockpit(con, summary: ProcessSummary, settings: Settings, published_years: list[str]) -> None:
-    """What the data team asks after a run: which published figures it changed (in the years it published;
-    a year it left standing changed in an earlier run), who is late this month."""
-    from rmj_dagster.cockpit import lineage, monitor
+def _cockpit(con, summary: ProcessSummary, settings: Settings) -> None:
+    """What the data team asks after a run: who is late this month, and where the monitor page is."""
+    from rmj_dagster.cockpit import monitor
 
-    if warehouse.table_exists(con, lineage.SOURCES_TABLE) and published_years:
-        summary.changed_figures = [str(c) for c in lineage.changed_figures(con, [int(y) for y in published_years])]
     if warehouse.table_exists(con, monitor.MONITOR_TABLE):
         summary.late_this_month = [str(p) for p in monitor.late_this_month(con)]
         folder = settings.export_dir / "monitor"
         summary.monitor_pages = sorted(str(p) for p in folder.glob("*.html")) if folder.exists() else []
 
 
-def _summarise(settings: Settings, published: Published, started: datetime) -> ProcessSummary:
-    """This run's deliveries (processed since ``started``), rows, quarantined files and publications; then
-    the totals over every delivery so far."""
+def _cbs_made(con, summary: ProcessSummary, half_year_keys: list[str]) -> None:
+    """The CBS half-years made: files (one per provider) and records, from the mart as published."""
+    for key in half_year_keys:
+        period = half_year_label(key)
+        files, records = con.execute(
+            "select count(distinct aanbieder_agb), count(*) from marts.cbs_outcome_extract where period = ?", [period]
+        ).fetchone()
+        summary.cbs_periods.append((period, files, records))
+
+
+def _summarise(settings: Settings, made: list[str], started: datetime) -> ProcessSummary:
+    """This run's deliveries (processed since ``started``), rows, quarantined files and the CBS half-years
+    made; then the totals over every delivery so far."""
     summary = ProcessSummary(export_dir=settings.export_dir, warehouse=settings.warehouse)
-    periods = published.periods
     this_run = "delivery_id in (select delivery_id from audit.deliveries where processed_at >= $started)"
     with warehouse.connect(settings.warehouse, read_only=True) as con:
         for scope, where, params in (("run", this_run, {"started": started}), ("all", "true", {})):
@@ -541,20 +473,11 @@ def _summarise(settings: Settings, published: Published, started: datetime) -> P
             else:
                 summary.totals = {"deliveries": deliveries, "rows": rows,
                                   "quarantined": {"files": sum(n for _, n, _ in quarantined)}}
-        _cockpit(con, summary, settings, list(published.ceo_files))
-        for key in published.half_years:
-            period = half_year_label(key)
-            files, records = con.execute(
-                "select count(distinct aanbieder_agb), count(*) from marts.cbs_outcome_extract where period = ?", [period]
-            ).fetchone()
-            summary.cbs_periods.append((period, files, records))
-        for year in published.ceo_files:
-            summary.ceo_years.append((year, str(settings.export_dir / "ceo" / year)))
-            summary.headline += _headline(settings.export_dir, int(year))
-    summary.ceo_files = published.ceo_files
-    summary.standing = [f"CEO {y}" for y in periods["years"] if y not in published.ceo_files] + [
-        f"CBS {half_year_label(k)}" for k in periods["half_years"] if k not in published.half_years]
-    summary.not_yet_published = _not_complete_yet(published.touched)
+        _cockpit(con, summary, settings)
+        _cbs_made(con, summary, made)
+        loaded = [d for (d,) in con.execute("select delivery_id from audit.deliveries where status = 'loaded' "
+                                            "and processed_at >= ? order by 1", [started]).fetchall()]
+        summary.not_yet_published = _not_complete_yet(_periods_of_deliveries(con, loaded))
     return summary
 
 
@@ -564,3 +487,81 @@ def _not_complete_yet(touched: dict[str, set[str]]) -> list[str]:
     last_year, last_half = years.get_partition_keys()[-1], half_years.get_partition_keys()[-1]
     return [f"CEO {y}" for y in sorted(touched["year"]) if y > last_year] + [
         f"CBS {half_year_label(k)}" for k in sorted(touched["half_year"]) if k > last_half]
+
+
+class NotPublishable(ValueError):
+    """A period that cannot be published: not ended yet, or without data."""
+
+
+def _publishable(settings: Settings, kind: str, period: str) -> str:
+    """The partition key of ``period`` (``2025`` or ``2025-H1``), or why it cannot be published."""
+    import re
+
+    if kind == "ceo":
+        if not re.fullmatch(r"\d{4}", period):
+            raise NotPublishable(f"a CEO year looks like 2025, not {period!r}")
+        key, keys, start, end = period, years.get_partition_keys(), f"{period}-01-01", f"{period}-12-31"
+    else:
+        match = re.fullmatch(r"(\d{4})-H([12])", period)
+        if not match:
+            raise NotPublishable(f"a CBS half-year looks like 2025-H1, not {period!r}")
+        key = f"{match[1]}-{'01' if match[2] == '1' else '07'}-01"
+        keys, start, end = half_years.get_partition_keys(), key, f"{match[1]}-{'06-30' if match[2] == '1' else '12-31'}"
+    if key not in keys:
+        raise NotPublishable(f"{period} has not ended yet" if key > max(keys) else f"{period} is before the monitor began")
+    if not settings.warehouse.exists():
+        raise NotPublishable(f"no data for {period}: no warehouse at {settings.warehouse}; run rmj process first")
+    with warehouse.connect(settings.warehouse, read_only=True) as con:
+        if kind == "ceo":
+            found = warehouse.table_exists(con, "intermediate.indicator_observations") and con.execute(
+                "select count(*) from intermediate.indicator_observations where year = ?", [int(period)]).fetchone()[0]
+        else:
+            found = con.execute(f"select count(*) from ({_EVENT_DATES}) where d between ? and ?", [start, end]).fetchone()[0]
+    if not found:
+        raise NotPublishable(f"no data for {period}")
+    return key
+
+
+def publish(kind: str, period: str, settings: Settings | None = None, instance: dg.DagsterInstance | None = None,
+            reporter: Reporter | None = None) -> ProcessSummary:
+    """Publish one CEO year (``kind`` ``ceo``, ``2025``) or CBS half-year (``cbs``, ``2025-H1``) on purpose:
+    the same job as a request in the UI, in-process, with its checks; then the analysts' snapshot."""
+    from rmj_dagster.definitions import build_defs
+    from rmj_dagster.jobs import CBS_JOB_NAME, CEO_JOB_NAME
+
+    settings = settings or Settings.from_env()
+    _refuse_unfit_key(settings)
+    key = _publishable(settings, kind, period)
+    defs = build_defs()
+    instance = instance or local_instance.instance()
+    local_instance.reclaim_dead_runs(instance, log=lambda m: print(f"rmj: {m}", file=sys.stderr))
+    checks: dict = {"passed": 0, "failed": 0, "warnings": 0}
+    follow = {"reporter": reporter, "defs": defs}
+    job = defs.resolve_job_def(CEO_JOB_NAME if kind == "ceo" else CBS_JOB_NAME)
+    summary = ProcessSummary(export_dir=settings.export_dir, warehouse=settings.warehouse, publish_only=True)
+    with warehouse.held_open(settings.warehouse, report=None if reporter is None else reporter.line):
+        result = _execute(job, instance, checks, partition_key=key, **follow)
+        _take_snapshot(defs, instance, checks, follow)
+        with warehouse.connect(settings.warehouse, read_only=True) as con:
+            if kind == "ceo":
+                from rmj_dagster.cockpit import lineage
+
+                summary.ceo_years.append((period, str(settings.export_dir / "ceo" / period)))
+                summary.ceo_files[period] = _files_written(result)
+                summary.headline += _headline(settings.export_dir, int(period))
+                summary.changed_figures = [str(c) for c in lineage.changed_figures(con, [int(period)])]
+            else:
+                _cbs_made(con, summary, [key])
+    summary.checks = {"passed": checks["passed"], "failed": checks["failed"]}
+    summary.warnings = sorted(set(checks.get("warned", [])))
+    summary.failed_checks = sorted(set(checks.get("names", [])))
+    return summary
+
+
+def periods_with_data(settings: Settings | None = None) -> dict[str, list[str]]:
+    """The ended CEO years and CBS half-years (as ``2025``, ``2025-H1``) that have data: what ``rmj demo``
+    publishes on purpose after processing."""
+    settings = settings or Settings.from_env()
+    with warehouse.connect(settings.warehouse, read_only=True) as con:
+        found = _periods_with_data(con)
+    return {"ceo": found["years"], "cbs": [half_year_label(k) for k in found["half_years"]]}

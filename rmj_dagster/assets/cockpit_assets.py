@@ -15,7 +15,7 @@ from rmj_dagster.assets import identifier_scan
 from rmj_dagster.assets.asset_keys import asset_key, python_asset_names
 from rmj_dagster.assets.delivery_observations import LOADED_CHECK
 from rmj_dagster.assets.table_metadata import OWNERS, markdown_table, table_metadata
-from rmj_dagster.cockpit import lineage, monitor
+from rmj_dagster.cockpit import lineage, monitor, out_of_date
 from rmj_dagster.partitions import deliveries, years
 from rmj_dagster.resources import ExportArea, Warehouse
 
@@ -181,5 +181,44 @@ def deliveries_loaded(context: dg.AssetCheckExecutionContext, warehouse: Warehou
             "verified": f"{len(keys)} delivery partition(s) of this run: {span}",
             "deliveries": len(rows),
             "not_loaded": markdown_table(["delivery", "file", "status", "reason"], not_loaded[:50]),
+        },
+    )
+
+
+PUBLICATION_CURRENT_CHECK = "publication_current"
+
+
+def _out_of_date_deps() -> list[dg.AssetKey]:
+    from rmj_dagster.assets.model_assets import asset_key_of_table
+
+    return sorted({asset_key_of_table(t) for t in out_of_date.upstream_tables()}, key=lambda k: k.path)
+
+
+@dg.asset_check(
+    asset=asset_key("ceo_publication"),
+    name=PUBLICATION_CURRENT_CHECK,
+    pool="duckdb",  # opens the warehouse
+    additional_deps=_out_of_date_deps(),
+    description=(
+        "Warning, after each delivery run: every published CEO year still shows the figures it would show now. "
+        "A year whose published figures (value and n as published, suppression) would now differ is out of "
+        "date: the description says how many figures differ and which; an analyst publishes it anew "
+        "(materialize the year, or rmj publish ceo <YYYY>). The published files stay as they are until then."
+    ),
+)
+def publication_current(warehouse: Warehouse) -> dg.AssetCheckResult:
+    with warehouse.connect() as con:  # builds the marts as they would be now, then rolls back
+        years = out_of_date.published_years(con)
+        stale = out_of_date.out_of_date(con)
+    return dg.AssetCheckResult(
+        passed=not stale,
+        severity=dg.AssetCheckSeverity.WARN,
+        description="; ".join(str(s) for s in stale) if stale else (
+            f"every published CEO year is current ({', '.join(map(str, years))})" if years else "no CEO year published yet"),
+        metadata={
+            "verified": "published years " + (", ".join(map(str, years)) or "none"),
+            "out_of_date": dg.MetadataValue.json({str(s.year): list(s.figures[:50]) for s in stale}),
+            "figures_differing": sum(len(s.figures) for s in stale),
+            "out_of_date_years": dg.MetadataValue.json([str(s) for s in stale]),
         },
     )

@@ -4,6 +4,7 @@ import hashlib
 
 import dagster as dg
 
+from rmj_dagster import automation
 from rmj_dagster.assets import identifier_scan
 from rmj_dagster.assets.asset_keys import asset_key
 from rmj_dagster.assets.cockpit_assets import figure_change_metadata
@@ -217,6 +218,7 @@ def build_sql_asset(model: sql_models.SqlModel) -> dg.AssetsDefinition:
         deps=[asset_key_of_table(t) for t in model.upstream_tables],
         partitions_def=partitions_def,
         backfill_policy=backfill_policy(partitions_def),
+        automation_condition=automation.condition_for(partitions_def),
         group_name=model.group,
         description=model.description or None,
         kinds={"duckdb", "sql"},

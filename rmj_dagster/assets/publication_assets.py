@@ -4,6 +4,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 import dagster as dg
 
+from rmj_dagster import automation
 from rmj_dagster.assets.asset_keys import asset_key, python_asset_names
 from rmj_dagster.assets.table_metadata import OWNERS
 from rmj_dagster.partitions import backfill_policy, half_years, half_years_of_run, years
@@ -24,6 +25,7 @@ def pipeline_version() -> str:
     deps=[asset_key("cbs_outcome_extract"), asset_key("cbs_unlisted_trajectories")],
     partitions_def=half_years,
     backfill_policy=backfill_policy(half_years),
+    automation_condition=automation.condition_for(half_years),
     group_name="cbs",
     kinds={"csv", "file"},
     owners=OWNERS,

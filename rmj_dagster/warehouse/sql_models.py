@@ -11,18 +11,22 @@ SQL UNIQUE constraint.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from functools import cache, cached_property
 from graphlib import TopologicalSorter
 from importlib.resources import files
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 import sqlglot
 from sqlglot import exp
 
 from rmj_dagster.warehouse import column_schema, table_exists
+
+T = TypeVar("T")
 
 LAYERS = ("staging", "intermediate", "marts")
 _PARTITION_LINE = re.compile(r"^--\s*partition:\s*(\w+)\s*$", re.MULTILINE)
@@ -173,48 +177,10 @@ def run_model(
     rows of those keys and insert them anew from the upstream rows of those keys (returns how many).
     ``also``: statements run in the same transaction (bookkeeping that must commit with the rows).
     """
-    select = _select(sql_model.sql)
     con.execute("begin transaction")
     try:
-        if sql_model.keys and keys_table is not None:
-            con.execute(f"create table if not exists {sql_model.table} as select * from ({select}) limit 0")
-            matched = key_match(sql_model.keys, sql_model.table, keys_table)
-            con.execute(f"delete from {sql_model.table} where exists (select 1 from {keys_table} where {matched})")
-            con.execute(f"insert into {sql_model.table} by name {_for_keys(con, sql_model, select, keys_table)}")
-            count = con.execute(
-                f"select count(*) from {sql_model.table} where exists (select 1 from {keys_table} where {matched})"
-            ).fetchone()[0]
-        elif sql_model.incremental and delivery_ids is not None:
-            con.execute(
-                f"create table if not exists {sql_model.table} as select * from ({select}) limit 0",
-                {"delivery_ids": []},
-            )
-            con.execute(f"delete from {sql_model.table} where list_contains($ids, delivery_id)", {"ids": delivery_ids})
-            con.execute(f"insert into {sql_model.table} by name {select}", {"delivery_ids": delivery_ids})
-            count = con.execute(
-                f"select count(*) from {sql_model.table} where list_contains($ids, delivery_id)", {"ids": delivery_ids}
-            ).fetchone()[0]
-        elif sql_model.incremental:
-            con.execute(f"create or replace table {sql_model.table} as {select}", {"delivery_ids": None})
-            count = con.execute(f"select count(*) from {sql_model.table}").fetchone()[0]
-        elif sql_model.partition is None:
-            con.execute(f"create or replace table {sql_model.table} as {select}")
-            count = con.execute(f"select count(*) from {sql_model.table}").fetchone()[0]
-        else:
-            if period is None or period_start is None or period_end is None:
-                raise ValueError(f"{sql_model.name} is partitioned by {sql_model.partition}: give a period")
-            params = {"period": period, "period_start": period_start, "period_end": period_end}
-            used = {k: v for k, v in params.items() if f"${k}" in select}
-            if table_exists(con, sql_model.table) and "period" not in dict(column_schema(con, sql_model.table)):
-                con.execute(f"drop table {sql_model.table}")  # built whole before the model was partitioned
-            con.execute(
-                f"create table if not exists {sql_model.table} as select * from ({select}) limit 0", used
-            )
-            con.execute(f"delete from {sql_model.table} where period = $period", {"period": period})
-            con.execute(f"insert into {sql_model.table} by name {select}", used)
-            count = con.execute(
-                f"select count(*) from {sql_model.table} where period = $period", {"period": period}
-            ).fetchone()[0]
+        count = _write(con, sql_model, period=period, period_start=period_start, period_end=period_end,
+                       delivery_ids=delivery_ids, keys_table=keys_table)
         for statement, params in also:
             con.execute(statement, params)
         con.execute("commit")
@@ -222,6 +188,65 @@ def run_model(
         con.execute("rollback")
         raise
     return int(count)
+
+
+def preview(con: duckdb.DuckDBPyConnection, builds: list[tuple[SqlModel, dict]], read: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+    """What ``read`` finds after building ``builds`` (model, period as for ``run_model``) in order, with
+    nothing kept: one transaction, rolled back. To compare what a model would give now with what is stored."""
+    con.execute("begin transaction")
+    try:
+        for sql_model, period in builds:
+            _write(con, sql_model, **period)
+        return read(con)
+    finally:
+        con.execute("rollback")
+
+
+def _write(con: duckdb.DuckDBPyConnection, sql_model: SqlModel, *, period: str | None = None,
+           period_start: date | None = None, period_end: date | None = None,
+           delivery_ids: list[str] | None = None, keys_table: str | None = None) -> int:
+    """The statements of ``run_model``, inside the caller's transaction."""
+    select = _select(sql_model.sql)
+    if sql_model.keys and keys_table is not None:
+        con.execute(f"create table if not exists {sql_model.table} as select * from ({select}) limit 0")
+        matched = key_match(sql_model.keys, sql_model.table, keys_table)
+        con.execute(f"delete from {sql_model.table} where exists (select 1 from {keys_table} where {matched})")
+        con.execute(f"insert into {sql_model.table} by name {_for_keys(con, sql_model, select, keys_table)}")
+        count = con.execute(
+            f"select count(*) from {sql_model.table} where exists (select 1 from {keys_table} where {matched})"
+        ).fetchone()[0]
+    elif sql_model.incremental and delivery_ids is not None:
+        con.execute(
+            f"create table if not exists {sql_model.table} as select * from ({select}) limit 0",
+            {"delivery_ids": []},
+        )
+        con.execute(f"delete from {sql_model.table} where list_contains($ids, delivery_id)", {"ids": delivery_ids})
+        con.execute(f"insert into {sql_model.table} by name {select}", {"delivery_ids": delivery_ids})
+        count = con.execute(
+            f"select count(*) from {sql_model.table} where list_contains($ids, delivery_id)", {"ids": delivery_ids}
+        ).fetchone()[0]
+    elif sql_model.incremental:
+        con.execute(f"create or replace table {sql_model.table} as {select}", {"delivery_ids": None})
+        count = con.execute(f"select count(*) from {sql_model.table}").fetchone()[0]
+    elif sql_model.partition is None:
+        con.execute(f"create or replace table {sql_model.table} as {select}")
+        count = con.execute(f"select count(*) from {sql_model.table}").fetchone()[0]
+    else:
+        if period is None or period_start is None or period_end is None:
+            raise ValueError(f"{sql_model.name} is partitioned by {sql_model.partition}: give a period")
+        params = {"period": period, "period_start": period_start, "period_end": period_end}
+        used = {k: v for k, v in params.items() if f"${k}" in select}
+        if table_exists(con, sql_model.table) and "period" not in dict(column_schema(con, sql_model.table)):
+            con.execute(f"drop table {sql_model.table}")  # built whole before the model was partitioned
+        con.execute(
+            f"create table if not exists {sql_model.table} as select * from ({select}) limit 0", used
+        )
+        con.execute(f"delete from {sql_model.table} where period = $period", {"period": period})
+        con.execute(f"insert into {sql_model.table} by name {select}", used)
+        count = con.execute(
+            f"select count(*) from {sql_model.table} where period = $period", {"period": period}
+        ).fetchone()[0]
+    return count
 
 
 def key_match(keys: tuple[str, ...], table: str, keys_table: str) -> str:

@@ -1,0 +1,98 @@
+"""Which published CEO years are out of date: their figures, as published, would now come out otherwise.
+
+A CEO year is published only when an analyst asks; a later delivery (a correction, a late file) may change
+what it would show. The year's marts are built as they would be now, in a transaction that is rolled back
+(nothing kept, the published year stays as it is), and compared with the latest publication
+(``audit.published_figures``) in published form: the value and n as ``indicators.csv`` shows them, and
+suppression.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+from rmj_dagster import warehouse
+from rmj_dagster.cockpit.lineage import FIGURES_TABLE, Figure
+from rmj_dagster.warehouse import sql_models
+
+PUBLISHED_FIGURES = "audit.published_figures"
+_MARTS = ("indicator_base", "ceo_indicators")  # what a year's figures are built from, in order
+
+
+@dataclass(frozen=True)
+class OutOfDate:
+    year: int
+    figures: tuple[str, ...]  # each figure that differs: "<figure>: <as published> -> <now>"
+
+    def __str__(self) -> str:
+        shown = "; ".join(self.figures[:5]) + (f"; ... and {len(self.figures) - 5} more" if len(self.figures) > 5 else "")
+        return (f"CEO {self.year} out of date: {len(self.figures)} figure(s) differ from the publication ({shown}); "
+                f"run `rmj publish ceo {self.year}`")
+
+
+def upstream_tables() -> list[str]:
+    """The tables a year's figures are built from (not the marts themselves): what the check reads."""
+    marts = {sql_models.model(name).table for name in _MARTS}
+    return sorted({t for name in _MARTS for t in sql_models.model(name).upstream_tables} - marts)
+
+
+def published_years(con: duckdb.DuckDBPyConnection) -> list[int]:
+    if not warehouse.table_exists(con, PUBLISHED_FIGURES):
+        return []
+    return [y for (y,) in con.execute(f"select distinct year from {PUBLISHED_FIGURES} order by 1").fetchall()]
+
+
+def _shown(alias: str) -> str:
+    return (f"case when not {alias}.suppressed then rmj_published_figure({alias}.indicator, {alias}.value) end as shown_value, "
+            f"case when not {alias}.suppressed then rmj_published_count({alias}.n) end as shown_n, {alias}.suppressed")
+
+
+def _differences(con: duckdb.DuckDBPyConnection, year: int) -> list[str]:
+    """The figures of ``year`` whose published form differs between its latest publication and the marts."""
+    keys = "year, area_type, area_code, respondent_group, care_type, indicator"
+    rows = con.execute(
+        f"""
+        with latest as (
+            select publication_id from {PUBLISHED_FIGURES} where year = $year
+            order by recorded_at desc, publication_id desc limit 1
+        ),
+        published as (
+            select {keys}, {_shown('f')} from {PUBLISHED_FIGURES} as f
+            where f.year = $year and f.publication_id = (select publication_id from latest)
+        ),
+        now as (
+            select {keys}, {_shown('m')} from {FIGURES_TABLE} as m where m.year = $year and m.period = $period
+        )
+        select {", ".join(f"coalesce(p.{k}, c.{k})" for k in keys.split(", "))},
+               p.shown_value, p.shown_n, p.suppressed, c.shown_value, c.shown_n, c.suppressed
+        from published as p
+        full join now as c using ({keys})
+        where (coalesce(not p.suppressed, false) or coalesce(not c.suppressed, false))
+          and (p.suppressed is distinct from c.suppressed or p.shown_value is distinct from c.shown_value
+               or p.shown_n is distinct from c.shown_n)
+        order by 2, 3, 6, 4, 5
+        """,
+        {"year": year, "period": str(year)},
+    ).fetchall()
+
+    def shown(value, n, suppressed) -> str:
+        if suppressed is None:
+            return "absent"
+        return "suppressed" if suppressed else f"{value} (n {n})"
+
+    return [f"{Figure(*r[:6])}: {shown(*r[6:9])} -> {shown(*r[9:12])}" for r in rows]
+
+
+def out_of_date(con: duckdb.DuckDBPyConnection) -> list[OutOfDate]:
+    """Every published year whose figures would now differ from its latest publication."""
+    from rmj_dagster.assets.model_assets import period_of
+
+    found = []
+    for year in published_years(con):
+        builds = [(sql_models.model(name), period_of(sql_models.model(name), str(year))) for name in _MARTS]
+        differing = sql_models.preview(con, builds, lambda c, y=year: _differences(c, y))
+        if differing:
+            found.append(OutOfDate(year, tuple(differing)))
+    return found
