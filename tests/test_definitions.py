@@ -62,10 +62,10 @@ def test_partitioning_of_deliveries_half_years_and_years():
     assert "2025" in graph.get(asset_key("ceo_indicators")).partitions_def.get_partition_keys()
 
 
-def test_sensor_schedule_and_jobs_are_listed():
+def test_sensors_and_jobs_are_listed():
     assert defs.resolve_sensor_def("delivery_sensor").job_name == "deliveries_job"
-    schedule = defs.resolve_schedule_def("cbs_half_yearly_schedule")
-    assert schedule.execution_timezone == "Europe/Amsterdam"
+    policy = defs.resolve_sensor_def("publication_policy")
+    assert policy.default_status == dg.DefaultSensorStatus.RUNNING  # the daemon evaluates it from the start
     for name in ("deliveries_job", "cbs_extract_job", "ceo_indicators_job"):
         assert defs.resolve_job_def(name)
 
@@ -77,13 +77,40 @@ def test_blocking_checks_guard_people_and_reconciliation():
         assert name in checks and checks[name].blocking, name
 
 
-def test_the_schedule_asks_for_the_half_year_that_just_ended():
-    from datetime import date
+def test_the_half_year_due_is_the_one_whose_publication_day_passed_last():
+    from datetime import UTC, date, datetime
 
-    from rmj_dagster.schedules import previous_half_year
+    from rmj_dagster.automation import due_half_year, previous_half_year
 
     assert previous_half_year(date(2026, 1, 15)) == "2025-07-01"
     assert previous_half_year(date(2026, 7, 15)) == "2026-01-01"
+    assert due_half_year(datetime(2026, 1, 15, 4, 59, tzinfo=UTC)) == "2025-01-01"  # 05:59 in Amsterdam
+    assert due_half_year(datetime(2026, 1, 15, 5, 0, tzinfo=UTC)) == "2025-07-01"  # 06:00: the day's run
+    assert due_half_year(datetime(2026, 7, 15, 3, 59, tzinfo=UTC)) == "2025-07-01"  # summer time
+    assert due_half_year(datetime(2026, 7, 15, 4, 0, tzinfo=UTC)) == "2026-01-01"
+    assert due_half_year(datetime(2026, 12, 31, 23, 0, tzinfo=UTC)) == "2026-01-01"
+
+
+def test_the_policy_is_on_the_assets_cbs_only():
+    """CBS half-years carry the condition; the CEO year (analyst) and the warehouse (delivery sensor) none."""
+    graph = _graph()
+    conditioned = {k.to_user_string() for k in graph.get_all_asset_keys() if graph.get(k).automation_condition}
+    assert conditioned == {"marts/cbs_outcome_extract", "marts/cbs_unlisted_trajectories", "exports/cbs_extract_files"}
+
+
+def test_the_conditions_request_only_the_half_year_due_and_nothing_before_it_is_made():
+    from datetime import UTC, datetime
+
+    instance = dg.DagsterInstance.ephemeral()
+    before = dg.evaluate_automation_conditions(defs=defs, instance=instance, evaluation_time=datetime(2026, 1, 15, 4, tzinfo=UTC))
+    due = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=before.cursor,
+                                            evaluation_time=datetime(2026, 1, 15, 6, tzinfo=UTC))
+    graph = _graph()
+    requested = {k.to_user_string(): due.get_requested_partitions(k) for k in graph.get_all_asset_keys() if due.get_num_requested(k)}
+    # never every empty half-year since 2018: the one due; 2025-H1 (due before, never made) waits for a request
+    assert requested == {k: {"2025-07-01"} for k in
+                         ("marts/cbs_outcome_extract", "marts/cbs_unlisted_trajectories", "exports/cbs_extract_files")}
+    assert before.total_requested == 3  # 2025-H1 was the one due before 06:00 that day
 
 
 def test_every_node_that_opens_the_warehouse_is_in_the_duckdb_pool():
