@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from rmj_dagster import warehouse
-from rmj_dagster.runner import process
+from rmj_dagster.runner import process, publish
 from rmj_dagster.ttp.bsn import passes_elfproef
 from tests.jw307_samples import jw307
 
@@ -109,7 +109,9 @@ def chain(tmp_path_factory):
     incoming.mkdir(parents=True)
     write_deliveries(incoming)
     summary = process()
-    yield {"root": root, "summary": summary, "incoming": incoming}
+    # the publications an analyst asks for (rmj process makes only the CBS half-year due)
+    publications = [publish("ceo", "2025"), publish("cbs", "2025-H1")]
+    yield {"root": root, "summary": summary, "publications": publications, "incoming": incoming}
     mp.undo()
 
 

@@ -25,7 +25,7 @@ from rmj_dagster.generate.truth import replay_arrivals
 from rmj_dagster.intake.landing_zone import LandingZone, delivery_id_of, sha256_of
 from rmj_dagster.progress import Reporter
 from rmj_dagster.publish.figures import indicators_path, read_published
-from rmj_dagster.runner import process
+from rmj_dagster.runner import process, publish
 from tests.test_chain_exact_figures import valid_bsns
 
 pytestmark = pytest.mark.slow  # a year of monthly deliveries through the whole chain, and the demo
@@ -293,6 +293,8 @@ def test_explain_lists_the_deliveries_behind_a_figure_and_a_correction_says_what
                         datetime(2025, 5, 8, 9, 0, tzinfo=UTC))
     third = _stop_file(incoming, "stopzorg_B.csv", [(AGB_B, n, "32", "1") for n in range(12, 16)], datetime(2025, 5, 9, 9, 0, tzinfo=UTC))
     process()
+    assert not (rmj_env["exports"] / "ceo" / "2025").exists()  # a CEO year waits for an analyst
+    publish("ceo", "2025")
     assert cli.main(["explain", "2025", "RMJ", "pct_uitval"]) == 0
     stored = {  # as stored: derived from kind, the content's AGB, the day received and a number, never the name
         "stopzorg_A_jan.csv": f"stop_zorg_{AGB_A}_20250408_001.csv",
@@ -327,7 +329,21 @@ def test_explain_lists_the_deliveries_behind_a_figure_and_a_correction_says_what
     # a correction: provider A changes two endings to uitval (status 2); the region's uitval goes 6 -> 8 of 16
     correction = _stop_file(incoming, "stopzorg_A_correctie.csv", [(AGB_A, n, "32", "2") for n in (2, 3)],
                             datetime(2025, 6, 2, 9, 0, tzinfo=UTC))
-    summary = process()
+    folder = rmj_env["exports"] / "ceo" / "2025"
+    before = {p: p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    processed = process()
+    # published figures do not change under their readers: the files stand, the year shows as out of date
+    assert {p: p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()} == before
+    assert len(processed.out_of_date) == 1, processed.out_of_date
+    stale = processed.out_of_date[0]
+    assert stale.startswith("CEO 2025 out of date: ") and stale.endswith("run `rmj publish ceo 2025`")
+    assert "regio RMJ pct_uitval (group ALL, care ALL): 37.5 (n 15) -> 50.0 (n 15)" in stale
+    assert stale in str(processed)
+    with duckdb.connect(str(rmj_env["warehouse"]), read_only=True) as con:  # the check left the marts as published
+        assert con.execute("select count(distinct publication_id) from audit.published_figures").fetchone()[0] == 1
+    summary = publish("ceo", "2025")  # the analyst publishes anew
+    assert {p: p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()} != before
+    assert process().out_of_date == []  # current again
     changed = "\n".join(summary.changed_figures)
     # as indicators.csv shows them: one decimal, always written ("50.0", not "50"), n rounded
     assert (f"2025 regio RMJ pct_uitval (group ALL, care ALL): 37.5 (n 15) -> 50.0 (n 15); new deliveries: "
@@ -343,8 +359,8 @@ def test_explain_lists_the_deliveries_behind_a_figure_and_a_correction_says_what
         shown = published.get((f.area_code, f.indicator, f.respondent_group, f.care_type), (None, None))
         assert (change.value, None if change.n is None else str(change.n)) == shown, str(change)
     # this run: the one correction (2 rows), not the three deliveries before it; those are in the totals
-    assert summary.deliveries == {"loaded": 1} and summary.rows == {"read": 2, "accepted": 2, "rejected": 0}
-    assert summary.totals["deliveries"] == {"loaded": 4} and summary.totals["rows"]["read"] == 18
+    assert processed.deliveries == {"loaded": 1} and processed.rows == {"read": 2, "accepted": 2, "rejected": 0}
+    assert processed.totals["deliveries"] == {"loaded": 4} and processed.totals["rows"]["read"] == 18
     with duckdb.connect(str(rmj_env["warehouse"]), read_only=True) as con:
         unchanged = con.execute("select count(*) from marts.figure_sources where not changed and indicator = 'pct_uitval' and published").fetchone()[0]
         rows = con.execute("select delivery_id, rows_contributed from marts.figure_sources where area_code = 'RMJ' "
