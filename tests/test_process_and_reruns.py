@@ -145,75 +145,6 @@ def test_a_run_without_new_rows_publishes_no_period_again(rmj_env, tmp_path):
 
 
 @pytest.mark.slow  # whole `rmj process` runs: a minute or more on the shared machine
-def test_a_new_delivery_republishes_the_periods_it_touches_and_asks_only_the_others(rmj_env, tmp_path, monkeypatch):
-    """A period holding rows of the run's deliveries runs straight away; every other period is still asked
-    whether its marts changed, and stands when they did not."""
-    import dagster as dg
-
-    from rmj_dagster import runner
-    from rmj_dagster.intake.landing_zone import delivery_id_of, sha256_of
-    from rmj_dagster.jobs import CBS_JOB_NAME, CEO_JOB_NAME
-    from rmj_dagster.partitions import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG, half_year_label, half_years
-
-    generate_deliveries(tmp_path / "first", seed=22, scale=0.1, years=[2024, 2025], today=TODAY)
-    for path in (tmp_path / "first" / "incoming").iterdir():
-        shutil.copy2(path, rmj_env["landing"] / "incoming" / path.name)
-    instance = dg.DagsterInstance.ephemeral()
-    process(instance=instance)
-
-    def runs_of(job: str) -> list[list[str]]:
-        """The partitions of each run of ``job``: one, or a range (the CBS half-years run as one)."""
-        found = []
-        for record in instance.get_run_records(filters=dg.RunsFilter(job_name=job)):
-            tags = record.dagster_run.tags
-            if "dagster/partition" in tags:
-                found.append([tags["dagster/partition"]])
-            else:
-                keys = half_years.get_partition_keys()
-                found.append(keys[keys.index(tags[PARTITION_RANGE_START_TAG]): keys.index(tags[PARTITION_RANGE_END_TAG]) + 1])
-        return found
-
-    def partitions_run(job: str) -> list[str]:
-        return sorted(key for run in runs_of(job) for key in run)
-
-    before = {job: partitions_run(job) for job in (CBS_JOB_NAME, CEO_JOB_NAME)}
-    assert "2024-01-01" in before[CBS_JOB_NAME] and "2024" in before[CEO_JOB_NAME]
-    assert len(runs_of(CBS_JOB_NAME)) == 1  # every half-year with data, consecutive: one run
-    cbs_runs_before = len(runs_of(CBS_JOB_NAME))
-    generate_deliveries(tmp_path / "later", seed=23, scale=0.1, years=[2025], today=TODAY)
-    late = sorted((tmp_path / "later" / "incoming").glob("cem*.csv"))[0]  # one provider's questionnaires of 2025
-    shutil.copy2(late, rmj_env["landing"] / "incoming" / late.name)
-    asked = []
-    real = runner._period_fingerprint
-
-    def asking(con, partition, key, *, stored=False):
-        if not stored:
-            asked.append(key)
-        return real(con, partition, key, stored=stored)
-
-    monkeypatch.setattr(runner, "_period_fingerprint", asking)
-    summary = process(instance=instance)
-    after = {job: partitions_run(job) for job in (CBS_JOB_NAME, CEO_JOB_NAME)}
-    again = {job: sorted({p for p in runs if runs.count(p) > before[job].count(p)}) for job, runs in after.items()}
-    with duckdb.connect(str(rmj_env["warehouse"]), read_only=True) as con:
-        touched = {d.year for (d,) in con.execute(
-            "select distinct invuldatum from intermediate.cleaned_responses where delivery_id = ?",
-            [delivery_id_of(sha256_of(late))]).fetchall()}
-    assert touched == {2025}
-    assert again[CEO_JOB_NAME] == ["2025"]  # the year of the new questionnaires; 2024 stands
-    assert set(again[CBS_JOB_NAME]) <= {"2025-01-01", "2025-07-01"} and again[CBS_JOB_NAME]
-    assert len(runs_of(CBS_JOB_NAME)) == cbs_runs_before + 1  # the half-years it touched, in one run
-    assert "2024" in asked and "2024-01-01" in asked and "2024-07-01" in asked  # the others were asked
-    assert not set(again[CBS_JOB_NAME]) & set(asked) and "2025" not in asked  # the touched ran unasked
-    # the summary says what this run did: one delivery, 2025 republished, 2024 unchanged (no empty heading)
-    assert summary.deliveries == {"loaded": 1} and summary.totals["deliveries"]["loaded"] > 1
-    text = str(summary)
-    assert f"CEO publications 2025 in {rmj_env['exports']}/ceo/2025/:" in text and "CEO publications 2024" not in text
-    assert "CEO 2024" in text.split("unchanged, not published again: ")[1].splitlines()[0]
-    assert [period for period, _, _ in summary.cbs_periods] == sorted(half_year_label(k) for k in again[CBS_JOB_NAME])
-
-
-@pytest.mark.slow  # whole `rmj process` runs: a minute or more on the shared machine
 def test_a_crash_in_the_ttp_step_keeps_the_original_and_the_rerun_completes(rmj_env, tmp_path, monkeypatch):
     generate_deliveries(rmj_env["landing"], seed=22, scale=0.1, years=[2025], today=TODAY)
     files = len(list((rmj_env["landing"] / "incoming").iterdir()))
@@ -480,7 +411,8 @@ def test_the_summary_names_publications_that_wait_for_their_period_to_end():
     last_year, last_half = years.get_partition_keys()[-1], half_years.get_partition_keys()[-1]
     running = str(int(last_year) + 1)
     waiting = _not_complete_yet({"year": {last_year, running}, "half_year": {last_half, f"{running}-07-01"}})
-    assert waiting == [f"CEO {running}", f"CBS {running}-H2"]  # the completed ones are published, not waiting
-    text = str(ProcessSummary(deliveries={"loaded": 1}, not_yet_published=waiting, standing=[f"CEO {last_year}"]))
-    assert f"  not published yet (period not complete): CEO {running}, CBS {running}-H2" in text
-    assert f"  unchanged, not published again: CEO {last_year}" in text
+    assert waiting == [f"CEO {running}", f"CBS {running}-H2"]  # the ended ones are published, not waiting
+    stale = f"CEO {last_year} out of date: 2 figure(s) differ from the publication (...); run `rmj publish ceo {last_year}`"
+    text = str(ProcessSummary(deliveries={"loaded": 1}, not_yet_published=waiting, out_of_date=[stale]))
+    assert f"  not due yet (period not ended): CEO {running}, CBS {running}-H2" in text
+    assert f"  {stale}" in text
