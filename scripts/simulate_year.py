@@ -40,9 +40,9 @@ import duckdb
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from local_daemon import LocalDaemon, landing_idle  # noqa: E402
 
+from rmj_dagster.automation import due_half_year  # noqa: E402
 from rmj_dagster.generate import generate_deliveries  # noqa: E402
 from rmj_dagster.jobs import CBS_JOB_NAME, CEO_JOB_NAME  # noqa: E402
-from rmj_dagster.schedules import cbs_half_yearly_schedule  # noqa: E402
 from rmj_dagster.sensors.delivery_sensor import DELIVERY_JOB_NAME, RETRY_TAG  # noqa: E402
 from rmj_dagster.ttp.pseudonym import DEMO_KEY  # noqa: E402
 
@@ -112,9 +112,8 @@ def drop(source: Path, incoming: Path, names: list[str], duplicate_of: str | Non
 
 
 def schedule_request(when: datetime) -> dg.RunRequest:
-    """What the CBS schedule asks for when it fires at ``when`` (its own evaluation function)."""
-    context = dg.build_schedule_context(scheduled_execution_time=when)
-    return cbs_half_yearly_schedule(context)
+    """What the CBS half-year's automation condition asks for at ``when``: the half-year due then."""
+    return dg.RunRequest(partition_key=due_half_year(when))
 
 
 def published(exports: Path, periods: list[str], years: list[str]) -> dict[str, bytes]:

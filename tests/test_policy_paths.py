@@ -1,0 +1,106 @@
+"""Same outputs whatever the path: the same deliveries through ``rmj process`` + ``rmj publish``, and the
+daemon's way (the delivery sensor's ticks and their runs, then what the automation conditions request, then
+an analyst's requests, each run as the job it names), give the same publications."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from rmj_dagster.generate import generate_deliveries
+from rmj_dagster.jobs import CBS_JOB_NAME, CEO_JOB_NAME
+from rmj_dagster.partitions import half_years
+from rmj_dagster.resources import LandingZoneResource
+from rmj_dagster.runner import periods_with_data, process, publish
+from rmj_dagster.sensors import delivery_sensor
+from rmj_dagster.sensors.delivery_sensor import DELIVERY_JOB_NAME
+from tests.test_batch_properties import _published
+
+TODAY = date(2026, 2, 1)
+EVALUATION = datetime(2026, 2, 1, 12, tzinfo=UTC)  # after 15 January: the half-year due is 2025-H2
+
+
+def _use(root: Path, files: list[Path], monkeypatch) -> None:
+    for name, sub in (("RMJ_LANDING_DIR", "landing"), ("RMJ_WAREHOUSE", "w.duckdb"), ("RMJ_EXPORT_DIR", "exports"),
+                      ("RMJ_SNAPSHOT", "snapshot.duckdb"), ("DAGSTER_HOME", "dagster_home")):
+        monkeypatch.setenv(name, str(root / sub))
+    (root / "landing" / "incoming").mkdir(parents=True)
+    for path in files:
+        shutil.copy2(path, root / "landing" / "incoming" / path.name)  # keeps the mtime: the day it was received
+
+
+def _made(exports: Path) -> set[str]:
+    folder = exports / "cbs"
+    return {p.name for p in folder.iterdir()} if folder.exists() else set()
+
+
+def _by_commands(root: Path, files: list[Path], monkeypatch) -> dict[str, bytes]:
+    _use(root, files, monkeypatch)
+    instance = dg.DagsterInstance.ephemeral()
+    summary = process(instance=instance, now=EVALUATION)
+    assert [period for period, _, _ in summary.cbs_periods] == ["2025-H2"]  # the one due, made by itself
+    periods = periods_with_data()
+    for year in periods["ceo"]:
+        publish("ceo", year, instance=instance)
+    for period in periods["cbs"]:
+        if period not in _made(root / "exports"):
+            publish("cbs", period, instance=instance)
+    return _published(root / "exports")
+
+
+def _by_the_daemons_way(root: Path, files: list[Path], monkeypatch) -> dict[str, bytes]:
+    from rmj_dagster.definitions import build_defs
+
+    _use(root, files, monkeypatch)
+    defs = build_defs()  # resources from the environment as it is now
+    instance = dg.DagsterInstance.ephemeral()
+    conditions = dg.evaluate_automation_conditions(defs=defs, instance=instance, evaluation_time=EVALUATION - timedelta(minutes=1))
+    cursor, runs = None, 0
+    while True:  # the delivery sensor, tick by tick, each request run as its job
+        context = dg.build_sensor_context(instance=instance, cursor=cursor,
+                                          resources={"landing": LandingZoneResource(root=str(root / "landing"))})
+        tick = delivery_sensor(context)
+        if not isinstance(tick, dg.SensorResult):
+            break
+        for request in tick.dynamic_partitions_requests or []:
+            instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
+        cursor = tick.cursor
+        for request in tick.run_requests:
+            assert defs.resolve_job_def(DELIVERY_JOB_NAME).execute_in_process(
+                instance=instance, partition_key=request.partition_key, tags=request.tags).success
+            runs += 1
+    assert runs >= 1
+    # what the automation condition sensor requests after those runs
+    conditions = dg.evaluate_automation_conditions(defs=defs, instance=instance, evaluation_time=EVALUATION,
+                                                   cursor=conditions.cursor)
+    graph = defs.resolve_asset_graph()
+    requested = {k: conditions.get_requested_partitions(k) for k in graph.get_all_asset_keys() if conditions.get_num_requested(k)}
+    assert set().union(*requested.values()) == {"2025-07-01"}
+    assert defs.resolve_job_def(CBS_JOB_NAME).execute_in_process(
+        instance=instance, partition_key="2025-07-01", asset_selection=list(requested)).success
+    # an analyst's requests: every CEO year (in order), the other half-years with data
+    periods = periods_with_data()
+    for year in periods["ceo"]:
+        assert defs.resolve_job_def(CEO_JOB_NAME).execute_in_process(instance=instance, partition_key=year).success
+    keys = {f"{k[:4]}-H{1 if k[5:7] == '01' else 2}": k for k in half_years.get_partition_keys()}
+    for period in periods["cbs"]:
+        if period not in _made(root / "exports"):
+            assert defs.resolve_job_def(CBS_JOB_NAME).execute_in_process(instance=instance, partition_key=keys[period]).success
+    return _published(root / "exports")
+
+
+@pytest.mark.slow  # the whole chain twice, and every publication of two years twice
+def test_the_command_path_and_the_daemon_path_publish_the_same_files(rmj_env, tmp_path, monkeypatch):
+    generate_deliveries(tmp_path / "source", seed=31, scale=0.04, years=[2024, 2025], today=TODAY)
+    files = sorted((tmp_path / "source" / "incoming").iterdir(), key=lambda p: (p.stat().st_mtime_ns, p.name))
+    commands = _by_commands(tmp_path / "commands", files, monkeypatch)
+    daemon = _by_the_daemons_way(tmp_path / "daemon", files, monkeypatch)
+    assert {n.split("/")[0] for n in commands} == {"cbs", "ceo"}
+    assert sorted(n for n in commands if n.startswith("cbs/") and n.endswith("manifest.json")) == [
+        f"cbs/{p}/manifest.json" for p in ("2024-H1", "2024-H2", "2025-H1", "2025-H2")]
+    assert daemon.keys() == commands.keys()
+    assert [n for n in commands if daemon[n] != commands[n]] == []
