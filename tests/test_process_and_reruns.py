@@ -112,34 +112,41 @@ def test_the_same_deliveries_twice_change_nothing(rmj_env, tmp_path):
     text = str(summary)
     assert text.index("this run:") < text.index(f"  deliveries: {delivered} duplicate files") < text.index(
         "totals, every delivery so far:")
-    assert "CEO publications" not in text and "CBS extract" not in text
-    assert "  unchanged, not published again: CEO 2025, CBS 2025-H1" in text
+    assert "CEO publications" not in text  # a CEO year waits for an analyst
     assert not any(incoming.iterdir())
 
 
 @pytest.mark.slow  # whole `rmj process` runs: a minute or more on the shared machine
-def test_a_run_without_new_rows_publishes_no_period_again(rmj_env, tmp_path):
-    """The record of earlier publications (audit.published_figures, read by figure_sources) grows with
-    every publication; it must not make an unchanged period look changed."""
+def test_a_run_without_new_rows_publishes_no_ceo_year_and_leaves_the_cbs_figures_as_they_were(rmj_env, tmp_path):
+    """A CEO year is published by an analyst only, and stays current when nothing changed (the record of
+    earlier publications, audit.published_figures, must not make it look out of date). A CBS half-year made
+    before is made again after the delivery run (its upstream was materialized), with the same files."""
     import dagster as dg
 
     from rmj_dagster.jobs import CBS_JOB_NAME, CEO_JOB_NAME
+    from rmj_dagster.runner import publish
+    from tests.test_batch_properties import _published
 
     generate_deliveries(tmp_path / "source", seed=22, scale=0.1, years=[2025], today=TODAY)
     for path in (tmp_path / "source" / "incoming").iterdir():
         shutil.copy2(path, rmj_env["landing"] / "incoming" / path.name)
     instance = dg.DagsterInstance.ephemeral()
 
-    def publication_runs() -> int:
-        return sum(len(instance.get_run_records(filters=dg.RunsFilter(job_name=name))) for name in (CBS_JOB_NAME, CEO_JOB_NAME))
+    def runs_of(name: str) -> int:
+        return len(instance.get_run_records(filters=dg.RunsFilter(job_name=name)))
 
     process(instance=instance)
-    published = publication_runs()
-    assert published > 0
+    publish("ceo", "2025", instance=instance)
+    publish("cbs", "2025-H1", instance=instance)
+    files = _published(rmj_env["exports"])
+    ceo_runs = runs_of(CEO_JOB_NAME)
     with duckdb.connect(str(rmj_env["warehouse"]), read_only=True) as con:
         versions = con.execute("select count(distinct publication_id) from audit.published_figures").fetchone()[0]
-    process(instance=instance)  # nothing new arrived
-    assert publication_runs() == published
+    cbs_runs = runs_of(CBS_JOB_NAME)
+    summary = process(instance=instance)  # nothing new arrived
+    assert runs_of(CEO_JOB_NAME) == ceo_runs and summary.out_of_date == []
+    assert runs_of(CBS_JOB_NAME) > cbs_runs and "2025-H1" in [p for p, _, _ in summary.cbs_periods]
+    assert _published(rmj_env["exports"]) == files  # the same CSVs and manifests (apart from the production time)
     with duckdb.connect(str(rmj_env["warehouse"]), read_only=True) as con:
         assert con.execute("select count(distinct publication_id) from audit.published_figures").fetchone()[0] == versions
 
