@@ -101,6 +101,10 @@ def test_every_file_the_pipeline_writes_is_owner_only_the_wal_included(rmj_env, 
         time.sleep(0.02)
     assert runner.returncode == 0, runner.stderr.read().decode()[-2000:]
     assert wal_modes == {0o600}, f"WAL modes seen during the run: {sorted(map(oct, wal_modes))}"
+    for period in (["cbs", "2025-H1"], ["ceo", "2025"]):  # the publications, on purpose, with the same umask
+        published = subprocess.run([str(Path(sys.executable).with_name("rmj")), "publish", *period], env=os.environ.copy(),
+                                   umask=0o022, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=600)
+        assert published.returncode == 0, published.stderr.decode()[-2000:]
 
     ceo = rmj_env["exports"] / "ceo"
     open_to_others = [

@@ -17,7 +17,7 @@ import pytest
 
 from rmj_dagster import warehouse
 from rmj_dagster.generate import generate_deliveries
-from rmj_dagster.runner import process
+from rmj_dagster.runner import process, publish
 
 HOLD = """
 import duckdb, sys, time
@@ -103,6 +103,7 @@ def test_each_run_publishes_a_snapshot_that_analysts_can_hold_open_without_block
     for path in files[: len(files) // 2]:
         shutil.copy2(path, incoming / path.name)
     process()
+    publish("ceo", "2025")  # an analyst's request; its run ends with the snapshot too
     assert stat.S_IMODE(os.stat(snapshot).st_mode) == 0o600
     with duckdb.connect(str(snapshot), read_only=True) as con:
         tables = {r[0] for r in con.execute("select table_schema || '.' || table_name from information_schema.tables").fetchall()}
