@@ -97,7 +97,8 @@ def change_text(indicator: str, side: dict | None) -> str:
         return "geen cijfer"
     if side["suppressed"] == "true":
         return dutch.SUPPRESSED
-    return f"{dutch.figure(indicator, side['value'] or '')} (n = {dutch.count(side['n'] or '')})"
+    shown = dutch.figure(indicator, side["value"] or "")
+    return shown if dutch.indicator(indicator)["eenheid"] == "aantal" else f"{shown} (n = {dutch.count(side['n'] or '')})"
 
 
 def _area_order(row: dict[str, str]) -> tuple:

@@ -21,7 +21,7 @@ import duckdb
 
 from rmj_dagster import warehouse
 from rmj_dagster.intake.landing_zone import sha256_of
-from rmj_dagster.publish import replace_directory
+from rmj_dagster.publish import remove_tree, replace_directory
 
 MANIFEST = "manifest.json"
 VERSIONS = "versions"
@@ -82,6 +82,8 @@ def publish(target: Path, build: Callable[[Path], bool], *, mode: int) -> bool:
     current version's: then nothing is swapped and ``target`` stays untouched (returns False).
     """
     target = Path(target)
+    for stale in [*target.parent.glob(f".{target.name}.new-*"), *target.parent.glob(f".{target.name}.old-*")]:
+        remove_tree(stale, ignore_errors=True)  # left by a write that was killed (one writer at a time: pool duckdb)
     current = read_manifest(target)
 
     def build_and_keep(staging: Path) -> bool:
