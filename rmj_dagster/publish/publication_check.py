@@ -71,7 +71,7 @@ def check_versions(folder: Path, expected: set[str]) -> list[str]:
     manifest = versions.read_manifest(folder)
     if manifest is None:
         return [f"{versions.MANIFEST}: missing"]
-    problems = _against_manifest(folder, manifest, f"{versions.MANIFEST}: ")
+    problems = _against_manifest(folder, manifest, "")
     listed = {entry["file"] for entry in manifest["files"]}
     problems += [f"{versions.MANIFEST}: does not list {name}" for name in sorted(expected - listed)]
     kept = folder / versions.VERSIONS
