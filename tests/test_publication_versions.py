@@ -211,3 +211,32 @@ def test_a_changed_cbs_period_is_a_correction_kept_beside_the_version_sent(tmp_p
     assert stat.S_IMODE(kept.stat().st_mode) == 0o500 and stat.S_IMODE((folder / "versions").stat().st_mode) == 0o500
     assert {stat.S_IMODE(p.stat().st_mode) for p in kept.iterdir()} == {0o400}  # read-only, still owner-only
     assert not any(p.stat().st_mode & 0o077 for p in folder.rglob("*"))
+
+
+def test_the_asset_metadata_says_which_version_and_what_it_changed(tmp_path):
+    import dagster as dg
+
+    from rmj_dagster.assets.publication_assets import ceo_publication
+    from rmj_dagster.resources import ExportArea, Warehouse
+
+    with mart_warehouse(tmp_path) as con:
+        add_response(con, count=40, q01=5)
+        build_indicators(con)
+    resources = {"warehouse": Warehouse(database=str(tmp_path / "warehouse.duckdb")),
+                 "exports": ExportArea(root=str(tmp_path / "exports"))}
+
+    def publish() -> dict:
+        result = dg.materialize([ceo_publication], partition_key="2025", resources=resources)
+        metadata = result.asset_materializations_for_node(ceo_publication.op.name)[0].metadata
+        return {k: metadata[k].value for k in ("version", "correction", "new_version", "changed_figures", "manifest")}
+
+    first = publish()
+    assert first == {"version": 1, "correction": False, "new_version": True, "changed_figures": 0,
+                     "manifest": str(tmp_path / "exports" / "ceo" / "2025" / "manifest.json")}
+    assert publish() == first | {"new_version": False}
+    with warehouse.connect(tmp_path / "warehouse.duckdb") as con:
+        add_response(con, count=25, q01=1)
+        build_indicators(con)
+    second = publish()
+    changed = json.loads(Path(second["manifest"]).read_text(encoding="utf-8"))["changes"]
+    assert second == first | {"version": 2, "correction": True, "changed_figures": len(changed)} and changed
