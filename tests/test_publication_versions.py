@@ -240,3 +240,56 @@ def test_the_asset_metadata_says_which_version_and_what_it_changed(tmp_path):
     second = publish()
     changed = json.loads(Path(second["manifest"]).read_text(encoding="utf-8"))["changes"]
     assert second == first | {"version": 2, "correction": True, "changed_figures": len(changed)} and changed
+
+
+KILLER = """
+import os, signal, sys
+from datetime import date
+from pathlib import Path
+import rmj_dagster.publish as publish
+from rmj_dagster import warehouse
+from rmj_dagster.publish import ceo_files
+
+point, root = sys.argv[1], Path(sys.argv[2])
+
+def die(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGKILL)  # no cleanup of any kind runs
+
+owner, name = {"pages": (ceo_files, "write_workbook"), "swap": (publish, "_exchange"),
+               "cleanup": (publish, "remove_tree")}[point]
+setattr(owner, name, die)
+with warehouse.connect(root / "warehouse.duckdb") as con:
+    ceo_files.write_ceo_outputs(con, 2025, root / "exports", produced=date(2026, 12, 7))
+"""
+
+
+@pytest.mark.slow  # SIGKILL of a writing process
+@pytest.mark.parametrize("point", ["pages", "swap", "cleanup"])
+def test_a_kill_while_writing_version_2_never_loses_version_1(tmp_path, point):
+    import signal
+    import subprocess
+    import sys
+
+    exports = tmp_path / "exports"
+    with mart_warehouse(tmp_path) as con:
+        add_response(con, count=40, q01=5)
+        build_indicators(con)
+        folder = write_ceo_outputs(con, 2025, exports, produced=PRODUCED).folder
+        v1 = contents(folder)
+        add_response(con, count=25, q01=1)
+        build_indicators(con)
+    killed = subprocess.run([sys.executable, "-c", KILLER, point, str(tmp_path)], capture_output=True, text=True,
+                            cwd=Path(__file__).resolve().parents[1], timeout=300)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    if point == "cleanup":  # killed after the swap: version 2 is in place, version 1 kept
+        assert json.loads((folder / "manifest.json").read_text())["version"] == 2
+        assert contents(folder / "versions" / "1") == v1
+    else:  # killed before the swap: version 1 as it was
+        assert contents(folder) == v1
+
+    with warehouse.connect(tmp_path / "warehouse.duckdb") as con:
+        again = write_ceo_outputs(con, 2025, exports, produced=PRODUCED)
+    assert again.version == 2 and again.written == (point != "cleanup")
+    assert contents(folder / "versions" / "1") == v1 and writable(folder / "versions") == []
+    assert [p.name for p in folder.parent.iterdir()] == ["2025"]  # what the killed write left is gone
+    assert verify_publication(exports, 2025) == []
