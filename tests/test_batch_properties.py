@@ -23,14 +23,17 @@ from rmj_dagster.runner import process
 TODAY = date(2026, 11, 22)
 
 
+# what a publication's history holds: batches may publish more versions on the way to the same current one
+_HISTORY = ("produced_at", "version", "correction", "corrects_version", "replaces", "replaces_version", "changes")
+
+
 def _published(exports: Path) -> dict[str, bytes]:
-    """Every published file's bytes; the manifest without its production timestamp."""
+    """Every current version's file bytes; the manifest without its production timestamp and history."""
     found = {}
-    for path in sorted(p for p in exports.rglob("*") if p.is_file()):
+    for path in sorted(p for p in exports.rglob("*") if p.is_file() and "versions" not in p.relative_to(exports).parts):
         data = path.read_bytes()
         if path.name == "manifest.json":
-            manifest = json.loads(data)
-            manifest.pop("produced_at", None)
+            manifest = {k: v for k, v in json.loads(data).items() if k not in _HISTORY}
             data = json.dumps(manifest, sort_keys=True).encode()
         if path.suffix in (".csv", ".json"):
             found[str(path.relative_to(exports))] = data
