@@ -8,7 +8,9 @@ Small pure functions over an open DuckDB connection, called by the assets in ``r
   ``provider_pages``, ``workbook``; shared parts in ``figures``, ``dutch``, ``charts``, ``html_page``,
   ``page_sections``);
 - ``ceo_files.verify_suppression(published_csv)`` — the suppression rules recomputed from the file alone;
-- ``publication_check.verify_publication(export_dir, year)`` — every file of a year held against its CSV.
+- ``publication_check.verify_publication(export_dir, year)`` — every file of a year held against its CSV;
+- ``versions`` — the manifest and the earlier versions of a publication folder; ``changes`` — what a new
+  version changed against the previous one.
 
 This module holds the atomic file-system helpers they share.
 """
