@@ -5,6 +5,7 @@ Every check that opens the warehouse is in the ``duckdb`` pool, like the assets:
 process hold the file for writing, and a read-only connection from another process blocks that writer."""
 
 import json
+from pathlib import Path
 
 import dagster as dg
 
@@ -91,11 +92,9 @@ def full_identifier_scans() -> list[dg.AssetChecksDefinition]:
     return [_full_identifier_scan(asset_key(asset), tables) for asset, tables in _tables_by_asset().items()]
 
 
-def _export_findings(con, files) -> dict[str, dict]:
-    return {
-        path.name if path.parent.name not in ("gemeenten", "aanbieders") else f"{path.parent.name}/{path.name}": scan
-        for path, scan in identifiers.scan_export_files(con, list(files)).items()
-    }
+def _export_findings(con, files, folder: Path) -> dict[str, dict]:
+    """The files holding an identifier, by their path in the publication folder."""
+    return {path.relative_to(folder).as_posix(): scan for path, scan in identifiers.scan_export_files(con, list(files)).items()}
 
 
 @dg.asset_check(
@@ -135,7 +134,8 @@ def cbs_extract_conforms(context: dg.AssetCheckExecutionContext, warehouse: Ware
                 header = path.read_text(encoding="utf-8").splitlines()[0].split(";")
                 if header != list(CBS_COLUMNS):
                     problems.append(f"{period}/{entry['file']}: columns differ from the specification")
-            for name, scan in _export_findings(con, sorted(folder.iterdir())).items():
+            every_file = sorted(p for p in folder.rglob("*") if p.is_file())  # kept versions and manifests too
+            for name, scan in _export_findings(con, every_file, folder).items():
                 problems.append(f"{period}/{name}: holds an identifier ({json.dumps(scan)})")
     return dg.AssetCheckResult(
         passed=not problems,
@@ -203,10 +203,11 @@ def ceo_files_hold_no_identifiers(context: dg.AssetCheckExecutionContext, wareho
     folder = year_dir(exports.path(), int(context.partition_key))
     files = sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
     with warehouse.connect(read_only=True) as con:
-        found = _export_findings(con, files)
+        found = _export_findings(con, files, folder)
     return dg.AssetCheckResult(
         passed=bool(files) and not found,
-        metadata={"verified": f"year {context.partition_key}: " + (", ".join(p.name for p in files) or "no files"),
+        metadata={"verified": f"year {context.partition_key}: {len(files)} files under {folder} (kept versions included)"
+                  if files else f"year {context.partition_key}: no files",
                   "files_scanned": len(files), "findings": dg.MetadataValue.json(found)},
     )
 

@@ -23,14 +23,21 @@ from rmj_dagster.runner import periods_with_data, process, publish
 TODAY = date(2026, 11, 22)
 
 
+# what a publication's history holds: batches may publish more versions on the way to the same current one,
+# and a version whose content a later batch leaves unchanged keeps the cut-off of the batch that made it
+_HISTORY = ("produced_at", "data_cutoff", "version", "correction", "corrects_version", "replaces", "replaces_version",
+            "changes")
+
+
 def _published(exports: Path) -> dict[str, bytes]:
-    """Every published file's bytes; the manifest without its production timestamp."""
+    """Every current version's file bytes; the manifest without its production timestamp and history."""
     found = {}
-    for path in sorted(p for p in exports.rglob("*") if p.is_file()):
+    for path in sorted(p for p in exports.rglob("*") if p.is_file() and "versions" not in p.relative_to(exports).parts):
         data = path.read_bytes()
         if path.name == "manifest.json":
-            manifest = json.loads(data)
-            manifest.pop("produced_at", None)
+            manifest = {k: v for k, v in json.loads(data).items() if k not in _HISTORY}
+            # pages and workbook carry their production date and version: compared as the files are, not at all
+            manifest["files"] = [e for e in manifest["files"] if e["file"].endswith(".csv")]
             data = json.dumps(manifest, sort_keys=True).encode()
         if path.suffix in (".csv", ".json"):
             found[str(path.relative_to(exports))] = data

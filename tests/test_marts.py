@@ -465,7 +465,8 @@ def test_nothing_is_published_when_the_figures_break_suppression(con, tmp_path):
         write_ceo_outputs(con, 2025, tmp_path)
     assert export.csv_path.read_bytes() == before
     assert sorted(p.name for p in export.folder.iterdir()) == [  # no temp file left
-        "aanbieders", "gemeenten", "indicatoren-2025.xlsx", "indicators.csv", "report.html"]
+        "aanbieders", "gemeenten", "indicatoren-2025.xlsx", "indicators.csv", "manifest.json", "report.html"]
+    assert [p.name for p in export.folder.parent.iterdir()] == ["2025"]  # nor a half-built version beside it
 
 
 def _outside_the_plotly_library(page: str) -> str:
@@ -650,8 +651,9 @@ def test_cbs_files_manifest_modes_and_a_rerun_replacing_the_period(con, tmp_path
     con.execute("delete from intermediate.cleaned_stop_zorg where aanbieder_agb = ?", [AGB_B])
     run(con, "cbs_outcome_extract", "2025-H1")
     second = write_cbs_extract(con, "2025-H1", export_dir, "1.2.4")
-    assert sorted(p.name for p in folder.iterdir()) == [f"{AGB_A}.csv", "manifest.json"]
-    assert second.files == {f"{AGB_A}.csv": 2}
+    assert sorted(p.name for p in folder.iterdir()) == [f"{AGB_A}.csv", "manifest.json", "versions"]
+    assert sorted(p.name for p in (folder / "versions" / "1").iterdir()) == [f"{AGB_A}.csv", f"{AGB_B}.csv", "manifest.json"]
+    assert second.files == {f"{AGB_A}.csv": 2} and second.version == 2 and second.correction
     assert sorted(p.name for p in folder.parent.iterdir()) == ["2025-H1"]  # no temporary folders left
 
 

@@ -133,7 +133,9 @@ def test_cbs_files_are_owner_only_match_their_manifest_and_replace_the_period(tm
         con.execute("delete from marts.cbs_outcome_extract where aanbieder_agb = '22222222'")
         second = write_cbs_extract(con, "2025-H1", tmp_path / "exports", "test")
     folder = second.folder
-    assert sorted(p.name for p in folder.iterdir()) == ["11111111.csv", "manifest.json"]  # the whole period replaced
+    # the whole period replaced; version 1 kept as sent
+    assert sorted(p.name for p in folder.iterdir()) == ["11111111.csv", "manifest.json", "versions"]
+    assert sorted(p.name for p in (folder / "versions" / "1").iterdir()) == ["11111111.csv", "22222222.csv", "manifest.json"]
     assert oct(folder.stat().st_mode & 0o777) == "0o700"
     manifest = json.loads((folder / "manifest.json").read_text())
     for entry in manifest["files"]:

@@ -122,7 +122,7 @@ def read_page(path: Path) -> Reader:
 def test_every_publication_is_written_for_each_year(exports):
     for year in (2024, 2025):
         folder = folder_of(exports, year)
-        assert {p.name for p in folder.iterdir()} == {"indicators.csv", "report.html", f"indicatoren-{year}.xlsx",
+        assert {p.name for p in folder.iterdir()} == {"indicators.csv", "report.html", f"indicatoren-{year}.xlsx", "manifest.json",
                                                       "gemeenten", "aanbieders"}
         region = [r for r in codebook.rows("region") if r["reported_as"] == r["gemeentecode"]]
         assert sorted(p.stem for p in (folder / "gemeenten").iterdir()) == sorted(r["gemeentecode"] for r in region)

@@ -52,6 +52,7 @@ def cbs_extract_files(context: dg.AssetExecutionContext, warehouse: Warehouse, e
             "files": sum(len(export.files) for export in written),
             **{f"manifest_{export.period}" if len(written) > 1 else "manifest": dg.MetadataValue.path(str(export.manifest_path))
                for export in written},
+            **_version_metadata(written, "changed_records"),
             "unlisted_long_term_trajectories": sum(n for _, n in unlisted),
             **{f"unlisted_{reason}": n for reason, n in unlisted},
         }
@@ -84,6 +85,8 @@ def ceo_publication(context: dg.AssetExecutionContext, warehouse: Warehouse, exp
         metadata={
             "dagster/row_count": export.rows,
             "suppressed_figures": export.suppressed,
+            **_version_metadata([export], "changed_figures"),
+            "manifest": dg.MetadataValue.path(str(export.manifest_path)),
             "indicators_csv": dg.MetadataValue.path(str(export.csv_path)),
             "report": dg.MetadataValue.path(str(export.report_path)),
             "workbook": dg.MetadataValue.path(str(export.workbook_path)),
@@ -93,6 +96,19 @@ def ceo_publication(context: dg.AssetExecutionContext, warehouse: Warehouse, exp
             "region_summary": dg.MetadataValue.md(export.summary_markdown),
         }
     )
+
+
+def _version_metadata(exports: list, changed: str) -> dict:
+    """Which version each publication now is, whether this run wrote it, and what it changed.
+
+    ``new_version`` False: the published content equalled the current version, nothing was written.
+    A version after the first is a correction (for CBS it replaces the whole period)."""
+    suffix = (lambda e: f"_{e.period}") if len(exports) > 1 else (lambda e: "")  # noqa: E731
+    found = {}
+    for export in exports:
+        found |= {f"version{suffix(export)}": export.version, f"correction{suffix(export)}": export.version > 1,
+                  f"new_version{suffix(export)}": export.written, f"{changed}{suffix(export)}": getattr(export, changed)}
+    return found
 
 
 def _files_table(export) -> str:

@@ -8,7 +8,9 @@ Small pure functions over an open DuckDB connection, called by the assets in ``r
   ``provider_pages``, ``workbook``; shared parts in ``figures``, ``dutch``, ``charts``, ``html_page``,
   ``page_sections``);
 - ``ceo_files.verify_suppression(published_csv)`` — the suppression rules recomputed from the file alone;
-- ``publication_check.verify_publication(export_dir, year)`` — every file of a year held against its CSV.
+- ``publication_check.verify_publication(export_dir, year)`` — every file of a year held against its CSV;
+- ``versions`` — the manifest and the earlier versions of a publication folder; ``changes`` — what a new
+  version changed against the previous one.
 
 This module holds the atomic file-system helpers they share.
 """
@@ -44,33 +46,52 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(code, os.strerror(code), str(a))
 
 
-def replace_directory(target: Path, build: Callable[[Path], None], *, mode: int = 0o700) -> None:
+def replace_directory(target: Path, build: Callable[[Path], bool | None], *, mode: int = 0o700) -> bool:
     """Build a new ``target`` in a temporary sibling directory with ``build(tmp)``, then swap it in.
 
     The swap is one rename: ``rename`` when ``target`` does not exist yet, otherwise an atomic exchange of
     the two directories (Linux), after which the old content is removed. Readers see the old folder or
-    the new one, never a half-written one; when ``build`` fails the old folder stays untouched. Only
-    where the file system cannot exchange does it fall back to two renames (a moment without ``target``).
+    the new one, never a half-written one; when ``build`` fails, or returns False (nothing to replace),
+    the old folder stays untouched. Only where the file system cannot exchange does it fall back to two
+    renames (a moment without ``target``). Returns whether it swapped.
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))  # born 0700
     try:
         os.chmod(staging, mode)
-        build(staging)
+        if build(staging) is False:
+            remove_tree(staging)
+            return False
         if not target.exists():
             os.rename(staging, target)
-            return
+            return True
         if _exchange(staging, target):
-            shutil.rmtree(staging)  # now holds the old content
-            return
+            remove_tree(staging)  # now holds the old content
+            return True
         old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
         os.rename(target, old / target.name)
         os.rename(staging, target)
-        shutil.rmtree(old, ignore_errors=True)
+        remove_tree(old, ignore_errors=True)
+        return True
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        remove_tree(staging, ignore_errors=True)
         raise
+
+
+def remove_tree(top: Path, *, ignore_errors: bool = False) -> None:
+    """``shutil.rmtree`` of a tree that may hold read-only folders (kept versions): they are opened first.
+
+    Only folders are made writable: a kept version's files are hard links shared with the live tree.
+    """
+    for root, folders, _ in os.walk(top):
+        for name in folders:
+            try:
+                os.chmod(Path(root) / name, 0o700)
+            except OSError:
+                if not ignore_errors:
+                    raise
+    shutil.rmtree(top, ignore_errors=ignore_errors)
 
 
 def write_file_atomic(target: Path, write: Callable[[Path], None], *, mode: int = 0o644) -> None:

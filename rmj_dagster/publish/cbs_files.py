@@ -2,24 +2,24 @@
 
 ``<export_dir>/cbs/<YYYY>-H<n>/<agb>.csv`` (``;``-separated, UTF-8, header, the columns of ``outputs.md``
 without ``period``), written by DuckDB's COPY straight from ``marts.cbs_outcome_extract``, and
-``manifest.json`` (period, rows and sha256 per file, produced_at, pipeline_version). The period folder is
-built next to its final place and swapped in whole, so a re-run (a CBS correction, §7.6) replaces the
-entire period. Folders 0700, files 0600.
+``manifest.json`` (period, version, correction, rows and sha256 per file, produced_at, data_cutoff, changes per
+provider file, pipeline_version). Kept by version (``rmj_dagster.publish.versions``): a re-make with other
+records is the next version, a correction that replaces the entire period (§7.6), built next to its final
+place and swapped in whole; earlier versions stay read-only in ``versions/<n>/``. Folders 0700, files 0600.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 
 from rmj_dagster.intake.landing_zone import sha256_of
-from rmj_dagster.publish import replace_directory, sql_path
+from rmj_dagster.publish import changes as changes_of
+from rmj_dagster.publish import sql_path, versions
 from rmj_dagster.quality.expectations import CBS_COLUMNS
 
 _PERIOD = re.compile(r"[0-9]{4}-H[12]")
@@ -35,6 +35,10 @@ class CbsExport:
     paths: tuple[Path, ...]  # the provider files, by AGB code
     files: dict[str, int]  # file name -> data rows
     total_rows: int
+    version: int
+    correction: bool  # a version after the first: replaces the whole period as sent
+    changed_records: int  # records added, removed or changed against the previous version
+    written: bool  # False: the records equal the current version's, nothing was written
 
 
 def period_dir(export_dir: Path, period: str) -> Path:
@@ -70,28 +74,15 @@ def _write_provider_file(con: duckdb.DuckDBPyConnection, folder: Path, period: s
     return {"file": path.name, "aanbieder_agb": agb, "rows": int(rows), "sha256": sha256_of(path)}
 
 
-def _write_manifest(folder: Path, period: str, entries: list[dict], pipeline_version: str) -> None:
-    """``manifest.json``: period, rows and sha256 per file, when and by which version (owner-only)."""
-    manifest = {
-        "period": period,
-        "files": entries,
-        "total_rows": sum(e["rows"] for e in entries),
-        "produced_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "pipeline_version": pipeline_version,
-        "specification": SPECIFICATION,
-    }
-    fd = os.open(folder / "manifest.json", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(manifest, handle, indent=2)
-        handle.write("\n")
-
-
 def write_cbs_extract(
     con: duckdb.DuckDBPyConnection, period: str, export_dir: Path, pipeline_version: str
 ) -> CbsExport:
-    """Write the period's files from ``marts.cbs_outcome_extract`` and swap the period folder in whole.
+    """Write the period's files from ``marts.cbs_outcome_extract`` as its next version, or nothing.
 
-    A period without rows gets a folder with only its manifest (an explicit empty delivery).
+    When the provider files equal the current version's (same names, same sha256) nothing is written.
+    Otherwise the period is built whole and swapped in (``versions.publish``); a version after the first
+    is a correction, which replaces the whole period (CBS informatieprotocol §7.6). A period without rows
+    gets a folder with only its manifest (an explicit empty delivery).
     """
     if not _PERIOD.fullmatch(period):
         raise ValueError(f"period must look like 2025-H1, not {period!r}")
@@ -99,19 +90,49 @@ def write_cbs_extract(
     target = period_dir(export_dir, period)
     target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     os.chmod(target.parent, 0o700)
-    files: dict[str, int] = {}
+    current = versions.read_manifest(target)
 
-    def build(folder: Path) -> None:
+    def build(folder: Path) -> bool:
         entries = [_write_provider_file(con, folder, period, agb) for agb in providers]
-        files.update({e["file"]: e["rows"] for e in entries})
-        _write_manifest(folder, period, entries, pipeline_version)
+        if current is not None and _published(entries) == _published(current["files"]):
+            return False
+        version = versions.version_of(current) + 1
+        changes = (changes_of.cbs_changes(con, [target / e["file"] for e in current["files"]],
+                                          [folder / e["file"] for e in entries]) if current else [])
+        versions.write_manifest(folder, {
+            "period": period,
+            "version": version,
+            "correction": version > 1,
+            **({"corrects_version": version - 1,
+                "replaces": f"the whole period {period} as sent in version {version - 1} (informatieprotocol §7.6)"}
+               if version > 1 else {}),
+            "produced_at": versions.stamp(versions.now()),
+            "data_cutoff": versions.stamp(versions.data_cutoff(con)),
+            "files": entries,
+            "total_rows": sum(e["rows"] for e in entries),
+            "changes": changes,
+            "pipeline_version": pipeline_version,
+            "specification": SPECIFICATION,
+        }, mode=0o600)
+        return True
 
-    replace_directory(target, build, mode=0o700)
+    written = versions.publish(target, build, mode=0o700)
+    manifest = versions.read_manifest(target)
+    files = {e["file"]: e["rows"] for e in manifest["files"]}
     return CbsExport(
         period=period,
         folder=target,
-        manifest_path=target / "manifest.json",
+        manifest_path=target / versions.MANIFEST,
         paths=tuple(target / name for name in files),
-        files=dict(files),
+        files=files,
         total_rows=sum(files.values()),
+        version=versions.version_of(manifest),
+        correction=versions.version_of(manifest) > 1,
+        changed_records=sum(c["rows_added"] + c["rows_removed"] + c["rows_changed"] for c in manifest.get("changes", [])),
+        written=written,
     )
+
+
+def _published(entries: list[dict]) -> list[tuple[str, str]]:
+    """What a CBS version publishes: its provider files by name and content."""
+    return sorted((e["file"], e["sha256"]) for e in entries)

@@ -5,7 +5,9 @@
 ``prev_ci_low``, ``prev_ci_high``, ``ci_overlap_prev``). It is written by DuckDB's COPY from
 ``marts.ceo_indicators``, which is already suppressed; the rounding for publication happens in the SELECT
 that feeds COPY (the warehouse keeps unrounded values). The report, the pages and the workbook are drawn
-from that file alone (read by ``rmj_dagster.publish.figures``).
+from that file alone (read by ``rmj_dagster.publish.figures``). The year is kept by version
+(``rmj_dagster.publish.versions``): ``manifest.json`` lists every file and the figures changed since the
+previous version, which stays in ``versions/<n>/``.
 """
 
 from __future__ import annotations
@@ -15,19 +17,21 @@ import time
 from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import duckdb
 
-from rmj_dagster import codebook, warehouse
+from rmj_dagster import codebook
 from rmj_dagster.partitions import TIMEZONE
 from rmj_dagster.privacy import disclosure
-from rmj_dagster.publish import figures, municipality_pages, provider_pages, replace_directory, sql_path, write_file_atomic
+from rmj_dagster.publish import changes as changes_of
+from rmj_dagster.publish import figures, municipality_pages, provider_pages, sql_path, versions, write_file_atomic
 from rmj_dagster.publish.figures import number, read_published, year_dir
 from rmj_dagster.publish.html_page import PageMeta
 from rmj_dagster.publish.report import summary_markdown, write_report
+from rmj_dagster.publish.versions import data_cutoff
 from rmj_dagster.publish.workbook import write_workbook
 
 OUTPUT_COLUMNS = (
@@ -102,26 +106,74 @@ class CeoExport:
     summary_markdown: str
     files: dict[str, tuple[int, int]]  # kind -> (files, bytes)
     seconds: dict[str, float]  # kind -> seconds spent writing
+    manifest_path: Path
+    version: int
+    changed_figures: int  # figures that differ from the previous version
+    written: bool  # False: the figures equal the current version's, nothing was written
 
 
 def write_ceo_outputs(con: duckdb.DuckDBPyConnection, year: int, export_dir: Path,
                       produced: date | None = None) -> CeoExport:
-    """Write the year's ``indicators.csv`` and then, from it, every publication for people.
+    """Write the year's ``indicators.csv`` and, from it, every publication for people, as the year's next version.
 
     A year without figures raises :class:`NoFiguresError` before anything is written. The CSV is checked
-    with :func:`verify_suppression` before it replaces the published one (a violation raises
-    :class:`SuppressionError`, nothing replaced). Each later file is written atomically.
+    with :func:`verify_suppression` first (a violation raises :class:`SuppressionError`, nothing written).
+    When it equals the current version's ``indicators.csv`` (the published figures) nothing is written;
+    otherwise the whole year is built in a temporary folder and swapped in (``versions.publish``), the
+    current version kept in ``versions/<n>/``.
     """
     year = int(year)
     if not has_figures(con, year):
         raise NoFiguresError(f"no data for {year}: the warehouse holds no CEO figures for {year} "
                              "(no responses, ends of care or goal measurements dated in that year); nothing was published")
     folder = year_dir(export_dir, year)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    current = versions.read_manifest(folder)
     seconds: dict[str, float] = {}
-    with _timed(seconds, "indicators.csv"):
-        write_indicators_csv(con, year, folder / "indicators.csv")
+
+    def build(staging: Path) -> bool:
+        with _timed(seconds, "indicators.csv"):
+            write_indicators_csv(con, year, staging / "indicators.csv")
+        if current is not None and versions.sha256_of(staging / "indicators.csv") == _csv_sha256(current):
+            return False
+        version = versions.version_of(current) + 1
+        changes = changes_of.ceo_changes(con, folder / "indicators.csv", staging / "indicators.csv") if current else []
+        moment = versions.now()
+        cutoff = data_cutoff(con)
+        published = figures.load(export_dir, year, staging / "indicators.csv")
+        meta = PageMeta(year=year, produced=produced or moment.astimezone(ZoneInfo(TIMEZONE)).date(), cutoff=cutoff,
+                        version=version, changes=tuple(changes))
+        _write_for_people(published, meta, staging, seconds)
+        versions.write_manifest(staging, {
+            "year": year,
+            "version": version,
+            **({"replaces_version": version - 1} if version > 1 else {}),
+            "produced_at": versions.stamp(moment),
+            "data_cutoff": versions.stamp(cutoff),
+            "files": versions.file_entries(staging, {"indicators.csv": len(published.rows)}),
+            "changes": changes,
+        }, mode=0o644)
+        return True
+
+    written = versions.publish(folder, build, mode=0o755)
     published = figures.load(export_dir, year)
-    meta = PageMeta(year=year, produced=produced or datetime.now(ZoneInfo(TIMEZONE)).date(), cutoff=data_cutoff(con))
+    manifest = versions.read_manifest(folder)
+    return CeoExport(
+        year=year, folder=folder, csv_path=folder / "indicators.csv", report_path=folder / "report.html",
+        workbook_path=folder / f"indicatoren-{year}.xlsx", rows=len(published.rows),
+        suppressed=sum(1 for r in published.rows if r["suppressed"] == "true"),
+        summary_markdown=summary_markdown(list(published.rows)), files=_sizes(folder, year), seconds=seconds,
+        manifest_path=folder / versions.MANIFEST, version=versions.version_of(manifest),
+        changed_figures=len(manifest.get("changes", [])), written=written,
+    )
+
+
+def _csv_sha256(manifest: dict) -> str | None:
+    return next((e["sha256"] for e in manifest["files"] if e["file"] == "indicators.csv"), None)
+
+
+def _write_for_people(published: figures.Published, meta: PageMeta, folder: Path, seconds: dict[str, float]) -> None:
+    """The region report, the municipality and provider pages and the workbook, from the published rows."""
     agbs = provider_pages.providers(list(published.rows))
     places = municipality_pages.municipalities()
     with _timed(seconds, "report.html"):
@@ -130,15 +182,9 @@ def write_ceo_outputs(con: duckdb.DuckDBPyConnection, year: int, export_dir: Pat
         _write_pages(folder / "gemeenten", {m["gemeentecode"]: municipality_pages.build_municipality_page(published, m, meta) for m in places})
     with _timed(seconds, "aanbieders"):
         _write_pages(folder / "aanbieders", {agb: provider_pages.build_provider_page(published, agb, meta) for agb in agbs})
-    workbook_path = folder / f"indicatoren-{year}.xlsx"
+    workbook_path = folder / f"indicatoren-{meta.year}.xlsx"
     with _timed(seconds, "workbook"):
         write_file_atomic(workbook_path, lambda tmp: write_workbook(list(published.rows), meta, tmp), mode=0o644)
-    return CeoExport(
-        year=year, folder=folder, csv_path=folder / "indicators.csv", report_path=folder / "report.html",
-        workbook_path=workbook_path, rows=len(published.rows),
-        suppressed=sum(1 for r in published.rows if r["suppressed"] == "true"),
-        summary_markdown=summary_markdown(list(published.rows)), files=_sizes(folder, year), seconds=seconds,
-    )
 
 
 def has_figures(con: duckdb.DuckDBPyConnection, year: int) -> bool:
@@ -163,22 +209,13 @@ def write_indicators_csv(con: duckdb.DuckDBPyConnection, year: int, target: Path
     write_file_atomic(target, copy_and_verify, mode=0o644)
 
 
-def data_cutoff(con: duckdb.DuckDBPyConnection) -> datetime | None:
-    """When the last delivery was received (the figures hold nothing received later); None if unknown."""
-    if not warehouse.table_exists(con, "audit.deliveries"):
-        return None
-    return con.execute("select max(received_at) from audit.deliveries").fetchone()[0]
-
-
 def _write_pages(target: Path, pages: dict[str, bytes]) -> None:
-    """One folder of pages (``<name>.html``), swapped in whole: a page of a provider gone is gone too."""
-
-    def build(tmp: Path) -> None:
-        for name, document in pages.items():
-            (tmp / f"{name}.html").write_bytes(document)
-            os.chmod(tmp / f"{name}.html", 0o644)
-
-    replace_directory(target, build, mode=0o755)
+    """One folder of pages (``<name>.html``) in the version being built."""
+    target.mkdir(mode=0o755)
+    os.chmod(target, 0o755)
+    for name, document in pages.items():
+        (target / f"{name}.html").write_bytes(document)
+        os.chmod(target / f"{name}.html", 0o644)
 
 
 @contextmanager

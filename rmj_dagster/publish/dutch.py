@@ -114,3 +114,9 @@ def long_date(moment: date | datetime | None) -> str:
     if moment is None:
         return "onbekend"
     return f"{moment.day} {_MONTHS[moment.month - 1]} {moment.year}"
+
+
+def version(number: int, produced: date) -> str:
+    """``Versie 2, 7 december 2026 (correctie op versie 1)``: which version of a publication a reader holds."""
+    text = f"Versie {number}, {long_date(produced)}"
+    return text + (f" (correctie op versie {number - 1})" if number > 1 else "")

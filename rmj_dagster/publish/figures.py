@@ -66,14 +66,15 @@ class Published:
         return [r for y in self.years() for r in (self.rows if y == self.year else self.earlier[y])]
 
 
-def load(export_dir: Path, year: int) -> Published:
-    """The published CSV of ``year`` and those of the earlier years already published beside it."""
+def load(export_dir: Path, year: int, csv_path: Path | None = None) -> Published:
+    """The published CSV of ``year`` (or ``csv_path``: a version being built) and those of the earlier
+    years already published beside it."""
     earlier = {}
     ceo = Path(export_dir) / "ceo"
     for folder in sorted(ceo.iterdir()) if ceo.exists() else []:
         if folder.name.isdigit() and int(folder.name) < year and (folder / "indicators.csv").exists():
             earlier[int(folder.name)] = tuple(read_published(folder / "indicators.csv"))
-    return Published(year=year, rows=tuple(read_published(indicators_path(export_dir, year))), earlier=earlier)
+    return Published(year=year, rows=tuple(read_published(csv_path or indicators_path(export_dir, year))), earlier=earlier)
 
 
 Lookup = dict[tuple[str, str, str, str, str], dict[str, str]]

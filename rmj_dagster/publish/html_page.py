@@ -52,6 +52,8 @@ class PageMeta:
     year: int
     produced: date
     cutoff: datetime | None
+    version: int = 1
+    changes: tuple[dict, ...] = ()  # the manifest's changes against the previous version
 
 
 @cache
@@ -154,6 +156,7 @@ class Page:
 <body>
 <h1>{escape(self.title)}</h1>
 <p class="sub">{escape(self.subtitle)}</p>
+<p class="sub">{escape(dutch.version(self.meta.version, self.meta.produced))}</p>
 {''.join(self.parts)}
 <footer>
 <p>Gemaakt op {escape(dutch.long_date(self.meta.produced))}. Gegevens tot en met de laatste ontvangen

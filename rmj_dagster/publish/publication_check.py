@@ -7,7 +7,9 @@
   a chart point without its key is an error (nothing is drawn that cannot be checked);
 - a provider page holds no other provider's AGB code or name anywhere in the file;
 - the workbook, read back with openpyxl, holds per area type exactly the CSV's rows, numbers as numbers
-  equal to the CSV, suppressed figures as empty cells marked ``ja``.
+  equal to the CSV, suppressed figures as empty cells marked ``ja``;
+- ``manifest.json`` lists every file with its sha256, and every earlier version in ``versions/<n>/`` is
+  read-only and byte for byte the files of its own manifest.
 Messages name figures by their key, never a hidden value.
 """
 
@@ -21,7 +23,7 @@ from pathlib import Path
 
 from rmj_dagster import codebook
 from rmj_dagster.privacy import identifiers
-from rmj_dagster.publish import charts, dutch, workbook
+from rmj_dagster.publish import charts, dutch, versions, workbook
 from rmj_dagster.publish.figures import Published, figure_key, is_suppressed, load, number, year_dir
 from rmj_dagster.publish.html_page import CHART_CLASS, LIBRARY_ID, field_text, plotly_library
 from rmj_dagster.publish.municipality_pages import municipalities
@@ -46,8 +48,9 @@ def verify_publication(export_dir: Path, year: int) -> list[str]:
         return [f"{year}: indicators.csv is missing"]
     published = load(export_dir, year)
     expected = expected_files(published)
-    present = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
-    problems = [f"{name}: missing" for name in sorted(expected - present)]
+    present = set(versions.published_files(folder))
+    problems = check_versions(folder, expected)
+    problems += [f"{name}: missing" for name in sorted(expected - present)]
     problems += [f"{name}: not a file of the publication" for name in sorted(present - expected)]
     figures = published.by_key()
     every_provider = _every_provider(published)
@@ -58,6 +61,45 @@ def verify_publication(export_dir: Path, year: int) -> list[str]:
             problems += [f"{name}: {p}" for p in check_page(path.read_bytes(), figures, own, every_provider)]
         elif name.endswith(".xlsx"):
             problems += [f"{name}: {p}" for p in check_workbook(path, list(published.rows))]
+    return problems
+
+
+def check_versions(folder: Path, expected: set[str]) -> list[str]:
+    """The manifest lists exactly the publication's files with their sha256, and every kept version in
+    ``versions/<n>/`` is read-only and still holds exactly the files of its own manifest, byte for byte
+    (each was checked in full while it was the current version)."""
+    manifest = versions.read_manifest(folder)
+    if manifest is None:
+        return [f"{versions.MANIFEST}: missing"]
+    problems = _against_manifest(folder, manifest, "")
+    listed = {entry["file"] for entry in manifest["files"]}
+    problems += [f"{versions.MANIFEST}: does not list {name}" for name in sorted(expected - listed)]
+    kept = folder / versions.VERSIONS
+    numbers = sorted(int(p.name) for p in kept.iterdir()) if kept.exists() else []
+    if numbers != list(range(1, versions.version_of(manifest))):
+        problems.append(f"{versions.VERSIONS}: holds versions {numbers}, not 1 to {versions.version_of(manifest) - 1}")
+    for kept_number in numbers:
+        old = folder / versions.VERSIONS / str(kept_number)
+        where = f"{versions.VERSIONS}/{kept_number}/"
+        old_manifest = versions.read_manifest(old)
+        if old_manifest is None or versions.version_of(old_manifest) != kept_number:
+            problems.append(f"{where}{versions.MANIFEST}: missing or not version {kept_number}")
+            continue
+        problems += _against_manifest(old, old_manifest, where)
+        writable = [p for p in [old, *old.rglob("*")] if p.stat().st_mode & 0o222]
+        if writable:
+            problems.append(f"{where}: {len(writable)} file(s) or folder(s) can be written to")
+    return problems
+
+
+def _against_manifest(folder: Path, manifest: dict, where: str) -> list[str]:
+    """Every file a manifest lists is in ``folder`` with its sha256, and ``folder`` holds no other."""
+    listed = {entry["file"]: entry["sha256"] for entry in manifest["files"]}
+    present = set(versions.published_files(folder))
+    problems = [f"{where}{name}: listed but missing" for name in sorted(set(listed) - present)]
+    problems += [f"{where}{name}: not listed in its manifest" for name in sorted(present - set(listed))]
+    problems += [f"{where}{name}: sha256 differs from its manifest" for name in sorted(set(listed) & present)
+                 if versions.sha256_of(folder / name) != listed[name]]
     return problems
 
 

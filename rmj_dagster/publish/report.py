@@ -8,6 +8,7 @@ links to the CSV and the workbook close the page.
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 from rmj_dagster.publish import charts, dutch, page_sections
@@ -26,6 +27,7 @@ def build_report(published: Published, meta: PageMeta, municipalities: list[dict
                 subtitle=f"Regio {dutch.label('regio', 'RMJ')}: de kerncijfers van {year}", meta=meta)
     _headline_cards(page, rows)
     _headline_chart(page, rows, year)
+    _changes(page, meta)
     _breakdowns(page, published.rows)
     _items_chart(page, rows)
     _region_table(page, published.rows)
@@ -68,6 +70,35 @@ def _headline_chart(page: Page, rows: Lookup, year: int) -> None:
     series = [charts.Series(str(year - 1), [(k, row, "prev") for k, row in found], charts.LIGHT),
               charts.Series(str(year), [(k, row, "value") for k, row in found], charts.STRONG)]
     page.chart(charts.grouped_bars(series, "De regio in {years} (95%-intervallen)"))
+
+
+def _changes(page: Page, meta: PageMeta) -> None:
+    """What this version changed against the previous one: how many figures, and the region's in a table."""
+    if meta.version < 2:
+        return
+    page.heading(f"Wijzigingen ten opzichte van versie {meta.version - 1}")
+    counts = Counter(change["area_type"] for change in meta.changes)  # in the changes' order: region first
+    where = ", ".join(f"{dutch.label('area_type_meervoud', t)}: {n}" for t, n in counts.items())
+    page.paragraph(f"Deze versie vervangt versie {meta.version - 1}. "
+                   + (f"Gewijzigd zijn {len(meta.changes)} cijfers ({where}); de volledige lijst staat in de werkmap "
+                      "(werkblad Wijzigingen). Eerdere versies blijven bewaard in de map versions."
+                      if meta.changes else "Er zijn geen cijfers gewijzigd."))
+    region = [c for c in meta.changes if c["area_type"] == "regio"]
+    if region:
+        body = [[cell(dutch.indicator(c["indicator"])["label"]), cell(dutch.label("respondent_group", c["respondent_group"])),
+                 cell(dutch.label("care_type", c["care_type"])), cell(change_text(c["indicator"], c["old"])),
+                 cell(change_text(c["indicator"], c["new"]))] for c in region]
+        page.raw(table(["Indicator", "Respondenten", "Hulp", f"Versie {meta.version - 1}", f"Versie {meta.version}"], body))
+
+
+def change_text(indicator: str, side: dict | None) -> str:
+    """One side of a changed figure as a reader sees it: ``16,1% (n = 125)``, niet getoond, or no figure."""
+    if side is None:
+        return "geen cijfer"
+    if side["suppressed"] == "true":
+        return dutch.SUPPRESSED
+    shown = dutch.figure(indicator, side["value"] or "")
+    return shown if dutch.indicator(indicator)["eenheid"] == "aantal" else f"{shown} (n = {dutch.count(side['n'] or '')})"
 
 
 def _area_order(row: dict[str, str]) -> tuple:

@@ -2,7 +2,8 @@
 
 One sheet per area type with Dutch headers; numbers stored as numbers (Excel shows them with the reader's
 own decimal comma, which the ``;``/``.`` CSV cannot promise); a suppressed figure keeps its cells empty,
-greyed, with ``ja`` under *Niet getoond*; a sheet of definitions and one about the file. Built with
+greyed, with ``ja`` under *Niet getoond*; a sheet of definitions, one about the file (with its version) and,
+from version 2 on, ``Wijzigingen``: the figures changed against the previous version. Built with
 openpyxl (write-only mode) from the published rows only.
 """
 
@@ -119,12 +120,42 @@ def _definitions_sheet(book: Workbook) -> None:
         sheet.append([indicator["label"], _UNITS[indicator["eenheid"]], indicator["definitie"], indicator["indicator"]])
 
 
+CHANGE_SIDE = (("n", "n"), ("Waarde", "value"), ("Niet getoond", "suppressed"))
+
+
+def _changes_sheet(book: Workbook, meta: PageMeta) -> None:
+    """``Wijzigingen``: every figure this version changed against the previous one, both sides as published."""
+    before, now = meta.version - 1, meta.version
+    headers = ["Gebied", "Respondenten", "Hulp", "Indicator",
+               *(f"{header} versie {v}" for v in (before, now) for header, _ in CHANGE_SIDE),
+               "Soort gebied", "Gebiedscode", "Indicatorcode"]
+    sheet = _sheet(book, "Wijzigingen", len(headers), 1 + len(meta.changes))
+    for index, header in enumerate(headers, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = 60 if header == "Indicator" else max(12, len(header) + 2)
+    _bold_header(sheet, headers)
+    for change in meta.changes:
+        sides = []
+        for side in (change["old"], change["new"]):
+            for _, field in CHANGE_SIDE:
+                text = None if side is None else side[field]
+                if field == "suppressed":
+                    sides.append(None if text is None else "ja" if text == "true" else "nee")
+                else:
+                    sides.append(_styled(sheet, number(text), number_format="0.0") if field == "value" else number(text))
+        sheet.append([dutch.area_name(change), dutch.label("respondent_group", change["respondent_group"]),
+                      dutch.label("care_type", change["care_type"]), dutch.indicator(change["indicator"])["label"],
+                      *sides, change["area_type"], change["area_code"], change["indicator"]])
+
+
 def _about_sheet(book: Workbook, meta: PageMeta) -> None:
     threshold = int(codebook.parameter("suppression_min_n"))
     base = int(codebook.parameter("count_rounding_base"))
     lines = (
         f"Cliëntervaringsonderzoek en uitkomsten jeugdhulp {meta.year}",
         f"Regio {dutch.label('regio', 'RMJ')}",
+        dutch.version(meta.version, meta.produced)
+        + (f"; werkblad Wijzigingen noemt de {len(meta.changes)} cijfers die verschillen van versie {meta.version - 1}."
+           if meta.version > 1 else "."),
         f"Gemaakt op {dutch.long_date(meta.produced)}; gegevens tot en met de laatste ontvangen aanlevering: "
         f"{dutch.long_date(meta.cutoff)}.",
         "Eén werkblad per soort gebied; dezelfde cijfers als indicators.csv.",
@@ -153,4 +184,6 @@ def write_workbook(rows: list[dict[str, str]], meta: PageMeta, target: Path) -> 
     for area_type in AREA_SHEETS:
         _figures_sheet(book, area_type, rows)
     _definitions_sheet(book)
+    if meta.version > 1:
+        _changes_sheet(book, meta)
     book.save(target)
