@@ -40,9 +40,10 @@ def _tool(name: str) -> str:
 
 
 class LocalDaemon:
-    """``with LocalDaemon(home, env) as daemon:`` runs ``dagster-daemon run`` until the block ends."""
+    """``with LocalDaemon(home, env) as daemon:`` runs ``dagster-daemon run`` until the block ends; ``wrapper``
+    is put before its command line (``setpriv …``: the daemon without root's power to read any file)."""
 
-    def __init__(self, home: Path, env: dict[str, str]):
+    def __init__(self, home: Path, env: dict[str, str], wrapper: tuple[str, ...] = ()):
         self.home = Path(home)
         self.home.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(PROJECT / "dagster.yaml", self.home / "dagster.yaml")
@@ -52,13 +53,14 @@ class LocalDaemon:
 
         local_instance.ensure_home({"DAGSTER_HOME": str(self.home)})
         self.env = os.environ.copy() | service_switches() | env | {"DAGSTER_HOME": str(self.home)}
+        self.wrapper = list(wrapper)
         self.process: subprocess.Popen | None = None
         self._instance: dg.DagsterInstance | None = None
 
     def __enter__(self) -> LocalDaemon:
         log = (self.home / "daemon.log").open("ab")
         self.process = subprocess.Popen(
-            [_tool("dagster-daemon"), "run", "-w", str(PROJECT / "workspace.yaml")],
+            [*self.wrapper, _tool("dagster-daemon"), "run", "-w", str(PROJECT / "workspace.yaml")],
             cwd=PROJECT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         return self

@@ -380,3 +380,43 @@ def test_without_a_usable_key_the_sensor_requests_nothing_and_says_why(incoming,
     fixed = ticker.tick()
     assert isinstance(fixed, dg.SensorResult)
     assert [r.partition_key for r in fixed.run_requests] == [delivery_id_of(sha256_of(path))]
+
+
+def _fail_on_a_damaged_warehouse(instance: dg.DagsterInstance) -> None:
+    """A deliveries_job run that fails as a real one does when DuckDB cannot read the warehouse."""
+    from rmj_dagster.warehouse import WarehouseDamaged
+
+    @dg.op
+    def open_warehouse():
+        raise WarehouseDamaged("the warehouse w.duckdb is damaged and cannot be opened (…). Restore it: stop the daemon …")
+
+    @dg.job(name=delivery_sensor_module().DELIVERY_JOB_NAME)
+    def damaged():
+        open_warehouse()
+
+    assert not damaged.execute_in_process(instance=instance, raise_on_error=False).success
+
+
+def test_after_a_run_found_the_warehouse_damaged_nothing_is_requested_until_it_is_replaced(incoming, ticker, rmj_env, monkeypatch):
+    monkeypatch.setenv("RMJ_RETRY_BACKOFF_SECONDS", "0")  # no backoff hides what the sensor would do
+    warehouse = rmj_env["warehouse"]
+    warehouse.parent.mkdir(parents=True)
+    warehouse.write_bytes(b"DUCK" * 100)  # cut short
+    _fail_on_a_damaged_warehouse(ticker.instance)
+    path = drop(incoming, "cem_12345678_20250131.csv", CEM_HEADER + "12345678;111222333;2010-01-01;0363;1;OUDERS_EINDE;2025-01-31\n")
+    (incoming / f"{path.name}.done").touch()
+    for _ in range(2):  # a complete new file: still no run, every tick, with the damage and the restore steps
+        result = ticker.tick()
+        assert isinstance(result, dg.SkipReason), result
+        assert "no deliveries run requested: deliveries run" in result.skip_message
+        assert "is damaged and cannot be opened" in result.skip_message and "Restore it" in result.skip_message
+        assert "once the warehouse file is replaced" in result.skip_message
+    assert len(ticker.instance.get_runs()) == 1
+
+    import time
+
+    time.sleep(0.05)
+    warehouse.write_bytes(warehouse.read_bytes())  # put back (the ctime moves on): runs may try again
+    restored = ticker.tick()
+    assert isinstance(restored, dg.SensorResult)
+    assert [r.partition_key for r in restored.run_requests] == [delivery_id_of(sha256_of(path))]

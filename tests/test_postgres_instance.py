@@ -78,6 +78,21 @@ def _user_exists(name: str) -> bool:
     return True
 
 
+def postgres_home(server, home: Path) -> None:
+    """The database ``dagster`` on ``server`` and ``home/dagster.yaml`` as deploy/dagster.postgres.yaml documents it
+    (driver, socket connection), pointed at this server's socket."""
+    con = _connect(server, "postgres")
+    con.autocommit = True
+    con.cursor().execute("create database dagster")
+    con.close()
+    config = yaml.safe_load((PROJECT_ROOT / "deploy" / "dagster.postgres.yaml").read_text())
+    db = config["storage"]["postgres"]["postgres_db"]
+    assert db["db_name"] == "dagster" and db["hostname"] == "" and "password" not in db
+    db |= {"username": server["user"], "port": server["port"], "params": {"host": server["socket_dir"]}}
+    home.mkdir()
+    (home / "dagster.yaml").write_text(yaml.safe_dump(config))
+
+
 def _connect(server, db: str):
     import psycopg2
 
@@ -89,19 +104,8 @@ def test_the_documented_postgres_instance_stores_the_runs_and_asset_events(postg
     from rmj_dagster.runner import process
 
     server = postgres_server
-    con = _connect(server, "postgres")
-    con.autocommit = True
-    con.cursor().execute("create database dagster")
-    con.close()
-
-    # deploy/dagster.postgres.yaml as documented (driver, socket connection), pointed at this server's socket
-    config = yaml.safe_load((PROJECT_ROOT / "deploy" / "dagster.postgres.yaml").read_text())
-    db = config["storage"]["postgres"]["postgres_db"]
-    assert db["db_name"] == "dagster" and db["hostname"] == "" and "password" not in db
-    db |= {"username": server["user"], "port": server["port"], "params": {"host": server["socket_dir"]}}
     home = rmj_env["dagster_home"]
-    home.mkdir()
-    (home / "dagster.yaml").write_text(yaml.safe_dump(config))
+    postgres_home(server, home)
 
     generate_deliveries(rmj_env["landing"], seed=7, years=[2025], scale=0.15, jw307_max_files=3, today=date(2026, 3, 1))
     dropped = len(list((rmj_env["landing"] / "incoming").iterdir()))

@@ -12,7 +12,8 @@ What is complete, and in which order files arrived, is the landing zone's rule
 run keys, never the wall clock; same bytes = same delivery (the partition key is the content hash).
 The sensor never opens the warehouse and never lets one bad file stop the others. Without a usable
 pseudonym key it requests no run (each would fail at its first step and hold the warehouse) and its
-skip reason says why and what to do.
+skip reason says why and what to do; after a run found the warehouse damaged it requests none either
+(each would fail the same way) until the warehouse file is replaced, and says so with the restore steps.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import json
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 import dagster as dg
 
@@ -37,7 +39,7 @@ from rmj_dagster.intake.landing_zone import (
 )
 from rmj_dagster.partitions import deliveries, one_run_over
 from rmj_dagster.resources import LandingZoneResource
-from rmj_dagster.settings import ENV_RETRY_BACKOFF, ENV_SENSOR_INTERVAL, seconds, settle_seconds
+from rmj_dagster.settings import ENV_RETRY_BACKOFF, ENV_SENSOR_INTERVAL, ENV_WAREHOUSE, seconds, settle_seconds, value
 
 DELIVERY_JOB_NAME = "deliveries_job"
 MAX_ATTEMPTS = 3
@@ -197,6 +199,11 @@ def delivery_sensor(context: dg.SensorEvaluationContext, landing: LandingZoneRes
         waiting_for_key = len(plan.new) + len(plan.again) + len(claims_due)
         context.log.warning(f"no deliveries run requested: {unusable}")
         return dg.SkipReason(f"no deliveries run requested ({waiting_for_key} delivery(ies) wait): {unusable}" + notes)
+    damage = runs.damage(Path(value(ENV_WAREHOUSE)))
+    if damage:  # every run would fail opening it, and each retry would only feed the backoff: say so instead
+        context.update_cursor(cursor.dump())
+        context.log.warning(f"no deliveries run requested: {damage}")
+        return dg.SkipReason(f"no deliveries run requested: {damage}" + notes)
     holdup = runs.holdup() if due else None
     if not due and not plan.in_flight and not claims and not plan.given_up:
         failed = runs.left_unfinished()
@@ -323,6 +330,30 @@ class _DeliveryRuns:
         if len(recent) == MAX_ATTEMPTS and all(r.dagster_run.status == dg.DagsterRunStatus.FAILURE for r in recent):
             return None  # given up, as for files: a person looks at the failed runs
         return recent[0].dagster_run
+
+    def damage(self, warehouse: Path) -> str | None:
+        """What the last deliveries run said when it failed on a damaged warehouse (``WarehouseDamaged``), while
+        the warehouse file is the same one (not replaced or changed since that run ended: its ctime); else ``None``."""
+        from rmj_dagster.warehouse import WarehouseDamaged
+
+        try:
+            records = self.instance.get_run_records(filters=dg.RunsFilter(job_name=DELIVERY_JOB_NAME), limit=1)
+            last = records[0] if records else None
+            if last is None or last.dagster_run.status != dg.DagsterRunStatus.FAILURE or last.end_time is None:
+                return None
+            if not warehouse.exists() or warehouse.stat().st_ctime > last.end_time:
+                return None  # restored, replaced or removed since: runs may try again
+            failures = self.instance.all_logs(last.dagster_run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE)
+        except Exception:  # the run storage unreachable this tick: holdup() says so
+            return None
+        for event in failures:
+            error = event.dagster_event.step_failure_data.error if event.dagster_event else None
+            while error is not None:
+                if error.cls_name == WarehouseDamaged.__name__:
+                    return (f"deliveries run {last.dagster_run.run_id[:8]} failed: {error.message.split(': ', 1)[-1].strip()} "
+                            "The sensor requests runs again once the warehouse file is replaced; the files wait in incoming/")
+                error = error.cause
+        return None
 
     def holdup(self, now: float | None = None) -> str | None:
         """Why no deliveries run may be requested now: one is queued or running, or the backoff after
