@@ -70,11 +70,12 @@ class PublicationDayPassed(dg.AutomationCondition):
 
 
 def cbs_half_year() -> dg.AutomationCondition:
-    """A CBS half-year: made once its publication day passed (not retried after a failure: a person looks
-    first), and made again after a change upstream once it exists. Never all the empty half-years since
+    """A CBS half-year: made once its publication day passed and the warehouse holds what it reads (not
+    retried after a failure: a person looks first), and made again after a change upstream once it exists. Never all the empty half-years since
     2018: only the one just due is made by itself."""
     made_on_its_day = (
         PublicationDayPassed() & dg.AutomationCondition.missing() & ~dg.AutomationCondition.execution_failed()
+        & ~dg.AutomationCondition.any_deps_missing()  # nothing delivered yet: nothing to make it from
     ).with_label("publication day passed, not made yet")
     made_again = (
         ~dg.AutomationCondition.missing() & dg.AutomationCondition.any_deps_updated().since_last_handled()
