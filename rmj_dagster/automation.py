@@ -21,6 +21,8 @@ from rmj_dagster.partitions import TIMEZONE, half_year_key
 
 # Evaluating in the code server is beta in Dagster 1.13; we rely on it on purpose (our own condition).
 warnings.filterwarnings("ignore", message=r"Parameter `use_user_code_server`", category=dg.BetaWarning)
+# ... and dg.evaluate_automation_conditions (rmj process) selects with a beta parameter of its own
+warnings.filterwarnings("ignore", message=r"Parameter `include_sources`", category=dg.BetaWarning)
 
 POLICY_SENSOR_NAME = "publication_policy"
 # CBS wants the period within three weeks after it ends (informatieprotocol §7). Providers deliver
