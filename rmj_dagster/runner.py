@@ -555,6 +555,7 @@ def publish(kind: str, period: str, settings: Settings | None = None, instance: 
     summary.checks = {"passed": checks["passed"], "failed": checks["failed"]}
     summary.warnings = sorted(set(checks.get("warned", [])))
     summary.failed_checks = sorted(set(checks.get("names", [])))
+    summary.out_of_date = checks.get("out_of_date", [])  # the CEO run checks every published year too
     return summary
 
 
