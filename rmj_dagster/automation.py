@@ -21,6 +21,8 @@ from rmj_dagster.partitions import TIMEZONE, half_year_key
 
 # Evaluating in the code server is beta in Dagster 1.13; we rely on it on purpose (our own condition).
 warnings.filterwarnings("ignore", message=r"Parameter `use_user_code_server`", category=dg.BetaWarning)
+# ... and dg.evaluate_automation_conditions (rmj process) selects with a beta parameter of its own
+warnings.filterwarnings("ignore", message=r"Parameter `include_sources`", category=dg.BetaWarning)
 
 POLICY_SENSOR_NAME = "publication_policy"
 # CBS wants the period within three weeks after it ends (informatieprotocol §7). Providers deliver
@@ -70,11 +72,12 @@ class PublicationDayPassed(dg.AutomationCondition):
 
 
 def cbs_half_year() -> dg.AutomationCondition:
-    """A CBS half-year: made once its publication day passed (not retried after a failure: a person looks
-    first), and made again after a change upstream once it exists. Never all the empty half-years since
+    """A CBS half-year: made once its publication day passed and the warehouse holds what it reads (not
+    retried after a failure: a person looks first), and made again after a change upstream once it exists. Never all the empty half-years since
     2018: only the one just due is made by itself."""
     made_on_its_day = (
         PublicationDayPassed() & dg.AutomationCondition.missing() & ~dg.AutomationCondition.execution_failed()
+        & ~dg.AutomationCondition.any_deps_missing()  # nothing delivered yet: nothing to make it from
     ).with_label("publication day passed, not made yet")
     made_again = (
         ~dg.AutomationCondition.missing() & dg.AutomationCondition.any_deps_updated().since_last_handled()

@@ -60,7 +60,9 @@ def build_jobs(assets: list[dg.AssetsDefinition], checks: list[dg.AssetChecksDef
         ),
         dg.define_asset_job(
             name=CEO_JOB_NAME,
-            selection=dg.AssetSelection.assets(*ceo_keys, asset_key("analyst_snapshot")) - not_full,
+            # and whether each published year is current, so a year published anew shows so at once
+            selection=dg.AssetSelection.assets(*ceo_keys, asset_key("analyst_snapshot")) - not_full
+            | dg.AssetSelection.checks(publication_current),
             description="The yearly CEO indicators of one year: suppressed long table, CSV and plotly report.",
         ),
         dg.define_asset_job(

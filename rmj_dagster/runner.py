@@ -313,13 +313,13 @@ def _evaluate_policy(defs, instance: dg.DagsterInstance, now: datetime, cursor=N
 
 
 def _policy_cursor(defs, instance: dg.DagsterInstance, now: datetime):
-    """Where the last evaluation of this instance left off; on the first, an evaluation now (before the
-    delivery run) so that what that run changes counts as a change. Its requests are not run: the
-    evaluation after the delivery run asks again."""
+    """The conditions evaluated once before the delivery run, from where the last evaluation of this
+    instance left off: runs since then (``rmj publish``, the UI) count as handled, and what the delivery run
+    then changes counts as a change. Its requests are not run: the evaluation after the delivery run asks
+    again (a half-year due is due still; the delivery run updates what a made half-year reads)."""
     path = _cursor_path(instance)
-    if path is not None and path.exists():
-        return dg.deserialize_value(path.read_text())
-    return _evaluate_policy(defs, instance, now).cursor
+    stored = dg.deserialize_value(path.read_text()) if path is not None and path.exists() else None
+    return _evaluate_policy(defs, instance, now, stored).cursor
 
 
 def _apply_policy(defs, instance: dg.DagsterInstance, checks: dict, follow: dict, now: datetime, cursor) -> list[str]:
@@ -555,6 +555,7 @@ def publish(kind: str, period: str, settings: Settings | None = None, instance: 
     summary.checks = {"passed": checks["passed"], "failed": checks["failed"]}
     summary.warnings = sorted(set(checks.get("warned", [])))
     summary.failed_checks = sorted(set(checks.get("names", [])))
+    summary.out_of_date = checks.get("out_of_date", [])  # the CEO run checks every published year too
     return summary
 
 

@@ -8,13 +8,14 @@ sent, with: corrections (the generator's ``*correctie*`` files, after their orig
 (a monthly file dropped months late, after the July CBS run), the generator's bad files, a duplicate
 (a file dropped again under another name) and a previous year arriving late (one provider's 2024 files,
 due in January 2025, dropped in September). A real daemon on a temporary DAGSTER_HOME (the project's
-``dagster.yaml``, the demo key via the environment) runs the delivery sensor; the half-yearly CBS
-schedule is evaluated on its own dates (15 July 2025, 15 January 2026) and its run requests submitted
-to the run queue with ``dagster job launch``, then the yearly CEO run for 2025, and a CBS rerun of the
-first half-year after its late delivery.
+``dagster.yaml``, the demo key via the environment) runs the delivery sensor and the publication policy
+sensor; the half-year due on each publication day (15 July 2025, 15 January 2026: the CBS half-year's
+automation condition, asked for that date) is submitted to the run queue with ``dagster job launch``, then
+the yearly CEO run for 2025 (an analyst's request), and a CBS rerun of the first half-year after its late
+delivery.
 
 At the end it prints runs launched, failed and retried; whether every delivery is reconciled; and
-whether the published files equal those of one ``rmj process`` over the same files (CSV bytes, and
+whether the published files equal those of one ``rmj process`` (+ ``rmj publish``) over the same files (CSV bytes, and
 the CBS manifest apart from its production time; the plotly report is not compared).
 
     python scripts/simulate_year.py [--scale 0.1] [--seed 7] [--keep DIR]
@@ -191,7 +192,7 @@ def _simulate(work: Path, args, started: float) -> int:
                 request = schedule_request(CBS_MONTHS[(year, month)])
                 daemon.launch(CBS_JOB_NAME, {"dagster/partition": request.partition_key, **request.tags})
                 daemon.wait_until(lambda: daemon.unfinished() == 0, timeout=900, what="the CBS run")
-                timeline.append(f"  CBS schedule ({CBS_MONTHS[(year, month)]:%d %B %Y}) -> {request.partition_key}")
+                timeline.append(f"  CBS half-year due ({CBS_MONTHS[(year, month)]:%d %B %Y}) -> {request.partition_key}")
         daemon.launch(CEO_JOB_NAME, {"dagster/partition": "2025"})
         first_half = schedule_request(CBS_MONTHS[(2025, 7)])
         daemon.launch(CBS_JOB_NAME, {"dagster/partition": first_half.partition_key, "rmj/reason": "late delivery"})
@@ -218,8 +219,9 @@ def _simulate(work: Path, args, started: float) -> int:
             shutil.copy2(source / "incoming" / name, batch / "landing" / "incoming" / name)
     shutil.copy2(source / "incoming" / duplicate, batch / "landing" / "incoming" / f"kopie van {duplicate}")
     batch_started = time.monotonic()
-    subprocess.run([str(Path(sys.executable).with_name("rmj")), "process"], cwd=work, env=_without_home(batch_env),
-                   check=True, stdout=subprocess.DEVNULL)
+    for command in (["process"], ["publish", "ceo", "2025"], ["publish", "cbs", "2025-H1"], ["publish", "cbs", "2025-H2"]):
+        subprocess.run([str(Path(sys.executable).with_name("rmj")), *command], cwd=work, env=_without_home(batch_env),
+                       check=True, stdout=subprocess.DEVNULL)
     batch_seconds = time.monotonic() - batch_started
     periods, years = ["2025-H1", "2025-H2"], ["2025"]
     ours, theirs = published(live / "exports", periods, years), published(batch / "exports", periods, years)

@@ -342,6 +342,7 @@ def test_explain_lists_the_deliveries_behind_a_figure_and_a_correction_says_what
     with duckdb.connect(str(rmj_env["warehouse"]), read_only=True) as con:  # the check left the marts as published
         assert con.execute("select count(distinct publication_id) from audit.published_figures").fetchone()[0] == 1
     summary = publish("ceo", "2025")  # the analyst publishes anew
+    assert summary.out_of_date == []  # and the check says so at once
     assert {p: p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()} != before
     assert process().out_of_date == []  # current again
     changed = "\n".join(summary.changed_figures)

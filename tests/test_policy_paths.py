@@ -104,3 +104,40 @@ def test_the_command_path_and_the_daemon_path_publish_the_same_files(rmj_env, tm
         f"cbs/{p}/manifest.json" for p in ("2024-H1", "2024-H2", "2025-H1", "2025-H2")]
     assert daemon.keys() == commands.keys()
     assert [n for n in commands if daemon[n] != commands[n]] == []
+
+
+@pytest.mark.slow  # a real dagster-daemon
+def test_the_daemon_makes_the_half_year_due_by_itself_and_no_other(rmj_env, tmp_path):
+    """The deployed path: the delivery sensor's runs, then the publication_policy sensor (running from the
+    start, evaluated in the code server) makes the half-year due now; no other half-year and no CEO year."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    from local_daemon import LocalDaemon, landing_idle
+
+    from rmj_dagster.automation import due_half_year
+
+    due = due_half_year(datetime.now(UTC))
+    label = f"{due[:4]}-H{1 if due[5:7] == '01' else 2}"
+    year = int(due[:4])
+    # deliveries of the due half-year's year and the year before, as received by now
+    generate_deliveries(tmp_path / "source", seed=5, scale=0.04, years=[year - 1, year], today=date.today())
+    env = {
+        "RMJ_LANDING_DIR": str(rmj_env["landing"]), "RMJ_WAREHOUSE": str(rmj_env["warehouse"]),
+        "RMJ_EXPORT_DIR": str(rmj_env["exports"]), "RMJ_SNAPSHOT": str(tmp_path / "snapshot.duckdb"),
+        "RMJ_PSEUDONYM_KEY": "daemon-policy-key-0123456789-0123456789", "GX_ANALYTICS_ENABLED": "False",
+        "RMJ_SENSOR_INTERVAL_SECONDS": "2",
+    }
+    with LocalDaemon(tmp_path / "dagster_home", env) as daemon:
+        for path in (tmp_path / "source" / "incoming").iterdir():
+            shutil.copy2(path, rmj_env["landing"] / "incoming" / path.name)
+        manifest = rmj_env["exports"] / "cbs" / label / "manifest.json"
+        made = daemon.wait_until(lambda: landing_idle(rmj_env["landing"]) and manifest.exists() and daemon.unfinished() == 0,
+                                 timeout=900, what=f"the CBS extract {label}")
+        runs = daemon.runs()
+    assert made, f"the daemon did not make {label}; see {tmp_path / 'dagster_home' / 'daemon.log'}"
+    assert all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs), [(r.job_name, r.status.value) for r in runs]
+    assert sorted(p.name for p in (rmj_env["exports"] / "cbs").iterdir()) == [label]  # never the others
+    assert not (rmj_env["exports"] / "ceo").exists()  # a CEO year waits for an analyst
+    policy_runs = [r for r in runs if r.tags.get("dagster/sensor_name") == "publication_policy"]
+    assert policy_runs and all(r.tags.get("dagster/partition") == due for r in policy_runs)

@@ -26,7 +26,7 @@ def counts(db: Path) -> dict[str, int]:
     with duckdb.connect(str(db), read_only=True) as con:
         return {
             table: con.execute(f"select count(*) from {table}").fetchone()[0]
-            for table in (*(k.table for k in KINDS.values()), "intermediate.cleaned_stop_zorg", "intermediate.cleaned_start_zorg", "marts.ceo_indicators")
+            for table in (*(k.table for k in KINDS.values()), "intermediate.cleaned_stop_zorg", "intermediate.cleaned_start_zorg", "marts.delivery_monitor")
         }
 
 
