@@ -1,0 +1,22 @@
+"""A command's console output for a test, without waiting on processes the command left behind."""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+
+
+def run_captured(command: list[str], *, timeout: float, **options) -> subprocess.CompletedProcess[str]:
+    """``subprocess.run(command, capture_output=True, text=True)``, but the output goes through files.
+
+    With pipes, ``run`` waits until every holder of the pipe closes it, not for the command: a ``tail -F``
+    that Dagster's compute-log capture starts per run and a command's ``os._exit`` leaves behind kept a
+    test waiting out its whole timeout (seen: 900 s) after ``rmj process`` had ended. Files end when the
+    command does.
+    """
+    with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as out, \
+            tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as err:
+        done = subprocess.run(command, stdout=out, stderr=err, timeout=timeout, **options)
+        out.seek(0)
+        err.seek(0)
+        return subprocess.CompletedProcess(command, done.returncode, out.read(), err.read())
