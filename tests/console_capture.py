@@ -9,10 +9,10 @@ import tempfile
 def run_captured(command: list[str], *, timeout: float, **options) -> subprocess.CompletedProcess[str]:
     """``subprocess.run(command, capture_output=True, text=True)``, but the output goes through files.
 
-    With pipes, ``run`` waits until every holder of the pipe closes it, not for the command: a ``tail -F``
-    that Dagster's compute-log capture starts per run and a command's ``os._exit`` leaves behind kept a
-    test waiting out its whole timeout (seen: 900 s) after ``rmj process`` had ended. Files end when the
-    command does.
+    With pipes, ``run`` waits until every holder of the pipe closes it, not for the command: the ``tail -F``
+    that Dagster's compute-log capture starts per run inherits the console, and where one outlived its
+    SIGTERM (seen on the shared machine, ten minutes after ``rmj process`` had ended) the test waited out
+    its whole timeout (900 s, 300 s). Files end when the command does.
     """
     with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as out, \
             tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as err:
