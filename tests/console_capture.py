@@ -10,9 +10,10 @@ def run_captured(command: list[str], *, timeout: float, **options) -> subprocess
     """``subprocess.run(command, capture_output=True, text=True)``, but the output goes through files.
 
     With pipes, ``run`` waits until every holder of the pipe closes it, not for the command: the ``tail -F``
-    that Dagster's compute-log capture starts per run inherits the console, and where one outlived its
-    SIGTERM (seen on the shared machine, ten minutes after ``rmj process`` had ended) the test waited out
-    its whole timeout (900 s, 300 s). Files end when the command does.
+    that Dagster's compute-log capture starts per run inherits the console and is stopped with SIGTERM. In a
+    run started under ``nohup`` from a shell that ignores SIGTERM (the tails' SigIgn said so) they outlived
+    ``rmj process`` by minutes and the test waited out its whole timeout (900 s, 300 s). Files end when the
+    command does, whatever the launcher.
     """
     with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as out, \
             tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as err:
