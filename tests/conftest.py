@@ -46,6 +46,32 @@ RMJ_SETTINGS = sorted(value for name, value in vars(settings).items() if name.st
 
 SLOW_TIER = ".venv/bin/pytest -m slow"
 
+# Where the tests' temporary folders go unless TMPDIR says otherwise: memory, not disk. Every chain run
+# writes hundreds of events to a SQLite instance and checkpoints DuckDB, each an fsync; on this machine's
+# disk that was about 40% of a small `rmj process` (57 s on disk, 33 s in memory, same run). The tests
+# prove what the pipeline writes, never what survives a power cut, so memory proves the same.
+MEMORY_TEMP = Path("/dev/shm")
+MEMORY_TEMP_MIN_FREE = 4 * 2**30  # a whole session's folders (a failed test's are kept) fit with room to spare
+
+
+def temp_root(environ: dict[str, str] | os._Environ, memory: Path = MEMORY_TEMP) -> str | None:
+    """The temporary root the session uses: TMPDIR when set, else ``memory`` when it is a writable folder
+    with room enough, else None (Python's default)."""
+    if environ.get("TMPDIR"):
+        return environ["TMPDIR"]
+    try:
+        free = os.statvfs(memory)
+    except OSError:
+        return None
+    if memory.is_dir() and os.access(memory, os.W_OK | os.X_OK) and free.f_bavail * free.f_frsize >= MEMORY_TEMP_MIN_FREE:
+        return str(memory)
+    return None
+
+
+if (_root := temp_root(os.environ)) is not None:  # before pytest makes its basetemp; subprocesses inherit it
+    os.environ["TMPDIR"] = _root
+    tempfile.tempdir = None  # tempfile reads TMPDIR again
+
 
 def user_data_folders() -> list[Path]:
     """The folders the defaults resolve to: the checkout's (and pytest's working directory's) data/ and .dagster_home/."""

@@ -70,6 +70,10 @@ def daemon_env(tmp_path: Path, rmj_env):
         "RMJ_DEMO_MODE": "1",
         "GX_ANALYTICS_ENABLED": "False",
         "DAGSTER_DISABLE_TELEMETRY": "1",
+        # the sensor's clock, injected: a tick every 5 s and a 5 s back-off after a failed run (30 s and 60 s
+        # in service), so the re-request comes in seconds, far inside each wait, not a minute or more
+        "RMJ_SENSOR_INTERVAL_SECONDS": "5",
+        "RMJ_RETRY_BACKOFF_SECONDS": "5",
     }
     return rmj_env | {"env": env}
 

@@ -94,11 +94,17 @@ def _wait(what: str, condition, timeout: float, interval: float = 2.0):
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} (last error: {last})")
 
 
+def _enterable_temp() -> str:
+    """The session's temporary root (memory, tests/conftest.py) when the service user may enter it, else /tmp."""
+    root = tempfile.gettempdir()
+    return root if os.stat(root).st_mode & 0o001 else "/tmp"
+
+
 @pytest.fixture
 def deployed_root():
     if subprocess.run(["id", SERVICE_USER], capture_output=True).returncode != 0:
         subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", SERVICE_USER], check=True)
-    root = Path(tempfile.mkdtemp(prefix="rmjdeploy", dir="/tmp"))  # outside pytest's root-only folders
+    root = Path(tempfile.mkdtemp(prefix="rmjdeploy", dir=_enterable_temp()))  # outside pytest's root-only folders
     os.chmod(root, 0o755)
     # the install steps run as root with the usual umask; this process may have taken the code location's
     # 077 from an earlier test, which would leave <root>/opt and <root>/var closed to the service user

@@ -15,7 +15,6 @@ import os
 import re
 import shutil
 import sqlite3
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -25,6 +24,7 @@ import duckdb
 import pytest
 
 from tests.conftest import PROJECT_ROOT, TEST_KEY
+from tests.console_capture import run_captured
 from tests.jw307_samples import jw307
 from tests.stored_text import database_as_text
 
@@ -135,7 +135,7 @@ def test_identifiers_in_file_names_reach_no_store_log_or_console(tmp_path):
         (incoming / name).write_bytes(content)
         (incoming / f"{name}.done").touch()
     rmj = Path(sys.executable).with_name("rmj")
-    console = subprocess.run([str(rmj), "process"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    console = run_captured([str(rmj), "process"], env=env, cwd=tmp_path, timeout=600)
     assert console.returncode == 0, console.stderr[-3000:]
     assert all(part in console.stdout for part in ("1 duplicate files", "3 loaded", "1 quarantined")), console.stdout
 
@@ -217,8 +217,7 @@ def test_a_file_name_holding_identifiers_in_any_spelling_is_stored_nowhere(tmp_p
         (incoming / name).write_bytes(content)
     (incoming / "Jansen 123.456.782").mkdir()  # not a delivery: reported on the console
     (incoming / ".~lock.Vermeulen 123 456 782.csv#").write_text("lock")  # a hidden file: reported too
-    console = subprocess.run([str(Path(sys.executable).with_name("rmj")), "process"], env=env, cwd=tmp_path,
-                             capture_output=True, text=True, timeout=900)
+    console = run_captured([str(Path(sys.executable).with_name("rmj")), "process"], env=env, cwd=tmp_path, timeout=900)
     assert console.returncode == 0, console.stderr[-3000:]
     assert all(part in console.stdout for part in ("1 duplicate files", "4 loaded", "1 quarantined")), console.stdout
     assert "not processed" in console.stdout + console.stderr  # the folder and the hidden file, by inode

@@ -14,13 +14,15 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from rmj_dagster import local_instance, settings
 from rmj_dagster.definitions import build_resources
-from tests.conftest import DAGSTER_HOME, ISOLATED, PROJECT_ROOT, RMJ_SETTINGS, SHARED
+from tests import conftest
+from tests.conftest import DAGSTER_HOME, ISOLATED, PROJECT_ROOT, RMJ_SETTINGS, SHARED, temp_root
 
 WRITING_TESTS = [
     "tests/test_quarantine_retention.py::test_a_quarantined_file_is_destroyed_after_the_retention_period_and_audited",
@@ -41,6 +43,19 @@ def test_every_path_setting_and_dagster_home_are_in_the_tests_own_folder(tmp_pat
     for value in (resources["warehouse"].database, resources["landing"].root, resources["exports"].root,
                   resources["snapshot_area"].path):
         assert tmp_path in Path(value.get_value()).parents  # an EnvVar: the UI shows where it came from
+
+
+def test_the_temporary_folders_are_in_memory_unless_tmpdir_says_otherwise(tmp_path, monkeypatch):
+    assert temp_root({"TMPDIR": "/somewhere/chosen"}) == "/somewhere/chosen"  # the user's choice wins
+    assert temp_root({}, memory=tmp_path) == str(tmp_path)  # a writable folder with room
+    assert temp_root({}, memory=tmp_path / "missing") is None
+    (tmp_path / "a-file").write_text("")
+    assert temp_root({}, memory=tmp_path / "a-file") is None
+    monkeypatch.setattr(conftest, "MEMORY_TEMP_MIN_FREE", 2**70)
+    assert temp_root({}, memory=tmp_path) is None  # too little room: Python's default
+    # this session: pytest's folders and the subprocesses' TMPDIR follow the choice
+    root = Path(os.environ["TMPDIR"]).resolve()
+    assert Path(tempfile.gettempdir()).resolve() == root and root in tmp_path.resolve().parents
 
 
 def _tree(root: Path) -> dict[str, str]:

@@ -21,6 +21,7 @@ import pytest
 
 from rmj_dagster.generate import generate_deliveries
 from rmj_dagster.intake.kinds import KINDS
+from tests.console_capture import run_captured
 
 pytestmark = pytest.mark.slow  # SIGKILL at each point, and a rerun each time
 
@@ -59,7 +60,7 @@ raise SystemExit(main(["process"]))
 
 def rmj_process(env: dict, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
     command = [sys.executable, "-c", KILLER, *args] if args else [sys.executable, "-m", "rmj_dagster.cli", "process"]
-    return subprocess.run(command, env=env, cwd=PROJECT, capture_output=True, text=True, timeout=timeout)
+    return run_captured(command, env=env, cwd=PROJECT, timeout=timeout)
 
 
 @pytest.mark.parametrize(("point", "nth"), [("claim", 5), ("ttp", 4), ("destroy", 6), ("models", 3)])

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.console_capture import run_captured
+
 pytestmark = pytest.mark.skipif(os.geteuid() == 0 and not shutil.which("setpriv"), reason="needs util-linux setpriv to drop root's file access")
 
 CEM = ("aanbieder_agb;bsn;geboortedatum;gemeentecode;toewijzingnummer;vragenlijst;invuldatum\n"
@@ -56,7 +58,7 @@ def test_the_sensor_says_a_file_cannot_be_read_and_what_to_do(unreadable_file):
 
 def test_rmj_process_reports_an_unreadable_file_and_leaves_it(unreadable_file):
     rmj = Path(sys.executable).with_name("rmj")
-    done = subprocess.run(_as_service([str(rmj), "process"]), capture_output=True, text=True, timeout=300, env=os.environ)
+    done = run_captured(_as_service([str(rmj), "process"]), timeout=300, env=os.environ)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "1 file(s) in incoming/ cannot be read by this service" in done.stdout
     assert "Traceback" not in done.stderr
