@@ -52,6 +52,7 @@ REFRESH_FILES = "*_10000000_2025-12.csv"
 class Measured:
     wall: float
     peak_rss: int  # bytes
+    cpu: float = 0.0  # user + system seconds of the child and the children it waited for (less load-bound than wall)
     started_at: float = 0.0  # epoch seconds: when the child was started
     stages: dict[str, float] = field(default_factory=dict)
     output: str = ""
@@ -79,7 +80,8 @@ def timed_child(argv: list[str], env: dict[str, str] | None = None) -> Measured:
     sampling.join()
     if proc.returncode:
         sys.exit(f"{' '.join(argv)} failed ({proc.returncode}):\n{out[-4000:]}")
-    return Measured(wall=wall, peak_rss=max(usage.ru_maxrss * 1024, tree_peak[0]), started_at=started_at, output=out)
+    return Measured(wall=wall, peak_rss=max(usage.ru_maxrss * 1024, tree_peak[0]), cpu=usage.ru_utime + usage.ru_stime,
+                    started_at=started_at, output=out)
 
 
 def _sample_tree(proc: subprocess.Popen, peak: list[int]) -> None:
@@ -213,7 +215,8 @@ def show_against(measured: Measured, floor_stages: dict[str, float]) -> None:
 
 def show(title: str, measured: Measured, rows: int) -> None:
     throughput = f"{rows / measured.wall:>10,.0f} rows/s, " if rows else ""
-    print(f"\n  {title}: {measured.wall:7.1f} s wall, {throughput}peak RSS {measured.peak_rss / GIB:.2f} GiB")
+    print(f"\n  {title}: {measured.wall:7.1f} s wall, {measured.cpu:7.1f} s CPU, {throughput}peak RSS "
+          f"{measured.peak_rss / GIB:.2f} GiB")
     for stage, seconds in measured.stages.items():
         print(f"    {stage:<34} {seconds:7.1f} s")
 
@@ -287,6 +290,9 @@ def main() -> None:
         print(f"  ratio to the obligations floor ({obliged.wall:.1f} s): {main_figure / obliged.wall:.2f} (target <= 2.0; "
               f"whole wall {measured.wall / obliged.wall:.2f}); to the bare floor ({bare.wall:.1f} s): "
               f"{main_figure / bare.wall:.2f} (whole wall {measured.wall / bare.wall:.2f})")
+        print(f"  CPU seconds (user + system; on a shared machine less bound to its load than the wall): rmj process "
+              f"{measured.cpu:.1f}, {measured.cpu / obliged.cpu:.2f}x the obligations floor ({obliged.cpu:.1f}), "
+              f"{measured.cpu / bare.cpu:.2f}x the bare one ({bare.cpu:.1f})")
         print(f"  peak RSS rmj process {measured.peak_rss / GIB:.2f} GiB (target <= 2), obligations floor "
               f"{obliged.peak_rss / GIB:.2f}, bare floor {bare.peak_rss / GIB:.2f}")
         print(f"  seconds per million rows: rmj process {measured.wall / rows * 1e6:.1f} ({main_figure / rows * 1e6:.1f} "
