@@ -7,23 +7,47 @@
 -- a response counts in the year of invuldatum, a stop record in the year of einddatum, a goal measurement in
 -- the year of meetdatum. delivery_id is the delivery of the response, stop record or goal measurement
 -- (for response_rate the stop record's). Kept as a table so figure_sources can trace each published figure
--- back to its deliveries with the very rows that made it. observation_id only numbers the rows within a
--- trajectory key (an observation has no key of its own: two answers of one questionnaire can be alike in
--- every column); toewijzingnummer is kept so the table can be rebuilt per key.
+-- back to its deliveries with the very rows that made it. observation_id is the trajectory key, the
+-- indicator and the number of the source row (response, outcome or GAS measurement) within the key, in the
+-- order of its content (an observation has no key of its own: two answers of one questionnaire can be
+-- alike in every column; rows alike in that order make alike observations). Numbering the source rows,
+-- not the observations, keeps the sort to a third of the rows. toewijzingnummer is kept so the table can
+-- be rebuilt per key.
 with responses as (
     select
         year(invuldatum)::integer as year,
         gemeentecode, subregio, aanbieder_agb, toewijzingnummer, respondent_group, care_type, delivery_id,
-        q01, q02, q03, q04, q05, q06, q07, q08, q09, q10
+        q01, q02, q03, q04, q05, q06, q07, q08, q09, q10,
+        row_number() over (
+            partition by aanbieder_agb, toewijzingnummer
+            order by year(invuldatum), delivery_id, gemeentecode, respondent_group, care_type,
+                q01, q02, q03, q04, q05, q06, q07, q08, q09, q10
+        ) as source_nr
     from intermediate.cleaned_responses
     where invuldatum is not null
+),
+
+outcomes as (
+    select
+        *,
+        row_number() over (partition by aanbieder_agb, toewijzingnummer order by begindatum) as source_nr
+    from intermediate.trajectory_outcomes
+    where counts_as_end and einddatum is not null
+),
+
+goal_measurements as (
+    select
+        *,
+        row_number() over (partition by aanbieder_agb, toewijzingnummer order by meetdatum, pseudoniem) as source_nr
+    from intermediate.gas_scores
+    where meetdatum is not null
 ),
 
 -- One row per answer in an item's denominator (min_value..max_value): 9 (not applicable) and empty drop out.
 item_answers as (
     select
         a.year, a.gemeentecode, a.subregio, a.aanbieder_agb, a.toewijzingnummer, a.respondent_group, a.care_type,
-        a.delivery_id,
+        a.delivery_id, a.source_nr,
         a.item, i.indicator, a.answer >= i.positive_min as positive, a.answer
     from (
         unpivot responses
@@ -37,55 +61,51 @@ item_answers as (
 
 observations as (
     select year, gemeentecode, subregio, aanbieder_agb, toewijzingnummer, respondent_group, care_type,
-        'n_responses' as indicator, 'count' as statistic, true as by_respondent, null::boolean as hit, null::double as x, delivery_id
+        'n_responses' as indicator, 'count' as statistic, true as by_respondent, null::boolean as hit, null::double as x, delivery_id,
+        source_nr
     from responses
 
     union all
     select year, gemeentecode, subregio, aanbieder_agb, toewijzingnummer, respondent_group, care_type,
-        indicator, 'proportion', true, positive, null, delivery_id
+        indicator, 'proportion', true, positive, null, delivery_id, source_nr
     from item_answers
 
     union all
     select year, gemeentecode, subregio, aanbieder_agb, toewijzingnummer, respondent_group, care_type,
-        'mean_q09', 'mean', true, null, answer, delivery_id
+        'mean_q09', 'mean', true, null, answer, delivery_id, source_nr
     from item_answers
     where item = 'q09'
 
     union all
     select year(einddatum)::integer, gemeentecode, subregio, aanbieder_agb, toewijzingnummer, 'ALL', 'ALL',
-        'pct_uitval', 'proportion', false, is_uitval, null, delivery_id
-    from intermediate.trajectory_outcomes
-    where counts_as_end and einddatum is not null
+        'pct_uitval', 'proportion', false, is_uitval, null, delivery_id, source_nr
+    from outcomes
 
     union all
     select year(einddatum)::integer, gemeentecode, subregio, aanbieder_agb, toewijzingnummer, 'ALL', 'EINDE',
-        'response_rate', 'proportion', false, has_end_response, null, delivery_id
-    from intermediate.trajectory_outcomes
-    where counts_as_end and einddatum is not null
+        'response_rate', 'proportion', false, has_end_response, null, delivery_id, source_nr
+    from outcomes
 
     union all
     select year(meetdatum)::integer, gemeentecode, subregio, aanbieder_agb, toewijzingnummer, 'ALL', 'ALL',
-        'pct_doelrealisatie', 'proportion', false, goal_attained, null, delivery_id
-    from intermediate.gas_scores
-    where meetdatum is not null and goal_attained is not null
+        'pct_doelrealisatie', 'proportion', false, goal_attained, null, delivery_id, source_nr
+    from goal_measurements
+    where goal_attained is not null
 
     union all
     select year(meetdatum)::integer, gemeentecode, subregio, aanbieder_agb, toewijzingnummer, 'ALL', 'ALL',
-        'pct_probleemafname', 'proportion', false, coalesce(problem_decreased, false), null, delivery_id
-    from intermediate.gas_scores
-    where meetdatum is not null and probleemafname is not null
+        'pct_probleemafname', 'proportion', false, coalesce(problem_decreased, false), null, delivery_id, source_nr
+    from goal_measurements
+    where probleemafname is not null
 
     union all
     select year(meetdatum)::integer, gemeentecode, subregio, aanbieder_agb, toewijzingnummer, 'ALL', 'ALL',
-        'mean_gas_t', 'mean', false, null, gas_t, delivery_id
-    from intermediate.gas_scores
-    where meetdatum is not null and gas_t is not null
+        'mean_gas_t', 'mean', false, null, gas_t, delivery_id, source_nr
+    from goal_measurements
+    where gas_t is not null
 )
 
 select
-    aanbieder_agb || '/' || toewijzingnummer || '/' || row_number() over (
-        partition by aanbieder_agb, toewijzingnummer
-        order by indicator, year, delivery_id, gemeentecode, respondent_group, care_type, hit, x
-    ) as observation_id,
-    *
+    aanbieder_agb || '/' || toewijzingnummer || '/' || indicator || '/' || source_nr as observation_id,
+    * exclude (source_nr)
 from observations

@@ -154,9 +154,10 @@ def typed_sql(field: Field, v: str) -> str:
     raise ValueError(kind)
 
 
-def problem_sql(field: Field, v: str) -> str:
+def problem_sql(field: Field, v: str, typed: str | None = None) -> str:
     """SQL of the field's entry in ``field_problems`` (``column:class``), NULL when the value is empty or
-    of its type. The class names what is wrong, never what was delivered."""
+    of its type. The class names what is wrong, never what was delivered. ``typed``: SQL of the value
+    :func:`typed_sql` gives, when the caller has it already (the typing then runs once per row)."""
     problem = _literal(PROBLEM[field.field_type])
     if field.field_type == "whole_number":
         problem = f"case when rmj_whole_number({v}) is null then {problem} else 'out_of_range' end"
@@ -164,7 +165,7 @@ def problem_sql(field: Field, v: str) -> str:
         problem = f"case when regexp_full_match({v}, '[0-9]{{1,18}}') then 'out_of_range' else 'not_a_whole_number' end"
     elif field.field_type == "positive_number":
         problem = f"case when rmj_decimal({v}) is null then {problem} else 'out_of_range' end"
-    return f"case when {v} is not null and ({typed_sql(field, v)}) is null then '{field.column}:' || {problem} end"
+    return f"case when {v} is not null and ({typed or typed_sql(field, v)}) is null then '{field.column}:' || {problem} end"
 
 
 def delivered_text(column: str) -> str:
@@ -172,8 +173,9 @@ def delivered_text(column: str) -> str:
     return f"nullif(trim({column}), '')"
 
 
-def field_problems_sql(table: str, columns: list[str], value_of) -> str:
+def field_problems_sql(table: str, columns: list[str], value_of, typed_of=None) -> str:
     """SQL of the row's ``field_problems``: the problems of ``columns`` in column order, comma-separated,
-    NULL when there are none. ``value_of(column)`` gives the SQL of a column's delivered text."""
-    entries = ", ".join(problem_sql(field(table, c), value_of(c)) for c in columns)
+    NULL when there are none. ``value_of(column)`` gives the SQL of a column's delivered text, ``typed_of``
+    (optional) that of its typed value where the caller has computed it."""
+    entries = ", ".join(problem_sql(field(table, c), value_of(c), typed_of(c) if typed_of else None) for c in columns)
     return f"nullif(concat_ws(',', {entries}), '')" if entries else "null"

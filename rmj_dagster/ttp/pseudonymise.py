@@ -381,11 +381,15 @@ def _empty_identifier_fields(con: duckdb.DuckDBPyConnection, inspection: Inspect
         if column not in identifiers.exemptions():
             continue
         tests = []
+        stored_as = field_types.storage_type(kind.table, column)
         if inspection.identity_column == "bsn" and identifiers.exemptions()[column] == "care_number":
-            tests.append(f"regexp_full_match(trim({column}::varchar), '[0-9]{{1,9}}') and rmj_own_bsn9 is not null "
-                         f"and try_cast(trim({column}::varchar) as bigint) = try_cast(rmj_own_bsn9 as bigint)")
-        if kind.birth_date:  # a typed date reads as YYYY-MM-DD, a number or code as itself
-            tests.append(f"rmj_date({column}::varchar) = rmj_own_birth_date")
+            tests.append(  # a number typed at the door (0-999999999) is compared as it is
+                f"{column} = try_cast(rmj_own_bsn9 as bigint)" if stored_as == "bigint" else
+                f"regexp_full_match(trim({column}::varchar), '[0-9]{{1,9}}') and rmj_own_bsn9 is not null "
+                f"and try_cast(trim({column}::varchar) as bigint) = try_cast(rmj_own_bsn9 as bigint)")
+        if kind.birth_date:  # a typed date is compared as it is; a number or code reads as itself
+            tests.append(f"{column} = rmj_own_birth_date" if stored_as == "date" else
+                         f"rmj_date({column}::varchar) = rmj_own_birth_date")
         if tests:
             own[column] = " or ".join(f"({t})" for t in tests)
     _flag(con, own)
@@ -419,50 +423,57 @@ def _insert_sql(inspection: Inspection) -> str:
     """INSERT … SELECT from the deliveries' rows into the staged table: identity and birth date replaced, every
     delivered field typed as ``field_types.csv`` declares (a value not of its type is NULL, its column and
     class of problem in ``field_problems``); beside them the row's own valid BSN and birth date, for the
-    checks (never stored)."""
+    checks (never stored).
+
+    In three steps, so each row's regex-heavy typing runs once: the delivered texts (trimmed), then each
+    field's typed value and the birth and event dates, then the stored columns and the field problems
+    from those (the problem of a field is its text without a typed value)."""
     kind = inspection.kind
     present = set(inspection.header) if inspection.source_format == "csv" else set(kind.columns)
+    delivered = [c for c in _delivered_columns(kind.table) if c in present]
+    texts = [f"{field_types.delivered_text(f'r.{c}')} as rmj_text_{c}" for c in delivered]
+    typed = [f"{field_types.typed_sql(field_types.field(kind.table, c), f'rmj_text_{c}')} as rmj_typed_{c}"
+             for c in delivered]
     computed = {
-        "delivery_id": "r.rmj_delivery",
-        "source_row": "r.source_row",
-        "pseudoniem": "i.pseudoniem",
+        "delivery_id": "rmj_delivery",
+        "source_row": "source_row",
+        "pseudoniem": "rmj_pseudoniem",
         "key_label": "$1",
-        "id_status": "i.id_status",
+        "id_status": "rmj_id_status",
         "identifier_in_field": "null",
     }
     if kind.birth_date:
-        birth = "rmj_birth_date(r.geboortedatum)"
-        event = f"rmj_date(r.{kind.event_date})"
+        event = f"rmj_typed_{kind.event_date}" if kind.event_date in delivered else f"rmj_date({kind.event_date})"
+        typed += ["rmj_birth_date(geboortedatum) as rmj_birth", "rmj_birth_date_latest(geboortedatum) as rmj_birth_latest",
+                  f"{event} as rmj_event", "rmj_date(geboortedatum) as rmj_own_birth"]
         computed |= {
-            "geboortejaarmaand": f"strftime({birth}, '%Y-%m')",
-            "leeftijd": f"rmj_age({birth}, {event})",
+            "geboortejaarmaand": "strftime(rmj_birth, '%Y-%m')",
+            "leeftijd": "rmj_age(rmj_birth, rmj_event)",
             # with the day of birth unknown (YYYYMM00) the age may be one year less in the birth month
-            "leeftijd_min": f"rmj_age(rmj_birth_date_latest(r.geboortedatum), {event})",
-            "voor_geboorte": f"{event} < {birth}",
+            "leeftijd_min": "rmj_age(rmj_birth_latest, rmj_event)",
+            "voor_geboorte": "rmj_event < rmj_birth",
         }
     if kind.name == "stop_zorg":
         computed["source_format"] = f"'{inspection.source_format}'"
     columns = columns_of(kind.table)
-
-    def text(column: str) -> str:
-        return field_types.delivered_text(f"r.{column}")
-
-    delivered = [c for c in _delivered_columns(kind.table) if c in present]
-    computed["field_problems"] = field_types.field_problems_sql(kind.table, delivered, text)
+    computed["field_problems"] = field_types.field_problems_sql(
+        kind.table, delivered, lambda c: f"rmj_text_{c}", lambda c: f"rmj_typed_{c}")
     select = []
     for column in columns:
         if column in computed:
             select.append(f"{computed[column]} as {column}")
         elif column in present:  # only a value of the field's declared type is stored, never the text
-            select.append(f"{field_types.typed_sql(field_types.field(kind.table, column), text(column))} as {column}")
+            select.append(f"rmj_typed_{column} as {column}")
         else:
             select.append(f"null as {column}")
-    select.append("i.bsn9 as rmj_own_bsn9")
-    select.append(f"{'rmj_date(r.geboortedatum)' if kind.birth_date else 'null'} as rmj_own_birth_date")
+    select.append("rmj_bsn9 as rmj_own_bsn9")
+    select.append(f"{'rmj_own_birth' if kind.birth_date else 'null'} as rmj_own_birth_date")
+    read = (f"select r.*, i.pseudoniem as rmj_pseudoniem, i.id_status as rmj_id_status, i.bsn9 as rmj_bsn9, "
+            f"{', '.join(texts) or 'null as rmj_no_text'} from {_RAW} r "
+            f"left join {_IDS} i on r.{inspection.identity_column} is not distinct from i.raw")
     return (
         f"insert into {_STAGED} ({', '.join(columns)}, {', '.join(name for name, _ in _OWN)}) "
-        f"select {', '.join(select)} from {_RAW} r "
-        f"left join {_IDS} i on r.{inspection.identity_column} is not distinct from i.raw"
+        f"select {', '.join(select)} from (select *{''.join(', ' + t for t in typed)} from ({read}))"
     )
 
 
