@@ -15,7 +15,8 @@ import pytest
 from rmj_dagster import codebook
 from rmj_dagster.assets.cockpit_assets import record_publication
 from rmj_dagster.privacy.disclosure import close_disclosure
-from rmj_dagster.publish.ceo_files import verify_suppression, write_ceo_outputs
+from rmj_dagster.publish.ceo_files import SuppressionError, verify_suppression, write_ceo_outputs, write_indicators_csv
+from rmj_dagster.publish.publication_check import verify_publication
 from tests import mart_fixtures as mf
 from tests.disclosure_attacker import attack, attack_versions, version_files
 from tests.test_disclosure_attack import _small_region
@@ -55,17 +56,27 @@ def _two_versions(tmp_path, seed: int, count: int, hidden_count: int = 0, *, rem
         for code, more in corrections:
             mf.add_response(con, count=more, gemeentecode=code, invuldatum=date(2025, 5, 1), q01=4, q02=5, q09=8, q10=2)
         mf.build_indicators(con)
-        if not remembered:
-            con.execute("delete from audit.published_figures where year = 2025")
-        _publish(con, exports, 2025, 2)
-    return exports / "ceo" / "2025", exports / "ceo" / "2024" / "indicators.csv"
+        folder, last_year = exports / "ceo" / "2025", exports / "ceo" / "2024" / "indicators.csv"
+        if remembered:
+            _publish(con, exports, 2025, 2)
+            return version_files(folder), last_year
+        con.execute("delete from audit.published_figures where year = 2025")
+        mf.run(con, "ceo_indicators", "2025")
+        would_be = tmp_path / "would-be" / "indicators.csv"
+        would_be.parent.mkdir()
+        write_indicators_csv(con, 2025, would_be)  # each file on its own passes verify_suppression
+        with pytest.raises(SuppressionError, match="small change since an earlier version"):
+            write_ceo_outputs(con, 2025, exports, produced=PRODUCED)
+        assert version_files(folder) == [folder / "indicators.csv"]  # nothing written: version 1 stays
+        return [folder / "indicators.csv", would_be], last_year
 
 
 @pytest.mark.parametrize(("seed", "count"), [(23, 4), (6, 3)])
 def test_a_small_correction_gives_no_one_away_between_versions(tmp_path, seed, count):
-    folder, last_year = _two_versions(tmp_path, seed, count)
-    files = version_files(folder)
+    files, last_year = _two_versions(tmp_path, seed, count)
+    folder = last_year.parent.parent / "2025"
     assert [p.relative_to(folder).as_posix() for p in files] == ["versions/1/indicators.csv", "indicators.csv"]
+    assert verify_publication(folder.parent.parent, 2025) == []
     groups, stats = attack_versions(files, context=[last_year])
     assert stats["compared_figures"] > 100 and stats["compared_groups"] > 20, stats
     shown = [f"{sorted(g.cells)[:3]} differs by {g.low:g}..{g.high:g} ({g.how})" for g in groups[:5]]
@@ -77,9 +88,10 @@ def test_a_small_correction_gives_no_one_away_between_versions(tmp_path, seed, c
 
 
 def test_without_the_earlier_version_the_attacker_finds_the_people_added(tmp_path):
-    """The attack works: made without its record of version 1, version 2 gives the correction away."""
-    folder, last_year = _two_versions(tmp_path, 23, 4, remembered=False)
-    groups, _ = attack_versions(version_files(folder), context=[last_year])
+    """The attack works: made without its record of version 1, version 2 would give the correction away,
+    and the publication refuses it (``verify_against_versions``); version 1 stays the current one."""
+    files, last_year = _two_versions(tmp_path, 23, 4, remembered=False)
+    groups, _ = attack_versions(files, context=[last_year])
     one_figure = [g for g in groups if "one figure" in g.how]
     assert one_figure and all(g.low == g.high == 4 for g in one_figure if g.low == g.high), groups[:5]
 

@@ -155,6 +155,12 @@ def _group_sum(total: Hashable, cells: Sequence[Hashable], group: frozenset, fou
     return max(lo, sum(found[c][0] for c in group)), min(hi, sum(found[c][1] for c in group))
 
 
+def small_change(low: float, high: float, threshold: float) -> bool:
+    """Whether a change in n known to lie in [low, high] is proven to be 1 to ``threshold`` - 1 people,
+    added or withdrawn."""
+    return 1 <= low <= high < threshold or -threshold < low <= high <= -1
+
+
 def changed_groups(breakdowns: Sequence[Breakdown], now: dict[Hashable, float], hidden: set,
                    earlier: Sequence[dict[Hashable, float]], threshold: float) -> list[int]:
     """The breakdowns with a group of cells whose number of people a reader knows in an earlier version and
@@ -177,8 +183,7 @@ def changed_groups(breakdowns: Sequence[Breakdown], now: dict[Hashable, float], 
                           frozenset(c for c in cells if c in hidden or c in hidden_then)} - {frozenset()}:
                 now_lo, now_hi = _group_sum(total, cells, group, found_now)
                 then_lo, then_hi = _group_sum(total, cells, group, found_then)
-                lo, hi = now_lo - then_hi, now_hi - then_lo
-                if 1 <= lo <= hi < threshold or -threshold < lo <= hi <= -1:
+                if small_change(now_lo - then_hi, now_hi - then_lo, threshold):
                     flagged.append(index)
                     break
     return flagged
