@@ -15,11 +15,17 @@ import pytest
 from rmj_dagster import codebook
 from rmj_dagster.assets.cockpit_assets import record_publication
 from rmj_dagster.privacy.disclosure import close_disclosure
-from rmj_dagster.publish.ceo_files import SuppressionError, verify_suppression, write_ceo_outputs, write_indicators_csv
+from rmj_dagster.publish.ceo_files import (
+    SuppressionError,
+    verify_against_versions,
+    verify_suppression,
+    write_ceo_outputs,
+    write_indicators_csv,
+)
 from rmj_dagster.publish.publication_check import verify_publication
 from tests import mart_fixtures as mf
 from tests.disclosure_attacker import attack, attack_versions, version_files
-from tests.test_disclosure_attack import _small_region
+from tests.test_disclosure_attack import _row, _small_region
 
 PRODUCED = date(2026, 12, 7)
 
@@ -108,3 +114,19 @@ def test_a_hidden_group_that_changed_by_a_few_is_closed():
     the 3 people added there are derivable. The closure hides A too; without version 1 it sees nothing."""
     assert close_disclosure(_table(earlier=False)) == []
     assert close_disclosure(_table(earlier=True)) == [2]
+
+
+def test_the_attacker_finds_a_hidden_group_that_changed_by_a_few(tmp_path):
+    """Version 1: Amsterdam-Amstelland 40, Amsterdam 25, Aalsmeer and Amstelveen hidden (15 together);
+    version 2: 55 and 37 (both changed by 10 or more), the hidden two 18 together: 3 people added there."""
+    paths = []
+    for version, (total, shown) in enumerate([(40, 25), (55, 37)], start=1):
+        rows = [_row("AA", "subregio", total, total // 4), _row("0363", "gemeente", shown, shown // 4),
+                _row("0358", "gemeente", None), _row("0362", "gemeente", None)]
+        path = tmp_path / str(version) / "indicators.csv"
+        path.parent.mkdir()
+        path.write_text(";".join(rows[0]) + "\n" + "".join(";".join(r.values()) + "\n" for r in rows), encoding="utf-8")
+        paths.append(path)
+    groups, _ = attack_versions(paths)
+    assert [(sorted(k[3] for k in g.cells), g.low, g.high) for g in groups] == [(["0358", "0362"], 3, 3)]
+    assert verify_against_versions(paths[1], paths[:1]) == []  # the file check covers single figures only
