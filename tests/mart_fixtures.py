@@ -21,9 +21,8 @@ from pathlib import Path
 import duckdb
 
 from rmj_dagster import codebook, warehouse
-from rmj_dagster.warehouse import ddl, sql_models
+from rmj_dagster.warehouse import sql_models
 
-PUBLISHED = "audit.published_figures"
 AGB_A = "12345678"
 AGB_B = "87654321"
 
@@ -84,13 +83,11 @@ def reason(reden: str) -> dict:
 
 @contextmanager
 def mart_warehouse(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A fresh warehouse with the codebook loaded, the intermediate tables created empty and no publication
-    recorded yet (``audit.published_figures``, which ceo_indicators compares a new version with)."""
+    """A fresh warehouse with the codebook loaded and the intermediate tables created empty."""
     with warehouse.connect(Path(tmp_path) / "warehouse.duckdb") as con:
         codebook.load_into(con)
         for table, columns in CONTRACT.items():
             con.execute(f"create table {table} ({', '.join(f'{c} {t}' for c, t in columns)})")
-        con.execute(f"create table {PUBLISHED} ({ddl.AUDIT_TABLES[PUBLISHED]})")
         yield con
 
 

@@ -24,7 +24,7 @@ import duckdb
 import sqlglot
 from sqlglot import exp
 
-from rmj_dagster.warehouse import column_schema, table_exists
+from rmj_dagster.warehouse import column_schema, ddl, table_exists
 
 T = TypeVar("T")
 
@@ -218,6 +218,8 @@ def _write(con: duckdb.DuckDBPyConnection, sql_model: SqlModel, *, period: str |
            delivery_ids: list[str] | None = None, keys_table: str | None = None) -> int:
     """The statements of ``run_model``, inside the caller's transaction."""
     select = _select(sql_model.sql)
+    for table in sql_model.history:  # no record yet: an empty one (its DDL lives with the audit tables)
+        con.execute(f"create table if not exists {table} ({ddl.AUDIT_TABLES[table]})")
     if sql_model.keys and keys_table is not None:
         con.execute(f"create table if not exists {sql_model.table} as select * from ({select}) limit 0")
         matched = key_match(sql_model.keys, sql_model.table, keys_table)
