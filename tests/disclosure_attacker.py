@@ -17,6 +17,11 @@ sub-region) and nothing of how the product suppresses.
 3. A derived group: the hidden cells of one equation whose total is known (their sum is the total minus
    the shown cells), or one hidden cell on its own. It is disclosed when the figures prove it holds at
    least 1 and fewer than ``threshold`` people.
+4. Across versions of a year (``versions/<n>/indicators.csv`` and the current file, ``attack_versions``):
+   every version is attacked as above on its own; then, for every two versions, a figure whose n is known
+   in both and differs by 1 to ``threshold`` - 1, and for every breakdown a group of its cells (the hidden
+   ones of either version, or both) whose sum is known in both versions (total minus the rest) and
+   differs by 1 to ``threshold`` - 1: those people were added or withdrawn between the versions.
 """
 
 from __future__ import annotations
@@ -145,10 +150,8 @@ def equations(keys) -> dict[tuple, tuple[tuple, list[tuple]]]:
     return found
 
 
-def attack(paths: list[Path]) -> tuple[list[Group], dict]:
-    """Every group of hidden figures the published files prove to hold 1 to threshold - 1 people."""
-    threshold = codebook.parameter("suppression_min_n")
-    rows = read_rows(paths)
+def _narrowed(rows: list[dict]) -> tuple[dict, set, dict]:
+    """(interval of n per figure after every equation has narrowed it, hidden figure keys, stats)."""
     interval, hidden, stats = known_n(rows)
     bounds = dict(interval) | {key: (0, INF) for key in hidden}
     eqs = [(total, members) for total, members in equations(bounds).values() if total in bounds]
@@ -168,6 +171,13 @@ def attack(paths: list[Path]) -> tuple[list[Group], dict]:
                 if (lo, hi) != bounds[key]:
                     bounds[key] = (lo, hi)
                     changed = True
+    return bounds, hidden, stats
+
+
+def attack(paths: list[Path]) -> tuple[list[Group], dict]:
+    """Every group of hidden figures the published files prove to hold 1 to threshold - 1 people."""
+    threshold = codebook.parameter("suppression_min_n")
+    bounds, hidden, stats = _narrowed(read_rows(paths))
     groups: dict[frozenset, Group] = {}
 
     def note(cells: frozenset, lo: float, hi: float, how: str) -> None:
@@ -186,3 +196,61 @@ def attack(paths: list[Path]) -> tuple[list[Group], dict]:
         note(frozenset(unknown), lo, hi, f"{equation[0]} breakdown of {' '.join(equation[3:])}: total minus shown")
     stats["hidden"] = len(hidden)
     return sorted(groups.values(), key=lambda g: (g.high, sorted(g.cells))), stats
+
+
+def version_files(folder: Path) -> list[Path]:
+    """Every kept version's ``indicators.csv`` of a year folder, oldest first, then the current one."""
+    kept = sorted((folder / "versions").glob("*/indicators.csv"), key=lambda p: int(p.parent.name))
+    return [*kept, folder / "indicators.csv"]
+
+
+def _group_sum(members: list, total: tuple, group: set, bounds: dict) -> tuple[float, float]:
+    """The interval of the sum of ``group`` (members of one breakdown): the total minus the other members.
+    A member a version does not list had no one in it then (n = 0)."""
+    def of(m):
+        return bounds.get(m, (0.0, 0.0))
+    lo = bounds[total][0] - sum(of(m)[1] for m in members if m not in group)
+    hi = bounds[total][1] - sum(of(m)[0] for m in members if m not in group)
+    return max(lo, sum(of(m)[0] for m in group)), min(hi, sum(of(m)[1] for m in group))
+
+
+def attack_versions(versions: list[Path], context: list[Path] = ()) -> tuple[list[Group], dict]:
+    """Groups of people under the threshold that differences between versions of one year give away.
+
+    ``versions``: the year's ``indicators.csv`` files, oldest first (``version_files``); ``context``: other
+    years' files read beside each version. Returns groups whose ``low``/``high`` bound the difference in n
+    (negative: people withdrawn); ``how`` names the two versions.
+    """
+    threshold = codebook.parameter("suppression_min_n")
+    attacked = [_narrowed(read_rows([path, *context])) for path in versions]
+    stats = {"versions": len(versions), "compared_figures": 0, "compared_groups": 0}
+    groups: dict[tuple, Group] = {}
+
+    def note(cells: frozenset, lo: float, hi: float, how: str) -> None:
+        small = 1 <= lo <= hi < threshold or -threshold < lo <= hi <= -1
+        if cells and small and (cells, how) not in groups:
+            groups[(cells, how)] = Group(cells, lo, hi, how)
+
+    for a in range(len(versions)):
+        for b in range(a + 1, len(versions)):
+            (old, old_hidden, _), (new, new_hidden, _) = attacked[a], attacked[b]
+            how = f"version {a + 1} -> {b + 1}"
+            for key in old.keys() & new.keys():
+                if max(old[key][1], new[key][1]) < INF:
+                    stats["compared_figures"] += 1
+                    note(frozenset([key]), new[key][0] - old[key][1], new[key][1] - old[key][0], f"{how}: one figure")
+            for equation, (total, members) in equations(old.keys() | new.keys()).items():
+                if total not in old or total not in new:
+                    continue
+                for group in {frozenset(m for m in members if m in old_hidden),
+                              frozenset(m for m in members if m in new_hidden),
+                              frozenset(m for m in members if m in old_hidden | new_hidden)}:
+                    if not group:
+                        continue
+                    old_lo, old_hi = _group_sum(members, total, group, old)
+                    new_lo, new_hi = _group_sum(members, total, group, new)
+                    if max(old_hi, new_hi) < INF:
+                        stats["compared_groups"] += 1
+                        note(group, new_lo - old_hi, new_hi - old_lo,
+                             f"{how}: hidden cells of the {equation[0]} breakdown of {' '.join(equation[3:])}")
+    return sorted(groups.values(), key=lambda g: (g.high - g.low, sorted(g.cells), g.how)), stats

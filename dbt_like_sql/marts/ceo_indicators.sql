@@ -2,6 +2,7 @@
 -- partition: year
 -- group: indicators
 -- grain: year, area_type, area_code, respondent_group, care_type, indicator
+-- history: audit.published_figures
 -- Suppression (outputs.md, "Small-cell suppression"), per year x indicator:
 -- 1. a figure whose n (denominator) is below suppression_min_n is suppressed;
 -- 2. complementary: every published total is the sum of its breakdown, which makes an equation
@@ -21,6 +22,13 @@
 --    cells, and a shown percentage with its interval gives its exact n away (rounding n hides nothing).
 --    The same closure takes every shown n as known and hides the smallest shown figure of a breakdown
 --    until no group of hidden figures can be shown to hold 1 to suppression_min_n - 1 people.
+-- 5. nothing derivable across versions: a year published again is compared with every earlier version
+--    of it (audit.published_figures, exact n; the year before too, as prev_* shows it). A figure shown
+--    then whose n now differs by 1 to suppression_min_n - 1 gives those people away: it starts hidden,
+--    as a small one does, and the steps above follow. The closure also gets each figure's n in every
+--    earlier version and hides more while a breakdown's group of cells has a sum known then and now that
+--    differs by 1 to suppression_min_n - 1. (The earlier publications are history, not an upstream: the
+--    history header keeps them out of the asset graph, which would otherwise be a cycle.)
 -- A suppressed row keeps no n, value or interval; the numerator never leaves this model. Values stay
 -- unrounded here; rounding happens where a file is written. Last year's figure (prev_*) comes through the
 -- same suppression and is NULL when it was suppressed or missing; ci_overlap_prev tells whether both
@@ -33,6 +41,43 @@ with recursive compared_years as (  -- noqa: PRS
         ) as cell_id
     from marts.indicator_base
     where period = $period  -- the year and the year before (indicator_base)
+),
+
+-- Every earlier version of the two years, numbered per year; n is NULL where it was suppressed.
+earlier_versions as (
+    select
+        year, area_type, area_code, respondent_group, care_type, indicator, n,
+        dense_rank() over (partition by year order by recorded_at, publication_id) as version
+    from audit.published_figures
+    where year in (cast($period as integer), cast($period as integer) - 1)
+),
+
+-- 5. shown in an earlier version with an n that differs by 1 to suppression_min_n - 1 from today's
+changed_a_little as (
+    select distinct c.cell_id
+    from compared_years as c
+    inner join earlier_versions as e
+        using (year, area_type, area_code, respondent_group, care_type, indicator)
+    where abs(c.n - e.n) between 1 and rmj_param('suppression_min_n') - 1
+),
+
+-- each cell's n in every earlier version of its year, in version order: NULL where it was suppressed, 0
+-- where it was not published (no one in it then)
+earlier_n as (
+    select
+        c.cell_id,
+        list(case when e.year is null then 0 else e.n end order by v.version) as earlier
+    from compared_years as c
+    inner join (select distinct year, version from earlier_versions) as v on v.year = c.year
+    left join earlier_versions as e
+        on e.version = v.version
+        and e.year = c.year
+        and e.area_type = c.area_type
+        and e.area_code = c.area_code
+        and e.respondent_group = c.respondent_group
+        and e.care_type = c.care_type
+        and e.indicator = c.indicator
+    group by c.cell_id
 ),
 
 -- Each cell as member of the equations it belongs to, one row per (equation, cell); the total of an
@@ -91,7 +136,9 @@ equation_figures as (
 ),
 
 suppression using key (cell_id) as (
-    select cell_id, n, area_code, n < rmj_param('suppression_min_n') as is_suppressed
+    select
+        cell_id, n, area_code,
+        n < rmj_param('suppression_min_n') or cell_id in (select cell_id from changed_a_little) as is_suppressed
     from compared_years
 
     union
@@ -122,11 +169,12 @@ suppression using key (cell_id) as (
 closure as (
     select unnest(rmj_close_disclosure(list({
         'equation_id': f.equation_id, 'cell_id': f.cell_id, 'is_total': f.is_total,
-        'hidden': s.is_suppressed, 'n': c.n, 'area_code': c.area_code
+        'hidden': s.is_suppressed, 'n': c.n, 'area_code': c.area_code, 'earlier': coalesce(e.earlier, [])
     }))) as cell_id
     from equation_figures as f
     inner join suppression as s on s.cell_id = f.cell_id
     inner join compared_years as c on c.cell_id = f.cell_id
+    left join earlier_n as e on e.cell_id = f.cell_id
     group by c.year, c.indicator
 ),
 

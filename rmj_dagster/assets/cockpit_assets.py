@@ -18,24 +18,26 @@ from rmj_dagster.assets.table_metadata import OWNERS, markdown_table, table_meta
 from rmj_dagster.cockpit import lineage, monitor, out_of_date
 from rmj_dagster.partitions import deliveries, years
 from rmj_dagster.resources import ExportArea, Warehouse
+from rmj_dagster.warehouse import ddl
 
 # A partitioned asset check is a preview in Dagster 1.13; we rely on it on purpose (one result per delivery).
 warnings.filterwarnings("ignore", message=r"Specifying a partitions_def on an AssetCheckSpec", category=dg.PreviewWarning)
 
 PUBLISHED_FIGURES = "audit.published_figures"
-_PUBLISHED_COLUMNS = """
-    publication_id varchar not null,
-    recorded_at timestamp not null,
-    year integer not null,
-    area_type varchar not null,
-    area_code varchar not null,
-    respondent_group varchar not null,
-    care_type varchar not null,
-    indicator varchar not null,
-    n bigint,
-    value double,
-    suppressed boolean not null
-"""
+
+
+def record_publication(con, publication_id: str, recorded_at: datetime, year: int) -> None:
+    """Append the year's figures as now published (marts.ceo_indicators: exact n, suppression) as one
+    version; ceo_indicators reads these back so that no later version gives a small difference away."""
+    con.execute(f"create table if not exists {PUBLISHED_FIGURES} ({ddl.AUDIT_TABLES[PUBLISHED_FIGURES]})")
+    con.execute(
+        f"""
+        insert into {PUBLISHED_FIGURES}
+        select ?, ?, year, area_type, area_code, respondent_group, care_type, indicator, n, value, suppressed
+        from marts.ceo_indicators where period = ?
+        """,
+        [publication_id, recorded_at, str(year)],
+    )
 
 
 @dg.asset(
@@ -57,15 +59,7 @@ def published_figures(context: dg.AssetExecutionContext, warehouse: Warehouse) -
     year = int(context.partition_key)
     recorded_at = datetime.now(UTC).replace(tzinfo=None)
     with warehouse.connect() as con:
-        con.execute(f"create table if not exists {PUBLISHED_FIGURES} ({_PUBLISHED_COLUMNS})")
-        con.execute(
-            f"""
-            insert into {PUBLISHED_FIGURES}
-            select ?, ?, year, area_type, area_code, respondent_group, care_type, indicator, n, value, suppressed
-            from marts.ceo_indicators where period = ?
-            """,
-            [context.run_id, recorded_at, str(year)],
-        )
+        record_publication(con, context.run_id, recorded_at, year)
         rows, publications = con.execute(
             f"select count(*) filter (where publication_id = ?), count(distinct publication_id) "
             f"from {PUBLISHED_FIGURES} where year = ?",

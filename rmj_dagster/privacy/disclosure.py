@@ -21,6 +21,11 @@ hides more until no group a reader can derive holds 1 to ``suppression_min_n`` -
 the hidden cells of a breakdown with a known total, and any hidden figure the breakdowns together bound).
 The published-file check runs the same ``small_groups`` on the n a reader can recover from the file
 (``published_n``); with less than the exact n it can only find less.
+
+A year published again adds what its earlier versions showed: a figure whose n changed by 1 to
+``suppression_min_n`` - 1 starts hidden (the SQL), and ``changed_groups`` finds the breakdowns where a group
+of cells has a sum a reader knows both then and now (a total minus its other cells) that changed that little:
+those people were added or withdrawn. The closure hides around them too.
 """
 
 from __future__ import annotations
@@ -143,6 +148,47 @@ def small_groups(breakdowns: Sequence[Breakdown], known: dict[Hashable, Interval
     return list(groups.items())
 
 
+def _group_sum(total: Hashable, cells: Sequence[Hashable], group: frozenset, found: dict) -> Interval:
+    """The interval of the sum of ``group`` (cells of one breakdown): its total minus the other cells."""
+    lo = found[total][0] - sum(found[c][1] for c in cells if c not in group)
+    hi = found[total][1] - sum(found[c][0] for c in cells if c not in group)
+    return max(lo, sum(found[c][0] for c in group)), min(hi, sum(found[c][1] for c in group))
+
+
+def small_change(low: float, high: float, threshold: float) -> bool:
+    """Whether a change in n known to lie in [low, high] is proven to be 1 to ``threshold`` - 1 people,
+    added or withdrawn."""
+    return 1 <= low <= high < threshold or -threshold < low <= high <= -1
+
+
+def changed_groups(breakdowns: Sequence[Breakdown], now: dict[Hashable, float], hidden: set,
+                   earlier: Sequence[dict[Hashable, float]], threshold: float) -> list[int]:
+    """The breakdowns with a group of cells whose number of people a reader knows in an earlier version and
+    now, and which changed by 1 to ``threshold`` - 1 (added or withdrawn people, derivable).
+
+    ``now``: every figure's exact n (hidden ones included); ``earlier``: per earlier version the n it showed.
+    The groups are a breakdown's hidden cells now, then, and both together; each version's shown n bound
+    the rest through every breakdown (``bounds``).
+    """
+    figures = {f for total, cells in breakdowns for f in (total, *cells)}
+    found_now = bounds(breakdowns, {f: (n, n) for f, n in now.items() if f not in hidden}, hidden & figures)
+    flagged: list[int] = []
+    for shown in earlier:
+        hidden_then = figures - shown.keys()
+        found_then = bounds(breakdowns, {f: (n, n) for f, n in shown.items()}, hidden_then)
+        for index, (total, cells) in enumerate(breakdowns):
+            if index in flagged or total not in found_now or total not in found_then:
+                continue
+            for group in {frozenset(c for c in cells if c in hidden), frozenset(c for c in cells if c in hidden_then),
+                          frozenset(c for c in cells if c in hidden or c in hidden_then)} - {frozenset()}:
+                now_lo, now_hi = _group_sum(total, cells, group, found_now)
+                then_lo, then_hi = _group_sum(total, cells, group, found_then)
+                if small_change(now_lo - then_hi, now_hi - then_lo, threshold):
+                    flagged.append(index)
+                    break
+    return flagged
+
+
 def published_n(unit: str, n: float, value: float | None, ci_low: float | None, ci_high: float | None) -> Interval:
     """What a reader can tell of a shown figure's n: ``n`` rounded to ``count_rounding_base`` and at least
     ``suppression_min_n``; for a percentage, only the n for which some count gives the value and both
@@ -173,10 +219,12 @@ def close_disclosure(figures: list[dict]) -> list[int]:
     """The cells to hide on top of those already hidden, for one table.
 
     ``figures``: one dict per (equation, figure) with ``equation_id``, ``cell_id``, ``is_total``,
-    ``hidden``, ``n`` and ``area_code`` (the tie-break). Returns cell ids, smallest first chosen.
+    ``hidden``, ``n``, ``area_code`` (the tie-break) and ``earlier`` (its n in each earlier version of the
+    year, None where suppressed then). Returns cell ids, smallest first chosen.
     First nothing hidden may be determined; then no group of hidden cells may be derivable with 1 to
-    ``suppression_min_n`` - 1 people, every shown n taken as known exactly (``small_groups``). Either way the
-    smallest shown figure around it is hidden next (a cell before the total), until nothing is left.
+    ``suppression_min_n`` - 1 people, every shown n taken as known exactly (``small_groups``); then no group
+    may have changed that little since an earlier version (``changed_groups``). Each time the smallest shown
+    figure around it is hidden next (a cell before the total), until nothing is left.
     """
     threshold = codebook.parameter("suppression_min_n")
     hidden = {f["cell_id"] for f in figures if f["hidden"]}
@@ -195,6 +243,7 @@ def close_disclosure(figures: list[dict]) -> list[int]:
         cells = [f["cell_id"] for f in eq if not f["is_total"]]
         n_of[("rest", index)] = n_of[total] - sum(n_of[c] for c in cells)
         breakdowns.append((total, [*cells, ("rest", index)]))
+    earlier = _earlier_versions(figures, breakdowns)
     order = {f["cell_id"]: (f["n"], f["area_code"] or "", f["cell_id"]) for f in figures}
     around_cell: dict[int, list[list[dict]]] = defaultdict(list)
     for eq in members.values():
@@ -218,6 +267,9 @@ def close_disclosure(figures: list[dict]) -> list[int]:
                     picks.append(smallest_shown(around_cell[next(iter(group))]))
                 else:
                     picks.append(smallest_shown([with_total[index]]))
+            if not picks:
+                picks = [smallest_shown([with_total[index]])
+                         for index in changed_groups(breakdowns, n_of, hidden, earlier, threshold)]
         chosen = {p for p in picks if p is not None}
         if not chosen:
             break  # nothing exposed, or nothing left to hide around it (cannot happen: see above)
@@ -226,9 +278,22 @@ def close_disclosure(figures: list[dict]) -> list[int]:
     return added
 
 
+def _earlier_versions(figures: list[dict], breakdowns: Sequence[Breakdown]) -> list[dict[Hashable, float]]:
+    """Per earlier version, the n each figure showed then; a breakdown's rest where all of it was shown."""
+    versions = max((len(f.get("earlier") or []) for f in figures), default=0)
+    shown = [{f["cell_id"]: float(f["earlier"][v]) for f in figures
+              if len(f.get("earlier") or []) > v and f["earlier"][v] is not None} for v in range(versions)]
+    for then in shown:
+        for total, cells in breakdowns:
+            rest, members = cells[-1], cells[:-1]
+            if total in then and all(c in then for c in members):
+                then[rest] = then[total] - sum(then[c] for c in members)
+    return shown
+
+
 _FIGURE = duckdb.struct_type(
     {"equation_id": "BIGINT", "cell_id": "BIGINT", "is_total": "BOOLEAN", "hidden": "BOOLEAN", "n": "BIGINT",
-     "area_code": "VARCHAR"}
+     "area_code": "VARCHAR", "earlier": "BIGINT[]"}
 )
 
 

@@ -136,6 +136,12 @@ def write_ceo_outputs(con: duckdb.DuckDBPyConnection, year: int, export_dir: Pat
             write_indicators_csv(con, year, staging / "indicators.csv")
         if current is not None and versions.sha256_of(staging / "indicators.csv") == _csv_sha256(current):
             return False
+        if current is not None:
+            given_away = verify_against_versions(staging / "indicators.csv",
+                                                 [*earlier_versions(folder), folder / "indicators.csv"])
+            if given_away:
+                raise SuppressionError(f"{len(given_away)} figure(s) of {year} would give a small change since an "
+                                       f"earlier version away; nothing published. First: {given_away[0]}")
         version = versions.version_of(current) + 1
         changes = changes_of.ceo_changes(con, folder / "indicators.csv", staging / "indicators.csv") if current else []
         moment = versions.now()
@@ -388,12 +394,7 @@ def _small_groups_derivable(rows: list[dict[str, str]], cells: dict, total_of: d
     breakdowns with a total in the file are solved together per table (``disclosure.small_groups``).
     """
     threshold = codebook.parameter("suppression_min_n")
-    unit = {r["indicator"]: r["eenheid"] for r in codebook.rows("indicatoren")}
-    known = {
-        _figure_key(row): disclosure.published_n(unit.get(row["indicator"], ""), number(row["n"]), number(row["value"]),
-                                                 number(row["ci_low"]), number(row["ci_high"]))
-        for row in rows if row["suppressed"] == "false" and number(row["n"]) is not None
-    }
+    known = _recovered_n(rows)
     tables: dict[tuple, list] = defaultdict(list)
     for equation, members in cells.items():
         if total_of[equation] in hidden_by_key:
@@ -409,3 +410,36 @@ def _small_groups_derivable(rows: list[dict[str, str]], cells: dict, total_of: d
             found.append(f"{year} {indicator}: the suppressed figures {names} can be worked out together "
                          f"to hold fewer than {threshold:g} people")
     return sorted(found)
+
+
+def _recovered_n(rows: list[dict[str, str]]) -> dict[tuple, tuple[float, float]]:
+    """The n a reader recovers from each shown figure of a file (``disclosure.published_n``)."""
+    unit = {r["indicator"]: r["eenheid"] for r in codebook.rows("indicatoren")}
+    return {
+        _figure_key(row): disclosure.published_n(unit.get(row["indicator"], ""), number(row["n"]), number(row["value"]),
+                                                 number(row["ci_low"]), number(row["ci_high"]))
+        for row in rows if row["suppressed"] == "false" and number(row["n"]) is not None
+    }
+
+
+def verify_against_versions(published_csv: Path, earlier_csvs: list[Path]) -> list[str]:
+    """Figures shown both in ``published_csv`` and in an earlier version of the year whose n, as a reader
+    recovers it from each file, changed by 1 to ``suppression_min_n`` - 1: those people are given away.
+    (The closure also protects breakdown groups across versions; this check covers single figures.)"""
+    threshold = codebook.parameter("suppression_min_n")
+    now = _recovered_n(read_published(published_csv))
+    found = []
+    for earlier in earlier_csvs:
+        then = _recovered_n(read_published(earlier))
+        for key in sorted(now.keys() & then.keys()):
+            if disclosure.small_change(now[key][0] - then[key][1], now[key][1] - then[key][0], threshold):
+                year, indicator, area_type, area_code, group, care = key
+                found.append(f"{year} {area_type} {area_code} {indicator} {group}/{care}: its n changed by fewer than "
+                             f"{threshold:g} since {earlier.parent.name if earlier.parent.name.isdigit() else 'the current'} version")
+    return found
+
+
+def earlier_versions(folder: Path) -> list[Path]:
+    """The ``indicators.csv`` of every kept version of a year folder, oldest first."""
+    kept = folder / versions.VERSIONS
+    return sorted(kept.glob("*/indicators.csv"), key=lambda p: int(p.parent.name)) if kept.exists() else []

@@ -9,7 +9,8 @@
 - the workbook, read back with openpyxl, holds per area type exactly the CSV's rows, numbers as numbers
   equal to the CSV, suppressed figures as empty cells marked ``ja``;
 - ``manifest.json`` lists every file with its sha256, and every earlier version in ``versions/<n>/`` is
-  read-only and byte for byte the files of its own manifest.
+  read-only and byte for byte the files of its own manifest;
+- no figure's n changed by 1 to ``suppression_min_n`` - 1 since a kept version (``verify_against_versions``).
 Messages name figures by their key, never a hidden value.
 """
 
@@ -23,7 +24,7 @@ from pathlib import Path
 
 from rmj_dagster import codebook
 from rmj_dagster.privacy import identifiers
-from rmj_dagster.publish import charts, dutch, versions, workbook
+from rmj_dagster.publish import ceo_files, charts, dutch, versions, workbook
 from rmj_dagster.publish.figures import Published, figure_key, is_suppressed, load, number, year_dir
 from rmj_dagster.publish.html_page import CHART_CLASS, LIBRARY_ID, field_text, plotly_library
 from rmj_dagster.publish.municipality_pages import municipalities
@@ -50,6 +51,7 @@ def verify_publication(export_dir: Path, year: int) -> list[str]:
     expected = expected_files(published)
     present = set(versions.published_files(folder))
     problems = check_versions(folder, expected)
+    problems += ceo_files.verify_against_versions(folder / "indicators.csv", ceo_files.earlier_versions(folder))
     problems += [f"{name}: missing" for name in sorted(expected - present)]
     problems += [f"{name}: not a file of the publication" for name in sorted(present - expected)]
     figures = published.by_key()

@@ -105,6 +105,21 @@ AUDIT_TABLES: dict[str, str] = {
     kept_at varchar,
     primary key (sha256, file_name, received_at)
     """,
+    # one version of a year's CEO figures per publication (exact n; NULL where suppressed): what
+    # marts.ceo_indicators compares a new version with (cockpit_assets.record_publication appends)
+    "audit.published_figures": """
+    publication_id varchar not null,
+    recorded_at timestamp not null,
+    year integer not null,
+    area_type varchar not null,
+    area_code varchar not null,
+    respondent_group varchar not null,
+    care_type varchar not null,
+    indicator varchar not null,
+    n bigint,
+    value double,
+    suppressed boolean not null
+    """,
 }
 
 

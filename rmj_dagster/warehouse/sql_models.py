@@ -2,10 +2,10 @@
 
 Each ``<layer>/<name>.sql`` holds one SELECT and becomes table ``<layer>.<name>`` and asset ``<name>``.
 Upstream tables are read from the SQL with sqlglot, so a dependency is never written down twice.
-Header lines say what the SQL cannot: ``-- partition: half_year|year``, ``-- group: <stage>`` and
-``-- grain: col1, col2?, ...`` -- the columns that identify a row (dbt's ``unique_combination_of_columns``
-and ``not_null``); a column marked ``?`` may be NULL, and rows with a NULL there are not compared, as in a
-SQL UNIQUE constraint.
+Header lines say what the SQL cannot: ``-- partition: half_year|year``, ``-- group: <stage>``,
+``-- history: <table>`` (a record the model reads but does not depend on) and ``-- grain: col1, col2?, ...``
+-- the columns that identify a row (dbt's ``unique_combination_of_columns`` and ``not_null``); a column
+marked ``?`` may be NULL, and rows with a NULL there are not compared, as in a SQL UNIQUE constraint.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import duckdb
 import sqlglot
 from sqlglot import exp
 
-from rmj_dagster.warehouse import column_schema, table_exists
+from rmj_dagster.warehouse import column_schema, ddl, table_exists
 
 T = TypeVar("T")
 
@@ -35,7 +35,10 @@ _GROUP_LINE = re.compile(r"^--\s*group:\s*(\w+)\s*$", re.MULTILINE)
 _GRAIN_LINE = re.compile(r"^--\s*grain:\s*(.+?)\s*$", re.MULTILINE)
 _INCREMENTAL_LINE = re.compile(r"^--\s*incremental:\s*delivery_id\s*$", re.MULTILINE)
 _KEYED_LINE = re.compile(r"^--\s*incremental by key:\s*(.+?)\s*$", re.MULTILINE)
-_HEADER_LINE = re.compile(r"^--\s*(partition:\s*\w+|group:\s*\w+|grain:.*|incremental:\s*\w+|incremental by key:.*)\s*$")
+_HISTORY_LINE = re.compile(r"^--\s*history:\s*(.+?)\s*$", re.MULTILINE)
+_HEADER_LINE = re.compile(
+    r"^--\s*(partition:\s*\w+|group:\s*\w+|grain:.*|incremental:\s*\w+|incremental by key:.*|history:.*)\s*$"
+)
 # Upstream schemas whose tables a keyed model reads only for the keys being rebuilt (ref is read whole).
 _KEYED_SCHEMAS = ("staging", "intermediate")
 
@@ -122,7 +125,15 @@ class SqlModel:
             if t.db and t.name not in ctes
         }
         tables.discard(self.table)
-        return tuple(sorted(tables))
+        return tuple(sorted(tables - set(self.history)))
+
+    @property
+    def history(self) -> tuple[str, ...]:
+        """Tables the model reads as a record of what came out of it before (``-- history: audit.x``), not
+        as an upstream: they are written after the model from its rows, so as a dependency they would close a
+        cycle, and a new record does not make the model out of date."""
+        match = _HISTORY_LINE.search(self.sql)
+        return tuple(t.strip() for t in match.group(1).split(",") if t.strip()) if match else ()
 
 
 @cache
@@ -207,6 +218,8 @@ def _write(con: duckdb.DuckDBPyConnection, sql_model: SqlModel, *, period: str |
            delivery_ids: list[str] | None = None, keys_table: str | None = None) -> int:
     """The statements of ``run_model``, inside the caller's transaction."""
     select = _select(sql_model.sql)
+    for table in sql_model.history:  # no record yet: an empty one (its DDL lives with the audit tables)
+        con.execute(f"create table if not exists {table} ({ddl.AUDIT_TABLES[table]})")
     if sql_model.keys and keys_table is not None:
         con.execute(f"create table if not exists {sql_model.table} as select * from ({select}) limit 0")
         matched = key_match(sql_model.keys, sql_model.table, keys_table)
