@@ -63,21 +63,31 @@ def _process(_: argparse.Namespace) -> int:
     first_look = LandingZone(rmj_settings.Settings.from_env().landing_dir).ensure().first_look(rmj_settings.settle_seconds())
     expectations.import_in_background()
 
+    from rmj_dagster.runner import process
+
+    return _reported(lambda reporter: process(reporter=reporter, first_look=first_look), "the pipeline failed")
+
+
+def _reported(work, failed: str) -> int:
+    """Run ``work`` with a progress reporter and print its summary; what an operator may be told instead
+    (a refused key: exit 2; a damaged or held warehouse, a period that cannot be published, a failed run:
+    exit 1) is one line on stderr, the same for every command (docs/operations.md lists them)."""
     from rmj_dagster.progress import Reporter
-    from rmj_dagster.runner import PipelineFailed, process
+    from rmj_dagster.runner import NotPublishable, PipelineFailed
+    from rmj_dagster.ttp.pseudonym import KeyRefused
     from rmj_dagster.warehouse import WarehouseDamaged, WarehouseLocked
 
     try:
         with Reporter() as reporter:
-            summary = process(reporter=reporter, first_look=first_look)
+            summary = work(reporter)
     except KeyRefused as refusal:
         print(f"rmj: refused: {refusal}", file=sys.stderr)
         return 2
-    except (WarehouseDamaged, WarehouseLocked) as problem:
+    except (WarehouseDamaged, WarehouseLocked, NotPublishable) as problem:
         print(f"rmj: {problem}", file=sys.stderr)
         return 1
     except PipelineFailed as failure:
-        print(f"rmj: the pipeline failed: {failure}", file=sys.stderr)
+        print(f"rmj: {failed}: {failure}", file=sys.stderr)
         return 1
     print(summary)
     return 0
@@ -92,27 +102,9 @@ def _publish(args: argparse.Namespace) -> int:
     except KeyRefused as refusal:
         print(f"rmj: refused: {refusal}", file=sys.stderr)
         return 2
-    from rmj_dagster.progress import Reporter
-    from rmj_dagster.runner import NotPublishable, PipelineFailed, publish
-    from rmj_dagster.warehouse import WarehouseDamaged, WarehouseLocked
+    from rmj_dagster.runner import publish
 
-    try:
-        with Reporter() as reporter:
-            summary = publish(args.kind, args.period, reporter=reporter)
-    except KeyRefused as refusal:
-        print(f"rmj: refused: {refusal}", file=sys.stderr)
-        return 2
-    except NotPublishable as why:
-        print(f"rmj: cannot publish {args.kind.upper()} {args.period}: {why}", file=sys.stderr)
-        return 1
-    except (WarehouseDamaged, WarehouseLocked) as problem:
-        print(f"rmj: {problem}", file=sys.stderr)
-        return 1
-    except PipelineFailed as failure:
-        print(f"rmj: the publication failed: {failure}", file=sys.stderr)
-        return 1
-    print(summary)
-    return 0
+    return _reported(lambda reporter: publish(args.kind, args.period, reporter=reporter), "the publication failed")
 
 
 def _demo(args: argparse.Namespace) -> int:

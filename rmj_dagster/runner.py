@@ -492,6 +492,9 @@ def _not_complete_yet(touched: dict[str, set[str]]) -> list[str]:
 class NotPublishable(ValueError):
     """A period that cannot be published: not ended yet, or without data."""
 
+    def __init__(self, kind: str, period: str, why: str):
+        super().__init__(f"cannot publish {kind.upper()} {period}: {why}")
+
 
 def _publishable(settings: Settings, kind: str, period: str) -> str:
     """The partition key of ``period`` (``2025`` or ``2025-H1``), or why it cannot be published."""
@@ -499,18 +502,18 @@ def _publishable(settings: Settings, kind: str, period: str) -> str:
 
     if kind == "ceo":
         if not re.fullmatch(r"\d{4}", period):
-            raise NotPublishable(f"a CEO year looks like 2025, not {period!r}")
+            raise NotPublishable(kind, period, f"a CEO year looks like 2025, not {period!r}")
         key, keys, start, end = period, years.get_partition_keys(), f"{period}-01-01", f"{period}-12-31"
     else:
         match = re.fullmatch(r"(\d{4})-H([12])", period)
         if not match:
-            raise NotPublishable(f"a CBS half-year looks like 2025-H1, not {period!r}")
+            raise NotPublishable(kind, period, f"a CBS half-year looks like 2025-H1, not {period!r}")
         key = f"{match[1]}-{'01' if match[2] == '1' else '07'}-01"
         keys, start, end = half_years.get_partition_keys(), key, f"{match[1]}-{'06-30' if match[2] == '1' else '12-31'}"
     if key not in keys:
-        raise NotPublishable(f"{period} has not ended yet" if key > max(keys) else f"{period} is before the monitor began")
+        raise NotPublishable(kind, period, f"{period} has not ended yet" if key > max(keys) else f"{period} is before the monitor began")
     if not settings.warehouse.exists():
-        raise NotPublishable(f"no data for {period}: no warehouse at {settings.warehouse}; run rmj process first")
+        raise NotPublishable(kind, period, f"no data for {period}: no warehouse at {settings.warehouse}; run rmj process first")
     with warehouse.connect(settings.warehouse, read_only=True) as con:
         if kind == "ceo":
             found = warehouse.table_exists(con, "intermediate.indicator_observations") and con.execute(
@@ -518,7 +521,7 @@ def _publishable(settings: Settings, kind: str, period: str) -> str:
         else:
             found = con.execute(f"select count(*) from ({_EVENT_DATES}) where d between ? and ?", [start, end]).fetchone()[0]
     if not found:
-        raise NotPublishable(f"no data for {period}")
+        raise NotPublishable(kind, period, f"no data for {period}")
     return key
 
 
