@@ -80,9 +80,10 @@ class UpstreamTouchedSinceMade(dg.AutomationCondition):
     """True for a made half-year when a materialization of an upstream asset newer than the half-year's own
     latest one touched it: a partitioned parent's of that half-year, or an unpartitioned parent's whose
     ``half_years_touched`` names it. A parent that says nothing (a whole rebuild after a rule change, an
-    asset that does not know) touched every half-year. Read from the instance's records, not from a cursor,
-    so several runs between two evaluations all count, and a half-year made since (``rmj publish``, the UI)
-    has handled them."""
+    asset that does not know) touched every half-year. Read from the instance's records, so several runs
+    between two evaluations all count and a half-year made since (``rmj publish``, the UI) has handled them;
+    only the records stored since the previous evaluation are read (what was true then and is not made
+    since stays true), so the work follows what happened since, not the history of the instance."""
 
     @property
     def description(self) -> str:
@@ -94,7 +95,7 @@ class UpstreamTouchedSinceMade(dg.AutomationCondition):
 
     @property
     def requires_cursor(self) -> bool:
-        return False
+        return True  # the previous evaluation's true subset
 
     def evaluate(self, context: dg.AutomationContext) -> dg.AutomationResult:
         instance = context.asset_graph_view.instance
@@ -104,11 +105,16 @@ class UpstreamTouchedSinceMade(dg.AutomationCondition):
                 dg.AssetRecordsFilter(context.key, asset_partitions=[partition]), limit=1).records
             if records:
                 made[partition] = records[0].storage_id
-        touched: set[str] = set()
-        if made:
+        previous, seen = context.previous_true_subset, context.previous_max_storage_id
+        if previous is None or seen is None:  # first evaluation: every record since each was made
+            seen, touched = 0, set()
+        else:  # still true: touched before and not made since
+            touched = {p for p in previous.expensively_compute_partition_keys() if p in made and made[p] <= seen}
+        after = {p: max(storage_id, seen) for p, storage_id in made.items()}
+        if after:
             for parent in context.asset_graph.get(context.key).parent_keys:
-                for record in _materializations_after(instance, parent, min(made.values())):
-                    touched |= {p for p in _touched_by(record, made) if made[p] < record.storage_id}
+                for record in _materializations_after(instance, parent, min(after.values())):
+                    touched |= {p for p in _touched_by(record, made) if after[p] < record.storage_id}
         return dg.AutomationResult(context, context.candidate_subset.compute_intersection_with_partition_keys(touched))
 
 

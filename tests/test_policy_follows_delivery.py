@@ -45,6 +45,9 @@ def test_a_delivery_touching_one_half_year_remakes_that_one_and_nothing_else():
     _warehouse_written(instance, graph, cbs, [H2])  # a delivery whose rows fall in 2025-H2 only
     touched = dg.evaluate_automation_conditions(defs=defs, instance=instance, evaluation_time=AFTER_DAY, cursor=first.cursor)
     assert _requested(touched, cbs) == {k.to_user_string(): {H2} for k in cbs}
+    # not made yet (say its run was refused): due still at the next evaluation, which reads only newer records
+    touched = dg.evaluate_automation_conditions(defs=defs, instance=instance, evaluation_time=AFTER_DAY, cursor=touched.cursor)
+    assert _requested(touched, cbs) == {k.to_user_string(): {H2} for k in cbs}
 
     for key in cbs:  # 2025-H2 made again; then a run that changed nothing (rmj process with nothing new)
         instance.report_runless_asset_event(dg.AssetMaterialization(key, partition=H2))
