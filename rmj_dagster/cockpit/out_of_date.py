@@ -14,7 +14,6 @@ Work follows the delivery: a year is compared again only when something it reads
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import duckdb
 
@@ -122,8 +121,8 @@ def check(con: duckdb.DuckDBPyConnection, touched: set[int] | None) -> Currency:
     from rmj_dagster.assets.model_assets import period_of, rules_fingerprint
 
     rules = rules_fingerprint(sql_models.model(_MARTS[-1]))  # covers the models it reads, the macros, the codebook
-    con.execute(f"create table if not exists {CHECKED} (year integer not null, checked_at timestamp not null, "
-                "rules varchar not null, publication_id varchar not null, figures varchar[] not null)")
+    con.execute(f"create table if not exists {CHECKED} (year integer not null, rules varchar not null, "
+                "publication_id varchar not null, figures varchar[] not null)")
     published = _latest_publications(con)
     stored = {y: (r, p) for y, r, p in con.execute(f"select year, rules, publication_id from {CHECKED}").fetchall()}
     due = years_due(published, stored, rules, touched)
@@ -131,8 +130,7 @@ def check(con: duckdb.DuckDBPyConnection, touched: set[int] | None) -> Currency:
         builds = [(sql_models.model(name), period_of(sql_models.model(name), str(year))) for name in _MARTS]
         differing = sql_models.preview(con, builds, lambda c, y=year: _differences(c, y))
         con.execute(f"delete from {CHECKED} where year = ?", [year])
-        con.execute(f"insert into {CHECKED} values (?, ?, ?, ?, ?)",
-                    [year, datetime.now(UTC).replace(tzinfo=None), rules, published[year], differing])
+        con.execute(f"insert into {CHECKED} values (?, ?, ?, ?)", [year, rules, published[year], differing])
     results = dict(con.execute(f"select year, figures from {CHECKED} where list_contains(?, year)", [list(published)]).fetchall())
     return Currency(tuple(due), tuple(y for y in sorted(published) if y not in due),
                     tuple(OutOfDate(y, tuple(results[y])) for y in sorted(published) if results.get(y)))
