@@ -4,8 +4,10 @@ and for ``rmj process``.
 - The warehouse follows each delivery: the delivery sensor launches the delivery job (staging to marts,
   the delivery monitor, the analysts' snapshot) and finishes a run that died halfway.
 - A CBS half-year is made on its publication day (15 January / 15 July, 06:00 Europe/Amsterdam, for the
-  half-year that just ended), and on request for any other; once made, a later change upstream makes it
-  again (the files then say whether its figures changed).
+  half-year that just ended), and on request for any other; once made, it is made again only when an
+  upstream materialization newer than its own touched it (the delivery run's assets say which half-years
+  their rows fall in: ``half_years_touched``) or its SQL changed (the files then say whether its figures
+  changed). Work follows the delivery, not the number of half-years made.
 - A CEO year is made only when an analyst asks (the UI, or ``rmj publish ceo <YYYY>``): no condition.
 """
 
@@ -71,22 +73,91 @@ class PublicationDayPassed(dg.AutomationCondition):
         return dg.AutomationResult(context, candidates.compute_intersection_with_partition_keys({key}))
 
 
+TOUCHED_METADATA = "half_years_touched"  # materialization metadata: the half-year partition keys it changed
+
+
+class UpstreamTouchedSinceMade(dg.AutomationCondition):
+    """True for a made half-year when a materialization of an upstream asset newer than the half-year's own
+    latest one touched it: a partitioned parent's of that half-year, or an unpartitioned parent's whose
+    ``half_years_touched`` names it. A parent that says nothing (a whole rebuild after a rule change, an
+    asset that does not know) touched every half-year. Read from the instance's records, so several runs
+    between two evaluations all count and a half-year made since (``rmj publish``, the UI) has handled them;
+    only the records stored since the previous evaluation are read (what was true then and is not made
+    since stays true), so the work follows what happened since, not the history of the instance."""
+
+    @property
+    def description(self) -> str:
+        return f"An upstream materialization since this half-year was made touched it (metadata {TOUCHED_METADATA})"
+
+    @property
+    def name(self) -> str:
+        return "upstream_touched_since_made"
+
+    @property
+    def requires_cursor(self) -> bool:
+        return True  # the previous evaluation's true subset
+
+    def evaluate(self, context: dg.AutomationContext) -> dg.AutomationResult:
+        instance = context.asset_graph_view.instance
+        made: dict[str, int] = {}  # partition key -> storage id of its latest materialization
+        for partition in context.candidate_subset.expensively_compute_partition_keys():
+            records = instance.fetch_materializations(
+                dg.AssetRecordsFilter(context.key, asset_partitions=[partition]), limit=1).records
+            if records:
+                made[partition] = records[0].storage_id
+        previous, seen = context.previous_true_subset, context.previous_max_storage_id
+        if previous is None or seen is None:  # first evaluation: every record since each was made
+            seen, touched = 0, set()
+        else:  # still true: touched before and not made since
+            touched = {p for p in previous.expensively_compute_partition_keys() if p in made and made[p] <= seen}
+        after = {p: max(storage_id, seen) for p, storage_id in made.items()}
+        if after:
+            for parent in context.asset_graph.get(context.key).parent_keys:
+                for record in _materializations_after(instance, parent, min(after.values())):
+                    touched |= {p for p in _touched_by(record, made) if after[p] < record.storage_id}
+        return dg.AutomationResult(context, context.candidate_subset.compute_intersection_with_partition_keys(touched))
+
+
+def _materializations_after(instance: dg.DagsterInstance, key: dg.AssetKey, storage_id: int):
+    """Every materialization of ``key`` stored after ``storage_id``, oldest first, page by page."""
+    cursor = None
+    while True:
+        result = instance.fetch_materializations(dg.AssetRecordsFilter(key, after_storage_id=storage_id),
+                                                 limit=100, cursor=cursor, ascending=True)
+        yield from result.records
+        if not result.has_more:
+            return
+        cursor = result.cursor
+
+
+def _touched_by(record, made: dict[str, int]) -> set[str]:
+    """The made half-years one upstream materialization touched."""
+    if record.partition_key is not None:  # a half-year of a CBS asset upstream
+        return {record.partition_key} & made.keys()
+    said = record.asset_materialization.metadata.get(TOUCHED_METADATA)
+    return set(made) if said is None else set(said.value) & made.keys()
+
+
 def cbs_half_year() -> dg.AutomationCondition:
     """A CBS half-year: made once its publication day passed and the warehouse holds what it reads (not
-    retried after a failure: a person looks first), and made again after a change upstream once it exists. Never all the empty half-years since
-    2018: only the one just due is made by itself."""
+    retried after a failure: a person looks first), and made again once it exists when what it reads changed
+    for it: an upstream materialization touched it, its own SQL changed (``code_version_changed``), or a CBS
+    asset it reads is requested now. Never all the empty half-years since 2018: only the one just due is made
+    by itself."""
     made_on_its_day = (
         PublicationDayPassed() & dg.AutomationCondition.missing() & ~dg.AutomationCondition.execution_failed()
         & ~dg.AutomationCondition.any_deps_missing()  # nothing delivered yet: nothing to make it from
     ).with_label("publication day passed, not made yet")
     made_again = (
-        ~dg.AutomationCondition.missing() & dg.AutomationCondition.any_deps_updated().since_last_handled()
-    ).with_label("made, and its upstream changed since")
+        (dg.AutomationCondition.code_version_changed() | UpstreamTouchedSinceMade()
+         | dg.AutomationCondition.any_deps_match(dg.AutomationCondition.will_be_requested()))
+        & ~dg.AutomationCondition.missing() & ~dg.AutomationCondition.execution_failed()
+    ).with_label("made, and a change upstream touched it since")
     return (
         (made_on_its_day | made_again)
         & ~dg.AutomationCondition.any_deps_in_progress()
         & ~dg.AutomationCondition.in_progress()
-    ).with_label("CBS half-year: on its publication day, then after each change upstream")
+    ).with_label("CBS half-year: on its publication day, then after each change upstream that touches it")
 
 
 def policy_sensor(target: dg.AssetSelection) -> dg.AutomationConditionSensorDefinition:
@@ -98,7 +169,7 @@ def policy_sensor(target: dg.AssetSelection) -> dg.AutomationConditionSensorDefi
         default_status=dg.DefaultSensorStatus.RUNNING,
         use_user_code_server=True,
         description="Evaluates the automation conditions on the assets: the CBS half-year on its publication day "
-                    "and after each change upstream. CEO years have none: an analyst publishes them.",
+                    "and after each change upstream that touches it. CEO years have none: an analyst publishes them.",
     )
 
 

@@ -35,6 +35,7 @@ from rmj_dagster.progress import Reporter, follow_run
 from rmj_dagster.settings import Settings, settle_seconds
 from rmj_dagster.ttp.pseudonym import PseudonymKey
 from rmj_dagster.warehouse import ddl
+from rmj_dagster.warehouse.periods import EVENT_DATES, periods_of_deliveries
 
 
 class PipelineFailed(RuntimeError):
@@ -55,6 +56,7 @@ class ProcessSummary:
     late_this_month: list[str] = field(default_factory=list)
     monitor_pages: list[str] = field(default_factory=list)
     cbs_periods: list[tuple[str, int, int]] = field(default_factory=list)  # published by this run: period, files, rows
+    cbs_unchanged: list[str] = field(default_factory=list)  # made again by this run, same files: no new version
     ceo_years: list[tuple[str, str]] = field(default_factory=list)  # published by this run: year, folder
     ceo_files: dict[str, str] = field(default_factory=dict)  # year -> the files table (markdown) of its run
     headline: list[tuple[str, str, str]] = field(default_factory=list)  # published by this run: year, indicator, value
@@ -93,6 +95,8 @@ class ProcessSummary:
             lines.append(f"    CEO publications {year} in {folder}/" + (":" if written else ""))
             lines += [f"      {line}" for line in written]
             lines += [f"      {y} region {indicator}: {value}" for y, indicator, value in self.headline if y == year]
+        if self.cbs_unchanged:
+            lines.append("  made again, unchanged, no new version: " + ", ".join(f"CBS extract {p}" for p in self.cbs_unchanged))
         lines += [f"  {line}" for line in self.out_of_date]
         if self.not_yet_published:
             lines.append("  not due yet (period not ended): " + ", ".join(self.not_yet_published))
@@ -215,10 +219,9 @@ def process(settings: Settings | None = None, instance: dg.DagsterInstance | Non
         new = len([k for k in keys if k not in known])
         reporter.line(f"{len(keys)} deliveries to process ({new} new) from {zone.incoming}")
     # one open database for every step of the runs below; while another process holds it, say whom we wait for
-    cursor = _policy_cursor(defs, instance, now)  # before the delivery run: what it changes counts
     with warehouse.held_open(settings.warehouse, report=None if reporter is None else reporter.line):
         _run_deliveries(defs, instance, checks, keys, known, follow)
-        made = _apply_policy(defs, instance, checks, follow, now, cursor)
+        made = _apply_policy(defs, instance, checks, follow, now)
         _take_snapshot(defs, instance, checks, follow)
         summary = _summarise(settings, made, started)
     summary.quarantine_destroyed = len(destroyed)
@@ -312,21 +315,15 @@ def _evaluate_policy(defs, instance: dg.DagsterInstance, now: datetime, cursor=N
     return dg.evaluate_automation_conditions(defs=defs, instance=instance, evaluation_time=now, cursor=cursor)
 
 
-def _policy_cursor(defs, instance: dg.DagsterInstance, now: datetime):
-    """The conditions evaluated once before the delivery run, from where the last evaluation of this
-    instance left off: runs since then (``rmj publish``, the UI) count as handled, and what the delivery run
-    then changes counts as a change. Its requests are not run: the evaluation after the delivery run asks
-    again (a half-year due is due still; the delivery run updates what a made half-year reads)."""
-    path = _cursor_path(instance)
-    stored = dg.deserialize_value(path.read_text()) if path is not None and path.exists() else None
-    return _evaluate_policy(defs, instance, now, stored).cursor
-
-
-def _apply_policy(defs, instance: dg.DagsterInstance, checks: dict, follow: dict, now: datetime, cursor) -> list[str]:
-    """Run exactly what the automation conditions request (the daemon's path, in-process): per job, one
-    run per stretch of consecutive partitions asked for the same assets. Returns the half-years made."""
+def _apply_policy(defs, instance: dg.DagsterInstance, checks: dict, follow: dict, now: datetime) -> dict[str, bool]:
+    """Run exactly what the automation conditions request (the daemon's path, in-process), evaluated once
+    after the delivery run from where the last evaluation of this instance left off (its cursor: a code
+    version changed since): per job, one run per stretch of consecutive partitions asked for the same
+    assets. Returns the half-years made, each with whether a new version of its files was written."""
     from rmj_dagster.jobs import CBS_JOB_NAME, CEO_JOB_NAME
 
+    path = _cursor_path(instance)
+    cursor = dg.deserialize_value(path.read_text()) if path is not None and path.exists() else None
     result = _evaluate_policy(defs, instance, now, cursor)
     graph = defs.resolve_asset_graph()
     wanted: dict[tuple[str, frozenset], list[str]] = {}
@@ -340,7 +337,7 @@ def _apply_policy(defs, instance: dg.DagsterInstance, checks: dict, follow: dict
             raise PipelineFailed(f"an automation condition requested {sorted(k.to_user_string() for k in keys)}, "
                                  "which no publication job runs")
         wanted.setdefault((jobs[id(partitions_def)], frozenset(keys)), []).append(partition)
-    made: list[str] = []
+    made: dict[str, bool] = {}
     for (job_name, keys), partitions in sorted(wanted.items(), key=lambda item: (item[0][0], sorted(item[1]))):
         job = defs.resolve_job_def(job_name)
         order = (half_years if job_name == CBS_JOB_NAME else years).get_partition_keys()
@@ -348,14 +345,26 @@ def _apply_policy(defs, instance: dg.DagsterInstance, checks: dict, follow: dict
         stretches = _consecutive(sorted(partitions), order) if job_name == CBS_JOB_NAME else [[p] for p in sorted(partitions)]
         for stretch in stretches:
             tags = range_tags(stretch) if len(stretch) > 1 else {}
-            _execute(job, instance, checks, partition_key=None if tags else stretch[0], tags=tags,
-                     asset_selection=sorted(keys, key=lambda k: k.path), **follow)
-        if job_name == CBS_JOB_NAME:
-            made += [p for p in partitions if p not in made]
-    path = _cursor_path(instance)
+            run = _execute(job, instance, checks, partition_key=None if tags else stretch[0], tags=tags,
+                           asset_selection=sorted(keys, key=lambda k: k.path), **follow)
+            if job_name == CBS_JOB_NAME:
+                made |= {p: made.get(p, False) or p in _new_versions(run, stretch) for p in stretch}
     if path is not None:
         path.write_text(dg.serialize_value(result.cursor))
-    return sorted(made)
+    return made
+
+
+def _new_versions(result, partitions: list[str]) -> set[str]:
+    """The half-years of ``partitions`` whose files a CBS run wrote as a new version (metadata ``new_version``,
+    per period in a range run); a re-make with unchanged files wrote none."""
+    written = set()
+    for event in result.get_asset_materialization_events():
+        metadata = event.materialization.metadata
+        for key in partitions:
+            value = metadata.get("new_version" if len(partitions) == 1 else f"new_version_{half_year_label(key)}")
+            if value is not None and value.value:
+                written.add(key)
+    return written
 
 
 def _consecutive(keys: list[str], order: list[str]) -> list[list[str]]:
@@ -379,26 +388,11 @@ def _files_written(result) -> str:
     return ""
 
 
-_EVENT_DATES = " union all ".join(  # the date that places a cleaned row in a period, per table
-    f"select {column} as d, delivery_id from intermediate.{table}"
-    for table, column in (("cleaned_stop_zorg", "einddatum"), ("cleaned_responses", "invuldatum"), ("cleaned_goals", "meetdatum")))
-
-
-def _periods_of_deliveries(con, deliveries: list[str]) -> dict[str, set[str]]:
-    """The half-years and years in which the cleaned rows of ``deliveries`` fall (the periods they touch)."""
-    if not deliveries:
-        return {"half_year": set(), "year": set()}
-    dates = [d for (d,) in con.execute(
-        f"select distinct d from ({_EVENT_DATES}) where d is not null and list_contains(?, delivery_id)", [deliveries]
-    ).fetchall()]
-    return {"half_year": {half_year_key(d) for d in dates}, "year": {str(d.year) for d in dates}}
-
-
 def _periods_with_data(con) -> dict[str, list[str]]:
     """Completed half-years that have cleaned data and completed years that have CEO observations (the
     current period is not complete yet). A year whose data makes no CEO figure (e.g. only a stop record
     whose reason does not count as an end) is not a year to publish: publishing it would fail."""
-    dates = con.execute(f"select distinct d from ({_EVENT_DATES}) where d is not null").fetchall()
+    dates = con.execute(f"select distinct d from ({EVENT_DATES}) where d is not null").fetchall()
     half_year_keys = set(half_years.get_partition_keys())
     year_keys = set(years.get_partition_keys())
     found_half = {half_year_key(d) for (d,) in dates}
@@ -445,9 +439,9 @@ def _cbs_made(con, summary: ProcessSummary, half_year_keys: list[str]) -> None:
         summary.cbs_periods.append((period, files, records))
 
 
-def _summarise(settings: Settings, made: list[str], started: datetime) -> ProcessSummary:
+def _summarise(settings: Settings, made: dict[str, bool], started: datetime) -> ProcessSummary:
     """This run's deliveries (processed since ``started``), rows, quarantined files and the CBS half-years
-    made; then the totals over every delivery so far."""
+    made (published: a new version written; else unchanged); then the totals over every delivery so far."""
     summary = ProcessSummary(export_dir=settings.export_dir, warehouse=settings.warehouse)
     this_run = "delivery_id in (select delivery_id from audit.deliveries where processed_at >= $started)"
     with warehouse.connect(settings.warehouse, read_only=True) as con:
@@ -474,10 +468,11 @@ def _summarise(settings: Settings, made: list[str], started: datetime) -> Proces
                 summary.totals = {"deliveries": deliveries, "rows": rows,
                                   "quarantined": {"files": sum(n for _, n, _ in quarantined)}}
         _cockpit(con, summary, settings)
-        _cbs_made(con, summary, made)
+        _cbs_made(con, summary, sorted(k for k, new in made.items() if new))
+        summary.cbs_unchanged = [half_year_label(k) for k, new in sorted(made.items()) if not new]
         loaded = [d for (d,) in con.execute("select delivery_id from audit.deliveries where status = 'loaded' "
                                             "and processed_at >= ? order by 1", [started]).fetchall()]
-        summary.not_yet_published = _not_complete_yet(_periods_of_deliveries(con, loaded))
+        summary.not_yet_published = _not_complete_yet(periods_of_deliveries(con, loaded))
     return summary
 
 
@@ -519,7 +514,7 @@ def _publishable(settings: Settings, kind: str, period: str) -> str:
             found = warehouse.table_exists(con, "intermediate.indicator_observations") and con.execute(
                 "select count(*) from intermediate.indicator_observations where year = ?", [int(period)]).fetchone()[0]
         else:
-            found = con.execute(f"select count(*) from ({_EVENT_DATES}) where d between ? and ?", [start, end]).fetchone()[0]
+            found = con.execute(f"select count(*) from ({EVENT_DATES}) where d between ? and ?", [start, end]).fetchone()[0]
     if not found:
         raise NotPublishable(kind, period, f"no data for {period}")
     return key
@@ -553,8 +548,10 @@ def publish(kind: str, period: str, settings: Settings | None = None, instance: 
                 summary.ceo_files[period] = _files_written(result)
                 summary.headline += _headline(settings.export_dir, int(period))
                 summary.changed_figures = [str(c) for c in lineage.changed_figures(con, [int(period)])]
-            else:
+            elif key in _new_versions(result, [key]):
                 _cbs_made(con, summary, [key])
+            else:
+                summary.cbs_unchanged = [half_year_label(key)]
     summary.checks = {"passed": checks["passed"], "failed": checks["failed"]}
     summary.warnings = sorted(set(checks.get("warned", [])))
     summary.failed_checks = sorted(set(checks.get("names", [])))

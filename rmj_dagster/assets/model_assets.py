@@ -13,6 +13,7 @@ from rmj_dagster.assets.table_metadata import OWNERS, table_metadata
 from rmj_dagster.intake.kinds import KINDS
 from rmj_dagster.partitions import backfill_policy, half_year_bounds, half_year_label, half_years, year_bounds, years
 from rmj_dagster.resources import Warehouse
+from rmj_dagster.warehouse import periods as touched_periods
 from rmj_dagster.warehouse import sql_models
 
 _PARTITIONS = {"half_year": half_years, "year": years}
@@ -235,6 +236,7 @@ def build_sql_asset(model: sql_models.SqlModel) -> dg.AssetsDefinition:
         written = None  # the rows this step wrote, as a filter for the identifier scan (None = all)
         delivery_ids = None
         keys_table = None
+        touched = {}  # the periods the rows this step rebuilt fall in (none said: the whole table, every period)
         with warehouse.connect() as con:
             if model.incremental:
                 rows, delivery_ids = build_incremental(con, model, deliveries_of_run(context))
@@ -244,12 +246,13 @@ def build_sql_asset(model: sql_models.SqlModel) -> dg.AssetsDefinition:
                 rows, keys_table = build_keyed(con, model)
                 if keys_table is not None:
                     written = f"exists (select 1 from {keys_table} where {sql_models.key_match(model.keys, model.table, keys_table)})"
+                    touched = touched_periods.metadata(touched_periods.periods_of_keys(con, keys_table))
             elif periods:
                 rows = sum(sql_models.run_model(con, model, **period) for period in periods)
                 written = identifier_scan.rows_in("period", labels)
             else:
                 rows = sql_models.run_model(con, model)
-            metadata = table_metadata(con, model.table)
+            metadata = table_metadata(con, model.table) | touched
             if model.name in _AFTER_BUILD:
                 metadata |= _AFTER_BUILD[model.name](context, con)
             check = identifier_scan.result(

@@ -5,6 +5,10 @@ what it would show. The year's marts are built as they would be now, in a transa
 (nothing kept, the published year stays as it is), and compared with the latest publication
 (``audit.published_figures``) in published form: the value and n as ``indicators.csv`` shows them, and
 suppression.
+
+Work follows the delivery: a year is compared again only when something it reads may have changed (see
+``years_due``); every other published year keeps the result of its last comparison, kept per year in
+``audit.publication_currency`` with the rules and the publication it was made under.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from rmj_dagster.cockpit.lineage import FIGURES_TABLE, Figure
 from rmj_dagster.warehouse import sql_models
 
 PUBLISHED_FIGURES = "audit.published_figures"
+CHECKED = "audit.publication_currency"  # per published year: its last comparison, under which rules and publication
 _MARTS = ("indicator_base", "ceo_indicators")  # what a year's figures are built from, in order
 
 
@@ -39,9 +44,16 @@ def upstream_tables() -> list[str]:
 
 
 def published_years(con: duckdb.DuckDBPyConnection) -> list[int]:
+    return sorted(_latest_publications(con))
+
+
+def _latest_publications(con: duckdb.DuckDBPyConnection) -> dict[int, str]:
+    """Each published year with the id of its latest publication."""
     if not warehouse.table_exists(con, PUBLISHED_FIGURES):
-        return []
-    return [y for (y,) in con.execute(f"select distinct year from {PUBLISHED_FIGURES} order by 1").fetchall()]
+        return {}
+    return dict(con.execute(
+        f"select year, publication_id from (select distinct year, publication_id, recorded_at from {PUBLISHED_FIGURES}) "
+        "qualify row_number() over (partition by year order by recorded_at desc, publication_id desc) = 1").fetchall())
 
 
 def _shown(alias: str) -> str:
@@ -85,14 +97,40 @@ def _differences(con: duckdb.DuckDBPyConnection, year: int) -> list[str]:
     return [f"{Figure(*r[:6])}: {shown(*r[6:9])} -> {shown(*r[9:12])}" for r in rows]
 
 
-def out_of_date(con: duckdb.DuckDBPyConnection) -> list[OutOfDate]:
-    """Every published year whose figures would now differ from its latest publication."""
-    from rmj_dagster.assets.model_assets import period_of
+@dataclass(frozen=True)
+class Currency:
+    """Every published year's latest comparison: ``compared`` now, the rest kept from an earlier run."""
 
-    found = []
-    for year in published_years(con):
+    compared: tuple[int, ...]
+    kept: tuple[int, ...]
+    stale: tuple[OutOfDate, ...]  # over every published year
+
+
+def years_due(published: dict[int, str], stored: dict[int, tuple[str, str]], rules: str,
+              touched: set[int] | None) -> list[int]:
+    """The published years to compare again: every one when ``touched`` is None (a CEO run, or a rebuild that
+    does not say which years it changed); else each year the run's rows touched and the year after it (a year
+    is compared with the one before), and each year never compared, published anew since, or last compared
+    under other rules (a model's SQL, the macros, the codebook)."""
+    return [y for y in sorted(published)
+            if touched is None or y in touched or y - 1 in touched or stored.get(y) != (rules, published[y])]
+
+
+def check(con: duckdb.DuckDBPyConnection, touched: set[int] | None) -> Currency:
+    """Compare the published years due (``years_due``), keep their results, and return every year's latest."""
+    from rmj_dagster.assets.model_assets import period_of, rules_fingerprint
+
+    rules = rules_fingerprint(sql_models.model(_MARTS[-1]))  # covers the models it reads, the macros, the codebook
+    con.execute(f"create table if not exists {CHECKED} (year integer not null, rules varchar not null, "
+                "publication_id varchar not null, figures varchar[] not null)")
+    published = _latest_publications(con)
+    stored = {y: (r, p) for y, r, p in con.execute(f"select year, rules, publication_id from {CHECKED}").fetchall()}
+    due = years_due(published, stored, rules, touched)
+    for year in due:
         builds = [(sql_models.model(name), period_of(sql_models.model(name), str(year))) for name in _MARTS]
         differing = sql_models.preview(con, builds, lambda c, y=year: _differences(c, y))
-        if differing:
-            found.append(OutOfDate(year, tuple(differing)))
-    return found
+        con.execute(f"delete from {CHECKED} where year = ?", [year])
+        con.execute(f"insert into {CHECKED} values (?, ?, ?, ?)", [year, rules, published[year], differing])
+    results = dict(con.execute(f"select year, figures from {CHECKED} where list_contains(?, year)", [list(published)]).fetchall())
+    return Currency(tuple(due), tuple(y for y in sorted(published) if y not in due),
+                    tuple(OutOfDate(y, tuple(results[y])) for y in sorted(published) if results.get(y)))

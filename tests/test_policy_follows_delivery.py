@@ -1,0 +1,120 @@
+"""A made CBS half-year is made again only when a change upstream touched it: the work follows the delivery,
+not the number of half-years made before."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import dagster as dg
+
+from rmj_dagster.automation import TOUCHED_METADATA
+from rmj_dagster.definitions import defs
+
+AFTER_DAY = datetime(2026, 2, 1, 12, tzinfo=UTC)  # 2025-H2's publication day passed; it is the one due
+H1, H2 = "2025-01-01", "2025-07-01"
+
+
+def _cbs_keys(graph) -> list[dg.AssetKey]:
+    """The CBS assets in the order a run materializes them (each after what it reads)."""
+    return [k for k in graph.toposorted_asset_keys if graph.get(k).automation_condition]
+
+
+def _requested(result, keys) -> dict[str, set[str]]:
+    return {k.to_user_string(): set(result.get_requested_partitions(k)) for k in keys if result.get_num_requested(k)}
+
+
+def _warehouse_written(instance, graph, cbs, touched: list[str] | None) -> None:
+    """The delivery run's tables upstream of the CBS half-years, materialized and saying which half-years their
+    rows fall in (``None``: they say nothing, as after a whole rebuild)."""
+    metadata = {} if touched is None else {TOUCHED_METADATA: dg.MetadataValue.json(touched)}
+    for key in {p for k in cbs for p in graph.get(k).parent_keys} - set(cbs):
+        instance.report_runless_asset_event(dg.AssetMaterialization(key, metadata=metadata))
+
+
+def test_a_delivery_touching_one_half_year_remakes_that_one_and_nothing_else():
+    graph = defs.resolve_asset_graph()
+    cbs = _cbs_keys(graph)
+    instance = dg.DagsterInstance.ephemeral()
+    _warehouse_written(instance, graph, cbs, None)
+    for key in cbs:  # both half-years of 2025 made, after the warehouse
+        for partition in (H1, H2):
+            instance.report_runless_asset_event(dg.AssetMaterialization(key, partition=partition))
+    first = dg.evaluate_automation_conditions(defs=defs, instance=instance, evaluation_time=AFTER_DAY)
+    assert first.total_requested == 0  # made, nothing changed since
+
+    _warehouse_written(instance, graph, cbs, [H2])  # a delivery whose rows fall in 2025-H2 only
+    touched = dg.evaluate_automation_conditions(defs=defs, instance=instance, evaluation_time=AFTER_DAY, cursor=first.cursor)
+    assert _requested(touched, cbs) == {k.to_user_string(): {H2} for k in cbs}
+    # not made yet (say its run was refused): due still at the next evaluation, which reads only newer records
+    touched = dg.evaluate_automation_conditions(defs=defs, instance=instance, evaluation_time=AFTER_DAY, cursor=touched.cursor)
+    assert _requested(touched, cbs) == {k.to_user_string(): {H2} for k in cbs}
+
+    for key in cbs:  # 2025-H2 made again; then a run that changed nothing (rmj process with nothing new)
+        instance.report_runless_asset_event(dg.AssetMaterialization(key, partition=H2))
+    _warehouse_written(instance, graph, cbs, [])
+    nothing = dg.evaluate_automation_conditions(defs=defs, instance=instance, evaluation_time=AFTER_DAY, cursor=touched.cursor)
+    assert nothing.total_requested == 0
+
+    # two runs before the next evaluation: each counts; and a rebuild that does not say (a rule change): all
+    _warehouse_written(instance, graph, cbs, [H1])
+    _warehouse_written(instance, graph, cbs, [])
+    both = dg.evaluate_automation_conditions(defs=defs, instance=instance, evaluation_time=AFTER_DAY, cursor=nothing.cursor)
+    assert _requested(both, cbs) == {k.to_user_string(): {H1} for k in cbs}
+    for key in cbs:
+        instance.report_runless_asset_event(dg.AssetMaterialization(key, partition=H1))
+    _warehouse_written(instance, graph, cbs, None)
+    rebuilt = dg.evaluate_automation_conditions(defs=defs, instance=instance, evaluation_time=AFTER_DAY, cursor=both.cursor)
+    assert _requested(rebuilt, cbs) == {k.to_user_string(): {H1, H2} for k in cbs}  # made ones only, not 2018 on
+
+
+def _stop_file(incoming, name: str, rows: list[tuple[int, str, str]]) -> None:
+    """A stop-zorg CSV of provider 12345678: rows (trajectory number, begindatum, einddatum), reason 31."""
+    from tests.test_chain_exact_figures import valid_bsns
+
+    bsns = valid_bsns(3100)
+    lines = ["aanbieder_agb;bsn;geboortedatum;gemeentecode;toewijzingnummer;begindatum;einddatum;reden_beeindiging;status_aanlevering"]
+    lines += [f"12345678;{bsns[n]};2015-01-01;0363;{n};{begin};{end};31;1" for n, begin, end in rows]
+    (incoming / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _currency_check(instance) -> dict[str, object]:
+    """The last evaluation of publication_current: which years it compared and which it kept."""
+    from rmj_dagster.assets.asset_keys import asset_key
+
+    record = instance.get_latest_asset_check_evaluation_record(dg.AssetCheckKey(asset_key("ceo_publication"), "publication_current"))
+    metadata = record.evaluation.metadata
+    return {"run": record.run_id, "compared": metadata["compared"].value, "kept": metadata["kept"].value}
+
+
+def test_rmj_process_remakes_the_half_year_a_delivery_touched_and_compares_only_its_years(rmj_env):
+    from rmj_dagster.jobs import CBS_JOB_NAME
+    from rmj_dagster.runner import process, publish
+    from tests.test_chain_exact_figures import write_deliveries
+
+    incoming = rmj_env["landing"] / "incoming"
+    write_deliveries(incoming)  # 2025: ends in H1, questionnaires in H1 and H2
+    _stop_file(incoming, "stopzorg_2024.csv", [(3000 + n, "2024-02-01", "2024-11-01") for n in range(8)])
+    instance = dg.DagsterInstance.ephemeral()
+
+    def cbs_runs() -> list[str]:
+        return [r.dagster_run.tags.get("dagster/partition") for r in instance.get_run_records(dg.RunsFilter(job_name=CBS_JOB_NAME))]
+
+    assert [p for p, _, _ in process(instance=instance, now=AFTER_DAY).cbs_periods] == ["2025-H2"]  # the one due
+    for kind, period in (("cbs", "2025-H1"), ("ceo", "2024"), ("ceo", "2025")):
+        publish(kind, period, instance=instance)
+    made = cbs_runs()
+
+    nothing = process(instance=instance, now=AFTER_DAY)  # nothing new: no CBS run, no year compared again
+    assert cbs_runs() == made and nothing.cbs_periods == [] and nothing.cbs_unchanged == []
+    assert _currency_check(instance)["compared"] == [] and _currency_check(instance)["kept"] == ["2024", "2025"]
+    assert "made again" not in str(nothing) and "published by this run" not in str(nothing)
+
+    _stop_file(incoming, "stopzorg_2025_h2.csv", [(2001, "2025-08-01", "2025-10-01")])  # touches 2025-H2 only
+    one = process(instance=instance, now=AFTER_DAY)
+    assert cbs_runs() == [H2, *made]  # newest first: 2025-H2 made again, 2025-H1 not
+    # no questionnaire for it: the files are the same, so no new version, and the summary says so
+    assert one.cbs_periods == [] and one.cbs_unchanged == ["2025-H2"]
+    assert "made again, unchanged, no new version: CBS extract 2025-H2" in str(one)
+    assert "published by this run" not in str(one)
+    check = _currency_check(instance)
+    assert check["compared"] == ["2025"] and check["kept"] == ["2024"]  # 2026 (the year after) is not published
