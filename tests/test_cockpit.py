@@ -49,7 +49,9 @@ def monthly_run(tmp_path_factory):
     instance = dg.DagsterInstance.ephemeral()
     lines = []
     summary = process(instance=instance, reporter=Reporter(stream=_Lines(lines), live=False))
-    yield {"env": env, "truth": truth, "instance": instance, "summary": summary, "progress": lines}
+    # a CEO year waits for an analyst: published on purpose, as `rmj publish ceo 2025` does
+    published = publish("ceo", "2025", instance=instance, reporter=Reporter(stream=_Lines([]), live=False))
+    yield {"env": env, "truth": truth, "instance": instance, "summary": summary, "published": published, "progress": lines}
     for key, value in saved.items():
         if value is None:
             os.environ.pop(key, None)
@@ -243,9 +245,10 @@ def test_process_reports_progress_per_stage_in_plain_lines(monthly_run):
     assert "warning: marts/delivery_monitor:no_provider_late" in text
 
 
-def test_process_warns_of_each_provider_about_to_be_published_without_a_name(monthly_run):
-    """Seed 31's providers are not in codebook/aanbieders.csv: the warning check names every one of them."""
-    text = str(monthly_run["summary"])
+def test_publishing_warns_of_each_provider_without_a_name(monthly_run):
+    """Seed 31's providers are not in codebook/aanbieders.csv: the warning check of the CEO year names every
+    one of them when the year is published."""
+    text = str(monthly_run["published"])
     warning = next(line for line in text.splitlines() if "every_provider_has_a_name" in line)
     assert warning.startswith("  warning: marts/ceo_indicators:every_provider_has_a_name (")
     with duckdb.connect(str(monthly_run["env"]["RMJ_WAREHOUSE"]), read_only=True) as con:
