@@ -43,16 +43,22 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _process(_: argparse.Namespace) -> int:
+def _key_refused() -> bool:
+    """A missing or unfit key is refused at once: before the landing zone is touched, before Dagster and the
+    rest are imported (seconds). Whether the key links with the stored pseudonyms needs the warehouse:
+    process() and publish() ask that, still before any delivery is read."""
     from rmj_dagster.ttp.pseudonym import KeyRefused, PseudonymKey
 
-    # A missing or unfit key is refused at once: before the landing zone is touched, before Dagster and the
-    # rest are imported (seconds). Whether the key links with the stored pseudonyms needs the warehouse:
-    # process() asks that, still before any delivery is read.
     try:
         PseudonymKey.from_env()
     except KeyRefused as refusal:
         print(f"rmj: refused: {refusal}", file=sys.stderr)
+        return True
+    return False
+
+
+def _process(_: argparse.Namespace) -> int:
+    if _key_refused():
         return 2
 
     from rmj_dagster.intake.landing_zone import LandingZone
@@ -95,12 +101,7 @@ def _reported(work, failed: str) -> int:
 
 def _publish(args: argparse.Namespace) -> int:
     """``rmj publish ceo <YYYY>`` / ``rmj publish cbs <YYYY-Hn>``: publish one period on purpose."""
-    from rmj_dagster.ttp.pseudonym import KeyRefused, PseudonymKey
-
-    try:
-        PseudonymKey.from_env()
-    except KeyRefused as refusal:
-        print(f"rmj: refused: {refusal}", file=sys.stderr)
+    if _key_refused():
         return 2
     from rmj_dagster.runner import publish
 
