@@ -17,10 +17,9 @@ import dagster as dg
 import duckdb
 import pytest
 
-from rmj_dagster.assets import model_assets
 from rmj_dagster.generate import generate_deliveries
 from rmj_dagster.runner import process
-from rmj_dagster.warehouse import connect, sql_models
+from rmj_dagster.warehouse import builds, connect, sql_models
 
 TODAY = date(2026, 11, 22)
 KEYED = [m for m in sql_models.discover() if m.keys]
@@ -82,7 +81,7 @@ def test_keyed_tables_equal_a_whole_rebuild_after_batches_and_after_a_run_that_d
         assert con.execute(
             "select count(*) from intermediate.cleaned_goals where delivery_id = ?", [left_behind]
         ).fetchone()[0] > 0
-        staged = con.execute(model_assets._staged_deliveries_sql()).fetchall()
+        staged = con.execute(builds._staged_deliveries_sql()).fetchall()
         for model in KEYED:  # every staged delivery taken in by every keyed model, once
             taken = con.execute(
                 "select delivery_id from audit.model_deliveries where model = ?", [model.table]
@@ -94,16 +93,16 @@ def test_keyed_tables_equal_a_whole_rebuild_after_batches_and_after_a_run_that_d
 
 def test_a_change_to_an_upstream_model_changes_the_fingerprint_so_the_table_is_rebuilt_whole(monkeypatch):
     goals = sql_models.model("gas_scores")
-    before = model_assets.rules_fingerprint(goals)
-    responses_before = model_assets.rules_fingerprint(sql_models.model("cleaned_responses"))
+    before = builds.rules_fingerprint(goals)
+    responses_before = builds.rules_fingerprint(sql_models.model("cleaned_responses"))
     changed = tuple(
         dataclasses.replace(m, sql=m.sql + "\n-- a changed rule") if m.name == "stg_goals" else m
         for m in sql_models.discover()
     )
     monkeypatch.setattr(sql_models, "discover", lambda: changed)
-    assert model_assets.rules_fingerprint(goals) != before
+    assert builds.rules_fingerprint(goals) != before
     # a model that does not read stg_goals keeps its rows
-    assert model_assets.rules_fingerprint(sql_models.model("cleaned_responses")) == responses_before
+    assert builds.rules_fingerprint(sql_models.model("cleaned_responses")) == responses_before
 
 
 @pytest.mark.slow  # whole `rmj process` runs: a minute or more on the shared machine

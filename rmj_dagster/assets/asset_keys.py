@@ -29,6 +29,16 @@ def python_asset_names(name: str) -> dict:
     return {"name": name, "key_prefix": [PYTHON_ASSET_PREFIX[name]]}
 
 
+# Tables written from Python rather than by a model: which asset owns them.
+PYTHON_OWNED = {
+    "audit.deliveries": "raw_provider_drops",
+    "audit.file_receipts": "raw_provider_drops",
+    "audit.key_labels": "raw_provider_drops",  # the receipt step binds the key's label first
+    **{kind.table: kind.asset for kind in KINDS.values()},
+    "audit.published_figures": "published_figures",
+}
+
+
 def asset_key(name: str) -> dg.AssetKey:
     """The key of the asset called ``name`` (a Python asset or a SQL model)."""
     if name in PYTHON_ASSET_PREFIX:
@@ -37,3 +47,13 @@ def asset_key(name: str) -> dg.AssetKey:
     if name not in layers:
         raise KeyError(f"no asset is called {name!r}")
     return dg.AssetKey([layers[name], name])
+
+
+def asset_key_of_table(table: str) -> dg.AssetKey:
+    """The asset that writes ``schema.table``: the codebook, an ingest asset, or the model of that name."""
+    schema, name = table.split(".")
+    if schema == "ref":
+        return asset_key("codebook")
+    if table in PYTHON_OWNED:
+        return asset_key(PYTHON_OWNED[table])
+    return dg.AssetKey([schema, name])

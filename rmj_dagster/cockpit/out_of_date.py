@@ -118,7 +118,7 @@ def years_due(published: dict[int, str], stored: dict[int, tuple[str, str]], rul
 
 def check(con: duckdb.DuckDBPyConnection, touched: set[int] | None) -> Currency:
     """Compare the published years due (``years_due``), keep their results, and return every year's latest."""
-    from rmj_dagster.assets.model_assets import period_of, rules_fingerprint
+    from rmj_dagster.warehouse.builds import period_of, rules_fingerprint
 
     rules = rules_fingerprint(sql_models.model(_MARTS[-1]))  # covers the models it reads, the macros, the codebook
     con.execute(f"create table if not exists {CHECKED} (year integer not null, rules varchar not null, "
