@@ -68,11 +68,18 @@ class SqlModel:
 
     @property
     def group(self) -> str:
-        """The business stage the model belongs to (the Dagster asset group), from its ``-- group:`` line."""
+        """The stage that builds the model (its package under ``rmj_dagster/assets/``, and so its Dagster group),
+        from its ``-- group:`` line."""
         match = _GROUP_LINE.search(self.sql)
         if not match:
             raise ValueError(f"{self.path.name} has no '-- group:' header line")
         return match.group(1)
+
+    @property
+    def rules(self) -> str:
+        """The text that decides the table's rows, hashed for its code version and rules fingerprint: the SQL
+        without its ``-- group:`` line, so moving a model to another stage rebuilds nothing."""
+        return _GROUP_LINE.sub("", self.sql)
 
     @property
     def grain(self) -> tuple[GrainColumn, ...]:
