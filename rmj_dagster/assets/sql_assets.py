@@ -77,7 +77,7 @@ def build_sql_asset(model: sql_models.SqlModel, after_build: AfterBuild | None =
         kinds={"duckdb", "sql"},
         owners=OWNERS,
         pool="duckdb",
-        code_version=hashlib.sha256(model.sql.encode()).hexdigest()[:12],
+        code_version=hashlib.sha256(model.rules.encode()).hexdigest()[:12],
         metadata={"dagster/table_name": model.table, "sql_file": f"dbt_like_sql/{model.layer}/{model.name}.sql"},
         check_specs=[identifier_scan.spec(key, [model.table]), *([grain_spec(key, model)] if model.grain else [])],
     )

@@ -41,7 +41,7 @@ def rules_fingerprint(model: sql_models.SqlModel) -> str:
 
     digest = hashlib.sha256()
     for upstream in _models_upstream(model):
-        digest.update(upstream.sql.encode())
+        digest.update(upstream.rules.encode())
     digest.update(macros_sql().encode())
     for name in codebook.TABLES:
         digest.update(codebook.path(name).read_bytes())
