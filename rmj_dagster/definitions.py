@@ -1,16 +1,16 @@
-"""The Dagster code location: one ``Definitions`` for the whole RMJ chain."""
+"""The Dagster code location: the stages' ``Definitions`` joined, with the resources, sensors and executor."""
 
 from __future__ import annotations
 
 import dagster as dg
 
 from rmj_dagster import automation, settings
-from rmj_dagster.assets import all_assets
-from rmj_dagster.checks import all_checks
-from rmj_dagster.jobs import build_jobs
+from rmj_dagster.assets import cbs, ceo, intake, models, monitor, reference, snapshot, verification
 from rmj_dagster.resources import AnalystSnapshot, ExportArea, LandingZoneResource, PseudonymKeyResource, Warehouse
-from rmj_dagster.schedules import full_verification_schedule
 from rmj_dagster.sensors import delivery_sensor
+
+# The stages in the order the data travel.
+STAGES = (intake, reference, models, cbs, ceo, monitor, snapshot, verification)
 
 settings.owner_only_files()  # the code server and every run worker load this module first
 
@@ -31,18 +31,14 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
 
 def build_defs() -> dg.Definitions:
     """The whole code location, with resources read from the environment as it is now."""
-    assets = all_assets()
-    checks = all_checks()
-    return dg.Definitions(
-        assets=assets,
-        asset_checks=checks,
-        jobs=build_jobs(assets, checks),
-        sensors=[delivery_sensor, automation.policy_sensor(dg.AssetSelection.assets(
-            *[k for a in assets for k, c in a.automation_conditions_by_key.items() if c is not None]))],
-        schedules=[full_verification_schedule],
+    stages = [stage.defs for stage in STAGES]
+    conditioned = [key for d in stages for a in d.assets or [] for key, condition in a.automation_conditions_by_key.items()
+                   if condition is not None]
+    return dg.Definitions.merge(*stages, dg.Definitions(
+        sensors=[delivery_sensor, automation.policy_sensor(dg.AssetSelection.assets(*conditioned))],
         resources=build_resources(),
         executor=dg.in_process_executor,
-    )
+    ))
 
 
 defs = build_defs()

@@ -17,9 +17,8 @@ from pathlib import Path
 import dagster as dg
 
 from rmj_dagster import local_instance, warehouse
-from rmj_dagster.assets.asset_keys import asset_key
-from rmj_dagster.assets.cockpit_assets import PUBLICATION_CURRENT_CHECK
-from rmj_dagster.assets.delivery_observations import LOADED_CHECK
+from rmj_dagster.assets.asset_keys import PUBLICATION_CURRENT_CHECK, asset_key
+from rmj_dagster.assets.intake.delivery_observations import LOADED_CHECK
 from rmj_dagster.intake.landing_zone import (
     PARTIAL_GRACE,
     FirstLook,
@@ -241,13 +240,13 @@ def _refuse_unfit_key(settings: Settings) -> None:
     key = PseudonymKey.from_env()
     if not settings.warehouse.exists():
         return
-    from rmj_dagster.assets.delivery_assets import refuse_unfit_key
+    from rmj_dagster.assets.intake.delivery_assets import refuse_unfit_key
 
     with warehouse.connect(settings.warehouse, read_only=True) as con:
         if warehouse.table_exists(con, "audit.key_labels"):
             refuse_unfit_key(con, key, record=False)
         else:  # made before labels were bound
-            from rmj_dagster.assets.delivery_assets import key_labels_in_warehouse
+            from rmj_dagster.assets.intake.delivery_assets import key_labels_in_warehouse
 
             key.refuse_to_mix(key_labels_in_warehouse(con))
 
@@ -320,7 +319,8 @@ def _apply_policy(defs, instance: dg.DagsterInstance, checks: dict, follow: dict
     after the delivery run from where the last evaluation of this instance left off (its cursor: a code
     version changed since): per job, one run per stretch of consecutive partitions asked for the same
     assets. Returns the half-years made, each with whether a new version of its files was written."""
-    from rmj_dagster.jobs import CBS_JOB_NAME, CEO_JOB_NAME
+    from rmj_dagster.assets.cbs.jobs import CBS_JOB_NAME
+    from rmj_dagster.assets.ceo.jobs import CEO_JOB_NAME
 
     path = _cursor_path(instance)
     cursor = dg.deserialize_value(path.read_text()) if path is not None and path.exists() else None
@@ -524,8 +524,9 @@ def publish(kind: str, period: str, settings: Settings | None = None, instance: 
             reporter: Reporter | None = None) -> ProcessSummary:
     """Publish one CEO year (``kind`` ``ceo``, ``2025``) or CBS half-year (``cbs``, ``2025-H1``) on purpose:
     the same job as a request in the UI, in-process, with its checks; then the analysts' snapshot."""
+    from rmj_dagster.assets.cbs.jobs import CBS_JOB_NAME
+    from rmj_dagster.assets.ceo.jobs import CEO_JOB_NAME
     from rmj_dagster.definitions import build_defs
-    from rmj_dagster.jobs import CBS_JOB_NAME, CEO_JOB_NAME
 
     settings = settings or Settings.from_env()
     _refuse_unfit_key(settings)

@@ -31,7 +31,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rmj_dagster.jobs import CBS_JOB_NAME, CEO_JOB_NAME
+from rmj_dagster.assets.cbs.jobs import CBS_JOB_NAME
+from rmj_dagster.assets.ceo.jobs import CEO_JOB_NAME
 
 REPO = Path(__file__).resolve().parent.parent
 # ../shared/bench next to the checkout (a worktree one level deeper finds it one level up)

@@ -41,9 +41,10 @@ import duckdb
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from local_daemon import LocalDaemon, landing_idle  # noqa: E402
 
+from rmj_dagster.assets.cbs.jobs import CBS_JOB_NAME  # noqa: E402
+from rmj_dagster.assets.ceo.jobs import CEO_JOB_NAME  # noqa: E402
 from rmj_dagster.automation import due_half_year  # noqa: E402
 from rmj_dagster.generate import generate_deliveries  # noqa: E402
-from rmj_dagster.jobs import CBS_JOB_NAME, CEO_JOB_NAME  # noqa: E402
 from rmj_dagster.sensors.delivery_sensor import DELIVERY_JOB_NAME, RETRY_TAG  # noqa: E402
 from rmj_dagster.ttp.pseudonym import DEMO_KEY  # noqa: E402
 

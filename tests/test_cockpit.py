@@ -18,7 +18,7 @@ import pytest
 
 from rmj_dagster import cli, codebook, warehouse
 from rmj_dagster.assets.asset_keys import asset_key
-from rmj_dagster.assets.delivery_observations import LOADED_CHECK
+from rmj_dagster.assets.intake.delivery_observations import LOADED_CHECK
 from rmj_dagster.cockpit import lineage, monitor
 from rmj_dagster.generate import generate_deliveries
 from rmj_dagster.generate.truth import replay_arrivals

@@ -93,3 +93,23 @@ def test_every_node_that_opens_the_warehouse_is_in_the_duckdb_pool():
     assert len(checks) >= 20 and len(opening) > len(checks), "the definitions lost their warehouse nodes"
     outside = sorted(n.node_def.name for n in opening if n.node_def.pool != "duckdb")
     assert not outside, f"open the warehouse outside the duckdb pool: {outside}"
+
+
+def test_each_stage_is_one_package_and_one_group():
+    """One name per stage: every package under rmj_dagster/assets/ is joined into the code location, and the
+    assets it defines carry its folder's name as their group (keys keep their schema, see asset_keys.py)."""
+    import importlib
+    import pkgutil
+
+    import rmj_dagster.assets
+    from rmj_dagster.definitions import STAGES
+
+    packages = sorted(m.name for m in pkgutil.iter_modules(rmj_dagster.assets.__path__) if m.ispkg)
+    assert sorted(stage.__name__.rsplit(".", 1)[1] for stage in STAGES) == packages
+    keys_by_stage = {}
+    for name in packages:
+        stage = importlib.import_module(f"rmj_dagster.assets.{name}").defs
+        groups = {spec.key.to_user_string(): spec.group_name for a in stage.assets or [] for spec in a.specs}
+        assert set(groups.values()) <= {name}, f"stage {name} defines assets of another group: {groups}"
+        keys_by_stage[name] = set(groups)
+    assert set().union(*keys_by_stage.values()) == {k.to_user_string() for k in _graph().get_all_asset_keys()}

@@ -17,7 +17,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from rmj_dagster.assets import delivery_assets
+from rmj_dagster.assets.intake import delivery_assets
 from rmj_dagster.intake.landing_zone import delivery_id_of
 from rmj_dagster.resources import LandingZoneResource
 from rmj_dagster.runner import process

@@ -6,7 +6,7 @@ import dagster as dg
 
 from rmj_dagster import warehouse
 from rmj_dagster.assets.asset_keys import asset_key
-from rmj_dagster.assets.model_assets import build_sql_assets, grain_result
+from rmj_dagster.assets.sql_assets import build_sql_assets, grain_result
 from rmj_dagster.warehouse import sql_models
 
 
@@ -24,7 +24,7 @@ def test_the_grain_header_marks_nullable_columns():
 def _check_on(tmp_path, rows_sql: str, partition_key: str | None = None) -> dg.AssetCheckResult:
     """The check as the model's own step reports it (the step verifies the rows it just wrote)."""
     model = sql_models.model("cleaned_stop_zorg")
-    asset = next(a for a in build_sql_assets() if a.key == asset_key("cleaned_stop_zorg"))
+    asset = next(a for a in build_sql_assets("models") if a.key == asset_key("cleaned_stop_zorg"))
     assert next(s for s in asset.check_specs if s.name == "grain_holds").blocking
     with warehouse.connect(tmp_path / "w.duckdb") as con:
         con.execute(f"create or replace table intermediate.cleaned_stop_zorg as {rows_sql}")

@@ -87,7 +87,7 @@ def _currency_check(instance) -> dict[str, object]:
 
 
 def test_rmj_process_remakes_the_half_year_a_delivery_touched_and_compares_only_its_years(rmj_env):
-    from rmj_dagster.jobs import CBS_JOB_NAME
+    from rmj_dagster.assets.cbs.jobs import CBS_JOB_NAME
     from rmj_dagster.runner import process, publish
     from tests.test_chain_exact_figures import write_deliveries
 

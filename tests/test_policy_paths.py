@@ -11,8 +11,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from rmj_dagster.assets.cbs.jobs import CBS_JOB_NAME
+from rmj_dagster.assets.ceo.jobs import CEO_JOB_NAME
 from rmj_dagster.generate import generate_deliveries
-from rmj_dagster.jobs import CBS_JOB_NAME, CEO_JOB_NAME
 from rmj_dagster.partitions import half_years
 from rmj_dagster.resources import LandingZoneResource
 from rmj_dagster.runner import periods_with_data, process, publish

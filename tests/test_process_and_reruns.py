@@ -123,7 +123,8 @@ def test_a_run_without_new_rows_publishes_no_ceo_year_and_leaves_the_cbs_figures
     before is not made again: the delivery run touched no half-year."""
     import dagster as dg
 
-    from rmj_dagster.jobs import CBS_JOB_NAME, CEO_JOB_NAME
+    from rmj_dagster.assets.cbs.jobs import CBS_JOB_NAME
+    from rmj_dagster.assets.ceo.jobs import CEO_JOB_NAME
     from rmj_dagster.runner import publish
     from tests.test_batch_properties import _published
 
@@ -198,7 +199,7 @@ def test_a_second_key_is_refused_before_anything_is_read(rmj_env, tmp_path, monk
 @pytest.mark.slow  # whole `rmj process` runs: a minute or more on the shared machine
 def test_another_key_under_a_known_label_is_refused_before_anything_is_read(rmj_env, tmp_path, monkeypatch, capsys):
     from rmj_dagster import warehouse
-    from rmj_dagster.assets.delivery_assets import refuse_unfit_key
+    from rmj_dagster.assets.intake.delivery_assets import refuse_unfit_key
     from rmj_dagster.ttp.pseudonym import KeyRefused, PseudonymKey
 
     source = tmp_path / "source"

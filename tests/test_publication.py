@@ -147,7 +147,7 @@ def test_cbs_files_are_owner_only_match_their_manifest_and_replace_the_period(tm
 
 def test_the_files_table_in_the_ui_keeps_its_placeholders():
     """Dagster renders metadata markdown as HTML: a bare ``gemeenten/<code>.html`` would show as ``gemeenten/.html``."""
-    from rmj_dagster.assets.publication_assets import _files_table
+    from rmj_dagster.assets.ceo.ceo_publication import _files_table
     from rmj_dagster.publish.ceo_files import CeoExport
 
     export = CeoExport(**{f: None for f in CeoExport.__dataclass_fields__} | {

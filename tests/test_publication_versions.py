@@ -17,7 +17,7 @@ import pytest
 from openpyxl import load_workbook
 
 from rmj_dagster import warehouse
-from rmj_dagster.checks import _export_findings
+from rmj_dagster.assets.publications import export_findings
 from rmj_dagster.publish import ceo_files
 from rmj_dagster.publish.cbs_files import write_cbs_extract
 from rmj_dagster.publish.ceo_files import write_ceo_outputs
@@ -136,13 +136,13 @@ def test_the_privacy_scan_and_the_publication_check_cover_kept_versions(two_ceo_
     con, exports, folder = two_ceo_versions["con"], two_ceo_versions["exports"], two_ceo_versions["folder"]
     every_file = sorted(p for p in folder.rglob("*") if p.is_file())
     assert any("versions/1/" in p.as_posix() for p in every_file)
-    assert _export_findings(con, every_file, folder) == {}
+    assert export_findings(con, every_file, folder) == {}
     planted = folder / "versions" / "1" / "report.html"  # someone edits a kept version
     os.chmod(planted.parent, 0o755)
     copy = planted.read_bytes().replace(b"</footer>", b"<p>111222333</p></footer>")  # passes the 11-proef
     planted.unlink()
     planted.write_bytes(copy)
-    assert set(_export_findings(con, every_file, folder)) == {"versions/1/report.html"}
+    assert set(export_findings(con, every_file, folder)) == {"versions/1/report.html"}
     problems = verify_publication(exports, 2025)
     assert "versions/1/report.html: sha256 differs from its manifest" in problems
     assert any(p.startswith("versions/1/") and "can be written to" in p for p in problems)
@@ -216,7 +216,7 @@ def test_a_changed_cbs_period_is_a_correction_kept_beside_the_version_sent(tmp_p
 def test_the_asset_metadata_says_which_version_and_what_it_changed(tmp_path):
     import dagster as dg
 
-    from rmj_dagster.assets.publication_assets import ceo_publication
+    from rmj_dagster.assets.ceo.ceo_publication import ceo_publication
     from rmj_dagster.resources import ExportArea, Warehouse
 
     with mart_warehouse(tmp_path) as con:

@@ -248,7 +248,7 @@ def test_a_year_without_data_publishes_nothing_and_says_why(tmp_path):
 
 
 def test_the_asset_fails_with_a_clear_message_for_a_year_without_data(tmp_path):
-    from rmj_dagster.assets.publication_assets import ceo_publication
+    from rmj_dagster.assets.ceo.ceo_publication import ceo_publication
     from rmj_dagster.resources import ExportArea, Warehouse
 
     publish_years(tmp_path, (2025,))

@@ -1,5 +1,5 @@
 -- Accepted goal rows; each measurement comes whole from the latest delivery that holds it.
--- group: clean
+-- group: models
 -- grain: aanbieder_agb, pseudoniem?, toewijzingnummer, meetdatum, doel_nr
 -- incremental by key: aanbieder_agb, toewijzingnummer
 -- A measurement is (provider, pseudonym, toewijzingnummer, meetdatum). Its rows are taken from the latest

@@ -1,5 +1,5 @@
 -- Accepted CEM+ responses, one per response; a later delivery of the same response wins.
--- group: clean
+-- group: models
 -- grain: aanbieder_agb, pseudoniem?, toewijzingnummer, vragenlijst, invuldatum
 -- incremental by key: aanbieder_agb, toewijzingnummer
 -- A response is (provider, pseudonym, toewijzingnummer, questionnaire, invuldatum). Of several accepted

@@ -1,5 +1,5 @@
 -- One start record per trajectory (provider, toewijzingnummer, begindatum) after applying corrections and deletes.
--- group: clean
+-- group: models
 -- grain: aanbieder_agb, toewijzingnummer, begindatum
 -- incremental by key: aanbieder_agb, toewijzingnummer
 --

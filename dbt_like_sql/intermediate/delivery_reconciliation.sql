@@ -1,5 +1,5 @@
 -- Per delivery: what came in and where every row went; the data engineer's view for calling a provider back.
--- group: clean
+-- group: models
 -- grain: delivery_id
 -- One row per delivery in audit.deliveries (loaded or quarantined): provider, file name, received at, kind,
 -- processed_at (when the pipeline last handled it), status and quarantine reason; rows_read is what the

@@ -1,5 +1,5 @@
 -- One GAS T-score per goal measurement (Kiresuk & Sherman, 1968), with goal attainment and problem decrease.
--- group: outcomes
+-- group: models
 -- grain: aanbieder_agb, pseudoniem?, toewijzingnummer, meetdatum
 -- incremental by key: aanbieder_agb, toewijzingnummer
 -- T = 50 + 10 * sum(w*x) / sqrt((1 - rho) * sum(w^2) + rho * (sum w)^2) over the goals of a measurement

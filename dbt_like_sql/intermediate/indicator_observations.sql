@@ -1,5 +1,5 @@
 -- Every observation behind a CEO figure, with the delivery it came from: what indicator_base counts.
--- group: indicators
+-- group: models
 -- grain: observation_id
 -- incremental by key: aanbieder_agb, toewijzingnummer
 -- One row per observation in one shape: `hit` counts in a proportion's numerator, `x` is the value averaged

@@ -1,5 +1,5 @@
 -- Every rejected row of every kind, with its reason and the delivery it came from; never an identifier.
--- group: clean
+-- group: models
 -- grain: kind, delivery_id, source_row
 -- One row per rejected staging row: kind (responses, stop_zorg, goals, start_zorg), delivery_id, source_row (the row in the
 -- delivered file), reason_code (from ref.reject_reasons) and reason_detail (the column or item, e.g. q03=7).

@@ -1,5 +1,5 @@
 -- One row per trajectory (cleaned stop record) with its outcome and whether an end questionnaire came back.
--- group: outcomes
+-- group: models
 -- grain: aanbieder_agb, toewijzingnummer, begindatum
 -- incremental by key: aanbieder_agb, toewijzingnummer
 -- has_end_response: a cleaned EINDE questionnaire of the same provider and toewijzingnummer completed at

@@ -1,6 +1,6 @@
 -- The yearly CEO indicators as they may be published: small cells suppressed, compared with last year.
 -- partition: year
--- group: indicators
+-- group: ceo
 -- grain: year, area_type, area_code, respondent_group, care_type, indicator
 -- history: audit.published_figures
 -- Suppression (outputs.md, "Small-cell suppression"), per year x indicator:

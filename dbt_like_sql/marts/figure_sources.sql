@@ -1,6 +1,6 @@
 -- Where a published figure comes from: every published CEO figure with the deliveries behind it.
 -- partition: year
--- group: indicators
+-- group: ceo
 -- grain: year, area_type, area_code, respondent_group, care_type, indicator, delivery_id?
 -- One row per published figure (marts.ceo_indicators, not suppressed) and delivery that contributed rows to
 -- it: provider, delivery id, file name as stored, received at, rows contributed (the delivery's observations

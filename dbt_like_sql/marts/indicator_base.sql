@@ -1,6 +1,6 @@
 -- Every CEO figure of a year before suppression: year x area x respondent group x care type.
 -- partition: year
--- group: indicators
+-- group: ceo
 -- grain: period, year, area_type, area_code, respondent_group, care_type, indicator
 -- Not published as such: ceo_indicators suppresses and compares it; nothing reads it for a file.
 -- A year's partition (period) holds the figures of that year and of the year before, from the data as it

@@ -1,5 +1,5 @@
 -- Goal-attainment rows (GAS), typed: one row per goal per measurement, with the first reason it is rejected for.
--- group: clean
+-- group: models
 -- grain: delivery_id, source_row
 -- incremental: delivery_id
 -- One reason per row, the first failing check in the order of ref.reject_reasons (reject_reasons.csv);

@@ -1,5 +1,5 @@
 -- CEM+ responses, typed: every delivered row once, with the first reason it is rejected for (NULL = accepted).
--- group: clean
+-- group: models
 -- grain: delivery_id, source_row
 -- incremental: delivery_id
 -- One reason per row: the checks run in the order of ref.reject_reasons (reject_reasons.csv) and the

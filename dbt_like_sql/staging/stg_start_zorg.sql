@@ -1,5 +1,5 @@
 -- Start-zorg records (JW305 "Start jeugdhulp" messages), typed: every delivered row once, with the first reason it is rejected for.
--- group: clean
+-- group: models
 -- grain: delivery_id, source_row
 -- incremental: delivery_id
 --

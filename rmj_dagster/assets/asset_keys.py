@@ -29,6 +29,9 @@ def python_asset_names(name: str) -> dict:
     return {"name": name, "key_prefix": [PYTHON_ASSET_PREFIX[name]]}
 
 
+# The check a delivery run and a CEO run both take, and `rmj process` reads back, by the name the UI shows.
+PUBLICATION_CURRENT_CHECK = "publication_current"
+
 # Tables written from Python rather than by a model: which asset owns them.
 PYTHON_OWNED = {
     "audit.deliveries": "raw_provider_drops",

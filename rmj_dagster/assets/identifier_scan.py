@@ -13,9 +13,12 @@ from __future__ import annotations
 import dagster as dg
 import duckdb
 
+from rmj_dagster.assets.asset_keys import PYTHON_OWNED, asset_key
 from rmj_dagster.privacy import identifiers
+from rmj_dagster.warehouse import sql_models
 
 CHECK_NAME = "no_identifiers"
+FULL_SCAN = "full_identifier_scan"
 
 
 def describe(tables: list[str]) -> str:
@@ -81,3 +84,19 @@ def result(
             "findings": dg.MetadataValue.json(found),
         },
     )
+
+
+def tables_by_asset() -> dict[str, list[str]]:
+    """Every asset that writes warehouse tables, with its tables (``ref.*`` = every codebook table)."""
+    owned: dict[str, list[str]] = {"codebook": ["ref.*"]}
+    for table, asset in PYTHON_OWNED.items():
+        owned.setdefault(asset, []).append(table)
+    for model in sql_models.discover():
+        owned[model.name] = [model.table]
+    return owned
+
+
+def full_scan_keys() -> list[dg.AssetCheckKey]:
+    """The whole-table scans of the full verification; every other job leaves them out (each run scans what
+    it wrote, in its steps)."""
+    return [dg.AssetCheckKey(asset_key(asset), FULL_SCAN) for asset in tables_by_asset()]

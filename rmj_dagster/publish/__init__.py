@@ -1,6 +1,6 @@
 """Writing what leaves the warehouse: CBS extract files, the CEO indicators CSV and the publications for people.
 
-Small pure functions over an open DuckDB connection, called by the assets in ``rmj_dagster.assets.publication_assets``:
+Small pure functions over an open DuckDB connection, called by the assets of the stages ``rmj_dagster.assets.cbs`` and ``rmj_dagster.assets.ceo``:
 
 - ``cbs_files.write_cbs_extract(con, period, export_dir, pipeline_version)`` — the CBS files of a half-year;
 - ``ceo_files.write_ceo_outputs(con, year, export_dir)`` — ``indicators.csv`` of a year and, from it, the

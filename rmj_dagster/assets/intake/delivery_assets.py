@@ -13,7 +13,7 @@ import duckdb
 from rmj_dagster import codebook
 from rmj_dagster.assets import identifier_scan
 from rmj_dagster.assets.asset_keys import PYTHON_ASSET_PREFIX, asset_key
-from rmj_dagster.assets.delivery_observations import deliveries_of_run
+from rmj_dagster.assets.intake.delivery_observations import deliveries_of_run
 from rmj_dagster.assets.table_metadata import OWNERS, table_metadata
 from rmj_dagster.intake import file_names
 from rmj_dagster.intake.detect import Quarantine, as_quarantine, inspect_file
@@ -160,7 +160,7 @@ def _delivery_summary(con, delivery_ids: list[str]) -> list[tuple]:
     partitions_def=deliveries,
     backfill_policy=dg.BackfillPolicy.single_run(),
     pool="duckdb",
-    group_name="ingest",
+    group_name="intake",
     kinds={"file", "duckdb"},
     owners=OWNERS,
     description=(
@@ -223,7 +223,7 @@ def partition_safe(metadata: dict[str, object]) -> dict[str, object]:
                 "deliveries (delete-then-insert by delivery_id); per delivery, see the raw_provider_drops "
                 "partition (status, rows read, accepted and rejected)."
             ),
-            group_name="pseudonymise",
+            group_name="intake",
             kinds={"duckdb"},
             owners=OWNERS,
             metadata={"dagster/table_name": kind.table},

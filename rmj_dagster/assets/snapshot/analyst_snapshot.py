@@ -11,7 +11,7 @@ from rmj_dagster.warehouse import snapshot
 @dg.asset(
     **python_asset_names("analyst_snapshot"),
     deps=[asset_key("delivery_reconciliation"), asset_key("cbs_extract_files"), asset_key("ceo_publication")],
-    group_name="publish",
+    group_name="snapshot",
     kinds={"duckdb"},
     owners=OWNERS,
     pool="duckdb",

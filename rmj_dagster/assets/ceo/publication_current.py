@@ -1,0 +1,67 @@
+"""Whether each published CEO year still shows the figures it would show now (a warning, never a rewrite)."""
+
+import dagster as dg
+
+from rmj_dagster.assets.asset_keys import PUBLICATION_CURRENT_CHECK, asset_key, asset_key_of_table
+from rmj_dagster.cockpit import out_of_date
+from rmj_dagster.resources import Warehouse
+
+
+def _out_of_date_deps() -> list[dg.AssetKey]:
+    # what the year is built from; and, in a CEO run, the record of the publication it compares with
+    return sorted({asset_key_of_table(t) for t in out_of_date.upstream_tables()} | {asset_key("published_figures")},
+                  key=lambda k: k.path)
+
+
+def _years_touched_by_run(context: dg.AssetCheckExecutionContext) -> set[int] | None:
+    """The years the rows this run rebuilt fall in, as the CEO figures' input says (``years_touched`` of its
+    materialization in this run); None = every year: not rebuilt in this run (a CEO run), or rebuilt whole."""
+    touched: set[int] = set()
+    for key in {asset_key_of_table(t) for t in out_of_date.upstream_tables() if not t.startswith("ref.")}:  # ref: in the rules
+        records = context.instance.fetch_materializations(key, limit=1).records
+        if not records or records[0].run_id != context.run.run_id:
+            return None
+        said = records[0].asset_materialization.metadata.get("years_touched")
+        if said is None:
+            return None
+        touched |= {int(y) for y in said.value}
+    return touched
+
+
+@dg.asset_check(
+    asset=asset_key("ceo_publication"),
+    name=PUBLICATION_CURRENT_CHECK,
+    pool="duckdb",  # opens the warehouse
+    additional_deps=_out_of_date_deps(),
+    description=(
+        "Warning, after each delivery run and each CEO run: every published CEO year still shows the figures it "
+        "would show now. A year whose published figures (value and n as published, suppression) would now differ "
+        "is out of date: the description says how many figures differ and which; an analyst publishes it anew "
+        "(materialize the year, or rmj publish ceo <YYYY>). The published files stay as they are until then. "
+        "Compared again: in a delivery run the years its rows touch and the year after each, and a year never "
+        "compared, published anew or compared under other rules (SQL, codebook); in a CEO run every published "
+        "year. Every other year keeps the result of its last comparison (metadata: compared, kept)."
+    ),
+)
+def publication_current(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
+    touched = _years_touched_by_run(context)
+    with warehouse.connect() as con:  # builds the marts as they would be now, then rolls back
+        currency = out_of_date.check(con, touched)
+    years = sorted(currency.compared + currency.kept)
+    stale = currency.stale
+    return dg.AssetCheckResult(
+        passed=not stale,
+        severity=dg.AssetCheckSeverity.WARN,
+        description="; ".join(str(s) for s in stale) if stale else (
+            f"every published CEO year is current ({', '.join(map(str, years))})" if years else "no CEO year published yet"),
+        metadata={
+            "verified": "published years " + (", ".join(map(str, years)) or "none")
+                        + f"; compared now: {', '.join(map(str, currency.compared)) or 'none'}"
+                        + (f"; kept from their last comparison: {', '.join(map(str, currency.kept))}" if currency.kept else ""),
+            "compared": dg.MetadataValue.json([str(y) for y in currency.compared]),
+            "kept": dg.MetadataValue.json([str(y) for y in currency.kept]),
+            "out_of_date": dg.MetadataValue.json({str(s.year): list(s.figures[:50]) for s in stale}),
+            "figures_differing": sum(len(s.figures) for s in stale),
+            "out_of_date_years": dg.MetadataValue.json([str(s) for s in stale]),
+        },
+    )

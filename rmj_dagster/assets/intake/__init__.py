@@ -1,0 +1,13 @@
+"""Intake: deliveries received from the landing zone and pseudonymised (the TTP step), one run per batch."""
+
+import dagster as dg
+
+from rmj_dagster.assets.intake.delivery_assets import pseudonymised_deliveries, raw_provider_drops
+from rmj_dagster.assets.intake.delivery_checks import delivery_loaded
+from rmj_dagster.assets.intake.jobs import delivery_job
+
+defs = dg.Definitions(
+    assets=[raw_provider_drops, pseudonymised_deliveries],
+    asset_checks=[delivery_loaded],
+    jobs=[delivery_job],
+)
