@@ -12,9 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rmj_dagster import checks, warehouse
+from rmj_dagster import warehouse
 from rmj_dagster.assets import identifier_scan
 from rmj_dagster.assets.asset_keys import asset_key
+from rmj_dagster.assets.verification.full_scans import full_identifier_scan
 from rmj_dagster.definitions import build_defs
 from rmj_dagster.privacy import identifiers
 from rmj_dagster.resources import Warehouse
@@ -95,8 +96,8 @@ def test_the_blocking_check_fails_on_a_planted_bsn_and_passes_on_a_clean_table(p
     con, path = planted_warehouse
     con.close()  # the check opens the warehouse read-only, as in a run
     resource = Warehouse(database=str(path))
-    failing = checks._full_identifier_scan(dg.AssetKey(["marts", "with_bsn"]), ["marts.with_bsn"])
-    passing = checks._full_identifier_scan(dg.AssetKey(["marts", "clean"]), ["marts.clean"])
+    failing = full_identifier_scan(dg.AssetKey(["marts", "with_bsn"]), ["marts.with_bsn"])
+    passing = full_identifier_scan(dg.AssetKey(["marts", "clean"]), ["marts.clean"])
     assert failing.check_specs and next(iter(failing.check_specs)).blocking
     result = failing(warehouse=resource)
     assert result.passed is False and "marts.with_bsn" in result.metadata["findings"].data
@@ -127,7 +128,14 @@ def test_a_plant_in_a_table_a_step_writes_fails_that_step_and_stops_what_follows
     leak = "\nunion all by name select 'planted' as delivery_id, '111222333' as productcode"
     monkeypatch.setattr(sql_models, "discover", lambda: tuple(
         replace(m, sql=m.sql.rstrip() + leak) if m.name == "cleaned_stop_zorg" else m for m in models))
+    from rmj_dagster.assets import models as models_stage
+    from rmj_dagster.assets.models.after_build import AFTER_BUILD
+    from rmj_dagster.assets.sql_assets import build_sql_assets
     from rmj_dagster.warehouse import ddl
+
+    # the stage's models as built from the planted SQL (a stage builds its assets once, when imported)
+    monkeypatch.setattr(models_stage, "defs", dg.Definitions(
+        assets=build_sql_assets("models", AFTER_BUILD), asset_checks=models_stage.defs.asset_checks))
 
     with warehouse.connect(rmj_env["warehouse"]) as con:  # an empty warehouse: the plant is the one row
         ddl.ensure_tables(con)
