@@ -13,7 +13,7 @@ from datetime import date, datetime
 import pytest
 
 from rmj_dagster import codebook
-from rmj_dagster.assets.ceo.published_figures import record_publication
+from rmj_dagster.cockpit.lineage import record_publication
 from rmj_dagster.privacy.disclosure import close_disclosure
 from rmj_dagster.publish.ceo_files import (
     SuppressionError,

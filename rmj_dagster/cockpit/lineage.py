@@ -1,13 +1,18 @@
-"""Where a figure comes from and what a delivery changed, read from ``marts.figure_sources``."""
+"""Where a figure comes from and what a delivery changed, read from ``marts.figure_sources``; and the record
+of each publication's figures (``audit.published_figures``) that makes the comparison possible."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import duckdb
 
+from rmj_dagster.warehouse import ddl
+
 SOURCES_TABLE = "marts.figure_sources"
 FIGURES_TABLE = "marts.ceo_indicators"
+PUBLISHED_FIGURES = "audit.published_figures"
 
 
 class FigureNotFound(LookupError):
@@ -148,3 +153,17 @@ def changed_figures(con: duckdb.DuckDBPyConnection, years: list[int] | None = No
         {"years": years},
     ).fetchall()
     return [Change(Figure(*r[:6]), r[6], r[7], r[8], r[9], tuple(r[10] or ())) for r in rows]
+
+
+def record_publication(con, publication_id: str, recorded_at: datetime, year: int) -> None:
+    """Append the year's figures as now published (marts.ceo_indicators: exact n, suppression) as one
+    version; ceo_indicators reads these back so that no later version gives a small difference away."""
+    con.execute(f"create table if not exists {PUBLISHED_FIGURES} ({ddl.AUDIT_TABLES[PUBLISHED_FIGURES]})")
+    con.execute(
+        f"""
+        insert into {PUBLISHED_FIGURES}
+        select ?, ?, year, area_type, area_code, respondent_group, care_type, indicator, n, value, suppressed
+        from marts.ceo_indicators where period = ?
+        """,
+        [publication_id, recorded_at, str(year)],
+    )

@@ -106,7 +106,7 @@ AUDIT_TABLES: dict[str, str] = {
     primary key (sha256, file_name, received_at)
     """,
     # one version of a year's CEO figures per publication (exact n; NULL where suppressed): what
-    # marts.ceo_indicators compares a new version with (assets/ceo/published_figures.record_publication appends)
+    # marts.ceo_indicators compares a new version with (cockpit.lineage.record_publication appends)
     "audit.published_figures": """
     publication_id varchar not null,
     recorded_at timestamp not null,

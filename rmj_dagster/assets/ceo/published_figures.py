@@ -1,7 +1,6 @@
 """The record of each CEO publication: ``audit.published_figures``, one version of a year's figures per
 publication, which is what lets ``figure_sources`` say which published figures a correction changed."""
 
-
 from datetime import UTC, datetime
 
 import dagster as dg
@@ -10,25 +9,9 @@ from rmj_dagster.assets import identifier_scan
 from rmj_dagster.assets.asset_keys import asset_key, python_asset_names
 from rmj_dagster.assets.table_metadata import OWNERS, markdown_table, table_metadata
 from rmj_dagster.cockpit import lineage
+from rmj_dagster.cockpit.lineage import PUBLISHED_FIGURES, record_publication
 from rmj_dagster.partitions import years
 from rmj_dagster.resources import Warehouse
-from rmj_dagster.warehouse import ddl
-
-PUBLISHED_FIGURES = "audit.published_figures"
-
-
-def record_publication(con, publication_id: str, recorded_at: datetime, year: int) -> None:
-    """Append the year's figures as now published (marts.ceo_indicators: exact n, suppression) as one
-    version; ceo_indicators reads these back so that no later version gives a small difference away."""
-    con.execute(f"create table if not exists {PUBLISHED_FIGURES} ({ddl.AUDIT_TABLES[PUBLISHED_FIGURES]})")
-    con.execute(
-        f"""
-        insert into {PUBLISHED_FIGURES}
-        select ?, ?, year, area_type, area_code, respondent_group, care_type, indicator, n, value, suppressed
-        from marts.ceo_indicators where period = ?
-        """,
-        [publication_id, recorded_at, str(year)],
-    )
 
 
 @dg.asset(
