@@ -10,7 +10,7 @@ from rmj_dagster.resources import AnalystSnapshot, ExportArea, LandingZoneResour
 from rmj_dagster.sensors import delivery_sensor
 
 # The stages in the order the data travel.
-STAGES = (intake, reference, models, cbs, ceo, monitor, snapshot, verification)
+STAGES = (intake, reference, models, monitor, cbs, ceo, snapshot, verification)
 
 settings.owner_only_files()  # the code server and every run worker load this module first
 

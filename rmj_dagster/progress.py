@@ -1,9 +1,10 @@
 """Progress of long work (``rmj process``, ``rmj generate``): live on a terminal, one plain line per stage else.
 
 ``rmj process`` follows Dagster's own event stream: each job runs in a worker thread and the instance hands
-every event of its run to a listener as it stores it. A stage is an asset group (ingest, pseudonymise, clean, outcomes,
-monitor, cbs, indicators). On a terminal a rich progress display shows the stage running, deliveries done
-of all, rows per second and elapsed time; in a pipe or CI one line is printed when a stage ends.
+every event of its run to a listener as it stores it. A stage is an asset group, one per package under
+``rmj_dagster/assets/`` (intake, models, monitor, cbs, ceo). On a terminal a rich progress display shows the
+stage running, deliveries done of all, rows per second and elapsed time; in a pipe or CI one line is printed
+when a stage ends.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ _STORED_KIND = re.compile(r"(\d+) \w+ \((\d+) rows\)")
 _QUARANTINED_IN_TTP = re.compile(r"^delivery \w+ quarantined while loading")
 # The business stages in the order data travel. Steps of a run follow the lineage, so a run reports a stage as
 # done once a step of a later stage starts (a check or the codebook running late counts toward the current one).
-STAGES = ("ingest", "pseudonymise", "clean", "outcomes", "monitor", "indicators", "cbs")
-_SAME_AS = {"reference": "ingest"}
+STAGES = ("intake", "models", "monitor", "cbs", "ceo")
+_SAME_AS = {"reference": "intake"}
 
 
 def _is_terminal(stream: TextIO) -> bool:
@@ -132,11 +133,11 @@ def follow_run(reporter: Reporter, defs: dg.Definitions, job_name: str, instance
                 current in STAGES and (stage not in STAGES or STAGES.index(stage) < STAGES.index(current)))):
             return  # stages only move forward
         if task is not None:
-            if current == "pseudonymise" and deliveries:
+            if current == "intake" and deliveries:
                 task.update(done=deliveries)  # those quarantined on receipt are done without a TTP message
             task.finish()
         state["current"] = stage
-        total = deliveries if stage == "pseudonymise" and deliveries else None
+        total = deliveries if stage == "intake" and deliveries else None
         state["task"] = reporter.task(f"{job_name} · {stage}", total) if stage else None
 
     def on_event(entry) -> None:  # called in the run's thread for every event stored

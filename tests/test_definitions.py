@@ -113,3 +113,11 @@ def test_each_stage_is_one_package_and_one_group():
         assert set(groups.values()) <= {name}, f"stage {name} defines assets of another group: {groups}"
         keys_by_stage[name] = set(groups)
     assert set().union(*keys_by_stage.values()) == {k.to_user_string() for k in _graph().get_all_asset_keys()}
+
+
+def test_the_progress_display_names_stages_in_the_order_the_code_location_joins_them():
+    from rmj_dagster import progress
+    from rmj_dagster.definitions import STAGES
+
+    order = [stage.__name__.rsplit(".", 1)[1] for stage in STAGES]
+    assert [s for s in order if s in progress.STAGES] == list(progress.STAGES)
