@@ -235,7 +235,7 @@ def test_every_figure_rmj_explain_and_the_changes_show_is_the_published_one(mont
 def test_process_reports_progress_per_stage_in_plain_lines(monthly_run):
     lines, summary = monthly_run["progress"], monthly_run["summary"]
     stages = [line for line in lines if "deliveries_job · " in line]
-    done = next(line for line in stages if "pseudonymise: done" in line and "rows/s" in line)
+    done = next(line for line in stages if "intake: done" in line and "rows/s" in line)
     counted = re.search(r", (\d+)/(\d+), ([\d,]+) rows", done)  # every delivery counted, from the per-batch lines
     assert counted and counted.group(1) == counted.group(2) and int(counted.group(3).replace(",", "")) > 0
     assert len(lines) < 40  # one line per stage, never a flood
