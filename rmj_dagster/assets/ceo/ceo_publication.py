@@ -49,8 +49,6 @@ def ceo_publication(context: dg.AssetExecutionContext, warehouse: Warehouse, exp
     )
 
 
-
-
 def _files_table(export) -> str:
     lines = ["| files | count | MB | seconds |", "|---|---|---|---|"]
     # as code: the UI renders metadata markdown as HTML, where a bare <code> placeholder would vanish

@@ -61,17 +61,3 @@ def figure_change_metadata(context: dg.AssetExecutionContext, con) -> dict[str, 
         "changed_figures": len(changes),
         "changed": markdown_table(["figure", "was", "n was", "now", "n now", "new deliveries"], rows),
     }
-
-
-
-
-
-
-
-
-
-
-
-
-
-

@@ -32,23 +32,3 @@ def full_identifier_scan(key: dg.AssetKey, tables: list[str]) -> dg.AssetChecksD
 
 def full_identifier_scans() -> list[dg.AssetChecksDefinition]:
     return [full_identifier_scan(asset_key(asset), tables) for asset, tables in identifier_scan.tables_by_asset().items()]
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
