@@ -1,7 +1,8 @@
 """Asset keys: the warehouse schema an asset writes (or ``exports``), then its name.
 
 The one place a key is derived, so the lineage reads ``staging/stg_responses`` as every anchor project
-does, while groups stay the business stages. SQL models take their folder (= schema) as the prefix.
+does, while groups are the stage packages beside this module. SQL models take their folder (= schema) as the
+prefix. Also the names used across stages: which asset owns a table, the check `rmj process` reads back.
 """
 
 from __future__ import annotations
