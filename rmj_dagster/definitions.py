@@ -10,7 +10,7 @@ from rmj_dagster.checks import all_checks
 from rmj_dagster.jobs import build_jobs
 from rmj_dagster.resources import AnalystSnapshot, ExportArea, LandingZoneResource, PseudonymKeyResource, Warehouse
 from rmj_dagster.schedules import full_verification_schedule
-from rmj_dagster.sensors import delivery_sensor
+from rmj_dagster.sensors import delivery_sensor, half_year_sensor
 
 settings.owner_only_files()  # the code server and every run worker load this module first
 
@@ -37,7 +37,7 @@ def build_defs() -> dg.Definitions:
         assets=assets,
         asset_checks=checks,
         jobs=build_jobs(assets, checks),
-        sensors=[delivery_sensor, automation.policy_sensor(dg.AssetSelection.assets(
+        sensors=[delivery_sensor, half_year_sensor, automation.policy_sensor(dg.AssetSelection.assets(
             *[k for a in assets for k, c in a.automation_conditions_by_key.items() if c is not None]))],
         schedules=[full_verification_schedule],
         resources=build_resources(),

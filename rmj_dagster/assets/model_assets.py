@@ -11,7 +11,7 @@ from rmj_dagster.assets.cockpit_assets import figure_change_metadata
 from rmj_dagster.assets.delivery_observations import deliveries_of_run, observe_deliveries
 from rmj_dagster.assets.table_metadata import OWNERS, table_metadata
 from rmj_dagster.intake.kinds import KINDS
-from rmj_dagster.partitions import backfill_policy, half_year_bounds, half_year_label, half_years, year_bounds, years
+from rmj_dagster.partitions import backfill_policy, half_year_bounds, half_years, year_bounds, years
 from rmj_dagster.resources import Warehouse
 from rmj_dagster.warehouse import periods as touched_periods
 from rmj_dagster.warehouse import sql_models
@@ -58,7 +58,7 @@ def asset_key_of_table(table: str) -> dg.AssetKey:
 def period_of(model: sql_models.SqlModel, partition_key: str) -> dict:
     if model.partition == "half_year":
         start, end = half_year_bounds(partition_key)
-        return {"period": half_year_label(partition_key), "period_start": start, "period_end": end}
+        return {"period": partition_key, "period_start": start, "period_end": end}
     start, end = year_bounds(partition_key)
     return {"period": partition_key, "period_start": start, "period_end": end}
 
