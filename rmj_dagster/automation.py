@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from rmj_dagster.partitions import TIMEZONE, half_year_key
+from rmj_dagster.partitions import TIMEZONE, half_year_of
 
 # Evaluating in the code server is beta in Dagster 1.13; we rely on it on purpose (our own condition).
 warnings.filterwarnings("ignore", message=r"Parameter `use_user_code_server`", category=dg.BetaWarning)
@@ -34,9 +34,8 @@ PUBLICATION_TIME = time(6, 0)
 
 
 def previous_half_year(today: date) -> str:
-    """The partition key of the half-year that ended before ``today``."""
-    start = date.fromisoformat(half_year_key(today))
-    return half_year_key(date(start.year - 1, 7, 1) if start.month == 1 else date(start.year, 1, 1))
+    """The partition key of the half-year that ended before ``today``: ``2026-01-15`` → ``2025-H2``."""
+    return half_year_of(date(today.year - 1, 12, 31) if today.month <= 6 else date(today.year, 6, 30))
 
 
 def due_half_year(moment: datetime) -> str:
@@ -68,6 +67,7 @@ class PublicationDayPassed(dg.AutomationCondition):
     def evaluate(self, context: dg.AutomationContext) -> dg.AutomationResult:
         key = due_half_year(context.evaluation_time)
         candidates = context.candidate_subset
+        # the half-year's partition exists once it has ended and the half_years sensor (or rmj) added it
         if candidates.partitions_def is None or not candidates.partitions_def.has_partition_key(key):
             return dg.AutomationResult(context, context.get_empty_subset())
         return dg.AutomationResult(context, candidates.compute_intersection_with_partition_keys({key}))

@@ -7,7 +7,7 @@ import dagster as dg
 from rmj_dagster import automation, settings
 from rmj_dagster.assets import cbs, ceo, intake, models, monitor, reference, snapshot, verification
 from rmj_dagster.resources import AnalystSnapshot, ExportArea, LandingZoneResource, PseudonymKeyResource, Warehouse
-from rmj_dagster.sensors import delivery_sensor
+from rmj_dagster.sensors import delivery_sensor, half_year_sensor
 
 # The stages in the order the data travel.
 STAGES = (intake, reference, models, monitor, cbs, ceo, snapshot, verification)
@@ -35,7 +35,7 @@ def build_defs() -> dg.Definitions:
     conditioned = [key for d in stages for a in d.assets or [] for key, condition in a.automation_conditions_by_key.items()
                    if condition is not None]
     return dg.Definitions.merge(*stages, dg.Definitions(
-        sensors=[delivery_sensor, automation.policy_sensor(dg.AssetSelection.assets(*conditioned))],
+        sensors=[delivery_sensor, half_year_sensor, automation.policy_sensor(dg.AssetSelection.assets(*conditioned))],
         resources=build_resources(),
         executor=dg.in_process_executor,
     ))

@@ -29,7 +29,17 @@ from rmj_dagster.intake.landing_zone import (
     unreadable_message,
 )
 from rmj_dagster.intake.retention import destroy_expired_quarantine
-from rmj_dagster.partitions import deliveries, half_year_key, half_year_label, half_years, one_run_over, range_tags, years
+from rmj_dagster.partitions import (
+    add_ended_half_years,
+    deliveries,
+    ended_half_years,
+    half_year_bounds,
+    half_year_of,
+    half_years,
+    one_run_over,
+    range_tags,
+    years,
+)
 from rmj_dagster.progress import Reporter, follow_run
 from rmj_dagster.settings import Settings, settle_seconds
 from rmj_dagster.ttp.pseudonym import PseudonymKey
@@ -324,8 +334,9 @@ def _apply_policy(defs, instance: dg.DagsterInstance, checks: dict, follow: dict
 
     path = _cursor_path(instance)
     cursor = dg.deserialize_value(path.read_text()) if path is not None and path.exists() else None
-    result = _evaluate_policy(defs, instance, now, cursor)
     graph = defs.resolve_asset_graph()
+    add_ended_half_years(instance, now, graph)  # the half-year due now exists before the policy is asked
+    result = _evaluate_policy(defs, instance, now, cursor)
     wanted: dict[tuple[str, frozenset], list[str]] = {}
     by_partition: dict[tuple[object, str], set[dg.AssetKey]] = {}
     for key in graph.get_all_asset_keys():
@@ -340,7 +351,8 @@ def _apply_policy(defs, instance: dg.DagsterInstance, checks: dict, follow: dict
     made: dict[str, bool] = {}
     for (job_name, keys), partitions in sorted(wanted.items(), key=lambda item: (item[0][0], sorted(item[1]))):
         job = defs.resolve_job_def(job_name)
-        order = (half_years if job_name == CBS_JOB_NAME else years).get_partition_keys()
+        order = (list(instance.get_dynamic_partitions(half_years.name)) if job_name == CBS_JOB_NAME
+                 else years.get_partition_keys())
         # a year reads the year before: one at a time, oldest first; half-years in stretches
         stretches = _consecutive(sorted(partitions), order) if job_name == CBS_JOB_NAME else [[p] for p in sorted(partitions)]
         for stretch in stretches:
@@ -361,7 +373,7 @@ def _new_versions(result, partitions: list[str]) -> set[str]:
     for event in result.get_asset_materialization_events():
         metadata = event.materialization.metadata
         for key in partitions:
-            value = metadata.get("new_version" if len(partitions) == 1 else f"new_version_{half_year_label(key)}")
+            value = metadata.get("new_version" if len(partitions) == 1 else f"new_version_{key}")
             if value is not None and value.value:
                 written.add(key)
     return written
@@ -393,9 +405,9 @@ def _periods_with_data(con) -> dict[str, list[str]]:
     current period is not complete yet). A year whose data makes no CEO figure (e.g. only a stop record
     whose reason does not count as an end) is not a year to publish: publishing it would fail."""
     dates = con.execute(f"select distinct d from ({EVENT_DATES}) where d is not null").fetchall()
-    half_year_keys = set(half_years.get_partition_keys())
+    half_year_keys = set(ended_half_years(datetime.now(UTC)))
     year_keys = set(years.get_partition_keys())
-    found_half = {half_year_key(d) for (d,) in dates}
+    found_half = {half_year_of(d) for (d,) in dates}
     found_year = {str(y) for (y,) in con.execute(
         "select distinct year from intermediate.indicator_observations where year is not null").fetchall()}
     return {
@@ -431,8 +443,7 @@ def _cockpit(con, summary: ProcessSummary, settings: Settings) -> None:
 
 def _cbs_made(con, summary: ProcessSummary, half_year_keys: list[str]) -> None:
     """The CBS half-years made: files (one per provider) and records, from the mart as published."""
-    for key in half_year_keys:
-        period = half_year_label(key)
+    for period in half_year_keys:
         files, records = con.execute(
             "select count(distinct aanbieder_agb), count(*) from marts.cbs_outcome_extract where period = ?", [period]
         ).fetchone()
@@ -469,7 +480,7 @@ def _summarise(settings: Settings, made: dict[str, bool], started: datetime) -> 
                                   "quarantined": {"files": sum(n for _, n, _ in quarantined)}}
         _cockpit(con, summary, settings)
         _cbs_made(con, summary, sorted(k for k, new in made.items() if new))
-        summary.cbs_unchanged = [half_year_label(k) for k, new in sorted(made.items()) if not new]
+        summary.cbs_unchanged = [k for k, new in sorted(made.items()) if not new]
         loaded = [d for (d,) in con.execute("select delivery_id from audit.deliveries where status = 'loaded' "
                                             "and processed_at >= ? order by 1", [started]).fetchall()]
         summary.not_yet_published = _not_complete_yet(periods_of_deliveries(con, loaded))
@@ -479,9 +490,9 @@ def _summarise(settings: Settings, made: dict[str, bool], started: datetime) -> 
 def _not_complete_yet(touched: dict[str, set[str]]) -> list[str]:
     """The publications the rows of this run's deliveries reach that wait for their period to end
     (the running year and half-year, or later)."""
-    last_year, last_half = years.get_partition_keys()[-1], half_years.get_partition_keys()[-1]
+    last_year, last_half = years.get_partition_keys()[-1], ended_half_years(datetime.now(UTC))[-1]
     return [f"CEO {y}" for y in sorted(touched["year"]) if y > last_year] + [
-        f"CBS {half_year_label(k)}" for k in sorted(touched["half_year"]) if k > last_half]
+        f"CBS {k}" for k in sorted(touched["half_year"]) if k > last_half]
 
 
 class NotPublishable(ValueError):
@@ -500,11 +511,9 @@ def _publishable(settings: Settings, kind: str, period: str) -> str:
             raise NotPublishable(kind, period, f"a CEO year looks like 2025, not {period!r}")
         key, keys, start, end = period, years.get_partition_keys(), f"{period}-01-01", f"{period}-12-31"
     else:
-        match = re.fullmatch(r"(\d{4})-H([12])", period)
-        if not match:
+        if not re.fullmatch(r"\d{4}-H[12]", period):
             raise NotPublishable(kind, period, f"a CBS half-year looks like 2025-H1, not {period!r}")
-        key = f"{match[1]}-{'01' if match[2] == '1' else '07'}-01"
-        keys, start, end = half_years.get_partition_keys(), key, f"{match[1]}-{'06-30' if match[2] == '1' else '12-31'}"
+        key, keys, (start, end) = period, ended_half_years(datetime.now(UTC)), half_year_bounds(period)
     if key not in keys:
         raise NotPublishable(kind, period, f"{period} has not ended yet" if key > max(keys) else f"{period} is before the monitor began")
     if not settings.warehouse.exists():
@@ -534,6 +543,8 @@ def publish(kind: str, period: str, settings: Settings | None = None, instance: 
     defs = build_defs()
     instance = instance or local_instance.instance()
     local_instance.reclaim_dead_runs(instance, log=lambda m: print(f"rmj: {m}", file=sys.stderr))
+    if kind == "cbs":
+        add_ended_half_years(instance, datetime.now(UTC), defs.resolve_asset_graph())  # if no sensor added it yet
     checks: dict = {"passed": 0, "failed": 0, "warnings": 0}
     follow = {"reporter": reporter, "defs": defs}
     job = defs.resolve_job_def(CEO_JOB_NAME if kind == "ceo" else CBS_JOB_NAME)
@@ -552,7 +563,7 @@ def publish(kind: str, period: str, settings: Settings | None = None, instance: 
             elif key in _new_versions(result, [key]):
                 _cbs_made(con, summary, [key])
             else:
-                summary.cbs_unchanged = [half_year_label(key)]
+                summary.cbs_unchanged = [key]
     summary.checks = {"passed": checks["passed"], "failed": checks["failed"]}
     summary.warnings = sorted(set(checks.get("warned", [])))
     summary.failed_checks = sorted(set(checks.get("names", [])))
@@ -566,4 +577,4 @@ def periods_with_data(settings: Settings | None = None) -> dict[str, list[str]]:
     settings = settings or Settings.from_env()
     with warehouse.connect(settings.warehouse, read_only=True) as con:
         found = _periods_with_data(con)
-    return {"ceo": found["years"], "cbs": [half_year_label(k) for k in found["half_years"]]}
+    return {"ceo": found["years"], "cbs": found["half_years"]}

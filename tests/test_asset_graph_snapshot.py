@@ -21,7 +21,7 @@ def _pool_of(assets_def) -> str | None:
 
 
 def _partitioning(partitions_def) -> str | None:
-    """Dynamic partitions by name, time windows by their cron (half-years and years)."""
+    """Dynamic partitions by name (deliveries, half-years), time windows by their cron (years)."""
     if partitions_def is None:
         return None
     return getattr(partitions_def, "name", None) or f"cron {partitions_def.cron_schedule}"

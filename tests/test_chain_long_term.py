@@ -110,7 +110,7 @@ def test_the_trajectory_without_a_start_is_counted_with_its_reason(chain):
     assert unlisted == [("2025-H1", AGB, "2002", "begindatum_unknown")]
     event = chain["instance"].get_latest_materialization_event(asset_key("cbs_extract_files"))
     metadata = {k: v.value for k, v in event.asset_materialization.metadata.items()}
-    assert event.asset_materialization.partition == "2025-01-01"
+    assert event.asset_materialization.partition == "2025-H1"
     assert (metadata["dagster/row_count"], metadata["unlisted_long_term_trajectories"], metadata["unlisted_begindatum_unknown"]) == (2, 1, 1)
 
 

@@ -17,7 +17,10 @@ import dagster as dg
 import duckdb
 import pytest
 
+from rmj_dagster import local_instance
+from rmj_dagster.assets.asset_keys import asset_key
 from rmj_dagster.assets.intake import delivery_assets
+from rmj_dagster.assets.intake.delivery_observations import LOADED_CHECK
 from rmj_dagster.intake.landing_zone import delivery_id_of
 from rmj_dagster.resources import LandingZoneResource
 from rmj_dagster.runner import process
@@ -119,11 +122,13 @@ def hostile(tmp_path_factory):
             mp.delenv(name, raising=False)
         mp.setattr(delivery_assets, "inspect_file", inspect_or_fail)
         summary = process()  # raises PipelineFailed if any run failed
+        instance = local_instance.instance()  # the one process() recorded its runs in
         sensor_result = delivery_sensor(dg.build_sensor_context(
             instance=dg.DagsterInstance.ephemeral(), resources={"landing": LandingZoneResource(root=str(landing))}))
     con = duckdb.connect(str(root / "w.duckdb"), read_only=True)
     yield {"root": root, "landing": landing, "files": files, "summary": summary, "con": con,
-           "target": target, "sensor": sensor_result}
+           "target": target, "sensor": sensor_result,
+           "instance": instance}
     con.close()
 
 
@@ -146,6 +151,28 @@ def test_the_ordinary_delivery_beside_them_is_processed(hostile):
     assert rejects(hostile, "ok.csv") == [None, None]
     assert not (hostile["landing"] / "incoming" / "ok.csv").exists()
     assert hostile["con"].execute("select count(*) from audit.deliveries where status not in ('loaded', 'quarantined')").fetchone()[0] == 0
+
+
+def test_each_delivery_partition_shows_its_own_figures_only(hostile):
+    """One run over every delivery: Dagster copies the step's metadata onto each partition of the range, so it
+    holds no count (neither the table's nor the run's); a partition's figures are its observation and its
+    check, each from its own row of the reconciliation (issue 26)."""
+    instance, drops = hostile["instance"], asset_key("raw_provider_drops")
+    own = {d: (status, name, read, accepted, rejected, reason) for d, status, name, read, accepted, rejected, reason in hostile["con"].execute(
+        "select delivery_id, status, file_name, rows_read, rows_accepted, rows_rejected, quarantine_reason "
+        "from intermediate.delivery_reconciliation").fetchall()}
+    assert {v[0] for v in own.values()} == {"loaded", "quarantined"} and len(own) > 5
+    checks = instance.event_log_storage.get_asset_check_execution_history(dg.AssetCheckKey(drops, LOADED_CHECK), limit=1000)
+    for delivery, (status, name, read, accepted, rejected, reason) in own.items():
+        (made,) = instance.fetch_materializations(dg.AssetRecordsFilter(drops, asset_partitions=[delivery]), limit=5).records
+        metadata = made.asset_materialization.metadata
+        assert [k for k, v in metadata.items() if isinstance(v.value, int | float)] == [], (delivery, metadata)
+        seen = instance.fetch_observations(dg.AssetRecordsFilter(drops, asset_partitions=[delivery]), limit=5).records
+        shown = {k: v.value for k, v in seen[0].asset_observation.metadata.items()}  # the latest: after reconciliation
+        assert (shown["status"], shown["file_name"], shown["rows_read"], shown["rows_accepted"], shown["rows_rejected"],
+                shown["quarantine_reason"]) == (status, name, read, accepted, rejected, reason or "")
+        (check,) = [r.event.dagster_event.event_specific_data for r in checks if r.partition == delivery]
+        assert check.passed == (status == "loaded") and check.metadata["verified"].value == f"delivery {delivery}"
 
 
 @pytest.mark.parametrize("name", ["entity.xml", "xxe.xml"])

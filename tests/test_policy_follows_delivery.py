@@ -9,9 +9,10 @@ import dagster as dg
 
 from rmj_dagster.automation import TOUCHED_METADATA
 from rmj_dagster.definitions import defs
+from rmj_dagster.partitions import add_ended_half_years
 
 AFTER_DAY = datetime(2026, 2, 1, 12, tzinfo=UTC)  # 2025-H2's publication day passed; it is the one due
-H1, H2 = "2025-01-01", "2025-07-01"
+H1, H2 = "2025-H1", "2025-H2"
 
 
 def _cbs_keys(graph) -> list[dg.AssetKey]:
@@ -35,6 +36,7 @@ def test_a_delivery_touching_one_half_year_remakes_that_one_and_nothing_else():
     graph = defs.resolve_asset_graph()
     cbs = _cbs_keys(graph)
     instance = dg.DagsterInstance.ephemeral()
+    add_ended_half_years(instance, AFTER_DAY)  # as the half_years sensor did
     _warehouse_written(instance, graph, cbs, None)
     for key in cbs:  # both half-years of 2025 made, after the warehouse
         for partition in (H1, H2):
@@ -66,6 +68,46 @@ def test_a_delivery_touching_one_half_year_remakes_that_one_and_nothing_else():
     rebuilt = dg.evaluate_automation_conditions(defs=defs, instance=instance, evaluation_time=AFTER_DAY, cursor=both.cursor)
     assert _requested(rebuilt, cbs) == {k.to_user_string(): {H1, H2} for k in cbs}  # made ones only, not 2018 on
 
+
+
+def _sensor_tick(instance) -> dg.SensorResult | dg.SkipReason:
+    """One tick of the half_years sensor, applied as the daemon applies it: events first, then partitions."""
+    from rmj_dagster.sensors import half_year_sensor
+
+    tick = half_year_sensor(dg.build_sensor_context(instance=instance, definitions=defs))
+    if isinstance(tick, dg.SensorResult):
+        for event in tick.asset_events:
+            instance.report_runless_asset_event(event)
+        for request in tick.dynamic_partitions_requests:
+            instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
+    return tick
+
+
+def test_half_years_made_under_their_old_names_stay_made_under_the_new_ones():
+    """A deployment from before half-years were named 2025-H1 holds them under 2025-01-01: the half_years
+    sensor carries each over with its metadata, so the policy neither makes the due one again nor forgets a
+    made one; it follows the next delivery as before."""
+    graph = defs.resolve_asset_graph()
+    cbs = _cbs_keys(graph)
+    instance = dg.DagsterInstance.ephemeral()
+    _warehouse_written(instance, graph, cbs, None)
+    for key in cbs:  # made by the old code, parents first
+        for old, period in (("2025-01-01", H1), ("2025-07-01", H2)):
+            instance.report_runless_asset_event(dg.AssetMaterialization(key, partition=old, metadata={"period": period}))
+    tick = _sensor_tick(instance)
+    assert len(tick.asset_events) == 2 * len(cbs)
+    assert isinstance(_sensor_tick(instance), dg.SkipReason)  # once
+    for key in cbs:
+        assert {H1, H2} <= instance.get_materialized_partitions(key)
+        for old, period in (("2025-01-01", H1), ("2025-07-01", H2)):
+            event = instance.fetch_materializations(dg.AssetRecordsFilter(key, asset_partitions=[period]), limit=1).records[0]
+            assert {k: v.value for k, v in event.asset_materialization.metadata.items()} == {
+                "period": period, "carried_over_from": old}
+    first = dg.evaluate_automation_conditions(defs=defs, instance=instance, evaluation_time=AFTER_DAY)
+    assert first.total_requested == 0  # 2025-H2, due, is made; nothing changed since
+    _warehouse_written(instance, graph, cbs, [H1])
+    touched = dg.evaluate_automation_conditions(defs=defs, instance=instance, evaluation_time=AFTER_DAY, cursor=first.cursor)
+    assert _requested(touched, cbs) == {k.to_user_string(): {H1} for k in cbs}
 
 def _stop_file(incoming, name: str, rows: list[tuple[int, str, str]]) -> None:
     """A stop-zorg CSV of provider 12345678: rows (trajectory number, begindatum, einddatum), reason 31."""

@@ -413,12 +413,14 @@ def test_rows_a_dead_run_committed_but_never_reported_are_scanned_by_the_next_ru
 
 def test_the_summary_names_publications_that_wait_for_their_period_to_end():
     """Rows of the running year (or later) reach no publication yet: the summary says so instead of nothing."""
-    from rmj_dagster.partitions import half_years, years
+    from datetime import UTC, datetime
+
+    from rmj_dagster.partitions import ended_half_years, years
     from rmj_dagster.runner import ProcessSummary, _not_complete_yet
 
-    last_year, last_half = years.get_partition_keys()[-1], half_years.get_partition_keys()[-1]
+    last_year, last_half = years.get_partition_keys()[-1], ended_half_years(datetime.now(UTC))[-1]
     running = str(int(last_year) + 1)
-    waiting = _not_complete_yet({"year": {last_year, running}, "half_year": {last_half, f"{running}-07-01"}})
+    waiting = _not_complete_yet({"year": {last_year, running}, "half_year": {last_half, f"{running}-H2"}})
     assert waiting == [f"CEO {running}", f"CBS {running}-H2"]  # the ended ones are published, not waiting
     stale = f"CEO {last_year} out of date: 2 figure(s) differ from the publication (...); run `rmj publish ceo {last_year}`"
     text = str(ProcessSummary(deliveries={"loaded": 1}, not_yet_published=waiting, out_of_date=[stale]))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 
-from rmj_dagster.partitions import half_year_bounds, half_year_label, year_bounds
+from rmj_dagster.partitions import half_year_bounds, year_bounds
 from rmj_dagster.warehouse import sql_models
 
 
@@ -16,7 +16,7 @@ def period_of(model: sql_models.SqlModel, partition_key: str) -> dict:
     """The period parameters of a partitioned model's build: its label (``2025-H2``, ``2025``) and bounds."""
     if model.partition == "half_year":
         start, end = half_year_bounds(partition_key)
-        return {"period": half_year_label(partition_key), "period_start": start, "period_end": end}
+        return {"period": partition_key, "period_start": start, "period_end": end}
     start, end = year_bounds(partition_key)
     return {"period": partition_key, "period_start": start, "period_end": end}
 

@@ -12,7 +12,7 @@ belong to: a superset, never less than what changed.
 
 from __future__ import annotations
 
-from rmj_dagster.partitions import half_year_key
+from rmj_dagster.partitions import half_year_of
 
 # The date that places a cleaned row in a period, per table.
 EVENT_DATES = " union all ".join(
@@ -62,4 +62,4 @@ def _periods(con, trajectories: str, own: str | None, params: dict) -> dict[str,
         where s.d is not null
         {f"union select d from ({own}) where d is not null" if own else ""}
         """, params).fetchall()]
-    return {"half_year": {half_year_key(d) for d in dates}, "year": {str(d.year) for d in dates}}
+    return {"half_year": {half_year_of(d) for d in dates}, "year": {str(d.year) for d in dates}}
