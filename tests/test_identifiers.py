@@ -321,6 +321,22 @@ def test_a_real_page_library_is_skipped_and_its_neighbours_scanned():
     assert identifiers.scan_text(page) == {"bsn_candidates": 1, "full_dates": 1}
 
 
+def test_files_read_together_are_judged_by_their_own_column_names(tmp_path):
+    """Files whose headers differ (the same columns in another order) are never read by position into one
+    another's columns: a date is legitimate in an event-date column only; a quoted cell is read as its value."""
+    import duckdb
+
+    con = duckdb.connect()
+    event_first, code_first = tmp_path / "a.csv", tmp_path / "b.csv"
+    event_first.write_text("begindatum;code\n2010-03-15;A\n", encoding="utf-8")
+    code_first.write_text("code;begindatum\n2010-03-15;2025-01-01\n", encoding="utf-8")
+    quoted = tmp_path / "c.csv"
+    quoted.write_text('begindatum;code\n2025-01-01;"111222333"\n', encoding="utf-8")
+    scan = identifiers.scan_csv(con, [event_first, code_first, quoted])
+    assert scan["full_dates"] == {"code": 1} and scan["bsn_candidates"] == {"code": 1}
+    assert set(identifiers.scan_export_files(con, [event_first, code_first, quoted])) == {code_first, quoted}
+
+
 def test_a_csv_scanned_in_one_query_counts_as_the_column_by_column_scan(tmp_path):
     """Every column of an export CSV judged in one pass finds what the per-column table scan finds."""
     import duckdb

@@ -243,22 +243,48 @@ def scan_csv(con: duckdb.DuckDBPyConnection, path: Path | list[Path]) -> dict[st
     """An export CSV (``;``-separated, with header), or several read as one: the same findings as a
     warehouse table.
 
-    The file is read once into a temporary table and scanned in one pass over its cells."""
-    listed = ", ".join("'" + p.as_posix().replace("'", "''") + "'" for p in (path if isinstance(path, list) else [path]))
-    con.execute(
-        f"create or replace temp table rmj_scanned_csv as select * from "
-        f"read_csv([{listed}], delim=';', header=true, all_varchar=true, union_by_name=true)"
-    )
-    try:
-        columns = [r[0] for r in con.execute("describe rmj_scanned_csv").fetchall()]
-        bsn, dates = _shaped_per_column(con, "rmj_scanned_csv", columns, columns)
-        return {
-            "identifying_columns": [c for c in columns if c.lower() in FORBIDDEN_COLUMNS],
-            "bsn_candidates": _counts(bsn),
-            "full_dates": _counts(dates),
-        }
-    finally:
-        con.execute("drop table if exists rmj_scanned_csv")
+    Files with the same header line are read together (a period's 40 provider files come from one writer:
+    one read, not 40 dialect and header detections); files with other headers in a read of their own.
+    Each read goes into a temporary table, scanned in one pass over its cells; the distinct values found
+    are put together per column name, as one read of all would find them."""
+    groups: dict[bytes, list[Path]] = {}
+    for one in path if isinstance(path, list) else [path]:
+        groups.setdefault(_header_line(one), []).append(one)
+    columns: dict[str, None] = {}
+    bsn: dict[str, set[str]] = {}
+    dates: dict[str, set[str]] = {}
+    for files in groups.values():
+        listed = ", ".join("'" + p.as_posix().replace("'", "''") + "'" for p in files)
+        con.execute(
+            f"create or replace temp table rmj_scanned_csv as select * from "
+            f"read_csv([{listed}], delim=';', header=true, all_varchar=true"
+            f"{', union_by_name=true' if len(files) == 1 else _TOGETHER})"
+        )
+        try:
+            read = [r[0] for r in con.execute("describe rmj_scanned_csv").fetchall()]
+            found_bsn, found_dates = _shaped_per_column(con, "rmj_scanned_csv", read, read)
+        finally:
+            con.execute("drop table if exists rmj_scanned_csv")
+        columns |= dict.fromkeys(read)
+        for found, into in ((found_bsn, bsn), (found_dates, dates)):
+            for column, values in found.items():
+                into.setdefault(column, set()).update(values)
+    return {
+        "identifying_columns": [c for c in columns if c.lower() in FORBIDDEN_COLUMNS],
+        "bsn_candidates": _counts(bsn),
+        "full_dates": _counts(dates),
+    }
+
+
+# Files read together: the dialect the export writers use (RFC 4180 quoting), not one detected in the first
+# file alone: a cell quoted in a later file is read as its value.
+_TOGETHER = ", quote='\"', escape='\"'"
+
+
+def _header_line(path: Path) -> bytes:
+    """The file's first line as bytes (its header): files read together must name the same columns in order."""
+    with path.open("rb") as handle:
+        return handle.readline()
 
 
 # The plotly.js library embedded in a self-contained report: code, not data (its licence years and

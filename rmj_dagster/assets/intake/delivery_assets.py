@@ -147,14 +147,6 @@ def refuse_unfit_key(con: duckdb.DuckDBPyConnection, hmac_key, *, record: bool =
         )
 
 
-def _delivery_summary(con, delivery_ids: list[str]) -> list[tuple]:
-    return con.execute(
-        "select delivery_id, file_name, kind, status, reason_code, rows_read from audit.deliveries "
-        "where list_contains(?, delivery_id) order by received_at, delivery_id",
-        [delivery_ids],
-    ).fetchall()
-
-
 @dg.asset(
     key_prefix=[PYTHON_ASSET_PREFIX["raw_provider_drops"]],
     partitions_def=deliveries,
@@ -190,14 +182,13 @@ def raw_provider_drops(
         for delivery_id in delivery_ids:
             with transaction(con):
                 outcomes[delivery_id] = receive(con, zone, delivery_id, files.get(delivery_id, []), landing.retain_originals, context.log)
-        summary = _delivery_summary(con, delivery_ids)
         metadata = table_metadata(con, "audit.deliveries")
         check = identifier_scan.result(con, asset_key("raw_provider_drops"), list(_AUDIT_TABLES),
                                        where=identifier_scan.rows_in("delivery_id", delivery_ids), scope=f"rows of the run's {len(delivery_ids)} deliveries",
                                        whole=_KEY_LABELS)
-    for delivery_id, file_name, kind, _status, reason, _ in summary:  # each partition: its own figures
-        context.log_event(dg.AssetObservation(asset_key=context.asset_key, partition=delivery_id, metadata={
-            "file_name": file_name, "kind": kind or "", "outcome": outcomes[delivery_id], "quarantine_reason": reason or ""}))
+    # Each partition's own figures (file, kind, status or quarantine reason, rows) are observed once, after the
+    # reconciliation of the same run (``delivery_observations``): an observation here as well would be
+    # superseded on the partition page within the run and cost ~2 instance writes per delivery.
     counts = {o: sum(1 for v in outcomes.values() if v == o) for o in sorted(set(outcomes.values()))}
     context.log.info(f"receipt of {len(delivery_ids)} delivery(ies): "
                      + ", ".join(f"{o} {n}" for o, n in counts.items()))  # the run's totals: on the run, not a partition
