@@ -28,7 +28,9 @@ from rmj_dagster.publish.figures import indicators_path, read_published
 from rmj_dagster.runner import process, publish
 from tests.test_chain_exact_figures import valid_bsns
 
-pytestmark = pytest.mark.slow  # a year of monthly deliveries through the whole chain, and the demo
+# a year of monthly deliveries through the whole chain, and the demo; under pytest-xdist the module stays on
+# one worker, so monthly_run is processed once
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("cockpit")]
 
 TODAY = date(2026, 2, 20)
 

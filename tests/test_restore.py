@@ -1,20 +1,26 @@
-"""The restore procedure of docs/operations.md, as an operator runs it: backup, a later delivery, damage,
-restore of the warehouse and the instance storage, re-delivery. Nothing lost, nothing twice."""
+"""The restore procedure of docs/operations.md, as an operator runs it, with either instance storage: SQLite
+(the nightly backup copies ``DAGSTER_HOME``) and PostgreSQL, the production one (``pg_dump -Fc`` and the
+documented ``pg_restore --clean --if-exists``). The first drop, the nightly backup with a copy of the warehouse,
+a later drop, damage, warehouse and instance storage of that night put back, re-delivery: nothing lost,
+nothing twice, in the warehouse and in the instance (the delivery partitions, one successful load of each)."""
 
 from __future__ import annotations
 
 import shutil
+import subprocess
 from datetime import date
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import pytest
 
 from rmj_dagster import cli
 from rmj_dagster.generate import generate_deliveries
 from rmj_dagster.runner import process
+from tests.test_postgres_instance import _pg_bin, postgres_home, postgres_server  # noqa: F401 (a fixture)
 
-pytestmark = pytest.mark.slow  # six chain runs
+pytestmark = pytest.mark.slow  # five chain runs per storage, PostgreSQL's against a real server
 
 TODAY = date(2026, 11, 22)
 TABLES = ("audit.deliveries", "pseudo.responses", "pseudo.stop_zorg", "pseudo.goals",
@@ -29,9 +35,50 @@ def state(db: Path) -> dict:
     return rows
 
 
+def instance_state() -> dict:
+    """The delivery partitions and, per partition, how many successful runs loaded it (raw_provider_drops)."""
+    from rmj_dagster.assets.asset_keys import asset_key
+
+    with dg.DagsterInstance.get() as instance:
+        partitions = sorted(instance.get_dynamic_partitions("deliveries"))
+        loaded = instance.get_materialized_partitions(asset_key("raw_provider_drops"))
+        failed_runs = [r.run_id for r in instance.get_runs() if r.status != dg.DagsterRunStatus.SUCCESS]
+    return {"partitions": partitions, "materialized": sorted(loaded), "unsuccessful runs": failed_runs}
+
+
 def deliver(files: list[Path], incoming: Path) -> None:
     for path in files:
         shutil.copy2(path, incoming / path.name)
+
+
+class SqliteStorage:
+    """The local instance: its storage is the files under ``DAGSTER_HOME``."""
+
+    def __init__(self, home: Path, backup: Path):
+        self.home, self.copy = home, backup / "dagster_home"
+
+    def back_up(self) -> None:
+        shutil.copytree(self.home, self.copy)
+
+    def restore(self) -> None:
+        shutil.rmtree(self.home)
+        shutil.copytree(self.copy, self.home)
+
+
+class PostgresStorage:
+    """deploy/dagster.postgres.yaml on a real server, backed up and restored as docs/operations.md says."""
+
+    def __init__(self, server: dict, home: Path, backup: Path):
+        postgres_home(server, home)
+        self.dump = backup / "dagster.dump"
+        self.connection = ["-h", server["socket_dir"], "-p", str(server["port"]), "-U", server["user"]]
+
+    def back_up(self) -> None:
+        subprocess.run([_pg_bin("pg_dump"), *self.connection, "-Fc", "-f", str(self.dump), "dagster"], check=True)
+
+    def restore(self) -> None:  # the services stopped
+        subprocess.run([_pg_bin("pg_restore"), *self.connection, "--clean", "--if-exists", "-d", "dagster",
+                        str(self.dump)], check=True)
 
 
 @pytest.fixture
@@ -42,38 +89,29 @@ def two_drops(tmp_path) -> tuple[list[Path], list[Path]]:
     return files[: len(files) // 2], files[len(files) // 2:]
 
 
-def test_backup_damage_restore_and_redelivery_lose_nothing_and_load_nothing_twice(rmj_env, tmp_path, monkeypatch, two_drops, capsys):
+@pytest.mark.parametrize("storage", ["sqlite", "postgres"])
+def test_backup_damage_restore_and_redelivery_lose_nothing_and_load_nothing_twice(
+        storage, request, rmj_env, tmp_path, two_drops, capsys):
     first, second = two_drops
-    incoming = rmj_env["landing"] / "incoming"
-    warehouse, home = rmj_env["warehouse"], rmj_env["dagster_home"]
-
-    # what a clean history gives: both drops, in order, on a fresh warehouse and instance
-    clean = tmp_path / "clean"
-    monkeypatch.setenv("RMJ_WAREHOUSE", str(clean / "rmj.duckdb"))
-    monkeypatch.setenv("DAGSTER_HOME", str(clean / "dagster_home"))
-    monkeypatch.setenv("RMJ_EXPORT_DIR", str(clean / "exports"))
-    deliver(first, incoming)
-    process()
-    deliver(second, incoming)
-    process()
-    expected = state(clean / "rmj.duckdb")
-    monkeypatch.setenv("RMJ_WAREHOUSE", str(warehouse))
-    monkeypatch.setenv("DAGSTER_HOME", str(home))
-    monkeypatch.setenv("RMJ_EXPORT_DIR", str(rmj_env["exports"]))
-
-    # the live history: the first drop, the nightly backup (nothing running), then the second drop
-    deliver(first, incoming)
-    process()
+    incoming, warehouse = rmj_env["landing"] / "incoming", rmj_env["warehouse"]
     backup = tmp_path / "backup"
     backup.mkdir()
+    if storage == "postgres":  # skips without PostgreSQL's server binaries
+        instance_storage = PostgresStorage(request.getfixturevalue("postgres_server"), rmj_env["dagster_home"], backup)
+    else:
+        instance_storage = SqliteStorage(rmj_env["dagster_home"], backup)
+
+    deliver(first, incoming)
+    process()
+    # the nightly backup, nothing running: the instance storage and the warehouse of the same moment
+    instance_storage.back_up()
     shutil.copy2(warehouse, backup / warehouse.name)
-    shutil.copytree(home, backup / "dagster_home")
     deliver(second, incoming)
     process()
-    assert state(warehouse) == expected
+    expected, expected_instance = state(warehouse), instance_state()
+    assert not expected_instance["unsuccessful runs"]
 
-    # the disk fails: the warehouse is cut short
-    with warehouse.open("r+b") as file:
+    with warehouse.open("r+b") as file:  # the disk fails: the warehouse is cut short
         file.truncate(warehouse.stat().st_size // 3)
     deliver(second[:1], incoming)  # a provider delivers again meanwhile: it waits, nothing is lost
     capsys.readouterr()
@@ -81,13 +119,15 @@ def test_backup_damage_restore_and_redelivery_lose_nothing_and_load_nothing_twic
     assert "is damaged" in capsys.readouterr().err
     assert (incoming / second[0].name).exists()
 
-    # restore as docs/operations.md says: warehouse and instance storage of the same night
+    # restore as docs/operations.md says: instance storage and warehouse of the same night
+    instance_storage.restore()
     shutil.copy2(backup / warehouse.name, warehouse)
-    shutil.rmtree(home)
-    shutil.copytree(backup / "dagster_home", home)
+    restored = instance_state()
+    assert set(restored["partitions"]) < set(expected_instance["partitions"])  # the night's history, not today's
     deliver(second, incoming)  # the providers deliver what came after the backup again
     process()
     assert state(warehouse) == expected
+    assert instance_state() == expected_instance
     deliver(first + second, incoming)  # and anything delivered a third time is recognised, never loaded twice
     process()
     assert state(warehouse) == expected
