@@ -137,7 +137,9 @@ def test_failures_in_a_row_back_off_longer_and_every_item_is_given_up_after_the_
     from rmj_dagster.sensors.delivery_sensor import backoff_seconds
 
     assert [backoff_seconds(n) for n in (1, 2, 3)] == [60, 120, 240] and backoff_seconds(20) == 1800
-    monkeypatch.setenv("RMJ_RETRY_BACKOFF_SECONDS", "0.05")
+    # backoffs of 1, 2, 4 … ms: each tick below comes 50 ms after the last, past the backoff of up to six
+    # failures in a row, so only the bound on attempts can stop a further run
+    monkeypatch.setenv("RMJ_RETRY_BACKOFF_SECONDS", "0.001")
     for i in range(4):
         drop(incoming, f"f{i}.csv", row(i))
     ticker.tick()
@@ -148,7 +150,7 @@ def test_failures_in_a_row_back_off_longer_and_every_item_is_given_up_after_the_
             runs += 1
             launch(ticker, result)
             finish(ticker.instance, dg.DagsterRunStatus.FAILURE)
-        time.sleep(0.3)
+        time.sleep(0.05)
     assert runs == MAX_ATTEMPTS  # not one per file, not unbounded
     skip = ticker.tick()
     assert isinstance(skip, dg.SkipReason) and f"4 file(s) left in incoming/ after {MAX_ATTEMPTS} runs" in skip.skip_message
