@@ -17,7 +17,6 @@ import dagster as dg
 import duckdb
 import pytest
 
-from rmj_dagster import local_instance
 from rmj_dagster.assets.asset_keys import asset_key
 from rmj_dagster.assets.intake import delivery_assets
 from rmj_dagster.assets.intake.delivery_observations import LOADED_CHECK
@@ -121,8 +120,8 @@ def hostile(tmp_path_factory):
         for name in ("RMJ_PSEUDONYM_KEY_FILE", "RMJ_PSEUDONYM_KEY_LABEL", "RMJ_DEMO_MODE", "RMJ_RETAIN_ORIGINALS"):
             mp.delenv(name, raising=False)
         mp.setattr(delivery_assets, "inspect_file", inspect_or_fail)
-        summary = process()  # raises PipelineFailed if any run failed
-        instance = local_instance.instance()  # the one process() recorded its runs in
+        instance = dg.DagsterInstance.ephemeral()  # in memory: half the cost of SQLite storage, the same records
+        summary = process(instance=instance)  # raises PipelineFailed if any run failed
         sensor_result = delivery_sensor(dg.build_sensor_context(
             instance=dg.DagsterInstance.ephemeral(), resources={"landing": LandingZoneResource(root=str(landing))}))
     con = duckdb.connect(str(root / "w.duckdb"), read_only=True)
