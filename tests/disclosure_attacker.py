@@ -235,6 +235,7 @@ def attack_versions(versions: list[Path], context: list[Path] = ()) -> tuple[lis
         for b in range(a + 1, len(versions)):
             (old, old_hidden, _), (new, new_hidden, _) = attacked[a], attacked[b]
             how = f"version {a + 1} -> {b + 1}"
+            either_hidden = old_hidden | new_hidden  # once per pair of versions, not once per member
             for key in old.keys() & new.keys():
                 if max(old[key][1], new[key][1]) < INF:
                     stats["compared_figures"] += 1
@@ -244,7 +245,7 @@ def attack_versions(versions: list[Path], context: list[Path] = ()) -> tuple[lis
                     continue
                 for group in {frozenset(m for m in members if m in old_hidden),
                               frozenset(m for m in members if m in new_hidden),
-                              frozenset(m for m in members if m in old_hidden | new_hidden)}:
+                              frozenset(m for m in members if m in either_hidden)}:
                     if not group:
                         continue
                     old_lo, old_hi = _group_sum(members, total, group, old)

@@ -8,11 +8,13 @@ beside them) and looks for figures and hidden groups whose n differs by 1 to 9 b
 
 from __future__ import annotations
 
+import shutil
 from datetime import date, datetime
+from pathlib import Path
 
 import pytest
 
-from rmj_dagster import codebook
+from rmj_dagster import codebook, warehouse
 from rmj_dagster.cockpit.lineage import record_publication
 from rmj_dagster.privacy.disclosure import close_disclosure
 from rmj_dagster.publish.ceo_files import (
@@ -37,16 +39,35 @@ def _publish(con, exports, year: int, version: int) -> None:
     record_publication(con, f"run-{year}-{version}", datetime(2026, 12, version), year)
 
 
-def _two_versions(tmp_path, seed: int, count: int, hidden_count: int = 0, *, remembered: bool = True):
-    """The year folder of 2025 after version 2, and 2024's file. ``hidden_count``: as many more in a town of
-    the same sub-region that was hidden. ``remembered=False``: the record of version 1 is gone when version
-    2 is made (as before versions were compared)."""
-    exports = tmp_path / "exports"
-    with mf.mart_warehouse(tmp_path) as con:
+def _published_once(folder: Path, seed: int) -> None:
+    """The small region of ``seed`` with 2024 and 2025 published as version 1: ``warehouse.duckdb`` and
+    ``exports/`` in ``folder``."""
+    with mf.mart_warehouse(folder) as con:
         _small_region(con, seed)
         mf.build_indicators(con)
-        _publish(con, exports, 2024, 1)
-        _publish(con, exports, 2025, 1)
+        _publish(con, folder / "exports", 2024, 1)
+        _publish(con, folder / "exports", 2025, 1)
+
+
+@pytest.fixture(scope="module")
+def published_23(tmp_path_factory) -> Path:
+    """Seed 23 published once, copied by each test that corrects it (the costly part, made once)."""
+    folder = tmp_path_factory.mktemp("published-23")
+    _published_once(folder, 23)
+    return folder
+
+
+def _two_versions(tmp_path, seed: int, count: int, hidden_count: int = 0, *, remembered: bool = True,
+                  published: Path | None = None):
+    """The year folder of 2025 after version 2, and 2024's file. ``hidden_count``: as many more in a town of
+    the same sub-region that was hidden. ``remembered=False``: the record of version 1 is gone when version
+    2 is made (as before versions were compared). ``published``: a copy of ``_published_once`` for ``seed``."""
+    exports = tmp_path / "exports"
+    if published is None:
+        _published_once(tmp_path, seed)
+    else:
+        shutil.copytree(published, tmp_path, dirs_exist_ok=True)
+    with warehouse.connect(tmp_path / "warehouse.duckdb") as con:
         # the smallest municipality whose responses were shown: the correction changes its n by ``count``
         town = con.execute(
             "select area_code from marts.ceo_indicators where period = '2025' and area_type = 'gemeente' "
@@ -78,8 +99,9 @@ def _two_versions(tmp_path, seed: int, count: int, hidden_count: int = 0, *, rem
 
 
 @pytest.mark.parametrize(("seed", "count"), [(23, 4), (6, 3)])
-def test_a_small_correction_gives_no_one_away_between_versions(tmp_path, seed, count):
-    files, last_year = _two_versions(tmp_path, seed, count)
+def test_a_small_correction_gives_no_one_away_between_versions(tmp_path, request, seed, count):
+    published = request.getfixturevalue("published_23") if seed == 23 else None
+    files, last_year = _two_versions(tmp_path, seed, count, published=published)
     folder = last_year.parent.parent / "2025"
     assert [p.relative_to(folder).as_posix() for p in files] == ["versions/1/indicators.csv", "indicators.csv"]
     assert verify_publication(folder.parent.parent, 2025) == []
@@ -93,10 +115,10 @@ def test_a_small_correction_gives_no_one_away_between_versions(tmp_path, seed, c
         assert verify_suppression(path) == []
 
 
-def test_without_the_earlier_version_the_attacker_finds_the_people_added(tmp_path):
+def test_without_the_earlier_version_the_attacker_finds_the_people_added(tmp_path, published_23):
     """The attack works: made without its record of version 1, version 2 would give the correction away,
     and the publication refuses it (``verify_against_versions``); version 1 stays the current one."""
-    files, last_year = _two_versions(tmp_path, 23, 4, remembered=False)
+    files, last_year = _two_versions(tmp_path, 23, 4, remembered=False, published=published_23)
     groups, _ = attack_versions(files, context=[last_year])
     one_figure = [g for g in groups if "one figure" in g.how]
     assert one_figure and all(g.low == g.high == 4 for g in one_figure if g.low == g.high), groups[:5]
