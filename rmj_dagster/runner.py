@@ -295,9 +295,10 @@ def _run_deliveries(defs, instance, checks: dict, keys: list[str], known: list[s
         partition_key, tags = one_run_over(keys, known)
         _execute(delivery_job, instance, checks, partition_key=partition_key, tags=tags, deliveries=len(keys), **follow)
     else:
-        unpartitioned = [k for a in defs.assets if a.partitions_def is None for k in a.keys
-                         if k in delivery_job.asset_layer.executable_asset_keys and k != SNAPSHOT]  # taken at the end
-        _execute(delivery_job, instance, checks, asset_selection=unpartitioned, **follow)
+        from rmj_dagster.assets.intake.jobs import chain_after_intake
+
+        chain = [k for k in chain_after_intake(defs) if k != SNAPSHOT]  # the snapshot is taken at the end
+        _execute(delivery_job, instance, checks, asset_selection=chain, **follow)
 
 
 SNAPSHOT = asset_key("analyst_snapshot")

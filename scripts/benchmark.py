@@ -182,7 +182,7 @@ STAGES = (
     ("indicator_observations", (), ("indicator_observations",)),
     ("outcomes", ("outcomes",), ("trajectory_outcomes",)),
     ("staging, cleaning, grain", ("validate", "reconcile", "clean", "grain"),
-     ("stg_", "cleaned_", "rejected_rows", "reconciliation", "gas_scores")),
+     ("stg_", "cleaned_", "rejected_rows", "reconciliation", "gas_scores", "delivery_outcome")),
 )
 
 

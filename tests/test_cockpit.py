@@ -23,6 +23,7 @@ from rmj_dagster.cockpit import lineage, monitor
 from rmj_dagster.generate import generate_deliveries
 from rmj_dagster.generate.truth import replay_arrivals
 from rmj_dagster.intake.landing_zone import LandingZone, delivery_id_of, sha256_of
+from rmj_dagster.partitions import deliveries
 from rmj_dagster.progress import Reporter
 from rmj_dagster.publish.figures import indicators_path, read_published
 from rmj_dagster.runner import process, publish
@@ -164,29 +165,36 @@ def test_monitor_speaks_dutch_and_has_no_page_for_a_year_without_deliveries(mont
 
 
 def test_ui_shows_a_loaded_and_a_quarantined_delivery_for_what_they_are(monthly_run):
+    """A loaded delivery is a materialized partition of delivery_outcome with its own figures; a quarantined one
+    is not materialized (no green partition), its observation and failed check say why."""
     instance, db = monthly_run["instance"], monthly_run["env"]["RMJ_WAREHOUSE"]
-    drops = asset_key("raw_provider_drops")
+    outcome = asset_key("delivery_outcome")
     loaded, quarantined = (
         _monitor(db, "select delivery_id, file_name, rows_read, rows_accepted, rows_rejected, quarantine_reason "
                      f"from intermediate.delivery_reconciliation where status = '{s}' order by rows_rejected desc, delivery_id limit 1")[0]
         for s in ("loaded", "quarantined")
     )
+    # receipt is unpartitioned: its metadata is the audit table's and the run's, never a partition's
+    assert instance.get_latest_materialization_event(asset_key("raw_provider_drops")).asset_materialization.partition is None
+    status = instance.get_status_by_partition(outcome, [loaded[0], quarantined[0]], deliveries)
+    assert status == {loaded[0]: dg.AssetPartitionStatus.MATERIALIZED, quarantined[0]: None}
     for delivery, file_name, read, accepted, rejected, reason in (loaded, quarantined):
-        materialization = instance.get_latest_materialization_event(drops)
-        shown = materialization.asset_materialization.metadata
-        assert "dagster/row_count" not in shown  # no table total posing as the partition's
-        # nor the run's totals (Dagster copies a ranged run's metadata onto every partition it covers)
-        assert not [name for name in shown if any(word in name for word in ("received", "quarantined", "deliveries", "rows"))], shown
+        made = instance.fetch_materializations(dg.AssetRecordsFilter(asset_key=outcome, asset_partitions=[delivery]), limit=5).records
         observations = instance.fetch_observations(
-            dg.AssetRecordsFilter(asset_key=drops, asset_partitions=[delivery]), limit=5).records
-        metadata = observations[0].asset_observation.metadata  # the latest: after the reconciliation
+            dg.AssetRecordsFilter(asset_key=outcome, asset_partitions=[delivery]), limit=5).records
+        if reason is None:
+            assert made and not observations
+            metadata = made[0].asset_materialization.metadata
+        else:
+            assert observations and not made
+            metadata = observations[0].asset_observation.metadata
         assert metadata["file_name"].value == file_name and metadata["rows_read"].value == read
         assert (metadata["rows_accepted"].value, metadata["rows_rejected"].value) == (accepted, rejected)
         assert metadata["dagster/row_count"].value == read
         history = instance.event_log_storage.get_asset_check_execution_history(
-            dg.AssetCheckKey(drops, LOADED_CHECK), limit=1, partition_filter=None)
+            dg.AssetCheckKey(outcome, LOADED_CHECK), limit=1, partition_filter=None)
         records = [r for r in instance.event_log_storage.get_asset_check_execution_history(
-            dg.AssetCheckKey(drops, LOADED_CHECK), limit=1000) if r.partition == delivery]
+            dg.AssetCheckKey(outcome, LOADED_CHECK), limit=1000) if r.partition == delivery]
         evaluation = records[0].event.dagster_event.event_specific_data
         assert evaluation.metadata["verified"].value == f"delivery {delivery}"
         assert history

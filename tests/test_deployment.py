@@ -220,9 +220,9 @@ def test_deployed_as_documented_it_processes_a_month_of_deliveries(deployed_root
 
         runs = _wait("the sensor's deliveries run to succeed", finished, DEADLINE_S, 5.0)
         assert all(any(t["key"] == "dagster/sensor_name" and t["value"] == "delivery_sensor" for t in r["tags"]) for r in runs)
-        stats = _graphql(port, '{ assetNodeOrError(assetKey: {path: ["audit", "raw_provider_drops"]}) '
-                               '{ ... on AssetNode { partitionStats { numMaterialized } } } }')
-        assert stats["assetNodeOrError"]["partitionStats"]["numMaterialized"] == len(dropped)  # each delivery, in the UI
+        stats = _graphql(port, '{ assetNodeOrError(assetKey: {path: ["audit", "delivery_outcome"]}) '
+                               '{ ... on AssetNode { partitionStats { numMaterialized numFailed numPartitions } } } }')
+        shown = stats["assetNodeOrError"]["partitionStats"]  # each delivery in the UI: compared with the warehouse below
     finally:
         for process in reversed(started):
             try:
@@ -236,6 +236,9 @@ def test_deployed_as_documented_it_processes_a_month_of_deliveries(deployed_root
     with duckdb.connect(str(warehouse), read_only=True) as con:
         loaded = con.execute("select count(*) from audit.deliveries").fetchone()[0]
         unreconciled = con.execute("select count(*) from intermediate.delivery_reconciliation where not reconciled").fetchone()[0]
+        really_loaded = con.execute("select count(*) from audit.deliveries where status = 'loaded'").fetchone()[0]
     assert loaded == len(dropped) and unreconciled == 0
+    # a partition per delivery, materialized (green) in the UI only when it was loaded
+    assert shown == {"numMaterialized": really_loaded, "numFailed": 0, "numPartitions": len(dropped)} and really_loaded
     snapshot = Path(_env_file(etc / "rmj.env")["RMJ_SNAPSHOT"])
     assert snapshot.exists() and snapshot.stat().st_uid == user.pw_uid

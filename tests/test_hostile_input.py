@@ -21,6 +21,7 @@ from rmj_dagster.assets.asset_keys import asset_key
 from rmj_dagster.assets.intake import delivery_assets
 from rmj_dagster.assets.intake.delivery_observations import LOADED_CHECK
 from rmj_dagster.intake.landing_zone import delivery_id_of
+from rmj_dagster.partitions import deliveries
 from rmj_dagster.resources import LandingZoneResource
 from rmj_dagster.runner import process
 from rmj_dagster.sensors.delivery_sensor import delivery_sensor
@@ -153,23 +154,29 @@ def test_the_ordinary_delivery_beside_them_is_processed(hostile):
 
 
 def test_each_delivery_partition_shows_its_own_figures_only(hostile):
-    """One run over every delivery: Dagster copies the step's metadata onto each partition of the range, so it
-    holds no count (neither the table's nor the run's); a partition's figures are its observation and its
-    check, each from its own row of the reconciliation (issue 26)."""
-    instance, drops = hostile["instance"], asset_key("raw_provider_drops")
+    """One run over every delivery, loaded and quarantined ones: a loaded delivery is a materialized partition of
+    ``delivery_outcome`` holding its own figures; a quarantined one is no materialized partition (not green in the
+    UI), its observation and check give its reason (issue 26). Receipt is unpartitioned, so no step copies a
+    run's metadata onto the partitions."""
+    instance, outcome = hostile["instance"], asset_key("delivery_outcome")
     own = {d: (status, name, read, accepted, rejected, reason) for d, status, name, read, accepted, rejected, reason in hostile["con"].execute(
         "select delivery_id, status, file_name, rows_read, rows_accepted, rows_rejected, quarantine_reason "
         "from intermediate.delivery_reconciliation").fetchall()}
     assert {v[0] for v in own.values()} == {"loaded", "quarantined"} and len(own) > 5
-    checks = instance.event_log_storage.get_asset_check_execution_history(dg.AssetCheckKey(drops, LOADED_CHECK), limit=1000)
+    loaded = {d for d, v in own.items() if v[0] == "loaded"}
+    assert instance.get_materialized_partitions(outcome) == loaded
+    status = instance.get_status_by_partition(outcome, sorted(own), deliveries)  # as the UI's partition bar shows it
+    assert status == {d: dg.AssetPartitionStatus.MATERIALIZED if d in loaded else None for d in own}
+    assert all(r.partition_key is None for r in instance.fetch_materializations(asset_key("raw_provider_drops"), limit=10).records)
+    checks = instance.event_log_storage.get_asset_check_execution_history(dg.AssetCheckKey(outcome, LOADED_CHECK), limit=1000)
     for delivery, (status, name, read, accepted, rejected, reason) in own.items():
-        (made,) = instance.fetch_materializations(dg.AssetRecordsFilter(drops, asset_partitions=[delivery]), limit=5).records
-        metadata = made.asset_materialization.metadata
-        assert [k for k, v in metadata.items() if isinstance(v.value, int | float)] == [], (delivery, metadata)
-        seen = instance.fetch_observations(dg.AssetRecordsFilter(drops, asset_partitions=[delivery]), limit=5).records
-        shown = {k: v.value for k, v in seen[0].asset_observation.metadata.items()}  # the latest: after reconciliation
+        made = instance.fetch_materializations(dg.AssetRecordsFilter(outcome, asset_partitions=[delivery]), limit=5).records
+        seen = instance.fetch_observations(dg.AssetRecordsFilter(outcome, asset_partitions=[delivery]), limit=5).records
+        (event,) = [r.asset_materialization for r in made] if status == "loaded" else [r.asset_observation for r in seen]
+        assert not (seen if status == "loaded" else made)
+        shown = {k: v.value for k, v in event.metadata.items()}
         assert (shown["status"], shown["file_name"], shown["rows_read"], shown["rows_accepted"], shown["rows_rejected"],
-                shown["quarantine_reason"]) == (status, name, read, accepted, rejected, reason or "")
+                shown["quarantine_reason"], shown["dagster/row_count"]) == (status, name, read, accepted, rejected, reason or "", read)
         (check,) = [r.event.dagster_event.event_specific_data for r in checks if r.partition == delivery]
         assert check.passed == (status == "loaded") and check.metadata["verified"].value == f"delivery {delivery}"
 
@@ -273,3 +280,26 @@ def test_entries_that_are_not_deliveries_are_reported_never_followed(hostile):
     assert f"file #{inode['link.csv']} is a symbolic link, never followed" in text and "Jansen" not in text
     skip = hostile["sensor"]
     assert isinstance(skip, dg.SkipReason) and "symbolic link" in skip.skip_message and "Jansen" not in skip.skip_message
+
+
+def test_an_upgraded_instance_gets_its_delivery_partitions_back_from_one_run_of_delivery_outcome(hostile, monkeypatch):
+    """A deployment from before issue 26 holds the delivery partitions but no delivery_outcome events: the one run
+    docs/deployment.md gives (delivery_outcome over the whole range) materializes the loaded deliveries from the
+    reconciliation and observes the quarantined ones, building nothing else."""
+    from rmj_dagster.definitions import build_defs
+    from rmj_dagster.partitions import range_tags
+
+    monkeypatch.setenv("RMJ_WAREHOUSE", str(hostile["root"] / "w.duckdb"))
+    keys = hostile["instance"].get_dynamic_partitions(deliveries.name)
+    upgraded = dg.DagsterInstance.ephemeral()
+    upgraded.add_dynamic_partitions(deliveries.name, keys)
+    outcome = asset_key("delivery_outcome")
+    job = build_defs().resolve_job_def("deliveries_job").get_subset(
+        asset_selection={outcome}, asset_check_selection={dg.AssetCheckKey(outcome, LOADED_CHECK)})
+    result = job.execute_in_process(instance=upgraded, tags=range_tags(keys))
+    assert result.success
+    own = dict(hostile["con"].execute("select delivery_id, status from intermediate.delivery_reconciliation").fetchall())
+    assert upgraded.get_materialized_partitions(outcome) == {d for d, s in own.items() if s == "loaded"}
+    observed = {r.partition_key for r in upgraded.fetch_observations(outcome, limit=1000).records}
+    assert observed == {d for d, s in own.items() if s != "loaded"} and observed
+    assert {e.asset_key for e in result.get_asset_materialization_events()} == {outcome}  # nothing else is built

@@ -136,7 +136,9 @@ def test_the_delivery_sensor_cleans_up_after_a_killed_rmj_process(rmj_env, tmp_p
 @pytest.mark.slow  # whole `rmj process` runs: a minute or more on the shared machine
 def test_a_run_over_many_deliveries_plans_each_asset_once_with_the_range(rmj_env):
     """One "materialization planned" event per asset of a deliveries run (naming its range of delivery
-    partitions), not one per asset and delivery; every delivery partition still ends materialised."""
+    partitions), not one per asset and delivery; every loaded delivery's partition ends materialised."""
+    import duckdb
+
     from rmj_dagster.assets.asset_keys import asset_key
     from rmj_dagster.generate import generate_deliveries
     from rmj_dagster.partitions import PARTITION_RANGE_START_TAG
@@ -150,9 +152,11 @@ def test_a_run_over_many_deliveries_plans_each_asset_once_with_the_range(rmj_env
     run = next(r for r in instance.get_runs() if r.job_name == "deliveries_job" and r.tags.get(PARTITION_RANGE_START_TAG))
     planned = [e.dagster_event.event_specific_data for e in instance.all_logs(
         run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED)]
-    drops = asset_key("raw_provider_drops")  # partitioned by delivery
-    of_drops = [p for p in planned if p.asset_key == drops]
-    assert len(of_drops) == 1 and of_drops[0].partition is None
-    assert set(of_drops[0].partitions_subset.get_partition_keys()) == set(keys)
+    outcome = asset_key("delivery_outcome")  # partitioned by delivery
+    of_outcome = [p for p in planned if p.asset_key == outcome]
+    assert len(of_outcome) == 1 and of_outcome[0].partition is None
+    assert set(of_outcome[0].partitions_subset.get_partition_keys()) == set(keys)
     assert len(planned) == len({p.asset_key for p in planned})
-    assert set(instance.get_materialized_partitions(drops)) == set(keys)
+    with duckdb.connect(str(rmj_env["warehouse"]), read_only=True) as con:
+        loaded = {d for (d,) in con.execute("select delivery_id from audit.deliveries where status = 'loaded'").fetchall()}
+    assert loaded and set(instance.get_materialized_partitions(outcome)) == loaded

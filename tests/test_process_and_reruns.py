@@ -275,14 +275,12 @@ def test_each_delivery_partition_shows_its_figures_in_dagster(rmj_env, tmp_path)
     with duckdb.connect(str(rmj_env["warehouse"]), read_only=True) as con:
         expected = {d: (s, r, a, j) for d, s, r, a, j in con.execute(
             "select delivery_id, status, rows_read, rows_accepted, rows_rejected from intermediate.delivery_reconciliation").fetchall()}
-    records = instance.fetch_observations(asset_key("raw_provider_drops"), limit=10_000).records
-    shown = {}
-    for record in records:
-        event = record.asset_observation
-        if "rows_read" in event.metadata:
-            meta = {k: v.value for k, v in event.metadata.items()}
-            shown[event.partition] = meta
-    assert set(shown) == set(expected)
+    outcome = asset_key("delivery_outcome")  # loaded: a materialization; quarantined: an observation
+    events = [r.asset_materialization for r in instance.fetch_materializations(outcome, limit=10_000).records]
+    events += [r.asset_observation for r in instance.fetch_observations(outcome, limit=10_000).records]
+    shown = {event.partition: {k: v.value for k, v in event.metadata.items()} for event in events}
+    assert len(shown) == len(events) and set(shown) == set(expected)  # one event per delivery
+    assert instance.get_materialized_partitions(outcome) == {d for d, (status, *_) in expected.items() if status == "loaded"}
     for delivery, (status, read, accepted, rejected) in expected.items():
         meta = shown[delivery]
         assert (meta["status"], meta["rows_read"], meta["rows_accepted"], meta["rows_rejected"]) == (status, read, accepted, rejected)

@@ -36,12 +36,12 @@ def state(db: Path) -> dict:
 
 
 def instance_state() -> dict:
-    """The delivery partitions and, per partition, how many successful runs loaded it (raw_provider_drops)."""
+    """The delivery partitions, those materialized (loaded: delivery_outcome) and the runs that did not succeed."""
     from rmj_dagster.assets.asset_keys import asset_key
 
     with dg.DagsterInstance.get() as instance:
         partitions = sorted(instance.get_dynamic_partitions("deliveries"))
-        loaded = instance.get_materialized_partitions(asset_key("raw_provider_drops"))
+        loaded = instance.get_materialized_partitions(asset_key("delivery_outcome"))
         failed_runs = [r.run_id for r in instance.get_runs() if r.status != dg.DagsterRunStatus.SUCCESS]
     return {"partitions": partitions, "materialized": sorted(loaded), "unsuccessful runs": failed_runs}
 

@@ -15,6 +15,7 @@ from rmj_dagster.warehouse import sql_models
 # Assets written from Python: the schema (or export area) they write.
 PYTHON_ASSET_PREFIX = {
     "raw_provider_drops": "audit",
+    "delivery_outcome": "audit",  # per delivery, from intermediate.delivery_reconciliation
     "codebook": "ref",
     **{kind.asset: kind.table.split(".")[0] for kind in KINDS.values()},  # pseudonymised_<kind> -> pseudo
     "cbs_extract_files": "exports",

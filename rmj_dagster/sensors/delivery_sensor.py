@@ -381,13 +381,10 @@ class _DeliveryRuns:
 
 
 def _chain_after_intake() -> list[dg.AssetKey]:
-    """The delivery job's unpartitioned assets (staging to marts, the monitor, the snapshot): what a run
-    without deliveries builds, staging only what an earlier run loaded but never staged."""
+    from rmj_dagster.assets.intake.jobs import chain_after_intake
     from rmj_dagster.definitions import defs
 
-    job = defs.resolve_job_def(DELIVERY_JOB_NAME)
-    return sorted((k for a in defs.assets if a.partitions_def is None for k in a.keys
-                   if k in job.asset_layer.executable_asset_keys), key=lambda k: k.to_user_string())
+    return chain_after_intake(defs)
 
 
 def backoff_seconds(failures: int) -> float:

@@ -3,11 +3,10 @@
 import dagster as dg
 
 from rmj_dagster.assets.intake.delivery_assets import pseudonymised_deliveries, raw_provider_drops
-from rmj_dagster.assets.intake.delivery_checks import delivery_loaded
+from rmj_dagster.assets.intake.delivery_outcome import delivery_outcome
 from rmj_dagster.assets.intake.jobs import delivery_job
 
 defs = dg.Definitions(
-    assets=[raw_provider_drops, pseudonymised_deliveries],
-    asset_checks=[delivery_loaded],
+    assets=[raw_provider_drops, pseudonymised_deliveries, delivery_outcome],
     jobs=[delivery_job],
 )

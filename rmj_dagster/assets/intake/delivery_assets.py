@@ -1,8 +1,10 @@
-"""Receiving deliveries and the TTP step, one dynamic partition per delivery.
+"""Receiving deliveries and the TTP step, for the deliveries of the run.
 
 ``raw_provider_drops`` claims each delivery's file from ``incoming/``, recognises it from its content
 and quarantines what cannot be read; ``pseudonymised_*`` is the TTP step (see ``rmj_dagster.ttp.pseudonymise``),
-after which the original is destroyed. Both run many deliveries in one run (single-run backfills).
+after which the original is destroyed. Both are unpartitioned and take the run's deliveries from its
+partition tags (one delivery partition or a range): only the leaf ``delivery_outcome`` is partitioned, so a
+quarantined delivery is not materialised while everything after these steps still runs.
 """
 
 from datetime import UTC, datetime
@@ -20,7 +22,6 @@ from rmj_dagster.intake.detect import Quarantine, as_quarantine, inspect_file
 from rmj_dagster.intake.kinds import KINDS
 from rmj_dagster.intake.landing_zone import FileState, LandingZone, delivery_id_of, sha256_of
 from rmj_dagster.intake.retention import destroy_expired_quarantine
-from rmj_dagster.partitions import deliveries
 from rmj_dagster.privacy import identifiers
 from rmj_dagster.resources import LandingZoneResource, PseudonymKeyResource, Warehouse
 from rmj_dagster.ttp import pseudonymise
@@ -149,17 +150,16 @@ def refuse_unfit_key(con: duckdb.DuckDBPyConnection, hmac_key, *, record: bool =
 
 @dg.asset(
     key_prefix=[PYTHON_ASSET_PREFIX["raw_provider_drops"]],
-    partitions_def=deliveries,
-    backfill_policy=dg.BackfillPolicy.single_run(),
     pool="duckdb",
     group_name="intake",
     kinds={"file", "duckdb"},
     owners=OWNERS,
     description=(
-        "Provider deliveries received from the landing zone, one partition per distinct file content "
-        "(partition key = first 16 hex digits of the sha256). Each file is claimed from incoming/, its "
-        "kind recognised from its content and its format checked; unreadable files are quarantined "
-        "with a reason. Writes the audit trail (audit.deliveries, audit.file_receipts, audit.key_labels), never row content."
+        "Provider deliveries received from the landing zone: the run's delivery partitions (one per distinct "
+        "file content). Each file is claimed from incoming/, its kind recognised from its content and its "
+        "format checked; unreadable files are quarantined with a reason. Writes the audit trail "
+        "(audit.deliveries, audit.file_receipts, audit.key_labels), never row content. Per delivery: the "
+        "delivery_outcome partition."
     ),
     check_specs=[identifier_scan.spec(asset_key("raw_provider_drops"), list(_AUDIT_TABLES))],
 )
@@ -171,7 +171,7 @@ def raw_provider_drops(
 ) -> dg.MaterializeResult:
     hmac_key = pseudonym_key.load()  # refuse before any file is read when there is no fit key ...
     zone = landing.zone()
-    delivery_ids = list(context.partition_keys)
+    delivery_ids = deliveries_of_run(context)
     outcomes: dict[str, str] = {}
     with warehouse.connect() as con:
         ddl.ensure_tables(con)
@@ -186,20 +186,12 @@ def raw_provider_drops(
         check = identifier_scan.result(con, asset_key("raw_provider_drops"), list(_AUDIT_TABLES),
                                        where=identifier_scan.rows_in("delivery_id", delivery_ids), scope=f"rows of the run's {len(delivery_ids)} deliveries",
                                        whole=_KEY_LABELS)
-    # Each partition's own figures (file, kind, status or quarantine reason, rows) are observed once, after the
-    # reconciliation of the same run (``delivery_observations``): an observation here as well would be
-    # superseded on the partition page within the run and cost ~2 instance writes per delivery.
+    # Each delivery's own figures (file, kind, status or quarantine reason, rows) are reported once, after the
+    # reconciliation of the same run, on its delivery_outcome partition.
     counts = {o: sum(1 for v in outcomes.values() if v == o) for o in sorted(set(outcomes.values()))}
     context.log.info(f"receipt of {len(delivery_ids)} delivery(ies): "
-                     + ", ".join(f"{o} {n}" for o, n in counts.items()))  # the run's totals: on the run, not a partition
-    return dg.MaterializeResult(metadata=partition_safe(metadata), check_results=[check])
-
-
-def partition_safe(metadata: dict[str, object]) -> dict[str, object]:
-    """Table metadata for a run over many delivery partitions: Dagster copies it onto every partition, so no
-    count of the table or the run may stand there as if it were the partition's own (per delivery: its
-    observation, with its file, kind, outcome and rows; the run's totals: the run's log)."""
-    return {name: value for name, value in metadata.items() if name != "dagster/row_count"}
+                     + ", ".join(f"{o} {n}" for o, n in counts.items()))
+    return dg.MaterializeResult(metadata=metadata | {"deliveries_this_run": len(delivery_ids)}, check_results=[check])
 
 
 @dg.multi_asset(
@@ -211,7 +203,7 @@ def partition_safe(metadata: dict[str, object]) -> dict[str, object]:
                 f"{kind.name} rows of each delivery after the TTP step ({kind.table}): BSN replaced by the "
                 "keyed pseudonym (HMAC-SHA256), birth date reduced to year-month and age, names and "
                 "free text dropped. Not partitioned, like staging: a run replaces the rows of its own "
-                "deliveries (delete-then-insert by delivery_id); per delivery, see the raw_provider_drops "
+                "deliveries (delete-then-insert by delivery_id); per delivery, see the delivery_outcome "
                 "partition (status, rows read, accepted and rejected)."
             ),
             group_name="intake",
@@ -367,4 +359,4 @@ def _store(con, zone: LandingZone, batch: pseudonymise.Batch, waiting: dict[str,
     if stored:  # one line per stored batch: an event per delivery costs the run more than the line is worth
         counts = ", ".join(f"{n} {kind} ({rows} rows)" for kind, (n, rows) in sorted(stored.items()))
         log.info(f"pseudonymised and stored: {counts}; originals {'kept (development retention)' if kept_any else 'destroyed'} "
-                 "(per delivery: audit.deliveries and the partition's observations)")
+                 "(per delivery: audit.deliveries and its delivery_outcome partition)")

@@ -1,10 +1,11 @@
 """Per-delivery figures on the delivery partitions in the Dagster UI.
 
-After ``delivery_reconciliation`` is built, each delivery partition of the run gets an observation on
-``raw_provider_drops``: provider, file, received at, kind, status or quarantine reason, and rows read /
-accepted / rejected by reason. So a data engineer finds them on the partition page of the delivery
-(the same figures are the table ``intermediate.delivery_reconciliation``). Counts and codes only: no row
-content, no identifier.
+After ``delivery_reconciliation`` is built, ``delivery_outcome`` reports each delivery partition of the run
+from its own row of ``intermediate.delivery_reconciliation``: provider, file, received at, kind, status or
+quarantine reason, and rows read / accepted / rejected by reason. A loaded delivery is a materialization
+with those figures; a delivery not loaded (quarantined on receipt or in the TTP step) gets no
+materialization, so it is no green partition, but an observation with the same figures and its reason.
+Counts and codes only: no row content, no identifier.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import duckdb
 from rmj_dagster.assets.asset_keys import asset_key
 from rmj_dagster.partitions import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG, deliveries
 
-DELIVERY_ASSET = asset_key("raw_provider_drops")
+DELIVERY_ASSET = asset_key("delivery_outcome")
 _COLUMNS = (
     "delivery_id", "aanbieder_agb", "file_name", "received_at", "kind", "source_format", "status",
     "quarantine_reason", "quarantine_message", "rows_read", "rows_accepted", "rows_rejected",
@@ -88,21 +89,12 @@ def loaded_evaluation(key: str, values: dict[str, object]) -> dg.AssetCheckEvalu
     )
 
 
-def observe_deliveries(context: dg.AssetExecutionContext, con: duckdb.DuckDBPyConnection) -> dict[str, object]:
-    """Log one observation and one check result per delivery of the run; returns a summary for the model's
-    own metadata (quarantined counted once, wherever it was quarantined: on receipt or in the TTP step)."""
-    keys = deliveries_of_run(context)
-    metadata = delivery_metadata(con, keys) if keys else {}
+def report_deliveries(context: dg.AssetExecutionContext, metadata: dict[str, dict[str, object]]) -> None:
+    """Per delivery: a materialization when it was loaded, else an observation (its reason); and its check result."""
     for key, values in metadata.items():
-        context.log_event(dg.AssetObservation(asset_key=DELIVERY_ASSET, partition=key,
-                                              metadata=values | {"dagster/row_count": values["rows_read"]}))
+        shown = values | {"dagster/row_count": values["rows_read"]}
+        if values["status"] == "loaded":
+            context.log_event(dg.AssetMaterialization(asset_key=DELIVERY_ASSET, partition=key, metadata=shown))
+        else:
+            context.log_event(dg.AssetObservation(asset_key=DELIVERY_ASSET, partition=key, metadata=shown))
         context.log_event(loaded_evaluation(key, values))
-    total, quarantined = con.execute(
-        "select count(*), count(*) filter (where status = 'quarantined') from intermediate.delivery_reconciliation"
-    ).fetchone()
-    return {
-        "deliveries_observed": len(metadata),
-        "quarantined_this_run": sum(1 for v in metadata.values() if v["status"] == "quarantined"),
-        "deliveries_all_runs": total,
-        "deliveries_quarantined_all_runs": quarantined,
-    }

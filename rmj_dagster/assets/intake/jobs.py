@@ -35,3 +35,13 @@ delivery_job = dg.define_asset_job(
     ),
     tags={"dagster/max_runtime": str(DELIVERY_MAX_RUNTIME_SECONDS)},
 )
+
+
+def chain_after_intake(defs: dg.Definitions) -> list[dg.AssetKey]:
+    """What a deliveries run without deliveries builds (the TTP step's leftovers, staging to marts, the monitor,
+    the snapshot), staging only what an earlier run loaded but never staged: the job's unpartitioned assets
+    but the receipt step, which has nothing to receive (the partitioned ``delivery_outcome`` reports deliveries)."""
+    job = defs.resolve_job_def(DELIVERY_JOB_NAME)
+    return sorted((k for a in defs.assets if a.partitions_def is None for k in a.keys
+                   if k in job.asset_layer.executable_asset_keys and k != asset_key("raw_provider_drops")),
+                  key=lambda k: k.to_user_string())

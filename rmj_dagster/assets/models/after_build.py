@@ -2,8 +2,6 @@
 
 import dagster as dg
 
-from rmj_dagster.assets.intake.delivery_observations import observe_deliveries
-
 
 def count_client_choice(context: dg.AssetExecutionContext, con) -> dict[str, object]:
     """How many responses carry the client's ``geen_inzage_hulpverlener`` choice (no provider may see
@@ -15,6 +13,5 @@ def count_client_choice(context: dg.AssetExecutionContext, con) -> dict[str, obj
 
 
 AFTER_BUILD = {
-    "delivery_reconciliation": observe_deliveries,
     "cleaned_responses": count_client_choice,
 }
