@@ -1,5 +1,9 @@
 """SIGKILL ``rmj process`` at several points; ONE rerun finishes every delivery and all reconcile.
 
+Killed while claiming or in the middle of the TTP step (``destroy``: some originals destroyed, the rest
+waiting), the claimed deliveries not yet loaded keep their original in ``received/`` for the rerun. The
+points are counted calls, never timing, so each is killed where it says.
+
 The instance persists between the runs (a DAGSTER_HOME), as on a server: the rerun sees the killed
 run's deliveries as known partitions and claims in ``received/``, and must finish all of them in one
 run, not one per rerun. The kill is a real SIGKILL at a named point of the chain, so no cleanup code
@@ -63,20 +67,30 @@ def rmj_process(env: dict, *args: str, timeout: float = 600) -> subprocess.Compl
     return run_captured(command, env=env, cwd=PROJECT, timeout=timeout)
 
 
+@pytest.fixture(scope="module")
+def deliveries(tmp_path_factory) -> Path:
+    """The landing zone every kill point starts from, generated once: each test copies it (mtimes kept)."""
+    landing = tmp_path_factory.mktemp("deliveries")
+    generate_deliveries(landing, seed=31, scale=0.1, years=[2025], today=date(2026, 2, 1), defect_rate=0.02)
+    return landing
+
+
 @pytest.mark.parametrize(("point", "nth"), [("claim", 5), ("ttp", 4), ("destroy", 6), ("models", 3)])
-def test_one_rerun_after_a_sigkill_finishes_every_delivery(rmj_env, tmp_path, point, nth):
+def test_one_rerun_after_a_sigkill_finishes_every_delivery(rmj_env, tmp_path, deliveries, point, nth):
     home = tmp_path / "dagster_home"
     home.mkdir()
     # The project's own instance settings, pool limit included: the rerun must free the slot the killed
     # run holds (local_instance.reclaim_dead_runs) and finish the landing zone's claims in one run.
     shutil.copyfile(PROJECT / "dagster.yaml", home / "dagster.yaml")
     env = os.environ | {"DAGSTER_HOME": str(home)}
-    generate_deliveries(rmj_env["landing"], seed=31, scale=0.1, years=[2025], today=date(2026, 2, 1), defect_rate=0.02)
+    shutil.copytree(deliveries, rmj_env["landing"], dirs_exist_ok=True)
     incoming = rmj_env["landing"] / "incoming"
     files = len([p for p in incoming.iterdir()])
 
     killed = rmj_process(env, point, str(nth))
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    if point in ("claim", "ttp", "destroy"):  # killed before every original was pseudonymised and destroyed
+        assert list((rmj_env["landing"] / "received").glob("*/*")), "claimed deliveries not yet loaded keep their original"
 
     rerun = rmj_process(env)  # ONE rerun
     assert rerun.returncode == 0, rerun.stderr[-3000:]

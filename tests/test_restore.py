@@ -81,9 +81,10 @@ class PostgresStorage:
                         str(self.dump)], check=True)
 
 
-@pytest.fixture
-def two_drops(tmp_path) -> tuple[list[Path], list[Path]]:
-    source = tmp_path / "source"
+@pytest.fixture(scope="module")
+def two_drops(tmp_path_factory) -> tuple[list[Path], list[Path]]:
+    """The deliveries, generated once for both storages: the tests only copy them."""
+    source = tmp_path_factory.mktemp("source")
     generate_deliveries(source, seed=31, scale=0.08, years=[2025], today=TODAY)
     files = sorted((source / "incoming").iterdir())
     return files[: len(files) // 2], files[len(files) // 2:]
