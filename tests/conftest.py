@@ -123,6 +123,29 @@ def pytest_configure(config: pytest.Config) -> None:
 LONGEST_FIRST = ("test_batch_properties.py", "test_cockpit.py", "test_deployment.py", "test_restore.py")
 
 
+# Modules whose tests share a costly module fixture: under `--dist loadgroup` (the slow tier in .ci/run) all their
+# tests run on one worker, so the fixture is built once; every other test goes to whichever worker is free.
+# pytest-xdist's own loadgroup reads the xdist_group marker by rewriting item._nodeid, which pytest 9.2 no
+# longer reads (Node.nodeid comes from _id): every group was ignored and the cockpit's year processed twice.
+KEPT_TOGETHER = ("test_cockpit.py",)  # monthly_run: a year of monthly deliveries through the whole chain
+
+
+@pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: only called when xdist distributes the tests
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    if config.getoption("dist") != "loadgroup":
+        return None  # xdist's own scheduler (the fast tier's loadscope keeps each module on one worker)
+    from xdist.scheduler import LoadScopeScheduling
+
+    class KeptTogether(LoadScopeScheduling):
+        """A work unit per test, except one per module in KEPT_TOGETHER (sent first: the biggest unit)."""
+
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return module if Path(module).name in KEPT_TOGETHER else nodeid
+
+    return KeptTogether(config, log)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if hasattr(config, "workerinput"):  # an xdist worker: every worker sorts alike, so the collections agree
         items.sort(key=lambda item: LONGEST_FIRST.index(item.path.name) if item.path.name in LONGEST_FIRST

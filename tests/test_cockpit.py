@@ -31,12 +31,7 @@ from tests.test_chain_exact_figures import valid_bsns
 
 pytestmark = pytest.mark.slow  # a year of monthly deliveries through the whole chain, and the demo
 
-# The tests of the processed year share one xdist group, so under pytest-xdist they stay on one worker and
-# monthly_run is processed once; the tests that build their own deliveries (explain, demo) are left free to
-# run on the other worker meanwhile. Not so today: pytest-xdist 3.8 marks a group by rewriting item._nodeid,
-# which pytest 9.2 no longer reads (Node.nodeid is built from _id), so --dist loadgroup ignores every group and
-# each worker that gets one of these tests processes the year itself (seen: both did, in one run).
-on_monthly_run = pytest.mark.xdist_group("cockpit")
+# Under pytest-xdist the module's tests stay on one worker, so monthly_run is processed once (conftest.py, KEPT_TOGETHER).
 
 TODAY = date(2026, 2, 20)
 
@@ -88,7 +83,6 @@ def _monitor(db: Path, sql: str, params=()) -> list[tuple]:
         return con.execute(sql, list(params)).fetchall()
 
 
-@on_monthly_run
 def test_monitor_counts_agree_with_what_was_delivered(monthly_run):
     truth, db = monthly_run["truth"], monthly_run["env"]["RMJ_WAREHOUSE"]
     files = truth["files"].values()
@@ -106,7 +100,6 @@ def test_monitor_counts_agree_with_what_was_delivered(monthly_run):
     assert ended == _monitor(db, "select count(*) from intermediate.cleaned_stop_zorg where einddatum is not null")[0][0]
 
 
-@on_monthly_run
 def test_the_provider_that_skips_a_month_is_late_in_that_month_only_through_its_goals(monthly_run):
     late = monthly_run["truth"]["late_deliveries"]
     assert len(late) == 1
@@ -133,7 +126,6 @@ def test_the_provider_that_skips_a_month_is_late_in_that_month_only_through_its_
     assert evaluation.metadata["period"].value == "2025"
 
 
-@on_monthly_run
 def test_monitor_page_is_owner_only_and_opens_with_the_grid(monthly_run):
     page = monthly_run["env"]["RMJ_EXPORT_DIR"] / "monitor" / "2025.html"
     assert stat.S_IMODE(page.stat().st_mode) == 0o600
@@ -149,7 +141,6 @@ def test_monitor_page_is_owner_only_and_opens_with_the_grid(monthly_run):
     assert "minder dan 90% van de" in text  # the rule, with the codebook's threshold
 
 
-@on_monthly_run
 def test_monitor_speaks_dutch_and_has_no_page_for_a_year_without_deliveries(monthly_run, capsys):
     folder = monthly_run["env"]["RMJ_EXPORT_DIR"] / "monitor"
     db = monthly_run["env"]["RMJ_WAREHOUSE"]
@@ -173,7 +164,6 @@ def test_monitor_speaks_dutch_and_has_no_page_for_a_year_without_deliveries(mont
     assert f"{monthly_run['truth']['late_deliveries'][0]['month']} 0 of " in out
 
 
-@on_monthly_run
 def test_ui_shows_a_loaded_and_a_quarantined_delivery_for_what_they_are(monthly_run):
     """A loaded delivery is a materialized partition of delivery_outcome with its own figures; a quarantined one
     is not materialized (no green partition), its observation and failed check say why."""
@@ -215,7 +205,6 @@ def test_ui_shows_a_loaded_and_a_quarantined_delivery_for_what_they_are(monthly_
             assert reason in evaluation.description and metadata["quarantine_reason"].value == reason
 
 
-@on_monthly_run
 def test_every_check_result_names_what_it_verified(monthly_run):
     storage = monthly_run["instance"].event_log_storage
     from rmj_dagster.definitions import defs
@@ -227,7 +216,6 @@ def test_every_check_result_names_what_it_verified(monthly_run):
                 assert "verified" in evaluation.metadata, key.to_user_string()
 
 
-@on_monthly_run
 def test_every_published_figure_adds_up_to_the_rows_of_its_deliveries(monthly_run):
     (figures, exact, published), = _monitor(monthly_run["env"]["RMJ_WAREHOUSE"], """
         with sources as (
@@ -240,7 +228,6 @@ def test_every_published_figure_adds_up_to_the_rows_of_its_deliveries(monthly_ru
     assert figures == exact == published > 0
 
 
-@on_monthly_run
 def test_every_figure_rmj_explain_and_the_changes_show_is_the_published_one(monthly_run):
     """marts.figure_sources holds each figure as indicators.csv publishes it: n_responses rounded like its n
     (never the count of the warehouse beside a rounded n), percentages and means with their one decimal."""
@@ -255,7 +242,6 @@ def test_every_figure_rmj_explain_and_the_changes_show_is_the_published_one(mont
     assert any(indicator == "n_responses" for _, indicator, _, _ in shown)
 
 
-@on_monthly_run
 def test_process_reports_progress_per_stage_in_plain_lines(monthly_run):
     lines, summary = monthly_run["progress"], monthly_run["summary"]
     stages = [line for line in lines if "deliveries_job · " in line]
@@ -269,7 +255,6 @@ def test_process_reports_progress_per_stage_in_plain_lines(monthly_run):
     assert "warning: marts/delivery_monitor:no_provider_late" in text
 
 
-@on_monthly_run
 def test_publishing_warns_of_each_provider_without_a_name(monthly_run):
     """Seed 31's providers are not in codebook/aanbieders.csv: the warning check of the CEO year names every
     one of them when the year is published."""
