@@ -302,8 +302,10 @@ def _run_deliveries(defs, instance, checks: dict, keys: list[str], known: list[s
         unpartitioned = [k for a in defs.assets if a.partitions_def is None for k in a.keys
                          if k in delivery_job.asset_layer.executable_asset_keys and k != SNAPSHOT]  # taken at the end
         idle, also_checks = _idle(defs, instance, unpartitioned, warehouse_path)
+        from rmj_dagster.assets.ceo.publication_current import IDLE_LEFT_OUT_TAG
+
         _execute(delivery_job, instance, checks, asset_selection=[k for k in unpartitioned if k not in idle],
-                 also_checks=also_checks, **follow)
+                 also_checks=also_checks, tags={IDLE_LEFT_OUT_TAG: str(len(idle))} if idle else None, **follow)
 
 
 def _idle(defs, instance, candidates: list[dg.AssetKey], warehouse_path: Path,
