@@ -148,7 +148,8 @@ _QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 def _execute(job: dg.JobDefinition, instance: dg.DagsterInstance, checks: dict | None = None, *,
              reporter: Reporter | None = None, defs: dg.Definitions | None = None, deliveries: int = 0,
-             tags: dict | None = None, asset_selection: list[dg.AssetKey] | None = None, **kwargs):
+             tags: dict | None = None, asset_selection: list[dg.AssetKey] | None = None,
+             also_checks: frozenset[dg.AssetCheckKey] = frozenset(), **kwargs):
     run_id = str(uuid.uuid4())
     tags = {**(tags or {}), **local_instance.process_tags()}  # a later process can tell if this one died
     if asset_selection is None:  # the job's assets but the analysts' snapshot, taken once at the end
@@ -158,7 +159,8 @@ def _execute(job: dg.JobDefinition, instance: dg.DagsterInstance, checks: dict |
     # (and whether the published CEO years are current, after the delivery chain)
     job = job.get_subset(asset_selection=set(asset_selection), asset_check_selection={
         k for k in job.asset_layer.asset_graph.asset_check_keys
-        if k.asset_key in asset_selection or (k.name == PUBLICATION_CURRENT_CHECK and asset_selection != [SNAPSHOT])})
+        if k.asset_key in asset_selection or k in also_checks
+        or (k.name == PUBLICATION_CURRENT_CHECK and asset_selection != [SNAPSHOT])})
 
     def run() -> dg.ExecuteInProcessResult:
         return job.execute_in_process(instance=instance, raise_on_error=False, run_config=_QUIET, run_id=run_id,
@@ -229,7 +231,7 @@ def process(settings: Settings | None = None, instance: dg.DagsterInstance | Non
         reporter.line(f"{len(keys)} deliveries to process ({new} new) from {zone.incoming}")
     # one open database for every step of the runs below; while another process holds it, say whom we wait for
     with warehouse.held_open(settings.warehouse, report=None if reporter is None else reporter.line):
-        _run_deliveries(defs, instance, checks, keys, known, follow)
+        _run_deliveries(defs, instance, checks, keys, known, follow, settings.warehouse)
         made = _apply_policy(defs, instance, checks, follow, now)
         _take_snapshot(defs, instance, checks, follow)
         summary = _summarise(settings, made, started)
@@ -285,9 +287,11 @@ def _delivery_partitions(zone: LandingZone, complete, instance: dg.DagsterInstan
     return keys, known
 
 
-def _run_deliveries(defs, instance, checks: dict, keys: list[str], known: list[str], follow: dict) -> None:
+def _run_deliveries(defs, instance, checks: dict, keys: list[str], known: list[str], follow: dict,
+                    warehouse_path: Path) -> None:
     """One delivery-job run over ``keys``; without any, the unpartitioned chain: it writes only what a rule
-    change (the codebook, a model's SQL) or a run that died calls for, and refreshes the delivery monitor."""
+    change (the codebook, a model's SQL) or a run that died calls for, and refreshes the delivery monitor.
+    Its models with nothing to write are not launched at all (``_idle``)."""
     from rmj_dagster.sensors.delivery_sensor import DELIVERY_JOB_NAME
 
     delivery_job = defs.resolve_job_def(DELIVERY_JOB_NAME)
@@ -295,10 +299,37 @@ def _run_deliveries(defs, instance, checks: dict, keys: list[str], known: list[s
         partition_key, tags = one_run_over(keys, known)
         _execute(delivery_job, instance, checks, partition_key=partition_key, tags=tags, deliveries=len(keys), **follow)
     else:
+        from rmj_dagster.assets.ceo.publication_current import IDLE_LEFT_OUT_TAG
         from rmj_dagster.assets.intake.jobs import chain_after_intake
 
-        chain = [k for k in chain_after_intake(defs) if k != SNAPSHOT]  # the snapshot is taken at the end
-        _execute(delivery_job, instance, checks, asset_selection=chain, **follow)
+        unpartitioned = [k for k in chain_after_intake(defs) if k != SNAPSHOT]  # the snapshot is taken at the end
+        idle, also_checks = _idle(defs, instance, unpartitioned, warehouse_path)
+        _execute(delivery_job, instance, checks, asset_selection=[k for k in unpartitioned if k not in idle],
+                 also_checks=also_checks, tags={IDLE_LEFT_OUT_TAG: str(len(idle))} if idle else None, **follow)
+
+
+def _idle(defs, instance, candidates: list[dg.AssetKey], warehouse_path: Path,
+          ) -> tuple[set[dg.AssetKey], frozenset[dg.AssetCheckKey]]:
+    """The per-delivery and keyed models among ``candidates`` whose step would write, scan and report
+    nothing (``builds.has_work``: rules unchanged, every delivery taken in), unless a model upstream of
+    them has work (what it writes in the run may give them some); and the checks of idle models to run
+    all the same: the GX validation of the cleaned responses unless it stands for the rows as they are."""
+    from rmj_dagster.assets.models.checks import CONFORMS_TO_CODEBOOK, validation_stands
+    from rmj_dagster.warehouse import builds, sql_models
+
+    models = {dg.AssetKey([m.layer, m.name]): m for m in sql_models.discover() if m.incremental or m.keys}
+    graph = defs.resolve_asset_graph()
+    with warehouse.connect(warehouse_path) as con:
+        todo = [k for k in candidates if k in models and builds.has_work(con, models[k])]
+        busy: set[dg.AssetKey] = set()
+        while todo:
+            key = todo.pop()
+            if key not in busy:
+                busy.add(key)
+                todo.extend(graph.get(key).child_keys)
+        idle = {k for k in candidates if k in models and k not in busy}
+        stands = CONFORMS_TO_CODEBOOK.asset_key not in idle or validation_stands(instance, con)
+    return idle, frozenset() if stands else frozenset({CONFORMS_TO_CODEBOOK})
 
 
 SNAPSHOT = asset_key("analyst_snapshot")

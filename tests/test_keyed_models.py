@@ -106,9 +106,13 @@ def test_a_change_to_an_upstream_model_changes_the_fingerprint_so_the_table_is_r
 
 
 @pytest.mark.slow  # whole `rmj process` runs: a minute or more on the shared machine
-def test_a_run_with_nothing_new_stages_only_what_was_left_behind_unless_the_rules_changed(rmj_env, tmp_path):
+def test_a_run_with_nothing_new_stages_only_what_was_left_behind_unless_the_rules_changed(rmj_env, tmp_path, monkeypatch):
     """``rmj process`` with nothing new (an hourly cron, say) must not rebuild the staging tables: it takes in
-    a delivery an earlier run loaded but never staged, and rebuilds a table whole only when its rules changed."""
+    a delivery an earlier run loaded but never staged, and rebuilds a table whole only when its rules changed.
+    A model with nothing to write is not launched; the GX validation of the cleaned responses runs again
+    unless the last one passed over every row as they are, under the same suite."""
+    from rmj_dagster.assets.models.checks import CONFORMS_TO_CODEBOOK
+    from rmj_dagster.quality import expectations
     source = tmp_path / "source"
     generate_deliveries(source, seed=42, scale=0.05, years=[2025], today=TODAY)
     for path in (source / "incoming").iterdir():
@@ -126,19 +130,65 @@ def test_a_run_with_nothing_new_stages_only_what_was_left_behind_unless_the_rule
         con.execute("delete from staging.stg_goals where delivery_id = ?", [left_behind])
         con.execute("comment on table staging.stg_responses is 'rules of an earlier version'")
 
+    def latest_run(key: dg.AssetKey) -> str:
+        return instance.get_latest_materialization_event(key).run_id
+
+    def validated() -> dict:
+        record = instance.get_latest_asset_check_evaluation_record(CONFORMS_TO_CODEBOOK)
+        return {"run": record.run_id} | {k: v.value for k, v in record.event.dagster_event.event_specific_data.metadata.items()}
+
+    stop_zorg = dg.AssetKey(["staging", "stg_stop_zorg"])
+    first_run = latest_run(stop_zorg)
     assert process(instance=instance).checks["failed"] == 0  # nothing new arrived
 
     def written(name: str) -> dict:
         event = instance.get_latest_materialization_event(dg.AssetKey(["staging", name]))
         return {k: v.value for k, v in event.asset_materialization.metadata.items()}
 
-    assert written("stg_stop_zorg")["rows_written"] == 0
-    scan = instance.event_log_storage.get_asset_check_execution_history(
-        dg.AssetCheckKey(dg.AssetKey(["staging", "stg_stop_zorg"]), "no_identifiers"), limit=1)[0]
-    evaluation = scan.event.dagster_event.event_specific_data
-    assert evaluation.passed and evaluation.metadata["rows_scanned"].value == "rows written by this step (0)"
+    assert latest_run(stop_zorg) == first_run  # nothing to write: not launched, nor its checks
+    assert instance.get_latest_asset_check_evaluation_record(dg.AssetCheckKey(stop_zorg, "no_identifiers")).run_id == first_run
     assert written("stg_goals")["rows_written"] == rows_left
+    # cleaned_responses reads stg_responses (rebuilt whole), so it ran with its GX validation over every row
+    second = validated()
+    assert second["run"] == latest_run(dg.AssetKey(["intermediate", "cleaned_responses"])) != first_run
+    assert second["verified"].startswith("every row") and "table_state" in second
+
+    assert process(instance=instance).checks["failed"] == 0  # nothing new, nothing left behind
+    assert validated()["run"] == second["run"]  # the same rows under the same suite: not validated again
+    monkeypatch.setattr(expectations, "suite_version", lambda: "another suite")
+    assert process(instance=instance).checks["failed"] == 0
+    third = validated()
+    assert third["run"] != second["run"] and third["suite_version"] == "another suite"  # the check alone ran
+    assert latest_run(dg.AssetKey(["intermediate", "cleaned_responses"])) == second["run"]
     assert "rows_written" not in written("stg_responses")  # rebuilt whole: its rules changed
     with connect(rmj_env["warehouse"], read_only=True) as con:
         assert counts(con) == before
         assert con.execute("select comment from duckdb_tables() where table_name = 'stg_responses'").fetchone()[0].startswith("rules ")
+
+
+def test_a_model_has_work_only_when_a_delivery_waits_for_it_or_its_rules_changed(tmp_path):
+    """What ``rmj process`` with nothing new leaves unlaunched (``builds.has_work``) is exactly what its step
+    would have written nothing for; and a keyed model's state changes with every delivery it takes in."""
+    from tests.sql_fixtures import insert_delivery, make_warehouse
+
+    per_delivery = [m for m in sql_models.discover() if m.incremental or m.keys]
+    with connect(make_warehouse(tmp_path)) as con:
+        assert all(builds.has_work(con, m) for m in per_delivery)  # never built
+        for model in per_delivery:
+            builds.build_incremental(con, model, []) if model.incremental else builds.build_keyed(con, model)
+        assert not any(builds.has_work(con, m) for m in per_delivery)
+        cleaned = sql_models.model("cleaned_stop_zorg")
+        before = builds.state(con, cleaned)
+
+        insert_delivery(con, "d1", "stop_zorg", "2025-03-01 10:00", [{}])  # loaded by a run that died before staging
+        assert {m.name for m in per_delivery if builds.has_work(con, m)} == {"stg_stop_zorg"}
+        assert builds.build_incremental(con, sql_models.model("stg_stop_zorg"), [])[0] == 1
+        assert not builds.has_work(con, sql_models.model("stg_stop_zorg"))
+        # staged, not yet taken in by any keyed model (each keeps its own ledger)
+        assert [m for m in per_delivery if builds.has_work(con, m)] == [m for m in per_delivery if m.keys]
+        assert builds.build_keyed(con, cleaned)[0] == 1
+        assert not builds.has_work(con, cleaned) and builds.state(con, cleaned) != before
+
+        taken_in = builds.state(con, cleaned)
+        con.execute(f"comment on table {cleaned.table} is 'rules of an earlier version'")
+        assert builds.has_work(con, cleaned) and builds.state(con, cleaned) != taken_in

@@ -143,6 +143,37 @@ def test_rmj_process_keeps_one_database_open_for_its_runs_within_the_memory_limi
     assert reader.stdout.strip() == "1", reader.stderr
 
 
+def test_a_connection_given_back_while_held_is_kept_with_its_macros_and_nothing_a_step_left(tmp_path, monkeypatch):
+    """Inside ``held_open`` a connection given back serves the next ``connect`` without making the macros
+    again; it comes back as a new one would: no temporary table or view (the TTP step's values live in
+    those), no open transaction. One whose block failed is closed, never handed out again."""
+    path = tmp_path / "warehouse.duckdb"
+    made = []
+    prepare = warehouse._prepare
+    monkeypatch.setattr(warehouse, "_prepare", lambda con, **kw: (made.append(con), prepare(con, **kw)))
+    with warehouse.held_open(path):
+        with warehouse.connect(path) as first:
+            first.execute("create table audit.t (x int)")
+            first.execute("create temp table tripwire as select 'a value' as v")
+            first.execute("create temp view tripwire_view as select * from tripwire")
+            first.execute("begin transaction")
+            first.execute("insert into audit.t values (1)")  # never committed: rolled back, as closing would
+        with warehouse.connect(path, read_only=True) as again:
+            assert again is first and len(made) == 1
+            assert again.execute("select rmj_param('suppression_min_n')").fetchone()[0] is not None  # macros kept
+            assert again.execute("select count(*) from duckdb_tables() where temporary").fetchone()[0] == 0
+            assert again.execute("select count(*) from duckdb_views() where temporary and not internal").fetchone()[0] == 0
+            assert again.execute("select count(*) from audit.t").fetchone()[0] == 0
+            with warehouse.connect(path) as nested:  # in use above: another one
+                assert nested is not again and len(made) == 2
+        with pytest.raises(RuntimeError), warehouse.connect(path) as failing:
+            raise RuntimeError("a step failed")
+        with warehouse.connect(path) as after:
+            assert after is not failing
+    with pytest.raises(duckdb.ConnectionException):
+        failing.execute("select 1")
+
+
 def test_while_waiting_it_says_whom_for_every_few_seconds(tmp_path):
     """``rmj process`` started while another run holds the warehouse says whom it waits for, not nothing."""
     now = [0.0]

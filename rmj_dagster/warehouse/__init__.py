@@ -7,7 +7,7 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from importlib.resources import files
 from pathlib import Path
 
@@ -122,6 +122,7 @@ def _param_macro_sql() -> str:
 
 
 _HELD: dict[Path, duckdb.DuckDBPyConnection] = {}  # warehouse -> the connection that keeps it open here
+_SPARE: dict[Path, list[duckdb.DuckDBPyConnection]] = {}  # warehouse held open -> prepared connections not in use
 
 
 @contextmanager
@@ -131,18 +132,35 @@ def held_open(path: str | Path, report: Callable[[str], None] | None = None) -> 
     Each ``connect`` inside then joins the database already open, instead of opening the file, reading its
     catalog and checkpointing it on close again (~30 ms each, dozens of times in a run). A read-only
     request joins it as well: DuckDB refuses a second configuration of a file the process has open, and
-    the process is the file's one writer anyway. Checkpointed and closed when the block ends.
+    the process is the file's one writer anyway. A connection given back is kept for the next ``connect``,
+    so its schemas and macros are made once (creating the macros took ~15 ms a connection, dozens of times
+    a run). Checkpointed and closed when the block ends.
     """
     from rmj_dagster.settings import duckdb_memory_limit
 
     path = Path(path)
+    key = path.resolve()
     with _owner_only(path, read_only=False, report=report) as holder:
         holder.execute("set memory_limit = ?", [duckdb_memory_limit()])  # the open database would keep all it read
-        _HELD[path.resolve()] = holder
+        _HELD[key], _SPARE[key] = holder, []
         try:
             yield
         finally:
-            del _HELD[path.resolve()]
+            del _HELD[key]
+            for con in _SPARE.pop(key):
+                con.close()
+
+
+def _given_back(con: duckdb.DuckDBPyConnection) -> None:
+    """Leave a kept connection as a new one would be, but for its macros: no open transaction (closing would
+    roll it back), no temporary table or view (a step's rows, the TTP step's values: gone with its connection)."""
+    with suppress(duckdb.TransactionException):  # none open: the usual case
+        con.execute("rollback")
+    leftovers = con.execute(
+        "select 'view', view_name from duckdb_views() where temporary and not internal "
+        "union all select 'table', table_name from duckdb_tables() where temporary").fetchall()
+    for kind, name in leftovers:  # views first: they may read the tables
+        con.execute(f'drop {kind} if exists temp.main."{name}"')
 
 
 @contextmanager
@@ -175,15 +193,34 @@ def connect(path: str | Path, *, read_only: bool = False) -> Iterator[duckdb.Duc
     another process holds the file, opening waits with backoff (see ``open_with_backoff``).
     """
     path = Path(path)
-    read_only = read_only and path.resolve() not in _HELD  # see held_open
+    spare = _SPARE.get(path.resolve())
+    if spare is not None:  # held open here: a kept connection, or a new one kept when given back (held_open)
+        try:
+            con = spare.pop()
+        except IndexError:
+            con = open_with_backoff(path, read_only=False)
+            _prepare(con, read_only=False)
+        try:
+            yield con
+        except BaseException:
+            con.close()  # in whatever state the failure left it: never handed out again
+            raise
+        _given_back(con)
+        spare.append(con)
+        return
     with _owner_only(path, read_only=read_only) as con:
-        if not read_only:
-            for schema in SCHEMAS:
-                con.execute(f"create schema if not exists {schema}")
-        con.execute(_param_macro_sql())
-        con.execute(macros_sql())
-        disclosure.register(con)
+        _prepare(con, read_only=read_only)
         yield con
+
+
+def _prepare(con: duckdb.DuckDBPyConnection, *, read_only: bool) -> None:
+    """Every schema (when writing), the codebook parameters and the shared macros on a new connection."""
+    if not read_only:
+        for schema in SCHEMAS:
+            con.execute(f"create schema if not exists {schema}")
+    con.execute(_param_macro_sql())
+    con.execute(macros_sql())
+    disclosure.register(con)
 
 
 @contextmanager

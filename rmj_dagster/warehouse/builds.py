@@ -56,25 +56,51 @@ def build_incremental(con, model: sql_models.SqlModel, delivery_ids: list[str]) 
     Returns (rows written, the deliveries written; None = the whole table was written).
     """
     fingerprint = "rules " + rules_fingerprint(model)  # kept as the table's comment
-    schema, name = model.table.split(".")
-    stored = con.execute(
-        "select comment from duckdb_tables() where database_name = current_database() and schema_name = ? and table_name = ?",
-        [schema, name],
-    ).fetchone()
-    if stored is not None and stored[0] == fingerprint:
+    if _rules_current(con, model, fingerprint):
         # also any delivery loaded by an earlier run that died before staging it (never left behind)
-        sources = [t for t in model.upstream_tables if t.startswith("pseudo.")]
-        unstaged = con.execute(
-            " union ".join(f"select distinct delivery_id from {t}" for t in sources)
-            + f" except select distinct delivery_id from {model.table}"
-        ).fetchall()
-        delivery_ids = sorted(set(delivery_ids) | {d for (d,) in unstaged})
+        delivery_ids = sorted(set(delivery_ids) | set(_unstaged(con, model)))
         if not delivery_ids:
             return 0, []  # nothing to write: no transaction, no pass over the table or its sources
         return sql_models.run_model(con, model, delivery_ids=delivery_ids), delivery_ids
     rows = sql_models.run_model(con, model)  # every delivery, under the current rules
     con.execute(f"comment on table {model.table} is '{fingerprint}'")
     return rows, None
+
+
+def _rules_current(con, model: sql_models.SqlModel, fingerprint: str) -> bool:
+    """Whether the model's table exists and was last built whole under the rules ``fingerprint`` names."""
+    schema, name = model.table.split(".")
+    stored = con.execute(
+        "select comment from duckdb_tables() where database_name = current_database() and schema_name = ? and table_name = ?",
+        [schema, name],
+    ).fetchone()
+    return stored is not None and stored[0] == fingerprint
+
+
+def _unstaged(con, model: sql_models.SqlModel) -> list[str]:
+    """The deliveries in the per-delivery model's sources (``pseudo.*``) that its table does not hold."""
+    sources = [t for t in model.upstream_tables if t.startswith("pseudo.")]
+    return [d for (d,) in con.execute(
+        " union ".join(f"select distinct delivery_id from {t}" for t in sources)
+        + f" except select distinct delivery_id from {model.table}"
+    ).fetchall()]
+
+
+def has_work(con, model: sql_models.SqlModel) -> bool:
+    """Whether building ``model`` without new deliveries would write anything: a model built whole always
+    does; a per-delivery or keyed one only when its table is missing, its rules changed, or a delivery it has
+    not taken in is there (a run that died). False proves its step would write, scan and report nothing."""
+    if not (model.incremental or model.keys):
+        return True
+    if not _rules_current(con, model, "rules " + rules_fingerprint(model)):
+        return True
+    if model.incremental:
+        return bool(_unstaged(con, model))
+    schema, name = _LEDGER.split(".")
+    if not con.execute("select count(*) from duckdb_tables() where database_name = current_database() "
+                       "and schema_name = ? and table_name = ?", [schema, name]).fetchone()[0]:
+        return True
+    return bool(con.execute(f"select count(*) from ({_pending_sql()})", [model.table]).fetchone()[0])
 
 
 _CHANGED_KEYS = "rmj_changed_keys"  # temporary: the key values a keyed model rebuilds in this step
@@ -85,6 +111,11 @@ def _staged_deliveries_sql() -> str:
     """Every delivery with rows in a per-delivery (staging) model."""
     staged = [m.table for m in sql_models.discover() if m.incremental]
     return " union ".join(f"select distinct delivery_id from {t}" for t in staged)
+
+
+def _pending_sql() -> str:
+    """The staged deliveries the keyed model (parameter: its table) has not taken in yet, per the ledger."""
+    return f"({_staged_deliveries_sql()}) except select delivery_id from {_LEDGER} where model = ?"
 
 
 def build_keyed(con, model: sql_models.SqlModel) -> tuple[int, str | None]:
@@ -98,20 +129,11 @@ def build_keyed(con, model: sql_models.SqlModel) -> tuple[int, str | None]:
     table of the keys rebuilt; None = the whole table was written).
     """
     fingerprint = "rules " + rules_fingerprint(model)
-    schema, name = model.table.split(".")
     con.execute(f"create table if not exists {_LEDGER} (model varchar not null, delivery_id varchar not null)")
-    stored = con.execute(
-        "select comment from duckdb_tables() where database_name = current_database() and schema_name = ? and table_name = ?",
-        [schema, name],
-    ).fetchone()
     keys = ", ".join(model.keys)
     staged = _staged_deliveries_sql()
-    if stored is not None and stored[0] == fingerprint:
-        con.execute(
-            f"create or replace temp table rmj_pending_deliveries as ({staged}) "
-            f"except select delivery_id from {_LEDGER} where model = ?",
-            [model.table],
-        )
+    if _rules_current(con, model, fingerprint):
+        con.execute(f"create or replace temp table rmj_pending_deliveries as {_pending_sql()}", [model.table])
         con.execute(
             f"create or replace temp table {_CHANGED_KEYS} as "
             + " union ".join(
@@ -129,3 +151,18 @@ def build_keyed(con, model: sql_models.SqlModel) -> tuple[int, str | None]:
     ))
     con.execute(f"comment on table {model.table} is '{fingerprint}'")
     return rows, None
+
+
+def state(con, model: sql_models.SqlModel) -> str | None:
+    """What a keyed model's rows are a function of: the rules they were built under (the table's comment)
+    and the deliveries taken in (the ledger). The same state means the same rows; None for other models."""
+    if not model.keys:
+        return None
+    schema, name = model.table.split(".")
+    return con.execute(
+        "select (select comment from duckdb_tables() where database_name = current_database() "
+        "and schema_name = ? and table_name = ?) || ' ' || "
+        f"(select coalesce(md5(string_agg(delivery_id, ',' order by delivery_id)), '') from {_LEDGER} where model = ?)",
+        [schema, name, model.table],
+    ).fetchone()[0]
+

@@ -9,6 +9,7 @@ from rmj_dagster.assets.asset_keys import asset_key
 from rmj_dagster.assets.intake.delivery_observations import deliveries_of_run
 from rmj_dagster.quality import expectations
 from rmj_dagster.resources import Warehouse
+from rmj_dagster.warehouse import builds, sql_models
 
 
 @dg.asset_check(
@@ -41,16 +42,36 @@ def every_row_accounted_for(warehouse: Warehouse) -> dg.AssetCheckResult:
     )
 
 
-def gx_result(outcome: expectations.Outcome, rows: int, verified: str) -> dg.AssetCheckResult:
+def gx_result(outcome: expectations.Outcome, rows: int, verified: str, **more: str) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(
         passed=outcome.success,
         metadata={
             "verified": verified,
             "rows_validated": rows,
             "expectations": outcome.evaluated,
+            "suite_version": expectations.suite_version(),
             "failed_expectations": dg.MetadataValue.json(outcome.failures),
-        },
+        } | more,
     )
+
+
+CONFORMS_TO_CODEBOOK = dg.AssetCheckKey(asset_key("cleaned_responses"), "conforms_to_codebook")
+
+
+def _cleaned_responses() -> sql_models.SqlModel:
+    return next(m for m in sql_models.discover() if m.name == "cleaned_responses")
+
+
+def validation_stands(instance: dg.DagsterInstance, con) -> bool:
+    """Whether the latest ``conforms_to_codebook`` passed over every row of the table as it is now (the same
+    rules and deliveries taken in: ``builds.state``) under the suite as it is now: validating again would
+    judge the same rows by the same suite. A validation of one run's deliveries proves it of no other rows."""
+    record = instance.get_latest_asset_check_evaluation_record(CONFORMS_TO_CODEBOOK)
+    evaluation = record.event.dagster_event.event_specific_data if record and record.event else None
+    if not isinstance(evaluation, dg.AssetCheckEvaluation) or not evaluation.passed:  # none, or only planned
+        return False
+    said = {name: getattr(evaluation.metadata.get(name), "value", None) for name in ("suite_version", "table_state")}
+    return said == {"suite_version": expectations.suite_version(), "table_state": builds.state(con, _cleaned_responses())}
 
 
 @dg.asset_check(
@@ -74,6 +95,9 @@ def conforms_to_codebook(context: dg.AssetCheckExecutionContext, warehouse: Ware
             f"select {columns} from intermediate.cleaned_responses where $ids is null or list_contains($ids, delivery_id)",
             params={"ids": deliveries or None},
         ).to_arrow_table()
+        # every row validated: the state of the table it validated (see validation_stands)
+        state = {} if deliveries else {"table_state": builds.state(con, _cleaned_responses())}
     verified = (f"rows of intermediate.cleaned_responses from the run's {len(deliveries)} deliveries" if deliveries
                 else "every row of intermediate.cleaned_responses (all periods)")
-    return gx_result(expectations.validate(rows, "cleaned_responses", expectations.cleaned_responses_expectations), rows.num_rows, verified)
+    return gx_result(expectations.validate(rows, "cleaned_responses", expectations.cleaned_responses_expectations),
+                     rows.num_rows, verified, **state)
