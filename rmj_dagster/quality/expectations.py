@@ -131,6 +131,8 @@ def _import_gx():
 
 _worker: list[tuple[multiprocessing.process.BaseProcess, Connection]] = []  # this process's GX worker, once started
 _asking = threading.Lock()  # one suite at a time through the worker's pipe
+_answered = threading.Event()  # the worker has answered once: GX is imported, it waits in its loop
+_IDLE_EXIT_WAIT_S = 60
 
 
 def import_in_background() -> multiprocessing.process.BaseProcess:
@@ -156,12 +158,15 @@ def import_in_background() -> multiprocessing.process.BaseProcess:
 
 def _stop_worker() -> None:
     """Close the pipe: the worker leaves its loop and exits on its own, releasing what GX made (a worker
-    killed instead leaves the resource tracker warning of leaked semaphores)."""
+    killed instead leaves the resource tracker warning of leaked semaphores). A worker that has answered waits
+    in its loop and leaves at once, so it is waited for (on a loaded machine being scheduled took over 2 s);
+    one still importing GX (a command with nothing to validate ends quickly) gets 2 s, then is ended."""
     worker, pipe = _worker[0]
     pipe.close()
-    worker.join(timeout=2)
-    if worker.is_alive():  # still importing (a command with nothing to validate ends quickly)
+    worker.join(timeout=_IDLE_EXIT_WAIT_S if _answered.is_set() else 2)
+    if worker.is_alive():
         worker.terminate()
+        worker.join(timeout=2)
 
 
 def _serve(pipe: Connection) -> None:
@@ -218,6 +223,7 @@ def validate(rows: pa.Table, name: str, expectations_for) -> Outcome:
             if worker.is_alive():
                 pipe.send((rows, name, expectations_for))
                 kind, answer = pipe.recv()
+                _answered.set()
                 if kind == "error":
                     raise answer
                 return answer
