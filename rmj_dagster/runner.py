@@ -302,10 +302,20 @@ def _run_deliveries(defs, instance, checks: dict, keys: list[str], known: list[s
         from rmj_dagster.assets.ceo.publication_current import IDLE_LEFT_OUT_TAG
         from rmj_dagster.assets.intake.jobs import chain_after_intake
 
-        unpartitioned = [k for k in chain_after_intake(defs) if k != SNAPSHOT]  # the snapshot is taken at the end
-        idle, also_checks = _idle(instance, unpartitioned, warehouse_path)
-        _execute(delivery_job, instance, checks, asset_selection=[k for k in unpartitioned if k not in idle],
-                 also_checks=also_checks, tags={IDLE_LEFT_OUT_TAG: str(len(idle))} if idle else None, **follow)
+        finish = chain_after_intake(defs, _last_if_failed(instance))  # a run that died after its TTP step: its deliveries
+        selection = [k for k in finish.asset_selection if k != SNAPSHOT]  # the snapshot is taken at the end
+        idle, also_checks = _idle(instance, selection, warehouse_path)
+        _execute(delivery_job, instance, checks, asset_selection=[k for k in selection if k not in idle],
+                 also_checks=also_checks, partition_key=finish.partition_key,
+                 tags=finish.tags | ({IDLE_LEFT_OUT_TAG: str(len(idle))} if idle else {}), **follow)
+
+
+def _last_if_failed(instance: dg.DagsterInstance) -> dg.DagsterRun | None:
+    """The last deliveries run when it failed (a killed ``rmj process``'s run is failed by ``reclaim_dead_runs``)."""
+    from rmj_dagster.sensors.delivery_sensor import DELIVERY_JOB_NAME
+
+    records = instance.get_run_records(filters=dg.RunsFilter(job_name=DELIVERY_JOB_NAME), limit=1)
+    return records[0].dagster_run if records and records[0].dagster_run.status == dg.DagsterRunStatus.FAILURE else None
 
 
 def _idle(instance, candidates: list[dg.AssetKey], warehouse_path: Path,

@@ -313,6 +313,7 @@ def test_a_run_that_failed_after_loading_its_deliveries_is_finished_without_a_ne
     assert {"intermediate/delivery_reconciliation", "snapshot/analyst_snapshot", "staging/stg_responses"} <= selected
     assert "audit/raw_provider_drops" not in selected  # no delivery is received again: the run stages what was left
     assert request.partition_key is None and request.tags[sensor.FINISH_TAG]
+    assert "audit/delivery_outcome" not in selected  # the failed run had no deliveries to report
     record_run(ticker.instance, request.run_key, dg.DagsterRunStatus.SUCCESS)
     assert isinstance(ticker.tick(), dg.SkipReason)  # finished: nothing more
     for _ in range(sensor.MAX_ATTEMPTS):
@@ -322,6 +323,33 @@ def test_a_run_that_failed_after_loading_its_deliveries_is_finished_without_a_ne
         assert isinstance(ticker.tick(), dg.SkipReason)  # three failures in a row: given up, a person looks
     finally:
         del os.environ["RMJ_RETRY_BACKOFF_SECONDS"]
+
+
+@pytest.mark.parametrize("over", ["partition", "range"])
+def test_the_run_finishing_a_failed_run_reports_its_deliveries(incoming, ticker, over):
+    """The finish runs over the failed run's delivery partitions (its one partition, or its range) and includes
+    ``delivery_outcome``, so those deliveries are materialized or observed, not left grey; a failed finish
+    hands them on to the next one."""
+    sensor = delivery_sensor_module()
+    ticker.instance.add_dynamic_partitions(deliveries.name, ["a" * 16, "b" * 16, "c" * 16])
+    tags = ({"dagster/partition": "b" * 16} if over == "partition"
+            else {PARTITION_RANGE_START_TAG: "a" * 16, PARTITION_RANGE_END_TAG: "c" * 16})
+    failed = dg.DagsterRun(job_name=sensor.DELIVERY_JOB_NAME, run_id=str(uuid.uuid4()), tags=tags, status=dg.DagsterRunStatus.FAILURE)
+    ticker.instance.add_run(failed)
+    (request,) = ticker.tick().run_requests
+    assert "audit/delivery_outcome" in {key.to_user_string() for key in request.asset_selection}
+    carried = {k: v for k, v in request.tags.items() if k.startswith("dagster/asset_partition_range")}
+    assert (request.partition_key, carried) == (("b" * 16, {}) if over == "partition" else (None, tags))
+    assert request.tags[sensor.FINISH_TAG] == failed.run_id
+    # the finish fails in turn: the next one carries the same deliveries
+    ticker.instance.add_run(dg.DagsterRun(job_name=sensor.DELIVERY_JOB_NAME, run_id=str(uuid.uuid4()), status=dg.DagsterRunStatus.FAILURE,
+                                          tags={**request.tags, **({"dagster/partition": request.partition_key} if request.partition_key else {})}))
+    os.environ["RMJ_RETRY_BACKOFF_SECONDS"] = "0"
+    try:
+        (again,) = ticker.tick().run_requests
+    finally:
+        del os.environ["RMJ_RETRY_BACKOFF_SECONDS"]
+    assert (again.partition_key, again.tags.get(PARTITION_RANGE_START_TAG)) == (request.partition_key, request.tags.get(PARTITION_RANGE_START_TAG))
 
 
 SECRET = "file-key-0123456789-0123456789-abcdef-secret"

@@ -208,11 +208,13 @@ def delivery_sensor(context: dg.SensorEvaluationContext, landing: LandingZoneRes
     if not due and not plan.in_flight and not claims and not plan.given_up:
         failed = runs.left_unfinished()
         if failed is not None and not runs.holdup():  # died after its deliveries were loaded: nothing new would ask again
+            finish = _chain_after_intake(failed)
             context.log.warning(f"deliveries run {failed.run_id[:8]} failed after its deliveries left incoming/; "
-                                "requesting the rest of the chain (staging to marts, monitor, snapshot) again")
+                                "requesting the rest of the chain (staging to marts, monitor, snapshot"
+                                f"{', the outcome of its deliveries' if finish.partition_key or finish.tags else ''}) again")
             return dg.SensorResult(run_requests=[dg.RunRequest(
-                run_key=f"finish:{failed.run_id}", asset_selection=_chain_after_intake(), tags={FINISH_TAG: failed.run_id})],
-                cursor=cursor.dump())
+                run_key=f"finish:{failed.run_id}", asset_selection=finish.asset_selection, partition_key=finish.partition_key,
+                tags={FINISH_TAG: failed.run_id} | finish.tags)], cursor=cursor.dump())
     if not due or holdup:
         context.update_cursor(cursor.dump())
         return dg.SkipReason((holdup or "no complete new deliveries") + notes)
@@ -380,11 +382,11 @@ class _DeliveryRuns:
         return None
 
 
-def _chain_after_intake() -> list[dg.AssetKey]:
+def _chain_after_intake(failed: dg.DagsterRun):
     from rmj_dagster.assets.intake.jobs import chain_after_intake
     from rmj_dagster.definitions import defs
 
-    return chain_after_intake(defs)
+    return chain_after_intake(defs, failed)
 
 
 def backoff_seconds(failures: int) -> float:
