@@ -129,6 +129,7 @@ def test_a_run_killed_after_the_ttp_step_is_finished_by_the_next_tick_without_a_
     sensor asks for the rest of the chain by itself, once, over the killed run's deliveries: every delivery ends
     reconciled and its delivery_outcome partition materialized."""
     from rmj_dagster.assets.asset_keys import asset_key
+    from rmj_dagster.intake.partition_keys import delivery_id_of_key
     from rmj_dagster.partitions import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG, deliveries
     from rmj_dagster.sensors.delivery_sensor import FINISH_TAG
 
@@ -159,8 +160,8 @@ def test_a_run_killed_after_the_ttp_step_is_finished_by_the_next_tick_without_a_
         loaded = {d for (d,) in con.execute("select delivery_id from audit.deliveries where status = 'loaded'").fetchall()}
     carried = ("dagster/partition", PARTITION_RANGE_START_TAG, PARTITION_RANGE_END_TAG)
     assert [first.tags.get(t) for t in carried] == [finish.tags.get(t) for t in carried]  # the killed run's deliveries
-    assert loaded and materialized == loaded and reported_by == {finish.run_id}  # reported by the finish, none left grey
-    assert {k for k, status in by_partition.items() if status == dg.AssetPartitionStatus.MATERIALIZED} == loaded
+    assert loaded and {delivery_id_of_key(k) for k in materialized} == loaded and reported_by == {finish.run_id}  # none left grey
+    assert {delivery_id_of_key(k) for k, status in by_partition.items() if status == dg.AssetPartitionStatus.MATERIALIZED} == loaded
     with duckdb.connect(str(snapshot), read_only=True) as con:  # the analysts' copy is current again
         assert con.execute("select count(*) from intermediate.delivery_reconciliation").fetchone()[0] == len(picked)
 
