@@ -36,8 +36,9 @@ warnings.filterwarnings("ignore", message=r"Specifying a partitions_def on an As
         "What became of each delivery, one partition per distinct file content. Partition key "
         "<agb>-<kind>-<yyyymm>-<delivery id>: the provider's AGB and the kind as read from the content (else "
         "onbekend), the month the file was first seen, and the delivery id (first 16 hex digits of the sha256) "
-        "the warehouse knows it by; search the partitions by AGB, kind or month. Materialized only when the delivery was loaded, with its own figures (file, "
-        "provider, kind, rows read, accepted and rejected by reason, from intermediate.delivery_reconciliation); "
+        "the warehouse knows it by; search the partitions by AGB, kind or month. Materialized only when the "
+        "delivery was loaded, with its own figures (file, provider, kind, rows read, accepted and rejected by "
+        "reason, from intermediate.delivery_reconciliation); "
         "a quarantined delivery is not materialized: its observation and its delivery_loaded check give the reason."
     ),
     check_specs=[dg.AssetCheckSpec(
