@@ -26,6 +26,7 @@ years = dg.TimeWindowPartitionsDefinition(
     cron_schedule="0 0 1 1 *", start=FIRST_YEAR, fmt="%Y", timezone=TIMEZONE
 )
 
+PARTITION_TAG = "dagster/partition"  # the one partition of a run
 # Tags Dagster reads to run a range of partitions in one run (as a single-run backfill does).
 PARTITION_RANGE_START_TAG = "dagster/asset_partition_range_start"
 PARTITION_RANGE_END_TAG = "dagster/asset_partition_range_end"
@@ -114,6 +115,16 @@ def year_bounds(partition_key: str) -> tuple[date, date]:
 def range_tags(keys: list[str]) -> dict[str, str]:
     """Tags for one run over the partitions from the first to the last of ``keys`` (in definition order)."""
     return {PARTITION_RANGE_START_TAG: keys[0], PARTITION_RANGE_END_TAG: keys[-1]}
+
+
+def same_partitions_as(tags: dict[str, str]) -> tuple[str | None, dict[str, str]]:
+    """(partition key, range tags) of a run over the partitions of the run tagged ``tags``: its one partition
+    or its range; (None, {}) for a run over none."""
+    if tags.get(PARTITION_TAG):
+        return tags[PARTITION_TAG], {}
+    if tags.get(PARTITION_RANGE_START_TAG) and tags.get(PARTITION_RANGE_END_TAG):
+        return None, range_tags([tags[PARTITION_RANGE_START_TAG], tags[PARTITION_RANGE_END_TAG]])
+    return None, {}
 
 
 def one_run_over(keys: list[str], known: list[str]) -> tuple[str | None, dict[str, str]]:

@@ -1,7 +1,7 @@
 """``rmj process``: run everything in the landing zone through the real Dagster jobs, in-process.
 
-The same planning as the sensor (landing zone scan, content hash as partition key), the same jobs and
-assets as a Dagster run: one run over all new deliveries, then what the automation conditions on the
+The same planning as the sensor (landing zone scan, content hash as delivery id, the same partition keys), the
+same jobs and assets as a Dagster run: one run over all new deliveries, then what the automation conditions on the
 assets request (``rmj_dagster/automation.py``, asked of Dagster as the daemon asks it), then the analysts'
 snapshot. CEO years and other CBS half-years are published on purpose: ``publish``.
 """
@@ -28,6 +28,7 @@ from rmj_dagster.intake.landing_zone import (
     sha256_of,
     unreadable_message,
 )
+from rmj_dagster.intake.partition_keys import DeliveryKeys
 from rmj_dagster.intake.retention import destroy_expired_quarantine
 from rmj_dagster.partitions import (
     add_ended_half_years,
@@ -271,16 +272,18 @@ def _delivery_partitions(zone: LandingZone, complete, instance: dg.DagsterInstan
     Deliveries claimed by an earlier run that died or failed before the TTP step finished come first;
     all of them and every new file go in ONE run, so one rerun heals whatever a crash left.
     """
-    keys: list[str] = zone.pending_claims()
+    known = list(instance.get_dynamic_partitions(deliveries.name))
+    keys_of = DeliveryKeys(known)  # a delivery known by its id keeps its key: same bytes = same delivery
+    keys: list[str] = [keys_of.of_claim(zone, delivery_id) for delivery_id in zone.pending_claims()]
     for state in complete:
         try:
-            key = delivery_id_of(sha256_of(zone.incoming / state.name))
+            delivery_id = delivery_id_of(sha256_of(zone.incoming / state.name))
         except PermissionError:  # not this process's to read: reported, left where it is (see unreadable)
             unreadable.append(state.label)
             continue
+        key = keys_of.of_file(zone.incoming / state.name, state.received_at, delivery_id)
         if key not in keys:
             keys.append(key)
-    known = list(instance.get_dynamic_partitions(deliveries.name))
     new_keys = [k for k in keys if k not in known]
     if new_keys:
         instance.add_dynamic_partitions(deliveries.name, new_keys)
@@ -302,10 +305,20 @@ def _run_deliveries(defs, instance, checks: dict, keys: list[str], known: list[s
         from rmj_dagster.assets.ceo.publication_current import IDLE_LEFT_OUT_TAG
         from rmj_dagster.assets.intake.jobs import chain_after_intake
 
-        unpartitioned = [k for k in chain_after_intake(defs) if k != SNAPSHOT]  # the snapshot is taken at the end
-        idle, also_checks = _idle(instance, unpartitioned, warehouse_path)
-        _execute(delivery_job, instance, checks, asset_selection=[k for k in unpartitioned if k not in idle],
-                 also_checks=also_checks, tags={IDLE_LEFT_OUT_TAG: str(len(idle))} if idle else None, **follow)
+        finish = chain_after_intake(defs, _last_if_failed(instance))  # a run that died after its TTP step: its deliveries
+        selection = [k for k in finish.asset_selection if k != SNAPSHOT]  # the snapshot is taken at the end
+        idle, also_checks = _idle(instance, selection, warehouse_path)
+        _execute(delivery_job, instance, checks, asset_selection=[k for k in selection if k not in idle],
+                 also_checks=also_checks, partition_key=finish.partition_key,
+                 tags=finish.tags | ({IDLE_LEFT_OUT_TAG: str(len(idle))} if idle else {}), **follow)
+
+
+def _last_if_failed(instance: dg.DagsterInstance) -> dg.DagsterRun | None:
+    """The last deliveries run when it failed (a killed ``rmj process``'s run is failed by ``reclaim_dead_runs``)."""
+    from rmj_dagster.sensors.delivery_sensor import DELIVERY_JOB_NAME
+
+    records = instance.get_run_records(filters=dg.RunsFilter(job_name=DELIVERY_JOB_NAME), limit=1)
+    return records[0].dagster_run if records and records[0].dagster_run.status == dg.DagsterRunStatus.FAILURE else None
 
 
 def _idle(instance, candidates: list[dg.AssetKey], warehouse_path: Path,

@@ -23,6 +23,7 @@ from rmj_dagster.cockpit import lineage, monitor
 from rmj_dagster.generate import generate_deliveries
 from rmj_dagster.generate.truth import replay_arrivals
 from rmj_dagster.intake.landing_zone import LandingZone, delivery_id_of, sha256_of
+from rmj_dagster.intake.partition_keys import delivery_id_of_key
 from rmj_dagster.partitions import deliveries
 from rmj_dagster.progress import Reporter
 from rmj_dagster.publish.figures import indicators_path, read_published
@@ -176,12 +177,13 @@ def test_ui_shows_a_loaded_and_a_quarantined_delivery_for_what_they_are(monthly_
     )
     # receipt is unpartitioned: its metadata is the audit table's and the run's, never a partition's
     assert instance.get_latest_materialization_event(asset_key("raw_provider_drops")).asset_materialization.partition is None
-    status = instance.get_status_by_partition(outcome, [loaded[0], quarantined[0]], deliveries)
-    assert status == {loaded[0]: dg.AssetPartitionStatus.MATERIALIZED, quarantined[0]: None}
+    key_of = {delivery_id_of_key(k): k for k in instance.get_dynamic_partitions(deliveries.name)}  # readable keys
+    status = instance.get_status_by_partition(outcome, [key_of[loaded[0]], key_of[quarantined[0]]], deliveries)
+    assert status == {key_of[loaded[0]]: dg.AssetPartitionStatus.MATERIALIZED, key_of[quarantined[0]]: None}
     for delivery, file_name, read, accepted, rejected, reason in (loaded, quarantined):
-        made = instance.fetch_materializations(dg.AssetRecordsFilter(asset_key=outcome, asset_partitions=[delivery]), limit=5).records
+        made = instance.fetch_materializations(dg.AssetRecordsFilter(asset_key=outcome, asset_partitions=[key_of[delivery]]), limit=5).records
         observations = instance.fetch_observations(
-            dg.AssetRecordsFilter(asset_key=outcome, asset_partitions=[delivery]), limit=5).records
+            dg.AssetRecordsFilter(asset_key=outcome, asset_partitions=[key_of[delivery]]), limit=5).records
         if reason is None:
             assert made and not observations
             metadata = made[0].asset_materialization.metadata
@@ -194,7 +196,7 @@ def test_ui_shows_a_loaded_and_a_quarantined_delivery_for_what_they_are(monthly_
         history = instance.event_log_storage.get_asset_check_execution_history(
             dg.AssetCheckKey(outcome, LOADED_CHECK), limit=1, partition_filter=None)
         records = [r for r in instance.event_log_storage.get_asset_check_execution_history(
-            dg.AssetCheckKey(outcome, LOADED_CHECK), limit=1000) if r.partition == delivery]
+            dg.AssetCheckKey(outcome, LOADED_CHECK), limit=1000) if r.partition == key_of[delivery]]
         evaluation = records[0].event.dagster_event.event_specific_data
         assert evaluation.metadata["verified"].value == f"delivery {delivery}"
         assert history

@@ -126,7 +126,11 @@ def test_a_killed_delivery_run_is_failed_and_its_deliveries_requested_again(daem
 def test_a_run_killed_after_the_ttp_step_is_finished_by_the_next_tick_without_a_new_delivery(daemon_env, tmp_path, monkeypatch):
     """The worker dies after its deliveries were pseudonymised and their originals destroyed: nothing is left in
     incoming/ or received/ to ask again, yet staging, reconciliation and the snapshot were never built. The
-    sensor asks for the rest of the chain by itself, once, and every delivery ends reconciled."""
+    sensor asks for the rest of the chain by itself, once, over the killed run's deliveries: every delivery ends
+    reconciled and its delivery_outcome partition materialized."""
+    from rmj_dagster.assets.asset_keys import asset_key
+    from rmj_dagster.intake.partition_keys import delivery_id_of_key
+    from rmj_dagster.partitions import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG, deliveries
     from rmj_dagster.sensors.delivery_sensor import FINISH_TAG
 
     incoming = daemon_env["landing"] / "incoming"
@@ -146,8 +150,18 @@ def test_a_run_killed_after_the_ttp_step_is_finished_by_the_next_tick_without_a_
         _wait("the finishing run to succeed",
               lambda: instance.get_run_by_id(finish.run_id).status == dg.DagsterRunStatus.SUCCESS, 300, 1.0)
         runs = _delivery_runs(instance)
+        outcome = asset_key("delivery_outcome")
+        materialized = instance.get_materialized_partitions(outcome)
+        by_partition = instance.get_status_by_partition(outcome, list(instance.get_dynamic_partitions(deliveries.name)), deliveries)
+        by_finish = {r.partition_key for r in instance.fetch_materializations(outcome, limit=100).records if r.run_id == finish.run_id}
     assert [r.status for r in runs] == [dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.SUCCESS], [(r.status, r.tags) for r in runs]
     _assert_loaded_once(daemon_env["warehouse"], len(picked))
+    with duckdb.connect(str(daemon_env["warehouse"]), read_only=True) as con:
+        loaded = {d for (d,) in con.execute("select delivery_id from audit.deliveries where status = 'loaded'").fetchall()}
+    carried = ("dagster/partition", PARTITION_RANGE_START_TAG, PARTITION_RANGE_END_TAG)
+    assert [first.tags.get(t) for t in carried] == [finish.tags.get(t) for t in carried]  # the killed run's deliveries
+    assert loaded and {delivery_id_of_key(k) for k in materialized} == loaded == {delivery_id_of_key(k) for k in by_finish}
+    assert {delivery_id_of_key(k) for k, status in by_partition.items() if status == dg.AssetPartitionStatus.MATERIALIZED} == loaded
     with duckdb.connect(str(snapshot), read_only=True) as con:  # the analysts' copy is current again
         assert con.execute("select count(*) from intermediate.delivery_reconciliation").fetchone()[0] == len(picked)
 

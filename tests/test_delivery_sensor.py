@@ -12,6 +12,7 @@ import dagster as dg
 import pytest
 
 from rmj_dagster.intake.landing_zone import delivery_id_of, sha256_of
+from rmj_dagster.intake.partition_keys import delivery_id_of_key
 from rmj_dagster.partitions import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG, deliveries
 from rmj_dagster.resources import LandingZoneResource
 from rmj_dagster.sensors import delivery_sensor
@@ -74,7 +75,7 @@ def test_a_file_untouched_for_the_settle_time_is_requested_on_the_first_tick(inc
     time.sleep(0.3)
     second = ticker.tick()  # a changed look, but nothing touched it for the settle time
     assert isinstance(second, dg.SensorResult)
-    assert [r.partition_key for r in second.run_requests] == [delivery_id_of(sha256_of(path))]
+    assert [delivery_id_of_key(r.partition_key) for r in second.run_requests] == [delivery_id_of(sha256_of(path))]
 
 
 def test_a_new_file_is_requested_once_it_is_stable(incoming, ticker):
@@ -86,9 +87,37 @@ def test_a_new_file_is_requested_once_it_is_stable(incoming, ticker):
     second = ticker.tick()
     assert isinstance(second, dg.SensorResult)
     key = delivery_id_of(sha256_of(path))
-    assert [r.partition_key for r in second.run_requests] == [key]
+    assert [delivery_id_of_key(r.partition_key) for r in second.run_requests] == [key]
     assert second.run_requests[0].run_key == sha256_of(path)
-    assert ticker.instance.get_dynamic_partitions(deliveries.name) == [key]
+    assert ticker.instance.get_dynamic_partitions(deliveries.name) == [second.run_requests[0].partition_key]
+
+
+def test_a_new_delivery_gets_a_readable_key_and_known_bytes_keep_theirs(incoming, ticker):
+    """The key reads as the content's provider and kind and the month first seen; a re-drop of known bytes (in a
+    later month, under another name) is requested under the key the instance has, an old hash-only key too."""
+    from datetime import UTC, datetime
+
+    months = {datetime.now(UTC).strftime("%Y%m")}
+    path = drop(incoming, "Jansen 01-06-2011.csv", CEM_HEADER + "74968677;111222333;2010-01-01;0363;1;OUDERS_EINDE;2025-01-31\n")
+    ticker.tick()
+    (request,) = ticker.tick().run_requests
+    months.add(datetime.now(UTC).strftime("%Y%m"))  # the first look fell between the two
+    agb, kind, month, delivery_id = request.partition_key.split("-")
+    assert (agb, kind, delivery_id) == ("74968677", "responses", delivery_id_of(sha256_of(path))) and month in months
+    path.unlink()  # processed
+
+    later = Ticker(dg.DagsterInstance.ephemeral())  # an instance that saw these bytes in January 2024, and others before
+    first_key = f"74968677-responses-202401-{delivery_id}"  # readable keys, and an old hash-only one
+    old = drop(incoming, "b.csv", CEM_HEADER)
+    old_key = delivery_id_of(sha256_of(old))
+    later.instance.add_dynamic_partitions(deliveries.name, [first_key, old_key])
+    drop(incoming, "later.csv", CEM_HEADER + "74968677;111222333;2010-01-01;0363;1;OUDERS_EINDE;2025-01-31\n")
+    later.tick()
+    result = later.tick()
+    assert not result.dynamic_partitions_requests  # no new partition
+    assert later.instance.get_dynamic_partitions(deliveries.name) == [first_key, old_key]
+    tags = result.run_requests[0].tags
+    assert (tags[PARTITION_RANGE_START_TAG], tags[PARTITION_RANGE_END_TAG]) == (first_key, old_key)
 
 
 def test_the_same_file_is_not_requested_twice(incoming, ticker):
@@ -151,7 +180,7 @@ def test_known_bytes_dropped_again_get_a_run_that_records_the_duplicate(incoming
     ticker.tick()
     result = ticker.tick()
     key = delivery_id_of(sha256_of(incoming / "x-again.csv"))
-    assert [r.partition_key for r in result.run_requests] == [key]
+    assert [delivery_id_of_key(r.partition_key) for r in result.run_requests] == [key]
     assert result.run_requests[0].run_key != sha256_of(incoming / "x-again.csv")  # not deduplicated away
     assert not result.dynamic_partitions_requests  # no new partition
 
@@ -230,7 +259,7 @@ def test_a_file_its_failed_run_left_in_incoming_is_requested_again_after_the_run
     record_run(ticker.instance, first.run_key, dg.DagsterRunStatus.FAILURE)  # ended without claiming it
     retry = ticker.tick()
     assert isinstance(retry, dg.SensorResult)
-    assert [r.partition_key for r in retry.run_requests] == [delivery_id_of(sha256_of(path))]
+    assert [delivery_id_of_key(r.partition_key) for r in retry.run_requests] == [delivery_id_of(sha256_of(path))]
     assert retry.run_requests[0].run_key != first.run_key
     assert isinstance(ticker.tick(), dg.SkipReason)  # not again before the retry has run
 
@@ -253,7 +282,7 @@ def test_a_delivery_left_in_received_is_requested_again_when_no_run_is_under_way
     drop(incoming, "a.csv", body)
     ticker.tick()
     key = ticker.tick().run_requests[0].partition_key
-    claim = rmj_env["landing"] / "received" / key
+    claim = rmj_env["landing"] / "received" / delivery_id_of_key(key)  # claims are folders by delivery id
     claim.mkdir(parents=True)
     (incoming / "a.csv").rename(claim / "a.csv")  # the run claimed it, then failed in the TTP step
     record_run(ticker.instance, None, dg.DagsterRunStatus.STARTED)
@@ -266,7 +295,7 @@ def test_a_delivery_left_in_received_is_requested_again_when_no_run_is_under_way
     assert [(r.partition_key, r.tags.get("rmj/retry")) for r in retry.run_requests] == [(key, "true")]
     for _ in range(5):
         ticker.tick()
-    assert json.loads(ticker.cursor)["claims"][key] == delivery_sensor_module().MAX_ATTEMPTS
+    assert json.loads(ticker.cursor)["claims"][delivery_id_of_key(key)] == delivery_sensor_module().MAX_ATTEMPTS
     skip = ticker.tick()
     assert isinstance(skip, dg.SkipReason) and "see received/" in skip.skip_message
 
@@ -313,6 +342,7 @@ def test_a_run_that_failed_after_loading_its_deliveries_is_finished_without_a_ne
     assert {"intermediate/delivery_reconciliation", "snapshot/analyst_snapshot", "staging/stg_responses"} <= selected
     assert "audit/raw_provider_drops" not in selected  # no delivery is received again: the run stages what was left
     assert request.partition_key is None and request.tags[sensor.FINISH_TAG]
+    assert "audit/delivery_outcome" not in selected  # the failed run had no deliveries to report
     record_run(ticker.instance, request.run_key, dg.DagsterRunStatus.SUCCESS)
     assert isinstance(ticker.tick(), dg.SkipReason)  # finished: nothing more
     for _ in range(sensor.MAX_ATTEMPTS):
@@ -322,6 +352,33 @@ def test_a_run_that_failed_after_loading_its_deliveries_is_finished_without_a_ne
         assert isinstance(ticker.tick(), dg.SkipReason)  # three failures in a row: given up, a person looks
     finally:
         del os.environ["RMJ_RETRY_BACKOFF_SECONDS"]
+
+
+@pytest.mark.parametrize("over", ["partition", "range"])
+def test_the_run_finishing_a_failed_run_reports_its_deliveries(incoming, ticker, over):
+    """The finish runs over the failed run's delivery partitions (its one partition, or its range) and includes
+    ``delivery_outcome``, so those deliveries are materialized or observed, not left grey; a failed finish
+    hands them on to the next one."""
+    sensor = delivery_sensor_module()
+    ticker.instance.add_dynamic_partitions(deliveries.name, ["a" * 16, "b" * 16, "c" * 16])
+    tags = ({"dagster/partition": "b" * 16} if over == "partition"
+            else {PARTITION_RANGE_START_TAG: "a" * 16, PARTITION_RANGE_END_TAG: "c" * 16})
+    failed = dg.DagsterRun(job_name=sensor.DELIVERY_JOB_NAME, run_id=str(uuid.uuid4()), tags=tags, status=dg.DagsterRunStatus.FAILURE)
+    ticker.instance.add_run(failed)
+    (request,) = ticker.tick().run_requests
+    assert "audit/delivery_outcome" in {key.to_user_string() for key in request.asset_selection}
+    carried = {k: v for k, v in request.tags.items() if k.startswith("dagster/asset_partition_range")}
+    assert (request.partition_key, carried) == (("b" * 16, {}) if over == "partition" else (None, tags))
+    assert request.tags[sensor.FINISH_TAG] == failed.run_id
+    # the finish fails in turn: the next one carries the same deliveries
+    ticker.instance.add_run(dg.DagsterRun(job_name=sensor.DELIVERY_JOB_NAME, run_id=str(uuid.uuid4()), status=dg.DagsterRunStatus.FAILURE,
+                                          tags={**request.tags, **({"dagster/partition": request.partition_key} if request.partition_key else {})}))
+    os.environ["RMJ_RETRY_BACKOFF_SECONDS"] = "0"
+    try:
+        (again,) = ticker.tick().run_requests
+    finally:
+        del os.environ["RMJ_RETRY_BACKOFF_SECONDS"]
+    assert (again.partition_key, again.tags.get(PARTITION_RANGE_START_TAG)) == (request.partition_key, request.tags.get(PARTITION_RANGE_START_TAG))
 
 
 SECRET = "file-key-0123456789-0123456789-abcdef-secret"
@@ -379,7 +436,7 @@ def test_without_a_usable_key_the_sensor_requests_nothing_and_says_why(incoming,
     monkeypatch.delenv("RMJ_PSEUDONYM_KEY_LABEL", raising=False)
     fixed = ticker.tick()
     assert isinstance(fixed, dg.SensorResult)
-    assert [r.partition_key for r in fixed.run_requests] == [delivery_id_of(sha256_of(path))]
+    assert [delivery_id_of_key(r.partition_key) for r in fixed.run_requests] == [delivery_id_of(sha256_of(path))]
 
 
 def _fail_on_a_damaged_warehouse(instance: dg.DagsterInstance) -> None:
@@ -419,4 +476,4 @@ def test_after_a_run_found_the_warehouse_damaged_nothing_is_requested_until_it_i
     warehouse.write_bytes(warehouse.read_bytes())  # put back (the ctime moves on): runs may try again
     restored = ticker.tick()
     assert isinstance(restored, dg.SensorResult)
-    assert [r.partition_key for r in restored.run_requests] == [delivery_id_of(sha256_of(path))]
+    assert [delivery_id_of_key(r.partition_key) for r in restored.run_requests] == [delivery_id_of(sha256_of(path))]

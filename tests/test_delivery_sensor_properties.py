@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rmj_dagster.intake.landing_zone import delivery_id_of, sha256_of
+from rmj_dagster.intake.partition_keys import delivery_id_of_key
 from rmj_dagster.resources import LandingZoneResource
 from rmj_dagster.sensors import delivery_sensor
 from tests.conftest import TEST_KEY
@@ -85,7 +86,7 @@ def test_any_sequence_of_events_never_crashes_and_never_requests_a_content_twice
             result = delivery_sensor(context)  # must never raise
             if isinstance(result, dg.SensorResult):
                 for request in result.dynamic_partitions_requests or []:
-                    new_deliveries += list(request.partition_keys)
+                    new_deliveries += [delivery_id_of_key(k) for k in request.partition_keys]
                     instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
                 for run in result.run_requests:
                     assert run.run_key not in run_keys or run_keys[run.run_key] == run.partition_key

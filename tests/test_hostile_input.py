@@ -21,6 +21,7 @@ from rmj_dagster.assets.asset_keys import asset_key
 from rmj_dagster.assets.intake import delivery_assets
 from rmj_dagster.assets.intake.delivery_observations import LOADED_CHECK
 from rmj_dagster.intake.landing_zone import delivery_id_of
+from rmj_dagster.intake.partition_keys import delivery_id_of_key
 from rmj_dagster.partitions import deliveries
 from rmj_dagster.resources import LandingZoneResource
 from rmj_dagster.runner import process
@@ -163,22 +164,49 @@ def test_each_delivery_partition_shows_its_own_figures_only(hostile):
         "select delivery_id, status, file_name, rows_read, rows_accepted, rows_rejected, quarantine_reason "
         "from intermediate.delivery_reconciliation").fetchall()}
     assert {v[0] for v in own.values()} == {"loaded", "quarantined"} and len(own) > 5
-    loaded = {d for d, v in own.items() if v[0] == "loaded"}
+    key_of = {delivery_id_of_key(k): k for k in instance.get_dynamic_partitions(deliveries.name)}
+    assert set(key_of) == set(own)
+    loaded = {key_of[d] for d, v in own.items() if v[0] == "loaded"}
     assert instance.get_materialized_partitions(outcome) == loaded
-    status = instance.get_status_by_partition(outcome, sorted(own), deliveries)  # as the UI's partition bar shows it
-    assert status == {d: dg.AssetPartitionStatus.MATERIALIZED if d in loaded else None for d in own}
+    status = instance.get_status_by_partition(outcome, sorted(key_of.values()), deliveries)  # as the UI's partition bar shows it
+    assert status == {k: dg.AssetPartitionStatus.MATERIALIZED if k in loaded else None for k in key_of.values()}
     assert all(r.partition_key is None for r in instance.fetch_materializations(asset_key("raw_provider_drops"), limit=10).records)
     checks = instance.event_log_storage.get_asset_check_execution_history(dg.AssetCheckKey(outcome, LOADED_CHECK), limit=1000)
     for delivery, (status, name, read, accepted, rejected, reason) in own.items():
-        made = instance.fetch_materializations(dg.AssetRecordsFilter(outcome, asset_partitions=[delivery]), limit=5).records
-        seen = instance.fetch_observations(dg.AssetRecordsFilter(outcome, asset_partitions=[delivery]), limit=5).records
+        made = instance.fetch_materializations(dg.AssetRecordsFilter(outcome, asset_partitions=[key_of[delivery]]), limit=5).records
+        seen = instance.fetch_observations(dg.AssetRecordsFilter(outcome, asset_partitions=[key_of[delivery]]), limit=5).records
         (event,) = [r.asset_materialization for r in made] if status == "loaded" else [r.asset_observation for r in seen]
         assert not (seen if status == "loaded" else made)
         shown = {k: v.value for k, v in event.metadata.items()}
         assert (shown["status"], shown["file_name"], shown["rows_read"], shown["rows_accepted"], shown["rows_rejected"],
                 shown["quarantine_reason"], shown["dagster/row_count"]) == (status, name, read, accepted, rejected, reason or "", read)
-        (check,) = [r.event.dagster_event.event_specific_data for r in checks if r.partition == delivery]
+        assert shown["delivery_id"] == delivery
+        (check,) = [r.event.dagster_event.event_specific_data for r in checks if r.partition == key_of[delivery]]
         assert check.passed == (status == "loaded") and check.metadata["verified"].value == f"delivery {delivery}"
+
+
+def test_a_delivery_partition_key_reads_as_provider_kind_and_month_from_the_content_only(hostile):
+    """``<agb>-<kind>-<yyyymm>-<id>``: the AGB and month as the derived name has them (the content's AGB, the day
+    first seen), the kind recognised from the content or ``onbekend``; never anything of the name as received,
+    never a BSN- or date-shaped "AGB". Hostile files (garbage, a 10 MB header, XML with entities) get a key too."""
+    import re
+
+    keys = hostile["instance"].get_dynamic_partitions(deliveries.name)
+    names = dict(hostile["con"].execute("select delivery_id, file_name from audit.deliveries").fetchall())
+    kinds = dict(hostile["con"].execute("select delivery_id, kind from audit.deliveries where status = 'loaded'").fetchall())
+    assert len(keys) == len(names) > 10
+    for key in keys:
+        agb, kind, month, delivery_id = re.fullmatch(
+            r"(\d{8}|onbekend)-(responses|stop_zorg|goals|start_zorg|onbekend)-(\d{6})-([0-9a-f]{16})", key).groups()
+        named_kind, named_agb, day, _ = names[delivery_id].split(".")[0].rsplit("_", 3)
+        assert (agb, month) == (named_agb, day[:6]), (key, names[delivery_id])
+        assert kind == kinds.get(delivery_id, kind)  # a loaded delivery's kind; a quarantined one's as its head reads
+    readable = {k.rsplit("-", 1)[1]: k for k in keys}
+    assert readable[did(hostile["files"]["ok.csv"])].startswith("12345678-responses-")
+    assert readable[did(hostile["files"][LONG_BAD])].startswith("onbekend-onbekend-")  # no known kind, no AGB
+    # a 10 MB header: its kind is in the head the key reads, its first record (the AGB) is not
+    assert readable[did(hostile["files"]["giant_header.csv"])].startswith("onbekend-responses-")
+    assert not any(part in "-".join(keys) for part in ("Jansen", "onleesbaar", BSN, "x" * 20))
 
 
 @pytest.mark.parametrize("name", ["entity.xml", "xxe.xml"])
@@ -290,7 +318,10 @@ def test_an_upgraded_instance_gets_its_delivery_partitions_back_from_one_run_of_
     from rmj_dagster.partitions import range_tags
 
     monkeypatch.setenv("RMJ_WAREHOUSE", str(hostile["root"] / "w.duckdb"))
-    keys = hostile["instance"].get_dynamic_partitions(deliveries.name)
+    # a mixed instance: deliveries from before readable keys hold their hash-only key (the delivery id itself)
+    keys = [k if i % 2 else delivery_id_of_key(k) for i, k in enumerate(hostile["instance"].get_dynamic_partitions(deliveries.name))]
+    assert any(k == delivery_id_of_key(k) for k in keys) and any(k != delivery_id_of_key(k) for k in keys)
+    key_of = {delivery_id_of_key(k): k for k in keys}
     upgraded = dg.DagsterInstance.ephemeral()
     upgraded.add_dynamic_partitions(deliveries.name, keys)
     outcome = asset_key("delivery_outcome")
@@ -299,7 +330,7 @@ def test_an_upgraded_instance_gets_its_delivery_partitions_back_from_one_run_of_
     result = job.execute_in_process(instance=upgraded, tags=range_tags(keys))
     assert result.success
     own = dict(hostile["con"].execute("select delivery_id, status from intermediate.delivery_reconciliation").fetchall())
-    assert upgraded.get_materialized_partitions(outcome) == {d for d, s in own.items() if s == "loaded"}
+    assert upgraded.get_materialized_partitions(outcome) == {key_of[d] for d, s in own.items() if s == "loaded"}
     observed = {r.partition_key for r in upgraded.fetch_observations(outcome, limit=1000).records}
-    assert observed == {d for d, s in own.items() if s != "loaded"} and observed
+    assert observed == {key_of[d] for d, s in own.items() if s != "loaded"} and observed
     assert {e.asset_key for e in result.get_asset_materialization_events()} == {outcome}  # nothing else is built

@@ -107,5 +107,16 @@ def test_one_rerun_after_a_sigkill_finishes_every_delivery(rmj_env, tmp_path, de
         unreconciled = con.execute("select count(*) from intermediate.delivery_reconciliation where not reconciled").fetchone()[0]
         not_destroyed = con.execute("select count(*) from audit.deliveries where status = 'loaded' and destroyed_at is null").fetchone()[0]
     assert deliveries == files and set(statuses) <= {"loaded", "quarantined"}  # every file one delivery, none left 'received'
+    if point == "models":  # nothing left to receive: the rerun finishes the killed run over its deliveries
+        import dagster as dg
+
+        from rmj_dagster.assets.asset_keys import asset_key
+        from rmj_dagster.intake.partition_keys import delivery_id_of_key
+
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            materialized = instance.get_materialized_partitions(asset_key("delivery_outcome"))
+        with duckdb.connect(str(rmj_env["warehouse"]), read_only=True) as con:
+            loaded = {d for (d,) in con.execute("select delivery_id from audit.deliveries where status = 'loaded'").fetchall()}
+        assert loaded and {delivery_id_of_key(k) for k in materialized} == loaded  # each loaded delivery reported, none left grey
     assert stored == read  # no row twice, none missing
     assert unreconciled == 0 and not_destroyed == 0

@@ -141,6 +141,7 @@ def test_a_run_over_many_deliveries_plans_each_asset_once_with_the_range(rmj_env
 
     from rmj_dagster.assets.asset_keys import asset_key
     from rmj_dagster.generate import generate_deliveries
+    from rmj_dagster.intake.partition_keys import delivery_id_of_key
     from rmj_dagster.partitions import PARTITION_RANGE_START_TAG
     from rmj_dagster.runner import process
 
@@ -159,4 +160,4 @@ def test_a_run_over_many_deliveries_plans_each_asset_once_with_the_range(rmj_env
     assert len(planned) == len({p.asset_key for p in planned})
     with duckdb.connect(str(rmj_env["warehouse"]), read_only=True) as con:
         loaded = {d for (d,) in con.execute("select delivery_id from audit.deliveries where status = 'loaded'").fetchall()}
-    assert loaded and set(instance.get_materialized_partitions(outcome)) == loaded
+    assert loaded and {delivery_id_of_key(k) for k in instance.get_materialized_partitions(outcome)} == loaded

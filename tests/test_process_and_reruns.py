@@ -15,6 +15,7 @@ from rmj_dagster import cli
 from rmj_dagster.assets.asset_keys import asset_key
 from rmj_dagster.generate import generate_deliveries
 from rmj_dagster.intake.kinds import KINDS
+from rmj_dagster.intake.partition_keys import delivery_id_of_key
 from rmj_dagster.runner import PipelineFailed, process
 from rmj_dagster.ttp import pseudonymise
 from rmj_dagster.ttp.pseudonym import DEMO_KEY
@@ -278,9 +279,10 @@ def test_each_delivery_partition_shows_its_figures_in_dagster(rmj_env, tmp_path)
     outcome = asset_key("delivery_outcome")  # loaded: a materialization; quarantined: an observation
     events = [r.asset_materialization for r in instance.fetch_materializations(outcome, limit=10_000).records]
     events += [r.asset_observation for r in instance.fetch_observations(outcome, limit=10_000).records]
-    shown = {event.partition: {k: v.value for k, v in event.metadata.items()} for event in events}
+    shown = {delivery_id_of_key(event.partition): {k: v.value for k, v in event.metadata.items()} for event in events}
     assert len(shown) == len(events) and set(shown) == set(expected)  # one event per delivery
-    assert instance.get_materialized_partitions(outcome) == {d for d, (status, *_) in expected.items() if status == "loaded"}
+    assert {delivery_id_of_key(k) for k in instance.get_materialized_partitions(outcome)} == {
+        d for d, (status, *_) in expected.items() if status == "loaded"}
     for delivery, (status, read, accepted, rejected) in expected.items():
         meta = shown[delivery]
         assert (meta["status"], meta["rows_read"], meta["rows_accepted"], meta["rows_rejected"]) == (status, read, accepted, rejected)

@@ -149,6 +149,19 @@ def inspect_file(path: Path) -> Inspection:
     return _inspect_csv(path)
 
 
+def kind_of_head(head: bytes) -> str | None:
+    """The kind a file's first bytes announce, by the rules ``inspect_file`` recognises it by (an iJw message's
+    namespace, a CSV header's signature column), without validating anything: for the readable partition key,
+    which the sensor makes before any run reads the file. ``None`` when no known kind is recognised; never raises."""
+    stripped = head.lstrip(codecs.BOM_UTF8).lstrip()
+    if stripped.startswith(b"<"):
+        found = {message.kind for message in MESSAGES.values() if message.namespace.encode() in stripped}
+        return found.pop() if len(found) == 1 else None
+    header = next((line for line in stripped.decode("utf-8", errors="replace").splitlines() if line.strip()), "")
+    kind = kind_of_header([normalise_column(c) for c in header.split(max(_DELIMITERS, key=header.count))])
+    return kind.name if kind is not None else None
+
+
 def _inspect_csv(path: Path) -> Inspection:
     encoding = sniff_encoding(path)
     header_line = _first_line(path, encoding)

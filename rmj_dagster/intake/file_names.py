@@ -33,6 +33,7 @@ _DIGITS = re.compile(r"\d+")
 _AGB = re.compile(r"\d{8}")
 _KIND = re.compile(r"[a-z][a-z0-9_]{0,30}")
 EXTENSIONS = {"csv": "csv", "jw305": "xml", "jw307": "xml"}  # the format read -> the extension
+HEAD_BYTES = 1 << 16  # how much of a file the AGB is looked for in
 _OTHER_EXTENSIONS = frozenset({"csv", "txt", "xml", "xlsx", "xls", "json", "zip", "dat", "tsv"})
 
 
@@ -109,7 +110,16 @@ def provider_agb(path: Path, encoding: str | None = None, delimiter: str | None 
     first record, or the ``Afzender`` of an iJw message's header; ``None`` when there is none, it does not
     read as an AGB (``name_agb``), or the file cannot be read that far. Reads the head of the file only."""
     try:
-        head = path.open("rb").read(1 << 16)
+        with path.open("rb") as handle:
+            head = handle.read(HEAD_BYTES)
+    except OSError:
+        return None
+    return provider_agb_of_head(head, encoding, delimiter)
+
+
+def provider_agb_of_head(head: bytes, encoding: str | None = None, delimiter: str | None = None) -> str | None:
+    """``provider_agb`` of a file's first ``HEAD_BYTES`` bytes (the readable partition key reads them once)."""
+    try:
         stripped = head.lstrip(b"\xef\xbb\xbf").lstrip()
         if stripped.startswith(b"<"):
             found = re.search(rb"<(?:\w+:)?Header\b.*?<(?:\w+:)?Afzender>\s*([^<]{1,20}?)\s*</", stripped, re.S)
@@ -123,7 +133,7 @@ def provider_agb(path: Path, encoding: str | None = None, delimiter: str | None 
         header, first = (next(csv.reader([line], delimiter=delimiter)) for line in lines)
         columns = [c.replace("\ufeff", "").strip().strip('"').strip().lower() for c in header]
         return name_agb(first[columns.index("aanbieder_agb")]) if "aanbieder_agb" in columns and len(first) == len(columns) else None
-    except (OSError, ValueError, csv.Error, LookupError):
+    except (ValueError, csv.Error, LookupError):
         return None
 
 

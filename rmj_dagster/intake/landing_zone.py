@@ -140,7 +140,7 @@ def sha256_of(path: Path) -> str:
 
 
 def delivery_id_of(sha256: str) -> str:
-    """The delivery's id and Dagster partition key: the first 16 hex digits of its sha256."""
+    """The delivery's id: the first 16 hex digits of its sha256 (its partition key ends in it, ``partition_keys``)."""
     return sha256[:DELIVERY_ID_LENGTH]
 
 

@@ -9,7 +9,8 @@ names them) until its bytes change. So a warehouse held by an analyst costs a bo
 
 What is complete, and in which order files arrived, is the landing zone's rule
 (``intake/landing_zone.py``), the same one ``rmj process`` applies. The cursor holds file states and
-run keys, never the wall clock; same bytes = same delivery (the partition key is the content hash).
+run keys, never the wall clock; same bytes = same delivery (the partition key ends in the content hash's
+delivery id, ``intake/partition_keys.py``; its readable prefix is read from a new file's head only).
 The sensor never opens the warehouse and never lets one bad file stop the others. Without a usable
 pseudonym key it requests no run (each would fail at its first step and hold the warehouse) and its
 skip reason says why and what to do; after a run found the warehouse damaged it requests none either
@@ -37,6 +38,7 @@ from rmj_dagster.intake.landing_zone import (
     sha256_of,
     unreadable_message,
 )
+from rmj_dagster.intake.partition_keys import DeliveryKeys
 from rmj_dagster.partitions import deliveries, one_run_over
 from rmj_dagster.resources import LandingZoneResource
 from rmj_dagster.settings import ENV_RETRY_BACKOFF, ENV_SENSOR_INTERVAL, ENV_WAREHOUSE, seconds, settle_seconds, value
@@ -208,23 +210,28 @@ def delivery_sensor(context: dg.SensorEvaluationContext, landing: LandingZoneRes
     if not due and not plan.in_flight and not claims and not plan.given_up:
         failed = runs.left_unfinished()
         if failed is not None and not runs.holdup():  # died after its deliveries were loaded: nothing new would ask again
+            finish = _chain_after_intake(failed)
             context.log.warning(f"deliveries run {failed.run_id[:8]} failed after its deliveries left incoming/; "
-                                "requesting the rest of the chain (staging to marts, monitor, snapshot) again")
+                                "requesting the rest of the chain (staging to marts, monitor, snapshot"
+                                f"{', the outcome of its deliveries' if finish.partition_key or finish.tags else ''}) again")
             return dg.SensorResult(run_requests=[dg.RunRequest(
-                run_key=f"finish:{failed.run_id}", asset_selection=_chain_after_intake(), tags={FINISH_TAG: failed.run_id})],
-                cursor=cursor.dump())
+                run_key=f"finish:{failed.run_id}", asset_selection=finish.asset_selection, partition_key=finish.partition_key,
+                tags={FINISH_TAG: failed.run_id} | finish.tags)], cursor=cursor.dump())
     if not due or holdup:
         context.update_cursor(cursor.dump())
         return dg.SkipReason((holdup or "no complete new deliveries") + notes)
 
     known = runs.partitions()
-    items: list[tuple[str, str]] = []  # (delivery id, what it is), in the order the pipeline saw them
-    for key in claims_due:
-        items.append((key, f"claim:{key}:{cursor.claims.get(key, 0) + 1}"))
+    keys_of = DeliveryKeys(known)  # a delivery known by its id keeps its key: same bytes = same delivery
+    items: list[tuple[str, str]] = []  # (partition key, what it is), in the order the pipeline saw them
+    for delivery_id in claims_due:
+        items.append((keys_of.of_claim(zone, delivery_id), f"claim:{delivery_id}:{cursor.claims.get(delivery_id, 0) + 1}"))
     for state, sha, attempts in plan.again:
-        items.append((delivery_id_of(sha), f"{sha}:{state.token}:{state.mtime_ns}:{attempts + 1}"))
+        items.append((keys_of.of_file(zone.incoming / state.name, state.received_at, delivery_id_of(sha)),
+                      f"{sha}:{state.token}:{state.mtime_ns}:{attempts + 1}"))
     for state, sha in plan.new:
-        items.append((delivery_id_of(sha), f"{sha}:{state.token}:{state.mtime_ns}"))
+        items.append((keys_of.of_file(zone.incoming / state.name, state.received_at, delivery_id_of(sha)),
+                      f"{sha}:{state.token}:{state.mtime_ns}"))
     keys = list(dict.fromkeys(key for key, _ in items))
     new_keys = [k for k in keys if k not in known]
     partition_key, range_tags = one_run_over(keys, known)
@@ -380,11 +387,11 @@ class _DeliveryRuns:
         return None
 
 
-def _chain_after_intake() -> list[dg.AssetKey]:
+def _chain_after_intake(failed: dg.DagsterRun):
     from rmj_dagster.assets.intake.jobs import chain_after_intake
     from rmj_dagster.definitions import defs
 
-    return chain_after_intake(defs)
+    return chain_after_intake(defs, failed)
 
 
 def backoff_seconds(failures: int) -> float:

@@ -14,7 +14,8 @@ import dagster as dg
 import duckdb
 
 from rmj_dagster.assets.asset_keys import asset_key
-from rmj_dagster.partitions import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG, deliveries
+from rmj_dagster.intake.partition_keys import delivery_id_of_key
+from rmj_dagster.partitions import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG, PARTITION_TAG, deliveries
 
 DELIVERY_ASSET = asset_key("delivery_outcome")
 _COLUMNS = (
@@ -25,10 +26,15 @@ _COLUMNS = (
 
 
 def deliveries_of_run(context: dg.AssetExecutionContext) -> list[str]:
-    """The delivery partitions the run was launched for (one partition or a range), [] for other runs."""
+    """The delivery ids of the delivery partitions the run was launched for (one partition or a range), [] for
+    other runs."""
+    return [delivery_id_of_key(key) for key in _partitions_of_run(context)]
+
+
+def _partitions_of_run(context: dg.AssetExecutionContext) -> list[str]:
     tags = context.run.tags
-    if tags.get("dagster/partition") and tags["dagster/partition"] in context.instance.get_dynamic_partitions(deliveries.name):
-        return [tags["dagster/partition"]]
+    if tags.get(PARTITION_TAG) and tags[PARTITION_TAG] in context.instance.get_dynamic_partitions(deliveries.name):
+        return [tags[PARTITION_TAG]]
     start, end = tags.get(PARTITION_RANGE_START_TAG), tags.get(PARTITION_RANGE_END_TAG)
     if not (start and end):
         return []
@@ -73,28 +79,32 @@ def delivery_metadata(con: duckdb.DuckDBPyConnection, keys: list[str]) -> dict[s
 LOADED_CHECK = "delivery_loaded"
 
 
-def loaded_evaluation(key: str, values: dict[str, object]) -> dg.AssetCheckEvaluation:
+def loaded_evaluation(partition: str, values: dict[str, object]) -> dg.AssetCheckEvaluation:
     """The delivery partition's own check result: a quarantined delivery is visibly not loaded (a failed
     warning), with its reason; a loaded one passes with its row counts."""
     loaded = values["status"] == "loaded"
+    delivery_id = delivery_id_of_key(partition)
     description = (
-        f"delivery {key} ({values['file_name']}): loaded, {values['rows_accepted']} of {values['rows_read']} rows accepted"
+        f"delivery {delivery_id} ({values['file_name']}): loaded, {values['rows_accepted']} of {values['rows_read']} rows accepted"
         if loaded else
-        f"delivery {key} ({values['file_name']}) NOT loaded: {values['status']} {values['quarantine_reason']}: {values['quarantine_message']}"
+        f"delivery {delivery_id} ({values['file_name']}) NOT loaded: {values['status']} {values['quarantine_reason']}: {values['quarantine_message']}"
     )
     return dg.AssetCheckEvaluation(
-        asset_key=DELIVERY_ASSET, check_name=LOADED_CHECK, passed=loaded, partition=key,
+        asset_key=DELIVERY_ASSET, check_name=LOADED_CHECK, passed=loaded, partition=partition,
         severity=dg.AssetCheckSeverity.WARN, description=description,
-        metadata={"verified": f"delivery {key}", "delivery_id": key} | values,
+        metadata={"verified": f"delivery {delivery_id}", "delivery_id": delivery_id} | values,
     )
 
 
-def report_deliveries(context: dg.AssetExecutionContext, metadata: dict[str, dict[str, object]]) -> None:
-    """Per delivery: a materialization when it was loaded, else an observation (its reason); and its check result."""
-    for key, values in metadata.items():
-        shown = values | {"dagster/row_count": values["rows_read"]}
+def report_deliveries(context: dg.AssetExecutionContext, metadata: dict[str, dict[str, object]],
+                      partitions: dict[str, str]) -> None:
+    """Per delivery (``metadata`` by delivery id, ``partitions`` its partition key by delivery id): a
+    materialization when it was loaded, else an observation (its reason); and its check result."""
+    for delivery_id, values in metadata.items():
+        partition = partitions[delivery_id]
+        shown = values | {"delivery_id": delivery_id, "dagster/row_count": values["rows_read"]}
         if values["status"] == "loaded":
-            context.log_event(dg.AssetMaterialization(asset_key=DELIVERY_ASSET, partition=key, metadata=shown))
+            context.log_event(dg.AssetMaterialization(asset_key=DELIVERY_ASSET, partition=partition, metadata=shown))
         else:
-            context.log_event(dg.AssetObservation(asset_key=DELIVERY_ASSET, partition=key, metadata=shown))
-        context.log_event(loaded_evaluation(key, values))
+            context.log_event(dg.AssetObservation(asset_key=DELIVERY_ASSET, partition=partition, metadata=shown))
+        context.log_event(loaded_evaluation(partition, values))

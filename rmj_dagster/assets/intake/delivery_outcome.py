@@ -14,6 +14,7 @@ import dagster as dg
 from rmj_dagster.assets.asset_keys import asset_key, python_asset_names
 from rmj_dagster.assets.intake.delivery_observations import LOADED_CHECK, delivery_metadata, report_deliveries
 from rmj_dagster.assets.table_metadata import OWNERS, markdown_table
+from rmj_dagster.intake.partition_keys import delivery_id_of_key
 from rmj_dagster.partitions import deliveries
 from rmj_dagster.resources import Warehouse
 
@@ -32,9 +33,12 @@ warnings.filterwarnings("ignore", message=r"Specifying a partitions_def on an As
     kinds={"duckdb"},
     owners=OWNERS,
     description=(
-        "What became of each delivery, one partition per distinct file content (partition key = first 16 hex "
-        "digits of the sha256). Materialized only when the delivery was loaded, with its own figures (file, "
-        "provider, kind, rows read, accepted and rejected by reason, from intermediate.delivery_reconciliation); "
+        "What became of each delivery, one partition per distinct file content. Partition key "
+        "<agb>-<kind>-<yyyymm>-<delivery id>: the provider's AGB and the kind as read from the content (else "
+        "onbekend), the month the file was first seen, and the delivery id (first 16 hex digits of the sha256) "
+        "the warehouse knows it by; search the partitions by AGB, kind or month. Materialized only when the "
+        "delivery was loaded, with its own figures (file, provider, kind, rows read, accepted and rejected by "
+        "reason, from intermediate.delivery_reconciliation); "
         "a quarantined delivery is not materialized: its observation and its delivery_loaded check give the reason."
     ),
     check_specs=[dg.AssetCheckSpec(
@@ -45,9 +49,10 @@ warnings.filterwarnings("ignore", message=r"Specifying a partitions_def on an As
 )
 def delivery_outcome(context: dg.AssetExecutionContext, warehouse: Warehouse):
     keys = list(context.partition_keys)
+    partitions = {delivery_id_of_key(key): key for key in keys}
     with warehouse.connect(read_only=True) as con:
-        metadata = delivery_metadata(con, keys)
-    report_deliveries(context, metadata)
+        metadata = delivery_metadata(con, list(partitions))
+    report_deliveries(context, metadata, partitions)
     ordered = sorted(metadata.items(), key=lambda item: (item[1]["received_at"], item[0]))
     not_loaded = [(key, v["file_name"], v["status"], v["quarantine_reason"]) for key, v in ordered if v["status"] != "loaded"]
     span = keys[0] if len(keys) == 1 else f"{keys[0]} .. {keys[-1]}"

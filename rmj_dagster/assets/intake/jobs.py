@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import dagster as dg
 
 from rmj_dagster.assets import identifier_scan
 from rmj_dagster.assets.asset_keys import PUBLICATION_CURRENT_CHECK, asset_key
+from rmj_dagster.partitions import deliveries, same_partitions_as
 from rmj_dagster.sensors.delivery_sensor import DELIVERY_JOB_NAME
 
 # Run monitoring (dagster.yaml) terminates and fails a delivery run that takes longer than this: a
@@ -37,11 +40,26 @@ delivery_job = dg.define_asset_job(
 )
 
 
-def chain_after_intake(defs: dg.Definitions) -> list[dg.AssetKey]:
-    """What a deliveries run without deliveries builds (the TTP step's leftovers, staging to marts, the monitor,
-    the snapshot), staging only what an earlier run loaded but never staged: the job's unpartitioned assets
-    but the receipt step, which has nothing to receive (the partitioned ``delivery_outcome`` reports deliveries)."""
+@dataclass(frozen=True)
+class Finish:
+    """A deliveries run without new deliveries: what it builds, over which delivery partitions."""
+
+    asset_selection: list[dg.AssetKey]
+    partition_key: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+def chain_after_intake(defs: dg.Definitions, failed: dg.DagsterRun | None = None) -> Finish:
+    """What a deliveries run without new deliveries builds (the TTP step's leftovers, staging to marts, the monitor,
+    the snapshot), staging only what an earlier run loaded but never staged: the job's unpartitioned assets but the
+    receipt step, which has nothing to receive. After ``failed`` (a deliveries run that died after its TTP step)
+    it runs over that run's delivery partitions and reports them too (``delivery_outcome``), else they would stay
+    grey; its own tags carry them on to the next finish should it fail in turn."""
     job = defs.resolve_job_def(DELIVERY_JOB_NAME)
-    return sorted((k for a in defs.assets if a.partitions_def is None for k in a.keys
-                   if k in job.asset_layer.executable_asset_keys and k != asset_key("raw_provider_drops")),
-                  key=lambda k: k.to_user_string())
+    partition_key, tags = same_partitions_as(failed.tags) if failed is not None else (None, {})
+    over_deliveries = bool(partition_key or tags)
+    selection = sorted((k for a in defs.assets
+                        if a.partitions_def is None or (over_deliveries and a.partitions_def is deliveries) for k in a.keys
+                        if k in job.asset_layer.executable_asset_keys and k != asset_key("raw_provider_drops")),
+                       key=lambda k: k.to_user_string())
+    return Finish(selection, partition_key, tags)
