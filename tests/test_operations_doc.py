@@ -10,6 +10,7 @@ deleted from the doc, fails; so does a row no message matches any more (the doc 
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
 import os
@@ -18,6 +19,7 @@ import subprocess
 import sys
 import textwrap
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -38,7 +40,8 @@ from rmj_dagster.sensors.half_year_sensor import half_year_sensor
 from rmj_dagster.ttp.pseudonym import DEMO_KEY, KeyRefused, PseudonymKey
 from tests.conftest import PROJECT_ROOT, TEST_KEY
 
-sensor_module = importlib.import_module("rmj_dagster.sensors.delivery_sensor")  # the package names the sensor so
+# the module itself: the package rmj_dagster.sensors exports the sensor under the module's name
+sensor_module = importlib.import_module("rmj_dagster.sensors.delivery_sensor")
 DOC = PROJECT_ROOT / "docs" / "operations.md"
 CEM = ("aanbieder_agb;bsn;geboortedatum;gemeentecode;toewijzingnummer;vragenlijst;invuldatum\n"
        "12345678;999999999;2010-01-01;0363;1001;OUDERS_EINDE;2025-03-01\n")
@@ -171,9 +174,8 @@ def listened(context: dg.SensorEvaluationContext, log: SensorLog) -> dg.SensorEv
 class Zone:
     """A landing zone of its own and an instance of its own for one situation; ``tick`` evaluates the sensor."""
 
-    def __init__(self, root: Path, monkeypatch: pytest.MonkeyPatch, instance: dg.DagsterInstance | None = None,
-                 log: SensorLog | None = None):
-        self.root, self.monkeypatch, self.log = root, monkeypatch, log or SensorLog()
+    def __init__(self, root: Path, monkeypatch: pytest.MonkeyPatch, instance: dg.DagsterInstance | None = None):
+        self.root, self.monkeypatch, self.log = root, monkeypatch, SensorLog()
         self.incoming = root / "incoming"
         self.incoming.mkdir(parents=True)
         self.instance = instance or dg.DagsterInstance.ephemeral()
@@ -234,11 +236,44 @@ def damaged_warehouse(path: Path) -> Path:
     return path
 
 
+def after_the_damage(zone: Zone) -> Zone:
+    """``zone`` whose last deliveries run failed on a damaged warehouse (RMJ_WAREHOUSE), with a new file waiting."""
+    zone.monkeypatch.setenv("RMJ_WAREHOUSE", str(damaged_warehouse(zone.root / "rmj.duckdb")))
+    failed_deliveries_run(zone.instance, zone.root / "rmj.duckdb")
+    zone.drop()
+    return zone
+
+
+def storage_unreachable(zone: Zone) -> Zone:
+    """``zone`` whose instance storage does not answer (PostgreSQL stopped), with a new file waiting."""
+
+    def unreachable(*args, **kwargs):
+        raise ConnectionError("could not connect to server")
+    zone.monkeypatch.setattr(zone.instance, "get_run_records", unreachable)
+    zone.drop()
+    return zone
+
+
+@contextlib.contextmanager
+def with_a_dead_run(home: Path) -> Iterator[dg.DagsterInstance]:
+    """An instance holding the run of an ``rmj process`` that was killed (its process is gone)."""
+    local_instance.ensure_home({"DAGSTER_HOME": str(home)})
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        boot = local_instance.process_identity().split(":")[0]
+        dead = instance.create_run_for_job(dg.GraphDefinition(name="g").to_job(),
+                                           tags={local_instance.PROCESS_TAG: f"{boot}:999999999:1"})
+        instance.handle_run_event(dead.run_id, dg.DagsterEvent(
+            event_type_value=dg.DagsterEventType.RUN_START.value, job_name=dead.job_name, message="started"))
+        yield instance
+
+
 def sensor_messages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """The delivery sensor's skip reason in each situation it has one for, every note included."""
     monkeypatch.setenv("RMJ_SETTLE_SECONDS", "600")  # a file without a marker is complete only at the second look
     made: dict[str, str] = {}
-    zone = lambda name, **kw: Zone(tmp_path / name, monkeypatch, **kw)  # noqa: E731
+
+    def zone(name: str) -> Zone:
+        return Zone(tmp_path / name, monkeypatch)
 
     made["nothing new"] = zone("empty").skip()
 
@@ -253,13 +288,7 @@ def sensor_messages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str
     backing_off.drop()
     made["after a failed run"] = backing_off.skip()
 
-    storage_down = zone("storage-down")
-    storage_down.drop()
-
-    def unreachable(*args, **kwargs):
-        raise ConnectionError("could not connect to server")
-    monkeypatch.setattr(storage_down.instance, "get_run_records", unreachable)
-    made["run storage unavailable"] = storage_down.skip()
+    made["run storage unavailable"] = storage_unreachable(zone("storage-down")).skip()
 
     writing = zone("writing")
     writing.drop(done=False)
@@ -298,11 +327,7 @@ def sensor_messages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str
     made["no usable key"] = no_key.skip()
     monkeypatch.setenv("RMJ_PSEUDONYM_KEY", TEST_KEY)
 
-    damaged = zone("damaged")
-    monkeypatch.setenv("RMJ_WAREHOUSE", str(damaged_warehouse(tmp_path / "damaged" / "rmj.duckdb")))
-    failed_deliveries_run(damaged.instance, tmp_path / "damaged" / "rmj.duckdb")  # the damage, not the backoff, is said
-    damaged.drop()
-    made["a damaged warehouse"] = damaged.skip()
+    made["a damaged warehouse"] = after_the_damage(zone("damaged")).skip()  # the damage, not the backoff, is said
     return made
 
 
@@ -348,20 +373,9 @@ def sensor_log_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[st
     record_run(finish.instance, dg.DagsterRunStatus.FAILURE)
     logged("the chain finished after a failed run", finish)
 
-    local_instance.ensure_home({"DAGSTER_HOME": str(tmp_path / "home")})
-    with dg.DagsterInstance.from_config(str(tmp_path / "home")) as instance:
-        dead = instance.create_run_for_job(dg.GraphDefinition(name="g").to_job(), tags={
-            local_instance.PROCESS_TAG: f"{local_instance.process_identity().split(':')[0]}:999999999:1"})
-        instance.handle_run_event(dead.run_id, dg.DagsterEvent(
-            event_type_value=dg.DagsterEventType.RUN_START.value, job_name=dead.job_name, message="started"))
+    with with_a_dead_run(tmp_path / "home") as instance:
         logged("a dead run cleaned up", Zone(tmp_path / "dead", monkeypatch, instance=instance))
-
-    storage_down = Zone(tmp_path / "storage-down", monkeypatch)
-
-    def unreachable(*args, **kwargs):
-        raise ConnectionError("could not connect to server")
-    monkeypatch.setattr(storage_down.instance, "get_run_records", unreachable)
-    logged("run storage unavailable", storage_down)
+    logged("run storage unavailable", storage_unreachable(Zone(tmp_path / "storage-down", monkeypatch)))
 
     others = Zone(tmp_path / "not-deliveries", monkeypatch)
     (others.incoming / "link.csv").symlink_to(tmp_path)
@@ -373,10 +387,7 @@ def sensor_log_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[st
     logged("no usable key", no_key)
     monkeypatch.setenv("RMJ_PSEUDONYM_KEY", TEST_KEY)
 
-    damaged = Zone(tmp_path / "damaged", monkeypatch)
-    monkeypatch.setenv("RMJ_WAREHOUSE", str(damaged_warehouse(tmp_path / "damaged" / "rmj.duckdb")))
-    failed_deliveries_run(damaged.instance, tmp_path / "damaged" / "rmj.duckdb")
-    logged("a damaged warehouse", damaged)
+    logged("a damaged warehouse", after_the_damage(Zone(tmp_path / "damaged", monkeypatch)))
     made["a file this service cannot read"] = unreadable_message([entry_label(7)])  # logged as it is
     return made
 
@@ -500,12 +511,7 @@ def rmj_messages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> dic
     for what, failed in (("process", cli.PROCESS_FAILED), ("publish", cli.PUBLICATION_FAILED)):  # after Dagster's lines
         made[f"a failed run of rmj {what}"] = stderr_of(capsys, cli._reported, failing_run, failed).splitlines()[-1]
 
-    local_instance.ensure_home({"DAGSTER_HOME": str(tmp_path / "home")})
-    with dg.DagsterInstance.from_config(str(tmp_path / "home")) as instance:
-        dead = instance.create_run_for_job(dg.GraphDefinition(name="g").to_job(), tags={
-            local_instance.PROCESS_TAG: f"{local_instance.process_identity().split(':')[0]}:999999999:1"})
-        instance.handle_run_event(dead.run_id, dg.DagsterEvent(
-            event_type_value=dg.DagsterEventType.RUN_START.value, job_name=dead.job_name, message="started"))
+    with with_a_dead_run(tmp_path / "home") as instance:
         made["a dead run cleaned up"] = stderr_of(capsys, lambda: local_instance.reclaim_dead_runs(instance, log=runner.say))
     return made
 
