@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import functools
 import os
 import sys
 from pathlib import Path
@@ -11,6 +12,8 @@ from pathlib import Path
 from rmj_dagster import settings as rmj_settings
 
 DEMO_DEFECT_RATE = 0.02  # the demo shows what rejection and quarantine look like
+PROCESS_FAILED = "the pipeline failed"  # what `rmj: <this>: <the run's failure>` says a failed run was
+PUBLICATION_FAILED = "the publication failed"
 DEMO_BANNER = (
     "DEMO MODE: deliveries are generated sample data and pseudonymised with the public demo key.\n"
     "Never use demo mode or the demo key for real deliveries."
@@ -71,7 +74,7 @@ def _process(_: argparse.Namespace) -> int:
 
     from rmj_dagster.runner import process
 
-    return _reported(lambda reporter: process(reporter=reporter, first_look=first_look), "the pipeline failed")
+    return _reported(lambda reporter: process(reporter=reporter, first_look=first_look), PROCESS_FAILED)
 
 
 def _reported(work, failed: str) -> int:
@@ -105,7 +108,7 @@ def _publish(args: argparse.Namespace) -> int:
         return 2
     from rmj_dagster.runner import publish
 
-    return _reported(lambda reporter: publish(args.kind, args.period, reporter=reporter), "the publication failed")
+    return _reported(lambda reporter: publish(args.kind, args.period, reporter=reporter), PUBLICATION_FAILED)
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -134,6 +137,23 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _warehouse_problems_told(command):
+    """A read-only command over the warehouse: a damaged or held warehouse is one line on stderr (exit 1), as
+    ``_reported`` says it for the others, never a traceback."""
+
+    @functools.wraps(command)
+    def told(args: argparse.Namespace) -> int:
+        from rmj_dagster.warehouse import WarehouseDamaged, WarehouseLocked
+
+        try:
+            return command(args)
+        except (WarehouseDamaged, WarehouseLocked) as problem:
+            print(f"rmj: {problem}", file=sys.stderr)
+            return 1
+    return told
+
+
+@_warehouse_problems_told
 def _explain(args: argparse.Namespace) -> int:
     from rmj_dagster import warehouse
     from rmj_dagster.cockpit.lineage import FigureNotFound, explain
@@ -154,6 +174,7 @@ def _explain(args: argparse.Namespace) -> int:
     return 0
 
 
+@_warehouse_problems_told
 def _monitor(args: argparse.Namespace) -> int:
     from rmj_dagster import warehouse
     from rmj_dagster.cockpit import monitor

@@ -48,6 +48,11 @@ from rmj_dagster.warehouse import ddl
 from rmj_dagster.warehouse.periods import EVENT_DATES, periods_of_deliveries
 
 
+def say(message: str) -> None:
+    """A line for the operator on stderr, prefixed as every ``rmj`` message is (docs/operations.md lists them)."""
+    print(f"rmj: {message}", file=sys.stderr)
+
+
 class PipelineFailed(RuntimeError):
     """A Dagster run of the chain failed (bad input never causes this: it is quarantined or rejected)."""
 
@@ -211,7 +216,7 @@ def process(settings: Settings | None = None, instance: dg.DagsterInstance | Non
     first_look = first_look or zone.first_look(settle_seconds())
     defs = build_defs()  # resources from the RMJ_* environment as it is now
     instance = instance or local_instance.instance()  # the one the UI shows (DAGSTER_HOME)
-    local_instance.reclaim_dead_runs(instance, log=lambda m: print(f"rmj: {m}", file=sys.stderr))  # a killed earlier run must not hold the pool
+    local_instance.reclaim_dead_runs(instance, log=say)  # a killed earlier run must not hold the pool
     now = now or datetime.now(UTC)
     with warehouse.connect(settings.warehouse) as con:
         ddl.ensure_tables(con)
@@ -583,7 +588,7 @@ def publish(kind: str, period: str, settings: Settings | None = None, instance: 
     key = _publishable(settings, kind, period)
     defs = build_defs()
     instance = instance or local_instance.instance()
-    local_instance.reclaim_dead_runs(instance, log=lambda m: print(f"rmj: {m}", file=sys.stderr))
+    local_instance.reclaim_dead_runs(instance, log=say)
     if kind == "cbs":
         add_ended_half_years(instance, datetime.now(UTC), defs.resolve_asset_graph())  # if no sensor added it yet
     checks: dict = {"passed": 0, "failed": 0, "warnings": 0}
