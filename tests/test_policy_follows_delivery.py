@@ -125,7 +125,8 @@ def _currency_check(instance) -> dict[str, object]:
 
     record = instance.get_latest_asset_check_evaluation_record(dg.AssetCheckKey(asset_key("ceo_publication"), "publication_current"))
     metadata = record.evaluation.metadata
-    return {"run": record.run_id, "compared": metadata["compared"].value, "kept": metadata["kept"].value}
+    return {"run": record.run_id, "compared": metadata["compared"].value, "kept": metadata["kept"].value,
+            "as_built": metadata["compared_as_built"].value}
 
 
 def test_rmj_process_remakes_the_half_year_a_delivery_touched_and_compares_only_its_years(rmj_env):
@@ -144,6 +145,9 @@ def test_rmj_process_remakes_the_half_year_a_delivery_touched_and_compares_only_
     assert [p for p, _, _ in process(instance=instance, now=AFTER_DAY).cbs_periods] == ["2025-H2"]  # the one due
     for kind, period in (("cbs", "2025-H1"), ("ceo", "2024"), ("ceo", "2025")):
         publish(kind, period, instance=instance)
+    # the CEO run compares every published year: the one it built with its marts as built, the other built anew
+    assert _currency_check(instance) | {"run": None} == {"run": None, "compared": ["2024", "2025"], "kept": [],
+                                                         "as_built": ["2025"]}
     made = cbs_runs()
 
     nothing = process(instance=instance, now=AFTER_DAY)  # nothing new: no CBS run, no year compared again
