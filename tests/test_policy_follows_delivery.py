@@ -130,6 +130,7 @@ def _currency_check(instance) -> dict[str, object]:
 
 
 def test_rmj_process_remakes_the_half_year_a_delivery_touched_and_compares_only_its_years(rmj_env):
+    from rmj_dagster.assets.asset_keys import asset_key
     from rmj_dagster.assets.cbs.jobs import CBS_JOB_NAME
     from rmj_dagster.runner import process, publish
     from tests.test_chain_exact_figures import write_deliveries
@@ -143,13 +144,20 @@ def test_rmj_process_remakes_the_half_year_a_delivery_touched_and_compares_only_
         return [r.dagster_run.tags.get("dagster/partition") for r in instance.get_run_records(dg.RunsFilter(job_name=CBS_JOB_NAME))]
 
     assert [p for p, _, _ in process(instance=instance, now=AFTER_DAY).cbs_periods] == ["2025-H2"]  # the one due
+    def one_run_took_the_snapshot(command) -> None:  # the command's only run, and it ends with the snapshot
+        before = {r.dagster_run.run_id for r in instance.get_run_records()}
+        command()
+        new = [r.dagster_run.run_id for r in instance.get_run_records() if r.dagster_run.run_id not in before]
+        assert new == [instance.get_latest_materialization_event(asset_key("analyst_snapshot")).run_id]
+
     for kind, period in (("cbs", "2025-H1"), ("ceo", "2024"), ("ceo", "2025")):
-        publish(kind, period, instance=instance)
+        one_run_took_the_snapshot(lambda k=kind, p=period: publish(k, p, instance=instance))
     # the CEO run compares every published year: the one it built with its marts as built, the other built anew
     assert _currency_check(instance) | {"run": None} == {"run": None, "compared": ["2024", "2025"], "kept": [],
                                                          "as_built": ["2025"]}
     made = cbs_runs()
 
+    one_run_took_the_snapshot(lambda: process(instance=instance, now=AFTER_DAY))  # nothing new: one run
     nothing = process(instance=instance, now=AFTER_DAY)  # nothing new: no CBS run, no year compared again
     assert cbs_runs() == made and nothing.cbs_periods == [] and nothing.cbs_unchanged == []
     assert _currency_check(instance)["compared"] == [] and _currency_check(instance)["kept"] == ["2024", "2025"]
