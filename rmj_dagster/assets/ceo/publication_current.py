@@ -42,9 +42,12 @@ def _years_built_by_run(context: dg.AssetCheckExecutionContext) -> set[int]:
         return set()
     years = {r[0].partition_key for r in latest}
     built_at = min(r[0].storage_id for r in latest)
-    for key in {asset_key_of_table(t) for t in out_of_date.upstream_tables()}:
-        if instance.fetch_materializations(dg.AssetRecordsFilter(key, after_storage_id=built_at), limit=1).records:
-            return set()  # written since (another run between this run's steps): built again, as any other year
+    # what they read, the marts' other years included (a year reads the year before), written since by another
+    # run (between this run's steps): the year is built again, as any other
+    for key in {asset_key_of_table(t) for t in out_of_date.upstream_tables() + out_of_date.mart_tables()}:
+        since = instance.fetch_materializations(dg.AssetRecordsFilter(key, after_storage_id=built_at), limit=100)
+        if since.has_more or any(r.run_id != context.run.run_id for r in since.records):
+            return set()
     return {int(y) for y in years} if len(years) == 1 else set()
 
 
