@@ -237,9 +237,10 @@ def process(settings: Settings | None = None, instance: dg.DagsterInstance | Non
         reporter.line(f"{len(keys)} deliveries to process ({new} new) from {zone.incoming}")
     # one open database for every step of the runs below; while another process holds it, say whom we wait for
     with warehouse.held_open(settings.warehouse, report=None if reporter is None else reporter.line):
-        _run_deliveries(defs, instance, checks, keys, known, follow, settings.warehouse)
-        made = _apply_policy(defs, instance, checks, follow, now)
-        _take_snapshot(defs, instance, checks, follow)
+        snapshot_taken = _run_deliveries(defs, instance, checks, keys, known, follow, settings.warehouse)
+        made, policy_ran = _apply_policy(defs, instance, checks, follow, now)
+        if not (snapshot_taken or policy_ran):
+            _take_snapshot(defs, instance, checks, follow)
         summary = _summarise(settings, made, started)
     summary.quarantine_destroyed = len(destroyed)
     summary.not_deliveries = zone.not_deliveries(
@@ -296,26 +297,27 @@ def _delivery_partitions(zone: LandingZone, complete, instance: dg.DagsterInstan
 
 
 def _run_deliveries(defs, instance, checks: dict, keys: list[str], known: list[str], follow: dict,
-                    warehouse_path: Path) -> None:
+                    warehouse_path: Path) -> bool:
     """One delivery-job run over ``keys``; without any, the unpartitioned chain: it writes only what a rule
     change (the codebook, a model's SQL) or a run that died calls for, and refreshes the delivery monitor.
-    Its models with nothing to write are not launched at all (``_idle``)."""
+    Its models with nothing to write are not launched at all (``_idle``). Returns whether the run took the
+    analysts' snapshot: the unpartitioned chain ends with it (a delivery seldom leaves the policy nothing to
+    make; nothing new nearly always does, and then no run of its own follows for the snapshot)."""
+    from rmj_dagster.assets.ceo.publication_current import IDLE_LEFT_OUT_TAG
+    from rmj_dagster.assets.intake.jobs import chain_after_intake
     from rmj_dagster.sensors.delivery_sensor import DELIVERY_JOB_NAME
 
     delivery_job = defs.resolve_job_def(DELIVERY_JOB_NAME)
     if keys:
         partition_key, tags = one_run_over(keys, known)
         _execute(delivery_job, instance, checks, partition_key=partition_key, tags=tags, deliveries=len(keys), **follow)
-    else:
-        from rmj_dagster.assets.ceo.publication_current import IDLE_LEFT_OUT_TAG
-        from rmj_dagster.assets.intake.jobs import chain_after_intake
-
-        finish = chain_after_intake(defs, _last_if_failed(instance))  # a run that died after its TTP step: its deliveries
-        selection = [k for k in finish.asset_selection if k != SNAPSHOT]  # the snapshot is taken at the end
-        idle, also_checks = _idle(instance, selection, warehouse_path)
-        _execute(delivery_job, instance, checks, asset_selection=[k for k in selection if k not in idle],
-                 also_checks=also_checks, partition_key=finish.partition_key,
-                 tags=finish.tags | ({IDLE_LEFT_OUT_TAG: str(len(idle))} if idle else {}), **follow)
+        return False
+    finish = chain_after_intake(defs, _last_if_failed(instance))  # a run that died after its TTP step: its deliveries
+    idle, also_checks = _idle(instance, finish.asset_selection, warehouse_path)  # the snapshot included
+    _execute(delivery_job, instance, checks, asset_selection=[k for k in finish.asset_selection if k not in idle],
+             also_checks=also_checks, partition_key=finish.partition_key,
+             tags=finish.tags | ({IDLE_LEFT_OUT_TAG: str(len(idle))} if idle else {}), **follow)
+    return True
 
 
 def _last_if_failed(instance: dg.DagsterInstance) -> dg.DagsterRun | None:
@@ -351,7 +353,8 @@ SNAPSHOT = asset_key("analyst_snapshot")
 
 def _take_snapshot(defs, instance, checks: dict, follow: dict) -> None:
     """The analysts' snapshot, once after all of this command's runs (each job ends with it when the
-    sensor or a schedule launches it; here a copy after every run would be replaced seconds later)."""
+    sensor or a schedule launches it; here a copy after every run would be replaced seconds later), in a run
+    of its own when the command's last run left it out (the delivery run: the policy is asked after it)."""
     from rmj_dagster.sensors.delivery_sensor import DELIVERY_JOB_NAME
 
     _execute(defs.resolve_job_def(DELIVERY_JOB_NAME), instance, checks, asset_selection=[SNAPSHOT], **follow)
@@ -370,11 +373,14 @@ def _evaluate_policy(defs, instance: dg.DagsterInstance, now: datetime, cursor=N
     return dg.evaluate_automation_conditions(defs=defs, instance=instance, evaluation_time=now, cursor=cursor)
 
 
-def _apply_policy(defs, instance: dg.DagsterInstance, checks: dict, follow: dict, now: datetime) -> dict[str, bool]:
+def _apply_policy(defs, instance: dg.DagsterInstance, checks: dict, follow: dict,
+                  now: datetime) -> tuple[dict[str, bool], bool]:
     """Run exactly what the automation conditions request (the daemon's path, in-process), evaluated once
     after the delivery run from where the last evaluation of this instance left off (its cursor: a code
     version changed since): per job, one run per stretch of consecutive partitions asked for the same
-    assets. Returns the half-years made, each with whether a new version of its files was written."""
+    assets; the last of them ends with the analysts' snapshot, as each job does when the daemon launches it
+    (no run of its own after it). Returns the half-years made, each with whether a new version of its files
+    was written, and whether the snapshot was taken."""
     from rmj_dagster.assets.cbs.jobs import CBS_JOB_NAME
     from rmj_dagster.assets.ceo.jobs import CEO_JOB_NAME
 
@@ -394,22 +400,23 @@ def _apply_policy(defs, instance: dg.DagsterInstance, checks: dict, follow: dict
             raise PipelineFailed(f"an automation condition requested {sorted(k.to_user_string() for k in keys)}, "
                                  "which no publication job runs")
         wanted.setdefault((jobs[id(partitions_def)], frozenset(keys)), []).append(partition)
-    made: dict[str, bool] = {}
+    runs = []  # (job name, stretch of partitions, assets), in the order they run
     for (job_name, keys), partitions in sorted(wanted.items(), key=lambda item: (item[0][0], sorted(item[1]))):
-        job = defs.resolve_job_def(job_name)
         order = (list(instance.get_dynamic_partitions(half_years.name)) if job_name == CBS_JOB_NAME
                  else years.get_partition_keys())
         # a year reads the year before: one at a time, oldest first; half-years in stretches
         stretches = _consecutive(sorted(partitions), order) if job_name == CBS_JOB_NAME else [[p] for p in sorted(partitions)]
-        for stretch in stretches:
-            tags = range_tags(stretch) if len(stretch) > 1 else {}
-            run = _execute(job, instance, checks, partition_key=None if tags else stretch[0], tags=tags,
-                           asset_selection=sorted(keys, key=lambda k: k.path), **follow)
-            if job_name == CBS_JOB_NAME:
-                made |= {p: made.get(p, False) or p in _new_versions(run, stretch) for p in stretch}
+        runs += [(job_name, stretch, sorted(keys, key=lambda k: k.path)) for stretch in stretches]
+    made: dict[str, bool] = {}
+    for i, (job_name, stretch, keys) in enumerate(runs):
+        tags = range_tags(stretch) if len(stretch) > 1 else {}
+        run = _execute(defs.resolve_job_def(job_name), instance, checks, partition_key=None if tags else stretch[0],
+                       tags=tags, asset_selection=keys + [SNAPSHOT] * (i == len(runs) - 1), **follow)
+        if job_name == CBS_JOB_NAME:
+            made |= {p: made.get(p, False) or p in _new_versions(run, stretch) for p in stretch}
     if path is not None:
         path.write_text(dg.serialize_value(result.cursor))
-    return made
+    return made, bool(runs)
 
 
 def _new_versions(result, partitions: list[str]) -> set[str]:
@@ -596,8 +603,9 @@ def publish(kind: str, period: str, settings: Settings | None = None, instance: 
     job = defs.resolve_job_def(CEO_JOB_NAME if kind == "ceo" else CBS_JOB_NAME)
     summary = ProcessSummary(export_dir=settings.export_dir, warehouse=settings.warehouse, publish_only=True)
     with warehouse.held_open(settings.warehouse, report=None if reporter is None else reporter.line):
-        result = _execute(job, instance, checks, partition_key=key, **follow)
-        _take_snapshot(defs, instance, checks, follow)
+        # the whole job, as the UI's request runs it: it ends with the analysts' snapshot
+        result = _execute(job, instance, checks, partition_key=key,
+                          asset_selection=list(job.asset_layer.executable_asset_keys), **follow)
         with warehouse.connect(settings.warehouse, read_only=True) as con:
             if kind == "ceo":
                 from rmj_dagster.cockpit import lineage

@@ -125,10 +125,12 @@ def _currency_check(instance) -> dict[str, object]:
 
     record = instance.get_latest_asset_check_evaluation_record(dg.AssetCheckKey(asset_key("ceo_publication"), "publication_current"))
     metadata = record.evaluation.metadata
-    return {"run": record.run_id, "compared": metadata["compared"].value, "kept": metadata["kept"].value}
+    return {"run": record.run_id, "compared": metadata["compared"].value, "kept": metadata["kept"].value,
+            "as_built": metadata["compared_as_built"].value}
 
 
 def test_rmj_process_remakes_the_half_year_a_delivery_touched_and_compares_only_its_years(rmj_env):
+    from rmj_dagster.assets.asset_keys import asset_key
     from rmj_dagster.assets.cbs.jobs import CBS_JOB_NAME
     from rmj_dagster.runner import process, publish
     from tests.test_chain_exact_figures import write_deliveries
@@ -142,10 +144,20 @@ def test_rmj_process_remakes_the_half_year_a_delivery_touched_and_compares_only_
         return [r.dagster_run.tags.get("dagster/partition") for r in instance.get_run_records(dg.RunsFilter(job_name=CBS_JOB_NAME))]
 
     assert [p for p, _, _ in process(instance=instance, now=AFTER_DAY).cbs_periods] == ["2025-H2"]  # the one due
+    def one_run_took_the_snapshot(command) -> None:  # the command's only run, and it ends with the snapshot
+        before = {r.dagster_run.run_id for r in instance.get_run_records()}
+        command()
+        new = [r.dagster_run.run_id for r in instance.get_run_records() if r.dagster_run.run_id not in before]
+        assert new == [instance.get_latest_materialization_event(asset_key("analyst_snapshot")).run_id]
+
     for kind, period in (("cbs", "2025-H1"), ("ceo", "2024"), ("ceo", "2025")):
-        publish(kind, period, instance=instance)
+        one_run_took_the_snapshot(lambda k=kind, p=period: publish(k, p, instance=instance))
+    # the CEO run compares every published year: the one it built with its marts as built, the other built anew
+    assert _currency_check(instance) | {"run": None} == {"run": None, "compared": ["2024", "2025"], "kept": [],
+                                                         "as_built": ["2025"]}
     made = cbs_runs()
 
+    one_run_took_the_snapshot(lambda: process(instance=instance, now=AFTER_DAY))  # nothing new: one run
     nothing = process(instance=instance, now=AFTER_DAY)  # nothing new: no CBS run, no year compared again
     assert cbs_runs() == made and nothing.cbs_periods == [] and nothing.cbs_unchanged == []
     assert _currency_check(instance)["compared"] == [] and _currency_check(instance)["kept"] == ["2024", "2025"]
@@ -160,3 +172,41 @@ def test_rmj_process_remakes_the_half_year_a_delivery_touched_and_compares_only_
     assert "published by this run" not in str(one)
     check = _currency_check(instance)
     assert check["compared"] == ["2025"] and check["kept"] == ["2024"]  # 2026 (the year after) is not published
+
+
+def test_a_ceo_run_compares_the_year_it_built_as_built_only_while_nothing_it_reads_was_written_since():
+    """The year a CEO run built is compared with its marts as stored only when nothing they read, and no other
+    year of the marts (a year reads the year before), was written by another run after them: else built again."""
+    from types import SimpleNamespace
+
+    from rmj_dagster.assets.asset_keys import asset_key_of_table
+    from rmj_dagster.assets.ceo.publication_current import _years_built_by_run
+    from rmj_dagster.cockpit import out_of_date
+
+    instance = dg.DagsterInstance.ephemeral()
+    marts = [asset_key_of_table(t) for t in out_of_date.mart_tables()]
+    for key in marts:  # this run (runless events share one run id: the check's run here) built 2025's marts
+        instance.report_runless_asset_event(dg.AssetMaterialization(key, partition="2025"))
+    context = SimpleNamespace(instance=instance, run=SimpleNamespace(run_id=instance.fetch_materializations(
+        marts[0], limit=1).records[0].run_id))
+    assert _years_built_by_run(context) == {2025}
+
+    def written_by_another_run(key: dg.AssetKey, partition: str | None = None) -> None:
+        partitions = dg.StaticPartitionsDefinition([partition]) if partition else None
+        assert dg.materialize([_writes(key, partitions)], instance=instance, partition_key=partition).success
+
+    written_by_another_run(marts[0], "2024")  # another year of the marts, since
+    assert _years_built_by_run(context) == set()
+    for key in marts:  # built again by this run: as built once more
+        instance.report_runless_asset_event(dg.AssetMaterialization(key, partition="2025"))
+    assert _years_built_by_run(context) == {2025}
+    written_by_another_run(asset_key_of_table(out_of_date.upstream_tables()[-1]))  # what they read, since
+    assert _years_built_by_run(context) == set()
+
+
+def _writes(key: dg.AssetKey, partitions) -> dg.AssetsDefinition:
+    @dg.asset(key=key, partitions_def=partitions)
+    def written() -> None:
+        return None
+
+    return written
