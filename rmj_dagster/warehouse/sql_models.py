@@ -1,7 +1,7 @@
 """The SQL models of ``dbt_like_sql/``: discovery, dependencies (read from the SQL) and running.
 
 Each ``<layer>/<name>.sql`` holds one SELECT and becomes table ``<layer>.<name>`` and asset ``<name>``.
-Upstream tables are read from the SQL by DuckDB's own parser, so a dependency is never written down twice.
+Upstream tables are read from the SQL with sqlglot, so a dependency is never written down twice.
 Header lines say what the SQL cannot: ``-- partition: half_year|year``, ``-- group: <stage>``,
 ``-- history: <table>`` (a record the model reads but does not depend on) and ``-- grain: col1, col2?, ...``
 -- the columns that identify a row (dbt's ``unique_combination_of_columns`` and ``not_null``); a column
@@ -10,7 +10,6 @@ marked ``?`` may be NULL, and rows with a NULL there are not compared, as in a S
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +21,8 @@ from pathlib import Path
 from typing import TypeVar
 
 import duckdb
+import sqlglot
+from sqlglot import exp
 
 from rmj_dagster.warehouse import column_schema, ddl, table_exists
 
@@ -123,9 +124,15 @@ class SqlModel:
     @cached_property
     def upstream_tables(self) -> tuple[str, ...]:
         """Schema-qualified tables this model reads (CTE names and its own table excluded); parsed once."""
-        tables, ctes = _tables_read(_PARAMETER.sub("null", self.sql), self.path)  # parameters do not matter here
-        return tuple(sorted({f"{schema}.{name}" for schema, name in tables if schema and name not in ctes}
-                            - {self.table} - set(self.history)))
+        tree = sqlglot.parse_one(_PARAMETER.sub("null", self.sql), read="duckdb")  # parameters do not matter here
+        ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
+        tables = {
+            f"{t.db}.{t.name}"
+            for t in tree.find_all(exp.Table)
+            if t.db and t.name not in ctes
+        }
+        tables.discard(self.table)
+        return tuple(sorted(tables - set(self.history)))
 
     @property
     def history(self) -> tuple[str, ...]:
@@ -134,33 +141,6 @@ class SqlModel:
         cycle, and a new record does not make the model out of date."""
         match = _HISTORY_LINE.search(self.sql)
         return tuple(t.strip() for t in match.group(1).split(",") if t.strip()) if match else ()
-
-
-@cache
-def _parser() -> duckdb.DuckDBPyConnection:
-    return duckdb.connect()  # in memory: parses only (json_serialize_sql binds nothing, reads no table)
-
-
-def _tables_read(sql: str, path: Path) -> tuple[set[tuple[str, str]], set[str]]:
-    """(schema, table) of every table the statement names, and every CTE name it defines: read from DuckDB's
-    parse tree (``json_serialize_sql``), the dialect the models run in, in a fraction of a Python parser's time."""
-    tree = json.loads(_parser().execute("select json_serialize_sql(?)", [sql]).fetchone()[0])
-    if tree.get("error"):
-        raise ValueError(f"{path}: {tree.get('error_message')}")
-    tables: set[tuple[str, str]] = set()
-    ctes: set[str] = set()
-    todo = [tree]
-    while todo:
-        node = todo.pop()
-        if isinstance(node, list):
-            todo.extend(node)
-        elif isinstance(node, dict):
-            if node.get("type") == "BASE_TABLE":
-                tables.add((node.get("schema_name", ""), node.get("table_name", "")))
-            if isinstance(node.get("cte_map"), dict):
-                ctes |= {entry["key"] for entry in node["cte_map"].get("map", [])}
-            todo.extend(node.values())
-    return tables, ctes
 
 
 @cache
@@ -297,7 +277,7 @@ def key_match(keys: tuple[str, ...], table: str, keys_table: str) -> str:
 def _for_keys(con: duckdb.DuckDBPyConnection, sql_model: SqlModel, select: str, keys_table: str) -> str:
     """The model's SELECT reading, from each staging/intermediate table it reads, only the rows of the keys.
 
-    Each such table is replaced by a temporary view of its rows of the keys (the names come from DuckDB's
+    Each such table is replaced by a temporary view of its rows of the keys (the names come from sqlglot's
     reading of the SQL, so the model's own text is the only place its inputs are written).
     """
     for table in sql_model.upstream_tables:
