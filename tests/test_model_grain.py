@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dagster as dg
+import pytest
 
 from rmj_dagster import warehouse
 from rmj_dagster.assets.asset_keys import asset_key
@@ -53,3 +54,23 @@ def test_nullable_key_columns_compare_like_a_unique_constraint(tmp_path):
                     "t(aanbieder_agb, pseudoniem, toewijzingnummer, meetdatum)")
         found = sql_models.grain_violations(con, sql_models.model("gas_scores"))
     assert found == {"duplicate_keys": 1, "null_aanbieder_agb": 0, "null_toewijzingnummer": 0, "null_meetdatum": 0}
+
+
+def test_upstream_tables_are_the_tables_the_select_reads_not_its_ctes_history_or_own_table(tmp_path):
+    """What makes a model's dependencies: every schema-qualified table in the SELECT, however deep (a join, a
+    subquery, a CTE's body), without the CTEs' names, the ``-- history:`` record and the model's own table."""
+    from rmj_dagster.warehouse.sql_models import SqlModel
+
+    sql = """-- history: audit.kept
+with staging as (select * from staging.stg_a where x = $param), other as (select 1 as y)
+select s.*, o.y from staging as s
+join intermediate.b as b using (id)
+cross join other as o
+where exists (select 1 from marts.c where c.id = s.id and c.k in (select k from audit.kept))
+  and s.id not in (select id from intermediate.me)
+"""
+    model = SqlModel(name="me", layer="intermediate", sql=sql, path=tmp_path / "me.sql")
+    assert model.upstream_tables == ("intermediate.b", "marts.c", "staging.stg_a")
+    broken = SqlModel(name="bad", layer="marts", sql="select from from", path=tmp_path / "bad.sql")
+    with pytest.raises(ValueError, match="bad.sql"):
+        _ = broken.upstream_tables

@@ -124,7 +124,10 @@ class SqlModel:
     @cached_property
     def upstream_tables(self) -> tuple[str, ...]:
         """Schema-qualified tables this model reads (CTE names and its own table excluded); parsed once."""
-        tree = sqlglot.parse_one(_PARAMETER.sub("null", self.sql), read="duckdb")  # parameters do not matter here
+        try:
+            tree = sqlglot.parse_one(_PARAMETER.sub("null", self.sql), read="duckdb")  # parameters do not matter here
+        except sqlglot.errors.ParseError as error:  # at start-up: say which file, not only where in it
+            raise ValueError(f"{self.path}: the SQL cannot be read: {error}") from None
         ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
         tables = {
             f"{t.db}.{t.name}"
