@@ -114,8 +114,12 @@ class LocalDaemon:
 
 
 def landing_idle(landing: Path) -> bool:
-    """Nothing left in ``incoming/`` (markers and hidden files aside) and nothing claimed."""
-    incoming = [p for p in (landing / "incoming").iterdir() if not p.name.startswith(".") and not p.name.endswith(".done")] \
-        if (landing / "incoming").is_dir() else []
-    claimed = [p for p in (landing / "received").glob("*/*")] if (landing / "received").is_dir() else []
+    """Nothing left in ``incoming/`` (markers and hidden files aside) and nothing claimed. A folder that vanishes
+    while it is read (a run removing a delivery's ``received/`` folder once it is stored) means not idle yet."""
+    try:
+        incoming = [p for p in (landing / "incoming").iterdir() if not p.name.startswith(".") and not p.name.endswith(".done")] \
+            if (landing / "incoming").is_dir() else []
+        claimed = [p for p in (landing / "received").glob("*/*")] if (landing / "received").is_dir() else []
+    except FileNotFoundError:
+        return False
     return not incoming and not claimed

@@ -33,7 +33,10 @@ DEADLINE_S = 240  # the whole scenario, daemon start to every delivery reconcile
 def _wait(what: str, condition, timeout: float, interval: float = 0.25):
     end = time.monotonic() + timeout
     while time.monotonic() < end:
-        value = condition()
+        try:
+            value = condition()
+        except FileNotFoundError:  # a run removed a landing-zone folder while the condition read it: look again
+            value = None
         if value:
             return value
         time.sleep(interval)
