@@ -32,8 +32,12 @@ class Ticker:
         self.instance = instance
         self.cursor: str | None = None
 
-    def tick(self) -> dg.SensorResult | dg.SkipReason:
-        context = dg.build_sensor_context(instance=self.instance, cursor=self.cursor, resources=landing_resources())
+    def tick(self, resources: dict | None = None, log_handler=None) -> dg.SensorResult | dg.SkipReason:
+        """One evaluation as the daemon makes it: its partition requests added, its cursor kept."""
+        context = dg.build_sensor_context(instance=self.instance, cursor=self.cursor,
+                                          resources=resources or landing_resources())
+        if log_handler is not None:
+            context.log.addHandler(log_handler)
         result = delivery_sensor(context)
         if isinstance(result, dg.SensorResult):
             for request in result.dynamic_partitions_requests or []:

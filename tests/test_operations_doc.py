@@ -35,10 +35,11 @@ from rmj_dagster.intake.landing_zone import (
     unreadable_message,
 )
 from rmj_dagster.resources import LandingZoneResource
-from rmj_dagster.sensors.delivery_sensor import DELIVERY_JOB_NAME, delivery_sensor
+from rmj_dagster.sensors.delivery_sensor import DELIVERY_JOB_NAME
 from rmj_dagster.sensors.half_year_sensor import half_year_sensor
 from rmj_dagster.ttp.pseudonym import DEMO_KEY, KeyRefused, PseudonymKey
 from tests.conftest import PROJECT_ROOT, TEST_KEY
+from tests.test_delivery_sensor import Ticker
 
 # the module itself: the package rmj_dagster.sensors exports the sensor under the module's name
 sensor_module = importlib.import_module("rmj_dagster.sensors.delivery_sensor")
@@ -179,7 +180,7 @@ class Zone:
         self.incoming = root / "incoming"
         self.incoming.mkdir(parents=True)
         self.instance = instance or dg.DagsterInstance.ephemeral()
-        self.cursor: str | None = None
+        self.ticker = Ticker(self.instance)
 
     def drop(self, name: str = "cem_12345678_20250301.csv", body: str = CEM, done: bool = True) -> Path:
         path = self.incoming / name
@@ -188,18 +189,17 @@ class Zone:
             (self.incoming / f"{name}.done").touch()
         return path
 
+    @property
+    def cursor(self) -> str | None:
+        return self.ticker.cursor
+
+    @cursor.setter
+    def cursor(self, value: str | None) -> None:
+        self.ticker.cursor = value
+
     def tick(self) -> dg.SensorResult | dg.SkipReason:
         self.monkeypatch.setenv("RMJ_LANDING_DIR", str(self.root))
-        context = listened(dg.build_sensor_context(instance=self.instance, cursor=self.cursor, resources={
-            "landing": LandingZoneResource(root=str(self.root))}), self.log)
-        result = delivery_sensor(context)
-        if isinstance(result, dg.SensorResult):
-            for request in result.dynamic_partitions_requests or []:
-                self.instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
-            self.cursor = result.cursor
-        else:
-            self.cursor = context.cursor
-        return result
+        return self.ticker.tick({"landing": LandingZoneResource(root=str(self.root))}, self.log)
 
     def skip(self) -> str:
         result = self.tick()
