@@ -197,9 +197,56 @@ def test_files_read_together_give_each_delivery_what_it_gets_alone(con, tmp_path
     assert not con.execute("select * from duckdb_tables() where temporary").fetchall()
 
 
+def test_ijw_messages_read_together_give_each_delivery_what_it_gets_alone(con, tmp_path):
+    """Messages of one type go through one read: each delivery keeps its own rows, row numbers and pseudonyms;
+    a message that cannot be parsed spoils the shared read, so each is read again alone and only it is
+    quarantined."""
+    other = "123456782"  # passes the 11-proef
+    files = {
+        "a": write(tmp_path / "a.xml", jw307()),
+        "b": write(tmp_path / "b.xml", jw307(bsn=other, products=[
+            {"toewijzingnummer": 700201, "begindatum": "2024-01-01", "reden": "02", "einddatum": "2025-01-31"},
+            {"toewijzingnummer": 700202, "begindatum": "2024-02-01", "reden": "31", "einddatum": "2025-01-31"},
+            {"toewijzingnummer": 700203, "begindatum": "2024-03-01", "reden": "32", "einddatum": "2025-01-31"}])),
+        "d": write(tmp_path / "d.xml", jw307(agb="87654321")),
+    }
+    deliveries = [pseudonymise.Delivery(name * 16, path, inspect_file(path)) for name, path in files.items()]
+    start = write(tmp_path / "start.xml", jw305())
+    apart = pseudonymise.Delivery("s" * 16, start, inspect_file(start))
+    assert pseudonymise.read_together([*deliveries, apart]) == [deliveries, [apart]]  # one message type: one read
+
+    def stored():
+        return con.execute("select delivery_id, source_row, pseudoniem, aanbieder_agb, toewijzingnummer, "
+                           "reden_beeindiging, field_problems from pseudo.stop_zorg order by all").fetchall()
+
+    def codes(outcomes):
+        return {d: o if isinstance(o, int) else o.code for d, o in outcomes.items()}
+
+    outcomes = pseudonymise.load_deliveries(con, deliveries, KEY)
+    together = stored()
+    assert codes(outcomes) == {"a" * 16: 2, "b" * 16: 3, "d" * 16: 2}
+    assert [(d, n) for d, n, *_ in together] == [("a" * 16, 1), ("a" * 16, 2), ("b" * 16, 1), ("b" * 16, 2),
+                                                 ("b" * 16, 3), ("d" * 16, 1), ("d" * 16, 2)]
+    assert {row[2] for row in together} == {KEY.pseudonym(BSN), KEY.pseudonym(other)}
+
+    con.execute("delete from pseudo.stop_zorg")
+    alone = {}
+    for delivery in deliveries:
+        alone |= pseudonymise.load_deliveries(con, [delivery], KEY)
+    assert codes(alone) == codes(outcomes) and stored() == together
+
+    con.execute("delete from pseudo.stop_zorg")
+    broken = write(tmp_path / "broken.xml", jw307().replace("</jw:Bericht>", ""))  # inspected whole, then cut
+    spoiling = pseudonymise.Delivery("c" * 16, broken, deliveries[0].inspection)
+    outcomes = pseudonymise.load_deliveries(con, [*deliveries, spoiling], KEY)
+    assert isinstance(outcomes.pop("c" * 16), Quarantine) and codes(outcomes) == codes(alone)
+    assert stored() == together
+    assert not con.execute("select * from duckdb_tables() where temporary").fetchall()
+
+
 def test_reads_follow_the_shape_and_the_size_of_the_files(tmp_path, monkeypatch):
-    """Files of another kind, delimiter or header, Windows-1252 and iJw XML are read apart; files of one shape
-    are read together until ``ttp_read_bytes`` would be passed."""
+    """Files of another kind, delimiter or header, Windows-1252 and iJw XML are read apart from CSV; files of one
+    shape are read together until ``ttp_read_bytes`` would be passed."""
     shaped = {
         "a": cem_csv(), "b": cem_csv(), "comma": cem_csv(","), "extra": cem_csv(columns=[*CEM_COLUMNS, "opmerking"],
         rows=[["12345678", BSN, "2010-03-15", "0363", "42", "OUDERS_EINDE", "2025-03-01", "4", "8", "03", "x"]]),

@@ -104,18 +104,21 @@ def load_delivery(
 
 
 def read_together(deliveries: list[Delivery]) -> list[list[Delivery]]:
-    """The deliveries in groups that one read takes: CSV files of the same kind, encoding, delimiter and
-    header that need no private copy, up to ``ttp_read_bytes`` of files together (memory bounds a read);
-    every other delivery (iJw XML, Windows-1252, blank lines) alone. Order within a group is kept."""
+    """The deliveries in groups that one read takes, up to ``ttp_read_bytes`` of files together (memory bounds a
+    read): CSV files of the same kind, encoding, delimiter and header that need no private copy; iJw messages
+    of the same type. Every other delivery (Windows-1252, blank lines) alone. Order within a group is kept.
+    A read costs a few dozen statements whatever its rows, so small deliveries read one by one cost far more
+    than their rows."""
     limit = int(codebook.parameter("ttp_read_bytes"))
     groups: list[list[Delivery]] = []
     open_groups: dict[tuple, tuple[list[Delivery], int]] = {}
     for delivery in deliveries:
         inspection = delivery.inspection
-        if inspection.source_format != "csv" or _needs_private_copy(inspection):
+        if _needs_private_copy(inspection):
             groups.append([delivery])
             continue
-        shape = (inspection.kind.name, inspection.encoding, inspection.delimiter, inspection.header)
+        shape = (inspection.kind.name, inspection.source_format, inspection.encoding, inspection.delimiter,
+                 inspection.header)
         size = delivery.path.stat().st_size
         group, held = open_groups.get(shape, (None, 0))
         if group is None or held + size > limit:
@@ -173,12 +176,9 @@ def _load_together(
     kind = inspection.kind
     try:
         if inspection.source_format != "csv":
-            (delivery,) = deliveries
-            ijw_rows, client_names = _ijw_rows(delivery.path)  # noqa: F841 -- rows read by DuckDB's replacement scan
-            con.execute(f"create or replace temp table {_TEXT} as select ?::varchar as rmj_delivery, * from ijw_rows",
-                        [delivery.delivery_id])
+            ijw_rows, names = _ijw_read(deliveries)  # noqa: F841 -- rows read by DuckDB's replacement scan
+            con.execute(f"create or replace temp table {_TEXT} as select * from ijw_rows")
             con.execute(f"create or replace temp view {_RAW} as select * from {_TEXT}")
-            names = {delivery.delivery_id: client_names}
         else:
             with _private_copy_if_needed(deliveries) as readable:
                 names = _read_csv(con, readable, inspection)
@@ -552,6 +552,16 @@ def _private_copy_if_needed(deliveries: list[Delivery]) -> Iterator[list[tuple[P
                 if not line.strip("\r\n") or line.strip():
                     sink.write(line)
         yield [(target, delivery.delivery_id)]
+
+
+def _ijw_read(deliveries: list[Delivery]) -> tuple[pa.Table, dict[str, set[str]]]:
+    """The rows of iJw messages of one type, each with its delivery (``rmj_delivery``), and per delivery the
+    client's name parts (for the tripwire only)."""
+    tables, names = [], {}
+    for delivery in deliveries:
+        rows, names[delivery.delivery_id] = _ijw_rows(delivery.path)
+        tables.append(rows.add_column(0, "rmj_delivery", pa.array([delivery.delivery_id] * rows.num_rows, pa.string())))
+    return pa.concat_tables(tables), names
 
 
 def _ijw_rows(path: Path) -> tuple[pa.Table, set[str]]:
