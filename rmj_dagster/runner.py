@@ -8,8 +8,11 @@ snapshot. CEO years and other CBS half-years are published on purpose: ``publish
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -152,6 +155,24 @@ def _counts(counts: dict[str, int], *, first: bool = False) -> str:
 _QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
+@contextmanager
+def _sigterm_kept():
+    """SIGTERM's handler as it was before an in-process run. Dagster points SIGTERM at SIGINT's handler while
+    it runs and, at the end, at SIGINT's original one: in a command a shell started in the background
+    (``rmj process &``, where SIGINT is ignored) SIGTERM was ignored from then on, and so by every process it
+    started. The step's log mirrors (``tail``) then outlived every step: each step waited 30 s for its
+    ``tail`` to end, and the ``tail`` held the command's output open after the command had ended."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # Dagster leaves the signals alone outside the main thread
+        return
+    before = signal.getsignal(signal.SIGTERM)
+    try:
+        yield
+    finally:
+        if before is not None:  # None: set outside Python, left as it is
+            signal.signal(signal.SIGTERM, before)
+
+
 def _execute(job: dg.JobDefinition, instance: dg.DagsterInstance, checks: dict | None = None, *,
              reporter: Reporter | None = None, defs: dg.Definitions | None = None, deliveries: int = 0,
              tags: dict | None = None, asset_selection: list[dg.AssetKey] | None = None,
@@ -169,8 +190,9 @@ def _execute(job: dg.JobDefinition, instance: dg.DagsterInstance, checks: dict |
         or (k.name == PUBLICATION_CURRENT_CHECK and asset_selection != [SNAPSHOT])})
 
     def run() -> dg.ExecuteInProcessResult:
-        return job.execute_in_process(instance=instance, raise_on_error=False, run_config=_QUIET, run_id=run_id,
-                                      tags=tags, **kwargs)
+        with _sigterm_kept():
+            return job.execute_in_process(instance=instance, raise_on_error=False, run_config=_QUIET, run_id=run_id,
+                                          tags=tags, **kwargs)
 
     if reporter is None or defs is None:
         result = run()

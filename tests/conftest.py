@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import tempfile
 from pathlib import Path
 
@@ -101,6 +102,11 @@ _session_root: Path | None = None
 
 def pytest_configure(config: pytest.Config) -> None:
     global _session_root
+    # A session started in the background by a shell ignores SIGINT. A Dagster job run in this process then
+    # leaves SIGTERM ignored too (it points SIGTERM at SIGINT's handler), and every process a test starts
+    # afterwards (`rmj`, a daemon, Dagster's log mirrors) would ignore being told to stop.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     config.addinivalue_line(
         "markers", "slow: needs a real daemon, SIGKILL, PostgreSQL, a browser, national volume or runs the whole "
         f"chain again and again; left out of plain pytest, run with {SLOW_TIER}")
