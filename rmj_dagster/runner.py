@@ -231,14 +231,11 @@ def process(settings: Settings | None = None, instance: dg.DagsterInstance | Non
     settings = settings or Settings.from_env()
     _refuse_unfit_key(settings)  # before anything is read
     started = datetime.now(UTC).replace(tzinfo=None)  # what this run did: deliveries processed from now on
+    expectations.import_in_background()  # the delivery run's GX check needs it; meanwhile files settle
     zone = LandingZone(settings.landing_dir).ensure()
     # The sensor's complete-file rule, with two looks a moment apart: a file still being written waits.
     # The setup below is done between the looks, while the files settle.
     first_look = first_look or zone.first_look(settle_seconds())
-    if zone.holds_deliveries(first_look):
-        # the delivery run's GX check needs it: imported meanwhile in a process of its own. Without
-        # deliveries a command seldom validates (a due period or a finish does, then in the command's process)
-        expectations.import_in_background()
     defs = build_defs()  # resources from the RMJ_* environment as it is now
     instance = instance or local_instance.instance()  # the one the UI shows (DAGSTER_HOME)
     local_instance.reclaim_dead_runs(instance, log=say)  # a killed earlier run must not hold the pool

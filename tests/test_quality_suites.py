@@ -3,8 +3,6 @@ process (``rmj process``) or in the step's own process (daemon runs), with the s
 
 from __future__ import annotations
 
-import shutil
-
 import duckdb
 import pytest
 
@@ -97,8 +95,6 @@ def test_a_suite_that_needs_every_row_at_once_is_never_sliced():
 
 
 _COMMAND = """
-import shutil
-
 import duckdb
 from rmj_dagster.quality import expectations
 
@@ -124,24 +120,3 @@ def test_the_worker_validates_for_a_command_and_leaves_cleanly_when_it_ends(tmp_
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["True", "0"]
     assert "leaked" not in done.stderr and "Traceback" not in done.stderr
-
-
-def test_gx_is_imported_for_a_command_only_when_it_has_deliveries_to_take(rmj_env, monkeypatch):
-    """``rmj process`` starts GX's worker (seconds of interpreter time) only when ``incoming/`` holds a file or
-    ``received/`` a claim; with nothing to take it imports nothing for nothing."""
-    from rmj_dagster import runner
-    from rmj_dagster.intake.landing_zone import LandingZone
-
-    started = []
-    monkeypatch.setattr(expectations, "import_in_background", lambda: started.append(True))
-    runner.process()  # nothing received yet, ever
-    assert started == []
-
-    zone = LandingZone(rmj_env["landing"]).ensure()
-    assert not zone.holds_deliveries(zone.first_look(0))
-    (zone.received / "0123456789abcdef").mkdir()
-    (zone.received / "0123456789abcdef" / "a.csv").write_text("x")
-    assert zone.holds_deliveries(zone.first_look(0))  # a claim a dead run left
-    shutil.rmtree(zone.received / "0123456789abcdef")
-    (zone.incoming / "a.csv").write_text("x")
-    assert zone.holds_deliveries(zone.first_look(0))

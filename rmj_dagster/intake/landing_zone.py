@@ -250,11 +250,6 @@ class LandingZone:
         states = self.scan()
         return FirstLook(states, time.monotonic(), not self.complete(states, {}, quiet_since(settle_seconds))[1])
 
-    def holds_deliveries(self, first: FirstLook) -> bool:
-        """Whether a run has deliveries to take: files in ``incoming/`` at the first look or claims waiting
-        in ``received/`` (a run that died took them)."""
-        return bool(first.states) or (self.received.is_dir() and any(self.received.iterdir()))
-
     def second_look(self, first: FirstLook, settle_seconds: float, sleep=time.sleep) -> tuple[list[FileState], list[FileState]]:
         """(complete, waiting): the first look's files if all were complete, else a look ``settle_seconds``
         after the first (waiting only for what is left of that time)."""
