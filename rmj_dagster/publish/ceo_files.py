@@ -32,7 +32,6 @@ from rmj_dagster.publish.figures import number, read_published, year_dir
 from rmj_dagster.publish.html_page import PageMeta
 from rmj_dagster.publish.report import summary_markdown, write_report
 from rmj_dagster.publish.versions import data_cutoff
-from rmj_dagster.publish.workbook import write_workbook
 
 OUTPUT_COLUMNS = (
     "year", "area_type", "area_code", "area_name", "respondent_group", "care_type", "indicator",
@@ -189,6 +188,10 @@ def _write_for_people(published: figures.Published, meta: PageMeta, folder: Path
     with _timed(seconds, "aanbieders"):
         _write_pages(folder / "aanbieders", {agb: provider_pages.build_provider_page(published, agb, meta) for agb in agbs})
     workbook_path = folder / f"indicatoren-{meta.year}.xlsx"
+    # imported here: openpyxl is about 0.06 s of CPU of every process that loads the code location (a run worker,
+    # the code server, every `rmj` command), and only this step writes a workbook
+    from rmj_dagster.publish.workbook import write_workbook
+
     with _timed(seconds, "workbook"):
         write_file_atomic(workbook_path, lambda tmp: write_workbook(list(published.rows), meta, tmp), mode=0o644)
 
