@@ -18,7 +18,7 @@ from openpyxl import load_workbook
 
 from rmj_dagster import warehouse
 from rmj_dagster.assets.publications import export_findings
-from rmj_dagster.publish import ceo_files
+from rmj_dagster.publish import workbook
 from rmj_dagster.publish.cbs_files import write_cbs_extract
 from rmj_dagster.publish.ceo_files import write_ceo_outputs
 from rmj_dagster.publish.figures import read_published
@@ -161,7 +161,7 @@ def test_a_failed_build_of_version_2_leaves_version_1_untouched(tmp_path, monkey
         def disk_full(*args, **kwargs):
             raise OSError("disk full")
 
-        monkeypatch.setattr(ceo_files, "write_workbook", disk_full)  # after the CSV and every page
+        monkeypatch.setattr(workbook, "write_workbook", disk_full)  # after the CSV and every page
         with pytest.raises(OSError, match="disk full"):
             write_ceo_outputs(con, 2025, exports, produced=PRODUCED)
     assert tree(folder) == before
@@ -248,14 +248,14 @@ from datetime import date
 from pathlib import Path
 import rmj_dagster.publish as publish
 from rmj_dagster import warehouse
-from rmj_dagster.publish import ceo_files
+from rmj_dagster.publish import ceo_files, workbook
 
 point, root = sys.argv[1], Path(sys.argv[2])
 
 def die(*args, **kwargs):
     os.kill(os.getpid(), signal.SIGKILL)  # no cleanup of any kind runs
 
-owner, name = {"pages": (ceo_files, "write_workbook"), "swap": (publish, "_exchange"),
+owner, name = {"pages": (workbook, "write_workbook"), "swap": (publish, "_exchange"),
                "cleanup": (publish, "remove_tree")}[point]
 setattr(owner, name, die)
 with warehouse.connect(root / "warehouse.duckdb") as con:
