@@ -158,10 +158,11 @@ _QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 @contextmanager
 def _sigterm_kept():
     """SIGTERM's handler as it was before an in-process run. Dagster points SIGTERM at SIGINT's handler while
-    it runs and, at the end, at SIGINT's original one: in a command a shell started in the background
-    (``rmj process &``, where SIGINT is ignored) SIGTERM was ignored from then on, and so by every process it
-    started. The step's log mirrors (``tail``) then outlived every step: each step waited 30 s for its
-    ``tail`` to end, and the ``tail`` held the command's output open after the command had ended."""
+    it runs in the main thread and, at the end, at SIGINT's original one: in a process a shell started in the
+    background (SIGINT ignored) that calls ``process``/``publish`` itself (a script, the tests; ``rmj`` runs
+    its jobs in a thread of their own, see ``progress.follow_run``), SIGTERM was ignored from then on, and so by
+    every process started afterwards: an ``rmj`` command, a daemon, Dagster's step-log mirrors (``tail``), which
+    Dagster stops with SIGTERM and waits up to 30 s for, and which then held a command's output open."""
     if threading.current_thread() is not threading.main_thread():
         yield  # Dagster leaves the signals alone outside the main thread
         return

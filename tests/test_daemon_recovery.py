@@ -21,6 +21,7 @@ import duckdb
 import pytest
 
 from tests.conftest import PROJECT_ROOT
+from tests.polling import wait_for
 
 sys.path.insert(0, str(PROJECT_ROOT / "scripts"))
 from local_daemon import LocalDaemon  # noqa: E402
@@ -31,16 +32,8 @@ DEADLINE_S = 240  # the whole scenario, daemon start to every delivery reconcile
 
 
 def _wait(what: str, condition, timeout: float, interval: float = 0.25):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        try:
-            value = condition()
-        except FileNotFoundError:  # a run removed a landing-zone folder while the condition read it: look again
-            value = None
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+    # a run removes a delivery's landing-zone folder while the condition may be reading it: look again
+    return wait_for(what, condition, timeout, interval, retry_on=(FileNotFoundError,))
 
 
 def _delivery_runs(instance: dg.DagsterInstance) -> list[dg.DagsterRun]:

@@ -21,7 +21,6 @@ import signal
 import socket
 import subprocess
 import tempfile
-import time
 import urllib.request
 from datetime import date
 from pathlib import Path
@@ -31,6 +30,7 @@ import pytest
 import yaml
 
 from tests.conftest import PROJECT_ROOT
+from tests.polling import wait_for
 from tests.test_postgres_instance import _connect, postgres_server  # noqa: F401 -- the fixture
 
 pytestmark = [
@@ -82,17 +82,7 @@ def _graphql(port: int, query: str) -> dict:
 
 
 def _wait(what: str, condition, timeout: float, interval: float = 2.0):
-    end = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < end:
-        try:
-            value = condition()
-        except Exception as error:  # the webserver still starting
-            value, last = None, error
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} (last error: {last})")
+    return wait_for(what, condition, timeout, interval, retry_on=(Exception,))  # the webserver still starting
 
 
 def _enterable_temp() -> str:

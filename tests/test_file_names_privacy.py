@@ -26,6 +26,7 @@ import pytest
 from tests.conftest import PROJECT_ROOT, TEST_KEY
 from tests.console_capture import run_captured
 from tests.jw307_samples import jw307
+from tests.polling import wait_for
 from tests.stored_text import database_as_text
 
 sys.path.insert(0, str(PROJECT_ROOT / "scripts"))
@@ -88,15 +89,6 @@ def _found(text: str) -> list[str]:
     return [token for token in TOKENS if token.lower() in text.lower()]
 
 
-def _wait_for(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(2)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def _sensor_runs_ended(home: Path) -> bool:
     """A run requested by the delivery sensor exists and every such run has ended."""
     with dg.DagsterInstance.from_config(str(home)) as instance:
@@ -146,10 +138,10 @@ def test_identifiers_in_file_names_reach_no_store_log_or_console(tmp_path):
         (incoming / name).write_bytes(content)
         (incoming / f"{name}.done").touch()
     with LocalDaemon(home, env):
-        _wait_for(lambda: _sensor_runs_ended(home), 420, "the sensor's run to end")
+        wait_for("the sensor's run to end", lambda: _sensor_runs_ended(home), 420, interval=2.0)
     daemon_log = home / "daemon.log"
 
-    _wait_for(lambda: _warehouse_free(tmp_path / "warehouse" / "rmj.duckdb"), 60, "the warehouse to be released")
+    wait_for("the warehouse to be released", lambda: _warehouse_free(tmp_path / "warehouse" / "rmj.duckdb"), 60, interval=2.0)
     with dg.DagsterInstance.from_config(str(home)) as instance:
         launched = instance.get_run_records(filters=dg.RunsFilter(tags={"dagster/sensor_name": "delivery_sensor"}))
     assert [r.dagster_run.status for r in launched] == [dg.DagsterRunStatus.SUCCESS]
