@@ -1,6 +1,6 @@
-"""A command started in the background by a shell (SIGINT ignored, as for ``rmj process &``) keeps SIGTERM
-working across its in-process runs, so the processes it starts stop when told: Dagster's step-log mirrors
-(``tail``) that ignored SIGTERM made each step wait 30 s and held the command's output open after it ended."""
+"""A process started in the background by a shell (SIGINT ignored) that runs jobs through the runner in its main
+thread (a script, the tests) keeps SIGTERM working across its runs, so the processes it starts stop when told:
+Dagster's step-log mirrors (``tail``) that ignored SIGTERM made steps wait and held a command's output open."""
 
 from __future__ import annotations
 
