@@ -30,8 +30,8 @@ from rmj_dagster.intake.detect import ENVIRONMENT_ERRORS, Inspection, Quarantine
 from rmj_dagster.intake.ijw import HEADER_FIELDS, NAME_PATH, OWN, Message, tag
 from rmj_dagster.privacy import identifiers
 from rmj_dagster.ttp import field_types
-from rmj_dagster.ttp.bsn import UNKNOWN_BSNS, normalise_bsn, passes_elfproef
-from rmj_dagster.ttp.pseudonym import PseudonymKey, is_pseudonym
+from rmj_dagster.ttp.bsn import UNKNOWN_BSNS, elfproef_total_sql, normalised_bsn_sql, stripped_sql
+from rmj_dagster.ttp.pseudonym import PSEUDONYM_SQL_PATTERN, PseudonymKey
 from rmj_dagster.warehouse import transaction
 from rmj_dagster.warehouse.ddl import PSEUDO_COLUMNS, columns_of
 
@@ -48,26 +48,29 @@ _STAGED = "rmj_delivery_staged"
 _OWN = (("rmj_own_bsn9", "varchar"), ("rmj_own_birth_date", "date"))  # staged only, never stored
 
 
-def identity_status(raw: str | None, column: str, key: PseudonymKey) -> tuple[str | None, str]:
-    """(pseudoniem, id_status) for one delivered identity value; ``id_status`` codes as in the data model."""
-    return _judged(raw, column, key)[:2]
+def identities_sql(column: str, key: PseudonymKey, source: str) -> tuple[str, list]:
+    """SELECT (with its parameters) judging every distinct identity value of ``column`` in ``source``:
+    ``raw``, its ``pseudoniem`` and ``id_status`` (codes as in the data model), and ``bsn9``, the valid
+    9-digit BSN itself (only in the TTP step's temporary table, for the row's own-value checks).
 
-
-def _judged(raw: str | None, column: str, key: PseudonymKey) -> tuple[str | None, str, str | None]:
-    """As :func:`identity_status`, plus the valid 9-digit BSN itself (for the row's own-value checks)."""
-    if raw is None or not raw.strip():
-        return None, "identity_missing", None
+    In DuckDB, a set at a time: the text stripped as Python strips it, the BSN normalised and judged by
+    ``bsn.py``'s rules, the valid ones hashed with the keyed pseudonym (``PseudonymKey.sql``)."""
+    text = stripped_sql("raw")
     if column == "pseudoniem":
-        text = raw.strip()
-        return (text, "ok", None) if is_pseudonym(text) else (None, "pseudoniem_invalid", None)
-    bsn = normalise_bsn(raw)
-    if bsn is None:
-        return None, "bsn_invalid_format", None
-    if bsn in UNKNOWN_BSNS:
-        return None, "unknown", None
-    if not passes_elfproef(bsn):
-        return None, "bsn_elfproef", None
-    return key.pseudonym(bsn), "ok", bsn
+        return (f"select raw, case when id_status = 'ok' then text end as pseudoniem, id_status, null::varchar as bsn9 "
+                f"from (select raw, text, case when coalesce(text, '') = '' then 'identity_missing' "
+                f"when regexp_full_match(text, '{PSEUDONYM_SQL_PATTERN}') then 'ok' else 'pseudoniem_invalid' end as id_status "
+                f"from (select raw, {text} as text from (select distinct {column} as raw from {source})))"), []
+    pseudonym_sql, parameters = key.sql("bsn")
+    unknown = ", ".join(f"'{b}'" for b in sorted(UNKNOWN_BSNS))
+    status = (f"case when coalesce(text, '') = '' then 'identity_missing' when bsn is null then 'bsn_invalid_format' "
+              f"when bsn in ({unknown}) then 'unknown' when not (total > 0 and total % 11 = 0) then 'bsn_elfproef' "
+              "else 'ok' end")
+    return (f"select raw, case when id_status = 'ok' then {pseudonym_sql} end as pseudoniem, id_status, "
+            "case when id_status = 'ok' then bsn end as bsn9 "
+            f"from (select *, {status} as id_status from (select *, {elfproef_total_sql('bsn')} as total "
+            f"from (select raw, text, {normalised_bsn_sql('text')} as bsn "
+            f"from (select raw, {text} as text from (select distinct {column} as raw from {source})))))"), parameters
 
 
 @dataclass(frozen=True)
@@ -88,7 +91,6 @@ def load_delivery(
     inspection: Inspection,
     delivery_id: str,
     key: PseudonymKey,
-    identities_seen: dict[str, dict] | None = None,
     record: Callable[[int], None] | None = None,
     batch: Batch | None = None,
 ) -> int:
@@ -97,7 +99,7 @@ def load_delivery(
     Raises ``Quarantine`` when the content turns out unreadable while loading (e.g. ragged CSV rows), or
     when an identifier of the delivery stands in a stored field (nothing of it is stored then).
     """
-    outcome = load_deliveries(con, [Delivery(delivery_id, path, inspection, record)], key, identities_seen, batch)
+    outcome = load_deliveries(con, [Delivery(delivery_id, path, inspection, record)], key, batch)
     if isinstance(outcome[delivery_id], Quarantine):
         raise outcome[delivery_id]
     return outcome[delivery_id]
@@ -133,7 +135,6 @@ def load_deliveries(
     con: duckdb.DuckDBPyConnection,
     deliveries: list[Delivery],
     key: PseudonymKey,
-    identities_seen: dict[str, dict] | None = None,
     batch: Batch | None = None,
 ) -> dict[str, int | Quarantine]:
     """Pseudonymise deliveries of one read (:func:`read_together`) into their ``pseudo`` table; returns per
@@ -144,16 +145,12 @@ def load_deliveries(
     already stored; then one transaction replaces their rows in the pseudo table (re-runs never duplicate).
     With ``batch`` that transaction waits for :meth:`Batch.store`, which stores several reads in one.
 
-    ``identities_seen`` (optional, per run): identities already judged and hashed by earlier reads of the
-    same run, so each distinct BSN is hashed once per run, not once per file (the same youth appears in
-    the stop, CEM+ and goal files). It lives in memory only, for one run's step.
-
     When a read of several files fails on the content of one (a ragged row, anything but the machine
     failing), each is read again alone, so only that one is quarantined. A failure of the machine
     (``ENVIRONMENT_ERRORS``) is raised: the run fails and the originals wait for the retry.
     """
     try:
-        return _load_together(con, deliveries, key, identities_seen, batch)
+        return _load_together(con, deliveries, key, batch)
     except Exception as error:  # a file's content, never the run: quarantined, the others loaded
         if isinstance(error, ENVIRONMENT_ERRORS):
             raise
@@ -161,7 +158,7 @@ def load_deliveries(
             return {deliveries[0].delivery_id: as_quarantine(error)}
     outcomes: dict[str, int | Quarantine] = {}
     for delivery in deliveries:
-        outcomes |= load_deliveries(con, [delivery], key, identities_seen, batch)
+        outcomes |= load_deliveries(con, [delivery], key, batch)
     return outcomes
 
 
@@ -169,7 +166,6 @@ def _load_together(
     con: duckdb.DuckDBPyConnection,
     deliveries: list[Delivery],
     key: PseudonymKey,
-    identities_seen: dict[str, dict] | None,
     batch: Batch | None,
 ) -> dict[str, int | Quarantine]:
     inspection = deliveries[0].inspection
@@ -182,25 +178,8 @@ def _load_together(
         else:
             with _private_copy_if_needed(deliveries) as readable:
                 names = _read_csv(con, readable, inspection)
-        identity_column = inspection.identity_column
-        distinct = con.execute(f"select distinct {identity_column} from {_RAW}").fetchall()
-        known = {} if identities_seen is None else identities_seen.setdefault(identity_column, {})
-        mapped = []
-        for (value,) in distinct:
-            judged = known.get(value)
-            if judged is None:
-                judged = known[value] = _judged(value, identity_column, key)
-            mapped.append(judged)
-        identities = pa.table(  # noqa: F841 -- read by DuckDB's replacement scan of this local
-            {
-                "raw": pa.array([v for (v,) in distinct], pa.string()),
-                "pseudoniem": pa.array([m[0] for m in mapped], pa.string()),
-                "id_status": pa.array([m[1] for m in mapped], pa.string()),
-                # the valid BSN itself (9 digits), only in this temporary table: held against the row's fields
-                "bsn9": pa.array([m[2] for m in mapped], pa.string()),
-            }
-        )
-        con.execute(f"create or replace temp table {_IDS} as select * from identities")
+        judge, parameters = identities_sql(inspection.identity_column, key, _RAW)
+        con.execute(f"create or replace temp table {_IDS} as {judge}", parameters)
         con.execute(_staged_table_sql(kind.table))
         con.execute(_insert_sql(inspection), [key.label])
         refused = _refuse_identifiers_from_input(con, inspection, names)

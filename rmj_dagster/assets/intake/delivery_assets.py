@@ -231,14 +231,13 @@ def pseudonymised_deliveries(
         ddl.ensure_tables(con)
         refuse_unfit_key(con, hmac_key)
         _record_unrecorded_destructions(con, zone, landing.retain_originals)
-        identities_seen: dict[str, dict] = {}  # each distinct BSN hashed once per run (memory only)
         batch = pseudonymise.Batch(con)
         waiting: dict[str, tuple] = {}
         batch_rows = int(codebook.parameter("ttp_batch_rows"))
         try:
             claimed = _claimed(con, zone, delivery_ids, hmac_key, context.log)
             for group in pseudonymise.read_together(claimed):
-                outcomes = pseudonymise.load_deliveries(con, group, hmac_key, identities_seen, batch)
+                outcomes = pseudonymise.load_deliveries(con, group, hmac_key, batch)
                 for delivery in group:
                     outcome = outcomes[delivery.delivery_id]
                     if isinstance(outcome, Quarantine):
@@ -250,7 +249,6 @@ def pseudonymised_deliveries(
             _store(con, zone, batch, waiting, landing.retain_originals, context.log)
         finally:
             batch.discard()  # after a failure: nothing of the batch stored, its originals wait for the rerun
-            identities_seen.clear()
         scanned = _to_scan(context, con, delivery_ids)
         for kind in KINDS.values():
             key_ = asset_key(kind.asset)
