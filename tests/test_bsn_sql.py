@@ -33,7 +33,7 @@ def expected(raw: str | None, column: str, key: PseudonymKey) -> tuple[str | Non
 
 
 def judged_in_sql(values: list[str | None], column: str, key: PseudonymKey) -> dict[str | None, tuple]:
-    delivered = pa.table({column: pa.array(values, pa.string())})  # noqa: F841 -- replacement scan
+    delivered = pa.table({"raw": pa.array(list(dict.fromkeys(values)), pa.string())})  # noqa: F841 -- replacement scan
     sql, parameters = identities_sql(column, key, "delivered")
     with duckdb.connect() as con:
         return {raw: rest for raw, *rest in con.execute(f"select raw, pseudoniem, id_status, bsn9 from ({sql})", parameters).fetchall()}

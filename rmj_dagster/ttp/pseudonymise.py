@@ -40,27 +40,32 @@ _TEXT = "rmj_delivery_text"  # the temporary table under that view
 _FILES = "rmj_delivery_files"  # per file read: its delivery and the row id of its first row
 # Arrow tables reach DuckDB through its replacement scan of a local variable, not ``con.register``:
 # DuckDB 2.0 refuses ``register`` while an earlier result on the connection is not fully fetched.
-_IDS = "rmj_delivery_ids"
+_DISTINCT = "rmj_delivery_identities"  # the distinct identity values as delivered, while they are judged
+_IDS = "rmj_delivery_ids"  # each of them judged: pseudonym, status and the valid BSN
 _TRIPWIRE = "rmj_delivery_identifiers"  # the delivery's own BSNs, birth dates and names, while it loads
 # The delivery's rows as they will be stored, with the row's own BSN and birth date beside them: every
 # check runs here, on the delivery's rows only, before the one insert into the pseudo table.
 _STAGED = "rmj_delivery_staged"
-_OWN = (("rmj_own_bsn9", "varchar"), ("rmj_own_birth_date", "date"))  # staged only, never stored
+# Staged only, never stored: the row's valid BSN and birth date (its own-value checks), and what of them the
+# tripwire holds: the BSN as delivered when it has 8 or 9 digits, the birth date as delivered and as read.
+_OWN = (("rmj_own_bsn9", "varchar"), ("rmj_own_birth_date", "date"), ("rmj_own_bsn_text", "varchar"),
+        ("rmj_own_birth_text", "varchar"), ("rmj_own_birth_read", "date"))
 
 
-def identities_sql(column: str, key: PseudonymKey, source: str) -> tuple[str, list]:
-    """SELECT (with its parameters) judging every distinct identity value of ``column`` in ``source``:
-    ``raw``, its ``pseudoniem`` and ``id_status`` (codes as in the data model), and ``bsn9``, the valid
-    9-digit BSN itself (only in the TTP step's temporary table, for the row's own-value checks).
+def identities_sql(column: str, key: PseudonymKey, distinct: str) -> tuple[str, list]:
+    """SELECT (with its parameters) judging the identity values ``raw`` of ``distinct`` (each once) as values
+    of ``column``: ``raw``, its ``pseudoniem`` and ``id_status`` (codes as in the data model), and ``bsn9``,
+    the valid 9-digit BSN itself (only in the TTP step's temporary table, for the row's own-value checks).
 
     In DuckDB, a set at a time: the text stripped as Python strips it, the BSN normalised and judged by
-    ``bsn.py``'s rules, the valid ones hashed with the keyed pseudonym (``PseudonymKey.sql``)."""
+    ``bsn.py``'s rules, the valid ones hashed with the keyed pseudonym (``PseudonymKey.sql``). ``distinct``
+    is best a table: hashed from a table scan, the values are shared among DuckDB's threads."""
     text = stripped_sql("raw")
     if column == "pseudoniem":
         return (f"select raw, case when id_status = 'ok' then text end as pseudoniem, id_status, null::varchar as bsn9 "
                 f"from (select raw, text, case when coalesce(text, '') = '' then 'identity_missing' "
                 f"when regexp_full_match(text, '{PSEUDONYM_SQL_PATTERN}') then 'ok' else 'pseudoniem_invalid' end as id_status "
-                f"from (select raw, {text} as text from (select distinct {column} as raw from {source})))"), []
+                f"from (select raw, {text} as text from {distinct}))"), []
     pseudonym_sql, parameters = key.sql("bsn")
     unknown = ", ".join(f"'{b}'" for b in sorted(UNKNOWN_BSNS))
     status = (f"case when coalesce(text, '') = '' then 'identity_missing' when bsn is null then 'bsn_invalid_format' "
@@ -70,7 +75,7 @@ def identities_sql(column: str, key: PseudonymKey, source: str) -> tuple[str, li
             "case when id_status = 'ok' then bsn end as bsn9 "
             f"from (select *, {status} as id_status from (select *, {elfproef_total_sql('bsn')} as total "
             f"from (select raw, text, {normalised_bsn_sql('text')} as bsn "
-            f"from (select raw, {text} as text from (select distinct {column} as raw from {source})))))"), parameters
+            f"from (select raw, {text} as text from {distinct}))))"), parameters
 
 
 @dataclass(frozen=True)
@@ -178,7 +183,8 @@ def _load_together(
         else:
             with _private_copy_if_needed(deliveries) as readable:
                 names = _read_csv(con, readable, inspection)
-        judge, parameters = identities_sql(inspection.identity_column, key, _RAW)
+        con.execute(f"create or replace temp table {_DISTINCT} as select distinct {inspection.identity_column} as raw from {_RAW}")
+        judge, parameters = identities_sql(inspection.identity_column, key, _DISTINCT)
         con.execute(f"create or replace temp table {_IDS} as {judge}", parameters)
         con.execute(_staged_table_sql(kind.table))
         con.execute(_insert_sql(inspection), [key.label])
@@ -198,7 +204,7 @@ def _load_together(
         return outcomes
     finally:
         con.execute(f"drop view if exists {_RAW}")
-        for table in (_TEXT, _FILES, _IDS, _TRIPWIRE, _STAGED):
+        for table in (_TEXT, _FILES, _DISTINCT, _IDS, _TRIPWIRE, _STAGED):
             con.execute(f"drop table if exists {table}")
 
 
@@ -277,24 +283,14 @@ def _refuse_identifiers_from_input(
     value; nothing of such a delivery is stored and its file is kept for the provider to correct.
     """
     kind = inspection.kind
-    values = []
-    if inspection.identity_column == "bsn":  # only values that can be a BSN: garbage like '10' is no identifier
-        values.append("case when regexp_full_match(trim(bsn), '[0-9]{8,9}') then lower(trim(bsn)) end")
-        values.append("case when regexp_full_match(trim(bsn), '[0-9]{8}') then lpad(trim(bsn), 9, '0') end")
-    if kind.birth_date:  # only values that read as a date
-        values.append("case when birth is not null then lower(trim(geboortedatum)) end")
-        values.append("strftime(birth, '%Y-%m-%d')")
     name_values = pa.table({  # noqa: F841 -- replacement scan
         "d": pa.array([d for d in names for _ in names[d]], pa.string()),
         "v": pa.array([v for d in names for v in sorted(names[d])], pa.string()),
     })
-    sources = ["select d, v from name_values"]
-    if values:
-        birth = ", rmj_birth_date(geboortedatum) as birth" if kind.birth_date else ""
-        sources.insert(0, f"select rmj_delivery as d, unnest([{', '.join(values)}]) as v "
-                          f"from (select *{birth} from {_RAW})")
+    own = "rmj_own_bsn_text, lpad(rmj_own_bsn_text, 9, '0'), rmj_own_birth_text, strftime(rmj_own_birth_read, '%Y-%m-%d')"
     con.execute(
-        f"create or replace temp table {_TRIPWIRE} as select distinct d, v from ({' union all '.join(sources)}) "
+        f"create or replace temp table {_TRIPWIRE} as select distinct d, v from ("
+        f"select delivery_id as d, unnest([{own}]) as v from {_STAGED} union all select d, v from name_values) "
         "where v is not null and length(v) >= 2"
     )
     delivered = _delivered_columns(kind.table)
@@ -449,6 +445,12 @@ def _insert_sql(inspection: Inspection) -> str:
             select.append(f"null as {column}")
     select.append("rmj_bsn9 as rmj_own_bsn9")
     select.append(f"{'rmj_own_birth' if kind.birth_date else 'null'} as rmj_own_birth_date")
+    # only values that can be a BSN (garbage like '10' is no identifier), only birth dates that read as one
+    select.append("case when regexp_full_match(trim(bsn), '[0-9]{8,9}') then trim(bsn) end as rmj_own_bsn_text"
+                  if inspection.identity_column == "bsn" else "null as rmj_own_bsn_text")
+    select.append("case when rmj_birth is not null then lower(trim(geboortedatum)) end as rmj_own_birth_text"
+                  if kind.birth_date else "null as rmj_own_birth_text")
+    select.append(f"{'rmj_birth' if kind.birth_date else 'null'} as rmj_own_birth_read")
     read = (f"select r.*, i.pseudoniem as rmj_pseudoniem, i.id_status as rmj_id_status, i.bsn9 as rmj_bsn9, "
             f"{', '.join(texts) or 'null as rmj_no_text'} from {_RAW} r "
             f"left join {_IDS} i on r.{inspection.identity_column} is not distinct from i.raw")
