@@ -6,11 +6,18 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from rmj_dagster import warehouse
+from rmj_dagster.privacy import identifiers
 from rmj_dagster.ttp import field_types
 from rmj_dagster.warehouse.ddl import PSEUDO_COLUMNS
 from tests import identifier_corpus as corpus
+
+def corpus_spellings():
+    return st.sampled_from(sorted(corpus.spellings().values()))
+
 
 COMPUTED = {"delivery_id", "source_row", "pseudoniem", "key_label", "id_status", "geboortejaarmaand", "leeftijd",
             "leeftijd_min", "voor_geboorte", "source_format", "identifier_in_field", "field_problems"}
@@ -71,3 +78,26 @@ def test_no_spelling_of_an_identifier_is_a_value_of_any_type(con):
                 continue  # a whole number in range: held against the row's own BSN (test_identifiers)
             value, problem = typed(con, table, column, spelled)
             assert value is None and problem and problem.startswith(f"{column}:"), (table, column, label)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.one_of(st.text(alphabet=st.sampled_from("0123456789 -+.,/eE\t١"), max_size=20),
+                 st.integers(-10**12, 10**12).map(str), corpus_spellings()))
+def test_a_type_said_to_store_only_legitimate_values_does(con, delivered):
+    """The TTP step skips the delivery-wide identifier checks of a column whose type makes every stored value
+    legitimate in its class (field_types.LEGITIMATE_AS): every value it stores must be."""
+    for (table, column), field in field_types.fields().items():
+        value_class = identifiers.exemptions().get(column)
+        if not field_types.always_legitimate(table, column, value_class):
+            continue
+        v = field_types.delivered_text("x")
+        stored = con.execute(f"select trim(({field_types.typed_sql(field, v)})::varchar) from (select ?::varchar as x)",
+                             [delivered]).fetchone()[0]
+        assert stored is None or con.execute(f"select {identifiers.legitimate_sql(column, '?')}", [stored]).fetchone()[0], \
+            (table, column, stored)
+
+
+def test_the_types_said_to_store_only_legitimate_values_are_those_of_agb_codes_and_care_numbers():
+    skipped = {(t, c) for (t, c) in field_types.fields() if field_types.always_legitimate(t, c, identifiers.exemptions().get(c))}
+    assert {c for _, c in skipped} == {"aanbieder_agb", "toewijzingnummer"}
+    assert not field_types.always_legitimate("pseudo.responses", "invuldatum", "event_date")

@@ -30,6 +30,12 @@ STORAGE = {
     "product_code": "varchar",
 }
 
+# field_type -> the value class (``identifier_exemptions.csv``) whose shape every stored value of the type has:
+# a stored AGB code is 8 digits, a stored toewijzingnummer a whole number 0-999999999. In a column of that class
+# such a value is legitimate whatever it reads as, so the TTP step's identifier checks of a delivery's values
+# need not look at it (tests/test_field_types.py holds every type here to its class).
+LEGITIMATE_AS = {"agb_code": "agb_code", "toewijzingnummer": "care_number"}
+
 # field_type -> the class of problem of a delivered value that is not of the type (whole numbers and
 # positive numbers tell "not a number at all" from "a number outside the range", see :func:`problem_sql`)
 PROBLEM = {
@@ -83,6 +89,13 @@ def is_delivered(table: str, column: str) -> bool:
 
 def storage_type(table: str, column: str) -> str:
     return STORAGE[field(table, column).field_type]
+
+
+def always_legitimate(table: str, column: str, value_class: str | None) -> bool:
+    """Whether every value the field can store is of ``value_class`` (the column's class of legitimate
+    values, or None): see :data:`LEGITIMATE_AS`."""
+    return is_delivered(table, column) and value_class is not None \
+        and LEGITIMATE_AS.get(field(table, column).field_type) == value_class
 
 
 def _bound(value: str) -> int:

@@ -293,7 +293,7 @@ def _refuse_identifiers_from_input(
         f"select delivery_id as d, unnest([{own}]) as v from {_STAGED} union all select d, v from name_values) "
         "where v is not null and length(v) >= 2"
     )
-    delivered = _delivered_columns(kind.table)
+    delivered = _columns_to_check(kind.table)
     hits: dict[str, dict[str, list[str]]] = {}  # delivery -> column -> values
     distinct_values = " union all ".join(
         f"select {i} as i, d, v from (select distinct delivery_id as d, trim({column}::varchar) as v from {_STAGED})"
@@ -334,12 +334,12 @@ def _empty_identifier_fields(con: duckdb.DuckDBPyConnection, inspection: Inspect
       date (as a date, when its day is known). Only the same row is compared: a year-prefixed 20150101
       beside another youth born that day is not a hit. Any other 9-digit number is a legitimate
       ``toewijzingnummer`` by contract and cannot be told from a BSN.
-    Both run on the delivery's staged rows: one pass finds the first kind for every column, one UPDATE
-    empties them, and one UPDATE handles the second kind.
+    Both run on the delivery's staged rows: one pass finds the first kind for every column whose type can
+    store such a value (``_columns_to_check``), one UPDATE empties them, and one UPDATE handles the second kind.
     """
     kind = inspection.kind
     delivered = _delivered_columns(kind.table)
-    shaped = identifiers.identifier_shaped_values(con, _STAGED, delivered, small=True)
+    shaped = identifiers.identifier_shaped_values(con, _STAGED, _columns_to_check(kind.table), small=True)
     if shaped:
         shaped_values = pa.table({  # noqa: F841 -- replacement scan
             "rmj_column": pa.array([c for c in shaped for _ in shaped[c]], pa.string()),
@@ -394,6 +394,13 @@ _COMPUTED = frozenset({"delivery_id", "source_row", "pseudoniem", "key_label", "
 
 def _delivered_columns(table: str) -> list[str]:
     return [c for c in columns_of(table) if c not in _COMPUTED]
+
+
+def _columns_to_check(table: str) -> list[str]:
+    """The delivered columns whose stored values can be a finding of the delivery-wide checks: not those whose
+    type makes every value legitimate there (an AGB code, a toewijzingnummer). Those get the row-wise checks."""
+    return [c for c in _delivered_columns(table)
+            if not field_types.always_legitimate(table, c, identifiers.exemptions().get(c))]
 
 
 def _insert_sql(inspection: Inspection) -> str:
