@@ -15,6 +15,7 @@ from rmj_dagster.ttp import field_types
 from rmj_dagster.warehouse.ddl import PSEUDO_COLUMNS
 from tests import identifier_corpus as corpus
 
+
 def corpus_spellings():
     return st.sampled_from(sorted(corpus.spellings().values()))
 
