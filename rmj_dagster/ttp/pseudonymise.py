@@ -40,8 +40,7 @@ _TEXT = "rmj_delivery_text"  # the temporary table under that view
 _FILES = "rmj_delivery_files"  # per file read: its delivery and the row id of its first row
 # Arrow tables reach DuckDB through its replacement scan of a local variable, not ``con.register``:
 # DuckDB 2.0 refuses ``register`` while an earlier result on the connection is not fully fetched.
-_DISTINCT = "rmj_delivery_identities"  # the distinct identity values as delivered, while they are judged
-_IDS = "rmj_delivery_ids"  # each of them judged: pseudonym, status and the valid BSN
+_DISTINCT = "rmj_delivery_identities"  # the read's identity values not judged before, while they are judged
 _TRIPWIRE = "rmj_delivery_identifiers"  # the delivery's own BSNs, birth dates and names, while it loads
 # The delivery's rows as they will be stored, with the row's own BSN and birth date beside them: every
 # check runs here, on the delivery's rows only, before the one insert into the pseudo table.
@@ -98,13 +97,14 @@ def load_delivery(
     key: PseudonymKey,
     record: Callable[[int], None] | None = None,
     batch: Batch | None = None,
+    judged: Judged | None = None,
 ) -> int:
     """Pseudonymise one delivery (see :func:`load_deliveries`); returns the number of rows read.
 
     Raises ``Quarantine`` when the content turns out unreadable while loading (e.g. ragged CSV rows), or
     when an identifier of the delivery stands in a stored field (nothing of it is stored then).
     """
-    outcome = load_deliveries(con, [Delivery(delivery_id, path, inspection, record)], key, batch)
+    outcome = load_deliveries(con, [Delivery(delivery_id, path, inspection, record)], key, batch, judged)
     if isinstance(outcome[delivery_id], Quarantine):
         raise outcome[delivery_id]
     return outcome[delivery_id]
@@ -141,6 +141,7 @@ def load_deliveries(
     deliveries: list[Delivery],
     key: PseudonymKey,
     batch: Batch | None = None,
+    judged: Judged | None = None,
 ) -> dict[str, int | Quarantine]:
     """Pseudonymise deliveries of one read (:func:`read_together`) into their ``pseudo`` table; returns per
     delivery the number of rows read, or the ``Quarantine`` that refuses it (nothing of it is stored).
@@ -149,13 +150,14 @@ def load_deliveries(
     own identifiers, fields emptied and flagged), so the work follows the deliveries' size, not the history
     already stored; then one transaction replaces their rows in the pseudo table (re-runs never duplicate).
     With ``batch`` that transaction waits for :meth:`Batch.store`, which stores several reads in one.
+    With ``judged`` (the step's :class:`Judged`) an identity judged by an earlier read is not hashed again.
 
     When a read of several files fails on the content of one (a ragged row, anything but the machine
     failing), each is read again alone, so only that one is quarantined. A failure of the machine
     (``ENVIRONMENT_ERRORS``) is raised: the run fails and the originals wait for the retry.
     """
     try:
-        return _load_together(con, deliveries, key, batch)
+        return _load_together(con, deliveries, key, batch, judged)
     except Exception as error:  # a file's content, never the run: quarantined, the others loaded
         if isinstance(error, ENVIRONMENT_ERRORS):
             raise
@@ -163,7 +165,7 @@ def load_deliveries(
             return {deliveries[0].delivery_id: as_quarantine(error)}
     outcomes: dict[str, int | Quarantine] = {}
     for delivery in deliveries:
-        outcomes |= load_deliveries(con, [delivery], key, batch)
+        outcomes |= load_deliveries(con, [delivery], key, batch, judged)
     return outcomes
 
 
@@ -172,9 +174,11 @@ def _load_together(
     deliveries: list[Delivery],
     key: PseudonymKey,
     batch: Batch | None,
+    judged: Judged | None,
 ) -> dict[str, int | Quarantine]:
     inspection = deliveries[0].inspection
     kind = inspection.kind
+    own = Judged(con)  # this read's only, when the caller keeps none
     try:
         if inspection.source_format != "csv":
             ijw_rows, names = _ijw_read(deliveries)  # noqa: F841 -- rows read by DuckDB's replacement scan
@@ -183,11 +187,9 @@ def _load_together(
         else:
             with _private_copy_if_needed(deliveries) as readable:
                 names = _read_csv(con, readable, inspection)
-        con.execute(f"create or replace temp table {_DISTINCT} as select distinct {inspection.identity_column} as raw from {_RAW}")
-        judge, parameters = identities_sql(inspection.identity_column, key, _DISTINCT)
-        con.execute(f"create or replace temp table {_IDS} as {judge}", parameters)
+        identities = (judged or own).judge(inspection.identity_column, key)
         con.execute(_staged_table_sql(kind.table))
-        con.execute(_insert_sql(inspection), [key.label])
+        con.execute(_insert_sql(inspection, identities), [key.label])
         refused = _refuse_identifiers_from_input(con, inspection, names)
         if refused:
             con.execute(f"delete from {_STAGED} where list_contains(?, delivery_id)", [list(refused)])
@@ -204,8 +206,38 @@ def _load_together(
         return outcomes
     finally:
         con.execute(f"drop view if exists {_RAW}")
-        for table in (_TEXT, _FILES, _DISTINCT, _IDS, _TRIPWIRE, _STAGED):
+        for table in (_TEXT, _FILES, _DISTINCT, _TRIPWIRE, _STAGED):
             con.execute(f"drop table if exists {table}")
+        own.drop()
+
+
+class Judged:
+    """The identities the reads of one step have judged and hashed, so a youth in the stop, CEM+ and goal
+    files is hashed once per step, not once per read. A temporary table per identity column (memory, the
+    valid BSNs beside their pseudonyms, like the staged rows): :meth:`drop` it when the step ends, whatever
+    happened."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self._con = con
+        self._tables: dict[str, str] = {}
+
+    def judge(self, column: str, key: PseudonymKey) -> str:
+        """Judge the values of ``column`` in the read's rows not judged before; returns the table of all judged."""
+        table = self._tables.get(column)
+        if table is None:
+            table = self._tables[column] = f"rmj_step_identities_{column}"
+            self._con.execute(f"create or replace temp table {table} "
+                              "(raw varchar, pseudoniem varchar, id_status varchar, bsn9 varchar)")
+        self._con.execute(f"create or replace temp table {_DISTINCT} as "
+                          f"select {column} as raw from {_RAW} except select raw from {table}")
+        judge, parameters = identities_sql(column, key, _DISTINCT)
+        self._con.execute(f"insert into {table} {judge}", parameters)
+        return table
+
+    def drop(self) -> None:
+        tables, self._tables = self._tables, {}
+        for table in tables.values():
+            self._con.execute(f"drop table if exists {table}")
 
 
 class Batch:
@@ -403,7 +435,7 @@ def _columns_to_check(table: str) -> list[str]:
             if not field_types.always_legitimate(table, c, identifiers.exemptions().get(c))]
 
 
-def _insert_sql(inspection: Inspection) -> str:
+def _insert_sql(inspection: Inspection, identities: str) -> str:
     """INSERT … SELECT from the deliveries' rows into the staged table: identity and birth date replaced, every
     delivered field typed as ``field_types.csv`` declares (a value not of its type is NULL, its column and
     class of problem in ``field_problems``); beside them the row's own valid BSN and birth date, for the
@@ -460,7 +492,7 @@ def _insert_sql(inspection: Inspection) -> str:
     select.append(f"{'rmj_birth' if kind.birth_date else 'null'} as rmj_own_birth_read")
     read = (f"select r.*, i.pseudoniem as rmj_pseudoniem, i.id_status as rmj_id_status, i.bsn9 as rmj_bsn9, "
             f"{', '.join(texts) or 'null as rmj_no_text'} from {_RAW} r "
-            f"left join {_IDS} i on r.{inspection.identity_column} is not distinct from i.raw")
+            f"left join {identities} i on r.{inspection.identity_column} is not distinct from i.raw")
     return (
         f"insert into {_STAGED} ({', '.join(columns)}, {', '.join(name for name, _ in _OWN)}) "
         f"select {', '.join(select)} from (select *{''.join(', ' + t for t in typed)} from ({read}))"

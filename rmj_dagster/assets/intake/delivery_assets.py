@@ -232,12 +232,13 @@ def pseudonymised_deliveries(
         refuse_unfit_key(con, hmac_key)
         _record_unrecorded_destructions(con, zone, landing.retain_originals)
         batch = pseudonymise.Batch(con)
+        judged = pseudonymise.Judged(con)  # each distinct BSN hashed once per step
         waiting: dict[str, tuple] = {}
         batch_rows = int(codebook.parameter("ttp_batch_rows"))
         try:
             claimed = _claimed(con, zone, delivery_ids, hmac_key, context.log)
             for group in pseudonymise.read_together(claimed):
-                outcomes = pseudonymise.load_deliveries(con, group, hmac_key, batch)
+                outcomes = pseudonymise.load_deliveries(con, group, hmac_key, batch, judged)
                 for delivery in group:
                     outcome = outcomes[delivery.delivery_id]
                     if isinstance(outcome, Quarantine):
@@ -249,6 +250,7 @@ def pseudonymised_deliveries(
             _store(con, zone, batch, waiting, landing.retain_originals, context.log)
         finally:
             batch.discard()  # after a failure: nothing of the batch stored, its originals wait for the rerun
+            judged.drop()
         scanned = _to_scan(context, con, delivery_ids)
         for kind in KINDS.values():
             key_ = asset_key(kind.asset)
