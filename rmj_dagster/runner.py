@@ -8,6 +8,7 @@ snapshot. CEO years and other CBS half-years are published on purpose: ``publish
 
 from __future__ import annotations
 
+import functools
 import signal
 import sys
 import threading
@@ -393,7 +394,23 @@ def _cursor_path(instance: dg.DagsterInstance) -> Path | None:
 
 def _evaluate_policy(defs, instance: dg.DagsterInstance, now: datetime, cursor=None):
     """What the automation conditions request now, asked of Dagster as the daemon's sensor asks it."""
-    return dg.evaluate_automation_conditions(defs=defs, instance=instance, evaluation_time=now, cursor=cursor)
+    with _partitions_read_once(instance):
+        return dg.evaluate_automation_conditions(defs=defs, instance=instance, evaluation_time=now, cursor=cursor)
+
+
+@contextmanager
+def _partitions_read_once(instance: dg.DagsterInstance):
+    """Each dynamic partitions definition's keys read once while the conditions are evaluated, as the daemon's
+    evaluation reads them (its queryer caches them for the tick). ``evaluate_automation_conditions`` makes its
+    new cursor with the instance itself as the partitions store: ~300 reads of the same keys from the event
+    log storage (0.9 s of 1.3 s on the national warehouse), the same cursor. Nothing adds partitions meanwhile
+    in this process (the half-year due is added before)."""
+    read = type(instance).get_dynamic_partitions
+    instance.get_dynamic_partitions = functools.cache(lambda partitions_def_name: read(instance, partitions_def_name))
+    try:
+        yield
+    finally:
+        del instance.get_dynamic_partitions
 
 
 def _apply_policy(defs, instance: dg.DagsterInstance, checks: dict, follow: dict,
