@@ -68,9 +68,12 @@ def _process(_: argparse.Namespace) -> int:
     from rmj_dagster.quality import expectations
 
     # The complete-file rule's first look, before Dagster is loaded: loading it counts toward the settle
-    # time, and so does importing GX, begun now (the delivery run's check needs it).
-    first_look = LandingZone(rmj_settings.Settings.from_env().landing_dir).ensure().first_look(rmj_settings.settle_seconds())
-    expectations.import_in_background()
+    # time, and so does importing GX, begun now when there is something to take in (the delivery run's
+    # check needs it; with nothing new a GX check seldom runs, and starts the worker itself: runner).
+    zone = LandingZone(rmj_settings.Settings.from_env().landing_dir).ensure()
+    first_look = zone.first_look(rmj_settings.settle_seconds())
+    if first_look.states or zone.pending_claims():
+        expectations.import_in_background()
 
     from rmj_dagster.runner import process
 

@@ -110,7 +110,8 @@ def test_a_run_with_nothing_new_stages_only_what_was_left_behind_unless_the_rule
     """``rmj process`` with nothing new (an hourly cron, say) must not rebuild the staging tables: it takes in
     a delivery an earlier run loaded but never staged, and rebuilds a table whole only when its rules changed.
     A model with nothing to write is not launched; the GX validation of the cleaned responses runs again
-    unless the last one passed over every row as they are, under the same suite."""
+    unless the last one passed over every row as they are, under the same suite (a delivery run's validation
+    of what it changed does, when every other row stood validated before it)."""
     from rmj_dagster.assets.models.checks import CONFORMS_TO_CODEBOOK
     from rmj_dagster.quality import expectations
     source = tmp_path / "source"
@@ -168,6 +169,19 @@ def test_a_run_with_nothing_new_stages_only_what_was_left_behind_unless_the_rule
     with connect(rmj_env["warehouse"], read_only=True) as con:
         assert counts(con) == before
         assert con.execute("select comment from duckdb_tables() where table_name = 'stg_responses'").fetchone()[0].startswith("rules ")
+
+    # a delivery run validates what it changed; every other row stood validated, so it stands for the table
+    # as it is now and the next run with nothing new does not validate again
+    later = tmp_path / "later"
+    generate_deliveries(later, seed=43, scale=0.05, years=[2025], today=TODAY)
+    for path in sorted((later / "incoming").iterdir())[:2]:
+        shutil.copy2(path, rmj_env["landing"] / "incoming" / path.name)
+    assert process(instance=instance).checks["failed"] == 0
+    fourth = validated()
+    assert fourth["run"] != third["run"] and fourth["verified"].startswith("rows of intermediate.cleaned_responses the run's")
+    assert "table_state" in fourth
+    assert process(instance=instance).checks["failed"] == 0
+    assert validated()["run"] == fourth["run"]
 
 
 def test_a_model_has_work_only_when_a_delivery_waits_for_it_or_its_rules_changed(tmp_path):

@@ -92,6 +92,23 @@ def test_an_unfit_key_is_refused_at_once_before_the_heavy_imports(rmj_env, key, 
     assert sorted(p.name for p in rmj_env["landing"].iterdir()) == ["incoming"]  # the landing zone untouched
 
 
+@pytest.mark.parametrize("incoming", [[], ["cem_10000000_2025-12.csv"]])
+def test_the_gx_worker_is_started_only_when_there_is_something_to_take_in(rmj_env, monkeypatch, incoming):
+    """``rmj process`` imports GX in a worker process while Dagster loads when ``incoming/`` holds files: the
+    delivery run validates them. With nothing new the GX check seldom runs (the last validation stands), so
+    the worker, seconds of CPU on a shared machine, is not started (a check that does run starts it itself)."""
+    from rmj_dagster import runner
+    from rmj_dagster.quality import expectations
+
+    for name in incoming:
+        (rmj_env["landing"] / "incoming" / name).write_text("header\n", encoding="utf-8")
+    started = []
+    monkeypatch.setattr(expectations, "import_in_background", lambda: started.append(True))
+    monkeypatch.setattr(runner, "process", lambda **_: "summary")
+    assert cli.main(["process"]) == 0
+    assert bool(started) == bool(incoming)
+
+
 @pytest.mark.slow  # whole `rmj process` runs: a minute or more on the shared machine
 def test_the_same_deliveries_twice_change_nothing(rmj_env, tmp_path):
     source = tmp_path / "source"

@@ -62,16 +62,64 @@ def _cleaned_responses() -> sql_models.SqlModel:
     return next(m for m in sql_models.discover() if m.name == "cleaned_responses")
 
 
+def _latest_passed(instance: dg.DagsterInstance, finished: bool = False) -> dict | None:
+    """``suite_version`` and ``table_state`` of the latest ``conforms_to_codebook`` (``finished``: of the
+    latest that ran to an end, not only planned, as a run's own is while it runs) when it passed, else None."""
+    if finished:
+        from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus as Status
+
+        history = instance.event_log_storage.get_asset_check_execution_history(
+            CONFORMS_TO_CODEBOOK, limit=1, status={Status.SUCCEEDED, Status.FAILED})
+        record = history[0] if history else None
+    else:
+        record = instance.get_latest_asset_check_evaluation_record(CONFORMS_TO_CODEBOOK)
+    evaluation = record.event.dagster_event.event_specific_data if record and record.event else None
+    if not isinstance(evaluation, dg.AssetCheckEvaluation) or not evaluation.passed:  # none, or only planned
+        return None
+    return {name: getattr(evaluation.metadata.get(name), "value", None) for name in ("suite_version", "table_state")}
+
+
 def validation_stands(instance: dg.DagsterInstance, con) -> bool:
     """Whether the latest ``conforms_to_codebook`` passed over every row of the table as it is now (the same
     rules and deliveries taken in: ``builds.state``) under the suite as it is now: validating again would
-    judge the same rows by the same suite. A validation of one run's deliveries proves it of no other rows."""
-    record = instance.get_latest_asset_check_evaluation_record(CONFORMS_TO_CODEBOOK)
-    evaluation = record.event.dagster_event.event_specific_data if record and record.event else None
-    if not isinstance(evaluation, dg.AssetCheckEvaluation) or not evaluation.passed:  # none, or only planned
+    judge the same rows by the same suite. A validation of one run's deliveries proves it of no other rows,
+    unless every other row stood validated before that run (``_rest_stood``): then it records the state too."""
+    return _latest_passed(instance) == {"suite_version": expectations.suite_version(),
+                                        "table_state": builds.state(con, _cleaned_responses())}
+
+
+# the ledger part of ``builds.state`` without some deliveries
+_LEDGER_WITHOUT = ("select coalesce(md5(string_agg(delivery_id, ',' order by delivery_id)), '') from "
+                   f"{builds._LEDGER} where model = ? and not list_contains(?, delivery_id)")
+
+
+def _rest_stood(instance: dg.DagsterInstance, con, model: sql_models.SqlModel, deliveries: list[str], now: str | None) -> bool:
+    """Whether every row of ``model`` this delivery run did not validate was validated before it (or there is
+    none: the table holds this run's deliveries only): the latest validation passed over every row as the
+    table then was, under this suite and the same rules, and the table has taken in only this run's
+    deliveries since (its state without them is that state). A keyed build rewrites only the keys its new
+    deliveries touch, and this run validated every row under them."""
+    if now is None:
         return False
-    said = {name: getattr(evaluation.metadata.get(name), "value", None) for name in ("suite_version", "table_state")}
-    return said == {"suite_version": expectations.suite_version(), "table_state": builds.state(con, _cleaned_responses())}
+    rest = con.execute(_LEDGER_WITHOUT, [model.table, deliveries]).fetchone()[0]
+    if rest == "":
+        return True
+    before = _latest_passed(instance, finished=True)  # before this run's own
+    if before is None or before["suite_version"] != expectations.suite_version() or not before["table_state"]:
+        return False
+    rules, _, ledger = before["table_state"].rpartition(" ")
+    return now.rpartition(" ")[0] == rules and rest == ledger
+
+
+def _changed_rows_sql(model: sql_models.SqlModel, columns: str) -> str:
+    """The rows of ``model`` a delivery run (``$ids``) changed: its deliveries' rows and every row under a key
+    (``-- incremental by key``) that any of its staged rows has, whatever their delivery (``builds.build_keyed``)."""
+    keys = ", ".join(model.keys)
+    touched = " union ".join(f"select {keys} from {m.table} where list_contains($ids, delivery_id)"
+                             for m in sql_models.discover() if m.incremental)
+    same_key = " and ".join(f"t.{k} = r.{k}" for k in model.keys)
+    return (f"with touched as ({touched}) select {columns} from {model.table} r where list_contains($ids, r.delivery_id) "
+            f"or exists (select 1 from touched t where {same_key})")
 
 
 @dg.asset_check(
@@ -80,8 +128,9 @@ def validation_stands(instance: dg.DagsterInstance, con) -> bool:
     pool="duckdb",
     description=(
         "Great Expectations: every cleaned answer, questionnaire and municipality is one the codebook allows. "
-        "A delivery run validates the cleaned responses of its deliveries (earlier ones were validated by "
-        "their own run); any other run, the full verification included, validates every row."
+        "A delivery run validates the cleaned responses it changed: those of its deliveries and every one under "
+        "a key they touched (earlier ones were validated by their own run); any other run, the full "
+        "verification included, validates every row."
     ),
 )
 def conforms_to_codebook(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
@@ -90,14 +139,19 @@ def conforms_to_codebook(context: dg.AssetCheckExecutionContext, warehouse: Ware
         *(f"q{i:02d}" for i in range(1, 11)),
     ])
     deliveries = deliveries_of_run(context)
+    model = _cleaned_responses()
     with warehouse.connect(read_only=True) as con:
-        rows = con.sql(
-            f"select {columns} from intermediate.cleaned_responses where $ids is null or list_contains($ids, delivery_id)",
-            params={"ids": deliveries or None},
-        ).to_arrow_table()
-        # every row validated: the state of the table it validated (see validation_stands)
-        state = {} if deliveries else {"table_state": builds.state(con, _cleaned_responses())}
-    verified = (f"rows of intermediate.cleaned_responses from the run's {len(deliveries)} deliveries" if deliveries
+        if deliveries:
+            rows = con.sql(_changed_rows_sql(model, ", ".join(f"r.{c}" for c in columns.split(", "))),
+                           params={"ids": deliveries}).to_arrow_table()
+        else:
+            rows = con.sql(f"select {columns} from {model.table}").to_arrow_table()
+        # every row validated, now or (the rest) before: the state of the table it stands for (validation_stands)
+        now = builds.state(con, model)
+        covered = not deliveries or _rest_stood(context.instance, con, model, deliveries, now)
+        state = {"table_state": now} if covered else {}
+    verified = (f"rows of intermediate.cleaned_responses the run's {len(deliveries)} deliveries changed "
+                "(theirs and every row under a key they touched)" if deliveries
                 else "every row of intermediate.cleaned_responses (all periods)")
     return gx_result(expectations.validate(rows, "cleaned_responses", expectations.cleaned_responses_expectations),
                      rows.num_rows, verified, **state)
