@@ -127,6 +127,16 @@ def same_partitions_as(tags: dict[str, str]) -> tuple[str | None, dict[str, str]
     return None, {}
 
 
+def carried_from(failed: dg.DagsterRun | None) -> list[str]:
+    """The delivery partitions a new deliveries run takes over from ``failed`` (the last deliveries run, when it
+    failed), for :func:`one_run_over`: its one partition or the two ends of its range. Its deliveries may have
+    been loaded before it died; the new run reports their outcome with its own, else they would stay grey."""
+    if failed is None:
+        return []
+    key, over = same_partitions_as(failed.tags)
+    return [key] if key else [over[PARTITION_RANGE_START_TAG], over[PARTITION_RANGE_END_TAG]] if over else []
+
+
 def one_run_over(keys: list[str], known: list[str]) -> tuple[str | None, dict[str, str]]:
     """(partition key, tags) of ONE run over every delivery in ``keys``.
 

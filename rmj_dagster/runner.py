@@ -36,6 +36,7 @@ from rmj_dagster.intake.partition_keys import DeliveryKeys
 from rmj_dagster.intake.retention import destroy_expired_quarantine
 from rmj_dagster.partitions import (
     add_ended_half_years,
+    carried_from,
     deliveries,
     ended_half_years,
     half_year_bounds,
@@ -335,8 +336,9 @@ def _run_deliveries(defs, instance, checks: dict, keys: list[str], known: list[s
     from rmj_dagster.sensors.delivery_sensor import DELIVERY_JOB_NAME
 
     delivery_job = defs.resolve_job_def(DELIVERY_JOB_NAME)
-    if keys:
-        partition_key, tags = one_run_over(keys, known)
+    if keys:  # a failed run's deliveries too: this run reports their outcome with its own
+        carried = [k for k in carried_from(_last_if_failed(instance)) if k in known]
+        partition_key, tags = one_run_over([*carried, *keys], known)
         _execute(delivery_job, instance, checks, partition_key=partition_key, tags=tags, deliveries=len(keys), **follow)
         return False
     finish = chain_after_intake(defs, _last_if_failed(instance))  # a run that died after its TTP step: its deliveries

@@ -385,6 +385,31 @@ def test_the_run_finishing_a_failed_run_reports_its_deliveries(incoming, ticker,
     assert (again.partition_key, again.tags.get(PARTITION_RANGE_START_TAG)) == (request.partition_key, request.tags.get(PARTITION_RANGE_START_TAG))
 
 
+@pytest.mark.parametrize("over", ["partition", "range"])
+def test_a_new_delivery_after_a_failed_run_is_requested_with_the_failed_runs_deliveries(incoming, ticker, over):
+    """New files arrived before the tick that would have finished a run that failed after its TTP step: the new
+    run goes over the failed run's deliveries too, so it reports their outcome with its own (none stays grey)."""
+    sensor = delivery_sensor_module()
+    ticker.instance.add_dynamic_partitions(deliveries.name, ["a" * 16, "b" * 16, "c" * 16])
+    tags = ({"dagster/partition": "b" * 16} if over == "partition"
+            else {PARTITION_RANGE_START_TAG: "a" * 16, PARTITION_RANGE_END_TAG: "b" * 16})
+    ticker.instance.add_run(dg.DagsterRun(job_name=sensor.DELIVERY_JOB_NAME, run_id=str(uuid.uuid4()), tags=tags,
+                                          status=dg.DagsterRunStatus.FAILURE))
+    path = drop(incoming, "cem_12345678_20250131.csv", CEM_HEADER + "12345678;111222333;2010-01-01;0363;1;OUDERS_EINDE;2025-01-31\n")
+    os.environ["RMJ_RETRY_BACKOFF_SECONDS"] = "0"
+    try:
+        ticker.tick()
+        (request,) = ticker.tick().run_requests
+    finally:
+        del os.environ["RMJ_RETRY_BACKOFF_SECONDS"]
+    new = next(k for k in ticker.instance.get_dynamic_partitions(deliveries.name) if delivery_id_of_key(k) == delivery_id_of(sha256_of(path)))
+    assert request.partition_key is None and sensor.FINISH_TAG not in request.tags
+    assert (request.tags[PARTITION_RANGE_START_TAG], request.tags[PARTITION_RANGE_END_TAG]) == ("b" * 16 if over == "partition" else "a" * 16, new)
+    ticker.instance.add_run(dg.DagsterRun(job_name=sensor.DELIVERY_JOB_NAME, run_id=str(uuid.uuid4()), tags=request.tags,
+                                          status=dg.DagsterRunStatus.SUCCESS))
+    assert isinstance(ticker.tick(), dg.SkipReason)  # reported: no finish of the failed run follows
+
+
 SECRET = "file-key-0123456789-0123456789-abcdef-secret"
 
 

@@ -75,8 +75,9 @@ def deliveries(tmp_path_factory) -> Path:
     return landing
 
 
-@pytest.mark.parametrize(("point", "nth"), [("claim", 5), ("ttp", 4), ("destroy", 6), ("models", 3)])
-def test_one_rerun_after_a_sigkill_finishes_every_delivery(rmj_env, tmp_path, deliveries, point, nth):
+@pytest.mark.parametrize(("point", "nth", "new_file"), [("claim", 5, False), ("ttp", 4, False), ("destroy", 6, False),
+                                                      ("models", 3, False), ("models", 3, True)])
+def test_one_rerun_after_a_sigkill_finishes_every_delivery(rmj_env, tmp_path, deliveries, point, nth, new_file):
     home = tmp_path / "dagster_home"
     home.mkdir()
     # The project's own instance settings, pool limit included: the rerun must free the slot the killed
@@ -89,6 +90,13 @@ def test_one_rerun_after_a_sigkill_finishes_every_delivery(rmj_env, tmp_path, de
 
     killed = rmj_process(env, point, str(nth))
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    if new_file:  # a new delivery arrives before the rerun: its run reports the killed run's deliveries too
+        source = next(p for p in sorted((deliveries / "incoming").glob("*.csv")) if p.name.startswith("cem"))
+        lines = source.read_text(encoding="utf-8").splitlines(keepends=True)
+        new = incoming / f"new_{source.name}"
+        new.write_text("".join(lines[:-1]), encoding="utf-8")  # other bytes: a delivery of its own
+        os.utime(new, (source.stat().st_mtime, source.stat().st_mtime))  # complete, as the generated files are
+        files += 1
     if point in ("claim", "ttp", "destroy"):  # killed before every original was pseudonymised and destroyed
         assert list((rmj_env["landing"] / "received").glob("*/*")), "claimed deliveries not yet loaded keep their original"
 

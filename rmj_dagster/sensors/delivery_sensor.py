@@ -39,7 +39,7 @@ from rmj_dagster.intake.landing_zone import (
     unreadable_message,
 )
 from rmj_dagster.intake.partition_keys import DeliveryKeys
-from rmj_dagster.partitions import deliveries, one_run_over
+from rmj_dagster.partitions import carried_from, deliveries, one_run_over
 from rmj_dagster.resources import LandingZoneResource
 from rmj_dagster.settings import ENV_RETRY_BACKOFF, ENV_SENSOR_INTERVAL, ENV_WAREHOUSE, seconds, settle_seconds, value
 
@@ -234,7 +234,8 @@ def delivery_sensor(context: dg.SensorEvaluationContext, landing: LandingZoneRes
                       f"{sha}:{state.token}:{state.mtime_ns}"))
     keys = list(dict.fromkeys(key for key, _ in items))
     new_keys = [k for k in keys if k not in known]
-    partition_key, range_tags = one_run_over(keys, known)
+    carried = carried_from(runs.left_unfinished())  # a failed run's deliveries: reported by this run too
+    partition_key, range_tags = one_run_over([*[k for k in carried if k in known], *keys], known)
     retry = bool(plan.again or claims_due)
     if len(plan.new) == 1 and not retry and new_keys:
         run_key = plan.new[0][1]  # one new file: its content hash
