@@ -390,3 +390,34 @@ def test_a_page_read_around_its_bundle_has_the_findings_of_the_page_read_whole(t
     assert cut == {"as published": True, "more in the script": False, "not in a script": False,
                    "a tag inside the opening": False, "no bundle": False}
     assert identifiers.scan_text(pages["as published"]) == {"bsn_candidates": 1, "full_dates": 1}
+
+
+_SPACES = ["", " ", "  ", "\u00a0", "\u3000", "\t"]
+
+
+@settings(max_examples=examples(150), deadline=None)
+@given(st.lists(st.tuples(
+    st.sampled_from(_SPACES), st.sampled_from(["123456782", "12345678", "2011-06-01", "01-06-2011", "20110601",
+                                               "123456789", "1234567820", "x", "abcdefghijklmno", "0123456782"]),
+    st.sampled_from(_SPACES), st.one_of(st.integers(-10**10, 10**10),
+                                        st.sampled_from([123456782, 20110601, 12345678, -12345678, 1234567820, 19991231]))),
+    min_size=1, max_size=30))
+def test_the_table_scan_finds_what_a_row_by_row_trim_finds(rows):
+    """The scan tests only values that can have an identifier's shape (8-10 characters once trimmed; numbers of 8
+    or 9 digits): it must find exactly what trimming and testing every value of every row finds."""
+    import duckdb
+
+    with duckdb.connect() as con:
+        con.execute("create schema s")
+        con.execute("create table s.t (v varchar, toewijzingnummer varchar, n bigint, doel_nr integer)")
+        con.executemany("insert into s.t values (?, ?, ?, ?)",
+                        [(f"{a}{text}{b}", f"{b}{text}", number, max(-2**31, min(2**31 - 1, number))) for a, text, b, number in rows])
+        columns = ["v", "toewijzingnummer", "n", "doel_nr"]
+        every_row = {c: set(v for (v,) in con.execute(  # the scan as it was: every value trimmed and tested
+            f"select distinct trim({c}::varchar) as v from s.t where {identifiers.finding_sql(c, f'trim({c}::varchar)')}").fetchall())
+            for c in columns}
+        bsn, dates = identifiers._shaped_per_column(con, "s.t", columns, ["v", "toewijzingnummer"],
+                                                    integers=frozenset({"n", "doel_nr"}))
+    expected_bsn = {c: {v for v in every_row[c] if len(v) == 9 and v.isdigit() and identifiers.passes_elfproef(v)} for c in columns}
+    expected_dates = {c: {v for v in every_row[c] if not (len(v) == 9 and v.isdigit())} for c in ["v", "toewijzingnummer"]}
+    assert (bsn, dates) == (expected_bsn, expected_dates)

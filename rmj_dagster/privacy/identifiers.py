@@ -34,7 +34,8 @@ FORBIDDEN_COLUMNS = frozenset({
     "bsn", "burgerservicenummer", "geboortedatum", "naam", "clientnaam", "achternaam", "voornamen",
     "voornaam", "voorletters", "geslachtsnaam", "tussenvoegsel", "adres", "postcode", "telefoon", "email",
 })
-_TEXT_TYPES = ("VARCHAR", "BIGINT", "INTEGER", "HUGEINT", "UBIGINT")
+_INTEGER_TYPES = ("BIGINT", "INTEGER", "HUGEINT", "UBIGINT")
+_TEXT_TYPES = ("VARCHAR", *_INTEGER_TYPES)
 _DATE_TYPES = ("DATE", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE")
 # a full date written out: 2011-06-01, 01-06-2011, 2011/06/01, 20110601 (8 digits are dates only with a
 # plausible year, month and day: an AGB code such as 12345678 is not)
@@ -137,14 +138,28 @@ def _quoted(column: str) -> str:
     return '"' + column.replace('"', '""') + '"'
 
 
+def _candidate_sql(column: str, integer: bool) -> str:
+    """SQL: the column's value as trimmed text when it can have an identifier's shape (8 to 10 characters), else
+    NULL, without casting or trimming every row (a trim of millions of long ids cost more than the scan): a whole
+    number has that shape only with 8 or 9 digits; a trim shortens only a text that begins or ends with a space."""
+    c = _quoted(column)
+    if integer:
+        return f"case when {c} between 10000000 and 999999999 then {c}::varchar end"
+    text = f"{c}::varchar"
+    low, high = _SHAPE_LENGTHS
+    return (f"case when length({text}) between {low} and {high} or (length({text}) > {high} and "
+            f"(trim(left({text}, 1)) = '' or trim(right({text}, 1)) = '')) then trim({text}) end")
+
+
 def _shaped_per_column(
     con: duckdb.DuckDBPyConnection, relation: str, bsn_columns: list[str], date_columns: list[str],
-    filter_sql: str = "true", *, small: bool = False,
+    filter_sql: str = "true", *, small: bool = False, integers: frozenset[str] = frozenset(),
 ) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
     """Per column: the distinct values that are BSN candidates (9 digits passing the 11-proef, among
     ``bsn_columns``) and full dates (among ``date_columns``), neither legitimate in their column.
 
-    One pass over the relation, each column's findings (few) gathered by a filtered aggregate. A ``small``
+    One pass over the relation gathers each column's distinct values of an identifier's length (``integers``:
+    the columns of a whole-number type, judged by their number), then only those are tested. A ``small``
     relation (one delivery's rows) is read per column instead, its distinct values tested: the shapes are
     then tested once per distinct value, not per row (a date column holds a few hundred)."""
     columns = list(dict.fromkeys([*bsn_columns, *date_columns]))
@@ -159,9 +174,11 @@ def _shaped_per_column(
             for i, c in enumerate(columns))).fetchall())
         row = [per_column[i] for i in range(len(columns))]
     else:
-        values = ", ".join(f"trim({_quoted(c)}::varchar) as v{i}" for i, c in enumerate(columns))
-        found = ", ".join(f"list(distinct v{i}) filter (where {finding_sql(c, f'v{i}')})" for i, c in enumerate(columns))
-        row = con.execute(f"select {found} from (select {values} from {relation} where {filter_sql})").fetchone()
+        values = ", ".join(f"{_candidate_sql(c, c in integers)} as v{i}" for i, c in enumerate(columns))
+        candidates = ", ".join(f"list(distinct v{i}) as v{i}" for i in range(len(columns)))
+        found = ", ".join(f"list_filter(v{i}, lambda v: {finding_sql(c, 'v')})" for i, c in enumerate(columns))
+        row = con.execute(f"select {found} from (select {candidates} from (select {values} from {relation} "
+                          f"where {filter_sql}))").fetchone()
     for column, shaped in zip(columns, row, strict=True):
         for value in shaped or ():
             if len(value) == 9 and value.isdigit():  # 9 digits are never a full date (8 digits, or separators)
@@ -202,7 +219,9 @@ def _columns(column_types: list[tuple[str, str]], types: tuple[str, ...]) -> lis
 
 
 def bsn_candidates_in_table(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, int]:
-    return bsn_candidates_in_relation(con, table, _columns(column_schema(con, table), _TEXT_TYPES))
+    kinds = column_schema(con, table)
+    return _counts(_shaped_per_column(con, table, _columns(kinds, _TEXT_TYPES), [],
+                                      integers=frozenset(_columns(kinds, _INTEGER_TYPES)))[0])
 
 
 def scan_table(con: duckdb.DuckDBPyConnection, table: str, where: str | None = None) -> dict[str, object]:
@@ -215,7 +234,8 @@ def scan_table(con: duckdb.DuckDBPyConnection, table: str, where: str | None = N
     named = [c for c in _columns(kinds, _TEXT_TYPES + _DATE_TYPES + ("BOOLEAN", "DOUBLE"))
              if c.lower() in FORBIDDEN_COLUMNS]
     typed_dates = [c for c in _columns(kinds, _DATE_TYPES) if c.lower() not in EVENT_DATE_COLUMNS]
-    bsn, dates = _shaped_per_column(con, relation, _columns(kinds, _TEXT_TYPES), _columns(kinds, ("VARCHAR",)))
+    bsn, dates = _shaped_per_column(con, relation, _columns(kinds, _TEXT_TYPES), _columns(kinds, ("VARCHAR",)),
+                                    integers=frozenset(_columns(kinds, _INTEGER_TYPES)))
     return {
         "identifying_columns": named,
         "bsn_candidates": _counts(bsn),
