@@ -223,10 +223,42 @@ create or replace temp macro rmj_or_all(rolled_up, value) as
 
 -- ---------------------------------------------------------------------------------------------------
 -- Delivery order, latest first: received_at (unknown counts as oldest), then delivery_id, then source_row
--- within one delivery. 1 marks the row that decides among the accepted rows of one key (key: a row of the
--- key's columns, e.g. (aanbieder_agb, toewijzingnummer, begindatum)).
-create or replace temp macro rmj_latest_first(key, received_at, delivery_id, source_row) as
-    row_number() over (partition by key order by received_at desc nulls last, delivery_id desc, source_row desc);
+-- within one delivery. rmj_latest_of_key('cte') gives, of the rows of the CTE or table named, the row that
+-- decides among the rows of its record_key (a row of the key's columns, e.g. (aanbieder_agb,
+-- toewijzingnummer, begindatum)): the latest in delivery order. A key held by one row only is decided
+-- without a sort; only the rows whose key hash another row holds go through the window (exact: partitioned
+-- by the key itself). Over every row the window carried all their columns through its sort.
+create or replace temp macro rmj_latest_of_key(records) as table
+    with hashed as (
+        select *, hash(record_key) as key_hash
+        from query_table(records)
+    ),
+
+    shared_hashes as (
+        select key_hash
+        from hashed
+        group by key_hash
+        having count(*) > 1
+    )
+
+    -- the columns of the rows given (so no fixed count: AM04)
+    select h.* exclude (key_hash)  -- noqa: AM04, RF02
+    from hashed as h
+    where h.key_hash not in (select s.key_hash from shared_hashes as s)
+
+    union all
+    select l.* exclude (key_hash, recency)  -- noqa: AM04, RF02
+    from (
+        select
+            h.*,
+            row_number() over (
+                partition by h.record_key
+                order by h.received_at desc nulls last, h.delivery_id desc, h.source_row desc
+            ) as recency
+        from hashed as h
+        where h.key_hash in (select s.key_hash from shared_hashes as s)
+    ) as l
+    where l.recency = 1;
 
 -- ---------------------------------------------------------------------------------------------------
 -- A figure as published (indicators.csv, and every file and message that shows a published figure): the one
