@@ -36,4 +36,5 @@ select
     leeftijd,
     q01, q02, q03, q04, q05, q06, q07, q08, q09, q10,
     geen_inzage_hulpverlener
-from rmj_latest_of_key('accepted_responses')  -- the latest row of each response
+-- the latest row of each response
+from rmj_latest_of_key('accepted_responses')

@@ -176,7 +176,9 @@ def model(name: str) -> SqlModel:
 
 
 def _select(sql: str) -> str:
-    return sql.strip().rstrip(";")
+    """The model's SELECT, ready to be wrapped (``({select}) limit 0``): a comment on its last line would
+    otherwise swallow the closing parenthesis."""
+    return sql.strip().rstrip(";") + "\n"
 
 
 def run_model(
