@@ -113,15 +113,45 @@ create or replace temp macro rmj_birth_date_latest(s) as
 -- their dependencies from the model's own SQL.
 
 -- Copies: rows equal in every column but source_row (so within one delivery); the first in file order is
--- the original (number 1), every later one a copy (number 2). content is the row without source_row:
--- struct_pack(*columns(* exclude (source_row))). One unordered min per group of equal rows (a row number
--- ordered within each group cost the goal staging a fifth of its time). The groups are partitioned by
--- the content's hash first: partitioned by the content alone, the window ran out of DuckDB's 1 GB at
--- twice the national goal rows, where this form spills and finishes (measured up to 4.5M goal rows).
-create or replace temp macro rmj_row_copy(content, source_row) as {
-    'number': case when source_row = min(source_row) over (partition by hash(content), content) then 1 else 2 end,
-    'original_row': min(source_row) over (partition by hash(content), content)
-};
+-- the original (number 1), every later one a copy (number 2). rmj_row_copies('cte') gives the rows of the
+-- CTE or table named (delivered rows: one per delivery_id + source_row) each with its row_copy. Only rows
+-- whose content hash (the row without source_row) is held by another row can have a copy: those few are
+-- grouped by their content itself, so a hash collision never makes two different rows copies. Grouping
+-- every row by its whole content cost the goal staging 2.2 of its 4.4 s CPU on the national rows (and
+-- partitioned by the content alone it ran out of DuckDB's 1 GB at twice the national goal rows).
+create or replace temp macro rmj_row_copies(delivered) as table
+    with hashed as (
+        select *, hash(struct_pack(*columns(* exclude (source_row)))) as content_hash
+        from query_table(delivered)
+    ),
+
+    repeated_hashes as (
+        select content_hash
+        from hashed
+        group by content_hash
+        having count(*) > 1
+    ),
+
+    copies as (
+        select
+            h.delivery_id,
+            h.source_row,
+            min(h.source_row) over (
+                partition by h.content_hash, struct_pack(*columns(* exclude (source_row, content_hash)))
+            ) as original_row
+        from hashed as h
+        where h.content_hash in (select r.content_hash from repeated_hashes as r)
+    )
+
+    -- the columns of the rows given (so no fixed count: AM04), and row_copy
+    select
+        h.* exclude (content_hash),  -- noqa: AM04, RF02
+        {
+            'number': case when c.original_row < h.source_row then 2 else 1 end,
+            'original_row': coalesce(c.original_row, h.source_row)
+        } as row_copy
+    from hashed as h
+    left join copies as c on c.delivery_id = h.delivery_id and c.source_row = h.source_row;
 
 -- Whether the row's ref.region entry (region: its join to ref.region) holds on day d: 0370 Beemster counts
 -- until its valid_until.
@@ -166,7 +196,7 @@ create or replace temp macro rmj_delivery_rejection(
             then {'reason': 'toewijzingnummer_invalid', 'detail': rmj_field_detail(field_problems, 'toewijzingnummer')}
     end;
 
--- exact_duplicate, the last check of every kind: a later copy of an otherwise good row (row_copy from rmj_row_copy).
+-- exact_duplicate, the last check of every kind: a later copy of an otherwise good row (row_copy from rmj_row_copies).
 create or replace temp macro rmj_exact_duplicate(row_copy) as
     case
         when row_copy.number > 1
@@ -193,10 +223,42 @@ create or replace temp macro rmj_or_all(rolled_up, value) as
 
 -- ---------------------------------------------------------------------------------------------------
 -- Delivery order, latest first: received_at (unknown counts as oldest), then delivery_id, then source_row
--- within one delivery. 1 marks the row that decides among the accepted rows of one key (key: a row of the
--- key's columns, e.g. (aanbieder_agb, toewijzingnummer, begindatum)).
-create or replace temp macro rmj_latest_first(key, received_at, delivery_id, source_row) as
-    row_number() over (partition by key order by received_at desc nulls last, delivery_id desc, source_row desc);
+-- within one delivery. rmj_latest_of_key('cte') gives, of the rows of the CTE or table named, the row that
+-- decides among the rows of its record_key (a row of the key's columns, e.g. (aanbieder_agb,
+-- toewijzingnummer, begindatum)): the latest in delivery order. A key held by one row only is decided
+-- without a sort; only the rows whose key hash another row holds go through the window (exact: partitioned
+-- by the key itself). Over every row the window carried all their columns through its sort.
+create or replace temp macro rmj_latest_of_key(records) as table
+    with hashed as (
+        select *, hash(record_key) as key_hash
+        from query_table(records)
+    ),
+
+    shared_hashes as (
+        select key_hash
+        from hashed
+        group by key_hash
+        having count(*) > 1
+    )
+
+    -- the columns of the rows given (so no fixed count: AM04)
+    select h.* exclude (key_hash)  -- noqa: AM04, RF02
+    from hashed as h
+    where h.key_hash not in (select s.key_hash from shared_hashes as s)
+
+    union all
+    select l.* exclude (key_hash, recency)  -- noqa: AM04, RF02
+    from (
+        select
+            h.*,
+            row_number() over (
+                partition by h.record_key
+                order by h.received_at desc nulls last, h.delivery_id desc, h.source_row desc
+            ) as recency
+        from hashed as h
+        where h.key_hash in (select s.key_hash from shared_hashes as s)
+    ) as l
+    where l.recency = 1;
 
 -- ---------------------------------------------------------------------------------------------------
 -- A figure as published (indicators.csv, and every file and message that shows a published figure): the one

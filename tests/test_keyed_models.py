@@ -105,6 +105,13 @@ def test_a_change_to_an_upstream_model_changes_the_fingerprint_so_the_table_is_r
     assert builds.rules_fingerprint(sql_models.model("cleaned_responses")) == responses_before
 
 
+def test_a_model_ending_in_a_comment_can_be_wrapped_as_the_per_key_and_per_period_builds_wrap_it():
+    """The builds that are not whole wrap the SELECT (``({select}) limit 0``): a comment on its last line
+    must not swallow the closing parenthesis."""
+    select = sql_models._select("select 1 as x\nfrom range(1)  -- the last line\n")
+    assert duckdb.sql(f"select count(*) from (select * from ({select}) limit 0)").fetchall() == [(0,)]
+
+
 @pytest.mark.slow  # whole `rmj process` runs: a minute or more on the shared machine
 def test_a_run_with_nothing_new_stages_only_what_was_left_behind_unless_the_rules_changed(rmj_env, tmp_path, monkeypatch):
     """``rmj process`` with nothing new (an hourly cron, say) must not rebuild the staging tables: it takes in

@@ -7,23 +7,46 @@
 -- replaced, not merged. Measurements of an unknown BSN (no pseudonym) are never linked: their delivery
 -- stands in for the pseudonym, so one delivery never replaces another's.
 with accepted_goals as (
-    select *
+    select
+        *,
+        (
+            aanbieder_agb,
+            coalesce(pseudoniem, 'delivery ' || delivery_id),
+            toewijzingnummer,
+            meetdatum
+        ) as measurement
     from staging.stg_goals
     where reject_reason is null
 ),
 
-goals_by_delivery_recency as (
-    select
-        *,
-        dense_rank() over (
-            partition by
-                aanbieder_agb,
-                coalesce(pseudoniem, 'delivery ' || delivery_id),
-                toewijzingnummer,
-                meetdatum
-            order by received_at desc nulls last, delivery_id desc
-        ) as delivery_recency
+-- Only measurements with rows of more than one delivery (few) are ranked; the rows of any other come from
+-- their one delivery. Grouped by the measurement's hash, the rest compared exactly: over every row the
+-- window carried all their columns through its sort.
+redelivered_hashes as (
+    select hash(measurement) as measurement_hash
     from accepted_goals
+    group by measurement_hash
+    having min(delivery_id) <> max(delivery_id)
+),
+
+latest_goals as (
+    select *
+    from accepted_goals
+    where hash(measurement) not in (select r.measurement_hash from redelivered_hashes as r)
+
+    union all
+    select * exclude (delivery_recency)
+    from (
+        select
+            *,
+            dense_rank() over (
+                partition by measurement
+                order by received_at desc nulls last, delivery_id desc
+            ) as delivery_recency
+        from accepted_goals
+        where hash(measurement) in (select r.measurement_hash from redelivered_hashes as r)
+    )
+    where delivery_recency = 1
 )
 
 select
@@ -40,5 +63,4 @@ select
     gas_score,
     gewicht,
     probleemafname
-from goals_by_delivery_recency
-where delivery_recency = 1
+from latest_goals

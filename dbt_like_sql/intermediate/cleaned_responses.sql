@@ -6,19 +6,17 @@
 -- rows with that key the latest in delivery order wins: received_at, then delivery_id, then source_row
 -- within one delivery. Rows of an unknown BSN (no pseudonym) are accepted but never linked: each stays its
 -- own response (its delivery and source row stand in for the pseudonym in the key).
-with responses_latest_first as (
+with accepted_responses as (  -- noqa: ST03
+    -- read by rmj_latest_of_key('accepted_responses') below, by name: sqlfluff does not see it read
     select
         *,
-        rmj_latest_first(
-            (
-                aanbieder_agb,
-                coalesce(pseudoniem, 'row ' || source_row || ' of ' || delivery_id),
-                toewijzingnummer,
-                vragenlijst,
-                invuldatum
-            ),
-            received_at, delivery_id, source_row
-        ) as recency
+        (
+            aanbieder_agb,
+            coalesce(pseudoniem, 'row ' || source_row || ' of ' || delivery_id),
+            toewijzingnummer,
+            vragenlijst,
+            invuldatum
+        ) as record_key
     from staging.stg_responses
     where reject_reason is null
 )
@@ -38,5 +36,5 @@ select
     leeftijd,
     q01, q02, q03, q04, q05, q06, q07, q08, q09, q10,
     geen_inzage_hulpverlener
-from responses_latest_first
-where recency = 1
+-- the latest row of each response
+from rmj_latest_of_key('accepted_responses')

@@ -7,18 +7,17 @@
 -- (2 replaces the earlier one); when the latest is a 3 (delete) the trajectory is gone. A later 1 or 2 after
 -- a delete brings the trajectory back. The reason of ending is classified by ref.reden_beeindiging:
 -- CBS category, whether it counts as an end of care, whether it is uitval.
-with records_latest_first as (
-    select
-        *,
-        rmj_latest_first((aanbieder_agb, toewijzingnummer, begindatum), received_at, delivery_id, source_row) as recency
+with accepted_records as (  -- noqa: ST03
+    -- read by rmj_latest_of_key('accepted_records') below, by name: sqlfluff does not see it read
+    select *, (aanbieder_agb, toewijzingnummer, begindatum) as record_key
     from staging.stg_stop_zorg
     where reject_reason is null
 ),
 
 current_records as (
     select *
-    from records_latest_first
-    where recency = 1 and status_aanlevering <> 3
+    from rmj_latest_of_key('accepted_records')  -- the latest record of each key
+    where status_aanlevering <> 3
 )
 
 select

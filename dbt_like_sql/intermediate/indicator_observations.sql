@@ -10,37 +10,107 @@
 -- back to its deliveries with the very rows that made it. observation_id is the trajectory key, the
 -- indicator and the number of the source row (response, outcome or GAS measurement) within the key, in the
 -- order of its content (an observation has no key of its own: two answers of one questionnaire can be
--- alike in every column; rows alike in that order make alike observations). Numbering the source rows,
--- not the observations, keeps the sort to a third of the rows. toewijzingnummer is kept so the table can
--- be rebuilt per key.
-with responses as (
+-- alike in every column; rows alike in that order make alike observations). The source rows are numbered,
+-- not the observations (a third of the rows), and only those of keys with more than one of a kind go
+-- through a window: every other is number 1 without a sort (a window over every source row carried all its
+-- columns through the sort). toewijzingnummer is kept so the table can be rebuilt per key.
+with response_rows as (
     select
         year(invuldatum)::integer as year,
         gemeentecode, subregio, aanbieder_agb, toewijzingnummer, respondent_group, care_type, delivery_id,
-        q01, q02, q03, q04, q05, q06, q07, q08, q09, q10,
-        row_number() over (
-            partition by aanbieder_agb, toewijzingnummer
-            order by year(invuldatum), delivery_id, gemeentecode, respondent_group, care_type,
-                q01, q02, q03, q04, q05, q06, q07, q08, q09, q10
-        ) as source_nr
+        q01, q02, q03, q04, q05, q06, q07, q08, q09, q10
     from intermediate.cleaned_responses
     where invuldatum is not null
 ),
 
-outcomes as (
+responses_shared_keys as (
+    select aanbieder_agb, toewijzingnummer
+    from response_rows
+    group by aanbieder_agb, toewijzingnummer
+    having count(*) > 1
+),
+
+responses as (
+    select r.*, 1 as source_nr
+    from response_rows as r
+    where not exists (
+        select 1 from responses_shared_keys as k
+        where k.aanbieder_agb is not distinct from r.aanbieder_agb and k.toewijzingnummer is not distinct from r.toewijzingnummer
+    )
+
+    union all
     select
-        *,
-        row_number() over (partition by aanbieder_agb, toewijzingnummer order by begindatum) as source_nr
+        r.*,
+        row_number() over (
+            partition by r.aanbieder_agb, r.toewijzingnummer
+            order by r.year, r.delivery_id, r.gemeentecode, r.respondent_group, r.care_type,
+                r.q01, r.q02, r.q03, r.q04, r.q05, r.q06, r.q07, r.q08, r.q09, r.q10
+        )
+    from response_rows as r
+    where exists (
+        select 1 from responses_shared_keys as k
+        where k.aanbieder_agb is not distinct from r.aanbieder_agb and k.toewijzingnummer is not distinct from r.toewijzingnummer
+    )
+),
+
+ended as (
+    select *
     from intermediate.trajectory_outcomes
     where counts_as_end and einddatum is not null
 ),
 
-goal_measurements as (
-    select
-        *,
-        row_number() over (partition by aanbieder_agb, toewijzingnummer order by meetdatum, pseudoniem) as source_nr
+ended_shared_keys as (
+    select aanbieder_agb, toewijzingnummer
+    from ended
+    group by aanbieder_agb, toewijzingnummer
+    having count(*) > 1
+),
+
+outcomes as (
+    select r.*, 1 as source_nr
+    from ended as r
+    where not exists (
+        select 1 from ended_shared_keys as k
+        where k.aanbieder_agb is not distinct from r.aanbieder_agb and k.toewijzingnummer is not distinct from r.toewijzingnummer
+    )
+
+    union all
+    select r.*, row_number() over (partition by r.aanbieder_agb, r.toewijzingnummer order by r.begindatum)
+    from ended as r
+    where exists (
+        select 1 from ended_shared_keys as k
+        where k.aanbieder_agb is not distinct from r.aanbieder_agb and k.toewijzingnummer is not distinct from r.toewijzingnummer
+    )
+),
+
+measured as (
+    select *
     from intermediate.gas_scores
     where meetdatum is not null
+),
+
+measured_shared_keys as (
+    select aanbieder_agb, toewijzingnummer
+    from measured
+    group by aanbieder_agb, toewijzingnummer
+    having count(*) > 1
+),
+
+goal_measurements as (
+    select r.*, 1 as source_nr
+    from measured as r
+    where not exists (
+        select 1 from measured_shared_keys as k
+        where k.aanbieder_agb is not distinct from r.aanbieder_agb and k.toewijzingnummer is not distinct from r.toewijzingnummer
+    )
+
+    union all
+    select r.*, row_number() over (partition by r.aanbieder_agb, r.toewijzingnummer order by r.meetdatum, r.pseudoniem)
+    from measured as r
+    where exists (
+        select 1 from measured_shared_keys as k
+        where k.aanbieder_agb is not distinct from r.aanbieder_agb and k.toewijzingnummer is not distinct from r.toewijzingnummer
+    )
 ),
 
 -- One row per answer in an item's denominator (min_value..max_value): 9 (not applicable) and empty drop out.
@@ -106,6 +176,10 @@ observations as (
 )
 
 select
-    aanbieder_agb || '/' || toewijzingnummer || '/' || indicator || '/' || source_nr as observation_id,
+    -- one string built at once (|| built one per operator); NULL where a part is NULL, as with ||
+    case
+        when aanbieder_agb is not null and toewijzingnummer is not null and indicator is not null
+            then concat(aanbieder_agb, '/', toewijzingnummer, '/', indicator, '/', source_nr)
+    end as observation_id,
     * exclude (source_nr)
 from observations

@@ -16,8 +16,9 @@
 -- scores, all of those rows are rejected as probleemafname_inconsistent.
 -- exact_duplicate is the last check, as in the codebook: a copy of a row that fails another check carries
 -- that reason; only copies of otherwise good rows are reported as exact_duplicate (the first is kept).
-with delivered_rows as (
-    select *, rmj_row_copy(struct_pack(*columns(* exclude (source_row))), source_row) as row_copy
+with delivered_rows as (  -- noqa: ST03
+    -- read by rmj_row_copies('delivered_rows') below, by name: sqlfluff does not see it read
+    select *
     from pseudo.goals
     where $delivery_ids is null or list_contains($delivery_ids, delivery_id)  -- this run's deliveries
 ),
@@ -30,7 +31,7 @@ typed as (
             when r.gewicht is null and rmj_field_problems(r.field_problems, ['gewicht']) is null then 1.0
             else r.gewicht
         end as gewicht_number
-    from delivered_rows as r
+    from rmj_row_copies('delivered_rows') as r  -- each with its row_copy
     left join audit.deliveries as d on d.delivery_id = r.delivery_id
 ),
 
@@ -68,28 +69,40 @@ row_checks as (
     from municipality_lookup as m
 ),
 
-measurement_scores as (
+-- The measurements whose rows that pass every row check carry different scores (few), grouped from those
+-- rows alone and joined back: a window over the measurement carried every column of every row through its
+-- sort (2.8 s of the model's 3.3 s on the national goal rows).
+inconsistent_measurements as (
     select
-        *,
-        min(case when row_rejection is null then probleemafname end) over measurement as lowest_score,
-        max(case when row_rejection is null then probleemafname end) over measurement as highest_score
+        delivery_id, aanbieder_agb, pseudoniem, toewijzingnummer, meetdatum,
+        min(probleemafname) as lowest_score,
+        max(probleemafname) as highest_score
     from row_checks
-    window measurement as (partition by delivery_id, aanbieder_agb, pseudoniem, toewijzingnummer, meetdatum)
+    where row_rejection is null
+    group by delivery_id, aanbieder_agb, pseudoniem, toewijzingnummer, meetdatum
+    having min(probleemafname) <> max(probleemafname)
 ),
 
 checked as (
     select
-        *,
+        r.*,
         coalesce(
-            row_rejection,
+            r.row_rejection,
             case
-                when lowest_score <> highest_score
+                when i.lowest_score is not null
                     then {'reason': 'probleemafname_inconsistent',
-                          'detail': 'probleemafname from ' || lowest_score || ' to ' || highest_score}
+                          'detail': 'probleemafname from ' || i.lowest_score || ' to ' || i.highest_score}
             end,
-            rmj_exact_duplicate(row_copy)
+            rmj_exact_duplicate(r.row_copy)
         ) as rejection
-    from measurement_scores
+    from row_checks as r
+    -- not distinct: a measurement's key may hold NULLs (pseudoniem of an unknown BSN), grouped as one
+    left join inconsistent_measurements as i
+        on i.delivery_id is not distinct from r.delivery_id
+        and i.aanbieder_agb is not distinct from r.aanbieder_agb
+        and i.pseudoniem is not distinct from r.pseudoniem
+        and i.toewijzingnummer is not distinct from r.toewijzingnummer
+        and i.meetdatum is not distinct from r.meetdatum
 )
 
 select

@@ -13,8 +13,9 @@
 -- exact_duplicate is the last check, as in the codebook: a copy of a row that fails another check carries
 -- that reason (both rows are rejected and reported); only copies of otherwise good rows are reported as
 -- exact_duplicate, the first of them (lowest source_row) is kept.
-with delivered_rows as (
-    select *, rmj_row_copy(struct_pack(*columns(* exclude (source_row))), source_row) as row_copy
+with delivered_rows as (  -- noqa: ST03
+    -- read by rmj_row_copies('delivered_rows') below, by name: sqlfluff does not see it read
+    select *
     from pseudo.responses
     where $delivery_ids is null or list_contains($delivery_ids, delivery_id)  -- this run's deliveries
 ),
@@ -26,7 +27,7 @@ typed as (
         rmj_field_problems(
             r.field_problems, ['q01', 'q02', 'q03', 'q04', 'q05', 'q06', 'q07', 'q08', 'q09', 'q10', 'geen_inzage_hulpverlener']
         ) as answer_problems
-    from delivered_rows as r
+    from rmj_row_copies('delivered_rows') as r  -- each with its row_copy
     left join audit.deliveries as d on d.delivery_id = r.delivery_id
 ),
 

@@ -176,7 +176,9 @@ def model(name: str) -> SqlModel:
 
 
 def _select(sql: str) -> str:
-    return sql.strip().rstrip(";")
+    """The model's SELECT, ready to be wrapped (``({select}) limit 0``): a comment on its last line would
+    otherwise swallow the closing parenthesis."""
+    return sql.strip().rstrip(";") + "\n"
 
 
 def run_model(
@@ -317,9 +319,13 @@ def grain_violations(
     columns = ", ".join(c.name for c in grain)
     compared = " and ".join(f"{c.name} is not null" for c in grain if c.nullable) or "true"
     scope = f"(select * from {sql_model.table} {where})"
+    # Keys are grouped by their hash first (a number, not the key's text): only the rows whose hash another row
+    # holds are grouped by the key itself, so a collision is never counted (3.6M observation ids: 0.70 -> 0.58 s CPU).
+    shared = f"select hash({columns}) from {scope} where {compared} group by 1 having count(*) > 1"
     found = {
         "duplicate_keys": con.execute(
-            f"select count(*) from (select {columns} from {scope} where {compared} group by all having count(*) > 1)",
+            f"select count(*) from (select {columns} from {scope} where {compared} and hash({columns}) in ({shared}) "
+            "group by all having count(*) > 1)",
             params,
         ).fetchone()[0]
     }
