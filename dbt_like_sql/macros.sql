@@ -260,6 +260,39 @@ create or replace temp macro rmj_latest_of_key(records) as table
     ) as l
     where l.recency = 1;
 
+-- The source rows of the observations, numbered within their provider + toewijzingnummer: rmj_numbered_per_key('cte')
+-- gives the rows of the CTE named, each with source_nr, its number among its key's rows in the order of its
+-- number_order (a struct of the ordering columns: ordered field by field, NULLs last, as the columns would be).
+-- A key held by one row only is number 1 without a sort; only the rows of keys held by more than one go
+-- through the window (a window over every source row carried all its columns through the sort).
+create or replace temp macro rmj_numbered_per_key(numbered) as table
+    with shared_keys as (
+        select aanbieder_agb, toewijzingnummer
+        from query_table(numbered)
+        group by aanbieder_agb, toewijzingnummer
+        having count(*) > 1
+    )
+
+    -- the columns of the rows given (so no fixed count: AM04)
+    select
+        r.* exclude (number_order),  -- noqa: AM04, RF02
+        1 as source_nr
+    from query_table(numbered) as r
+    where not exists (
+        select 1 from shared_keys as k
+        where k.aanbieder_agb is not distinct from r.aanbieder_agb and k.toewijzingnummer is not distinct from r.toewijzingnummer
+    )
+
+    union all
+    select
+        r.* exclude (number_order),  -- noqa: AM04, RF02
+        row_number() over (partition by r.aanbieder_agb, r.toewijzingnummer order by r.number_order) as source_nr
+    from query_table(numbered) as r
+    where exists (
+        select 1 from shared_keys as k
+        where k.aanbieder_agb is not distinct from r.aanbieder_agb and k.toewijzingnummer is not distinct from r.toewijzingnummer
+    );
+
 -- ---------------------------------------------------------------------------------------------------
 -- A figure as published (indicators.csv, and every file and message that shows a published figure): the one
 -- place of the publication's rounding. The warehouse keeps the unrounded values.

@@ -14,103 +14,44 @@
 -- not the observations (a third of the rows), and only those of keys with more than one of a kind go
 -- through a window: every other is number 1 without a sort (a window over every source row carried all its
 -- columns through the sort). toewijzingnummer is kept so the table can be rebuilt per key.
-with response_rows as (
+with response_rows as (  -- noqa: ST03
+    -- read by rmj_numbered_per_key('response_rows') below, by name: sqlfluff does not see it read
     select
         year(invuldatum)::integer as year,
         gemeentecode, subregio, aanbieder_agb, toewijzingnummer, respondent_group, care_type, delivery_id,
-        q01, q02, q03, q04, q05, q06, q07, q08, q09, q10
+        q01, q02, q03, q04, q05, q06, q07, q08, q09, q10,
+        struct_pack(  -- the order of a key's responses: their content
+            year := year(invuldatum)::integer, delivery_id, gemeentecode, respondent_group, care_type,
+            q01, q02, q03, q04, q05, q06, q07, q08, q09, q10
+        ) as number_order
     from intermediate.cleaned_responses
     where invuldatum is not null
 ),
 
-responses_shared_keys as (
-    select aanbieder_agb, toewijzingnummer
-    from response_rows
-    group by aanbieder_agb, toewijzingnummer
-    having count(*) > 1
-),
-
 responses as (
-    select r.*, 1 as source_nr
-    from response_rows as r
-    where not exists (
-        select 1 from responses_shared_keys as k
-        where k.aanbieder_agb is not distinct from r.aanbieder_agb and k.toewijzingnummer is not distinct from r.toewijzingnummer
-    )
-
-    union all
-    select
-        r.*,
-        row_number() over (
-            partition by r.aanbieder_agb, r.toewijzingnummer
-            order by r.year, r.delivery_id, r.gemeentecode, r.respondent_group, r.care_type,
-                r.q01, r.q02, r.q03, r.q04, r.q05, r.q06, r.q07, r.q08, r.q09, r.q10
-        )
-    from response_rows as r
-    where exists (
-        select 1 from responses_shared_keys as k
-        where k.aanbieder_agb is not distinct from r.aanbieder_agb and k.toewijzingnummer is not distinct from r.toewijzingnummer
-    )
+    select * from rmj_numbered_per_key('response_rows')
 ),
 
-ended as (
-    select *
+ended as (  -- noqa: ST03
+    -- read by rmj_numbered_per_key('ended') below, by name
+    select *, struct_pack(begindatum) as number_order
     from intermediate.trajectory_outcomes
     where counts_as_end and einddatum is not null
 ),
 
-ended_shared_keys as (
-    select aanbieder_agb, toewijzingnummer
-    from ended
-    group by aanbieder_agb, toewijzingnummer
-    having count(*) > 1
-),
-
 outcomes as (
-    select r.*, 1 as source_nr
-    from ended as r
-    where not exists (
-        select 1 from ended_shared_keys as k
-        where k.aanbieder_agb is not distinct from r.aanbieder_agb and k.toewijzingnummer is not distinct from r.toewijzingnummer
-    )
-
-    union all
-    select r.*, row_number() over (partition by r.aanbieder_agb, r.toewijzingnummer order by r.begindatum)
-    from ended as r
-    where exists (
-        select 1 from ended_shared_keys as k
-        where k.aanbieder_agb is not distinct from r.aanbieder_agb and k.toewijzingnummer is not distinct from r.toewijzingnummer
-    )
+    select * from rmj_numbered_per_key('ended')
 ),
 
-measured as (
-    select *
+measured as (  -- noqa: ST03
+    -- read by rmj_numbered_per_key('measured') below, by name
+    select *, struct_pack(meetdatum, pseudoniem) as number_order
     from intermediate.gas_scores
     where meetdatum is not null
 ),
 
-measured_shared_keys as (
-    select aanbieder_agb, toewijzingnummer
-    from measured
-    group by aanbieder_agb, toewijzingnummer
-    having count(*) > 1
-),
-
 goal_measurements as (
-    select r.*, 1 as source_nr
-    from measured as r
-    where not exists (
-        select 1 from measured_shared_keys as k
-        where k.aanbieder_agb is not distinct from r.aanbieder_agb and k.toewijzingnummer is not distinct from r.toewijzingnummer
-    )
-
-    union all
-    select r.*, row_number() over (partition by r.aanbieder_agb, r.toewijzingnummer order by r.meetdatum, r.pseudoniem)
-    from measured as r
-    where exists (
-        select 1 from measured_shared_keys as k
-        where k.aanbieder_agb is not distinct from r.aanbieder_agb and k.toewijzingnummer is not distinct from r.toewijzingnummer
-    )
+    select * from rmj_numbered_per_key('measured')
 ),
 
 -- One row per answer in an item's denominator (min_value..max_value): 9 (not applicable) and empty drop out.
