@@ -118,29 +118,31 @@ def _pending_sql() -> str:
     return f"({_staged_deliveries_sql()}) except select delivery_id from {_LEDGER} where model = ?"
 
 
+def touched_keys_sql(model: sql_models.SqlModel, deliveries: str) -> str:
+    """The key values a keyed ``model`` rebuilds for the deliveries ``deliveries`` (SQL of their delivery_ids):
+    those of every staged row of theirs, so a correction, a deletion or a late original rebuilds its
+    trajectory from all its rows, whatever their delivery."""
+    keys = ", ".join(model.keys)
+    return " union ".join(f"select {keys} from {m.table} where delivery_id in ({deliveries})"
+                          for m in sql_models.discover() if m.incremental)
+
+
 def build_keyed(con, model: sql_models.SqlModel) -> tuple[int, str | None]:
     """Rebuild ``model`` for the keys touched by the deliveries it has not taken in yet, or whole.
 
     The deliveries not yet taken in are read from the ledger ``audit.model_deliveries`` (written in the same
     transaction as the rows), so a delivery left behind by a run that died is taken in by the next one. The
-    keys are those of every staged row of those deliveries: a correction, a deletion or a late original
-    rebuilds its trajectory from all its rows, whatever their delivery. Whole when the table is missing or
+    keys: :func:`touched_keys_sql`. Whole when the table is missing or
     its rules changed (the fingerprint kept as the table's comment). Returns (rows written, the temporary
     table of the keys rebuilt; None = the whole table was written).
     """
     fingerprint = "rules " + rules_fingerprint(model)
     con.execute(f"create table if not exists {_LEDGER} (model varchar not null, delivery_id varchar not null)")
-    keys = ", ".join(model.keys)
     staged = _staged_deliveries_sql()
     if _rules_current(con, model, fingerprint):
         con.execute(f"create or replace temp table rmj_pending_deliveries as {_pending_sql()}", [model.table])
-        con.execute(
-            f"create or replace temp table {_CHANGED_KEYS} as "
-            + " union ".join(
-                f"select {keys} from {m.table} where delivery_id in (select delivery_id from rmj_pending_deliveries)"
-                for m in sql_models.discover() if m.incremental
-            )
-        )
+        con.execute(f"create or replace temp table {_CHANGED_KEYS} as "
+                    + touched_keys_sql(model, "select delivery_id from rmj_pending_deliveries"))
         rows = sql_models.run_model(con, model, keys_table=_CHANGED_KEYS, also=(
             (f"insert into {_LEDGER} select ?, delivery_id from rmj_pending_deliveries", [model.table]),
         ))
@@ -153,16 +155,23 @@ def build_keyed(con, model: sql_models.SqlModel) -> tuple[int, str | None]:
     return rows, None
 
 
-def state(con, model: sql_models.SqlModel) -> str | None:
+def state(con, model: sql_models.SqlModel, without: list[str] | tuple[str, ...] = ()) -> str | None:
     """What a keyed model's rows are a function of: the rules they were built under (the table's comment)
-    and the deliveries taken in (the ledger). The same state means the same rows; None for other models."""
+    and the deliveries taken in (the ledger). The same state means the same rows; None for other models.
+    ``without``: the state as it was before the table took in those deliveries (under the same rules)."""
     if not model.keys:
         return None
     schema, name = model.table.split(".")
     return con.execute(
         "select (select comment from duckdb_tables() where database_name = current_database() "
-        "and schema_name = ? and table_name = ?) || ' ' || "
-        f"(select coalesce(md5(string_agg(delivery_id, ',' order by delivery_id)), '') from {_LEDGER} where model = ?)",
-        [schema, name, model.table],
+        "and schema_name = ? and table_name = ?) || ' ' || ?",
+        [schema, name, taken_in(con, model, without)],
     ).fetchone()[0]
+
+
+def taken_in(con, model: sql_models.SqlModel, without: list[str] | tuple[str, ...] = ()) -> str:
+    """A digest of the deliveries the keyed model has taken in (but ``without``); '' when none."""
+    return con.execute(
+        f"select coalesce(md5(string_agg(delivery_id, ',' order by delivery_id)), '') from {_LEDGER} "
+        "where model = ? and not list_contains(?, delivery_id)", [model.table, list(without)]).fetchone()[0]
 

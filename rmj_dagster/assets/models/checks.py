@@ -88,35 +88,23 @@ def validation_stands(instance: dg.DagsterInstance, con) -> bool:
                                         "table_state": builds.state(con, _cleaned_responses())}
 
 
-# the ledger part of ``builds.state`` without some deliveries
-_LEDGER_WITHOUT = ("select coalesce(md5(string_agg(delivery_id, ',' order by delivery_id)), '') from "
-                   f"{builds._LEDGER} where model = ? and not list_contains(?, delivery_id)")
-
-
-def _rest_stood(instance: dg.DagsterInstance, con, model: sql_models.SqlModel, deliveries: list[str], now: str | None) -> bool:
+def _rest_stood(instance: dg.DagsterInstance, con, model: sql_models.SqlModel, deliveries: list[str]) -> bool:
     """Whether every row of ``model`` this delivery run did not validate was validated before it (or there is
     none: the table holds this run's deliveries only): the latest validation passed over every row as the
     table then was, under this suite and the same rules, and the table has taken in only this run's
     deliveries since (its state without them is that state). A keyed build rewrites only the keys its new
     deliveries touch, and this run validated every row under them."""
-    if now is None:
-        return False
-    rest = con.execute(_LEDGER_WITHOUT, [model.table, deliveries]).fetchone()[0]
-    if rest == "":
+    if builds.taken_in(con, model, without=deliveries) == "":
         return True
     before = _latest_passed(instance, finished=True)  # before this run's own
-    if before is None or before["suite_version"] != expectations.suite_version() or not before["table_state"]:
-        return False
-    rules, _, ledger = before["table_state"].rpartition(" ")
-    return now.rpartition(" ")[0] == rules and rest == ledger
+    return before == {"suite_version": expectations.suite_version(),
+                      "table_state": builds.state(con, model, without=deliveries)}
 
 
 def _changed_rows_sql(model: sql_models.SqlModel, columns: str) -> str:
     """The rows of ``model`` a delivery run (``$ids``) changed: its deliveries' rows and every row under a key
     (``-- incremental by key``) that any of its staged rows has, whatever their delivery (``builds.build_keyed``)."""
-    keys = ", ".join(model.keys)
-    touched = " union ".join(f"select {keys} from {m.table} where list_contains($ids, delivery_id)"
-                             for m in sql_models.discover() if m.incremental)
+    touched = builds.touched_keys_sql(model, "select unnest($ids)")
     same_key = " and ".join(f"t.{k} = r.{k}" for k in model.keys)
     return (f"with touched as ({touched}) select {columns} from {model.table} r where list_contains($ids, r.delivery_id) "
             f"or exists (select 1 from touched t where {same_key})")
@@ -147,9 +135,8 @@ def conforms_to_codebook(context: dg.AssetCheckExecutionContext, warehouse: Ware
         else:
             rows = con.sql(f"select {columns} from {model.table}").to_arrow_table()
         # every row validated, now or (the rest) before: the state of the table it stands for (validation_stands)
-        now = builds.state(con, model)
-        covered = not deliveries or _rest_stood(context.instance, con, model, deliveries, now)
-        state = {"table_state": now} if covered else {}
+        covered = not deliveries or _rest_stood(context.instance, con, model, deliveries)
+        state = {"table_state": builds.state(con, model)} if covered else {}
     verified = (f"rows of intermediate.cleaned_responses the run's {len(deliveries)} deliveries changed "
                 "(theirs and every row under a key they touched)" if deliveries
                 else "every row of intermediate.cleaned_responses (all periods)")
