@@ -72,7 +72,7 @@ def _process(_: argparse.Namespace) -> int:
     # check needs it; with nothing new a GX check seldom runs, and starts the worker itself: runner).
     zone = LandingZone(rmj_settings.Settings.from_env().landing_dir).ensure()
     first_look = zone.first_look(rmj_settings.settle_seconds())
-    if first_look.states or zone.pending_claims():
+    if zone.holds_deliveries(first_look):
         expectations.import_in_background()
 
     from rmj_dagster.runner import process

@@ -238,7 +238,7 @@ def process(settings: Settings | None = None, instance: dg.DagsterInstance | Non
     # The sensor's complete-file rule, with two looks a moment apart: a file still being written waits.
     # The setup below is done between the looks, while the files settle.
     first_look = first_look or zone.first_look(settle_seconds())
-    if first_look.states or zone.pending_claims():
+    if zone.holds_deliveries(first_look):
         expectations.import_in_background()  # the delivery run's GX check needs it; meanwhile files settle
     defs = build_defs()  # resources from the RMJ_* environment as it is now
     instance = instance or local_instance.instance()  # the one the UI shows (DAGSTER_HOME)

@@ -380,6 +380,10 @@ class LandingZone:
             if folder.is_dir() and any(not p.name.startswith(".") for p in folder.iterdir())
         )
 
+    def holds_deliveries(self, look: FirstLook) -> bool:
+        """Whether there may be deliveries to take in: files in the look, or claims an earlier run left."""
+        return bool(look.states) or bool(self.pending_claims())
+
     def claimed(self, delivery_id: str) -> Path | None:
         folder = self.received / delivery_id
         if not folder.is_dir():
