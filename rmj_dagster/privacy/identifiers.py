@@ -193,9 +193,11 @@ def _counts(values: dict[str, set[str]]) -> dict[str, int]:
     return {column: len(found) for column, found in values.items() if found}
 
 
-def bsn_candidates_in_relation(con: duckdb.DuckDBPyConnection, relation: str, columns: list[str]) -> dict[str, int]:
-    """Per column: how many distinct 9-digit values pass the 11-proef and are not legitimate there."""
-    return _counts(_shaped_per_column(con, relation, columns, [])[0])
+def bsn_candidates_in_relation(con: duckdb.DuckDBPyConnection, relation: str, columns: list[str],
+                               integers: frozenset[str] = frozenset()) -> dict[str, int]:
+    """Per column: how many distinct 9-digit values pass the 11-proef and are not legitimate there
+    (``integers``: the columns of a whole-number type)."""
+    return _counts(_shaped_per_column(con, relation, columns, [], integers=integers)[0])
 
 
 def full_dates_in_relation(con: duckdb.DuckDBPyConnection, relation: str, columns: list[str]) -> dict[str, int]:
@@ -220,8 +222,7 @@ def _columns(column_types: list[tuple[str, str]], types: tuple[str, ...]) -> lis
 
 def bsn_candidates_in_table(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, int]:
     kinds = column_schema(con, table)
-    return _counts(_shaped_per_column(con, table, _columns(kinds, _TEXT_TYPES), [],
-                                      integers=frozenset(_columns(kinds, _INTEGER_TYPES)))[0])
+    return bsn_candidates_in_relation(con, table, _columns(kinds, _TEXT_TYPES), frozenset(_columns(kinds, _INTEGER_TYPES)))
 
 
 def scan_table(con: duckdb.DuckDBPyConnection, table: str, where: str | None = None) -> dict[str, object]:
