@@ -11,10 +11,8 @@
 -- its valid_until and is reported as 0439. The same field rules as stg_stop_zorg (macros.sql).
 -- exact_duplicate is the last check, as in the codebook: only copies of otherwise good rows are reported
 -- as exact_duplicate (the first is kept).
-with delivered_rows as not materialized (  -- noqa: ST03
+with delivered_rows as (  -- noqa: ST03
     -- read by rmj_row_copies('delivered_rows') below, by name: sqlfluff does not see it read
-    -- not materialized: rmj_row_copies reads it three times, and scanning its table each time costs less than
-    -- a copy of every delivered row (stg_goals 2.7 -> 2.3 s CPU on the national goal rows)
     select *
     from pseudo.start_zorg
     where $delivery_ids is null or list_contains($delivery_ids, delivery_id)  -- this run's deliveries
