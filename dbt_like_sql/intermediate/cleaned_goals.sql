@@ -6,7 +6,9 @@
 -- delivery (received_at, then delivery_id) with accepted rows for it; rows of earlier deliveries are
 -- replaced, not merged. Measurements of an unknown BSN (no pseudonym) are never linked: their delivery
 -- stands in for the pseudonym, so one delivery never replaces another's.
-with accepted_goals as (
+-- not materialized: read three times below, and scanning staging each time costs less than a copy of every
+-- accepted row (1.66 -> 1.36 s CPU on the national goal rows; a per-key build costs the same)
+with accepted_goals as not materialized (
     select
         *,
         (

@@ -170,8 +170,9 @@ def state(con, model: sql_models.SqlModel, without: list[str] | tuple[str, ...] 
 
 
 def taken_in(con, model: sql_models.SqlModel, without: list[str] | tuple[str, ...] = ()) -> str:
-    """A digest of the deliveries the keyed model has taken in (but ``without``); '' when none."""
+    """A digest of the deliveries the keyed model has taken in (but ``without``); '' when none. Fetched whole,
+    so the connection can take a relation (``con.sql``) next: DuckDB refuses one after a result half fetched."""
     return con.execute(
         f"select coalesce(md5(string_agg(delivery_id, ',' order by delivery_id)), '') from {_LEDGER} "
-        "where model = ? and not list_contains(?, delivery_id)", [model.table, list(without)]).fetchone()[0]
+        "where model = ? and not list_contains(?, delivery_id)", [model.table, list(without)]).fetchall()[0][0]
 

