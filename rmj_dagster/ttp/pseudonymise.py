@@ -153,7 +153,8 @@ def load_deliveries(
     With ``judged`` (the step's :class:`Judged`) an identity judged by an earlier read is not hashed again.
 
     When a read of several files fails on the content of one (a ragged row, anything but the machine
-    failing), each is read again alone, so only that one is quarantined. A failure of the machine
+    failing), the read is split in halves, and so on, until the file at fault is read alone and only it is
+    quarantined: a few reads per bad file, not one per file of the read. A failure of the machine
     (``ENVIRONMENT_ERRORS``) is raised: the run fails and the originals wait for the retry.
     """
     try:
@@ -163,10 +164,9 @@ def load_deliveries(
             raise
         if len(deliveries) == 1:
             return {deliveries[0].delivery_id: as_quarantine(error)}
-    outcomes: dict[str, int | Quarantine] = {}
-    for delivery in deliveries:
-        outcomes |= load_deliveries(con, [delivery], key, batch, judged)
-    return outcomes
+    half = len(deliveries) // 2
+    return (load_deliveries(con, deliveries[:half], key, batch, judged)
+            | load_deliveries(con, deliveries[half:], key, batch, judged))
 
 
 def _load_together(
