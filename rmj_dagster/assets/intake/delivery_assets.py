@@ -272,18 +272,19 @@ def _to_scan(context: dg.AssetExecutionContext, con, delivery_ids: list[str]) ->
 
 
 def _record_destruction(con, kept_of: dict[str, object]) -> None:
-    """Audit that the originals are gone (or, in development, where they were kept), in one transaction."""
+    """Audit that the originals are gone (or, in development, where they were kept): one transaction, one
+    statement per audit table for all of them."""
+    if not kept_of:
+        return
+    kept = (list(kept_of), [str(k) if k else None for k in kept_of.values()], _now())
+    changes = "(select unnest(?::varchar[]) as delivery_id, unnest(?::varchar[]) as kept) k"
     with transaction(con):
-        for delivery_id, kept in kept_of.items():
-            con.execute(
-                "update audit.deliveries set destroyed_at = ? where delivery_id = ?",
-                [None if kept else _now(), delivery_id],
-            )
-            con.execute(
-                "update audit.file_receipts set outcome = 'processed', destroyed_at = ?, kept_at = ? "
-                "where delivery_id = ? and outcome = 'received'",
-                [None if kept else _now(), str(kept) if kept else None, delivery_id],
-            )
+        con.execute(f"update audit.deliveries d set destroyed_at = case when k.kept is null then ?::timestamp end "
+                    f"from {changes} where d.delivery_id = k.delivery_id", [kept[2], kept[0], kept[1]])
+        con.execute(f"update audit.file_receipts r set outcome = 'processed', kept_at = k.kept, "
+                    f"destroyed_at = case when k.kept is null then ?::timestamp end "
+                    f"from {changes} where r.delivery_id = k.delivery_id and r.outcome = 'received'",
+                    [kept[2], kept[0], kept[1]])
 
 
 def _record_unrecorded_destructions(con, zone: LandingZone, retain: bool) -> None:
@@ -347,15 +348,16 @@ def _store(con, zone: LandingZone, batch: pseudonymise.Batch, waiting: dict[str,
     their rows are committed. A kill in between leaves loaded deliveries with their original still claimed:
     the rerun loads them again (delete-then-insert) or records the destruction it missed."""
     stored: dict[str, list[int]] = {}  # kind -> [deliveries, rows]
-    kept_any = False
-    for delivery_id in batch.store():
-        path, kind, rows = waiting.pop(delivery_id)
-        kept = zone.dispose(path, retain=retain)
-        _record_destruction(con, {delivery_id: kept})  # right after each: the window for a kill stays one file
+    done = {delivery_id: waiting.pop(delivery_id) for delivery_id in batch.store()}
+    # each original destroyed, then the batch's destructions recorded at once: a kill in between leaves
+    # loaded deliveries without their original, which the next run records (_record_unrecorded_destructions)
+    kept_of = dict(zip(done, zone.dispose_all([path for path, _kind, _rows in done.values()], retain=retain), strict=True))
+    _record_destruction(con, kept_of)
+    for _path, kind, rows in done.values():
         stored.setdefault(kind, [0, 0])
         stored[kind][0] += 1
         stored[kind][1] += rows
-        kept_any = kept_any or kept is not None
+    kept_any = any(kept is not None for kept in kept_of.values())
     if stored:  # one line per stored batch: an event per delivery costs the run more than the line is worth
         counts = ", ".join(f"{n} {kind} ({rows} rows)" for kind, (n, rows) in sorted(stored.items()))
         log.info(f"pseudonymised and stored: {counts}; originals {'kept (development retention)' if kept_any else 'destroyed'} "
