@@ -170,3 +170,21 @@ def test_dispose_all_destroys_each_original_and_forgets_their_arrivals_at_once(t
     zone.scan()
     kept = zone.dispose_all([zone.claim("c.csv", "c" * 16)], retain=True)  # development: kept, not destroyed
     assert kept == [zone.retained / ("c" * 16) / "c.csv"] and kept[0].read_text() == "c"
+
+
+def test_claim_all_moves_each_file_and_its_arrival_with_two_rewrites_of_the_record(tmp_path, monkeypatch):
+    """The receipt claims a run's files together: each keeps its first-seen time under its delivery id, the
+    record is rewritten before the first move and after the last, not once per file."""
+    zone = LandingZone(tmp_path).ensure()
+    for name in ("a.csv", "b.csv", "c.csv"):
+        (zone.incoming / name).write_text(name)
+    seen = {s.name: s.first_seen_us for s in zone.scan()}
+    looks = []
+    real = LandingZone._arrivals
+    monkeypatch.setattr(LandingZone, "_arrivals", lambda self: looks.append(1) or real(self))
+
+    claimed = zone.claim_all([("a.csv", "a" * 16), ("b.csv", "b" * 16), ("c.csv", "c" * 16)])
+    assert len(looks) == 2
+    assert claimed == [zone.received / (n * 16) / f"{n}.csv" for n in "abc"] and not list(zone.incoming.iterdir())
+    record = json.loads((zone.state / "arrivals.json").read_text())
+    assert record["incoming"] == {} and record["claims"] == {n * 16: seen[f"{n}.csv"] for n in "abc"}

@@ -357,19 +357,41 @@ class LandingZone:
         return int(found) if found is not None else None
 
     # --- what a run does with a file ----------------------------------------------------------
-    def claim(self, name: str, delivery_id: str) -> Path:
-        """Move a file from ``incoming/`` to ``received/<delivery_id>/`` (same file system: atomic)."""
+    def claim(self, name: str, delivery_id: str, *, record_arrival: bool = True) -> Path:
+        """Move a file from ``incoming/`` to ``received/<delivery_id>/`` (same file system: atomic). Its arrival
+        goes with it, kept under the delivery id: recorded before the move (a look in between must not lose
+        it), unless ``record_arrival`` is off because ``claim_all`` recorded it with others."""
         target_dir = self.received / delivery_id
         target_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(target_dir, 0o700)
         target = target_dir / name
-        with self._arrivals() as record:  # before the move: a look in between must not lose it
-            tag = self.name_tag(name)
-            if tag in record["incoming"]:  # the arrival goes with the file, kept under the delivery id
-                record["claims"][delivery_id] = record["incoming"].pop(tag)
+        if record_arrival:
+            self._keep_arrivals([(name, delivery_id)])
         os.replace(self.incoming / name, target)
+        if record_arrival:
+            self._forget_arrivals([self.incoming / name])
         self._drop_marker(name)
         return target
+
+    def claim_all(self, claims: Sequence[tuple[str, str]]) -> list[Path]:
+        """``claim`` each (name, delivery_id), in order: the arrivals kept under the delivery ids in one rewrite
+        of the record before the first move, and forgotten under the names in one after the last (a rewrite
+        per file costs more than the file). A kill in between leaves a name's arrival that the next look drops
+        or, for a file not moved yet, still holds."""
+        self._keep_arrivals(claims)
+        claimed = [self.claim(name, delivery_id, record_arrival=False) for name, delivery_id in claims]
+        self._forget_arrivals([self.incoming / name for name, _ in claims])
+        return claimed
+
+    def _keep_arrivals(self, claims: Sequence[tuple[str, str]]) -> None:
+        """Keep each named file's arrival under the delivery id that claims it."""
+        if not claims:
+            return
+        with self._arrivals() as record:
+            for name, delivery_id in claims:
+                tag = self.name_tag(name)
+                if tag in record["incoming"]:
+                    record["claims"][delivery_id] = record["incoming"][tag]
 
     def pending_claims(self) -> list[str]:
         """Deliveries claimed by a run that did not finish them (their original still waits in ``received/``)."""
@@ -478,8 +500,9 @@ class LandingZone:
         return kept
 
     def _forget_arrivals(self, paths: Sequence[Path]) -> None:
-        """Forget the arrival of copies destroyed from ``incoming/`` and of claims whose folder is gone."""
-        copies = [self.name_tag(p.name) for p in paths if p.parent == self.incoming]
+        """Forget the arrival of files gone from ``incoming/`` (claimed, or copies destroyed) and of claims whose
+        folder is gone."""
+        copies = [self.name_tag(p.name) for p in paths if p.parent == self.incoming and not p.exists()]
         finished = [p.parent.name for p in paths if p.parent.parent == self.received and not p.parent.is_dir()]
         if not copies and not finished:
             return
