@@ -261,9 +261,49 @@ def test_ijw_messages_read_together_give_each_delivery_what_it_gets_alone(con, t
     assert not con.execute("select * from duckdb_tables() where temporary").fetchall()
 
 
+def test_files_of_many_shapes_read_together_give_each_delivery_what_it_gets_alone(con, tmp_path):
+    """One read takes a kind's files of every delimiter, header (column order, an extra or a missing optional
+    column, a name column), encoding (BOM, Windows-1252) and blank lines: each delivery's stored rows, row
+    numbers and outcome are those of its file read alone, a name of one delivery refuses only that one."""
+    other = "123456782"
+    base = [["12345678", BSN, "2010-03-15", "0363", "41", "OUDERS_EINDE", "2025-03-01", "4", "8", "03"],
+            ["12345678", other, "2011-04-16", "0363", "42", "OUDERS_EINDE", "2025-03-02", "5", "", "02"]]
+    reordered = [CEM_COLUMNS[1], CEM_COLUMNS[0], *CEM_COLUMNS[2:]]
+    texts = {
+        "a": (cem_csv(rows=base), "utf-8"),
+        "b": (cem_csv(",", rows=[r[:] for r in base]), "utf-8-sig"),
+        "c": (cem_csv(rows=[[r[1], r[0], *r[2:]] for r in base], columns=reordered), "utf-8"),
+        "d": (cem_csv(rows=[[*r, "café"] for r in base], columns=[*CEM_COLUMNS, "opmerking"]), "cp1252"),
+        "e": (cem_csv(rows=[r[:8] for r in base], columns=CEM_COLUMNS[:8]), "utf-8"),  # no q09, q10
+        "f": (cem_csv(rows=[[*r, "Jansen"] for r in base], columns=[*CEM_COLUMNS, "achternaam"]), "utf-8"),
+        "g": (cem_csv(rows=[[*base[0][:8], "jansen", "03"], base[1]]), "utf-8"),  # the name of delivery f
+        "h": (cem_csv(rows=base).replace("\n", "\n  \t\n", 1), "utf-8"),  # a line of only spaces and a tab
+    }
+    deliveries = [pseudonymise.Delivery(n * 16, path, inspect_file(path)) for n, (text, encoding) in texts.items()
+                  for path in [write(tmp_path / f"{n}.csv", text, encoding=encoding)]]
+    assert pseudonymise.read_together(deliveries) == [deliveries]
+
+    def stored():
+        return con.execute("select * exclude (key_label) from pseudo.responses order by all").fetchall()
+
+    def codes(outcomes):
+        return {d: o if isinstance(o, int) else o.code for d, o in outcomes.items()}
+
+    together = codes(pseudonymise.load_deliveries(con, deliveries, KEY))
+    rows = stored()
+    con.execute("delete from pseudo.responses")
+    alone = {}
+    for delivery in deliveries:
+        alone |= codes(pseudonymise.load_deliveries(con, [delivery], KEY))
+    assert together == alone == {n * 16: 2 for n in "abcdefh"} | {"g" * 16: 2}
+    assert stored() == rows and len(rows) == 16
+    assert {(d[0], d[1]) for d in rows} == {(n * 16, i) for n in "abcdefgh" for i in (1, 2)}
+    assert not con.execute("select * from duckdb_tables() where temporary").fetchall()
+
+
 def test_reads_follow_the_shape_and_the_size_of_the_files(tmp_path, monkeypatch):
-    """Files of another kind, delimiter or header, Windows-1252 and iJw XML are read apart from CSV; files of one
-    shape are read together until ``ttp_read_bytes`` would be passed."""
+    """CSV files of one kind and identity column are read together whatever their delimiter, header or
+    encoding, until ``ttp_read_bytes`` would be passed; iJw XML apart from CSV."""
     shaped = {
         "a": cem_csv(), "b": cem_csv(), "comma": cem_csv(","), "extra": cem_csv(columns=[*CEM_COLUMNS, "opmerking"],
         rows=[["12345678", BSN, "2010-03-15", "0363", "42", "OUDERS_EINDE", "2025-03-01", "4", "8", "03", "x"]]),
@@ -275,7 +315,7 @@ def test_reads_follow_the_shape_and_the_size_of_the_files(tmp_path, monkeypatch)
     deliveries += [pseudonymise.Delivery(p.stem, p, inspect_file(p)) for p in (windows, xml)]
     deliveries.append(pseudonymise.Delivery("c", deliveries[0].path, deliveries[0].inspection))
     grouped = [[d.delivery_id for d in group] for group in pseudonymise.read_together(deliveries)]
-    assert grouped == [["a", "b", "c"], ["comma"], ["extra"], ["w"], ["stop"]]
+    assert grouped == [["a", "b", "comma", "extra", "w", "c"], ["stop"]]
     size = deliveries[0].path.stat().st_size
     monkeypatch.setattr(codebook, "parameter", lambda name: 2 * size if name == "ttp_read_bytes" else None)
     grouped = [[d.delivery_id for d in group] for group in pseudonymise.read_together(deliveries)]
