@@ -143,11 +143,14 @@ def test_a_batch_stores_nothing_until_store_and_then_each_delivery_with_its_reco
     assert batch.store() == [] and con.execute("select count(*) from pseudo.responses").fetchone()[0] == 0
 
     load(con, first, "a" * 16)  # stored earlier: the batch replaces it, never duplicates
-    batch = pseudonymise.Batch(con)
+    all_recorded = []  # the batch's own record: every delivery stored, in one call, inside the transaction
+    batch = pseudonymise.Batch(con, lambda loaded: all_recorded.append(
+        (loaded, con.execute("select count(*) from pseudo.responses").fetchone()[0])))
     for path, delivery_id in ((first, "a"), (second, "b")):
         pseudonymise.load_delivery(con, path, inspect_file(path), delivery_id * 16, KEY, record=record(delivery_id), batch=batch)
     assert batch.store() == ["a" * 16, "b" * 16]
     assert recorded == [("a", 1, 1), ("b", 2, 3)]
+    assert all_recorded == [([("a" * 16, 1), ("b" * 16, 2)], 3)]
     assert con.execute("select delivery_id, count(*) from pseudo.responses group by 1 order by 1").fetchall() == [("a" * 16, 1), ("b" * 16, 2)]
     assert not con.execute("select * from duckdb_tables() where temporary").fetchall()  # no staged rows left in memory
 

@@ -244,10 +244,15 @@ class Batch:
     """Deliveries pseudonymised and checked, waiting to be stored together: one transaction for several
     reads, as a commit per delivery costs more than its rows. Their staged rows stay in temporary
     tables (memory, the row's own BSN and birth date beside them) until :meth:`store` or :meth:`discard`;
-    nothing of them is in the warehouse before, so a kill loses the batch whole and a rerun redoes it."""
+    nothing of them is in the warehouse before, so a kill loses the batch whole and a rerun redoes it.
 
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+    ``record`` (optional) is called in that transaction with (delivery_id, rows) of every delivery stored,
+    so the caller records them all with one statement, committed with the rows or not at all."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection,
+                 record: Callable[[list[tuple[str, int]]], None] | None = None) -> None:
         self._con = con
+        self._record = record
         # per read: its staged table, the pseudo table, and (delivery_id, rows, record) of its deliveries
         self._waiting: list[tuple[str, str, list[tuple[str, int, Callable[[int], None] | None]]]] = []
         self._made = 0
@@ -267,8 +272,9 @@ class Batch:
 
     def store(self) -> list[str]:
         """In one transaction, each waiting delivery's rows replace its earlier ones (delete-then-insert:
-        one delete per table for all of them, as each delete reads the table's whole history) and its
-        ``record`` runs with its row count; returns the deliveries stored, in the order added."""
+        one delete per table for all of them, as each delete reads the table's whole history), each one's
+        ``record`` runs with its row count and the batch's ``record`` with all; returns the deliveries stored,
+        in the order added."""
         waiting, self._waiting = self._waiting, []
         try:
             if waiting:
@@ -282,6 +288,8 @@ class Batch:
                         for _delivery_id, rows, record in deliveries:
                             if record is not None:
                                 record(rows)
+                    if self._record is not None:
+                        self._record([(d, rows) for *_, deliveries in waiting for d, rows, _ in deliveries])
         finally:
             for staged, *_ in waiting:
                 self._con.execute(f"drop table if exists {staged}")

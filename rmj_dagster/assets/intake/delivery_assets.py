@@ -286,12 +286,12 @@ def pseudonymised_deliveries(
         ddl.ensure_tables(con)
         refuse_unfit_key(con, hmac_key)
         _record_unrecorded_destructions(con, zone, landing.retain_originals)
-        batch = pseudonymise.Batch(con)
+        batch = pseudonymise.Batch(con, _record_loaded(con, hmac_key))
         judged = pseudonymise.Judged(con)  # each distinct BSN hashed once per step
         waiting: dict[str, tuple] = {}
         batch_rows = int(codebook.parameter("ttp_batch_rows"))
         try:
-            claimed = _claimed(con, zone, delivery_ids, hmac_key, context.log)
+            claimed = _claimed(con, zone, delivery_ids, context.log)
             for group in pseudonymise.read_together(claimed):
                 outcomes = pseudonymise.load_deliveries(con, group, hmac_key, batch, judged)
                 for delivery in group:
@@ -353,7 +353,7 @@ def _record_unrecorded_destructions(con, zone: LandingZone, retain: bool) -> Non
     _record_destruction(con, {delivery_id: None for (delivery_id,) in unrecorded if zone.claimed(delivery_id) is None})
 
 
-def _claimed(con, zone: LandingZone, delivery_ids: list[str], hmac_key: PseudonymKey, log) -> list[pseudonymise.Delivery]:
+def _claimed(con, zone: LandingZone, delivery_ids: list[str], log) -> list[pseudonymise.Delivery]:
     """The run's deliveries still to pseudonymise, inspected (a file that fails inspection is quarantined)."""
     status = dict(con.execute("select delivery_id, status from audit.deliveries where list_contains(?, delivery_id)",
                               [delivery_ids]).fetchall())
@@ -370,16 +370,17 @@ def _claimed(con, zone: LandingZone, delivery_ids: list[str], hmac_key: Pseudony
                 raise
             _quarantine(con, zone, path, delivery_id, problem, log)
             continue
-        claimed.append(pseudonymise.Delivery(delivery_id, path, inspection, _record_loaded(con, delivery_id, hmac_key)))
+        claimed.append(pseudonymise.Delivery(delivery_id, path, inspection))
     return claimed
 
 
-def _record_loaded(con, delivery_id: str, hmac_key: PseudonymKey):
-    def record_loaded(rows: int) -> None:  # in the transaction that stores the rows: both or neither
+def _record_loaded(con, hmac_key: PseudonymKey):
+    def record_loaded(loaded: list[tuple[str, int]]) -> None:  # in the transaction that stores the rows: both or neither
         con.execute(
-            "update audit.deliveries set status = 'loaded', rows_read = ?, key_label = ?, processed_at = ? "
-            "where delivery_id = ?",
-            [rows, hmac_key.label, _now(), delivery_id],
+            "update audit.deliveries d set status = 'loaded', rows_read = l.rows_read, key_label = ?, processed_at = ? "
+            "from (select unnest(?::varchar[]) as delivery_id, unnest(?::bigint[]) as rows_read) l "
+            "where d.delivery_id = l.delivery_id",
+            [hmac_key.label, _now(), [d for d, _ in loaded], [rows for _, rows in loaded]],
         )
     return record_loaded
 
