@@ -149,9 +149,11 @@ def load_deliveries(
     With ``judged`` (the step's :class:`Judged`) an identity judged by an earlier read is not hashed again.
 
     When a read of several files fails on the content of one (a ragged row, anything but the machine
-    failing), the read is split in halves, and so on, until the file at fault is read alone and only it is
-    quarantined: a few reads per bad file, not one per file of the read. A failure of the machine
-    (``ENVIRONMENT_ERRORS``) is raised: the run fails and the originals wait for the retry.
+    failing), only that one is quarantined: the files the reader refuses are found by halving reads that
+    only parse (:func:`_unreadable`), and the others are read again together; when every file parses, the
+    read is split in halves, and so on, until the file at fault is read alone. A few reads per bad file, not
+    one per file of the read. A failure of the machine (``ENVIRONMENT_ERRORS``) is raised: the run fails
+    and the originals wait for the retry.
     """
     try:
         return _load_together(con, deliveries, key, batch, judged)
@@ -160,9 +162,40 @@ def load_deliveries(
             raise
         if len(deliveries) == 1:
             return {deliveries[0].delivery_id: as_quarantine(error)}
+    unreadable = _unreadable(con, deliveries)
+    if unreadable:
+        readable = [d for d in deliveries if d.delivery_id not in unreadable]
+        return unreadable | (load_deliveries(con, readable, key, batch, judged) if readable else {})
     half = len(deliveries) // 2
     return (load_deliveries(con, deliveries[:half], key, batch, judged)
             | load_deliveries(con, deliveries[half:], key, batch, judged))
+
+
+def _unreadable(con: duckdb.DuckDBPyConnection, deliveries: list[Delivery]) -> dict[str, Quarantine]:
+    """The deliveries of a read whose files the reader refuses, each with the ``Quarantine`` its file read
+    alone gets: found by parsing halves of the read (no pseudonymising, nothing staged) down to the file."""
+    try:
+        _parse(con, deliveries)
+        return {}
+    except Exception as error:
+        if isinstance(error, ENVIRONMENT_ERRORS):
+            raise
+        if len(deliveries) == 1:
+            return {deliveries[0].delivery_id: as_quarantine(error)}
+    half = len(deliveries) // 2
+    return _unreadable(con, deliveries[:half]) | _unreadable(con, deliveries[half:])
+
+
+def _parse(con: duckdb.DuckDBPyConnection, deliveries: list[Delivery]) -> None:
+    """Parse the files of a read as :func:`_load_together` does, and drop what was read."""
+    try:
+        if deliveries[0].inspection.source_format != "csv":
+            _ijw_read(deliveries)
+        else:
+            with _private_copies_where_needed(deliveries) as readable:
+                _read_csv(con, readable)
+    finally:
+        _drop_read(con)
 
 
 def _load_together(
@@ -202,13 +235,20 @@ def _load_together(
             waiting.store()
         return outcomes
     finally:
-        con.execute(f"drop view if exists {_RAW}")
-        shapes = [name for (name,) in con.execute(
-            "select table_name from duckdb_tables() where temporary and (starts_with(table_name, ?) or starts_with(table_name, ?))",
-            [f"{_TEXT}_", f"{_FILES}_"]).fetchall()]
-        for table in (_TEXT, *shapes, _DISTINCT, _TRIPWIRE, _STAGED):
+        _drop_read(con)
+        for table in (_DISTINCT, _TRIPWIRE, _STAGED):
             con.execute(f"drop table if exists {table}")
         own.drop()
+
+
+def _drop_read(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop the read's view and the temporary tables under it (one per CSV shape)."""
+    con.execute(f"drop view if exists {_RAW}")
+    shapes = [name for (name,) in con.execute(
+        "select table_name from duckdb_tables() where temporary and (starts_with(table_name, ?) or starts_with(table_name, ?))",
+        [f"{_TEXT}_", f"{_FILES}_"]).fetchall()]
+    for table in (_TEXT, *shapes):
+        con.execute(f"drop table if exists {table}")
 
 
 class Judged:
