@@ -117,7 +117,7 @@ def receive_all(con: duckdb.DuckDBPyConnection, zone: LandingZone, delivery_ids:
     to_claim = [r for r in firsts if r.path is None]
     for receipt, path in zip(to_claim, zone.claim_all([(r.state.name, r.delivery_id) for r in to_claim]), strict=True):
         receipt.path = path
-    of_delivery = {d: (kind, agb_of_name(name, kind), source_format) for d, (_, kind, source_format, name) in known.items()}
+    of_delivery = {d: (kind, _agb_of_name(name, kind), source_format) for d, (_, kind, source_format, name) in known.items()}
     for receipt in receipts:
         if receipt.first:
             _inspect(receipt)
@@ -154,7 +154,7 @@ def receive_all(con: duckdb.DuckDBPyConnection, zone: LandingZone, delivery_ids:
     return outcomes
 
 
-def agb_of_name(name: str, kind: str | None) -> str:
+def _agb_of_name(name: str, kind: str | None) -> str:
     """The AGB part of a delivery's derived name (its copies are named with it)."""
     return name.removeprefix(f"{kind or file_names.UNKNOWN}_")[:8]
 
