@@ -462,3 +462,23 @@ def test_a_warehouse_with_the_old_text_pseudo_tables_is_retyped_in_place(tmp_pat
         ddl.ensure_tables(con)  # now of this version: nothing to do
         assert con.execute("select count(*) from pseudo.responses").fetchone()[0] == 1
         assert not con.execute("select * from duckdb_tables() where table_name like '%before_types%'").fetchall()
+
+
+def test_a_claimed_file_is_inspected_once_until_it_changes(tmp_path, monkeypatch):
+    """The receipt and the TTP step of a run both ask what a claimed file is: it is read once; a file
+    replaced or rewritten is read again, and a file that fails inspection is never remembered."""
+    from rmj_dagster.intake import detect
+
+    path = write(tmp_path / "claimed.csv", cem_csv())
+    reads = []
+    real = detect._inspect_csv
+    monkeypatch.setattr(detect, "_inspect_csv", lambda p: reads.append(p) or real(p))
+    first = detect.inspect_claimed(path)
+    assert detect.inspect_claimed(path) is first and len(reads) == 1
+    write(tmp_path / "other.csv", cem_csv(",")).replace(path)  # another file under the name
+    assert detect.inspect_claimed(path).delimiter == "," and len(reads) == 2
+    write(path, "naam;leeftijd\nJan;12\n")
+    for _ in range(2):
+        with pytest.raises(Quarantine):
+            detect.inspect_claimed(path)
+    assert len(reads) == 4

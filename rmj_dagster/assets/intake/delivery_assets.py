@@ -21,7 +21,7 @@ from rmj_dagster.assets.asset_keys import PYTHON_ASSET_PREFIX, asset_key
 from rmj_dagster.assets.intake.delivery_observations import deliveries_of_run
 from rmj_dagster.assets.table_metadata import OWNERS, table_metadata
 from rmj_dagster.intake import file_names
-from rmj_dagster.intake.detect import Quarantine, as_quarantine, inspect_file
+from rmj_dagster.intake.detect import Quarantine, as_quarantine, inspect_claimed
 from rmj_dagster.intake.kinds import KINDS
 from rmj_dagster.intake.landing_zone import FileState, LandingZone, delivery_id_of, sha256_of
 from rmj_dagster.intake.retention import destroy_expired_quarantine
@@ -165,7 +165,7 @@ def _inspect(receipt: _Receipt) -> None:
     receipt.row = dict(delivery_id=receipt.delivery_id, sha256=receipt.sha, size_bytes=state.size,
                        received_at=state.received_at, status="received", processed_at=_now())
     try:
-        inspection = inspect_file(path)
+        inspection = inspect_claimed(path)
         receipt.row |= dict(kind=inspection.kind.name, source_format=inspection.source_format,
                             encoding=inspection.encoding, delimiter=inspection.delimiter,
                             extra_columns=identifiers.column_names_for_audit(inspection.header, inspection.extra_columns))
@@ -363,7 +363,7 @@ def _claimed(con, zone: LandingZone, delivery_ids: list[str], log) -> list[pseud
         if status.get(delivery_id) in (None, "quarantined") or path is None:
             continue  # nothing received, quarantined, or processed earlier (original already destroyed)
         try:
-            inspection = inspect_file(path)  # cheap; gives the header the reader needs
+            inspection = inspect_claimed(path)  # inspected on receipt in this process: not read again
         except Exception as error:  # anything wrong with a delivery's file quarantines it, never the run
             problem = as_quarantine(error)
             if problem is None:  # the machine failed, not the file: the run fails, the original waits for the retry
