@@ -1,8 +1,8 @@
 """The TTP step: the only code that sees a BSN or a birth date.
 
-Deliveries are read inside DuckDB into a temporary table (in memory, never in the warehouse file):
-CSV files of the same kind and shape together, in one read (a statement per file costs more than its
-rows), every other file alone. Each distinct identity is hashed once with the keyed pseudonym, the
+Deliveries are read inside DuckDB into temporary tables (in memory, never in the warehouse file):
+CSV files of the same kind together, in one read whatever their shape (a statement per file costs more
+than its rows), iJw messages of the same type likewise. Each distinct identity is hashed once with the keyed pseudonym, the
 birth date is reduced to year and month plus the age at the event, every delivered field is typed as
 ``field_types.csv`` declares (the allow-list: a value not of its type is stored as NULL and named in
 ``field_problems``, never as text), and the rows are staged in another temporary table where the
