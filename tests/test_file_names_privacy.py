@@ -58,6 +58,29 @@ def test_a_stored_name_is_derived_from_what_the_pipeline_knows(kind, agb, expect
     assert derived_name(kind, agb, datetime(2025, 1, 31, 23, 59), 3, "csv") == expected
 
 
+def test_derived_names_number_on_from_the_stored_receipts_in_the_order_received(tmp_path):
+    """A run's receipts are named together: each prefix (kind, AGB, day) goes on from its stored receipts
+    through the run's earlier ones, as if each had been registered before the next was named."""
+    from datetime import datetime
+
+    from rmj_dagster import warehouse
+    from rmj_dagster.intake.file_names import derived_names
+    from rmj_dagster.warehouse import ddl
+
+    with warehouse.connect(tmp_path / "w.duckdb") as con:
+        ddl.ensure_tables(con)
+        day, next_day = datetime(2025, 1, 31, 8), datetime(2025, 2, 1, 8)
+        con.execute("insert into audit.file_receipts values ('s1', 'd1', 'goals_74968677_20250131_001.csv', 1, ?, "
+                    "'processed', ?, null, null), ('s1', 'd1', 'goals_74968677_20250131_002.csv', 1, ?, 'duplicate', ?, "
+                    "null, null)", [day] * 4)
+        assert derived_names(con, [("goals", "74968677", day, "csv"), ("goals", "74968677", next_day, "csv"),
+                                   ("goals", "Jansen", day, "csv"), ("goals", "74968677", day, "csv"),
+                                   (None, None, day, "xlsx"), ("goals", None, day, "csv")]) == [
+            "goals_74968677_20250131_003.csv", "goals_74968677_20250201_001.csv", "goals_onbekend_20250131_001.csv",
+            "goals_74968677_20250131_004.csv", "onbekend_onbekend_20250131_001.xlsx", "goals_onbekend_20250131_002.csv"]
+        assert derived_names(con, []) == []
+
+
 def test_the_extension_is_the_format_read_or_a_common_one():
     from rmj_dagster.intake.file_names import extension_for
 

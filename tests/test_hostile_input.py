@@ -105,7 +105,7 @@ def hostile(tmp_path_factory):
     for name in files:  # complete: seen twice by the sensor or, here, marked done
         (incoming / f"{name}.done").touch() if len(name) < 250 else None
 
-    real_inspect = delivery_assets.inspect_file
+    real_inspect = delivery_assets.inspect_claimed
 
     def inspect_or_fail(path: Path):
         if path.read_bytes().startswith(b"#boom"):  # an unforeseen failure, quoting a path and a value
@@ -121,7 +121,7 @@ def hostile(tmp_path_factory):
         mp.setenv("RMJ_PSEUDONYM_KEY", TEST_KEY)
         for name in ("RMJ_PSEUDONYM_KEY_FILE", "RMJ_PSEUDONYM_KEY_LABEL", "RMJ_DEMO_MODE", "RMJ_RETAIN_ORIGINALS"):
             mp.delenv(name, raising=False)
-        mp.setattr(delivery_assets, "inspect_file", inspect_or_fail)
+        mp.setattr(delivery_assets, "inspect_claimed", inspect_or_fail)
         instance = dg.DagsterInstance.ephemeral()  # in memory: half the cost of SQLite storage, the same records
         summary = process(instance=instance)  # raises PipelineFailed if any run failed
         sensor_result = delivery_sensor(dg.build_sensor_context(

@@ -143,11 +143,14 @@ def test_a_batch_stores_nothing_until_store_and_then_each_delivery_with_its_reco
     assert batch.store() == [] and con.execute("select count(*) from pseudo.responses").fetchone()[0] == 0
 
     load(con, first, "a" * 16)  # stored earlier: the batch replaces it, never duplicates
-    batch = pseudonymise.Batch(con)
+    all_recorded = []  # the batch's own record: every delivery stored, in one call, inside the transaction
+    batch = pseudonymise.Batch(con, lambda loaded: all_recorded.append(
+        (loaded, con.execute("select count(*) from pseudo.responses").fetchone()[0])))
     for path, delivery_id in ((first, "a"), (second, "b")):
         pseudonymise.load_delivery(con, path, inspect_file(path), delivery_id * 16, KEY, record=record(delivery_id), batch=batch)
     assert batch.store() == ["a" * 16, "b" * 16]
     assert recorded == [("a", 1, 1), ("b", 2, 3)]
+    assert all_recorded == [([("a" * 16, 1), ("b" * 16, 2)], 3)]
     assert con.execute("select delivery_id, count(*) from pseudo.responses group by 1 order by 1").fetchall() == [("a" * 16, 1), ("b" * 16, 2)]
     assert not con.execute("select * from duckdb_tables() where temporary").fetchall()  # no staged rows left in memory
 
@@ -197,6 +200,23 @@ def test_files_read_together_give_each_delivery_what_it_gets_alone(con, tmp_path
     assert not con.execute("select * from duckdb_tables() where temporary").fetchall()
 
 
+def test_a_ragged_file_in_a_large_read_costs_a_few_reads_not_one_per_file(con, tmp_path, monkeypatch):
+    """A read of many files spoiled by one: the file is found by parsing halves of the read, and the others
+    are loaded in one more read, not read again one by one."""
+    rows = [["12345678", BSN, "2010-03-15", "0363", "42", "OUDERS_EINDE", "2025-03-01", "4", "8", "03"]]
+    deliveries = [pseudonymise.Delivery(f"{n:016d}", path, inspect_file(path)) for n, path in enumerate(
+        write(tmp_path / f"{n}.csv", cem_csv(rows=rows) + ("1;2;3;4;5;6;7;8;9;10;11\n" if n == 21 else "")) for n in range(32))]
+    reads = []
+    real = pseudonymise._load_together
+    monkeypatch.setattr(pseudonymise, "_load_together", lambda con, group, *a: reads.append(len(group)) or real(con, group, *a))
+
+    outcomes = pseudonymise.load_deliveries(con, deliveries, KEY)
+    assert {d: o.code for d, o in outcomes.items() if isinstance(o, Quarantine)} == {f"{21:016d}": "unreadable_csv"}
+    assert {d: o for d, o in outcomes.items() if not isinstance(o, Quarantine)} == {d.delivery_id: 1 for d in deliveries if d.delivery_id != f"{21:016d}"}
+    assert reads == [32, 31]  # the spoiled read, then the others together
+    assert con.execute("select count(*) from pseudo.responses").fetchone()[0] == 31
+
+
 def test_ijw_messages_read_together_give_each_delivery_what_it_gets_alone(con, tmp_path):
     """Messages of one type go through one read: each delivery keeps its own rows, row numbers and pseudonyms;
     a message that cannot be parsed spoils the shared read, so each is read again alone and only it is
@@ -244,9 +264,49 @@ def test_ijw_messages_read_together_give_each_delivery_what_it_gets_alone(con, t
     assert not con.execute("select * from duckdb_tables() where temporary").fetchall()
 
 
+def test_files_of_many_shapes_read_together_give_each_delivery_what_it_gets_alone(con, tmp_path):
+    """One read takes a kind's files of every delimiter, header (column order, an extra or a missing optional
+    column, a name column), encoding (BOM, Windows-1252) and blank lines: each delivery's stored rows, row
+    numbers and outcome are those of its file read alone, a name of one delivery refuses only that one."""
+    other = "123456782"
+    base = [["12345678", BSN, "2010-03-15", "0363", "41", "OUDERS_EINDE", "2025-03-01", "4", "8", "03"],
+            ["12345678", other, "2011-04-16", "0363", "42", "OUDERS_EINDE", "2025-03-02", "5", "", "02"]]
+    reordered = [CEM_COLUMNS[1], CEM_COLUMNS[0], *CEM_COLUMNS[2:]]
+    texts = {
+        "a": (cem_csv(rows=base), "utf-8"),
+        "b": (cem_csv(",", rows=[r[:] for r in base]), "utf-8-sig"),
+        "c": (cem_csv(rows=[[r[1], r[0], *r[2:]] for r in base], columns=reordered), "utf-8"),
+        "d": (cem_csv(rows=[[*r, "café"] for r in base], columns=[*CEM_COLUMNS, "opmerking"]), "cp1252"),
+        "e": (cem_csv(rows=[r[:8] for r in base], columns=CEM_COLUMNS[:8]), "utf-8"),  # no q09, q10
+        "f": (cem_csv(rows=[[*r, "Jansen"] for r in base], columns=[*CEM_COLUMNS, "achternaam"]), "utf-8"),
+        "g": (cem_csv(rows=[[*base[0][:8], "jansen", "03"], base[1]]), "utf-8"),  # the name of delivery f
+        "h": (cem_csv(rows=base).replace("\n", "\n  \t\n", 1), "utf-8"),  # a line of only spaces and a tab
+    }
+    deliveries = [pseudonymise.Delivery(n * 16, path, inspect_file(path)) for n, (text, encoding) in texts.items()
+                  for path in [write(tmp_path / f"{n}.csv", text, encoding=encoding)]]
+    assert pseudonymise.read_together(deliveries) == [deliveries]
+
+    def stored():
+        return con.execute("select * exclude (key_label) from pseudo.responses order by all").fetchall()
+
+    def codes(outcomes):
+        return {d: o if isinstance(o, int) else o.code for d, o in outcomes.items()}
+
+    together = codes(pseudonymise.load_deliveries(con, deliveries, KEY))
+    rows = stored()
+    con.execute("delete from pseudo.responses")
+    alone = {}
+    for delivery in deliveries:
+        alone |= codes(pseudonymise.load_deliveries(con, [delivery], KEY))
+    assert together == alone == {n * 16: 2 for n in "abcdefh"} | {"g" * 16: 2}
+    assert stored() == rows and len(rows) == 16
+    assert {(d[0], d[1]) for d in rows} == {(n * 16, i) for n in "abcdefgh" for i in (1, 2)}
+    assert not con.execute("select * from duckdb_tables() where temporary").fetchall()
+
+
 def test_reads_follow_the_shape_and_the_size_of_the_files(tmp_path, monkeypatch):
-    """Files of another kind, delimiter or header, Windows-1252 and iJw XML are read apart from CSV; files of one
-    shape are read together until ``ttp_read_bytes`` would be passed."""
+    """CSV files of one kind and identity column are read together whatever their delimiter, header or
+    encoding, until ``ttp_read_bytes`` would be passed; iJw XML apart from CSV."""
     shaped = {
         "a": cem_csv(), "b": cem_csv(), "comma": cem_csv(","), "extra": cem_csv(columns=[*CEM_COLUMNS, "opmerking"],
         rows=[["12345678", BSN, "2010-03-15", "0363", "42", "OUDERS_EINDE", "2025-03-01", "4", "8", "03", "x"]]),
@@ -258,7 +318,7 @@ def test_reads_follow_the_shape_and_the_size_of_the_files(tmp_path, monkeypatch)
     deliveries += [pseudonymise.Delivery(p.stem, p, inspect_file(p)) for p in (windows, xml)]
     deliveries.append(pseudonymise.Delivery("c", deliveries[0].path, deliveries[0].inspection))
     grouped = [[d.delivery_id for d in group] for group in pseudonymise.read_together(deliveries)]
-    assert grouped == [["a", "b", "c"], ["comma"], ["extra"], ["w"], ["stop"]]
+    assert grouped == [["a", "b", "comma", "extra", "w", "c"], ["stop"]]
     size = deliveries[0].path.stat().st_size
     monkeypatch.setattr(codebook, "parameter", lambda name: 2 * size if name == "ttp_read_bytes" else None)
     grouped = [[d.delivery_id for d in group] for group in pseudonymise.read_together(deliveries)]
@@ -402,3 +462,23 @@ def test_a_warehouse_with_the_old_text_pseudo_tables_is_retyped_in_place(tmp_pat
         ddl.ensure_tables(con)  # now of this version: nothing to do
         assert con.execute("select count(*) from pseudo.responses").fetchone()[0] == 1
         assert not con.execute("select * from duckdb_tables() where table_name like '%before_types%'").fetchall()
+
+
+def test_a_claimed_file_is_inspected_once_until_it_changes(tmp_path, monkeypatch):
+    """The receipt and the TTP step of a run both ask what a claimed file is: it is read once; a file
+    replaced or rewritten is read again, and a file that fails inspection is never remembered."""
+    from rmj_dagster.intake import detect
+
+    path = write(tmp_path / "claimed.csv", cem_csv())
+    reads = []
+    real = detect._inspect_csv
+    monkeypatch.setattr(detect, "_inspect_csv", lambda p: reads.append(p) or real(p))
+    first = detect.inspect_claimed(path)
+    assert detect.inspect_claimed(path) is first and len(reads) == 1
+    write(tmp_path / "other.csv", cem_csv(",")).replace(path)  # another file under the name
+    assert detect.inspect_claimed(path).delimiter == "," and len(reads) == 2
+    write(path, "naam;leeftijd\nJan;12\n")
+    for _ in range(2):
+        with pytest.raises(Quarantine):
+            detect.inspect_claimed(path)
+    assert len(reads) == 4

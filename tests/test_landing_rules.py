@@ -146,3 +146,45 @@ def test_the_arrival_record_keeps_no_name_and_goes_with_the_file(tmp_path):
     zone.dispose(zone.incoming / names[1], retain=False)  # a copy destroyed: its arrival goes with it
     record = json.loads((zone.state / "arrivals.json").read_text())
     assert record["incoming"] == {} and record["claims"] == {"0123456789abcdef": first[names[0]].first_seen_us}
+
+
+def test_dispose_all_destroys_each_original_and_forgets_their_arrivals_at_once(tmp_path, monkeypatch):
+    """The TTP step destroys a batch's originals together: each file goes (its claim folder too), and the
+    arrivals of the claims and of a copy in incoming/ are forgotten in one rewrite of the record."""
+    zone = LandingZone(tmp_path).ensure()
+    for name in ("a.csv", "b.csv", "copy.csv"):
+        (zone.incoming / name).write_text(name)
+    zone.scan()
+    paths = [zone.claim("a.csv", "a" * 16), zone.claim("b.csv", "b" * 16), zone.incoming / "copy.csv"]
+    looks = []
+    real = LandingZone._arrivals
+    monkeypatch.setattr(LandingZone, "_arrivals", lambda self: looks.append(1) or real(self))
+
+    assert zone.dispose_all(paths, retain=False) == [None, None, None]
+    assert len(looks) == 1
+    assert not [p for p in paths if p.exists()] and not list(zone.received.iterdir())
+    record = json.loads((zone.state / "arrivals.json").read_text())
+    assert record["incoming"] == {} and record["claims"] == {}
+
+    (zone.incoming / "c.csv").write_text("c")
+    zone.scan()
+    kept = zone.dispose_all([zone.claim("c.csv", "c" * 16)], retain=True)  # development: kept, not destroyed
+    assert kept == [zone.retained / ("c" * 16) / "c.csv"] and kept[0].read_text() == "c"
+
+
+def test_claim_all_moves_each_file_and_its_arrival_with_two_rewrites_of_the_record(tmp_path, monkeypatch):
+    """The receipt claims a run's files together: each keeps its first-seen time under its delivery id, the
+    record is rewritten before the first move and after the last, not once per file."""
+    zone = LandingZone(tmp_path).ensure()
+    for name in ("a.csv", "b.csv", "c.csv"):
+        (zone.incoming / name).write_text(name)
+    seen = {s.name: s.first_seen_us for s in zone.scan()}
+    looks = []
+    real = LandingZone._arrivals
+    monkeypatch.setattr(LandingZone, "_arrivals", lambda self: looks.append(1) or real(self))
+
+    claimed = zone.claim_all([("a.csv", "a" * 16), ("b.csv", "b" * 16), ("c.csv", "c" * 16)])
+    assert len(looks) == 2
+    assert claimed == [zone.received / (n * 16) / f"{n}.csv" for n in "abc"] and not list(zone.incoming.iterdir())
+    record = json.loads((zone.state / "arrivals.json").read_text())
+    assert record["incoming"] == {} and record["claims"] == {n * 16: seen[f"{n}.csv"] for n in "abc"}

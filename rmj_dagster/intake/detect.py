@@ -9,7 +9,7 @@ from __future__ import annotations
 import codecs
 import re
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from importlib.resources import files
 from pathlib import Path
 
@@ -147,6 +147,20 @@ def inspect_file(path: Path) -> Inspection:
     if stripped.startswith(b"<"):
         return _inspect_xml(path)
     return _inspect_csv(path)
+
+
+def inspect_claimed(path: Path) -> Inspection:
+    """``inspect_file`` of a claimed file (in ``received/<delivery_id>/``, owner-only, never written by the
+    pipeline), once per process: the receipt inspects it and the TTP step of the same run needs the same
+    inspection. A file whose inode, size, mtime or ctime differ (replaced, rewritten, moved) is inspected anew;
+    a file that fails inspection is never remembered."""
+    stat = path.stat()
+    return _inspect_unchanged(str(path), stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+
+
+@lru_cache(maxsize=4096)
+def _inspect_unchanged(path: str, _inode: int, _size: int, _mtime_ns: int, _ctime_ns: int) -> Inspection:
+    return inspect_file(Path(path))
 
 
 def kind_of_head(head: bytes) -> str | None:

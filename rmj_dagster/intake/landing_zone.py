@@ -357,19 +357,41 @@ class LandingZone:
         return int(found) if found is not None else None
 
     # --- what a run does with a file ----------------------------------------------------------
-    def claim(self, name: str, delivery_id: str) -> Path:
-        """Move a file from ``incoming/`` to ``received/<delivery_id>/`` (same file system: atomic)."""
+    def claim(self, name: str, delivery_id: str, *, record_arrival: bool = True) -> Path:
+        """Move a file from ``incoming/`` to ``received/<delivery_id>/`` (same file system: atomic). Its arrival
+        goes with it, kept under the delivery id: recorded before the move (a look in between must not lose
+        it), unless ``record_arrival`` is off because ``claim_all`` recorded it with others."""
         target_dir = self.received / delivery_id
         target_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(target_dir, 0o700)
         target = target_dir / name
-        with self._arrivals() as record:  # before the move: a look in between must not lose it
-            tag = self.name_tag(name)
-            if tag in record["incoming"]:  # the arrival goes with the file, kept under the delivery id
-                record["claims"][delivery_id] = record["incoming"].pop(tag)
+        if record_arrival:
+            self._keep_arrivals([(name, delivery_id)])
         os.replace(self.incoming / name, target)
+        if record_arrival:
+            self._forget_arrivals([self.incoming / name])
         self._drop_marker(name)
         return target
+
+    def claim_all(self, claims: Sequence[tuple[str, str]]) -> list[Path]:
+        """``claim`` each (name, delivery_id), in order: the arrivals kept under the delivery ids in one rewrite
+        of the record before the first move, and forgotten under the names in one after the last (a rewrite
+        per file costs more than the file). A kill in between leaves a name's arrival that the next look drops
+        or, for a file not moved yet, still holds."""
+        self._keep_arrivals(claims)
+        claimed = [self.claim(name, delivery_id, record_arrival=False) for name, delivery_id in claims]
+        self._forget_arrivals([self.incoming / name for name, _ in claims])
+        return claimed
+
+    def _keep_arrivals(self, claims: Sequence[tuple[str, str]]) -> None:
+        """Keep each named file's arrival under the delivery id that claims it."""
+        if not claims:
+            return
+        with self._arrivals() as record:
+            for name, delivery_id in claims:
+                tag = self.name_tag(name)
+                if tag in record["incoming"]:
+                    record["claims"][delivery_id] = record["incoming"][tag]
 
     def pending_claims(self) -> list[str]:
         """Deliveries claimed by a run that did not finish them (their original still waits in ``received/``)."""
@@ -413,6 +435,7 @@ class LandingZone:
         self.reason_file(delivery_id).write_text(json.dumps(reason, indent=2), encoding="utf-8")
         self._drop_marker(path.name)
         self._remove_empty(path.parent)
+        self._forget_arrivals([path])
         return target
 
     def reason_file(self, delivery_id: str) -> Path:
@@ -447,15 +470,14 @@ class LandingZone:
             legacy.unlink()
         reason.unlink(missing_ok=True)
 
-    def dispose(self, path: Path, *, retain: bool) -> Path | None:
+    def dispose(self, path: Path, *, retain: bool, forget_arrival: bool = True) -> Path | None:
         """Destroy an original after successful processing, or move it to ``retained/`` (development).
 
-        Returns where it was kept, or ``None`` when destroyed.
+        Returns where it was kept, or ``None`` when destroyed. Its arrival (a copy's in ``incoming/``, a
+        claim's once its folder is empty) is forgotten, unless ``forget_arrival`` is off: ``dispose_all``
+        forgets those of many files in one rewrite of the record.
         """
         kept = None
-        if path.parent == self.incoming:  # a copy of known bytes, destroyed from incoming/: its arrival goes too
-            with self._arrivals() as record:
-                record["incoming"].pop(self.name_tag(path.name), None)
         if retain:
             target = self.retained / path.parent.name / path.name if path.parent != self.incoming else self.retained / path.name
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -465,7 +487,30 @@ class LandingZone:
             path.unlink(missing_ok=True)
         self._drop_marker(path.name)
         self._remove_empty(path.parent)
+        if forget_arrival:
+            self._forget_arrivals([path])
         return kept
+
+    def dispose_all(self, paths: Sequence[Path], *, retain: bool) -> list[Path | None]:
+        """``dispose`` each file (where each was kept, in order), their arrivals forgotten in one rewrite of the
+        record: a rewrite per file costs more than the file. A kill before it leaves arrivals of files that
+        are gone, which claim nothing: the next look drops a name's, a finished claim's is never asked for."""
+        kept = [self.dispose(path, retain=retain, forget_arrival=False) for path in paths]
+        self._forget_arrivals(paths)
+        return kept
+
+    def _forget_arrivals(self, paths: Sequence[Path]) -> None:
+        """Forget the arrival of files gone from ``incoming/`` (claimed, or copies destroyed) and of claims whose
+        folder is gone."""
+        copies = [self.name_tag(p.name) for p in paths if p.parent == self.incoming and not p.exists()]
+        finished = [p.parent.name for p in paths if p.parent.parent == self.received and not p.parent.is_dir()]
+        if not copies and not finished:
+            return
+        with self._arrivals() as record:  # a finished claim's arrival is in the audit trail
+            for tag in copies:
+                record["incoming"].pop(tag, None)
+            for delivery_id in finished:
+                record["claims"].pop(delivery_id, None)
 
     def _drop_marker(self, name: str) -> None:
         try:
@@ -477,5 +522,3 @@ class LandingZone:
     def _remove_empty(self, folder: Path) -> None:
         if folder.parent == self.received and folder.is_dir() and not any(folder.iterdir()):
             shutil.rmtree(folder, ignore_errors=True)
-            with self._arrivals() as record:  # the claim is finished: its arrival is in the audit trail
-                record["claims"].pop(folder.name, None)

@@ -1,8 +1,8 @@
 """The TTP step: the only code that sees a BSN or a birth date.
 
-Deliveries are read inside DuckDB into a temporary table (in memory, never in the warehouse file):
-CSV files of the same kind and shape together, in one read (a statement per file costs more than its
-rows), every other file alone. Each distinct identity is hashed once with the keyed pseudonym, the
+Deliveries are read inside DuckDB into temporary tables (in memory, never in the warehouse file):
+CSV files of the same kind together, in one read whatever their shape (a statement per file costs more
+than its rows), iJw messages of the same type likewise. Each distinct identity is hashed once with the keyed pseudonym, the
 birth date is reduced to year and month plus the age at the event, every delivered field is typed as
 ``field_types.csv`` declares (the allow-list: a value not of its type is stored as NULL and named in
 ``field_problems``, never as text), and the rows are staged in another temporary table where the
@@ -112,27 +112,23 @@ def load_delivery(
 
 def read_together(deliveries: list[Delivery]) -> list[list[Delivery]]:
     """The deliveries in groups that one read takes, up to ``ttp_read_bytes`` of files together (memory bounds a
-    read): CSV files of the same kind, encoding, delimiter and header that need no private copy; iJw messages
-    of the same type. Every other delivery (Windows-1252, blank lines) alone. Order within a group is kept.
-    A read costs a few dozen statements whatever its rows, so small deliveries read one by one cost far more
-    than their rows."""
+    read): CSV files of the same kind and identity column, whatever their encoding, delimiter or header (each
+    shape is parsed by a statement of its own, the rest of the read runs once); iJw messages of the same type.
+    Order within a group is kept. A read costs a few dozen statements whatever its rows, so small deliveries
+    read apart cost far more than their rows, and providers' files come in many shapes."""
     limit = int(codebook.parameter("ttp_read_bytes"))
     groups: list[list[Delivery]] = []
     open_groups: dict[tuple, tuple[list[Delivery], int]] = {}
     for delivery in deliveries:
         inspection = delivery.inspection
-        if _needs_private_copy(inspection):
-            groups.append([delivery])
-            continue
-        shape = (inspection.kind.name, inspection.source_format, inspection.encoding, inspection.delimiter,
-                 inspection.header)
+        together = (inspection.kind.name, inspection.source_format, inspection.identity_column)
         size = delivery.path.stat().st_size
-        group, held = open_groups.get(shape, (None, 0))
+        group, held = open_groups.get(together, (None, 0))
         if group is None or held + size > limit:
             group, held = [], 0
             groups.append(group)
         group.append(delivery)
-        open_groups[shape] = (group, held + size)
+        open_groups[together] = (group, held + size)
     return groups
 
 
@@ -153,8 +149,11 @@ def load_deliveries(
     With ``judged`` (the step's :class:`Judged`) an identity judged by an earlier read is not hashed again.
 
     When a read of several files fails on the content of one (a ragged row, anything but the machine
-    failing), each is read again alone, so only that one is quarantined. A failure of the machine
-    (``ENVIRONMENT_ERRORS``) is raised: the run fails and the originals wait for the retry.
+    failing), only that one is quarantined: the files the reader refuses are found by halving reads that
+    only parse (:func:`_unreadable`), and the others are read again together; when every file parses, the
+    read is split in halves, and so on, until the file at fault is read alone. A few reads per bad file, not
+    one per file of the read. A failure of the machine (``ENVIRONMENT_ERRORS``) is raised: the run fails
+    and the originals wait for the retry.
     """
     try:
         return _load_together(con, deliveries, key, batch, judged)
@@ -163,10 +162,40 @@ def load_deliveries(
             raise
         if len(deliveries) == 1:
             return {deliveries[0].delivery_id: as_quarantine(error)}
-    outcomes: dict[str, int | Quarantine] = {}
-    for delivery in deliveries:
-        outcomes |= load_deliveries(con, [delivery], key, batch, judged)
-    return outcomes
+    unreadable = _unreadable(con, deliveries)
+    if unreadable:
+        readable = [d for d in deliveries if d.delivery_id not in unreadable]
+        return unreadable | (load_deliveries(con, readable, key, batch, judged) if readable else {})
+    half = len(deliveries) // 2
+    return (load_deliveries(con, deliveries[:half], key, batch, judged)
+            | load_deliveries(con, deliveries[half:], key, batch, judged))
+
+
+def _unreadable(con: duckdb.DuckDBPyConnection, deliveries: list[Delivery]) -> dict[str, Quarantine]:
+    """The deliveries of a read whose files the reader refuses, each with the ``Quarantine`` its file read
+    alone gets: found by parsing halves of the read (no pseudonymising, nothing staged) down to the file."""
+    try:
+        _parse(con, deliveries)
+        return {}
+    except Exception as error:
+        if isinstance(error, ENVIRONMENT_ERRORS):
+            raise
+        if len(deliveries) == 1:
+            return {deliveries[0].delivery_id: as_quarantine(error)}
+    half = len(deliveries) // 2
+    return _unreadable(con, deliveries[:half]) | _unreadable(con, deliveries[half:])
+
+
+def _parse(con: duckdb.DuckDBPyConnection, deliveries: list[Delivery]) -> None:
+    """Parse the files of a read as :func:`_load_together` does, and drop what was read."""
+    try:
+        if deliveries[0].inspection.source_format != "csv":
+            _ijw_read(deliveries)
+        else:
+            with _private_copies_where_needed(deliveries) as readable:
+                _read_csv(con, readable)
+    finally:
+        _drop_read(con)
 
 
 def _load_together(
@@ -184,12 +213,13 @@ def _load_together(
             ijw_rows, names = _ijw_read(deliveries)  # noqa: F841 -- rows read by DuckDB's replacement scan
             con.execute(f"create or replace temp table {_TEXT} as select * from ijw_rows")
             con.execute(f"create or replace temp view {_RAW} as select * from {_TEXT}")
+            present = set(kind.columns)
         else:
-            with _private_copy_if_needed(deliveries) as readable:
-                names = _read_csv(con, readable, inspection)
+            with _private_copies_where_needed(deliveries) as readable:
+                names, present = _read_csv(con, readable)
         identities = (judged or own).judge(inspection.identity_column, key)
         con.execute(_staged_table_sql(kind.table))
-        con.execute(_insert_sql(inspection, identities), [key.label])
+        con.execute(_insert_sql(inspection, identities, present), [key.label])
         refused = _refuse_identifiers_from_input(con, inspection, names)
         if refused:
             con.execute(f"delete from {_STAGED} where list_contains(?, delivery_id)", [list(refused)])
@@ -205,10 +235,20 @@ def _load_together(
             waiting.store()
         return outcomes
     finally:
-        con.execute(f"drop view if exists {_RAW}")
-        for table in (_TEXT, _FILES, _DISTINCT, _TRIPWIRE, _STAGED):
+        _drop_read(con)
+        for table in (_DISTINCT, _TRIPWIRE, _STAGED):
             con.execute(f"drop table if exists {table}")
         own.drop()
+
+
+def _drop_read(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop the read's view and the temporary tables under it (one per CSV shape)."""
+    con.execute(f"drop view if exists {_RAW}")
+    shapes = [name for (name,) in con.execute(
+        "select table_name from duckdb_tables() where temporary and (starts_with(table_name, ?) or starts_with(table_name, ?))",
+        [f"{_TEXT}_", f"{_FILES}_"]).fetchall()]
+    for table in (_TEXT, *shapes):
+        con.execute(f"drop table if exists {table}")
 
 
 class Judged:
@@ -244,10 +284,15 @@ class Batch:
     """Deliveries pseudonymised and checked, waiting to be stored together: one transaction for several
     reads, as a commit per delivery costs more than its rows. Their staged rows stay in temporary
     tables (memory, the row's own BSN and birth date beside them) until :meth:`store` or :meth:`discard`;
-    nothing of them is in the warehouse before, so a kill loses the batch whole and a rerun redoes it."""
+    nothing of them is in the warehouse before, so a kill loses the batch whole and a rerun redoes it.
 
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+    ``record`` (optional) is called in that transaction with (delivery_id, rows) of every delivery stored,
+    so the caller records them all with one statement, committed with the rows or not at all."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection,
+                 record: Callable[[list[tuple[str, int]]], None] | None = None) -> None:
         self._con = con
+        self._record = record
         # per read: its staged table, the pseudo table, and (delivery_id, rows, record) of its deliveries
         self._waiting: list[tuple[str, str, list[tuple[str, int, Callable[[int], None] | None]]]] = []
         self._made = 0
@@ -267,8 +312,9 @@ class Batch:
 
     def store(self) -> list[str]:
         """In one transaction, each waiting delivery's rows replace its earlier ones (delete-then-insert:
-        one delete per table for all of them, as each delete reads the table's whole history) and its
-        ``record`` runs with its row count; returns the deliveries stored, in the order added."""
+        one delete per table for all of them, as each delete reads the table's whole history), each one's
+        ``record`` runs with its row count and the batch's ``record`` with all; returns the deliveries stored,
+        in the order added."""
         waiting, self._waiting = self._waiting, []
         try:
             if waiting:
@@ -282,6 +328,8 @@ class Batch:
                         for _delivery_id, rows, record in deliveries:
                             if record is not None:
                                 record(rows)
+                    if self._record is not None:
+                        self._record([(d, rows) for *_, deliveries in waiting for d, rows, _ in deliveries])
         finally:
             for staged, *_ in waiting:
                 self._con.execute(f"drop table if exists {staged}")
@@ -435,7 +483,7 @@ def _columns_to_check(table: str) -> list[str]:
             if not field_types.always_legitimate(table, c, identifiers.exemptions().get(c))]
 
 
-def _insert_sql(inspection: Inspection, identities: str) -> str:
+def _insert_sql(inspection: Inspection, identities: str, present: set[str]) -> str:
     """INSERT … SELECT from the deliveries' rows into the staged table: identity and birth date replaced, every
     delivered field typed as ``field_types.csv`` declares (a value not of its type is NULL, its column and
     class of problem in ``field_problems``); beside them the row's own valid BSN and birth date, for the
@@ -443,9 +491,9 @@ def _insert_sql(inspection: Inspection, identities: str) -> str:
 
     In three steps, so each row's regex-heavy typing runs once: the delivered texts (trimmed), then each
     field's typed value and the birth and event dates, then the stored columns and the field problems
-    from those (the problem of a field is its text without a typed value)."""
+    from those (the problem of a field is its text without a typed value). ``present``: the columns the read
+    gives (a column some files of the read lack is NULL in their rows, as it is stored when no file has it)."""
     kind = inspection.kind
-    present = set(inspection.header) if inspection.source_format == "csv" else set(kind.columns)
     delivered = [c for c in _delivered_columns(kind.table) if c in present]
     texts = [f"{field_types.delivered_text(f'r.{c}')} as rmj_text_{c}" for c in delivered]
     typed = [f"{field_types.typed_sql(field_types.field(kind.table, c), f'rmj_text_{c}')} as rmj_typed_{c}"
@@ -499,22 +547,43 @@ def _insert_sql(inspection: Inspection, identities: str) -> str:
     )
 
 
-def _read_csv(con: duckdb.DuckDBPyConnection, files: list[tuple[Path, str]], inspection: Inspection) -> dict[str, set[str]]:
-    """Read the CSV files (path, delivery_id) of one shape in one read with DuckDB's reader, every column as
-    text, renamed to normalised header names, each row with its delivery and its row number in its file.
+def _read_csv(con: duckdb.DuckDBPyConnection, files: list[tuple[Path, str, Inspection]]) -> tuple[dict[str, set[str]], set[str]]:
+    """Read the CSV files (path, delivery_id, inspection) of one kind with DuckDB's reader, one statement per
+    shape (delimiter and header), every column as text, renamed to normalised header names; the rows of
+    all shapes in one view, each with its delivery and its row number in its file.
 
     Returns per delivery the distinct values of columns named like a name (``naam``, ``achternaam``, …),
-    lowercased: they are never stored, only held against the rows by the identifier tripwire.
+    lowercased: they are never stored, only held against the rows by the identifier tripwire; and the
+    columns the view gives.
     """
+    shapes: dict[tuple, list[tuple[Path, str, Inspection]]] = {}
+    for file in files:
+        shapes.setdefault((file[2].delimiter, file[2].header), []).append(file)
+    names: dict[str, set[str]] = {delivery_id: set() for _, delivery_id, _ in files}
+    selects, present = [], set()
+    for number, shaped in enumerate(shapes.values()):
+        select, columns = _read_csv_shape(con, shaped, number, names)
+        selects.append(select)
+        present |= columns
+    con.execute(f"create or replace temp view {_RAW} as {' union all by name '.join(selects)}")
+    return names, present
+
+
+def _read_csv_shape(con: duckdb.DuckDBPyConnection, files: list[tuple[Path, str, Inspection]], number: int,
+                    names: dict[str, set[str]]) -> tuple[str, set[str]]:
+    """Read files of one shape into a temporary table; adds their name values to ``names`` and returns the
+    SELECT of their rows as the read's view gives them, and its columns."""
+    inspection = files[0][2]
+    text, of_file = f"{_TEXT}_{number}", f"{_FILES}_{number}"
     name_columns = [c for c in inspection.header if c in identifiers.FORBIDDEN_COLUMNS and c not in ("bsn", "geboortedatum")]
     wanted = set(inspection.kind.columns) | {inspection.identity_column}
     max_line = int(codebook.parameter("csv_max_line_bytes"))
     try:
         con.execute(
-            f"create or replace temp table {_TEXT} as select * from read_csv(?, delim=?, header=true, "
+            f"create or replace temp table {text} as select * from read_csv(?, delim=?, header=true, "
             "all_varchar=true, quote='\"', escape='\"', strict_mode=true, filename=true, "
             "null_padding=false, auto_detect=false, columns=?, max_line_size=?)",
-            [[str(path) for path, _ in files], inspection.delimiter,
+            [[str(path) for path, _, _ in files], inspection.delimiter,
              {f"c{i}": "VARCHAR" for i in range(len(inspection.header))}, max_line],
         )
     except (duckdb.InvalidInputException, duckdb.ConversionException) as error:
@@ -524,28 +593,25 @@ def _read_csv(con: duckdb.DuckDBPyConnection, files: list[tuple[Path, str]], ins
         raise Quarantine("unreadable_csv", f"the CSV cannot be read as {len(inspection.header)} columns per row: "
                                            f"{_first_line_of(error, files)}") from None
     delivery_of = pa.table({  # noqa: F841 -- replacement scan
-        "filename": pa.array([str(path) for path, _ in files], pa.string()),
-        "rmj_delivery": pa.array([delivery_id for _, delivery_id in files], pa.string()),
+        "filename": pa.array([str(path) for path, _, _ in files], pa.string()),
+        "rmj_delivery": pa.array([delivery_id for _, delivery_id, _ in files], pa.string()),
     })
     # rows keep the files' order (insertion order), so a row's number in its file counts from its file's first
-    con.execute(f"create or replace temp table {_FILES} as select f.*, first_row from delivery_of f "
-                f"join (select filename, min(rowid) as first_row from {_TEXT} group by filename) using (filename)")
-    select = ", ".join(
-        f"t.c{i} as {name}" for i, name in enumerate(inspection.header) if name in wanted
-    )
-    names: dict[str, set[str]] = {delivery_id: set() for _, delivery_id in files}
+    con.execute(f"create or replace temp table {of_file} as select f.*, first_row from delivery_of f "
+                f"join (select filename, min(rowid) as first_row from {text} group by filename) using (filename)")
+    columns = {name: i for i, name in enumerate(inspection.header) if name in wanted}
     for column in name_columns:
         index = inspection.header.index(column)
         for delivery_id, value in con.execute(
-                f"select distinct f.rmj_delivery, lower(trim(t.c{index})) from {_TEXT} t join {_FILES} f using (filename) "
+                f"select distinct f.rmj_delivery, lower(trim(t.c{index})) from {text} t join {of_file} f using (filename) "
                 f"where t.c{index} is not null").fetchall():
             names[delivery_id].add(value)
-    con.execute(f"create or replace temp view {_RAW} as select f.rmj_delivery, t.rowid - f.first_row + 1 as source_row, "
-                f"{select} from {_TEXT} t join {_FILES} f using (filename)")
-    return names
+    select = ", ".join(f"t.c{i} as {name}" for name, i in columns.items())
+    return (f"select f.rmj_delivery, t.rowid - f.first_row + 1 as source_row, {select} "
+            f"from {text} t join {of_file} f using (filename)"), set(columns)
 
 
-def _first_line_of(error: Exception, files: list[tuple[Path, str]]) -> str:
+def _first_line_of(error: Exception, files: list) -> str:
     """Where DuckDB's CSV reader failed, as a line number only: its message quotes the offending line (which
     may hold a BSN or a name) and the file's path (which may hold a name), so nothing else of it is kept."""
     found = re.search(r"line:?\s*(\d+)", str(error), flags=re.IGNORECASE)
@@ -557,23 +623,28 @@ def _needs_private_copy(inspection: Inspection) -> bool:
 
 
 @contextmanager
-def _private_copy_if_needed(deliveries: list[Delivery]) -> Iterator[list[tuple[Path, str]]]:
-    """The files to read, as (path, delivery_id). A Windows-1252 file is transcoded to a UTF-8 copy in an
-    owner-only temp dir, removed afterwards; so is a file with lines of only spaces or tabs, without those
-    lines (the contract's blank lines). Such a delivery is read alone (:func:`read_together`)."""
+def _private_copies_where_needed(deliveries: list[Delivery]) -> Iterator[list[tuple[Path, str, Inspection]]]:
+    """The files to read, as (path, delivery_id, inspection). A Windows-1252 file is transcoded to a UTF-8 copy
+    in an owner-only temp dir, removed afterwards; so is a file with lines of only spaces or tabs, without
+    those lines (the contract's blank lines)."""
     if not any(_needs_private_copy(d.inspection) for d in deliveries):
-        yield [(d.path, d.delivery_id) for d in deliveries]
+        yield [(d.path, d.delivery_id, d.inspection) for d in deliveries]
         return
-    (delivery,) = deliveries
     with tempfile.TemporaryDirectory(prefix="rmj-ttp-") as folder:
         os.chmod(folder, 0o700)
-        target = Path(folder) / "delivery.csv"
-        with (delivery.path.open("r", encoding=delivery.inspection.encoding, newline="") as source,
-              target.open("w", encoding="utf-8", newline="") as sink):
-            for line in source:
-                if not line.strip("\r\n") or line.strip():
-                    sink.write(line)
-        yield [(target, delivery.delivery_id)]
+        readable = []
+        for number, delivery in enumerate(deliveries):
+            if not _needs_private_copy(delivery.inspection):
+                readable.append((delivery.path, delivery.delivery_id, delivery.inspection))
+                continue
+            target = Path(folder) / f"delivery_{number}.csv"
+            with (delivery.path.open("r", encoding=delivery.inspection.encoding, newline="") as source,
+                  target.open("w", encoding="utf-8", newline="") as sink):
+                for line in source:
+                    if not line.strip("\r\n") or line.strip():
+                        sink.write(line)
+            readable.append((target, delivery.delivery_id, delivery.inspection))
+        yield readable
 
 
 def _ijw_read(deliveries: list[Delivery]) -> tuple[pa.Table, dict[str, set[str]]]:

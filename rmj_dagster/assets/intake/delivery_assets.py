@@ -7,10 +7,13 @@ partition tags (one delivery partition or a range): only the leaf ``delivery_out
 quarantined delivery is not materialised while everything after these steps still runs.
 """
 
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 import dagster as dg
 import duckdb
+import pyarrow as pa
 
 from rmj_dagster import codebook
 from rmj_dagster.assets import identifier_scan
@@ -18,7 +21,7 @@ from rmj_dagster.assets.asset_keys import PYTHON_ASSET_PREFIX, asset_key
 from rmj_dagster.assets.intake.delivery_observations import deliveries_of_run
 from rmj_dagster.assets.table_metadata import OWNERS, table_metadata
 from rmj_dagster.intake import file_names
-from rmj_dagster.intake.detect import Quarantine, as_quarantine, inspect_file
+from rmj_dagster.intake.detect import Quarantine, as_quarantine, inspect_claimed
 from rmj_dagster.intake.kinds import KINDS
 from rmj_dagster.intake.landing_zone import FileState, LandingZone, delivery_id_of, sha256_of
 from rmj_dagster.intake.retention import destroy_expired_quarantine
@@ -49,77 +52,132 @@ def _files_by_delivery(zone: LandingZone, wanted: set[str]) -> dict[str, list[tu
     return found
 
 
-def _record_receipt(con, state: FileState, sha: str, delivery_id: str, outcome: str, stored_name: str,
-                    kept: str | None = None) -> None:
-    con.execute(
-        "insert or replace into audit.file_receipts values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [sha, delivery_id, stored_name, state.size, state.received_at, outcome, _now(),
-         None if kept else (_now() if outcome in ("duplicate", "processed") else None), kept],
-    )
+@dataclass
+class _Receipt:
+    """A file of the run's deliveries, as its audit rows will record it."""
+
+    delivery_id: str
+    state: FileState
+    sha: str
+    first: bool  # the delivery's first file (registered), not a copy of its bytes
+    path: Path | None = None  # where it is now, for a first file once claimed
+    kind: str | None = None
+    agb: str | None = None
+    source_format: str | None = None
+    row: dict = field(default_factory=dict)  # audit.deliveries' row, for a first file
+    problem: Quarantine | None = None
+    name: str = ""
 
 
-def stored_name(con, state: FileState, kind: str | None, agb: str | None, source_format: str | None) -> str:
-    """The derived name of a received file (``intake.file_names``): kind, the content's AGB, the day it was
-    first seen and its sequence among the stored receipts of that kind, provider and day."""
-    prefix = file_names.name_prefix(kind, file_names.name_agb(agb), state.received_at)
-    return file_names.derived_name(kind, agb, state.received_at, file_names.next_sequence(con, prefix),
-                                   file_names.extension_for(source_format, state.name))
+_DELIVERY_COLUMNS = {
+    "delivery_id": pa.string(), "sha256": pa.string(), "file_name": pa.string(), "size_bytes": pa.int64(),
+    "received_at": pa.timestamp("us"), "kind": pa.string(), "source_format": pa.string(), "encoding": pa.string(),
+    "delimiter": pa.string(), "status": pa.string(), "reason_code": pa.string(), "reason_message": pa.string(),
+    "extra_columns": pa.string(), "processed_at": pa.timestamp("us"),
+}
+_RECEIPT_COLUMNS = {
+    "sha256": pa.string(), "delivery_id": pa.string(), "file_name": pa.string(), "size_bytes": pa.int64(),
+    "received_at": pa.timestamp("us"), "outcome": pa.string(), "recorded_at": pa.timestamp("us"),
+    "destroyed_at": pa.timestamp("us"), "kept_at": pa.string(),
+}
 
 
-def receive(con: duckdb.DuckDBPyConnection, zone: LandingZone, delivery_id: str, files: list[tuple[FileState, str]],
-            retain: bool, log) -> str:
-    """Claim, inspect and register one delivery; returns what happened (for the run's log and metadata)."""
-    known = con.execute("select status from audit.deliveries where delivery_id = ?", [delivery_id]).fetchone()
-    claimed = zone.claimed(delivery_id) if known is None else None
-    if claimed is not None:  # claimed by a run that was killed before it registered the file
-        stat = claimed.stat()
-        state = FileState(claimed.name, stat.st_size, stat.st_mtime_ns, stat.st_ino, zone.first_seen_of_claim(delivery_id))
-        files = [(state, sha256_of(claimed)), *files]
-    if not files:
-        return f"already {known[0]}" if known else "no file in incoming"
-    first, *copies = files if known is None else (None, *files)
-    outcome = f"duplicate of {known[0]} delivery" if known else None
-    if first is not None:
-        outcome = _register(con, zone, delivery_id, *first, claimed, log)
-    kind, source_format, first_name = con.execute(
-        "select kind, source_format, file_name from audit.deliveries where delivery_id = ?", [delivery_id]).fetchone()
-    agb = first_name.removeprefix(f"{kind or file_names.UNKNOWN}_")[:8]  # the delivery's, from its derived name
-    for state, sha in copies:  # the same bytes again under another name: one delivery, counted once
-        kept = zone.dispose(zone.incoming / state.name, retain=retain)
-        name = stored_name(con, state, kind, agb, source_format)
-        _record_receipt(con, state, sha, delivery_id, "duplicate", name, str(kept) if kept else None)
-        log.info(f"delivery {delivery_id}: {name} repeats known bytes; recorded as duplicate, not processed again")
-    return outcome
+def receive_all(con: duckdb.DuckDBPyConnection, zone: LandingZone, delivery_ids: list[str],
+                files: dict[str, list[tuple[FileState, str]]], retain: bool, log) -> dict[str, str]:
+    """Claim, inspect and register the run's deliveries; returns what happened to each (for the run's log).
+
+    Each file is claimed and inspected in turn; the audit trail is written for all at once (a statement and a
+    commit per delivery cost more than its file): the derived names from one query, then the unreadable files
+    moved to quarantine and the copies of known bytes destroyed, then one transaction inserts every delivery
+    and receipt. A kill before that commit leaves the claims in ``received/``, which the rerun registers."""
+    known = {d: (status, kind, source_format, name) for d, status, kind, source_format, name in con.execute(
+        "select delivery_id, status, kind, source_format, file_name from audit.deliveries "
+        "where list_contains(?, delivery_id)", [delivery_ids]).fetchall()}
+    receipts: list[_Receipt] = []
+    outcomes: dict[str, str] = {}
+    for delivery_id in delivery_ids:
+        found = files.get(delivery_id, [])
+        if delivery_id in known:
+            status = known[delivery_id][0]
+            outcomes[delivery_id] = f"duplicate of {status} delivery" if found else f"already {status}"
+            receipts += [_Receipt(delivery_id, state, sha, first=False) for state, sha in found]
+            continue
+        claimed = zone.claimed(delivery_id)
+        if claimed is not None:  # claimed by a run that was killed before it registered the file
+            stat = claimed.stat()
+            found = [(FileState(claimed.name, stat.st_size, stat.st_mtime_ns, stat.st_ino,
+                                zone.first_seen_of_claim(delivery_id)), sha256_of(claimed)), *found]
+        if not found:
+            outcomes[delivery_id] = "no file in incoming"
+            continue
+        (state, sha), *copies = found
+        receipts.append(_Receipt(delivery_id, state, sha, first=True, path=claimed))
+        receipts += [_Receipt(delivery_id, state, sha, first=False) for state, sha in copies]
+    firsts = [r for r in receipts if r.first]
+    to_claim = [r for r in firsts if r.path is None]
+    for receipt, path in zip(to_claim, zone.claim_all([(r.state.name, r.delivery_id) for r in to_claim]), strict=True):
+        receipt.path = path
+    of_delivery = {d: (kind, _agb_of_name(name, kind), source_format) for d, (_, kind, source_format, name) in known.items()}
+    for receipt in receipts:
+        if receipt.first:
+            _inspect(receipt)
+            of_delivery[receipt.delivery_id] = (receipt.kind, receipt.agb, receipt.source_format)
+        else:
+            receipt.kind, receipt.agb, receipt.source_format = of_delivery[receipt.delivery_id]
+    names = file_names.derived_names(con, [(r.kind, r.agb, r.state.received_at,
+                                            file_names.extension_for(r.source_format, r.state.name)) for r in receipts])
+    for receipt, name in zip(receipts, names, strict=True):
+        receipt.name = receipt.row["file_name"] = name
+    for receipt in firsts:
+        outcomes[receipt.delivery_id] = receipt.row["status"]
+        if receipt.problem is not None:
+            zone.quarantine(receipt.path, delivery_id=receipt.delivery_id, sha256=receipt.sha, code=receipt.problem.code,
+                            message=receipt.problem.message, stored_name=receipt.name)
+            log.warning(f"delivery {receipt.delivery_id} ({receipt.name}) quarantined: {receipt.problem.code}: {receipt.problem.message}")
+    copies = [r for r in receipts if not r.first]
+    kept = zone.dispose_all([zone.incoming / r.state.name for r in copies], retain=retain)
+    for receipt in copies:  # the same bytes again under another name: one delivery, counted once
+        log.info(f"delivery {receipt.delivery_id}: {receipt.name} repeats known bytes; recorded as duplicate, not processed again")
+    now = _now()
+    deliveries = pa.Table.from_pylist(  # noqa: F841 -- replacement scan
+        [{c: r.row.get(c) for c in _DELIVERY_COLUMNS} for r in firsts], schema=pa.schema(_DELIVERY_COLUMNS))
+    file_receipts = pa.Table.from_pylist([  # noqa: F841 -- replacement scan
+        {"sha256": r.sha, "delivery_id": r.delivery_id, "file_name": r.name, "size_bytes": r.state.size,
+         "received_at": r.state.received_at, "outcome": r.row["status"] if r.first else "duplicate", "recorded_at": now,
+         "destroyed_at": None if r.first or k else now, "kept_at": str(k) if k else None}
+        for r, k in [*((r, None) for r in firsts), *zip(copies, kept, strict=True)]], schema=pa.schema(_RECEIPT_COLUMNS))
+    with transaction(con):
+        con.execute(f"insert or replace into audit.deliveries ({', '.join(_DELIVERY_COLUMNS)}) "
+                    f"select {', '.join(_DELIVERY_COLUMNS)} from deliveries")
+        con.execute(f"insert or replace into audit.file_receipts ({', '.join(_RECEIPT_COLUMNS)}) "
+                    f"select {', '.join(_RECEIPT_COLUMNS)} from file_receipts")
+    return outcomes
 
 
-def _register(con, zone: LandingZone, delivery_id: str, state: FileState, sha: str, claimed, log) -> str:
-    """Claim, inspect and register a delivery's first file under its derived name."""
-    path = claimed or zone.claim(state.name, delivery_id)
-    row = dict(delivery_id=delivery_id, sha256=sha, size_bytes=state.size,
-               received_at=state.received_at, status="received", processed_at=_now())
+def _agb_of_name(name: str, kind: str | None) -> str:
+    """The AGB part of a delivery's derived name (its copies are named with it)."""
+    return name.removeprefix(f"{kind or file_names.UNKNOWN}_")[:8]
+
+
+def _inspect(receipt: _Receipt) -> None:
+    """Inspect a delivery's claimed file: its audit row, kind and AGB, or the reason to quarantine it."""
+    path, state = receipt.path, receipt.state
+    receipt.row = dict(delivery_id=receipt.delivery_id, sha256=receipt.sha, size_bytes=state.size,
+                       received_at=state.received_at, status="received", processed_at=_now())
     try:
-        inspection = inspect_file(path)
-        row |= dict(kind=inspection.kind.name, source_format=inspection.source_format,
-                    encoding=inspection.encoding, delimiter=inspection.delimiter,
-                    extra_columns=identifiers.column_names_for_audit(inspection.header, inspection.extra_columns))
-        agb = file_names.provider_agb(path, inspection.encoding, inspection.delimiter)
-        row["file_name"] = stored_name(con, state, inspection.kind.name, agb, inspection.source_format)
-        outcome = "received"
+        inspection = inspect_claimed(path)
+        receipt.row |= dict(kind=inspection.kind.name, source_format=inspection.source_format,
+                            encoding=inspection.encoding, delimiter=inspection.delimiter,
+                            extra_columns=identifiers.column_names_for_audit(inspection.header, inspection.extra_columns))
+        receipt.kind, receipt.source_format = inspection.kind.name, inspection.source_format
+        receipt.agb = file_names.provider_agb(path, inspection.encoding, inspection.delimiter)
     except Exception as error:  # anything that goes wrong reading a delivery quarantines it, never the run
         problem = as_quarantine(error)
         if problem is None:  # the machine failed, not the file: the run fails, the original waits for the retry
             raise
-        row["file_name"] = stored_name(con, state, None, file_names.provider_agb(path), None)
-        zone.quarantine(path, delivery_id=delivery_id, sha256=sha, code=problem.code, message=problem.message,
-                        stored_name=row["file_name"])
-        row |= dict(status="quarantined", reason_code=problem.code, reason_message=problem.message)
-        outcome = "quarantined"
-        log.warning(f"delivery {delivery_id} ({row['file_name']}) quarantined: {problem.code}: {problem.message}")
-    columns = ", ".join(row)
-    con.execute(f"insert or replace into audit.deliveries ({columns}) values ({', '.join('?' * len(row))})",
-                list(row.values()))
-    _record_receipt(con, state, sha, delivery_id, outcome, row["file_name"])
-    return outcome
+        receipt.agb = file_names.provider_agb(path)
+        receipt.problem = problem
+        receipt.row |= dict(status="quarantined", reason_code=problem.code, reason_message=problem.message)
 
 
 def key_labels_in_warehouse(con: duckdb.DuckDBPyConnection) -> set[str]:
@@ -172,16 +230,13 @@ def raw_provider_drops(
     hmac_key = pseudonym_key.load()  # refuse before any file is read when there is no fit key ...
     zone = landing.zone()
     delivery_ids = deliveries_of_run(context)
-    outcomes: dict[str, str] = {}
     with warehouse.connect() as con:
         ddl.ensure_tables(con)
         refuse_unfit_key(con, hmac_key)  # ... or one that would not link with what is stored
         for destroyed in destroy_expired_quarantine(con, zone):
             context.log.info(f"quarantined delivery {destroyed} destroyed: its retention period has passed")
         files = _files_by_delivery(zone, set(delivery_ids))
-        for delivery_id in delivery_ids:
-            with transaction(con):
-                outcomes[delivery_id] = receive(con, zone, delivery_id, files.get(delivery_id, []), landing.retain_originals, context.log)
+        outcomes = receive_all(con, zone, delivery_ids, files, landing.retain_originals, context.log)
         metadata = table_metadata(con, "audit.deliveries")
         check = identifier_scan.result(con, asset_key("raw_provider_drops"), list(_AUDIT_TABLES),
                                        where=identifier_scan.rows_in("delivery_id", delivery_ids), scope=f"rows of the run's {len(delivery_ids)} deliveries",
@@ -231,12 +286,12 @@ def pseudonymised_deliveries(
         ddl.ensure_tables(con)
         refuse_unfit_key(con, hmac_key)
         _record_unrecorded_destructions(con, zone, landing.retain_originals)
-        batch = pseudonymise.Batch(con)
+        batch = pseudonymise.Batch(con, _record_loaded(con, hmac_key))
         judged = pseudonymise.Judged(con)  # each distinct BSN hashed once per step
         waiting: dict[str, tuple] = {}
         batch_rows = int(codebook.parameter("ttp_batch_rows"))
         try:
-            claimed = _claimed(con, zone, delivery_ids, hmac_key, context.log)
+            claimed = _claimed(con, zone, delivery_ids, context.log)
             for group in pseudonymise.read_together(claimed):
                 outcomes = pseudonymise.load_deliveries(con, group, hmac_key, batch, judged)
                 for delivery in group:
@@ -272,18 +327,19 @@ def _to_scan(context: dg.AssetExecutionContext, con, delivery_ids: list[str]) ->
 
 
 def _record_destruction(con, kept_of: dict[str, object]) -> None:
-    """Audit that the originals are gone (or, in development, where they were kept), in one transaction."""
+    """Audit that the originals are gone (or, in development, where they were kept): one transaction, one
+    statement per audit table for all of them."""
+    if not kept_of:
+        return
+    kept = (list(kept_of), [str(k) if k else None for k in kept_of.values()], _now())
+    changes = "(select unnest(?::varchar[]) as delivery_id, unnest(?::varchar[]) as kept) k"
     with transaction(con):
-        for delivery_id, kept in kept_of.items():
-            con.execute(
-                "update audit.deliveries set destroyed_at = ? where delivery_id = ?",
-                [None if kept else _now(), delivery_id],
-            )
-            con.execute(
-                "update audit.file_receipts set outcome = 'processed', destroyed_at = ?, kept_at = ? "
-                "where delivery_id = ? and outcome = 'received'",
-                [None if kept else _now(), str(kept) if kept else None, delivery_id],
-            )
+        con.execute(f"update audit.deliveries d set destroyed_at = case when k.kept is null then ?::timestamp end "
+                    f"from {changes} where d.delivery_id = k.delivery_id", [kept[2], kept[0], kept[1]])
+        con.execute(f"update audit.file_receipts r set outcome = 'processed', kept_at = k.kept, "
+                    f"destroyed_at = case when k.kept is null then ?::timestamp end "
+                    f"from {changes} where r.delivery_id = k.delivery_id and r.outcome = 'received'",
+                    [kept[2], kept[0], kept[1]])
 
 
 def _record_unrecorded_destructions(con, zone: LandingZone, retain: bool) -> None:
@@ -297,7 +353,7 @@ def _record_unrecorded_destructions(con, zone: LandingZone, retain: bool) -> Non
     _record_destruction(con, {delivery_id: None for (delivery_id,) in unrecorded if zone.claimed(delivery_id) is None})
 
 
-def _claimed(con, zone: LandingZone, delivery_ids: list[str], hmac_key: PseudonymKey, log) -> list[pseudonymise.Delivery]:
+def _claimed(con, zone: LandingZone, delivery_ids: list[str], log) -> list[pseudonymise.Delivery]:
     """The run's deliveries still to pseudonymise, inspected (a file that fails inspection is quarantined)."""
     status = dict(con.execute("select delivery_id, status from audit.deliveries where list_contains(?, delivery_id)",
                               [delivery_ids]).fetchall())
@@ -307,23 +363,24 @@ def _claimed(con, zone: LandingZone, delivery_ids: list[str], hmac_key: Pseudony
         if status.get(delivery_id) in (None, "quarantined") or path is None:
             continue  # nothing received, quarantined, or processed earlier (original already destroyed)
         try:
-            inspection = inspect_file(path)  # cheap; gives the header the reader needs
+            inspection = inspect_claimed(path)  # inspected on receipt in this process: not read again
         except Exception as error:  # anything wrong with a delivery's file quarantines it, never the run
             problem = as_quarantine(error)
             if problem is None:  # the machine failed, not the file: the run fails, the original waits for the retry
                 raise
             _quarantine(con, zone, path, delivery_id, problem, log)
             continue
-        claimed.append(pseudonymise.Delivery(delivery_id, path, inspection, _record_loaded(con, delivery_id, hmac_key)))
+        claimed.append(pseudonymise.Delivery(delivery_id, path, inspection))
     return claimed
 
 
-def _record_loaded(con, delivery_id: str, hmac_key: PseudonymKey):
-    def record_loaded(rows: int) -> None:  # in the transaction that stores the rows: both or neither
+def _record_loaded(con, hmac_key: PseudonymKey):
+    def record_loaded(loaded: list[tuple[str, int]]) -> None:  # in the transaction that stores the rows: both or neither
         con.execute(
-            "update audit.deliveries set status = 'loaded', rows_read = ?, key_label = ?, processed_at = ? "
-            "where delivery_id = ?",
-            [rows, hmac_key.label, _now(), delivery_id],
+            "update audit.deliveries d set status = 'loaded', rows_read = l.rows_read, key_label = ?, processed_at = ? "
+            "from (select unnest(?::varchar[]) as delivery_id, unnest(?::bigint[]) as rows_read) l "
+            "where d.delivery_id = l.delivery_id",
+            [hmac_key.label, _now(), [d for d, _ in loaded], [rows for _, rows in loaded]],
         )
     return record_loaded
 
@@ -347,15 +404,16 @@ def _store(con, zone: LandingZone, batch: pseudonymise.Batch, waiting: dict[str,
     their rows are committed. A kill in between leaves loaded deliveries with their original still claimed:
     the rerun loads them again (delete-then-insert) or records the destruction it missed."""
     stored: dict[str, list[int]] = {}  # kind -> [deliveries, rows]
-    kept_any = False
-    for delivery_id in batch.store():
-        path, kind, rows = waiting.pop(delivery_id)
-        kept = zone.dispose(path, retain=retain)
-        _record_destruction(con, {delivery_id: kept})  # right after each: the window for a kill stays one file
+    done = {delivery_id: waiting.pop(delivery_id) for delivery_id in batch.store()}
+    # each original destroyed, then the batch's destructions recorded at once: a kill in between leaves
+    # loaded deliveries without their original, which the next run records (_record_unrecorded_destructions)
+    kept_of = dict(zip(done, zone.dispose_all([path for path, _kind, _rows in done.values()], retain=retain), strict=True))
+    _record_destruction(con, kept_of)
+    for _path, kind, rows in done.values():
         stored.setdefault(kind, [0, 0])
         stored[kind][0] += 1
         stored[kind][1] += rows
-        kept_any = kept_any or kept is not None
+    kept_any = any(kept is not None for kept in kept_of.values())
     if stored:  # one line per stored batch: an event per delivery costs the run more than the line is worth
         counts = ", ".join(f"{n} {kind} ({rows} rows)" for kind, (n, rows) in sorted(stored.items()))
         log.info(f"pseudonymised and stored: {counts}; originals {'kept (development retention)' if kept_any else 'destroyed'} "
