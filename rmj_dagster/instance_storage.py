@@ -1,12 +1,13 @@
 """The embedded SQLite instance storage, with the event log's SQLAlchemy engines kept between connections.
 
-Dagster's ``SqliteEventLogStorage`` creates a new SQLAlchemy engine for every connection it opens, four of
-them for one asset event (the run's file, then the ``index`` file for the mirrored event, its tags and
-the asset's row). A new engine starts with an empty compiled-statement cache and an uninitialised
-dialect, so every statement of every event is compiled again: about a third of the ~8.5 ms a
-materialization cost, ~1,300 events in the demo. ``EngineKeepingSqliteEventLogStorage`` keeps one engine
-per file instead, for the ``index`` file and the few run files used last (a daemon or the UI reads many
-runs; an engine evicted from the bound is disposed).
+Dagster's ``SqliteEventLogStorage`` creates a new SQLAlchemy engine for every connection it opens, two or
+three for one asset event (the run's file, then the ``index`` file that mirrors asset events, check
+evaluations and run status changes). A new engine starts with an empty compiled-statement cache and an
+uninitialised dialect, so every statement of every event is compiled again. A national run stores ~530
+events, the demo ~1,300. ``EngineKeepingSqliteEventLogStorage`` keeps one engine per file instead, for the
+``index`` file and the few run files used last (a daemon or the UI reads many runs; an engine evicted
+from the bound is disposed). Measured: a materialization's CPU time 6.2 ms before, 2.5 ms after (files in
+memory); the national run's CPU time in ``store_event`` about a third less.
 
 What stays as in Dagster: the engines use ``NullPool``, so every connection is still closed after use
 and SQLite still checkpoints the WAL into ``<run_id>.db`` on that close, which is what the UI's file
