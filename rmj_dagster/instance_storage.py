@@ -27,7 +27,6 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import yaml
 from dagster import _check as check
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME, SqliteEventLogStorage
 from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
@@ -118,9 +117,3 @@ class EngineKeepingSqliteStorage(DagsterSqliteStorage):
     @classmethod
     def from_config_value(cls, inst_data: ConfigurableClassData | None, config_value) -> EngineKeepingSqliteStorage:
         return cls.from_local(inst_data=inst_data, **config_value)  # Dagster's names its own class, not cls
-
-    @property
-    def event_storage_data(self) -> ConfigurableClassData | None:
-        return ConfigurableClassData(
-            __name__, EngineKeepingSqliteEventLogStorage.__name__, yaml.dump({"base_dir": _event_logs_directory(self.base_dir)}, default_flow_style=False)
-        )
