@@ -33,6 +33,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME, SqliteEventLogStorage
 
 DAGSTER_HOME = "DAGSTER_HOME"
 DEFAULT_HOME = ".dagster_home"
@@ -73,22 +74,35 @@ def _open_home(environ: dict[str, str] | None = None) -> tuple[Path, dg.DagsterI
     folder = home(environ)
     folder.mkdir(parents=True, exist_ok=True)
     os.chmod(folder, 0o700)  # run logs and event metadata stay with the service user
+    if environ is None:
+        os.environ[DAGSTER_HOME] = str(folder)  # before loading: the storage's base_dir is read from it
+        os.environ.setdefault(PLANNED_EVENTS_AS_RANGES, "true")
     with _locked(folder):
         config = folder / "dagster.yaml"
         if not config.exists():
             shutil.copyfile(PROJECT_DAGSTER_YAML, config)
         opened = dg.DagsterInstance.from_config(str(folder))
         try:
+            _check_storage_in(opened, folder)
             opened.get_run_records(limit=1)  # creates (and stamps) run, event-log and schedule storage
             opened.event_log_storage.get_concurrency_keys()
             opened.all_instigator_state()
         except BaseException:
             opened.dispose()
             raise
-    if environ is None:
-        os.environ[DAGSTER_HOME] = str(folder)
-        os.environ.setdefault(PLANNED_EVENTS_AS_RANGES, "true")
     return folder, opened
+
+
+def _check_storage_in(opened: dg.DagsterInstance, folder: Path) -> None:
+    """Refuse a home whose SQLite storage lies elsewhere: the project's ``dagster.yaml`` takes the storage
+    folder from ``DAGSTER_HOME``, so opening another folder than ``DAGSTER_HOME`` names would write there."""
+    storage = opened.event_log_storage
+    if isinstance(storage, SqliteEventLogStorage):
+        index = Path(storage.path_for_shard(INDEX_SHARD_NAME))
+        if index.parents[2] != folder:  # <home>/history/runs/index.db
+            raise dg.DagsterInvariantViolationError(
+                f"The instance in {folder} keeps its event log in {index.parent}: set {DAGSTER_HOME}={folder} to open it."
+            )
 
 
 def instance() -> dg.DagsterInstance:

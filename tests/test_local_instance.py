@@ -23,6 +23,7 @@ def test_the_postgres_example_is_the_project_dagster_yaml_with_postgres_storage(
     project = yaml.safe_load((PROJECT_ROOT / "dagster.yaml").read_text())
     postgres = yaml.safe_load((PROJECT_ROOT / "deploy" / "dagster.postgres.yaml").read_text())
     assert set(postgres.pop("storage")) == {"postgres"}
+    assert project.pop("storage")["custom"]["class"] == "EngineKeepingSqliteStorage"  # tests/test_instance_storage.py
     assert postgres == project
     assert project["run_monitoring"]["enabled"] and project["concurrency"]["pools"]["default_limit"] == 1
     assert project["telemetry"] == {"enabled": False}
@@ -55,7 +56,8 @@ def test_simultaneous_first_runs_leave_one_schema_version(tmp_path):
         assert instance.get_dynamic_partitions("deliveries") == ["a"]
 
 
-def test_a_dead_in_process_run_is_failed_and_its_pool_slot_freed(tmp_path):
+def test_a_dead_in_process_run_is_failed_and_its_pool_slot_freed(tmp_path, monkeypatch):
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))  # the project's dagster.yaml takes the storage folder from it
     local_instance.ensure_home({"DAGSTER_HOME": str(tmp_path / "home")})
     with dg.DagsterInstance.from_config(str(tmp_path / "home")) as instance:
         boot = local_instance.process_identity().split(":")[0]
@@ -117,11 +119,12 @@ def test_every_file_the_pipeline_writes_is_owner_only_the_wal_included(rmj_env, 
     assert not open_to_others, open_to_others
 
 
-def test_the_delivery_sensor_cleans_up_after_a_killed_rmj_process(rmj_env, tmp_path):
+def test_the_delivery_sensor_cleans_up_after_a_killed_rmj_process(rmj_env, tmp_path, monkeypatch):
     """A killed `rmj process` left its run STARTED with the pool slot: the next tick fails it and frees the slot."""
     from rmj_dagster.resources import LandingZoneResource
     from rmj_dagster.sensors.delivery_sensor import delivery_sensor
 
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))  # the project's dagster.yaml takes the storage folder from it
     local_instance.ensure_home({"DAGSTER_HOME": str(tmp_path / "home")})
     with dg.DagsterInstance.from_config(str(tmp_path / "home")) as instance:
         boot = local_instance.process_identity().split(":")[0]
