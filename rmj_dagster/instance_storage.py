@@ -16,9 +16,10 @@ untouched (no durability traded); the files and folders are Dagster's default la
 ``DAGSTER_HOME`` (``history/runs.db``, ``history/runs/<run_id>.db`` and ``index.db``,
 ``schedules/schedules.db``), so a home created without this class keeps its history and can go back.
 
-``dagster.yaml`` selects it with ``storage: custom:``; ``base_dir`` comes from ``DAGSTER_HOME`` (Dagster's
-default storage takes the folder the instance was loaded from, which a config value cannot name), so
-whoever loads the instance from a folder sets ``DAGSTER_HOME`` to it (``local_instance`` does).
+``dagster.yaml`` selects it with ``storage: custom:``; its ``base_dir`` is ``DAGSTER_HOME`` (Dagster's default
+storage takes the folder the instance was loaded from, which a config value cannot name), and a home ``rmj``
+creates gets its own folder written there instead (``local_instance.home_config``), so it opens the same
+whatever ``DAGSTER_HOME`` says.
 """
 
 from __future__ import annotations

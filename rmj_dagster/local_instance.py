@@ -26,8 +26,8 @@ server or by run monitoring, which frees its slots too (``dagster.yaml``).
 from __future__ import annotations
 
 import fcntl
+import json
 import os
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -75,12 +75,12 @@ def _open_home(environ: dict[str, str] | None = None) -> tuple[Path, dg.DagsterI
     folder.mkdir(parents=True, exist_ok=True)
     os.chmod(folder, 0o700)  # run logs and event metadata stay with the service user
     if environ is None:
-        os.environ[DAGSTER_HOME] = str(folder)  # before loading: the storage's base_dir is read from it
+        os.environ[DAGSTER_HOME] = str(folder)
         os.environ.setdefault(PLANNED_EVENTS_AS_RANGES, "true")
     with _locked(folder):
         config = folder / "dagster.yaml"
         if not config.exists():
-            shutil.copyfile(PROJECT_DAGSTER_YAML, config)
+            config.write_text(home_config(folder), encoding="utf-8")
         opened = dg.DagsterInstance.from_config(str(folder))
         try:
             _check_storage_in(opened, folder)
@@ -93,9 +93,24 @@ def _open_home(environ: dict[str, str] | None = None) -> tuple[Path, dg.DagsterI
     return folder, opened
 
 
+# The project's dagster.yaml names the storage folder by DAGSTER_HOME (a server keeps the file in its fixed
+# home); a home rmj creates names its own folder instead, so whoever opens it (DagsterInstance.from_config,
+# with any DAGSTER_HOME or none) reads and writes that home's files.
+_STORAGE_FROM_ENV = "base_dir:\n        env: DAGSTER_HOME"
+
+
+def home_config(folder: Path) -> str:
+    """The project's ``dagster.yaml`` as a home created in ``folder`` keeps it: its storage in ``folder``."""
+    text = PROJECT_DAGSTER_YAML.read_text(encoding="utf-8")
+    if _STORAGE_FROM_ENV not in text:
+        raise ValueError(f"{PROJECT_DAGSTER_YAML} no longer names its storage folder by {DAGSTER_HOME}")
+    return text.replace(_STORAGE_FROM_ENV, f"base_dir: {json.dumps(str(folder))}")
+
+
 def _check_storage_in(opened: dg.DagsterInstance, folder: Path) -> None:
-    """Refuse a home whose SQLite storage lies elsewhere: the project's ``dagster.yaml`` takes the storage
-    folder from ``DAGSTER_HOME``, so opening another folder than ``DAGSTER_HOME`` names would write there."""
+    """Refuse a home whose SQLite storage lies elsewhere: a home moved since it was created, or one holding the
+    project's ``dagster.yaml`` as is (storage folder from ``DAGSTER_HOME``) opened while ``DAGSTER_HOME`` names
+    another folder; it would read and write that folder's runs."""
     storage = opened.event_log_storage
     if isinstance(storage, SqliteEventLogStorage):
         index = Path(storage.path_for_shard(INDEX_SHARD_NAME))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -46,11 +45,11 @@ class LocalDaemon:
     def __init__(self, home: Path, env: dict[str, str], wrapper: tuple[str, ...] = ()):
         self.home = Path(home)
         self.home.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(PROJECT / "dagster.yaml", self.home / "dagster.yaml")
         # initialised once, as `rmj ui` and the service units do: the daemon and its code server would
         # otherwise both create the SQLite storage at once (two alembic heads, Dagster's own race)
         from rmj_dagster import local_instance
 
+        (self.home / "dagster.yaml").write_text(local_instance.home_config(self.home), encoding="utf-8")
         local_instance.ensure_home({"DAGSTER_HOME": str(self.home)})
         self.env = os.environ.copy() | service_switches() | env | {"DAGSTER_HOME": str(self.home)}
         self.wrapper = list(wrapper)

@@ -204,9 +204,27 @@ def test_engines_let_go_are_disposed_and_the_index_engine_is_kept(tmp_path, monk
     assert sorted(disposed[5:]) == ["index", "r0"] and not storage._engines
 
 
-def test_a_home_other_than_dagster_home_is_refused(tmp_path):
-    """The project's dagster.yaml takes the storage folder from DAGSTER_HOME: opening another folder would
-    silently read and write DAGSTER_HOME's runs instead of its own."""
+def test_a_home_rmj_made_keeps_its_runs_whatever_dagster_home_says(tmp_path, monkeypatch):
+    """A home rmj creates names its own folder as the storage's (not DAGSTER_HOME): opened from anywhere, with
+    DAGSTER_HOME naming other folders, it reads and writes its own files."""
+    home, other = tmp_path / "home", tmp_path / "other"
+    local_instance.ensure_home({"DAGSTER_HOME": str(home)})
+    monkeypatch.setenv("DAGSTER_HOME", str(other))
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        run = dg.materialize([outcome], instance=instance, partition_key="2025-01").run_id
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "third"))
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        assert [r.run_id for r in instance.get_runs()] == [run]
+    assert (home / "history" / "runs" / f"{run}.db").exists() and not other.exists() and not (tmp_path / "third").exists()
+
+
+def test_a_home_whose_storage_lies_elsewhere_is_refused(tmp_path, monkeypatch):
+    """A home holding the project's dagster.yaml as is takes its storage folder from DAGSTER_HOME: opened while
+    DAGSTER_HOME names another folder it would silently read and write that folder's runs."""
+    home = tmp_path / "copied"
+    home.mkdir()
+    shutil.copyfile(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "elsewhere"))
     with pytest.raises(dg.DagsterInvariantViolationError, match="set DAGSTER_HOME="):
-        local_instance.ensure_home({"DAGSTER_HOME": str(tmp_path / "elsewhere")})
-    assert not (tmp_path / "elsewhere" / "history").exists()
+        local_instance.ensure_home({"DAGSTER_HOME": str(home)})
+    assert not (home / "history").exists()

@@ -23,6 +23,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from rmj_dagster import local_instance
 from rmj_dagster.generate import generate_deliveries
 from rmj_dagster.intake.kinds import KINDS
 from tests.console_capture import run_captured
@@ -82,7 +83,7 @@ def test_one_rerun_after_a_sigkill_finishes_every_delivery(rmj_env, tmp_path, de
     home.mkdir()
     # The project's own instance settings, pool limit included: the rerun must free the slot the killed
     # run holds (local_instance.reclaim_dead_runs) and finish the landing zone's claims in one run.
-    shutil.copyfile(PROJECT / "dagster.yaml", home / "dagster.yaml")
+    (home / "dagster.yaml").write_text(local_instance.home_config(home), encoding="utf-8")
     env = os.environ | {"DAGSTER_HOME": str(home)}
     shutil.copytree(deliveries, rmj_env["landing"], dirs_exist_ok=True)
     incoming = rmj_env["landing"] / "incoming"

@@ -34,7 +34,10 @@ def test_without_dagster_home_the_commands_share_dot_dagster_home(tmp_path, monk
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     folder = local_instance.ensure_home()
     assert folder == tmp_path / ".dagster_home" and os.environ["DAGSTER_HOME"] == str(folder)
-    assert (folder / "dagster.yaml").read_text() == (PROJECT_ROOT / "dagster.yaml").read_text()
+    # the project's settings, the storage in this folder whatever DAGSTER_HOME says later
+    home_config, project = (yaml.safe_load(p.read_text()) for p in (folder / "dagster.yaml", PROJECT_ROOT / "dagster.yaml"))
+    assert home_config.pop("storage")["custom"]["config"] == {"base_dir": str(folder)}
+    assert project.pop("storage")["custom"]["config"] == {"base_dir": {"env": "DAGSTER_HOME"}} and home_config == project
     assert oct(folder.stat().st_mode & 0o777) == "0o700"
     with dg.DagsterInstance.get() as instance:
         assert instance.run_monitoring_enabled
@@ -56,8 +59,7 @@ def test_simultaneous_first_runs_leave_one_schema_version(tmp_path):
         assert instance.get_dynamic_partitions("deliveries") == ["a"]
 
 
-def test_a_dead_in_process_run_is_failed_and_its_pool_slot_freed(tmp_path, monkeypatch):
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))  # the project's dagster.yaml takes the storage folder from it
+def test_a_dead_in_process_run_is_failed_and_its_pool_slot_freed(tmp_path):
     local_instance.ensure_home({"DAGSTER_HOME": str(tmp_path / "home")})
     with dg.DagsterInstance.from_config(str(tmp_path / "home")) as instance:
         boot = local_instance.process_identity().split(":")[0]
@@ -119,12 +121,11 @@ def test_every_file_the_pipeline_writes_is_owner_only_the_wal_included(rmj_env, 
     assert not open_to_others, open_to_others
 
 
-def test_the_delivery_sensor_cleans_up_after_a_killed_rmj_process(rmj_env, tmp_path, monkeypatch):
+def test_the_delivery_sensor_cleans_up_after_a_killed_rmj_process(rmj_env, tmp_path):
     """A killed `rmj process` left its run STARTED with the pool slot: the next tick fails it and frees the slot."""
     from rmj_dagster.resources import LandingZoneResource
     from rmj_dagster.sensors.delivery_sensor import delivery_sensor
 
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))  # the project's dagster.yaml takes the storage folder from it
     local_instance.ensure_home({"DAGSTER_HOME": str(tmp_path / "home")})
     with dg.DagsterInstance.from_config(str(tmp_path / "home")) as instance:
         boot = local_instance.process_identity().split(":")[0]

@@ -257,11 +257,8 @@ def storage_unreachable(zone: Zone) -> Zone:
 @contextlib.contextmanager
 def with_a_dead_run(home: Path) -> Iterator[dg.DagsterInstance]:
     """An instance holding the run of an ``rmj process`` that was killed (its process is gone)."""
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("DAGSTER_HOME", str(home))  # the project's dagster.yaml takes the storage folder from it
-        local_instance.ensure_home({"DAGSTER_HOME": str(home)})
-        instance = dg.DagsterInstance.from_config(str(home))
-    with instance:
+    local_instance.ensure_home({"DAGSTER_HOME": str(home)})
+    with dg.DagsterInstance.from_config(str(home)) as instance:
         boot = local_instance.process_identity().split(":")[0]
         dead = instance.create_run_for_job(dg.GraphDefinition(name="g").to_job(),
                                            tags={local_instance.PROCESS_TAG: f"{boot}:999999999:1"})
