@@ -188,3 +188,36 @@ def test_claim_all_moves_each_file_and_its_arrival_with_two_rewrites_of_the_reco
     assert claimed == [zone.received / (n * 16) / f"{n}.csv" for n in "abc"] and not list(zone.incoming.iterdir())
     record = json.loads((zone.state / "arrivals.json").read_text())
     assert record["incoming"] == {} and record["claims"] == {n * 16: seen[f"{n}.csv"] for n in "abc"}
+
+
+def test_a_quarantined_file_keeps_its_audit_row_when_the_receipt_fails_after_moving_it(tmp_path, monkeypatch):
+    """The receipt moves an unreadable file to quarantine before the run's other receipts are recorded: a
+    failure after the move (here: destroying the copies of known bytes) must not leave a quarantined file that
+    no audit row names, as a rerun no longer finds it in incoming."""
+    import logging
+
+    from rmj_dagster import warehouse
+    from rmj_dagster.assets.intake import delivery_assets
+    from rmj_dagster.intake.landing_zone import delivery_id_of, sha256_of
+    from rmj_dagster.warehouse import ddl
+
+    zone = LandingZone(tmp_path / "landing").ensure()
+    bad = zone.incoming / "bad.csv"
+    bad.write_text("naam;leeftijd\nJan;12\n")
+    (zone.incoming / "bad.csv.done").touch()
+    delivery_id = delivery_id_of(sha256_of(bad))
+
+    def fails(self, paths, retain):
+        raise OSError("disk full")
+
+    with warehouse.connect(tmp_path / "w.duckdb") as con:
+        ddl.ensure_tables(con)
+        files = delivery_assets._files_by_delivery(zone, {delivery_id})
+        monkeypatch.setattr(LandingZone, "dispose_all", fails)
+        with pytest.raises(OSError, match="disk full"):
+            delivery_assets.receive_all(con, zone, [delivery_id], files, False, logging.getLogger("test"))
+        assert not bad.exists() and any(zone.quarantine_dir.rglob("*.reason.json"))
+        assert con.execute("select status, reason_code from audit.deliveries where delivery_id = ?",
+                           [delivery_id]).fetchall() == [("quarantined", "unknown_kind")]
+        assert con.execute("select outcome from audit.file_receipts where delivery_id = ?", [delivery_id]).fetchall() \
+            == [("quarantined",)]

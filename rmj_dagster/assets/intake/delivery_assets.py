@@ -87,9 +87,10 @@ def receive_all(con: duckdb.DuckDBPyConnection, zone: LandingZone, delivery_ids:
     """Claim, inspect and register the run's deliveries; returns what happened to each (for the run's log).
 
     Each file is claimed and inspected in turn; the audit trail is written for all at once (a statement and a
-    commit per delivery cost more than its file): the derived names from one query, then the unreadable files
-    moved to quarantine and the copies of known bytes destroyed, then one transaction inserts every delivery
-    and receipt. A kill before that commit leaves the claims in ``received/``, which the rerun registers."""
+    commit per delivery cost more than its file): the derived names from one query, then each unreadable file
+    moved to quarantine and recorded at once (out of ``incoming/`` and ``received/``, a rerun would not find
+    it), the copies of known bytes destroyed, then one transaction inserts every other delivery and receipt.
+    A kill before that commit leaves the claims in ``received/``, which the rerun registers."""
     known = {d: (status, kind, source_format, name) for d, status, kind, source_format, name in con.execute(
         "select delivery_id, status, kind, source_format, file_name from audit.deliveries "
         "where list_contains(?, delivery_id)", [delivery_ids]).fetchall()}
@@ -133,11 +134,23 @@ def receive_all(con: duckdb.DuckDBPyConnection, zone: LandingZone, delivery_ids:
         if receipt.problem is not None:
             zone.quarantine(receipt.path, delivery_id=receipt.delivery_id, sha256=receipt.sha, code=receipt.problem.code,
                             message=receipt.problem.message, stored_name=receipt.name)
+            # recorded at once, as the file left incoming: a later failure of the run must not leave a
+            # quarantined file that no audit row names (a rerun no longer finds it in incoming)
+            _register(con, [receipt], [])
             log.warning(f"delivery {receipt.delivery_id} ({receipt.name}) quarantined: {receipt.problem.code}: {receipt.problem.message}")
     copies = [r for r in receipts if not r.first]
     kept = zone.dispose_all([zone.incoming / r.state.name for r in copies], retain=retain)
     for receipt in copies:  # the same bytes again under another name: one delivery, counted once
         log.info(f"delivery {receipt.delivery_id}: {receipt.name} repeats known bytes; recorded as duplicate, not processed again")
+    _register(con, [r for r in firsts if r.problem is None], list(zip(copies, kept, strict=True)))
+    return outcomes
+
+
+def _register(con: duckdb.DuckDBPyConnection, firsts: list[_Receipt], copies: list[tuple[_Receipt, Path | None]]) -> None:
+    """In one transaction: the audit rows of deliveries received (``firsts``) and the receipts of their files and
+    of ``copies`` (a copy's original destroyed, or kept where ``kept`` names it)."""
+    if not firsts and not copies:
+        return
     now = _now()
     deliveries = pa.Table.from_pylist(  # noqa: F841 -- replacement scan
         [{c: r.row.get(c) for c in _DELIVERY_COLUMNS} for r in firsts], schema=pa.schema(_DELIVERY_COLUMNS))
@@ -145,13 +158,12 @@ def receive_all(con: duckdb.DuckDBPyConnection, zone: LandingZone, delivery_ids:
         {"sha256": r.sha, "delivery_id": r.delivery_id, "file_name": r.name, "size_bytes": r.state.size,
          "received_at": r.state.received_at, "outcome": r.row["status"] if r.first else "duplicate", "recorded_at": now,
          "destroyed_at": None if r.first or k else now, "kept_at": str(k) if k else None}
-        for r, k in [*((r, None) for r in firsts), *zip(copies, kept, strict=True)]], schema=pa.schema(_RECEIPT_COLUMNS))
+        for r, k in [*((r, None) for r in firsts), *copies]], schema=pa.schema(_RECEIPT_COLUMNS))
     with transaction(con):
         con.execute(f"insert or replace into audit.deliveries ({', '.join(_DELIVERY_COLUMNS)}) "
                     f"select {', '.join(_DELIVERY_COLUMNS)} from deliveries")
         con.execute(f"insert or replace into audit.file_receipts ({', '.join(_RECEIPT_COLUMNS)}) "
                     f"select {', '.join(_RECEIPT_COLUMNS)} from file_receipts")
-    return outcomes
 
 
 def _agb_of_name(name: str, kind: str | None) -> str:
