@@ -113,7 +113,7 @@ def _check_storage_in(opened: dg.DagsterInstance, folder: Path) -> None:
     another folder; it would read and write that folder's runs."""
     storage = opened.event_log_storage
     if isinstance(storage, SqliteEventLogStorage):
-        index = Path(storage.path_for_shard(INDEX_SHARD_NAME))
+        index = Path(storage.path_for_shard(INDEX_SHARD_NAME)).resolve()  # a home named through a symlink is itself
         if index.parents[2] != folder:  # <home>/history/runs/index.db
             raise dg.DagsterInvariantViolationError(
                 f"The instance in {folder} keeps its event log in {index.parent}: set {DAGSTER_HOME}={folder} to open it."

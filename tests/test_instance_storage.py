@@ -228,3 +228,14 @@ def test_a_home_whose_storage_lies_elsewhere_is_refused(tmp_path, monkeypatch):
     with pytest.raises(dg.DagsterInvariantViolationError, match="set DAGSTER_HOME="):
         local_instance.ensure_home({"DAGSTER_HOME": str(home)})
     assert not (home / "history").exists()
+
+
+def test_a_home_named_through_a_symlink_opens(tmp_path):
+    """A home whose path passes a symlink (macOS's temporary folders, a data disk linked in) is the same home."""
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    home = tmp_path / "link" / "home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(local_instance.home_config(home), encoding="utf-8")  # as the daemon harness writes it
+    assert local_instance.ensure_home({"DAGSTER_HOME": str(home)}) == (tmp_path / "real" / "home")
+    assert (tmp_path / "real" / "home" / "history" / "runs" / "index.db").exists()
