@@ -27,6 +27,7 @@ from pathlib import Path
 import duckdb
 
 from rmj_dagster import codebook
+from rmj_dagster.ttp import field_types
 from rmj_dagster.ttp.bsn import passes_elfproef
 from rmj_dagster.warehouse import column_schema
 
@@ -74,10 +75,12 @@ VALUE_CLASSES = {
     "care_number": lambda value: f"regexp_full_match({value}, '[0-9]{{1,9}}')",  # whole number 0-999999999, leading zeros kept
     "agb_code": lambda value: f"regexp_full_match({value}, '[0-9]{{8}}')",
 }
-# The classes in which the text of every whole number from 0 to 999999999 is legitimate: a whole-number column
-# of one of them is left out of the scans, no value of it can be a finding (tests/test_identifiers.py holds each
-# class to it).
-WHOLE_NUMBERS_LEGITIMATE = frozenset({"care_number"})
+# The classes of the whole-number field types whose every value is legitimate in their class
+# (field_types.LEGITIMATE_AS: a toewijzingnummer is care_number): a whole-number column of such a class is left
+# out of the scans, no value of it can be a finding (tests/test_identifiers.py holds each class to every whole
+# number of an identifier's length).
+WHOLE_NUMBERS_LEGITIMATE = frozenset(value_class for field_type, value_class in field_types.LEGITIMATE_AS.items()
+                                     if field_types.STORAGE[field_type] in ("integer", "bigint"))
 
 
 @cache
